@@ -1,0 +1,485 @@
+//! Decoding any supported file to mono `f32` at the analysis rate, streaming.
+//!
+//! Symphonia 0.6 demuxes every container (MP3, FLAC, Ogg, MP4, WAV, AIFF,
+//! Matroska) and decodes MP3, FLAC, Vorbis, AAC, ALAC and PCM. It has no Opus
+//! decoder, so Ogg Opus packets go to libopus through the `opus` crate
+//! (linked against the system's `libopus`). Channels are averaged to mono and
+//! resampled to [`SAMPLE_RATE`] with rubato's FFT resampler (band-limited, not
+//! nearest-sample).
+//!
+//! [`AudioStream`] hands out chunks of a few thousand samples, so memory does
+//! not grow with the length of the file; [`analyse_file`] streams straight
+//! into the spectrogram builder. Corrupt packets are skipped and counted; a
+//! file that yields no audio at all is an error naming the file.
+
+use crate::spectrogram::{SAMPLE_RATE, Spectrogram, SpectrogramBuilder};
+use rubato::audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Fft, FixedSync, Indexing, Resampler};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::packet::Packet;
+use symphonia::core::units::Time;
+
+/// Why a file could not be decoded. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    /// The file could not be opened or read.
+    #[error("{}: cannot read file: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// No demuxer recognised the content.
+    #[error("{}: not a recognised audio file ({reason})", path.display())]
+    Unrecognised { path: PathBuf, reason: String },
+    /// The container has no audio track, or its codec is not supported.
+    #[error("{}: unsupported audio: {reason}", path.display())]
+    Unsupported { path: PathBuf, reason: String },
+    /// Nothing could be decoded.
+    #[error("{}: no audio could be decoded ({errors} corrupt packets)", path.display())]
+    NoAudio { path: PathBuf, errors: usize },
+}
+
+/// What happened while decoding a file, besides the samples.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DecodeReport {
+    /// Packets that failed to decode and were skipped.
+    pub corrupt_packets: usize,
+    /// Sample rate of the source in Hz.
+    pub source_rate: u32,
+    /// Channels in the source.
+    pub source_channels: usize,
+    /// Mono samples produced at [`SAMPLE_RATE`].
+    pub samples: usize,
+}
+
+impl DecodeReport {
+    /// Seconds of audio decoded.
+    pub fn seconds(&self) -> f64 {
+        self.samples as f64 / SAMPLE_RATE as f64
+    }
+}
+
+/// The packet decoder: Symphonia's, or libopus for Opus.
+enum PacketDecoder {
+    Symphonia(Box<dyn AudioDecoder>),
+    Opus {
+        decoder: opus::Decoder,
+        channels: usize,
+        buffer: Vec<f32>,
+    },
+}
+
+/// Stops a file whose every packet fails from spinning forever.
+const MAX_CONSECUTIVE_ERRORS: usize = 200;
+
+/// A decoder that yields mono chunks at [`SAMPLE_RATE`].
+pub struct AudioStream {
+    path: PathBuf,
+    format: Box<dyn FormatReader + 'static>,
+    decoder: PacketDecoder,
+    track_id: u32,
+    resampler: Option<MonoResampler>,
+    interleaved: Vec<f32>,
+    mono: Vec<f32>,
+    report: DecodeReport,
+    finished: bool,
+    /// Samples to drop at the start of the stream, to honour a sample-exact
+    /// seek when the demuxer landed earlier.
+    skip_source_frames: usize,
+}
+
+impl AudioStream {
+    /// Opens `path` and prepares its first audio track.
+    pub fn open(path: &Path) -> Result<Self, AudioError> {
+        let file = File::open(path).map_err(|source| AudioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(&ext.to_ascii_lowercase());
+        }
+        let format = symphonia::default::get_probe()
+            .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+            .map_err(|e| AudioError::Unrecognised {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        let unsupported = |reason: String| AudioError::Unsupported {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let track = format
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| unsupported("no audio track".into()))?;
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or_else(|| unsupported("no audio codec parameters".into()))?
+            .clone();
+        let track_id = track.id;
+        let channels = params.channels.as_ref().map_or(0, |c| c.count());
+        let source_rate = params.sample_rate.unwrap_or(0);
+        let decoder = if params.codec == CODEC_ID_OPUS {
+            let layout = match channels {
+                1 => opus::Channels::Mono,
+                2 => opus::Channels::Stereo,
+                n => return Err(unsupported(format!("Opus with {n} channels"))),
+            };
+            let decoder = opus::Decoder::new(48_000, layout)
+                .map_err(|e| unsupported(format!("libopus: {e}")))?;
+            PacketDecoder::Opus {
+                decoder,
+                channels,
+                buffer: vec![0.0; 5760 * channels],
+            }
+        } else {
+            let decoder = symphonia::default::get_codecs()
+                .make_audio_decoder(&params, &AudioDecoderOptions::default())
+                .map_err(|e| unsupported(e.to_string()))?;
+            PacketDecoder::Symphonia(decoder)
+        };
+        let source_rate = if params.codec == CODEC_ID_OPUS {
+            48_000
+        } else {
+            source_rate
+        };
+        if source_rate == 0 {
+            return Err(unsupported("unknown sample rate".into()));
+        }
+        let resampler = (source_rate != SAMPLE_RATE)
+            .then(|| MonoResampler::new(source_rate))
+            .transpose()
+            .map_err(|e| unsupported(format!("resampler: {e}")))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            format,
+            decoder,
+            track_id,
+            resampler,
+            interleaved: Vec::new(),
+            mono: Vec::new(),
+            report: DecodeReport {
+                source_rate,
+                source_channels: channels,
+                ..Default::default()
+            },
+            finished: false,
+            skip_source_frames: 0,
+        })
+    }
+
+    /// The file being decoded.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Counters so far.
+    pub fn report(&self) -> &DecodeReport {
+        &self.report
+    }
+
+    /// Seeks to `seconds` from the start; following chunks start there
+    /// (accurate to the source sample where the demuxer allows).
+    pub fn seek(&mut self, seconds: f64) -> Result<(), AudioError> {
+        let time = Time::try_from_secs_f64(seconds.max(0.0)).unwrap_or_default();
+        let seeked = self
+            .format
+            .seek(
+                SeekMode::Accurate,
+                SeekTo::Time {
+                    time,
+                    track_id: Some(self.track_id),
+                },
+            )
+            .map_err(|e| AudioError::Unsupported {
+                path: self.path.clone(),
+                reason: format!("cannot seek to {seconds:.2} s: {e}"),
+            })?;
+        let ahead = seeked.required_ts.get() - seeked.actual_ts.get();
+        // Timestamps are in source frames for every format we read.
+        self.skip_source_frames = ahead.max(0) as usize;
+        if let PacketDecoder::Symphonia(d) = &mut self.decoder {
+            d.reset();
+        }
+        if let Some(r) = &mut self.resampler {
+            r.reset();
+        }
+        self.finished = false;
+        Ok(())
+    }
+
+    /// Next chunk of mono samples at [`SAMPLE_RATE`]; `Ok(None)` at the end.
+    /// The error is returned only when the file yielded no audio at all.
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<f32>>, AudioError> {
+        let mut consecutive_errors = 0;
+        while !self.finished {
+            let packet = match self.format.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    self.finished = true;
+                    break;
+                }
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    // A truncated file: keep what we have.
+                    self.finished = true;
+                    break;
+                }
+                Err(SymError::ResetRequired) => {
+                    self.finished = true;
+                    break;
+                }
+                Err(_) => {
+                    self.report.corrupt_packets += 1;
+                    consecutive_errors += 1;
+                    if consecutive_errors > MAX_CONSECUTIVE_ERRORS {
+                        self.finished = true;
+                    }
+                    continue;
+                }
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            match self.decode_packet(&packet) {
+                Ok(()) => consecutive_errors = 0,
+                Err(()) => {
+                    self.report.corrupt_packets += 1;
+                    consecutive_errors += 1;
+                    if consecutive_errors > MAX_CONSECUTIVE_ERRORS {
+                        self.finished = true;
+                    }
+                    continue;
+                }
+            }
+            if !self.mono.is_empty() {
+                let out = self.resample_pending(false);
+                if !out.is_empty() {
+                    return Ok(Some(out));
+                }
+            }
+        }
+        let tail = self.resample_pending(true);
+        if !tail.is_empty() {
+            return Ok(Some(tail));
+        }
+        if self.report.samples == 0 {
+            return Err(AudioError::NoAudio {
+                path: self.path.clone(),
+                errors: self.report.corrupt_packets,
+            });
+        }
+        Ok(None)
+    }
+
+    /// Decodes one packet, appending mono source-rate samples to `self.mono`.
+    fn decode_packet(&mut self, packet: &Packet) -> Result<(), ()> {
+        let channels;
+        match &mut self.decoder {
+            PacketDecoder::Symphonia(decoder) => {
+                let buf = decoder.decode(packet).map_err(|_| ())?;
+                channels = buf.spec().channels().count().max(1);
+                buf.copy_to_vec_interleaved(&mut self.interleaved);
+            }
+            PacketDecoder::Opus {
+                decoder,
+                channels: ch,
+                buffer,
+            } => {
+                let frames = decoder
+                    .decode_float(&packet.data, buffer, false)
+                    .map_err(|_| ())?;
+                channels = *ch;
+                let start = (packet.trim_start.get() as usize).min(frames);
+                let end = frames.saturating_sub(packet.trim_end.get() as usize).max(start);
+                self.interleaved.clear();
+                self.interleaved
+                    .extend_from_slice(&buffer[start * channels..end * channels]);
+            }
+        }
+        let mut frames = self.interleaved.chunks_exact(channels);
+        let skip = self.skip_source_frames.min(frames.len());
+        self.skip_source_frames -= skip;
+        for _ in 0..skip {
+            frames.next();
+        }
+        let scale = 1.0 / channels as f32;
+        self.mono
+            .extend(frames.map(|f| f.iter().sum::<f32>() * scale));
+        Ok(())
+    }
+
+    fn resample_pending(&mut self, flush: bool) -> Vec<f32> {
+        let out = match &mut self.resampler {
+            None => std::mem::take(&mut self.mono),
+            Some(r) => r.process(&mut self.mono, flush),
+        };
+        self.report.samples += out.len();
+        out
+    }
+}
+
+/// Streaming mono resampler to [`SAMPLE_RATE`] that hides rubato's delay.
+struct MonoResampler {
+    inner: Fft<f32>,
+    ratio: f64,
+    /// Output frames still to drop (the filter delay).
+    delay_left: usize,
+    /// Input frames consumed so far, to know how much output is owed at the end.
+    input_total: usize,
+    output_total: usize,
+    out_buf: Vec<f32>,
+}
+
+impl MonoResampler {
+    const CHUNK: usize = 4096;
+
+    fn new(source_rate: u32) -> Result<Self, rubato::ResamplerConstructionError> {
+        let inner = Fft::<f32>::new(
+            source_rate as usize,
+            SAMPLE_RATE as usize,
+            Self::CHUNK,
+            1,
+            FixedSync::Input,
+        )?;
+        let delay_left = inner.output_delay();
+        let out_buf = vec![0.0; inner.output_frames_max()];
+        Ok(Self {
+            ratio: SAMPLE_RATE as f64 / source_rate as f64,
+            inner,
+            delay_left,
+            input_total: 0,
+            output_total: 0,
+            out_buf,
+        })
+    }
+
+    fn reset(&mut self) {
+        self.inner.reset();
+        self.delay_left = self.inner.output_delay();
+        self.input_total = 0;
+        self.output_total = 0;
+    }
+
+    /// Consumes whole chunks of `input` (all of it when `flush`), returning
+    /// the resampled output with the filter delay removed.
+    fn process(&mut self, input: &mut Vec<f32>, flush: bool) -> Vec<f32> {
+        let mut out = Vec::new();
+        let mut consumed = 0;
+        loop {
+            let need = self.inner.input_frames_next();
+            let left = input.len() - consumed;
+            let partial = if left >= need {
+                None
+            } else if flush && left > 0 {
+                Some(left)
+            } else {
+                break;
+            };
+            let chunk = &input[consumed..consumed + partial.unwrap_or(need)];
+            let frames = self.run(chunk, partial, &mut out);
+            consumed += chunk.len();
+            self.input_total += chunk.len();
+            if frames == 0 {
+                break;
+            }
+        }
+        input.drain(..consumed);
+        if flush {
+            // Push silence until the output owed for every input frame is out.
+            let owed = (self.input_total as f64 * self.ratio).round() as usize;
+            let mut guard = 0;
+            while self.output_total < owed && guard < 16 {
+                self.run(&[], Some(0), &mut out);
+                guard += 1;
+            }
+            if self.output_total > owed {
+                out.truncate(out.len() - (self.output_total - owed));
+                self.output_total = owed;
+            }
+        }
+        out
+    }
+
+    fn run(&mut self, chunk: &[f32], partial: Option<usize>, out: &mut Vec<f32>) -> usize {
+        let need = self.inner.input_frames_next();
+        let padded;
+        let input: &[f32] = if chunk.len() < need {
+            let mut p = chunk.to_vec();
+            p.resize(need, 0.0);
+            padded = p;
+            &padded
+        } else {
+            chunk
+        };
+        let Ok(adapter_in) = InterleavedSlice::new(input, 1, need) else {
+            return 0;
+        };
+        let frames_max = self.out_buf.len();
+        let Ok(mut adapter_out) = InterleavedSlice::new_mut(&mut self.out_buf, 1, frames_max)
+        else {
+            return 0;
+        };
+        let indexing = partial.map(|n| Indexing::new().partial_len(n));
+        let Ok((_, produced)) =
+            self.inner
+                .process_into_buffer(&adapter_in, &mut adapter_out, indexing.as_ref())
+        else {
+            return 0;
+        };
+        let drop = self.delay_left.min(produced);
+        self.delay_left -= drop;
+        out.extend_from_slice(&self.out_buf[drop..produced]);
+        self.output_total += produced - drop;
+        produced
+    }
+}
+
+/// Decodes a whole file into memory (mono, [`SAMPLE_RATE`]). For short files
+/// and tests; analysis streams through [`analyse_file`] instead.
+pub fn decode_file(path: &Path) -> Result<(Vec<f32>, DecodeReport), AudioError> {
+    let mut stream = AudioStream::open(path)?;
+    let mut samples = Vec::new();
+    while let Some(chunk) = stream.next_chunk()? {
+        samples.extend_from_slice(&chunk);
+    }
+    Ok((samples, stream.report().clone()))
+}
+
+/// Decodes `seconds` of audio starting at `start` seconds.
+pub fn decode_range(path: &Path, start: f64, seconds: f64) -> Result<Vec<f32>, AudioError> {
+    let mut stream = AudioStream::open(path)?;
+    if start > 0.0 {
+        stream.seek(start)?;
+    }
+    let want = (seconds * SAMPLE_RATE as f64).round() as usize;
+    let mut samples = Vec::with_capacity(want);
+    while samples.len() < want {
+        match stream.next_chunk()? {
+            Some(chunk) => samples.extend_from_slice(&chunk),
+            None => break,
+        }
+    }
+    samples.truncate(want);
+    Ok(samples)
+}
+
+/// Decodes a file and computes its spectrogram without holding its PCM.
+pub fn analyse_file(path: &Path) -> Result<(Spectrogram, DecodeReport), AudioError> {
+    let mut stream = AudioStream::open(path)?;
+    let mut builder = SpectrogramBuilder::new();
+    while let Some(chunk) = stream.next_chunk()? {
+        builder.push(&chunk);
+    }
+    Ok((builder.finish(), stream.report().clone()))
+}

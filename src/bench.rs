@@ -1,0 +1,162 @@
+//! `sonotag bench`: figures for decoding, spectrograms and scanning.
+//!
+//! Generates its own 3-minute 44.1 kHz stereo signal, writes it as WAV and,
+//! when `ffmpeg` is on the PATH, encodes it to MP3, FLAC, Ogg Vorbis, Ogg
+//! Opus and AAC in MP4 (formats ffmpeg cannot make are reported and
+//! skipped). Prints per format: decode seconds, spectrogram seconds, × real
+//! time on one core, then tracks/s with all cores, then scan figures on
+//! many small files. Prints figures only; it asserts nothing.
+
+use crate::audio;
+use crate::library::Library;
+use crate::scan;
+use crate::spectrogram;
+use crate::synth;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+/// Benchmark settings.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Length of the generated track in seconds.
+    pub seconds: f32,
+    /// Tracks decoded in parallel for the tracks/s figure.
+    pub parallel_tracks: usize,
+    /// Files for the scan benchmark (0 skips it).
+    pub scan_files: usize,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            seconds: 180.0,
+            parallel_tracks: 12,
+            scan_files: 10_000,
+        }
+    }
+}
+
+/// Encodes `wav` to `out` with ffmpeg; false when ffmpeg is missing or fails.
+pub fn ffmpeg_encode(wav: &Path, out: &Path, args: &[&str]) -> bool {
+    Command::new("ffmpeg")
+        .args(["-y", "-loglevel", "error", "-i"])
+        .arg(wav)
+        .args(args)
+        .arg(out)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// ffmpeg arguments per benchmarked format (extension, codec arguments).
+pub const FORMATS: &[(&str, &[&str])] = &[
+    ("wav", &[]),
+    ("mp3", &["-c:a", "libmp3lame", "-b:a", "192k"]),
+    ("flac", &["-c:a", "flac"]),
+    ("ogg", &["-c:a", "libvorbis", "-q:a", "5"]),
+    ("opus", &["-c:a", "libopus", "-b:a", "128k"]),
+    ("m4a", &["-c:a", "aac", "-b:a", "192k"]),
+];
+
+/// Runs the benchmark, printing figures to stdout.
+pub fn run(opts: &BenchOptions) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let rate = 44_100;
+    let wav = dir.path().join("bench.wav");
+    synth::write_wav(&wav, &synth::music_like(opts.seconds, rate, 7), rate, 2)?;
+    println!(
+        "Sonotag bench: {:.0} s of 44.1 kHz stereo per track, {} rayon threads",
+        opts.seconds,
+        rayon::current_num_threads()
+    );
+    println!(
+        "{:<6} {:>10} {:>12} {:>10} {:>12}",
+        "format", "decode s", "spectro s", "total s", "x realtime"
+    );
+    let mut encoded: Vec<(String, PathBuf)> = Vec::new();
+    for (ext, args) in FORMATS {
+        let path = dir.path().join(format!("bench.{ext}"));
+        if *ext != "wav" && !ffmpeg_encode(&wav, &path, args) {
+            println!("{ext:<6} skipped (ffmpeg with this encoder not found)");
+            continue;
+        }
+        let path = if *ext == "wav" { wav.clone() } else { path };
+        let t0 = Instant::now();
+        let (samples, _) = audio::decode_file(&path)?;
+        let decode = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        let spec = spectrogram::compute(&samples);
+        let spectro = t1.elapsed().as_secs_f64();
+        let total = decode + spectro;
+        println!(
+            "{ext:<6} {decode:>10.3} {spectro:>12.3} {total:>10.3} {:>12.0}   ({} slices)",
+            opts.seconds as f64 / total,
+            spec.slice_count()
+        );
+        encoded.push((ext.to_string(), path));
+    }
+
+    if let Some((ext, path)) = encoded
+        .iter()
+        .find(|(e, _)| e == "mp3")
+        .or(encoded.first())
+    {
+        let n = opts.parallel_tracks;
+        let t0 = Instant::now();
+        let slices: usize = (0..n)
+            .into_par_iter()
+            .map(|_| audio::analyse_file(path).map(|(s, _)| s.slice_count()).unwrap_or(0))
+            .sum();
+        let secs = t0.elapsed().as_secs_f64();
+        println!(
+            "all cores: {n} {ext} tracks decoded + spectrograms in {secs:.2} s = {:.1} tracks/s ({slices} slices)",
+            n as f64 / secs
+        );
+    }
+
+    if opts.scan_files > 0 {
+        bench_scan(dir.path(), opts.scan_files, &encoded)?;
+    }
+    Ok(())
+}
+
+/// Scans `count` small tagged files into a fresh library, then rescans them.
+fn bench_scan(dir: &Path, count: usize, encoded: &[(String, PathBuf)]) -> anyhow::Result<()> {
+    let short_wav = dir.join("short.wav");
+    synth::write_wav(&short_wav, &synth::tone(440.0, 1.0, 44_100, 0.3), 44_100, 1)?;
+    let mp3_available = encoded.iter().any(|(e, _)| e == "mp3");
+    let (src, ext) = if mp3_available {
+        let p = dir.join("short.mp3");
+        ffmpeg_encode(
+            &short_wav,
+            &p,
+            &["-c:a", "libmp3lame", "-metadata", "genre=Rock", "-metadata", "title=Bench"],
+        );
+        (p, "mp3")
+    } else {
+        (short_wav, "wav")
+    };
+    let music = dir.join("library");
+    for i in 0..count {
+        let sub = music.join(format!("artist{:03}", i / 100));
+        std::fs::create_dir_all(&sub)?;
+        std::fs::copy(&src, sub.join(format!("track{i:05}.{ext}")))?;
+    }
+    let mut lib = Library::open(&dir.join("bench.sqlite"))?;
+    let cancel = AtomicBool::new(false);
+    let t0 = Instant::now();
+    let (first, _) = scan::scan(&mut lib, std::slice::from_ref(&music), &cancel, &mut |_| {})?;
+    let new_secs = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let (again, _) = scan::scan(&mut lib, std::slice::from_ref(&music), &cancel, &mut |_| {})?;
+    let re_secs = t1.elapsed().as_secs_f64();
+    println!(
+        "scan: {count} new {ext} files in {new_secs:.2} s ({:.0} files/s, {} added); rescan unchanged in {re_secs:.2} s ({} unchanged)",
+        count as f64 / new_secs,
+        first.added,
+        again.unchanged
+    );
+    Ok(())
+}

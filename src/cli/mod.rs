@@ -1,0 +1,472 @@
+//! Command-line interface: argument parsing and printing. Each subcommand is
+//! a thin wrapper over a library function.
+
+mod model_cmds;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use sonotag::library::{Library, TrackFilter};
+use sonotag::{audio, bench, scan, spectrogram};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+/// Sonotag: puts genres on a music library by listening to it.
+#[derive(Parser, Debug)]
+#[command(name = "sonotag", version, about, long_about = None)]
+pub struct Cli {
+    /// Library database file [default: ~/.local/share/sonotag/library.sqlite]
+    #[arg(long, global = true, value_name = "PATH", env = "SONOTAG_DB")]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Scan folders for audio files and record their tags in the library
+    Scan {
+        /// Folders to scan (recursively)
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+    /// List tracks in the library
+    Tracks {
+        /// Only tracks tagged with this genre (case-insensitive)
+        #[arg(long)]
+        genre: Option<String>,
+        /// List tracks whose files have vanished instead
+        #[arg(long)]
+        missing: bool,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// List files that could not be scanned, and why
+    Errors {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what Sonotag reads from one file: properties, tags, slices
+    Info {
+        file: PathBuf,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a file's mel spectrogram as a greyscale PNG
+    Spectrogram {
+        file: PathBuf,
+        /// Output image (PNG)
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Mark slice boundaries (every 2.56 s)
+        #[arg(long)]
+        grid: bool,
+    },
+    /// Train a model from labelled files (TSV: genre, path[, split])
+    Train {
+        /// Labels TSV files (header with `genre` and `path`, optional `split`)
+        #[arg(long = "labels", value_name = "TSV", required_unless_present = "from_library")]
+        labels: Vec<PathBuf>,
+        /// Use the library's trusted labels (accepted, overridden, known tags)
+        #[arg(long)]
+        from_library: bool,
+        /// Output path without extension (writes OUT.safetensors and OUT.json)
+        #[arg(long, default_value = "models/model")]
+        out: PathBuf,
+        /// Random seed (same seed, same data → same model)
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Maximum epochs (early stopping on validation track accuracy)
+        #[arg(long, default_value_t = 60)]
+        epochs: usize,
+        /// Evenly spaced slices taken per track at most
+        #[arg(long, default_value_t = 30)]
+        max_slices: usize,
+        /// Output channels of the four convolution blocks
+        #[arg(long, value_delimiter = ',', default_value = "16,32,64,64")]
+        channels: Vec<usize>,
+        /// Train without augmentation
+        #[arg(long)]
+        no_augment: bool,
+        /// Precision the calibrated thresholds must reach on validation tracks
+        #[arg(long, default_value_t = 0.95)]
+        target_precision: f32,
+    },
+    /// Classify labelled files and report accuracy, coverage and precision
+    Eval {
+        /// Labels TSV (genre, path[, split])
+        #[arg(long = "labels", value_name = "TSV")]
+        labels: PathBuf,
+        /// Only rows of this split (train or eval)
+        #[arg(long)]
+        split: Option<String>,
+        /// Model path without extension [default: the shipped default model]
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Override the model's slice threshold
+        #[arg(long)]
+        slice_threshold: Option<f32>,
+        /// Override the model's track threshold
+        #[arg(long)]
+        track_threshold: Option<f32>,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// Classify every scanned track not yet analysed with the model
+    Classify {
+        /// Model path without extension [default: the library's active model, else the shipped one]
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Redo tracks already analysed with this model
+        #[arg(long)]
+        force: bool,
+    },
+    /// List genre proposals of the active model
+    Proposals {
+        /// Only proposals in this state (proposed or unsure)
+        #[arg(long)]
+        state: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Retrain on your corrections and tags (a new head in seconds; --full fine-tunes all)
+    Retrain {
+        /// Fine-tune the whole network (decodes the labelled tracks; slow)
+        #[arg(long)]
+        full: bool,
+        /// Random seed
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// List the models registered in the library
+    Models {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure decoding, spectrogram and scanning speed on generated audio
+    Bench {
+        /// Seconds of generated audio per track
+        #[arg(long, default_value_t = 180.0)]
+        seconds: f32,
+        /// Tracks analysed in parallel for the tracks/s figure
+        #[arg(long, default_value_t = 12)]
+        tracks: usize,
+        /// Files for the scan benchmark (0 skips it)
+        #[arg(long, default_value_t = 10_000)]
+        scan_files: usize,
+    },
+}
+
+fn open_library(db: &Option<PathBuf>) -> anyhow::Result<Library> {
+    let path = db.clone().unwrap_or_else(sonotag::library::default_path);
+    Ok(Library::open(&path)?)
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let Some(command) = cli.command else {
+        use clap::CommandFactory;
+        Cli::command().print_help()?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    match command {
+        Command::Scan { dirs } => {
+            let mut lib = open_library(&cli.db)?;
+            run_scan(&mut lib, &dirs)
+        }
+        Command::Tracks {
+            genre,
+            missing,
+            json,
+        } => {
+            let lib = open_library(&cli.db)?;
+            let tracks = lib.tracks(&TrackFilter { genre, missing })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tracks)?);
+            } else {
+                for t in &tracks {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        t.info.artist.as_deref().unwrap_or("-"),
+                        t.info.title.as_deref().unwrap_or("-"),
+                        t.info.album.as_deref().unwrap_or("-"),
+                        if t.info.genres.is_empty() {
+                            "-".to_string()
+                        } else {
+                            t.info.genres.join("; ")
+                        },
+                        t.info.duration_s.map_or("-".into(), format_duration),
+                        t.path.display()
+                    );
+                }
+                eprintln!("{} tracks", tracks.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Errors { json } => {
+            let lib = open_library(&cli.db)?;
+            let errors = lib.scan_errors()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&errors)?);
+            } else {
+                for e in &errors {
+                    println!("{}: {}", e.path.display(), e.message);
+                }
+                eprintln!("{} errors", errors.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Info { file, json } => info(&file, json),
+        Command::Spectrogram {
+            file,
+            output,
+            grid,
+        } => {
+            let (spec, report) = audio::analyse_file(&file)?;
+            spec.to_image(grid)
+                .save(&output)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!(
+                "{}: {} columns ({:.1} s), {} slices{} → {}",
+                file.display(),
+                spec.columns(),
+                report.seconds(),
+                spec.slice_count(),
+                if report.corrupt_packets > 0 {
+                    format!(", {} corrupt packets skipped", report.corrupt_packets)
+                } else {
+                    String::new()
+                },
+                output.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Train {
+            labels,
+            from_library,
+            out,
+            seed,
+            epochs,
+            max_slices,
+            channels,
+            no_augment,
+            target_precision,
+        } => {
+            let (rows, sources) = if from_library {
+                let lib = open_library(&cli.db)?;
+                (model_cmds::library_rows(&lib)?, vec!["library".to_string()])
+            } else {
+                model_cmds::read_all_labels(&labels)?
+            };
+            let command_line = std::env::args()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join(" ");
+            model_cmds::train_cmd(
+                model_cmds::TrainArgs {
+                    out,
+                    seed,
+                    epochs,
+                    max_slices,
+                    channels,
+                    no_augment,
+                    target_precision,
+                    command_line: format!("sonotag {command_line}"),
+                },
+                rows,
+                sources,
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval {
+            labels,
+            split,
+            model,
+            slice_threshold,
+            track_threshold,
+            json,
+        } => {
+            model_cmds::eval_cmd(&labels, split, model, (slice_threshold, track_threshold), json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Classify { model, force } => {
+            let mut lib = open_library(&cli.db)?;
+            model_cmds::classify_cmd(&mut lib, model, force)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Proposals { state, json } => {
+            let lib = open_library(&cli.db)?;
+            model_cmds::proposals_cmd(&lib, state, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Retrain { full, seed } => {
+            let mut lib = open_library(&cli.db)?;
+            model_cmds::retrain_cmd(&mut lib, full, seed)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Models { json } => {
+            let lib = open_library(&cli.db)?;
+            let models = sonotag::classify::models(&lib)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&models)?);
+            } else {
+                for m in &models {
+                    println!(
+                        "{} {:<20} {} genres  {}",
+                        if m.active { "*" } else { " " },
+                        m.name,
+                        m.card.classes.len(),
+                        m.path.display()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            seconds,
+            tracks,
+            scan_files,
+        } => {
+            bench::run(&bench::BenchOptions {
+                seconds,
+                parallel_tracks: tracks,
+                scan_files,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn format_duration(s: f64) -> String {
+    let s = s.round() as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+fn run_scan(lib: &mut Library, dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+    let bar_style = ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} files  {per_sec}  ETA {eta}  {wide_msg}",
+    )
+    .expect("valid template");
+    let mut reading = false;
+    let cancel = AtomicBool::new(false);
+    let (summary, problems) = scan::scan(lib, dirs, &cancel, &mut |p| match p {
+        scan::ScanProgress::Walking { found } => {
+            bar.set_message(format!("walking folders: {found} audio files found"));
+            bar.tick();
+        }
+        scan::ScanProgress::Reading {
+            done,
+            total,
+            current,
+        } => {
+            if !reading {
+                reading = true;
+                bar.set_style(bar_style.clone());
+                bar.set_length(*total as u64);
+            }
+            bar.set_position(*done as u64);
+            bar.set_message(current.display().to_string());
+        }
+    })?;
+    bar.finish_and_clear();
+    for p in &problems {
+        eprintln!("  {}: {}", p.path.display(), p.message);
+    }
+    println!(
+        "{} added, {} updated, {} unchanged, {} missing, {} errors{}",
+        summary.added,
+        summary.updated,
+        summary.unchanged,
+        summary.missing,
+        summary.errors,
+        if summary.cancelled { " (cancelled)" } else { "" }
+    );
+    if !problems.is_empty() {
+        eprintln!("(`sonotag errors` lists the files that could not be read)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn info(file: &PathBuf, json: bool) -> anyhow::Result<ExitCode> {
+    if !file.exists() {
+        anyhow::bail!("{}: no such file", file.display());
+    }
+    let tags = scan::read_info(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let analysis = audio::analyse_file(file);
+    let (columns, slices, decoded_s, corrupt, decode_error) = match &analysis {
+        Ok((spec, report)) => (
+            spec.columns(),
+            spec.slice_count(),
+            report.seconds(),
+            report.corrupt_packets,
+            None,
+        ),
+        Err(e) => (0, 0, 0.0, 0, Some(e.to_string())),
+    };
+    if json {
+        let value = serde_json::json!({
+            "path": file.to_string_lossy(),
+            "tags": tags,
+            "decoded_seconds": decoded_s,
+            "columns": columns,
+            "slices": slices,
+            "corrupt_packets": corrupt,
+            "decode_error": decode_error,
+            "features_version": spectrogram::FEATURES_VERSION,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    println!("file:         {}", file.display());
+    println!("format:       {}", opt(&tags.format));
+    println!(
+        "duration:     {}",
+        tags.duration_s
+            .map_or("-".into(), |d| format!("{d:.2} s ({})", format_duration(d)))
+    );
+    println!(
+        "audio:        {} Hz, {} channels, {} kbit/s",
+        tags.sample_rate.map_or("-".into(), |v| v.to_string()),
+        tags.channels.map_or("-".into(), |v| v.to_string()),
+        tags.bitrate_kbps.map_or("-".into(), |v| v.to_string())
+    );
+    println!("title:        {}", opt(&tags.title));
+    println!("artist:       {}", opt(&tags.artist));
+    println!("album:        {}", opt(&tags.album));
+    println!("album artist: {}", opt(&tags.album_artist));
+    println!(
+        "track:        {}",
+        tags.track_no.map_or("-".into(), |v| v.to_string())
+    );
+    println!("year:         {}", tags.year.map_or("-".into(), |v| v.to_string()));
+    println!(
+        "genres:       {}",
+        if tags.genres.is_empty() {
+            "-".into()
+        } else {
+            tags.genres.join("; ")
+        }
+    );
+    match decode_error {
+        None => println!(
+            "analysis:     {decoded_s:.2} s decoded, {columns} columns, {slices} slices of 2.56 s{}",
+            if corrupt > 0 {
+                format!(", {corrupt} corrupt packets skipped")
+            } else {
+                String::new()
+            }
+        ),
+        Some(e) => println!("analysis:     failed: {e}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

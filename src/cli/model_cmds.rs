@@ -1,0 +1,457 @@
+//! Command-line front ends for training, evaluation, classification and
+//! retraining.
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use sonotag::classify::{self, ClassifyProgress};
+use sonotag::eval::{self, EvalReport};
+use sonotag::genres::Vocabulary;
+use sonotag::library::Library;
+use sonotag::model::{self, Architecture, FeatureParams, Model, ModelCard, Thresholds, TrainingSummary};
+use sonotag::retrain::{self, RetrainOptions};
+use sonotag::train::{self, LabelRow, Split, TrainOptions};
+use sonotag::vote;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// A bar for `total` items with rate and ETA (hidden when not a terminal).
+pub fn bar(total: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{bar:30}} {{pos}}/{{len}} {what}  {{per_sec}}  ETA {{eta}}  {{wide_msg}}"
+        ))
+        .expect("valid template"),
+    );
+    bar
+}
+
+fn vocabulary() -> anyhow::Result<Vocabulary> {
+    Ok(Vocabulary::load(&sonotag::genres::default_path())?)
+}
+
+/// Options of `sonotag train`.
+pub struct TrainArgs {
+    pub out: PathBuf,
+    pub seed: u64,
+    pub epochs: usize,
+    pub max_slices: usize,
+    pub channels: Vec<usize>,
+    pub no_augment: bool,
+    pub target_precision: f32,
+    pub command_line: String,
+}
+
+/// `sonotag train --labels TSV...`: trains from scratch, evaluates on every
+/// `eval` split, writes the model and its card.
+pub fn train_cmd(args: TrainArgs, rows: Vec<LabelRow>, sources: Vec<String>) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let train_rows: Vec<&LabelRow> = rows.iter().filter(|r| r.split != Some(Split::Eval)).collect();
+    let mut classes: Vec<String> = train_rows.iter().map(|r| r.genre.clone()).collect();
+    classes.sort();
+    classes.dedup();
+    anyhow::ensure!(classes.len() >= 2, "need at least two genres in the training rows");
+    let class_of = |g: &str| classes.iter().position(|c| c == g);
+    let inputs: Vec<(PathBuf, usize)> = train_rows
+        .iter()
+        .filter_map(|r| class_of(&r.genre).map(|c| (r.path.clone(), c)))
+        .collect();
+    eprintln!("decoding {} training tracks…", inputs.len());
+    let pb = bar(inputs.len(), "tracks");
+    let (examples, skipped) = train::load_examples(&inputs, &|done, _| pb.set_position(done as u64));
+    pb.finish_and_clear();
+    for s in &skipped {
+        eprintln!("  skipped {}: {}", s.path.display(), s.reason);
+    }
+    let arch = Architecture {
+        channels: args.channels.clone(),
+        ..Default::default()
+    };
+    let opts = TrainOptions {
+        seed: args.seed,
+        max_epochs: args.epochs,
+        max_slices_per_track: args.max_slices,
+        augment: !args.no_augment,
+        ..Default::default()
+    };
+    let cancel = AtomicBool::new(false);
+    let trained = train::train(&examples, &classes, &arch, None, &opts, &cancel, &mut |e| {
+        eprintln!(
+            "epoch {:>3}  loss {:.3}  slice acc {:>5.1}%  val track acc {:>5.1}%  ({:.1} s)",
+            e.epoch,
+            e.loss,
+            e.slice_accuracy * 100.0,
+            e.val_track_accuracy * 100.0,
+            e.seconds
+        );
+    })?;
+    let calibration = vote::calibrate(&trained.validation, classes.len(), args.target_precision);
+    let mut notes = vec![format!(
+        "validation: {} tracks held out of training (stratified by genre)",
+        trained.validation.len()
+    )];
+    let (thresholds, calibrated) = match &calibration {
+        Some(c) if trained.validation.len() >= 20 => {
+            notes.push(format!(
+                "thresholds calibrated for {:.0}% precision: coverage {:.0}% on validation",
+                c.precision * 100.0,
+                c.coverage * 100.0
+            ));
+            (c.thresholds, true)
+        }
+        _ => {
+            notes.push(format!(
+                "thresholds not calibrated (fewer than 20 validation tracks or target {:.0}% unreachable): defaults kept",
+                args.target_precision * 100.0
+            ));
+            (Thresholds::default(), false)
+        }
+    };
+    let name = args
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let mut model = Model {
+        card: ModelCard {
+            name,
+            format_version: 1,
+            created: model::today(),
+            classes: classes.clone(),
+            features: FeatureParams::current(),
+            architecture: arch.clone(),
+            parameters: trained.net.parameters(),
+            mflops_per_slice: arch.flops(classes.len()) as f64 / 1e6,
+            thresholds,
+            calibrated,
+            training: TrainingSummary {
+                command: args.command_line.clone(),
+                seed: args.seed,
+                epochs: trained.epochs.len(),
+                best_epoch: trained.best_epoch,
+                seconds: 0.0,
+                sources,
+                per_class: trained.per_class.clone(),
+                head_only: false,
+                notes,
+            },
+            metrics: BTreeMap::new(),
+        },
+        net: trained.net,
+        base: args.out.clone(),
+    };
+    model.card.training.seconds = started.elapsed().as_secs_f64();
+    // Evaluate on each eval split, grouped by source folder.
+    let mut eval_sets: BTreeMap<String, Vec<LabelRow>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.split == Some(Split::Eval)) {
+        eval_sets.entry(eval_set_name(r)).or_default().push(r.clone());
+    }
+    for (set, rows) in &eval_sets {
+        let report = eval::evaluate(&model, rows, thresholds);
+        eprintln!(
+            "{set}: accuracy {:.1}% ({}/{}), coverage {:.1}%, precision {:.1}%",
+            report.accuracy * 100.0,
+            report.right(),
+            report.tracks.len(),
+            report.coverage * 100.0,
+            report.precision * 100.0
+        );
+        model.card.metrics.insert(set.clone(), report.card_entry());
+    }
+    model.save(&args.out)?;
+    eprintln!(
+        "wrote {} and {} ({} parameters, {:.1} MFLOP per slice) in {:.0} s",
+        model::with_ext(&args.out, "safetensors").display(),
+        model::with_ext(&args.out, "json").display(),
+        model.card.parameters,
+        model.card.mflops_per_slice,
+        model.card.training.seconds
+    );
+    Ok(())
+}
+
+/// "gtzan-mini eval" for a row of `.../gtzan-mini/labels.tsv`.
+fn eval_set_name(row: &LabelRow) -> String {
+    // Rows keep their path relative to the TSV folder joined; walk up to the
+    // folder holding labels.tsv.
+    let mut dir = row.path.parent();
+    while let Some(d) = dir {
+        if d.join("labels.tsv").exists() {
+            return format!(
+                "{} eval",
+                d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            );
+        }
+        dir = d.parent();
+    }
+    "eval".into()
+}
+
+/// Reads every labels TSV.
+pub fn read_all_labels(paths: &[PathBuf]) -> anyhow::Result<(Vec<LabelRow>, Vec<String>)> {
+    let vocab = vocabulary()?;
+    let mut rows = Vec::new();
+    let mut sources = Vec::new();
+    for p in paths {
+        rows.extend(train::read_labels(p, &vocab)?);
+        sources.push(p.to_string_lossy().into_owned());
+    }
+    Ok((rows, sources))
+}
+
+/// `sonotag train --from-library`: trusted labels of the library as rows.
+pub fn library_rows(lib: &Library) -> anyhow::Result<Vec<LabelRow>> {
+    let vocab = vocabulary()?;
+    let labels = retrain::trusted_labels(lib, &vocab)?;
+    let mut rows = Vec::new();
+    for l in labels {
+        if let Some(t) = lib.track(l.track_id)? {
+            rows.push(LabelRow {
+                genre: l.genre,
+                path: t.path,
+                split: None,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// `sonotag eval`.
+pub fn eval_cmd(
+    labels: &Path,
+    split: Option<String>,
+    model_path: Option<PathBuf>,
+    thresholds: (Option<f32>, Option<f32>),
+    json: bool,
+) -> anyhow::Result<()> {
+    let vocab = vocabulary()?;
+    let mut rows = train::read_labels(labels, &vocab)?;
+    if let Some(s) = split.as_deref() {
+        let want = match s {
+            "eval" => Split::Eval,
+            "train" => Split::Train,
+            other => anyhow::bail!("--split must be `train` or `eval`, not `{other}`"),
+        };
+        rows.retain(|r| r.split == Some(want));
+    }
+    let base = model_path.unwrap_or_else(model::default_model_path);
+    let model = Model::load(&base)?;
+    let th = Thresholds {
+        slice: thresholds.0.unwrap_or(model.card.thresholds.slice),
+        track: thresholds.1.unwrap_or(model.card.thresholds.track),
+    };
+    let report = eval::evaluate(&model, &rows, th);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_eval(&report);
+    }
+    Ok(())
+}
+
+fn print_eval(r: &EvalReport) {
+    for t in &r.tracks {
+        let mark = match (&t.proposed, &t.error) {
+            (_, Some(_)) => "ERR ",
+            (Some(p), _) if *p == t.truth => "ok  ",
+            (Some(_), _) => "WRONG",
+            (None, _) => "unsure",
+        };
+        println!(
+            "{mark:<6} {:<11} → {:<11} {:>4.0}%  {}{}",
+            t.truth,
+            t.proposed.as_deref().or(t.leading.as_deref().map(|_| "?")).unwrap_or("-"),
+            t.share * 100.0,
+            t.path,
+            t.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default()
+        );
+    }
+    println!();
+    println!(
+        "tracks {}  accuracy {:.1}% ({}/{})  coverage {:.1}%  precision {:.1}%  (slice threshold {:.2}, track threshold {:.2})",
+        r.tracks.len(),
+        r.accuracy * 100.0,
+        r.right(),
+        r.tracks.len(),
+        r.coverage * 100.0,
+        r.precision * 100.0,
+        r.thresholds.slice,
+        r.thresholds.track
+    );
+    println!("per-genre recall:");
+    for (g, rec) in &r.per_genre {
+        println!("  {g:<11} {:>5.1}% ({}/{})", rec.recall * 100.0, rec.right, rec.tracks);
+    }
+    let mut columns: Vec<String> = r.classes.clone();
+    columns.push("unsure".into());
+    println!("confusion (rows: truth, columns: proposed):");
+    print!("  {:<11}", "");
+    for c in &columns {
+        print!(" {:>6}", c.chars().take(6).collect::<String>());
+    }
+    println!();
+    for (truth, row) in &r.confusion {
+        print!("  {truth:<11}");
+        for c in &columns {
+            print!(" {:>6}", row.get(c).copied().unwrap_or(0));
+        }
+        println!();
+    }
+}
+
+/// `sonotag classify`.
+pub fn classify_cmd(lib: &mut Library, model_path: Option<PathBuf>, force: bool) -> anyhow::Result<()> {
+    let (model_id, model) = classify::resolve_model(lib, model_path.as_deref())?;
+    let pb = bar(0, "tracks");
+    let cancel = AtomicBool::new(false);
+    let started = std::time::Instant::now();
+    let summary = classify::classify(
+        lib,
+        model_id,
+        &model,
+        model.card.thresholds,
+        force,
+        &cancel,
+        &mut |p: &ClassifyProgress| {
+            pb.set_length(p.total as u64);
+            pb.set_position(p.done as u64);
+            pb.set_message(p.current.display().to_string());
+        },
+    )?;
+    pb.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "model {}: {} classified ({} unsure), {} errors, {} already done, in {:.1} s ({:.1} tracks/s)",
+        model.card.name,
+        summary.classified,
+        summary.unsure,
+        summary.errors,
+        summary.already_done,
+        secs,
+        (summary.classified + summary.errors) as f64 / secs.max(1e-9)
+    );
+    if summary.errors > 0 {
+        let mut stmt = lib.conn().prepare(
+            "SELECT t.path_text, e.message FROM analysis_errors e JOIN tracks t ON t.id = e.track_id WHERE e.model_id = ?1",
+        )?;
+        let rows = stmt.query_map([model_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for r in rows {
+            let (_, m) = r?;
+            eprintln!("  {m}");
+        }
+    }
+    Ok(())
+}
+
+/// `sonotag proposals`.
+pub fn proposals_cmd(lib: &Library, state: Option<String>, json: bool) -> anyhow::Result<()> {
+    let active = classify::active_model(lib)?
+        .context("no model has classified this library yet: run `sonotag classify`")?;
+    let rows = classify::proposals(lib, active.id, state.as_deref())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    for r in &rows {
+        println!(
+            "{:<8} {:<11} {:>4.0}%  {} – {}  {}",
+            r.state,
+            r.genre.as_deref().unwrap_or("-"),
+            r.share * 100.0,
+            r.artist.as_deref().unwrap_or("?"),
+            r.title.as_deref().unwrap_or("?"),
+            r.path
+        );
+    }
+    eprintln!("{} proposals (model {})", rows.len(), active.name);
+    Ok(())
+}
+
+/// `sonotag retrain` (head) and `sonotag retrain --full`.
+pub fn retrain_cmd(lib: &mut Library, full: bool, seed: u64) -> anyhow::Result<()> {
+    let vocab = vocabulary()?;
+    let models_dir = lib
+        .path()
+        .parent()
+        .map(|p| p.join("models"))
+        .unwrap_or_else(|| PathBuf::from("models"));
+    if full {
+        return retrain_full(lib, &models_dir, seed);
+    }
+    let report = retrain::retrain_head(
+        lib,
+        &vocab,
+        &models_dir,
+        &RetrainOptions {
+            seed,
+            ..Default::default()
+        },
+    )?;
+    println!(
+        "new model {} with {} genres ({}) from {} tracks in {:.1} s; held-out accuracy {:.1}% → {:.1}% on {} tracks; {} tracks re-voted",
+        report.model_name,
+        report.classes.len(),
+        report.classes.join(", "),
+        report.train_tracks,
+        report.seconds,
+        report.before * 100.0,
+        report.after * 100.0,
+        report.heldout_tracks,
+        report.revoted
+    );
+    Ok(())
+}
+
+fn retrain_full(lib: &mut Library, models_dir: &Path, seed: u64) -> anyhow::Result<()> {
+    let parent = classify::active_model(lib)?
+        .context("no model in this library yet: run `sonotag classify` first")?;
+    let base_model = Model::load(&parent.path)?;
+    let rows = library_rows(lib)?;
+    let mut classes: Vec<String> = rows.iter().map(|r| r.genre.clone()).collect();
+    classes.sort();
+    classes.dedup();
+    anyhow::ensure!(classes.len() >= 2, "fine-tuning needs labelled tracks of at least two genres");
+    let inputs: Vec<(PathBuf, usize)> = rows
+        .iter()
+        .map(|r| (r.path.clone(), classes.iter().position(|c| *c == r.genre).unwrap_or(0)))
+        .collect();
+    let pb = bar(inputs.len(), "tracks decoded");
+    let (examples, _) = train::load_examples(&inputs, &|d, _| pb.set_position(d as u64));
+    pb.finish_and_clear();
+    let arch = base_model.card.architecture.clone();
+    let cancel = AtomicBool::new(false);
+    let opts = TrainOptions {
+        seed,
+        learning_rate: 3e-4,
+        ..Default::default()
+    };
+    let trained = train::train(&examples, &classes, &arch, Some(base_model.net), &opts, &cancel, &mut |e| {
+        eprintln!(
+            "epoch {:>3}  loss {:.3}  slice acc {:>5.1}%  val track acc {:>5.1}%",
+            e.epoch,
+            e.loss,
+            e.slice_accuracy * 100.0,
+            e.val_track_accuracy * 100.0
+        )
+    })?;
+    let name = format!("personal-full-{}", classify::models(lib)?.len() + 1);
+    let mut card = base_model.card.clone();
+    card.name = name.clone();
+    card.classes = classes;
+    card.created = model::today();
+    card.training.command = "sonotag retrain --full".into();
+    card.training.per_class = trained.per_class.clone();
+    card.metrics.clear();
+    let base = models_dir.join(&name);
+    let model = Model {
+        card,
+        net: trained.net,
+        base: base.clone(),
+    };
+    model.save(&base)?;
+    let id = classify::register_model(lib, &model, Some(parent.id))?;
+    classify::set_active(lib, id)?;
+    println!("new model {name}: run `sonotag classify` to analyse the library with it");
+    Ok(())
+}

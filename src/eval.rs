@@ -1,0 +1,163 @@
+//! Evaluating a model on labelled files, without a library.
+//!
+//! Accuracy counts an unsure track as wrong; coverage is the fraction of
+//! tracks labelled; precision is accuracy among labelled tracks. Per-genre
+//! recall and a confusion matrix (with an "unsure" column) say where it errs.
+
+use crate::audio;
+use crate::model::{Model, Thresholds};
+use crate::train::LabelRow;
+use crate::train::all_slices;
+use crate::vote;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One evaluated track.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrackResult {
+    pub path: String,
+    pub truth: String,
+    /// The proposal, or null when unsure or undecodable.
+    pub proposed: Option<String>,
+    /// The leading genre even when unsure.
+    pub leading: Option<String>,
+    pub share: f32,
+    pub slices: usize,
+    pub state: String,
+    pub error: Option<String>,
+}
+
+/// Recall for one genre.
+#[derive(Clone, Debug, Serialize)]
+pub struct GenreRecall {
+    pub tracks: usize,
+    pub right: usize,
+    pub recall: f32,
+}
+
+/// The summary `sonotag eval --json` prints.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    pub tracks: Vec<TrackResult>,
+    pub accuracy: f32,
+    pub coverage: f32,
+    pub precision: f32,
+    pub classes: Vec<String>,
+    pub per_genre: BTreeMap<String, GenreRecall>,
+    /// truth → (proposed genre or "unsure") → count.
+    pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
+    pub thresholds: Thresholds,
+}
+
+/// Classifies every row's file with `model` and scores it.
+pub fn evaluate(model: &Model, rows: &[LabelRow], thresholds: Thresholds) -> EvalReport {
+    let classes = model.card.classes.clone();
+    let tracks: Vec<TrackResult> = rows
+        .par_iter()
+        .map(|row| {
+            let path = row.path.to_string_lossy().into_owned();
+            let outcome = audio::analyse_file(&row.path)
+                .map_err(|e| e.to_string())
+                .and_then(|(spec, _)| {
+                    model
+                        .net
+                        .infer(&all_slices(&spec), 64)
+                        .map_err(|e| format!("{path}: inference failed: {e}"))
+                });
+            match outcome {
+                Ok((probs, _)) => {
+                    let p = vote::vote(&probs, classes.len(), thresholds);
+                    TrackResult {
+                        path,
+                        truth: row.genre.clone(),
+                        proposed: p.proposed().map(|c| classes[c].clone()),
+                        leading: p.winner.map(|c| classes[c].clone()),
+                        share: p.share,
+                        slices: p.slices,
+                        state: p.state().to_string(),
+                        error: None,
+                    }
+                }
+                Err(e) => TrackResult {
+                    path,
+                    truth: row.genre.clone(),
+                    proposed: None,
+                    leading: None,
+                    share: 0.0,
+                    slices: 0,
+                    state: "error".into(),
+                    error: Some(e),
+                },
+            }
+        })
+        .collect();
+    summarise(tracks, classes, thresholds)
+}
+
+/// Computes the scores from per-track results.
+pub fn summarise(tracks: Vec<TrackResult>, classes: Vec<String>, thresholds: Thresholds) -> EvalReport {
+    let n = tracks.len().max(1) as f32;
+    let labelled = tracks.iter().filter(|t| t.proposed.is_some()).count();
+    let right = tracks
+        .iter()
+        .filter(|t| t.proposed.as_deref() == Some(t.truth.as_str()))
+        .count();
+    let mut per_genre: BTreeMap<String, GenreRecall> = BTreeMap::new();
+    let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for t in &tracks {
+        let g = per_genre.entry(t.truth.clone()).or_insert(GenreRecall {
+            tracks: 0,
+            right: 0,
+            recall: 0.0,
+        });
+        g.tracks += 1;
+        g.right += usize::from(t.proposed.as_deref() == Some(t.truth.as_str()));
+        let column = t.proposed.clone().unwrap_or_else(|| "unsure".into());
+        *confusion
+            .entry(t.truth.clone())
+            .or_default()
+            .entry(column)
+            .or_default() += 1;
+    }
+    for g in per_genre.values_mut() {
+        g.recall = g.right as f32 / g.tracks.max(1) as f32;
+    }
+    EvalReport {
+        accuracy: right as f32 / n,
+        coverage: labelled as f32 / n,
+        precision: if labelled > 0 {
+            right as f32 / labelled as f32
+        } else {
+            0.0
+        },
+        tracks,
+        classes,
+        per_genre,
+        confusion,
+        thresholds,
+    }
+}
+
+impl EvalReport {
+    /// Tracks right / total, for the card.
+    pub fn right(&self) -> usize {
+        self.tracks
+            .iter()
+            .filter(|t| t.proposed.as_deref() == Some(t.truth.as_str()))
+            .count()
+    }
+
+    /// The summary stored in a model card (no per-track list).
+    pub fn card_entry(&self) -> serde_json::Value {
+        serde_json::json!({
+            "tracks": self.tracks.len(),
+            "right": self.right(),
+            "accuracy": self.accuracy,
+            "coverage": self.coverage,
+            "precision": self.precision,
+            "thresholds": self.thresholds,
+            "per_genre_recall": self.per_genre.iter().map(|(g, r)| (g.clone(), r.recall)).collect::<BTreeMap<_, _>>(),
+        })
+    }
+}

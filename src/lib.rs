@@ -1,0 +1,23 @@
+//! Sonotag: puts genres on a music library by listening to it.
+//!
+//! The library crate holds the whole domain and knows nothing of the GUI.
+//! Pipeline order: [`scan`] (walk + tags) → [`library`] (SQLite store) →
+//! [`audio`] (decode to mono 22,050 Hz) → [`spectrogram`] (mel image,
+//! 128×128 slices) → [`model`] (CNN) → [`vote`] (slice votes → proposal) →
+//! [`classify`] (analyses and proposals in the library); [`train`],
+//! [`retrain`] and [`eval`] make and judge models; [`genres`] maps tag values
+//! to super-genres. The binary's command line and window are thin shells.
+
+pub mod audio;
+pub mod bench;
+pub mod classify;
+pub mod eval;
+pub mod genres;
+pub mod library;
+pub mod model;
+pub mod retrain;
+pub mod scan;
+pub mod spectrogram;
+pub mod synth;
+pub mod train;
+pub mod vote;

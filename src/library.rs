@@ -1,0 +1,628 @@
+//! The SQLite library file: schema, migrations and typed access to tracks.
+//!
+//! One file (default `~/.local/share/sonotag/library.sqlite`) holds
+//! everything Sonotag knows: scanned tracks and their tags, scan errors,
+//! analyses stamped with the feature and model version, proposals, trusted
+//! labels, tag-write history (for undo) and registered models. WAL mode lets
+//! the GUI read while a background job writes; foreign keys are enforced.
+//!
+//! Paths are stored as raw bytes (`path` BLOB) so non-UTF-8 file names survive
+//! a round trip, with a lossy `path_text` beside them for display and search.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Errors from the library file; each names the database path.
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    #[error("library {}: {source}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("library {}: cannot create folder: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "library {}: written by a newer Sonotag (schema {found}, this build knows {known}); upgrade Sonotag",
+        path.display()
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, LibraryError>;
+
+/// Schema migrations; entry `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // v1: the analysis core and room for the model, review and tag history.
+    r#"
+    CREATE TABLE tracks (
+        id            INTEGER PRIMARY KEY,
+        path          BLOB NOT NULL UNIQUE,
+        path_text     TEXT NOT NULL,
+        size          INTEGER NOT NULL,
+        mtime_ns      INTEGER NOT NULL,
+        format        TEXT,
+        duration_s    REAL,
+        sample_rate   INTEGER,
+        channels      INTEGER,
+        bitrate_kbps  INTEGER,
+        title         TEXT,
+        artist        TEXT,
+        album         TEXT,
+        album_artist  TEXT,
+        track_no      INTEGER,
+        year          INTEGER,
+        genres        TEXT NOT NULL DEFAULT '[]',   -- JSON array of strings
+        status        TEXT NOT NULL DEFAULT 'ok',   -- ok | missing | error
+        scanned_at    INTEGER NOT NULL
+    );
+    CREATE INDEX tracks_status ON tracks(status);
+
+    CREATE TABLE scan_errors (
+        path       BLOB PRIMARY KEY,
+        path_text  TEXT NOT NULL,
+        message    TEXT NOT NULL,
+        at         INTEGER NOT NULL
+    );
+
+    CREATE TABLE models (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        path        TEXT NOT NULL,
+        parent      INTEGER REFERENCES models(id),
+        card        TEXT NOT NULL,               -- the model card JSON
+        created_at  INTEGER NOT NULL,
+        active      INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE analyses (
+        track_id          INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+        model_id          INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        features_version  INTEGER NOT NULL,
+        slices            INTEGER NOT NULL,
+        slice_starts      BLOB NOT NULL,   -- u32 LE column index per slice
+        probabilities     BLOB NOT NULL,   -- u8 (p*255) slices × classes
+        embeddings        BLOB NOT NULL,   -- f16 LE slices × dim
+        decode_errors     INTEGER NOT NULL DEFAULT 0,
+        created_at        INTEGER NOT NULL,
+        PRIMARY KEY (track_id, model_id)
+    );
+
+    CREATE TABLE analysis_errors (
+        track_id   INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+        model_id   INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        message    TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        PRIMARY KEY (track_id, model_id)
+    );
+
+    CREATE TABLE proposals (
+        track_id   INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+        model_id   INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        genre      TEXT,
+        share      REAL NOT NULL,
+        votes      INTEGER NOT NULL,
+        state      TEXT NOT NULL,          -- proposed | unsure
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (track_id, model_id)
+    );
+
+    CREATE TABLE labels (
+        track_id   INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
+        genre      TEXT NOT NULL,
+        source     TEXT NOT NULL,          -- accepted | overridden | tag
+        at         INTEGER NOT NULL
+    );
+
+    CREATE TABLE tag_batches (
+        id         INTEGER PRIMARY KEY,
+        at         INTEGER NOT NULL,
+        undone_at  INTEGER
+    );
+
+    CREATE TABLE tag_writes (
+        id           INTEGER PRIMARY KEY,
+        batch_id     INTEGER NOT NULL REFERENCES tag_batches(id),
+        track_id     INTEGER NOT NULL REFERENCES tracks(id),
+        old_genres   TEXT NOT NULL,
+        new_genres   TEXT NOT NULL,
+        size_before  INTEGER NOT NULL,
+        mtime_before INTEGER NOT NULL,
+        size_after   INTEGER,
+        mtime_after  INTEGER,
+        error        TEXT
+    );
+    "#,
+];
+
+/// Current schema version of this build.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Where a track stands on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackStatus {
+    Ok,
+    Missing,
+    Error,
+}
+
+impl TrackStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackStatus::Ok => "ok",
+            TrackStatus::Missing => "missing",
+            TrackStatus::Error => "error",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "missing" => TrackStatus::Missing,
+            "error" => TrackStatus::Error,
+            _ => TrackStatus::Ok,
+        }
+    }
+}
+
+/// What the scanner read from one file (tags and audio properties).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TrackInfo {
+    pub format: Option<String>,
+    pub duration_s: Option<f64>,
+    pub sample_rate: Option<u32>,
+    pub channels: Option<u8>,
+    pub bitrate_kbps: Option<u32>,
+    pub title: Option<String>,
+    pub artist: Option<String>,
+    pub album: Option<String>,
+    pub album_artist: Option<String>,
+    pub track_no: Option<u32>,
+    pub year: Option<i32>,
+    pub genres: Vec<String>,
+}
+
+/// A track row.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Track {
+    pub id: i64,
+    #[serde(serialize_with = "serialize_path")]
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub status: TrackStatus,
+    #[serde(flatten)]
+    pub info: TrackInfo,
+}
+
+fn serialize_path<S: serde::Serializer>(p: &Path, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+/// Size and mtime of a known file, for incremental scans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileStamp {
+    pub id: i64,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub status: TrackStatus,
+}
+
+/// A per-file scan error.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScanError {
+    #[serde(serialize_with = "serialize_path")]
+    pub path: PathBuf,
+    pub message: String,
+    pub at: i64,
+}
+
+/// Filters for [`Library::tracks`].
+#[derive(Clone, Debug, Default)]
+pub struct TrackFilter {
+    /// Only tracks carrying this genre tag (case-insensitive).
+    pub genre: Option<String>,
+    /// Only missing tracks (otherwise only present ones).
+    pub missing: bool,
+}
+
+/// Raw bytes of a path (lossless on Unix).
+pub fn path_bytes(path: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().as_bytes().to_vec()
+    }
+}
+
+/// Path from raw bytes stored by [`path_bytes`].
+pub fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        PathBuf::from(std::ffi::OsString::from_vec(bytes))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The default library location in the user's data directory.
+pub fn default_path() -> PathBuf {
+    directories::ProjectDirs::from("org", "sonotag", "sonotag")
+        .map(|d| d.data_dir().join("library.sqlite"))
+        .unwrap_or_else(|| PathBuf::from("sonotag-library.sqlite"))
+}
+
+/// An open library file.
+pub struct Library {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Library {
+    /// Opens (creating if needed) the library at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| LibraryError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| LibraryError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut lib = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        lib.configure()?;
+        lib.migrate()?;
+        Ok(lib)
+    }
+
+    /// The file this library lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Wraps a rusqlite error with the library path.
+    pub fn err(&self, source: rusqlite::Error) -> LibraryError {
+        LibraryError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The raw connection, for the modules that own their tables.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 10000;",
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if version > SCHEMA_VERSION {
+            return Err(LibraryError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction().map_err(|e| LibraryError::Sqlite {
+                path: self.path.clone(),
+                source: e,
+            })?;
+            tx.execute_batch(sql)
+                .and_then(|_| tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)))
+                .and_then(|_| tx.commit())
+                .map_err(|source| LibraryError::Sqlite {
+                    path: self.path.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Schema version stored in the file.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Runs `f` inside one transaction (committed when `f` succeeds).
+    pub fn transaction<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let path = self.path.clone();
+        let wrap = |source| LibraryError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let out = f(&tx).map_err(wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok(out)
+    }
+
+    /// Size/mtime/status of every known path, for incremental scanning.
+    pub fn file_stamps(&self) -> Result<std::collections::HashMap<PathBuf, FileStamp>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, id, size, mtime_ns, status FROM tracks")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    path_from_bytes(r.get(0)?),
+                    FileStamp {
+                        id: r.get(1)?,
+                        size: r.get::<_, i64>(2)? as u64,
+                        mtime_ns: r.get(3)?,
+                        status: TrackStatus::parse(&r.get::<_, String>(4)?),
+                    },
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Tracks matching `filter`, ordered by path.
+    pub fn tracks(&self, filter: &TrackFilter) -> Result<Vec<Track>> {
+        let mut sql = format!("SELECT {TRACK_COLUMNS} FROM tracks WHERE status = ?1");
+        if filter.genre.is_some() {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM json_each(tracks.genres) WHERE lower(value) = lower(?2))",
+            );
+        }
+        sql.push_str(" ORDER BY path_text");
+        let status = if filter.missing { "missing" } else { "ok" };
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = match &filter.genre {
+            Some(g) => stmt.query_map(params![status, g], track_from_row),
+            None => stmt.query_map(params![status], track_from_row),
+        }
+        .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// One track by id.
+    pub fn track(&self, id: i64) -> Result<Option<Track>> {
+        self.conn
+            .query_row(
+                &format!("SELECT {TRACK_COLUMNS} FROM tracks WHERE id = ?1"),
+                [id],
+                track_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// One track by path.
+    pub fn track_by_path(&self, path: &Path) -> Result<Option<Track>> {
+        self.conn
+            .query_row(
+                &format!("SELECT {TRACK_COLUMNS} FROM tracks WHERE path = ?1"),
+                [path_bytes(path)],
+                track_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Scan errors, newest first.
+    pub fn scan_errors(&self) -> Result<Vec<ScanError>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, message, at FROM scan_errors ORDER BY at DESC, path_text")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ScanError {
+                    path: path_from_bytes(r.get(0)?),
+                    message: r.get(1)?,
+                    at: r.get(2)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+}
+
+const TRACK_COLUMNS: &str = "id, path, size, mtime_ns, status, format, duration_s, sample_rate, \
+     channels, bitrate_kbps, title, artist, album, album_artist, track_no, year, genres";
+
+fn track_from_row(r: &rusqlite::Row) -> rusqlite::Result<Track> {
+    let genres: String = r.get(16)?;
+    Ok(Track {
+        id: r.get(0)?,
+        path: path_from_bytes(r.get(1)?),
+        size: r.get::<_, i64>(2)? as u64,
+        mtime_ns: r.get(3)?,
+        status: TrackStatus::parse(&r.get::<_, String>(4)?),
+        info: TrackInfo {
+            format: r.get(5)?,
+            duration_s: r.get(6)?,
+            sample_rate: r.get(7)?,
+            channels: r.get(8)?,
+            bitrate_kbps: r.get(9)?,
+            title: r.get(10)?,
+            artist: r.get(11)?,
+            album: r.get(12)?,
+            album_artist: r.get(13)?,
+            track_no: r.get(14)?,
+            year: r.get(15)?,
+            genres: serde_json::from_str(&genres).unwrap_or_default(),
+        },
+    })
+}
+
+/// Inserts or updates a track row for a scanned file (status `ok`) and clears
+/// its scan error. Returns the track id.
+pub fn upsert_track(
+    tx: &rusqlite::Transaction,
+    path: &Path,
+    size: u64,
+    mtime_ns: i64,
+    info: &TrackInfo,
+) -> rusqlite::Result<i64> {
+    let bytes = path_bytes(path);
+    let genres = serde_json::to_string(&info.genres).unwrap_or_else(|_| "[]".into());
+    tx.execute(
+        "INSERT INTO tracks (path, path_text, size, mtime_ns, format, duration_s, sample_rate,
+             channels, bitrate_kbps, title, artist, album, album_artist, track_no, year, genres,
+             status, scanned_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 'ok', ?17)
+         ON CONFLICT(path) DO UPDATE SET
+             size = excluded.size, mtime_ns = excluded.mtime_ns, format = excluded.format,
+             duration_s = excluded.duration_s, sample_rate = excluded.sample_rate,
+             channels = excluded.channels, bitrate_kbps = excluded.bitrate_kbps,
+             title = excluded.title, artist = excluded.artist, album = excluded.album,
+             album_artist = excluded.album_artist, track_no = excluded.track_no,
+             year = excluded.year, genres = excluded.genres, status = 'ok',
+             scanned_at = excluded.scanned_at",
+        params![
+            bytes,
+            path.to_string_lossy(),
+            size as i64,
+            mtime_ns,
+            info.format,
+            info.duration_s,
+            info.sample_rate,
+            info.channels,
+            info.bitrate_kbps,
+            info.title,
+            info.artist,
+            info.album,
+            info.album_artist,
+            info.track_no,
+            info.year,
+            genres,
+            now()
+        ],
+    )?;
+    tx.execute("DELETE FROM scan_errors WHERE path = ?1", [&bytes])?;
+    tx.query_row("SELECT id FROM tracks WHERE path = ?1", [&bytes], |r| {
+        r.get(0)
+    })
+}
+
+/// Records a per-file scan error; a known track at that path is marked `error`.
+pub fn record_scan_error(
+    tx: &rusqlite::Transaction,
+    path: &Path,
+    message: &str,
+) -> rusqlite::Result<()> {
+    let bytes = path_bytes(path);
+    tx.execute(
+        "INSERT INTO scan_errors (path, path_text, message, at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(path) DO UPDATE SET message = excluded.message, at = excluded.at",
+        params![bytes, path.to_string_lossy(), message, now()],
+    )?;
+    tx.execute(
+        "UPDATE tracks SET status = 'error' WHERE path = ?1",
+        [&bytes],
+    )?;
+    Ok(())
+}
+
+/// Marks a track missing (its file vanished); history is kept.
+pub fn mark_missing(tx: &rusqlite::Transaction, id: i64) -> rusqlite::Result<()> {
+    tx.execute("UPDATE tracks SET status = 'missing' WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Forgets the scan error of a path that no longer exists.
+pub fn clear_scan_error(tx: &rusqlite::Transaction, path: &Path) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM scan_errors WHERE path = ?1", [path_bytes(path)])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("sub/lib.sqlite");
+        let mut lib = Library::open(&db).unwrap();
+        assert_eq!(lib.schema_version().unwrap(), SCHEMA_VERSION);
+        let info = TrackInfo {
+            genres: vec!["Rock".into(), "Blues".into()],
+            ..Default::default()
+        };
+        let id = lib
+            .transaction(|tx| upsert_track(tx, Path::new("/m/a.mp3"), 10, 5, &info))
+            .unwrap();
+        drop(lib);
+        let lib = Library::open(&db).unwrap();
+        let t = lib.track(id).unwrap().unwrap();
+        assert_eq!(t.info.genres, vec!["Rock", "Blues"]);
+        let f = TrackFilter {
+            genre: Some("blues".into()),
+            ..Default::default()
+        };
+        assert_eq!(lib.tracks(&f).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn refuses_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("lib.sqlite");
+        drop(Library::open(&db).unwrap());
+        let c = Connection::open(&db).unwrap();
+        c.execute_batch("PRAGMA user_version = 999").unwrap();
+        drop(c);
+        let err = Library::open(&db).err().unwrap().to_string();
+        assert!(err.contains("newer Sonotag"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_paths_round_trip() {
+        use std::os::unix::ffi::OsStrExt;
+        let p = Path::new(std::ffi::OsStr::from_bytes(b"/m/caf\xe9.mp3"));
+        assert_eq!(path_from_bytes(path_bytes(p)), p);
+    }
+}

@@ -1,0 +1,594 @@
+//! The genre CNN (candle): architecture, deterministic init, batched
+//! inference with embeddings, and model files (safetensors + JSON card).
+//!
+//! Shape, in the article's spirit but sized for a CPU: the 128×128 slice is
+//! standardised (per-slice mean and deviation, so loudness does not decide),
+//! average-pooled 2×2 to 64×64, then four blocks of 3×3 convolution + ELU +
+//! 2×2 max-pool. The 4 remaining frequency rows keep *where* in the spectrum
+//! energy sits; time is summarised by mean and max (genre is texture, not
+//! position in the slice). A dense layer makes the 128-value **embedding**
+//! (stored per slice so a new head can be trained without decoding again),
+//! dropout 0.5, and a linear head gives one logit per genre. Weights use
+//! Xavier-uniform init from a seeded generator, so training is reproducible.
+
+use crate::spectrogram::{self, MEL_BANDS, SLICE_COLUMNS};
+use crate::synth::Rng;
+use candle_core::{D, DType, Device, Tensor, Var};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Errors loading, saving or running a model; each names the model file.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model {}: {source}", path.display())]
+    Candle {
+        path: PathBuf,
+        source: candle_core::Error,
+    },
+    #[error("model {}: cannot read card: {reason}", path.display())]
+    Card { path: PathBuf, reason: String },
+    #[error(
+        "model {}: made for features version {found}, this Sonotag computes version {expected}; retrain it (sonotag train) or use a matching Sonotag",
+        path.display()
+    )]
+    FeaturesVersion {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+    },
+    #[error("model {}: {reason}", path.display())]
+    Invalid { path: PathBuf, reason: String },
+}
+
+/// Layer sizes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Architecture {
+    /// Output channels of the four conv blocks.
+    pub channels: Vec<usize>,
+    /// Embedding width (penultimate layer).
+    pub embedding: usize,
+    /// Average-pool factor applied to the input slice.
+    pub input_pool: usize,
+}
+
+impl Default for Architecture {
+    fn default() -> Self {
+        Self {
+            channels: vec![16, 32, 64, 64],
+            embedding: 128,
+            input_pool: 2,
+        }
+    }
+}
+
+impl Architecture {
+    fn side(&self) -> usize {
+        MEL_BANDS / self.input_pool
+    }
+
+    /// Frequency rows left after the conv blocks.
+    fn rows_out(&self) -> usize {
+        self.side() >> self.channels.len()
+    }
+
+    fn flat(&self) -> usize {
+        self.channels.last().copied().unwrap_or(1) * self.rows_out() * 2
+    }
+
+    /// Multiply-adds ×2 per slice (convolutions and dense layers).
+    pub fn flops(&self, classes: usize) -> u64 {
+        let mut side = self.side() as u64;
+        let mut cin = 1u64;
+        let mut total = 0u64;
+        for &c in &self.channels {
+            total += side * side * c as u64 * cin * 9 * 2;
+            cin = c as u64;
+            side /= 2;
+        }
+        total += (self.flat() * self.embedding * 2) as u64;
+        total + (self.embedding * classes * 2) as u64
+    }
+}
+
+/// Voting thresholds (see [`crate::vote`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// A slice whose top probability is below this abstains.
+    pub slice: f32,
+    /// A track whose winner has less than this share of the votes is unsure.
+    pub track: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            slice: 0.5,
+            track: 0.7,
+        }
+    }
+}
+
+/// Spectrogram parameters a model was trained on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureParams {
+    pub version: u32,
+    pub sample_rate: u32,
+    pub hop: usize,
+    pub fft_size: usize,
+    pub mel_bands: usize,
+    pub slice_columns: usize,
+    pub f_min: f32,
+    pub f_max: f32,
+    pub db_floor: f32,
+}
+
+impl FeatureParams {
+    /// The parameters of this build.
+    pub fn current() -> Self {
+        Self {
+            version: spectrogram::FEATURES_VERSION,
+            sample_rate: spectrogram::SAMPLE_RATE,
+            hop: spectrogram::HOP,
+            fft_size: spectrogram::FFT_SIZE,
+            mel_bands: MEL_BANDS,
+            slice_columns: SLICE_COLUMNS,
+            f_min: spectrogram::F_MIN,
+            f_max: spectrogram::F_MAX,
+            db_floor: spectrogram::DB_FLOOR,
+        }
+    }
+}
+
+/// Tracks and slices per class used in training.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClassCount {
+    pub tracks: usize,
+    pub slices: usize,
+}
+
+/// How a model was made.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSummary {
+    /// The exact command line.
+    pub command: String,
+    pub seed: u64,
+    pub epochs: usize,
+    pub best_epoch: usize,
+    pub seconds: f64,
+    /// Label sources (TSV files, or "library").
+    pub sources: Vec<String>,
+    pub per_class: BTreeMap<String, ClassCount>,
+    /// What only the head was retrained on, when this is a head retrain.
+    #[serde(default)]
+    pub head_only: bool,
+    /// Notes on what was tried.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// The model card: everything needed to use and judge the weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub name: String,
+    pub format_version: u32,
+    pub created: String,
+    pub classes: Vec<String>,
+    pub features: FeatureParams,
+    pub architecture: Architecture,
+    pub parameters: usize,
+    pub mflops_per_slice: f64,
+    pub thresholds: Thresholds,
+    /// True when the thresholds were calibrated on validation tracks.
+    pub calibrated: bool,
+    pub training: TrainingSummary,
+    /// Metrics per evaluation set (e.g. "gtzan-mini eval").
+    pub metrics: BTreeMap<String, serde_json::Value>,
+}
+
+/// A dense or conv layer's weight and bias.
+#[derive(Clone)]
+struct Layer {
+    weight: Var,
+    bias: Var,
+}
+
+/// The network with its weights.
+pub struct GenreNet {
+    arch: Architecture,
+    classes: usize,
+    convs: Vec<Layer>,
+    dense: Layer,
+    head: Layer,
+    device: Device,
+}
+
+fn xavier(rng: &mut Rng, shape: &[usize], fan_in: usize, fan_out: usize) -> Vec<f32> {
+    let limit = (6.0 / (fan_in + fan_out) as f32).sqrt();
+    (0..shape.iter().product::<usize>())
+        .map(|_| rng.signed() * limit)
+        .collect()
+}
+
+impl GenreNet {
+    /// A freshly initialised network (Xavier uniform, zero biases).
+    pub fn new(arch: &Architecture, classes: usize, seed: u64) -> candle_core::Result<Self> {
+        let device = Device::Cpu;
+        let mut rng = Rng::new(seed);
+        let mut var = |shape: &[usize], fan_in: usize, fan_out: usize| {
+            Var::from_tensor(&Tensor::from_vec(
+                xavier(&mut rng, shape, fan_in, fan_out),
+                shape,
+                &device,
+            )?)
+        };
+        let zeros = |n: usize| Var::zeros(n, DType::F32, &device);
+        let mut convs = Vec::new();
+        let mut cin = 1;
+        for &c in &arch.channels {
+            convs.push(Layer {
+                weight: var(&[c, cin, 3, 3], cin * 9, c * 9)?,
+                bias: zeros(c)?,
+            });
+            cin = c;
+        }
+        let dense = Layer {
+            weight: var(&[arch.embedding, arch.flat()], arch.flat(), arch.embedding)?,
+            bias: zeros(arch.embedding)?,
+        };
+        let head = Layer {
+            weight: var(&[classes, arch.embedding], arch.embedding, classes)?,
+            bias: zeros(classes)?,
+        };
+        Ok(Self {
+            arch: arch.clone(),
+            classes,
+            convs,
+            dense,
+            head,
+            device,
+        })
+    }
+
+    /// Layer sizes.
+    pub fn architecture(&self) -> &Architecture {
+        &self.arch
+    }
+
+    /// Number of output classes.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// The CPU device tensors live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Every trainable variable.
+    pub fn vars(&self) -> Vec<Var> {
+        self.body_vars().into_iter().chain(self.head_vars()).collect()
+    }
+
+    /// Variables before the head (convolutions and the embedding layer).
+    pub fn body_vars(&self) -> Vec<Var> {
+        self.convs
+            .iter()
+            .chain(std::iter::once(&self.dense))
+            .flat_map(|l| [l.weight.clone(), l.bias.clone()])
+            .collect()
+    }
+
+    /// The head's variables.
+    pub fn head_vars(&self) -> Vec<Var> {
+        vec![self.head.weight.clone(), self.head.bias.clone()]
+    }
+
+    /// Parameter count.
+    pub fn parameters(&self) -> usize {
+        self.vars().iter().map(|v| v.elem_count()).sum()
+    }
+
+    /// Turns `n` slices of u8 (row-major, low band first) into the
+    /// standardised input tensor `[n, 1, 128, 128]`.
+    pub fn input(&self, slices: &[u8], n: usize) -> candle_core::Result<Tensor> {
+        let mut data = Vec::with_capacity(slices.len());
+        for slice in slices.chunks_exact(MEL_BANDS * SLICE_COLUMNS).take(n) {
+            let mean = slice.iter().map(|&v| v as f32).sum::<f32>() / slice.len() as f32;
+            let var = slice
+                .iter()
+                .map(|&v| (v as f32 - mean).powi(2))
+                .sum::<f32>()
+                / slice.len() as f32;
+            let inv = 1.0 / (var.sqrt() + 8.0);
+            data.extend(slice.iter().map(|&v| (v as f32 - mean) * inv));
+        }
+        Tensor::from_vec(data, (n, 1, MEL_BANDS, SLICE_COLUMNS), &self.device)
+    }
+
+    /// Runs the body: input `[n,1,128,128]` → embedding `[n, embedding]`.
+    pub fn embed(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let mut x = x.avg_pool2d(self.arch.input_pool)?;
+        for conv in &self.convs {
+            x = x
+                .conv2d(conv.weight.as_tensor(), 1, 1, 1, 1)?
+                .broadcast_add(&conv.bias.as_tensor().reshape((1, (), 1, 1))?)?
+                .elu(1.0)?
+                .max_pool2d(2)?;
+        }
+        // x: [n, c, rows, cols]; summarise time by mean and max.
+        let mean = x.mean(D::Minus1)?;
+        let max = x.max(D::Minus1)?;
+        let flat = Tensor::cat(&[mean, max], D::Minus1)?.flatten_from(1)?;
+        linear(&flat, &self.dense)?.elu(1.0)
+    }
+
+    /// Logits from embeddings, with dropout when a generator is given.
+    pub fn head(&self, embedding: &Tensor, dropout: Option<&mut Rng>) -> candle_core::Result<Tensor> {
+        let e = match dropout {
+            Some(rng) => {
+                let (n, d) = embedding.dims2()?;
+                let mask: Vec<f32> = (0..n * d)
+                    .map(|_| if rng.unit() < 0.5 { 0.0 } else { 2.0 })
+                    .collect();
+                (embedding * Tensor::from_vec(mask, (n, d), &self.device)?)?
+            }
+            None => embedding.clone(),
+        };
+        linear(&e, &self.head)
+    }
+
+    /// Probabilities and embeddings for `n` slices, in batches of `batch`.
+    pub fn infer(&self, slices: &[u8], batch: usize) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
+        let per = MEL_BANDS * SLICE_COLUMNS;
+        let n = slices.len() / per;
+        let mut probs = Vec::with_capacity(n * self.classes);
+        let mut embs = Vec::with_capacity(n * self.arch.embedding);
+        for chunk in slices.chunks(per * batch.max(1)) {
+            let m = chunk.len() / per;
+            let e = self.embed(&self.input(chunk, m)?)?;
+            let p = candle_nn::ops::softmax_last_dim(&self.head(&e, None)?)?;
+            probs.extend(p.flatten_all()?.to_vec1::<f32>()?);
+            embs.extend(e.flatten_all()?.to_vec1::<f32>()?);
+        }
+        Ok((probs, embs))
+    }
+
+    /// Probabilities from stored embeddings (the head only).
+    pub fn probabilities_from_embeddings(&self, embeddings: &[f32]) -> candle_core::Result<Vec<f32>> {
+        let n = embeddings.len() / self.arch.embedding;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let e = Tensor::from_vec(embeddings.to_vec(), (n, self.arch.embedding), &self.device)?;
+        candle_nn::ops::softmax_last_dim(&self.head(&e, None)?)?
+            .flatten_all()?
+            .to_vec1()
+    }
+
+    /// Replaces the head with a fresh one for `classes` outputs.
+    pub fn reset_head(&mut self, classes: usize, seed: u64) -> candle_core::Result<()> {
+        let mut rng = Rng::new(seed);
+        let e = self.arch.embedding;
+        self.head = Layer {
+            weight: Var::from_tensor(&Tensor::from_vec(
+                xavier(&mut rng, &[classes, e], e, classes),
+                (classes, e),
+                &self.device,
+            )?)?,
+            bias: Var::zeros(classes, DType::F32, &self.device)?,
+        };
+        self.classes = classes;
+        Ok(())
+    }
+
+    fn named(&self) -> Vec<(String, &Var)> {
+        let mut out = Vec::new();
+        for (i, c) in self.convs.iter().enumerate() {
+            out.push((format!("conv{i}.weight"), &c.weight));
+            out.push((format!("conv{i}.bias"), &c.bias));
+        }
+        out.push(("dense.weight".into(), &self.dense.weight));
+        out.push(("dense.bias".into(), &self.dense.bias));
+        out.push(("head.weight".into(), &self.head.weight));
+        out.push(("head.bias".into(), &self.head.bias));
+        out
+    }
+
+    /// Writes the weights as safetensors.
+    pub fn save_weights(&self, path: &Path) -> candle_core::Result<()> {
+        let map: HashMap<String, Tensor> = self
+            .named()
+            .into_iter()
+            .map(|(n, v)| (n, v.as_tensor().clone()))
+            .collect();
+        candle_core::safetensors::save(&map, path)
+    }
+
+    /// Loads weights saved by [`GenreNet::save_weights`] into this shape.
+    pub fn load_weights(&mut self, path: &Path) -> candle_core::Result<()> {
+        let map = candle_core::safetensors::load(path, &self.device)?;
+        for (name, var) in self.named() {
+            let t = map
+                .get(&name)
+                .ok_or_else(|| candle_core::Error::Msg(format!("missing tensor {name}")))?;
+            if t.dims() != var.dims() {
+                return Err(candle_core::Error::Msg(format!(
+                    "tensor {name} has shape {:?}, expected {:?}",
+                    t.dims(),
+                    var.dims()
+                )));
+            }
+            var.set(t)?;
+        }
+        Ok(())
+    }
+}
+
+fn linear(x: &Tensor, l: &Layer) -> candle_core::Result<Tensor> {
+    x.matmul(&l.weight.as_tensor().t()?)?
+        .broadcast_add(l.bias.as_tensor())
+}
+
+/// A model on disk: `NAME.safetensors` + `NAME.json`.
+pub struct Model {
+    pub card: ModelCard,
+    pub net: GenreNet,
+    /// Path without extension.
+    pub base: PathBuf,
+}
+
+/// `base` + extension (`models/default` → `models/default.json`).
+pub fn with_ext(base: &Path, ext: &str) -> PathBuf {
+    let mut s = base.as_os_str().to_owned();
+    s.push(".");
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+impl Model {
+    /// Loads `base.json` and `base.safetensors`, checking the feature version.
+    pub fn load(base: &Path) -> Result<Self, ModelError> {
+        let base = base
+            .to_str()
+            .and_then(|s| s.strip_suffix(".json").or_else(|| s.strip_suffix(".safetensors")))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| base.to_path_buf());
+        let card_path = with_ext(&base, "json");
+        let text = std::fs::read_to_string(&card_path).map_err(|e| ModelError::Card {
+            path: card_path.clone(),
+            reason: e.to_string(),
+        })?;
+        let card: ModelCard = serde_json::from_str(&text).map_err(|e| ModelError::Card {
+            path: card_path.clone(),
+            reason: e.to_string(),
+        })?;
+        if card.features.version != spectrogram::FEATURES_VERSION {
+            return Err(ModelError::FeaturesVersion {
+                path: card_path,
+                found: card.features.version,
+                expected: spectrogram::FEATURES_VERSION,
+            });
+        }
+        let weights = with_ext(&base, "safetensors");
+        let candle = |source| ModelError::Candle {
+            path: weights.clone(),
+            source,
+        };
+        let mut net =
+            GenreNet::new(&card.architecture, card.classes.len(), 0).map_err(candle)?;
+        net.load_weights(&weights).map_err(candle)?;
+        Ok(Self { card, net, base })
+    }
+
+    /// Writes both files (creating the folder).
+    pub fn save(&self, base: &Path) -> Result<(), ModelError> {
+        if let Some(dir) = base.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| ModelError::Invalid {
+                path: base.to_path_buf(),
+                reason: format!("cannot create folder: {e}"),
+            })?;
+        }
+        let weights = with_ext(base, "safetensors");
+        self.net
+            .save_weights(&weights)
+            .map_err(|source| ModelError::Candle {
+                path: weights.clone(),
+                source,
+            })?;
+        let card_path = with_ext(base, "json");
+        let json = serde_json::to_string_pretty(&self.card).expect("card serialises");
+        std::fs::write(&card_path, json + "\n").map_err(|e| ModelError::Card {
+            path: card_path,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Display name of class `i`.
+    pub fn class(&self, i: usize) -> &str {
+        &self.card.classes[i]
+    }
+}
+
+/// Today's date as YYYY-MM-DD (UTC), for cards.
+pub fn today() -> String {
+    let days = crate::library::now() / 86_400;
+    // Civil-from-days (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The default model shipped in `models/`, looked up next to the executable,
+/// in the system share folder and in the source tree.
+pub fn default_model_path() -> PathBuf {
+    let candidates = [
+        std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(|p| p.join("../../models/default"))),
+        Some(PathBuf::from("/usr/share/sonotag/models/default")),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| with_ext(p, "json").exists())
+        .unwrap_or_else(|| PathBuf::from("models/default"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_load_gives_identical_outputs() {
+        let net = GenreNet::new(&Architecture::default(), 3, 1).unwrap();
+        let mut rng = Rng::new(5);
+        let slices: Vec<u8> = (0..2 * 128 * 128).map(|_| (rng.next_u64() % 256) as u8).collect();
+        let (p1, e1) = net.infer(&slices, 8).unwrap();
+        assert_eq!(p1.len(), 6);
+        assert_eq!(e1.len(), 256);
+        let dir = tempfile::tempdir().unwrap();
+        let w = dir.path().join("m.safetensors");
+        net.save_weights(&w).unwrap();
+        let mut other = GenreNet::new(&Architecture::default(), 3, 99).unwrap();
+        assert_ne!(other.infer(&slices, 8).unwrap().0, p1);
+        other.load_weights(&w).unwrap();
+        let (p2, e2) = other.infer(&slices, 8).unwrap();
+        assert_eq!(p1, p2);
+        assert_eq!(e1, e2);
+        let from_emb = other.probabilities_from_embeddings(&e2).unwrap();
+        for (a, b) in from_emb.iter().zip(&p1) {
+            assert!((a - b).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let a = GenreNet::new(&Architecture::default(), 4, 7).unwrap();
+        let b = GenreNet::new(&Architecture::default(), 4, 7).unwrap();
+        for (x, y) in a.vars().iter().zip(b.vars()) {
+            let x: Vec<f32> = x.flatten_all().unwrap().to_vec1().unwrap();
+            let y: Vec<f32> = y.flatten_all().unwrap().to_vec1().unwrap();
+            assert_eq!(x, y);
+        }
+    }
+
+    #[test]
+    fn flops_within_budget() {
+        let arch = Architecture::default();
+        assert!(arch.flops(11) < 50_000_000, "{}", arch.flops(11));
+    }
+
+    #[test]
+    fn date_format() {
+        assert_eq!(today().len(), 10);
+    }
+}

@@ -1,0 +1,447 @@
+//! Mel spectrograms and 128×128 slices: the picture the CNN looks at.
+//!
+//! Audio arrives as mono `f32` at [`SAMPLE_RATE`] (22,050 Hz). A Hann-windowed
+//! FFT of [`FFT_SIZE`] samples is taken every [`HOP`] samples (441 = 20 ms), so
+//! the image has exactly [`COLUMNS_PER_SECOND`] (50) columns per second of
+//! audio. Each column's power spectrum is folded into [`MEL_BANDS`] (128)
+//! triangular mel bands from [`F_MIN`] to [`F_MAX`], converted to decibels
+//! relative to a full-scale sine, clipped to [`DB_FLOOR`]..0 dB and mapped to
+//! `u8` (0 = silence/black, 255 = full scale/white): the article's greyscale
+//! image.
+//!
+//! Storage is column-major (`column * 128 + band`, band 0 = lowest frequency)
+//! because audio grows in time; [`Spectrogram::to_image`] flips it so low
+//! frequencies are drawn at the bottom.
+//!
+//! Slicing: non-overlapping 128-column slices starting at column 0. The tail
+//! (the last `columns % 128` columns, under 2.56 s) is dropped, so a track
+//! shorter than 2.56 s has no slice and cannot be classified.
+//!
+//! [`FEATURES_VERSION`] is stamped on everything derived from these numbers;
+//! change it whenever any constant or formula here changes.
+
+use rustfft::num_complex::Complex32;
+use rustfft::{Fft, FftPlanner};
+use std::sync::Arc;
+
+/// Version of the feature pipeline (decoding, resampling, STFT, mel, dB map).
+pub const FEATURES_VERSION: u32 = 1;
+/// Analysis sample rate in Hz.
+pub const SAMPLE_RATE: u32 = 22_050;
+/// Samples between two columns: 20 ms at 22,050 Hz.
+pub const HOP: usize = 441;
+/// Columns per second of audio.
+pub const COLUMNS_PER_SECOND: usize = SAMPLE_RATE as usize / HOP;
+/// FFT window length in samples (93 ms), long enough to resolve low mel bands.
+pub const FFT_SIZE: usize = 2048;
+/// Mel bands (image height).
+pub const MEL_BANDS: usize = 128;
+/// Slice width in columns (2.56 s).
+pub const SLICE_COLUMNS: usize = 128;
+/// Lowest mel band edge in Hz.
+pub const F_MIN: f32 = 20.0;
+/// Highest mel band edge in Hz (Nyquist at 22,050 Hz).
+pub const F_MAX: f32 = 11_025.0;
+/// Decibels mapped to black; 0 dB (full-scale sine) maps to white.
+pub const DB_FLOOR: f32 = -80.0;
+
+/// Seconds of audio covered by one slice.
+pub const SLICE_SECONDS: f64 = SLICE_COLUMNS as f64 / COLUMNS_PER_SECOND as f64;
+
+/// Number of slices a spectrogram of `columns` columns yields (tail dropped).
+pub fn slice_count(columns: usize) -> usize {
+    columns / SLICE_COLUMNS
+}
+
+/// Hz → mel (HTK formula).
+pub fn hz_to_mel(hz: f32) -> f32 {
+    2595.0 * (1.0 + hz / 700.0).log10()
+}
+
+/// Mel → Hz (HTK formula).
+pub fn mel_to_hz(mel: f32) -> f32 {
+    700.0 * (10f32.powf(mel / 2595.0) - 1.0)
+}
+
+/// Centre frequency of mel band `band` (0 = lowest).
+pub fn band_centre_hz(band: usize) -> f32 {
+    let (lo, hi) = (hz_to_mel(F_MIN), hz_to_mel(F_MAX));
+    mel_to_hz(lo + (hi - lo) * (band as f32 + 1.0) / (MEL_BANDS as f32 + 1.0))
+}
+
+/// A mel spectrogram as `u8`, column-major, [`MEL_BANDS`] values per column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spectrogram {
+    /// `columns * MEL_BANDS` bytes; `data[c * MEL_BANDS + b]`, band 0 lowest.
+    pub data: Vec<u8>,
+}
+
+impl Spectrogram {
+    /// Number of columns (time steps of 20 ms).
+    pub fn columns(&self) -> usize {
+        self.data.len() / MEL_BANDS
+    }
+
+    /// Number of whole 128×128 slices.
+    pub fn slice_count(&self) -> usize {
+        slice_count(self.columns())
+    }
+
+    /// Value at column `c`, band `b` (band 0 = lowest frequency).
+    pub fn at(&self, c: usize, b: usize) -> u8 {
+        self.data[c * MEL_BANDS + b]
+    }
+
+    /// Slice `i` as 128×128 bytes in row-major image order (`row * 128 + col`)
+    /// with row 0 = the **lowest** band, the layout the model consumes.
+    pub fn slice(&self, i: usize) -> Vec<u8> {
+        self.window(i * SLICE_COLUMNS)
+    }
+
+    /// A 128-column window starting at any column (used for random-offset
+    /// training crops), same layout as [`Spectrogram::slice`].
+    pub fn window(&self, start: usize) -> Vec<u8> {
+        let mut out = vec![0u8; MEL_BANDS * SLICE_COLUMNS];
+        for col in 0..SLICE_COLUMNS {
+            let src = &self.data[(start + col) * MEL_BANDS..(start + col + 1) * MEL_BANDS];
+            for (band, v) in src.iter().enumerate() {
+                out[band * SLICE_COLUMNS + col] = *v;
+            }
+        }
+        out
+    }
+
+    /// Greyscale image, time left→right, low frequencies at the bottom. With
+    /// `grid`, slice boundaries are drawn as mid-grey vertical lines.
+    pub fn to_image(&self, grid: bool) -> image::GrayImage {
+        let width = self.columns().max(1) as u32;
+        let mut img = image::GrayImage::new(width, MEL_BANDS as u32);
+        for c in 0..self.columns() {
+            for b in 0..MEL_BANDS {
+                let y = (MEL_BANDS - 1 - b) as u32;
+                img.put_pixel(c as u32, y, image::Luma([self.at(c, b)]));
+            }
+        }
+        if grid {
+            for s in 1..=self.slice_count() {
+                let x = (s * SLICE_COLUMNS) as u32;
+                if x < width {
+                    for y in (0..MEL_BANDS as u32).step_by(2) {
+                        img.put_pixel(x, y, image::Luma([128]));
+                    }
+                }
+            }
+        }
+        img
+    }
+}
+
+/// One triangular mel filter as a run of FFT-bin weights.
+#[derive(Clone, Debug)]
+struct MelFilter {
+    first_bin: usize,
+    weights: Vec<f32>,
+}
+
+/// Streaming STFT → mel → u8 converter. Feed samples with [`push`], take the
+/// result with [`finish`]; memory is the output image plus one window.
+///
+/// [`push`]: SpectrogramBuilder::push
+/// [`finish`]: SpectrogramBuilder::finish
+pub struct SpectrogramBuilder {
+    fft: Arc<dyn Fft<f32>>,
+    window: Vec<f32>,
+    filters: Vec<MelFilter>,
+    /// Samples not yet consumed; starts with FFT_SIZE/2 zeros so frame `i` is
+    /// centred on sample `i * HOP`.
+    pending: Vec<f32>,
+    /// Total real samples pushed.
+    samples_in: usize,
+    /// Frames emitted so far.
+    frames_out: usize,
+    /// Power → dB scale so a full-scale sine reads 0 dB in its band.
+    power_scale: f32,
+    scratch: Vec<Complex32>,
+    fft_scratch: Vec<Complex32>,
+    power_a: Vec<f32>,
+    power_b: Vec<f32>,
+    data: Vec<u8>,
+}
+
+impl Default for SpectrogramBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SpectrogramBuilder {
+    /// A builder with the fixed parameters of this module.
+    pub fn new() -> Self {
+        let fft = FftPlanner::<f32>::new().plan_fft_forward(FFT_SIZE);
+        let window: Vec<f32> = (0..FFT_SIZE)
+            .map(|n| {
+                0.5 - 0.5 * (2.0 * std::f32::consts::PI * n as f32 / FFT_SIZE as f32).cos()
+            })
+            .collect();
+        let window_sum: f32 = window.iter().sum();
+        // |X[k]|² of a full-scale sine is (A·Σw/2)²; scale so it reads 1.0.
+        let power_scale = 4.0 / (window_sum * window_sum);
+        let fft_scratch = vec![Complex32::default(); fft.get_inplace_scratch_len()];
+        Self {
+            fft,
+            window,
+            filters: mel_filters(),
+            pending: vec![0.0; FFT_SIZE / 2],
+            samples_in: 0,
+            frames_out: 0,
+            power_scale,
+            scratch: vec![Complex32::default(); FFT_SIZE],
+            fft_scratch,
+            power_a: vec![0.0; FFT_SIZE / 2 + 1],
+            power_b: vec![0.0; FFT_SIZE / 2 + 1],
+            data: Vec::new(),
+        }
+    }
+
+    /// Frames that the samples pushed so far entitle us to: one per HOP.
+    fn frames_due(&self) -> usize {
+        self.samples_in / HOP
+    }
+
+    /// Adds mono samples at [`SAMPLE_RATE`].
+    pub fn push(&mut self, samples: &[f32]) {
+        self.pending.extend_from_slice(samples);
+        self.samples_in += samples.len();
+        self.drain(false);
+    }
+
+    /// Computes every frame whose window is complete (or, at the end, every
+    /// frame that is due, zero-padding the last windows).
+    fn drain(&mut self, at_end: bool) {
+        let due = self.frames_due();
+        let available = |pending: usize| {
+            if at_end {
+                usize::MAX
+            } else if pending >= FFT_SIZE {
+                (pending - FFT_SIZE) / HOP + 1
+            } else {
+                0
+            }
+        };
+        let mut todo = (due - self.frames_out).min(available(self.pending.len()));
+        if at_end {
+            let need = (todo.saturating_sub(1)) * HOP + FFT_SIZE;
+            if self.pending.len() < need {
+                self.pending.resize(need, 0.0);
+            }
+        }
+        self.data.reserve(todo * MEL_BANDS);
+        let mut offset = 0;
+        // Two real frames per complex FFT: z = a + i·b.
+        while todo >= 2 {
+            self.frame_pair(offset, Some(offset + HOP));
+            offset += 2 * HOP;
+            todo -= 2;
+        }
+        if todo == 1 {
+            self.frame_pair(offset, None);
+            offset += HOP;
+        }
+        self.pending.drain(..offset.min(self.pending.len()));
+    }
+
+    fn frame_pair(&mut self, a: usize, b: Option<usize>) {
+        for n in 0..FFT_SIZE {
+            let re = self.pending[a + n] * self.window[n];
+            let im = b.map_or(0.0, |b| self.pending[b + n] * self.window[n]);
+            self.scratch[n] = Complex32::new(re, im);
+        }
+        self.fft
+            .process_with_scratch(&mut self.scratch, &mut self.fft_scratch);
+        let z = &self.scratch;
+        for k in 0..=FFT_SIZE / 2 {
+            let zk = z[k % FFT_SIZE];
+            let znk = z[(FFT_SIZE - k) % FFT_SIZE].conj();
+            let xa = (zk + znk) * 0.5;
+            let xb = (zk - znk) * Complex32::new(0.0, -0.5);
+            self.power_a[k] = xa.norm_sqr() * self.power_scale;
+            self.power_b[k] = xb.norm_sqr() * self.power_scale;
+        }
+        let power_a = std::mem::take(&mut self.power_a);
+        self.emit_column(&power_a);
+        self.power_a = power_a;
+        if b.is_some() {
+            let power_b = std::mem::take(&mut self.power_b);
+            self.emit_column(&power_b);
+            self.power_b = power_b;
+        }
+    }
+
+    fn emit_column(&mut self, power: &[f32]) {
+        for f in &self.filters {
+            let energy: f32 = f
+                .weights
+                .iter()
+                .zip(&power[f.first_bin..])
+                .map(|(w, p)| w * p)
+                .sum();
+            self.data.push(db_to_u8(10.0 * (energy + 1e-12).log10()));
+        }
+        self.frames_out += 1;
+    }
+
+    /// Completes the last frames and returns the spectrogram: exactly
+    /// `samples / HOP` columns.
+    pub fn finish(mut self) -> Spectrogram {
+        self.drain(true);
+        Spectrogram { data: self.data }
+    }
+}
+
+/// Maps decibels to `u8`: [`DB_FLOOR`] and below → 0, 0 dB and above → 255.
+pub fn db_to_u8(db: f32) -> u8 {
+    let t = ((db - DB_FLOOR) / -DB_FLOOR).clamp(0.0, 1.0);
+    (t * 255.0).round() as u8
+}
+
+/// Triangular filters with peak 1, spaced evenly in mel between F_MIN and
+/// F_MAX. Peak-1 (not area-normalised) filters keep a pure tone at 0 dB in its
+/// band whatever the band's width. A filter narrower than one bin still gets
+/// the nearest bin so no band is always black.
+fn mel_filters() -> Vec<MelFilter> {
+    let bin_hz = SAMPLE_RATE as f32 / FFT_SIZE as f32;
+    let (lo, hi) = (hz_to_mel(F_MIN), hz_to_mel(F_MAX));
+    let edges: Vec<f32> = (0..MEL_BANDS + 2)
+        .map(|i| mel_to_hz(lo + (hi - lo) * i as f32 / (MEL_BANDS as f32 + 1.0)))
+        .collect();
+    (0..MEL_BANDS)
+        .map(|m| {
+            let (left, centre, right) = (edges[m], edges[m + 1], edges[m + 2]);
+            let first = (left / bin_hz).ceil() as usize;
+            let last = ((right / bin_hz).floor() as usize).min(FFT_SIZE / 2);
+            let mut weights: Vec<f32> = (first..=last)
+                .map(|k| {
+                    let f = k as f32 * bin_hz;
+                    if f <= centre {
+                        (f - left) / (centre - left)
+                    } else {
+                        (right - f) / (right - centre)
+                    }
+                    .max(0.0)
+                })
+                .collect();
+            if first > last || weights.iter().all(|w| *w <= 0.0) {
+                let nearest = ((centre / bin_hz).round() as usize).min(FFT_SIZE / 2);
+                return MelFilter {
+                    first_bin: nearest,
+                    weights: vec![1.0],
+                };
+            }
+            while weights.last() == Some(&0.0) {
+                weights.pop();
+            }
+            MelFilter {
+                first_bin: first,
+                weights,
+            }
+        })
+        .collect()
+}
+
+/// Spectrogram of a whole buffer of mono samples at [`SAMPLE_RATE`].
+pub fn compute(samples: &[f32]) -> Spectrogram {
+    let mut builder = SpectrogramBuilder::new();
+    builder.push(samples);
+    builder.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(hz: f32, seconds: f32, amp: f32) -> Vec<f32> {
+        let n = (seconds * SAMPLE_RATE as f32) as usize;
+        (0..n)
+            .map(|i| amp * (2.0 * std::f32::consts::PI * hz * i as f32 / SAMPLE_RATE as f32).sin())
+            .collect()
+    }
+
+    #[test]
+    fn fifty_columns_per_second() {
+        for secs in [1.0f32, 3.3, 10.0] {
+            let s = compute(&tone(440.0, secs, 0.5));
+            assert_eq!(s.columns(), (secs * SAMPLE_RATE as f32) as usize / HOP);
+        }
+        assert_eq!(compute(&tone(440.0, 10.0, 0.5)).columns(), 500);
+    }
+
+    #[test]
+    fn streaming_equals_one_shot() {
+        let samples = tone(1000.0, 4.0, 0.3);
+        let whole = compute(&samples);
+        let mut b = SpectrogramBuilder::new();
+        for chunk in samples.chunks(777) {
+            b.push(chunk);
+        }
+        assert_eq!(b.finish(), whole);
+    }
+
+    #[test]
+    fn tone_lands_in_its_mel_band() {
+        for hz in [100.0f32, 440.0, 1000.0, 4000.0, 9000.0] {
+            let s = compute(&tone(hz, 2.0, 1.0));
+            let c = s.columns() / 2;
+            let loudest = (0..MEL_BANDS).max_by_key(|&b| s.at(c, b)).unwrap();
+            let expected = (0..MEL_BANDS)
+                .min_by(|&a, &b| {
+                    (band_centre_hz(a) - hz)
+                        .abs()
+                        .total_cmp(&(band_centre_hz(b) - hz).abs())
+                })
+                .unwrap();
+            assert!(
+                loudest.abs_diff(expected) <= 1,
+                "{hz} Hz: loudest band {loudest}, expected {expected}"
+            );
+            assert!(s.at(c, loudest) > 240, "full-scale sine should be near white");
+        }
+    }
+
+    #[test]
+    fn slice_count_for_known_duration() {
+        // 60 s → 3000 columns → 23 slices (2944 columns), tail of 56 dropped.
+        let s = compute(&vec![0.0; 60 * SAMPLE_RATE as usize]);
+        assert_eq!(s.columns(), 3000);
+        assert_eq!(s.slice_count(), 23);
+        assert_eq!(slice_count(127), 0);
+        assert_eq!(slice_count(128), 1);
+    }
+
+    #[test]
+    fn silence_black_noise_bright() {
+        let silent = compute(&vec![0.0; SAMPLE_RATE as usize * 3]);
+        assert!(silent.data.iter().all(|&v| v == 0));
+        let mut state = 12345u32;
+        let noise: Vec<f32> = (0..SAMPLE_RATE as usize * 3)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+            })
+            .collect();
+        let s = compute(&noise);
+        let mean: f64 = s.data.iter().map(|&v| v as f64).sum::<f64>() / s.data.len() as f64;
+        assert!(mean > 150.0, "full-scale noise mean {mean}");
+        assert_eq!(compute(&noise), s, "deterministic");
+    }
+
+    #[test]
+    fn slice_layout_low_band_first_row() {
+        let s = compute(&tone(100.0, 3.0, 1.0));
+        let slice = s.slice(0);
+        let row_sum = |r: usize| -> u32 { slice[r * 128..(r + 1) * 128].iter().map(|&v| v as u32).sum() };
+        assert!(row_sum(10) > row_sum(120));
+        let img = s.to_image(true);
+        assert_eq!(img.height(), 128);
+        assert_eq!(img.width() as usize, s.columns());
+    }
+}

@@ -1,0 +1,291 @@
+//! Slice votes → one proposal per track, and threshold calibration.
+//!
+//! The article's rule: every slice votes for its most probable genre unless
+//! that probability is under the slice threshold (it abstains); the genre
+//! with most votes wins; when the winner holds less than the track threshold
+//! of the votes cast — or nobody voted, or two genres tie — the track is
+//! **unsure** ("it's better to say I don't know").
+
+use crate::model::Thresholds;
+use serde::Serialize;
+
+/// Why a track is unsure, in words for the user.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Unsure {
+    /// The track is shorter than one slice (2.56 s).
+    NoSlices,
+    /// Every slice's confidence was under the slice threshold.
+    AllAbstained,
+    /// Two or more genres have the same number of votes.
+    Tie,
+    /// The winner's share is under the track threshold.
+    LowShare,
+}
+
+impl Unsure {
+    /// A sentence for the user.
+    pub fn explain(&self, share: f32, threshold: f32) -> String {
+        match self {
+            Unsure::NoSlices => "the track is shorter than one 2.56 s slice".into(),
+            Unsure::AllAbstained => "no slice was confident enough to vote".into(),
+            Unsure::Tie => "two genres got the same number of votes".into(),
+            Unsure::LowShare => format!(
+                "the leading genre has {:.0}% of the votes, under the {:.0}% needed",
+                share * 100.0,
+                threshold * 100.0
+            ),
+        }
+    }
+}
+
+/// The result of voting on one track.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Proposal {
+    /// The leading class (even when unsure, unless there is no vote or a tie).
+    pub winner: Option<usize>,
+    /// Winner's votes / votes cast (0 when no vote).
+    pub share: f32,
+    /// Votes per class.
+    pub votes: Vec<usize>,
+    /// Slices in the track.
+    pub slices: usize,
+    /// `None` when proposed; the reason when unsure.
+    pub unsure: Option<Unsure>,
+}
+
+impl Proposal {
+    /// Votes cast (slices that did not abstain).
+    pub fn cast(&self) -> usize {
+        self.votes.iter().sum()
+    }
+
+    /// The proposed class, only when not unsure.
+    pub fn proposed(&self) -> Option<usize> {
+        if self.unsure.is_none() {
+            self.winner
+        } else {
+            None
+        }
+    }
+
+    /// "proposed" or "unsure".
+    pub fn state(&self) -> &'static str {
+        if self.unsure.is_none() {
+            "proposed"
+        } else {
+            "unsure"
+        }
+    }
+}
+
+/// Top class and its probability for one slice's probabilities.
+pub fn top(probs: &[f32]) -> (usize, f32) {
+    probs
+        .iter()
+        .copied()
+        .enumerate()
+        .fold((0, f32::MIN), |best, (i, p)| if p > best.1 { (i, p) } else { best })
+}
+
+/// Votes on a track from its slices' probabilities (`slices × classes`).
+pub fn vote(probs: &[f32], classes: usize, th: Thresholds) -> Proposal {
+    let slices = if classes == 0 { 0 } else { probs.len() / classes };
+    let mut votes = vec![0usize; classes];
+    for p in probs.chunks_exact(classes.max(1)) {
+        let (c, conf) = top(p);
+        if conf >= th.slice {
+            votes[c] += 1;
+        }
+    }
+    let cast: usize = votes.iter().sum();
+    let best = votes.iter().copied().max().unwrap_or(0);
+    let leaders: Vec<usize> = (0..classes).filter(|&c| votes[c] == best && best > 0).collect();
+    let winner = (leaders.len() == 1).then(|| leaders[0]);
+    let share = if cast > 0 { best as f32 / cast as f32 } else { 0.0 };
+    let unsure = if slices == 0 {
+        Some(Unsure::NoSlices)
+    } else if cast == 0 {
+        Some(Unsure::AllAbstained)
+    } else if leaders.len() > 1 {
+        Some(Unsure::Tie)
+    } else if share < th.track {
+        Some(Unsure::LowShare)
+    } else {
+        None
+    };
+    Proposal {
+        winner,
+        share,
+        votes,
+        slices,
+        unsure,
+    }
+}
+
+/// Outcome of a calibration.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Calibration {
+    pub thresholds: Thresholds,
+    /// Precision on labelled validation tracks.
+    pub precision: f32,
+    /// Fraction of validation tracks labelled.
+    pub coverage: f32,
+}
+
+/// Slice thresholds tried by [`calibrate`].
+pub const SLICE_GRID: &[f32] = &[0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+/// Track thresholds tried by [`calibrate`].
+pub const TRACK_GRID: &[f32] = &[0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+
+/// Picks the thresholds that reach `target_precision` on validation tracks
+/// (probabilities + true class) while labelling the most tracks; ties go to
+/// the higher precision, then the lower thresholds. `None` when no pair
+/// reaches the target.
+pub fn calibrate(
+    tracks: &[(Vec<f32>, usize)],
+    classes: usize,
+    target_precision: f32,
+) -> Option<Calibration> {
+    let mut best: Option<Calibration> = None;
+    for &slice in SLICE_GRID {
+        for &track in TRACK_GRID {
+            let th = Thresholds { slice, track };
+            let (mut labelled, mut right) = (0usize, 0usize);
+            for (probs, truth) in tracks {
+                if let Some(c) = vote(probs, classes, th).proposed() {
+                    labelled += 1;
+                    right += usize::from(c == *truth);
+                }
+            }
+            if labelled == 0 {
+                continue;
+            }
+            let precision = right as f32 / labelled as f32;
+            let coverage = labelled as f32 / tracks.len() as f32;
+            if precision + 1e-6 < target_precision {
+                continue;
+            }
+            let better = match &best {
+                None => true,
+                Some(b) => {
+                    coverage > b.coverage + 1e-6
+                        || ((coverage - b.coverage).abs() <= 1e-6 && precision > b.precision + 1e-6)
+                }
+            };
+            if better {
+                best = Some(Calibration {
+                    thresholds: th,
+                    precision,
+                    coverage,
+                });
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn th(slice: f32, track: f32) -> Thresholds {
+        Thresholds { slice, track }
+    }
+
+    /// Probabilities for slices each confidently voting for a class.
+    fn slices(votes: &[(usize, f32)], classes: usize) -> Vec<f32> {
+        votes
+            .iter()
+            .flat_map(|&(c, p)| {
+                (0..classes).map(move |i| {
+                    if i == c {
+                        p
+                    } else {
+                        (1.0 - p) / (classes - 1) as f32
+                    }
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn clear_winner_is_proposed() {
+        let p = slices(&[(1, 0.9), (1, 0.8), (1, 0.9), (0, 0.9)], 3);
+        let v = vote(&p, 3, th(0.5, 0.7));
+        assert_eq!(v.proposed(), Some(1));
+        assert_eq!(v.votes, vec![1, 3, 0]);
+        assert!((v.share - 0.75).abs() < 1e-6);
+    }
+
+    #[test]
+    fn abstaining_slices_do_not_count() {
+        // Two confident votes for 2; three unconfident for 0 abstain.
+        let p = slices(&[(2, 0.9), (2, 0.95), (0, 0.4), (0, 0.45), (0, 0.49)], 3);
+        let v = vote(&p, 3, th(0.5, 0.7));
+        assert_eq!(v.cast(), 2);
+        assert_eq!(v.proposed(), Some(2));
+        assert_eq!(v.share, 1.0);
+    }
+
+    #[test]
+    fn all_abstain_is_unsure() {
+        let p = slices(&[(0, 0.4), (1, 0.3)], 3);
+        let v = vote(&p, 3, th(0.5, 0.7));
+        assert_eq!(v.unsure, Some(Unsure::AllAbstained));
+        assert_eq!(v.winner, None);
+    }
+
+    #[test]
+    fn tie_is_unsure() {
+        let p = slices(&[(0, 0.9), (1, 0.9)], 3);
+        let v = vote(&p, 3, th(0.5, 0.0));
+        assert_eq!(v.unsure, Some(Unsure::Tie));
+    }
+
+    #[test]
+    fn no_slices_is_unsure() {
+        let v = vote(&[], 3, th(0.5, 0.7));
+        assert_eq!(v.unsure, Some(Unsure::NoSlices));
+    }
+
+    #[test]
+    fn threshold_edges_are_inclusive() {
+        // Exactly at the slice threshold votes; exactly at the track share passes.
+        let p = slices(&[(0, 0.5), (0, 0.5), (0, 0.5), (0, 0.5), (0, 0.5), (0, 0.5), (0, 0.5), (1, 0.9), (1, 0.9), (1, 0.9)], 3);
+        let v = vote(&p, 3, th(0.5, 0.7));
+        assert_eq!(v.cast(), 10);
+        assert!((v.share - 0.7).abs() < 1e-6);
+        assert_eq!(v.proposed(), Some(0));
+        // Just over the slice threshold: those slices abstain.
+        let v = vote(&p, 3, th(0.51, 0.7));
+        assert_eq!(v.proposed(), Some(1));
+        // Just over the share: unsure.
+        let v = vote(&p, 3, th(0.5, 0.71));
+        assert_eq!(v.unsure, Some(Unsure::LowShare));
+        assert!(v.unsure.unwrap().explain(0.7, 0.71).contains("70%"));
+    }
+
+    #[test]
+    fn calibration_picks_expected_thresholds() {
+        // Ten right tracks voting unanimously with high confidence, and two
+        // wrong tracks whose wrong votes are all under 0.6 confidence plus
+        // one confident right vote: slice 0.6 filters the wrong votes and
+        // labels all twelve correctly; 0.5 and below lets them win.
+        let mut tracks = Vec::new();
+        for _ in 0..10 {
+            tracks.push((slices(&[(0, 0.9), (0, 0.9), (0, 0.9)], 2), 0));
+        }
+        for _ in 0..2 {
+            tracks.push((slices(&[(0, 0.55), (0, 0.55), (0, 0.55), (1, 0.9)], 2), 1));
+        }
+        let c = calibrate(&tracks, 2, 0.95).unwrap();
+        assert_eq!(c.thresholds.slice, 0.6);
+        assert_eq!(c.coverage, 1.0);
+        assert_eq!(c.precision, 1.0);
+        // The lowest track threshold that keeps full coverage.
+        assert_eq!(c.thresholds.track, 0.3);
+        // An impossible target yields None.
+        let wrong = vec![(slices(&[(0, 0.9)], 2), 1)];
+        assert_eq!(calibrate(&wrong, 2, 0.95), None);
+    }
+}
