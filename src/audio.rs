@@ -94,6 +94,9 @@ pub struct AudioStream {
     /// Samples to drop at the start of the stream, to honour a sample-exact
     /// seek when the demuxer landed earlier.
     skip_source_frames: usize,
+    /// Timestamp the next packet should carry; a later one means the demuxer
+    /// skipped damaged data (counted as corrupt).
+    next_ts: Option<i64>,
 }
 
 impl AudioStream {
@@ -176,6 +179,7 @@ impl AudioStream {
             },
             finished: false,
             skip_source_frames: 0,
+            next_ts: None,
         })
     }
 
@@ -209,6 +213,7 @@ impl AudioStream {
         let ahead = seeked.required_ts.get() - seeked.actual_ts.get();
         // Timestamps are in source frames for every format we read.
         self.skip_source_frames = ahead.max(0) as usize;
+        self.next_ts = None;
         if let PacketDecoder::Symphonia(d) = &mut self.decoder {
             d.reset();
         }
@@ -251,6 +256,14 @@ impl AudioStream {
             if packet.track_id != self.track_id {
                 continue;
             }
+            let ts = packet.pts.get();
+            if let Some(expected) = self.next_ts {
+                // A jump forward of more than one packet: audio was lost.
+                if ts > expected + packet.dur.get() as i64 {
+                    self.report.corrupt_packets += 1;
+                }
+            }
+            self.next_ts = Some(ts + packet.dur.get() as i64);
             match self.decode_packet(&packet) {
                 Ok(()) => consecutive_errors = 0,
                 Err(()) => {

@@ -19,5 +19,6 @@ pub mod retrain;
 pub mod scan;
 pub mod spectrogram;
 pub mod synth;
+pub mod tags;
 pub mod train;
 pub mod vote;

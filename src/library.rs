@@ -141,6 +141,10 @@ const MIGRATIONS: &[&str] = &[
         error        TEXT
     );
     "#,
+    // v2: a per-track permission to replace a genre the file already has.
+    r#"
+    ALTER TABLE labels ADD COLUMN replace_existing INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// Current schema version of this build.
@@ -193,7 +197,7 @@ pub struct TrackInfo {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Track {
     pub id: i64,
-    #[serde(serialize_with = "serialize_path")]
+    #[serde(serialize_with = "serialize_path_str")]
     pub path: PathBuf,
     pub size: u64,
     pub mtime_ns: i64,
@@ -202,7 +206,8 @@ pub struct Track {
     pub info: TrackInfo,
 }
 
-fn serialize_path<S: serde::Serializer>(p: &Path, s: S) -> std::result::Result<S::Ok, S::Error> {
+/// Serialises a path as a (lossy) string, for JSON output.
+pub fn serialize_path_str<S: serde::Serializer>(p: &Path, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(&p.to_string_lossy())
 }
 
@@ -218,7 +223,7 @@ pub struct FileStamp {
 /// A per-file scan error.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ScanError {
-    #[serde(serialize_with = "serialize_path")]
+    #[serde(serialize_with = "serialize_path_str")]
     pub path: PathBuf,
     pub message: String,
     pub at: i64,

@@ -150,6 +150,40 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Accept the proposed genre of tracks (by id or path)
+    Accept {
+        #[arg(required = true)]
+        tracks: Vec<String>,
+    },
+    /// Set your own genre for a track (by id or path)
+    Override {
+        track: String,
+        genre: String,
+        /// Allow replacing a genre the file already has
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Write accepted/overridden genres into the files' tags, after confirmation
+    Apply {
+        /// Only show what would be written
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace genres files already have (default: fill only empty ones)
+        #[arg(long)]
+        replace_existing: bool,
+        /// Write ID3v2.3 instead of ID3v2.4
+        #[arg(long)]
+        id3v23: bool,
+        /// Do not ask for confirmation
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Undo a batch of tag writes (default: the latest)
+    Undo {
+        batch: Option<i64>,
+    },
+    /// List batches of tag writes
+    History,
     /// Measure decoding, spectrogram and scanning speed on generated audio
     Bench {
         /// Seconds of generated audio per track
@@ -329,6 +363,65 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Accept { tracks } => {
+            let mut lib = open_library(&cli.db)?;
+            let active = sonotag::classify::active_model(&lib)?
+                .context("no proposals yet: run `sonotag classify` first")?;
+            for t in tracks {
+                let id = track_ref(&lib, &t)?;
+                let genre = sonotag::tags::accept(&mut lib, id, active.id)?;
+                println!("accepted {genre} for {t}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Override {
+            track,
+            genre,
+            replace,
+        } => {
+            let mut lib = open_library(&cli.db)?;
+            let id = track_ref(&lib, &track)?;
+            let vocab = sonotag::genres::Vocabulary::load(&sonotag::genres::default_path())?;
+            let genre = vocab.display(&genre);
+            sonotag::tags::override_genre(&mut lib, id, &genre, replace)?;
+            println!("{track}: {genre}{}", if replace { " (may replace the file's genre)" } else { "" });
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Apply {
+            dry_run,
+            replace_existing,
+            id3v23,
+            yes,
+        } => {
+            let mut lib = open_library(&cli.db)?;
+            apply_cmd(&mut lib, dry_run, replace_existing, id3v23, yes)
+        }
+        Command::Undo { batch } => {
+            let mut lib = open_library(&cli.db)?;
+            let (id, outcomes) = sonotag::tags::undo(&mut lib, batch, Default::default())?;
+            let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
+            for o in &outcomes {
+                match &o.error {
+                    None => println!("restored {}", o.path.display()),
+                    Some(e) => eprintln!("  {}: {e}", o.path.display()),
+                }
+            }
+            println!("batch {id}: {} files restored, {failed} errors", outcomes.len() - failed);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History => {
+            let lib = open_library(&cli.db)?;
+            for b in sonotag::tags::batches(&lib)? {
+                println!(
+                    "batch {:>4}  {} files  {}{}",
+                    b.id,
+                    b.files,
+                    b.at,
+                    if b.undone { "  (undone)" } else { "" }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench {
             seconds,
             tracks,
@@ -342,6 +435,73 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A track by numeric id or by path.
+fn track_ref(lib: &Library, s: &str) -> anyhow::Result<i64> {
+    if let Ok(id) = s.parse::<i64>() {
+        if lib.track(id)?.is_some() {
+            return Ok(id);
+        }
+    }
+    let path = std::path::absolute(s).unwrap_or_else(|_| PathBuf::from(s));
+    Ok(lib
+        .track_by_path(&path)?
+        .with_context(|| format!("{s}: no such track in the library (use an id from `sonotag proposals --json` or a scanned path)"))?
+        .id)
+}
+
+fn apply_cmd(lib: &mut Library, dry_run: bool, replace_existing: bool, id3v23: bool, yes: bool) -> anyhow::Result<ExitCode> {
+    use sonotag::tags::{self, Action, WritePolicy, WriteSettings};
+    let settings = WriteSettings {
+        policy: if replace_existing { WritePolicy::ReplaceAll } else { WritePolicy::FillEmpty },
+        id3v23,
+    };
+    let plan = tags::plan(lib, settings)?;
+    if plan.is_empty() {
+        println!("nothing to write: accept or override some proposals first");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &plan {
+        let old = if p.old_genres.is_empty() { "(none)".to_string() } else { p.old_genres.join("; ") };
+        let note = match p.action {
+            Action::Fill => "",
+            Action::Replace => "  [replace]",
+            Action::KeepExisting => "  [kept: has a genre; use --replace-existing or `override --replace`]",
+        };
+        println!("{}: {old} → {}{note}", p.path.display(), p.new_genre);
+    }
+    let writes = plan.iter().filter(|p| p.action != Action::KeepExisting).count();
+    if dry_run || writes == 0 {
+        println!("{writes} files would be written (dry run)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !yes {
+        use std::io::{BufRead, IsTerminal, Write};
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!("not a terminal: pass --yes to write {writes} files without asking");
+        }
+        print!("Write the genre into {writes} files? [y/N] ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !answer.trim().eq_ignore_ascii_case("y") {
+            println!("nothing written");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let report = tags::apply(lib, &plan, settings)?;
+    for o in report.outcomes.iter().filter(|o| o.error.is_some()) {
+        eprintln!("  {}: {}", o.path.display(), o.error.as_deref().unwrap_or_default());
+    }
+    println!(
+        "batch {}: {} files written, {} errors, {} kept their genre (`sonotag undo` restores them)",
+        report.batch_id.unwrap_or(0),
+        report.written,
+        report.outcomes.len() - report.written,
+        report.kept_existing
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn format_duration(s: f64) -> String {
