@@ -9,6 +9,7 @@
 
 use crate::audio;
 use crate::library::Library;
+use crate::model::{Architecture, GenreNet};
 use crate::scan;
 use crate::spectrogram;
 use crate::synth;
@@ -27,6 +28,8 @@ pub struct BenchOptions {
     pub parallel_tracks: usize,
     /// Files for the scan benchmark (0 skips it).
     pub scan_files: usize,
+    /// Network shapes whose inference speed is measured.
+    pub architectures: Vec<Architecture>,
 }
 
 impl Default for BenchOptions {
@@ -35,6 +38,7 @@ impl Default for BenchOptions {
             seconds: 180.0,
             parallel_tracks: 12,
             scan_files: 10_000,
+            architectures: vec![Architecture::default()],
         }
     }
 }
@@ -116,8 +120,31 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<()> {
         );
     }
 
+    bench_inference(&opts.architectures)?;
     if opts.scan_files > 0 {
         bench_scan(dir.path(), opts.scan_files, &encoded)?;
+    }
+    Ok(())
+}
+
+/// Slices per second through the network, batch 64, all cores.
+pub fn bench_inference(architectures: &[Architecture]) -> anyhow::Result<()> {
+    let n = 1024;
+    let mut rng = synth::Rng::new(1);
+    let slices: Vec<u8> = (0..n * 128 * 128).map(|_| (rng.next_u64() % 256) as u8).collect();
+    for arch in architectures {
+        let net = GenreNet::new(arch, 11, 1)?;
+        net.infer(&slices[..64 * 128 * 128], 64)?; // warm-up
+        let t0 = Instant::now();
+        net.infer(&slices, 64)?;
+        let secs = t0.elapsed().as_secs_f64();
+        println!(
+            "inference {:?} pool {}: {:.1} MFLOP/slice, {:.0} slices/s",
+            arch.channels,
+            arch.input_pool,
+            arch.flops(11) as f64 / 1e6,
+            n as f64 / secs
+        );
     }
     Ok(())
 }

@@ -50,14 +50,23 @@ pub struct Architecture {
     pub embedding: usize,
     /// Average-pool factor applied to the input slice.
     pub input_pool: usize,
+    /// Input normalisation: `true` standardises each slice (mean 0, unit
+    /// deviation: loudness does not decide); `false` maps u8 to [-1, 1].
+    #[serde(default = "yes")]
+    pub standardise: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for Architecture {
     fn default() -> Self {
         Self {
-            channels: vec![16, 32, 64, 64],
+            channels: vec![16, 32, 64],
             embedding: 128,
-            input_pool: 2,
+            input_pool: 4,
+            standardise: true,
         }
     }
 }
@@ -294,6 +303,10 @@ impl GenreNet {
     pub fn input(&self, slices: &[u8], n: usize) -> candle_core::Result<Tensor> {
         let mut data = Vec::with_capacity(slices.len());
         for slice in slices.chunks_exact(MEL_BANDS * SLICE_COLUMNS).take(n) {
+            if !self.arch.standardise {
+                data.extend(slice.iter().map(|&v| v as f32 / 127.5 - 1.0));
+                continue;
+            }
             let mean = slice.iter().map(|&v| v as f32).sum::<f32>() / slice.len() as f32;
             let var = slice
                 .iter()

@@ -148,6 +148,8 @@ pub fn load_examples(
 pub struct TrainOptions {
     pub seed: u64,
     pub max_epochs: usize,
+    /// Epochs before a model may be selected.
+    pub min_epochs: usize,
     /// Stop after this many epochs without a better validation score.
     pub patience: usize,
     /// Windows drawn per class per epoch.
@@ -167,7 +169,8 @@ impl Default for TrainOptions {
         Self {
             seed: 42,
             max_epochs: 60,
-            patience: 12,
+            min_epochs: 10,
+            patience: 15,
             windows_per_class: 96,
             batch: 32,
             learning_rate: 1e-3,
@@ -387,10 +390,15 @@ pub fn train(
         };
         progress(&report);
         epochs.push(report);
-        // Better validation accuracy wins; equal accuracy with lower loss too.
-        if val_acc > best.0 + 1e-6 || ((val_acc - best.0).abs() <= 1e-6 && loss < best.1) {
-            best = (val_acc, loss, epoch, snapshot(&vars)?);
-        } else if epoch - best.2 >= opts.patience {
+        // A handful of validation tracks makes single epochs noisy: judge the
+        // mean of the last three, and only once training has settled.
+        let recent: Vec<f32> = epochs.iter().rev().take(3).map(|e| e.val_track_accuracy).collect();
+        let smoothed = recent.iter().sum::<f32>() / recent.len() as f32;
+        if epoch >= opts.min_epochs
+            && (smoothed > best.0 + 1e-6 || ((smoothed - best.0).abs() <= 1e-6 && loss < best.1))
+        {
+            best = (smoothed, loss, epoch, snapshot(&vars)?);
+        } else if epoch >= opts.min_epochs && epoch - best.2.max(opts.min_epochs) >= opts.patience {
             break;
         }
     }

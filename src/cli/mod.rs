@@ -87,8 +87,14 @@ pub enum Command {
         #[arg(long, default_value_t = 30)]
         max_slices: usize,
         /// Output channels of the four convolution blocks
-        #[arg(long, value_delimiter = ',', default_value = "16,32,64,64")]
+        #[arg(long, value_delimiter = ',', default_value = "16,32,64")]
         channels: Vec<usize>,
+        /// Average-pool factor on the 128×128 input
+        #[arg(long, default_value_t = 4)]
+        input_pool: usize,
+        /// Map u8 to [-1, 1] instead of standardising each slice
+        #[arg(long)]
+        no_standardise: bool,
         /// Train without augmentation
         #[arg(long)]
         no_augment: bool,
@@ -195,6 +201,9 @@ pub enum Command {
         /// Files for the scan benchmark (0 skips it)
         #[arg(long, default_value_t = 10_000)]
         scan_files: usize,
+        /// Only compare the inference speed of candidate network shapes
+        #[arg(long)]
+        inference_only: bool,
     },
 }
 
@@ -290,6 +299,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             epochs,
             max_slices,
             channels,
+            input_pool,
+            no_standardise,
             no_augment,
             target_precision,
         } => {
@@ -310,6 +321,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     epochs,
                     max_slices,
                     channels,
+                    input_pool,
+                    standardise: !no_standardise,
                     no_augment,
                     target_precision,
                     command_line: format!("sonotag {command_line}"),
@@ -426,11 +439,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seconds,
             tracks,
             scan_files,
+            inference_only,
         } => {
+            if inference_only {
+                let archs: Vec<sonotag::model::Architecture> = [
+                    (vec![16, 32, 64, 64], 2),
+                    (vec![8, 16, 32, 64], 2),
+                    (vec![16, 32, 64], 4),
+                    (vec![8, 16, 32, 64], 4),
+                ]
+                .into_iter()
+                .map(|(channels, input_pool)| sonotag::model::Architecture {
+                    channels,
+                    input_pool,
+                    ..Default::default()
+                })
+                .collect();
+                bench::bench_inference(&archs)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             bench::run(&bench::BenchOptions {
                 seconds,
                 parallel_tracks: tracks,
                 scan_files,
+                ..Default::default()
             })?;
             Ok(ExitCode::SUCCESS)
         }

@@ -38,6 +38,8 @@ pub struct TrainArgs {
     pub epochs: usize,
     pub max_slices: usize,
     pub channels: Vec<usize>,
+    pub input_pool: usize,
+    pub standardise: bool,
     pub no_augment: bool,
     pub target_precision: f32,
     pub command_line: String,
@@ -66,6 +68,8 @@ pub fn train_cmd(args: TrainArgs, rows: Vec<LabelRow>, sources: Vec<String>) -> 
     }
     let arch = Architecture {
         channels: args.channels.clone(),
+        input_pool: args.input_pool,
+        standardise: args.standardise,
         ..Default::default()
     };
     let opts = TrainOptions {
