@@ -2,6 +2,7 @@
 //! done by the library crate.
 
 mod cli;
+mod ui;
 
 use clap::Parser;
 

@@ -25,6 +25,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Open the window (the default when no command is given)
+    Gui {
+        /// A music folder to scan and classify at once
+        folder: Option<PathBuf>,
+    },
     /// Scan folders for audio files and record their tags in the library
     Scan {
         /// Folders to scan (recursively)
@@ -215,11 +220,10 @@ fn open_library(db: &Option<PathBuf>) -> anyhow::Result<Library> {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let Some(command) = cli.command else {
-        use clap::CommandFactory;
-        Cli::command().print_help()?;
-        return Ok(ExitCode::SUCCESS);
+        return gui(&cli.db, None);
     };
     match command {
+        Command::Gui { folder } => gui(&cli.db, folder),
         Command::Scan { dirs } => {
             let mut lib = open_library(&cli.db)?;
             run_scan(&mut lib, &dirs)
@@ -467,6 +471,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn gui(db: &Option<PathBuf>, folder: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let path = db.clone().unwrap_or_else(sonotag::library::default_path);
+    crate::ui::run(path, folder).map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A track by numeric id or by path.

@@ -1,0 +1,203 @@
+//! The track view's evidence: spectrogram image with slice boundaries, the
+//! slice strip (one cell per slice, coloured by its genre, faded when it
+//! abstained) and the vote histogram with the track threshold.
+
+use sonotag::review::Evidence;
+use sonotag::spectrogram::{MEL_BANDS, SLICE_COLUMNS, Spectrogram};
+use iced::mouse;
+use iced::widget::canvas::{self, Frame, Geometry, Path, Stroke, Text};
+use iced::{Color, Point, Rectangle, Renderer, Size, Theme};
+
+/// Widest image we hand to the renderer (GPU textures are limited).
+const MAX_IMAGE_WIDTH: usize = 4096;
+
+/// A colour per genre index.
+pub fn genre_colour(i: usize) -> Color {
+    const PALETTE: [(u8, u8, u8); 12] = [
+        (0x4e, 0x79, 0xa7),
+        (0xf2, 0x8e, 0x2b),
+        (0xe1, 0x57, 0x59),
+        (0x76, 0xb7, 0xb2),
+        (0x59, 0xa1, 0x4f),
+        (0xed, 0xc9, 0x48),
+        (0xb0, 0x7a, 0xa1),
+        (0xff, 0x9d, 0xa7),
+        (0x9c, 0x75, 0x5f),
+        (0xba, 0xb0, 0xac),
+        (0x86, 0xbc, 0xd6),
+        (0xd3, 0x72, 0x95),
+    ];
+    let (r, g, b) = PALETTE[i % PALETTE.len()];
+    Color::from_rgb8(r, g, b)
+}
+
+/// RGBA pixels of a spectrogram (low frequencies at the bottom, slice
+/// boundaries in amber), max-pooled in time to at most [`MAX_IMAGE_WIDTH`].
+pub fn spectrogram_rgba(spec: &Spectrogram) -> (u32, u32, Vec<u8>) {
+    let cols = spec.columns().max(1);
+    let step = cols.div_ceil(MAX_IMAGE_WIDTH);
+    let width = cols.div_ceil(step);
+    let mut rgba = vec![0u8; width * MEL_BANDS * 4];
+    for x in 0..width {
+        let boundary = (x * step..((x + 1) * step).min(cols)).any(|c| c > 0 && c % SLICE_COLUMNS == 0);
+        for b in 0..MEL_BANDS {
+            let v = (x * step..((x + 1) * step).min(spec.columns()))
+                .map(|c| spec.at(c, b))
+                .max()
+                .unwrap_or(0);
+            let y = MEL_BANDS - 1 - b;
+            let px = &mut rgba[(y * width + x) * 4..(y * width + x) * 4 + 4];
+            if boundary && b % 3 == 0 {
+                px.copy_from_slice(&[255, 176, 0, 255]);
+            } else {
+                px.copy_from_slice(&[v, v, v, 255]);
+            }
+        }
+    }
+    (width as u32, MEL_BANDS as u32, rgba)
+}
+
+/// Messages the strip sends.
+#[derive(Clone, Debug)]
+pub enum StripMessage {
+    Hover(Option<usize>),
+    Play(usize),
+}
+
+/// The slice strip canvas.
+pub struct SliceStrip<'a> {
+    pub evidence: &'a Evidence,
+    pub playing: Option<usize>,
+}
+
+impl SliceStrip<'_> {
+    fn index(&self, bounds: Rectangle, cursor: mouse::Cursor) -> Option<usize> {
+        let p = cursor.position_in(bounds)?;
+        let n = self.evidence.analysis.slices;
+        if n == 0 {
+            return None;
+        }
+        Some(((p.x / bounds.width * n as f32) as usize).min(n - 1))
+    }
+}
+
+impl canvas::Program<StripMessage> for SliceStrip<'_> {
+    type State = Option<usize>;
+
+    fn update(
+        &self,
+        hovered: &mut Option<usize>,
+        event: &canvas::Event,
+        bounds: Rectangle,
+        cursor: mouse::Cursor,
+    ) -> Option<canvas::Action<StripMessage>> {
+        match event {
+            canvas::Event::Mouse(mouse::Event::CursorMoved { .. }) => {
+                let now = self.index(bounds, cursor);
+                if now != *hovered {
+                    *hovered = now;
+                    return Some(canvas::Action::publish(StripMessage::Hover(now)));
+                }
+                None
+            }
+            canvas::Event::Mouse(mouse::Event::ButtonPressed(mouse::Button::Left)) => self
+                .index(bounds, cursor)
+                .map(|i| canvas::Action::publish(StripMessage::Play(i)).and_capture()),
+            _ => None,
+        }
+    }
+
+    fn draw(
+        &self,
+        hovered: &Option<usize>,
+        renderer: &Renderer,
+        theme: &Theme,
+        bounds: Rectangle,
+        _cursor: mouse::Cursor,
+    ) -> Vec<Geometry> {
+        let mut frame = Frame::new(renderer, bounds.size());
+        let n = self.evidence.analysis.slices.max(1);
+        let w = bounds.width / n as f32;
+        for i in 0..self.evidence.analysis.slices {
+            let (c, p) = self.evidence.slice_top(i);
+            let mut colour = genre_colour(c);
+            if p < self.evidence.thresholds.slice {
+                colour.a = 0.25;
+            }
+            frame.fill_rectangle(Point::new(i as f32 * w, 0.0), Size::new((w - 1.0).max(1.0), bounds.height), colour);
+            if Some(i) == *hovered || Some(i) == self.playing {
+                let outline = Path::rectangle(Point::new(i as f32 * w, 0.5), Size::new(w - 1.0, bounds.height - 1.0));
+                frame.stroke(
+                    &outline,
+                    Stroke::default()
+                        .with_width(2.0)
+                        .with_color(theme.palette().text),
+                );
+            }
+        }
+        vec![frame.into_geometry()]
+    }
+
+    fn mouse_interaction(&self, _: &Option<usize>, bounds: Rectangle, cursor: mouse::Cursor) -> mouse::Interaction {
+        if cursor.is_over(bounds) {
+            mouse::Interaction::Pointer
+        } else {
+            mouse::Interaction::default()
+        }
+    }
+}
+
+/// The vote histogram canvas.
+pub struct Histogram<'a> {
+    pub evidence: &'a Evidence,
+}
+
+impl<Message> canvas::Program<Message> for Histogram<'_> {
+    type State = ();
+
+    fn draw(&self, _: &(), renderer: &Renderer, theme: &Theme, bounds: Rectangle, _: mouse::Cursor) -> Vec<Geometry> {
+        let mut frame = Frame::new(renderer, bounds.size());
+        let e = self.evidence;
+        let cast = e.proposal.cast().max(1) as f32;
+        let n = e.classes.len().max(1);
+        let label_w = 90.0;
+        let bar_h = (bounds.height / n as f32).min(22.0);
+        let full = bounds.width - label_w - 50.0;
+        let text_colour = theme.palette().text;
+        for (i, genre) in e.classes.iter().enumerate() {
+            let share = e.proposal.votes[i] as f32 / cast;
+            let y = i as f32 * bar_h;
+            let winner = e.proposal.winner == Some(i);
+            let mut colour = genre_colour(i);
+            if !winner {
+                colour.a = 0.6;
+            }
+            frame.fill_text(Text {
+                content: genre.clone(),
+                position: Point::new(0.0, y + 2.0),
+                color: text_colour,
+                size: 13.0.into(),
+                ..Text::default()
+            });
+            frame.fill_rectangle(Point::new(label_w, y + 3.0), Size::new(full * share, bar_h - 6.0), colour);
+            if winner {
+                let outline = Path::rectangle(Point::new(label_w, y + 3.0), Size::new((full * share).max(2.0), bar_h - 6.0));
+                frame.stroke(&outline, Stroke::default().with_width(2.0).with_color(text_colour));
+            }
+            frame.fill_text(Text {
+                content: format!("{:.0}%", share * 100.0),
+                position: Point::new(label_w + full * share + 6.0, y + 2.0),
+                color: text_colour,
+                size: 12.0.into(),
+                ..Text::default()
+            });
+        }
+        // The track threshold.
+        let x = label_w + full * e.thresholds.track;
+        frame.stroke(
+            &Path::line(Point::new(x, 0.0), Point::new(x, n as f32 * bar_h)),
+            Stroke::default().with_width(1.5).with_color(Color::from_rgb8(0xe1, 0x57, 0x59)),
+        );
+        vec![frame.into_geometry()]
+    }
+}
