@@ -1,0 +1,306 @@
+//! The model end to end on a synthetic 3-class problem: training, saving,
+//! classifying a library (with a kill in the middle), retraining from the
+//! user's labels, and `eval --json`.
+
+use sonotag::genres::Vocabulary;
+use sonotag::library::Library;
+use sonotag::model::{self, Architecture, FeatureParams, Model, ModelCard, Thresholds, TrainingSummary};
+use sonotag::synth;
+use sonotag::train::{self, TrainOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::AtomicBool;
+
+const CLASSES: [&str; 3] = ["Drone", "Beeps", "Clicks"];
+const RATE: u32 = 22_050;
+
+/// One track of class `c`, varied by `seed`.
+fn signal(c: usize, seconds: f32, seed: u64) -> Vec<f32> {
+    let mut rng = synth::Rng::new(seed);
+    match c {
+        // Low rumbling noise.
+        0 => synth::low_noise(seconds, RATE, 150.0 + rng.unit() * 150.0, 0.5, seed),
+        // High beeping tones.
+        1 => {
+            let hz = 3000.0 + rng.unit() * 3000.0;
+            synth::tone(hz, seconds, RATE, 0.4)
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| if (i / (RATE as usize / 8)) % 2 == 0 { v } else { 0.0 })
+                .collect()
+        }
+        // Click rhythms.
+        _ => synth::clicks(seconds, RATE, 0.2 + rng.unit() * 0.3, 0.9, seed),
+    }
+}
+
+/// Writes `per_class` tracks per class into `dir`; returns (path, class).
+fn make_tracks(dir: &Path, per_class: usize, seconds: f32, seed: u64) -> Vec<(PathBuf, usize)> {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut out = Vec::new();
+    for c in 0..3 {
+        for k in 0..per_class {
+            let path = dir.join(format!("{}-{k:02}.wav", CLASSES[c].to_lowercase()));
+            synth::write_wav(&path, &signal(c, seconds, seed + (c * 100 + k) as u64), RATE, 1).unwrap();
+            out.push((path, c));
+        }
+    }
+    out
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    model: PathBuf,
+    train_accuracy_on_eval: f32,
+}
+
+/// Trains the synthetic model once for all tests in this file.
+fn trained() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let train_files = make_tracks(&dir.path().join("train"), 8, 8.0, 1);
+        let eval_files = make_tracks(&dir.path().join("eval"), 4, 8.0, 5000);
+        let (examples, skipped) = train::load_examples(&train_files, &|_, _| {});
+        assert!(skipped.is_empty());
+        let classes: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
+        let arch = Architecture::default();
+        let opts = TrainOptions {
+            seed: 3,
+            max_epochs: 12,
+            min_epochs: 4,
+            patience: 4,
+            windows_per_class: 48,
+            ..Default::default()
+        };
+        let started = std::time::Instant::now();
+        let t = train::train(&examples, &classes, &arch, None, &opts, &AtomicBool::new(false), &mut |_| {}).unwrap();
+        eprintln!("synthetic training took {:.1} s", started.elapsed().as_secs_f64());
+        let model = Model {
+            card: ModelCard {
+                name: "synthetic".into(),
+                format_version: 1,
+                created: model::today(),
+                classes: classes.clone(),
+                features: FeatureParams::current(),
+                architecture: arch.clone(),
+                parameters: t.net.parameters(),
+                mflops_per_slice: arch.flops(3) as f64 / 1e6,
+                thresholds: Thresholds::default(),
+                calibrated: false,
+                training: TrainingSummary::default(),
+                metrics: Default::default(),
+            },
+            net: t.net,
+            base: dir.path().join("models/synthetic"),
+        };
+        let base = dir.path().join("models/synthetic");
+        model.save(&base).unwrap();
+        // Track accuracy on unseen tracks, by vote.
+        let mut right = 0;
+        for (path, c) in &eval_files {
+            let (spec, _) = sonotag::audio::analyse_file(path).unwrap();
+            let (probs, _) = model.net.infer(&train::all_slices(&spec), 64).unwrap();
+            let p = sonotag::vote::vote(&probs, 3, Thresholds::default());
+            right += usize::from(p.proposed() == Some(*c));
+        }
+        Fixture {
+            _dir: dir,
+            model: base,
+            train_accuracy_on_eval: right as f32 / eval_files.len() as f32,
+        }
+    })
+}
+
+#[test]
+fn learns_a_synthetic_problem_and_reloads_identically() {
+    let f = trained();
+    assert!(
+        f.train_accuracy_on_eval > 0.9,
+        "track accuracy {:.2} on unseen synthetic tracks",
+        f.train_accuracy_on_eval
+    );
+    let a = Model::load(&f.model).unwrap();
+    let b = Model::load(&model::with_ext(&f.model, "json")).unwrap();
+    let mut rng = synth::Rng::new(9);
+    let slices: Vec<u8> = (0..3 * 128 * 128).map(|_| (rng.next_u64() % 200) as u8).collect();
+    assert_eq!(a.net.infer(&slices, 2).unwrap(), b.net.infer(&slices, 2).unwrap());
+}
+
+#[test]
+fn training_is_deterministic_for_a_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = make_tracks(dir.path(), 3, 4.0, 77);
+    let (examples, _) = train::load_examples(&files, &|_, _| {});
+    let classes: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
+    let opts = TrainOptions {
+        seed: 11,
+        max_epochs: 2,
+        min_epochs: 1,
+        windows_per_class: 16,
+        ..Default::default()
+    };
+    let run = || {
+        let t = train::train(&examples, &classes, &Architecture::default(), None, &opts, &AtomicBool::new(false), &mut |_| {})
+            .unwrap();
+        let slice = examples[0].spec.slice(0);
+        t.net.infer(&slice, 1).unwrap().0
+    };
+    assert_eq!(run(), run());
+}
+
+fn sonotag(db: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sonotag"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("XDG_CONFIG_HOME", db.parent().unwrap().join("config"))
+        .output()
+        .unwrap()
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(db).unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn classify_resumes_after_a_kill_without_duplicates() {
+    let f = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    let n = 3 * 40;
+    make_tracks(&music, 40, 30.0, 300);
+    let db = dir.path().join("lib.sqlite");
+    assert!(sonotag(&db, &["scan", music.to_str().unwrap()]).status.success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sonotag"))
+        .arg("--db")
+        .arg(&db)
+        .args(["classify", "--model", f.model.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    // Kill it as soon as the first batch is committed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen = 0;
+    while std::time::Instant::now() < deadline {
+        if let Ok(c) = rusqlite::Connection::open(&db)
+            .and_then(|c| c.query_row("SELECT count(*) FROM analyses", [], |r| r.get::<_, i64>(0)))
+        {
+            seen = c;
+            if c > 0 {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after_kill = count(&db, "SELECT count(*) FROM analyses");
+    assert!(seen > 0 && after_kill < n, "killed with {after_kill} of {n} analysed");
+    let out = sonotag(&db, &["classify", "--model", f.model.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("{after_kill} already done")), "{text}");
+    assert_eq!(count(&db, "SELECT count(*) FROM analyses"), n);
+    assert_eq!(count(&db, "SELECT count(DISTINCT track_id) FROM analyses"), n);
+    assert_eq!(count(&db, "SELECT count(*) FROM proposals"), n);
+    // Nothing left to do on a third run.
+    let out = sonotag(&db, &["classify", "--model", f.model.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 classified"));
+}
+
+#[test]
+fn retrain_learns_the_users_genres_as_a_new_model_version() {
+    let f = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    let files = make_tracks(&music, 6, 6.0, 900);
+    let db = dir.path().join("lib.sqlite");
+    assert!(sonotag(&db, &["scan", music.to_str().unwrap()]).status.success());
+    assert!(sonotag(&db, &["classify", "--model", f.model.to_str().unwrap()]).status.success());
+    // The user calls drones "Ambient" and both beeps and clicks "Electronic".
+    let mut lib = Library::open(&db).unwrap();
+    for (path, c) in &files {
+        let id = lib.track_by_path(path).unwrap().unwrap().id;
+        let genre = if *c == 0 { "Ambient" } else { "Electronic" };
+        sonotag::tags::override_genre(&mut lib, id, genre, false).unwrap();
+    }
+    let models_dir = dir.path().join("models");
+    let report = sonotag::retrain::retrain_head(
+        &mut lib,
+        &Vocabulary::default(),
+        &models_dir,
+        &sonotag::retrain::RetrainOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.classes, vec!["Ambient", "Electronic"]);
+    assert!(report.after >= 0.9, "held-out accuracy after: {}", report.after);
+    assert!(report.seconds < 30.0);
+    let models = sonotag::classify::models(&lib).unwrap();
+    assert_eq!(models.len(), 2);
+    let active = models.iter().find(|m| m.active).unwrap();
+    assert_eq!(active.name, report.model_name);
+    assert!(active.parent.is_some());
+    assert!(model::with_ext(&models_dir.join(&report.model_name), "json").exists());
+    // Every track re-voted with the user's genres, without decoding.
+    let rows = sonotag::classify::proposals(&lib, active.id, None).unwrap();
+    assert_eq!(rows.len(), files.len());
+    let right = rows
+        .iter()
+        .filter(|r| r.genre.as_deref() == r.label.as_deref())
+        .count();
+    assert!(right as f32 / rows.len() as f32 > 0.9, "{right} of {}", rows.len());
+}
+
+#[test]
+fn eval_json_has_the_documented_fields() {
+    let f = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let files = make_tracks(&dir.path().join("set"), 2, 5.0, 4000);
+    let tsv = dir.path().join("labels.tsv");
+    let mut text = String::from("genre\tpath\tsplit\n");
+    for (p, c) in &files {
+        let rel = p.strip_prefix(dir.path()).unwrap();
+        text.push_str(&format!("{}\t{}\teval\n", CLASSES[*c], rel.display()));
+    }
+    std::fs::write(&tsv, text).unwrap();
+    let db = dir.path().join("unused.sqlite");
+    let out = sonotag(
+        &db,
+        &["eval", "--labels", tsv.to_str().unwrap(), "--split", "eval", "--model", f.model.to_str().unwrap(), "--json"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["tracks", "accuracy", "coverage", "precision", "classes", "per_genre", "confusion"] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert_eq!(v["tracks"].as_array().unwrap().len(), 6);
+    assert!(v["accuracy"].as_f64().unwrap() > 0.8, "{v}");
+    assert!(!db.exists(), "eval needs no library");
+}
+
+#[test]
+fn default_model_matches_its_card_on_gtzan_eval() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let labels = root.join("../shared/data/gtzan-mini/labels.tsv");
+    if !labels.exists() {
+        eprintln!("skipped: {} not present", labels.display());
+        return;
+    }
+    let base = root.join("models/default");
+    let card = Model::load(&base).unwrap().card;
+    assert!(card.training.seconds < 3600.0);
+    let expected = &card.metrics["gtzan-mini eval"];
+    let dir = tempfile::tempdir().unwrap();
+    let out = sonotag(
+        &dir.path().join("unused.sqlite"),
+        &["eval", "--labels", labels.to_str().unwrap(), "--split", "eval", "--model", base.to_str().unwrap(), "--json"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tracks"].as_array().unwrap().len(), 30);
+    let accuracy = v["accuracy"].as_f64().unwrap();
+    assert!((accuracy - expected["accuracy"].as_f64().unwrap()).abs() < 1e-6, "{accuracy} vs card {expected}");
+    assert!(accuracy > 0.6, "must beat the 60% reference points");
+    assert!(std::fs::metadata(model::with_ext(&base, "safetensors")).unwrap().len() < 10_000_000);
+}
