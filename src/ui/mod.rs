@@ -10,6 +10,8 @@
 
 pub mod evidence;
 pub mod table;
+#[cfg(test)]
+mod tests;
 
 use sonotag::genres::Vocabulary;
 use sonotag::library::Library;
@@ -41,6 +43,7 @@ pub enum Panel {
 /// A job in flight.
 struct Running {
     cancel: Arc<AtomicBool>,
+    events: std::sync::mpsc::Receiver<JobEvent>,
     phase: String,
     done: usize,
     total: usize,
@@ -84,7 +87,6 @@ pub enum Message {
     FolderPicked(Option<PathBuf>),
     OpenRecent(PathBuf),
     Dropped(PathBuf),
-    Worker(JobEvent),
     Cancel,
     ClassifyNow,
     Table(table::Message),
@@ -202,19 +204,70 @@ impl App {
             self.status = "Wait for the current job to finish, or cancel it.".into();
             return Task::none();
         }
-        let (tx, rx) = iced::futures::channel::mpsc::unbounded();
+        // Events are drained on every tick (10 per second while a job runs),
+        // which keeps redraws bounded however fast the job reports.
+        let (tx, events) = std::sync::mpsc::channel();
         let cancel = worker::start(self.db.clone(), job, self.settings.thresholds, move |e| {
-            let _ = tx.unbounded_send(e);
+            let _ = tx.send(e);
         });
         self.job = Some(Running {
             cancel,
+            events,
             phase: "Starting".into(),
             done: 0,
             total: 0,
             current: String::new(),
             rate: 0.0,
         });
-        Task::run(rx, Message::Worker)
+        Task::none()
+    }
+
+    /// Takes the events the running job sent since the last tick.
+    fn drain_job_events(&mut self) {
+        let pending: Vec<JobEvent> = match &self.job {
+            Some(j) => j.events.try_iter().collect(),
+            None => return,
+        };
+        for e in pending {
+            self.on_job_event(e);
+        }
+    }
+
+    /// True while a background job runs.
+    pub fn busy(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// The status line.
+    pub fn status(&self) -> &str {
+        &self.status
+    }
+
+    fn on_job_event(&mut self, event: JobEvent) {
+        match event {
+            JobEvent::Phase(p) => {
+                if let Some(j) = &mut self.job {
+                    j.phase = p;
+                    j.done = 0;
+                    j.total = 0;
+                }
+            }
+            JobEvent::Progress { done, total, current, rate } => {
+                if let Some(j) = &mut self.job {
+                    j.done = done;
+                    j.total = total;
+                    j.current = current;
+                    j.rate = rate;
+                }
+            }
+            JobEvent::FileError { path, message } => self.errors.push((path, message)),
+            JobEvent::Landed => self.reload_due = true,
+            JobEvent::Finished(msg) | JobEvent::Failed(msg) => {
+                self.job = None;
+                self.status = msg;
+                self.reload();
+            }
+        }
     }
 
     fn open_folder(&mut self, folder: PathBuf) -> Task<Message> {
@@ -334,30 +387,7 @@ impl App {
                 let folder = if p.is_dir() { p } else { p.parent().map(PathBuf::from).unwrap_or(p) };
                 return self.open_folder(folder);
             }
-            Message::Worker(event) => match event {
-                JobEvent::Phase(p) => {
-                    if let Some(j) = &mut self.job {
-                        j.phase = p;
-                        j.done = 0;
-                        j.total = 0;
-                    }
-                }
-                JobEvent::Progress { done, total, current, rate } => {
-                    if let Some(j) = &mut self.job {
-                        j.done = done;
-                        j.total = total;
-                        j.current = current;
-                        j.rate = rate;
-                    }
-                }
-                JobEvent::FileError { path, message } => self.errors.push((path, message)),
-                JobEvent::Landed => self.reload_due = true,
-                JobEvent::Finished(msg) | JobEvent::Failed(msg) => {
-                    self.job = None;
-                    self.status = msg;
-                    self.reload();
-                }
-            },
+
             Message::Cancel => {
                 if let Some(j) = &self.job {
                     j.cancel.store(true, Ordering::Relaxed);
@@ -366,6 +396,7 @@ impl App {
             }
             Message::ClassifyNow => return self.start_job(Job::Classify),
             Message::Tick => {
+                self.drain_job_events();
                 if self.reload_due {
                     self.reload();
                 }
@@ -538,7 +569,8 @@ impl App {
             iced::Event::Window(iced::window::Event::FileDropped(p)) => Some(Message::Dropped(p)),
             _ => None,
         });
-        let tick = iced::time::every(std::time::Duration::from_millis(500)).map(|_| Message::Tick);
+        let period = if self.job.is_some() { 100 } else { 500 };
+        let tick = iced::time::every(std::time::Duration::from_millis(period)).map(|_| Message::Tick);
         Subscription::batch([keys, drops, tick])
     }
 
