@@ -217,6 +217,8 @@ impl AudioStream {
         if let PacketDecoder::Symphonia(d) = &mut self.decoder {
             d.reset();
         }
+        self.mono.clear();
+        self.interleaved.clear();
         if let Some(r) = &mut self.resampler {
             r.reset();
         }
@@ -485,6 +487,57 @@ pub fn decode_range(path: &Path, start: f64, seconds: f64) -> Result<Vec<f32>, A
     }
     samples.truncate(want);
     Ok(samples)
+}
+
+/// Analyses only the slices `indices` (slice `k` covers columns
+/// `k*128..(k+1)*128` of the full spectrogram) by seeking to each: the
+/// fast path for classifying long tracks. Each window is decoded with a
+/// small margin so its frames are centred where the full analysis centres
+/// them. Returns the slices (row-major, as [`Spectrogram::slice`]) and the
+/// counters.
+pub fn analyse_slices(path: &Path, indices: &[usize]) -> Result<(Vec<u8>, DecodeReport), AudioError> {
+    use crate::spectrogram::{HOP, SLICE_COLUMNS, SLICE_SECONDS, compute};
+    // Three columns of margin before the slice, enough for the half window.
+    const MARGIN_COLUMNS: usize = 3;
+    let margin = (MARGIN_COLUMNS * HOP) as f64 / SAMPLE_RATE as f64;
+    let mut stream = AudioStream::open(path)?;
+    let mut out = Vec::with_capacity(indices.len() * SLICE_COLUMNS * crate::spectrogram::MEL_BANDS);
+    let mut report = DecodeReport::default();
+    for &k in indices {
+        let start = k as f64 * SLICE_SECONDS;
+        let from = start - margin;
+        let want = ((SLICE_SECONDS + 2.0 * margin + 0.1) * SAMPLE_RATE as f64) as usize;
+        let mut samples = Vec::with_capacity(want);
+        if from < 0.0 {
+            // Before the start the full analysis sees zeros.
+            samples.resize(((-from) * SAMPLE_RATE as f64).round() as usize, 0.0);
+            stream.seek(0.0)?;
+        } else {
+            stream.seek(from)?;
+        }
+        while samples.len() < want {
+            match stream.next_chunk()? {
+                Some(chunk) => samples.extend_from_slice(&chunk),
+                None => break,
+            }
+        }
+        let spec = compute(&samples);
+        if spec.columns() < MARGIN_COLUMNS + SLICE_COLUMNS {
+            break;
+        }
+        out.extend(spec.window(MARGIN_COLUMNS));
+        report.corrupt_packets = stream.report().corrupt_packets;
+        report.source_rate = stream.report().source_rate;
+        report.source_channels = stream.report().source_channels;
+        report.samples += SLICE_COLUMNS * HOP;
+    }
+    if out.is_empty() {
+        return Err(AudioError::NoAudio {
+            path: path.to_path_buf(),
+            errors: report.corrupt_packets,
+        });
+    }
+    Ok((out, report))
 }
 
 /// Decodes a file and computes its spectrogram without holding its PCM.

@@ -121,6 +121,9 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<()> {
     }
 
     bench_inference(&opts.architectures)?;
+    if let Some((ext, path)) = encoded.iter().find(|(e, _)| e == "mp3").or(encoded.first()) {
+        bench_classify(dir.path(), path, ext, opts.parallel_tracks)?;
+    }
     if opts.scan_files > 0 {
         bench_scan(dir.path(), opts.scan_files, &encoded)?;
     }
@@ -144,6 +147,41 @@ pub fn bench_inference(architectures: &[Architecture]) -> anyhow::Result<()> {
             arch.input_pool,
             arch.flops(11) as f64 / 1e6,
             n as f64 / secs
+        );
+    }
+    Ok(())
+}
+
+/// `classify` end to end (decode + spectrogram + inference + database) on
+/// `n` copies of the generated track, with the shipped default model.
+fn bench_classify(dir: &Path, track: &Path, ext: &str, n: usize) -> anyhow::Result<()> {
+    let folder = dir.join("classify");
+    std::fs::create_dir_all(&folder)?;
+    for i in 0..n {
+        std::fs::copy(track, folder.join(format!("track{i:03}.{ext}")))?;
+    }
+    let mut lib = Library::open(&dir.join("classify.sqlite"))?;
+    let cancel = AtomicBool::new(false);
+    scan::scan(&mut lib, std::slice::from_ref(&folder), &cancel, &mut |_| {})?;
+    let model_path = crate::model::default_model_path();
+    let (model_id, model) = match crate::classify::resolve_model(&mut lib, Some(&model_path)) {
+        Ok(m) => m,
+        Err(e) => {
+            println!("classify: skipped ({e})");
+            return Ok(());
+        }
+    };
+    for (label, sample) in [
+        ("every slice", None),
+        ("16 sampled slices", Some(crate::classify::DEFAULT_SAMPLE_SLICES)),
+    ] {
+        let t0 = Instant::now();
+        let summary = crate::classify::classify(&mut lib, model_id, &model, model.card.thresholds, true, sample, &cancel, &mut |_| {})?;
+        let secs = t0.elapsed().as_secs_f64();
+        println!(
+            "classify end to end ({label}): {} {ext} tracks in {secs:.2} s = {:.2} tracks/s",
+            summary.classified,
+            summary.classified as f64 / secs
         );
     }
     Ok(())

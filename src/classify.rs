@@ -168,14 +168,58 @@ fn store_proposal(
     Ok(())
 }
 
+/// Slices per track analysed by default when classifying a library (about
+/// 41 s of a long track); opening a track in the window analyses it fully.
+pub const DEFAULT_SAMPLE_SLICES: usize = 16;
+
+/// Slices to analyse for a track of `total` slices: all of them, or `n`
+/// evenly spaced when sampling.
+pub fn slice_plan(total: usize, sample: Option<usize>) -> Vec<usize> {
+    match sample {
+        Some(n) if n > 0 && total > n => (0..n)
+            .map(|i| if n > 1 { i * (total - 1) / (n - 1) } else { total / 2 })
+            .collect(),
+        _ => (0..total).collect(),
+    }
+}
+
+/// Decodes a track for classification: the slices to run and their start
+/// columns. With `sample`, long tracks are analysed at `sample` evenly
+/// spaced slices by seeking (several times faster); otherwise, and when the
+/// duration is unknown, every slice.
+pub fn analyse_for_classification(
+    path: &Path,
+    duration_s: Option<f64>,
+    sample: Option<usize>,
+) -> Result<(Vec<u8>, Vec<u32>, usize), audio::AudioError> {
+    let planned = duration_s.map(|d| crate::spectrogram::slice_count((d * 50.0) as usize));
+    if let (Some(total), Some(n)) = (planned, sample)
+        && total > n
+    {
+        let indices = slice_plan(total, sample);
+        if let Ok((slices, report)) = audio::analyse_slices(path, &indices) {
+            let got = slices.len() / (crate::spectrogram::MEL_BANDS * SLICE_COLUMNS);
+            let starts = indices[..got].iter().map(|&k| (k * SLICE_COLUMNS) as u32).collect();
+            return Ok((slices, starts, report.corrupt_packets));
+        }
+        // A file that cannot seek falls back to the full analysis.
+    }
+    let (spec, report) = audio::analyse_file(path)?;
+    let starts = (0..spec.slice_count()).map(|i| (i * SLICE_COLUMNS) as u32).collect();
+    Ok((all_slices(&spec), starts, report.corrupt_packets))
+}
+
 /// Classifies every pending track with the model. `force` redoes tracks
-/// already analysed with it.
+/// already analysed with it; `sample` analyses at most that many slices per
+/// track (see [`analyse_for_classification`]).
+#[allow(clippy::too_many_arguments)]
 pub fn classify(
     lib: &mut Library,
     model_id: i64,
     model: &Model,
     thresholds: Thresholds,
     force: bool,
+    sample: Option<usize>,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(&ClassifyProgress),
 ) -> anyhow::Result<ClassifySummary> {
@@ -187,11 +231,11 @@ pub fn classify(
             Ok(())
         })?;
     }
-    let pending: Vec<(i64, PathBuf)> = {
+    let pending: Vec<(i64, PathBuf, Option<f64>)> = {
         let mut stmt = lib
             .conn()
             .prepare(
-                "SELECT id, path FROM tracks t WHERE status = 'ok'
+                "SELECT id, path, duration_s FROM tracks t WHERE status = 'ok'
                  AND NOT EXISTS (SELECT 1 FROM analyses a WHERE a.track_id = t.id
                                  AND a.model_id = ?1 AND a.features_version = ?2)
                  AND NOT EXISTS (SELECT 1 FROM analysis_errors e WHERE e.track_id = t.id AND e.model_id = ?1)
@@ -200,7 +244,7 @@ pub fn classify(
             .map_err(|e| lib.err(e))?;
         let rows = stmt
             .query_map(params![model_id, FEATURES_VERSION], |r| {
-                Ok((r.get(0)?, path_from_bytes(r.get(1)?)))
+                Ok((r.get(0)?, path_from_bytes(r.get(1)?), r.get(2)?))
             })
             .map_err(|e| lib.err(e))?;
         rows.collect::<rusqlite::Result<_>>().map_err(|e| lib.err(e))?
@@ -230,11 +274,11 @@ pub fn classify(
         scope.spawn(move || {
             use rayon::prelude::*;
             pool.install(|| {
-                pending.par_iter().for_each_with(tx_spec, |tx, (id, path)| {
+                pending.par_iter().for_each_with(tx_spec, |tx, (id, path, duration)| {
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
-                    let r = audio::analyse_file(path);
+                    let r = analyse_for_classification(path, *duration, sample);
                     let _ = tx.send((*id, path.clone(), r));
                 });
             });
@@ -243,30 +287,27 @@ pub fn classify(
         let mut done = 0;
         let mut last_commit = std::time::Instant::now();
         for (id, path, result) in rx_spec.iter() {
+            let result: Result<(Vec<u8>, Vec<u32>, usize), audio::AudioError> = result;
             if cancel.load(Ordering::Relaxed) {
                 stop.store(true, Ordering::Relaxed);
                 summary.cancelled = true;
                 break;
             }
             let stored = match result {
-                Ok((spec, report)) => {
-                    let slices = all_slices(&spec);
+                Ok((slices, starts, decode_errors)) => {
                     let (probs, embs) = model.net.infer(&slices, 64)?;
                     let proposal = vote::vote(&probs, classes.len(), thresholds);
-                    let starts: Vec<u32> = (0..spec.slice_count())
-                        .map(|i| (i * SLICE_COLUMNS) as u32)
-                        .collect();
                     if proposal.unsure.is_some() {
                         summary.unsure += 1;
                     }
                     summary.classified += 1;
                     Stored::Analysis {
                         id,
-                        slices: spec.slice_count(),
+                        slices: starts.len(),
                         starts: u32_blob(&starts),
                         probs: encode_probs(&probs),
                         embs: encode_f16(&embs),
-                        decode_errors: report.corrupt_packets,
+                        decode_errors,
                         proposal,
                     }
                 }
@@ -294,6 +335,37 @@ pub fn classify(
         Ok(())
     })?;
     Ok(summary)
+}
+
+/// Analyses every slice of one track (decoding it whole) and stores the
+/// result for the model, replacing a sampled analysis: what the track view
+/// shows once the user opens a track. Returns the spectrogram it computed.
+pub fn analyse_track_fully(
+    lib: &mut Library,
+    track_id: i64,
+    model_id: i64,
+    model: &Model,
+    thresholds: Thresholds,
+) -> anyhow::Result<crate::spectrogram::Spectrogram> {
+    let track = lib
+        .track(track_id)?
+        .ok_or_else(|| anyhow::anyhow!("no track with id {track_id}"))?;
+    let (spec, report) = audio::analyse_file(&track.path)?;
+    let slices = all_slices(&spec);
+    let (probs, embs) = model.net.infer(&slices, 64)?;
+    let proposal = vote::vote(&probs, model.card.classes.len(), thresholds);
+    let starts: Vec<u32> = (0..spec.slice_count()).map(|i| (i * SLICE_COLUMNS) as u32).collect();
+    let mut batch = vec![Stored::Analysis {
+        id: track_id,
+        slices: spec.slice_count(),
+        starts: u32_blob(&starts),
+        probs: encode_probs(&probs),
+        embs: encode_f16(&embs),
+        decode_errors: report.corrupt_packets,
+        proposal,
+    }];
+    write_batch(lib, model_id, &model.card.classes, &mut batch)?;
+    Ok(spec)
 }
 
 enum Stored {

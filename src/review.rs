@@ -180,10 +180,31 @@ pub fn evidence(lib: &Library, track_id: i64, thresholds: Option<Thresholds>) ->
     }))
 }
 
-/// The full spectrogram of a track, recomputed from its file (not stored:
-/// 2 MB per 3-minute track would bloat the library).
-pub fn spectrogram(path: &std::path::Path) -> Result<Spectrogram, String> {
-    crate::audio::analyse_file(path)
-        .map(|(s, _)| s)
-        .map_err(|e| e.to_string())
+/// What opening a track does, off the UI thread: decode it whole, compute
+/// its spectrogram (not stored: 2 MB per 3-minute track would bloat the
+/// library) and, when the active model has only a sampled analysis of it,
+/// replace that with the analysis of every slice. Uses its own connection.
+pub fn open_track(db: &std::path::Path, track_id: i64, thresholds: Option<Thresholds>) -> Result<Spectrogram, String> {
+    let run = || -> anyhow::Result<Spectrogram> {
+        let mut lib = Library::open(db)?;
+        let track = lib
+            .track(track_id)?
+            .ok_or_else(|| anyhow::anyhow!("track {track_id} is no longer in the library"))?;
+        let Some(row) = classify::active_model(&lib)? else {
+            return Ok(crate::audio::analyse_file(&track.path)?.0);
+        };
+        let sampled = classify::analysis(&lib, track_id, row.id)?.is_some_and(|a| {
+            a.slice_starts
+                .iter()
+                .enumerate()
+                .any(|(i, &s)| s as usize != i * crate::spectrogram::SLICE_COLUMNS)
+        });
+        if !sampled {
+            return Ok(crate::audio::analyse_file(&track.path)?.0);
+        }
+        let model = crate::model::Model::load(&row.path)?;
+        let th = thresholds.unwrap_or(model.card.thresholds);
+        classify::analyse_track_fully(&mut lib, track_id, row.id, &model, th)
+    };
+    run().map_err(|e| format!("{e:#}"))
 }

@@ -194,7 +194,15 @@ fn classify_all(
     let th = thresholds.unwrap_or(model.card.thresholds);
     let started = Instant::now();
     let mut last_landed = Instant::now();
-    let summary = classify::classify(lib, model_id, &model, th, false, cancel, &mut |p| {
+    let summary = classify::classify(
+        lib,
+        model_id,
+        &model,
+        th,
+        false,
+        Some(classify::DEFAULT_SAMPLE_SLICES),
+        cancel,
+        &mut |p| {
         send(Event::Progress {
             done: p.done,
             total: p.total,

@@ -113,3 +113,35 @@ fn decode_range_seeks() {
     let reference = &whole[start..start + part.len()];
     assert!((energy(&part) - energy(reference)).abs() < 0.05);
 }
+
+#[test]
+fn sampled_slices_match_the_full_analysis() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("music.wav");
+    sonotag::synth::write_wav(&wav, &sonotag::synth::music_like(30.0, 44_100, 4), 44_100, 2).unwrap();
+    for path in [Some(wav.clone()), fixture_copy_as_flac(&wav, dir.path())].into_iter().flatten() {
+        let (full, _) = audio::analyse_file(&path).unwrap();
+        let indices = [0usize, 4, 9];
+        let (sampled, _) = audio::analyse_slices(&path, &indices).unwrap();
+        assert_eq!(sampled.len(), indices.len() * 128 * 128);
+        for (n, &k) in indices.iter().enumerate() {
+            let a = full.slice(k);
+            let b = &sampled[n * 128 * 128..(n + 1) * 128 * 128];
+            let diff: f64 = a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).abs()).sum::<f64>() / a.len() as f64;
+            assert!(diff < 2.0, "{}: slice {k} differs by {diff:.2} on average", path.display());
+        }
+    }
+}
+
+/// The committed FLAC fixture is too short to sample; WAV covers seeking in
+/// PCM, and FLAC is exercised when ffmpeg is around to make a longer one.
+fn fixture_copy_as_flac(wav: &Path, dir: &Path) -> Option<PathBuf> {
+    let flac = dir.join("music.flac");
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(wav)
+        .arg(&flac)
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(flac)
+}

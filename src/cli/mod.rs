@@ -136,6 +136,12 @@ pub enum Command {
         /// Redo tracks already analysed with this model
         #[arg(long)]
         force: bool,
+        /// Slices analysed per long track, evenly spaced (seeking)
+        #[arg(long, default_value_t = sonotag::classify::DEFAULT_SAMPLE_SLICES, conflicts_with = "full")]
+        sample: usize,
+        /// Analyse every slice of every track (slower)
+        #[arg(long)]
+        full: bool,
     },
     /// List genre proposals of the active model
     Proposals {
@@ -347,9 +353,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             model_cmds::eval_cmd(&labels, split, model, (slice_threshold, track_threshold), json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Classify { model, force } => {
+        Command::Classify {
+            model,
+            force,
+            sample,
+            full,
+        } => {
             let mut lib = open_library(&cli.db)?;
-            model_cmds::classify_cmd(&mut lib, model, force)?;
+            model_cmds::classify_cmd(&mut lib, model, force, (!full).then_some(sample))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Proposals { state, json } => {

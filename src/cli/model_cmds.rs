@@ -305,7 +305,7 @@ fn print_eval(r: &EvalReport) {
 }
 
 /// `sonotag classify`.
-pub fn classify_cmd(lib: &mut Library, model_path: Option<PathBuf>, force: bool) -> anyhow::Result<()> {
+pub fn classify_cmd(lib: &mut Library, model_path: Option<PathBuf>, force: bool, sample: Option<usize>) -> anyhow::Result<()> {
     let (model_id, model) = classify::resolve_model(lib, model_path.as_deref())?;
     let pb = bar(0, "tracks");
     let cancel = AtomicBool::new(false);
@@ -316,6 +316,7 @@ pub fn classify_cmd(lib: &mut Library, model_path: Option<PathBuf>, force: bool)
         &model,
         model.card.thresholds,
         force,
+        sample,
         &cancel,
         &mut |p: &ClassifyProgress| {
             pb.set_length(p.total as u64);

@@ -234,11 +234,13 @@ impl App {
     }
 
     /// True while a background job runs.
+    #[cfg(test)]
     pub fn busy(&self) -> bool {
         self.job.is_some()
     }
 
     /// The status line.
+    #[cfg(test)]
     pub fn status(&self) -> &str {
         &self.status
     }
@@ -300,14 +302,15 @@ impl App {
         self.spectrogram = None;
         self.spectrogram_error = None;
         self.override_input.clear();
-        let Some(path) = self.table.row(id).map(|r| r.path.clone()) else {
-            return Task::none();
-        };
+        let db = self.db.clone();
+        let thresholds = self.settings.thresholds;
         Task::perform(
             async move {
-                tokio::task::spawn_blocking(move || review::spectrogram(&path).map(|s| evidence::spectrogram_rgba(&s)))
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()))
+                tokio::task::spawn_blocking(move || {
+                    review::open_track(&db, id, thresholds).map(|s| evidence::spectrogram_rgba(&s))
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
             },
             move |r| Message::Spectrogram(id, r),
         )
@@ -414,7 +417,11 @@ impl App {
             Message::Spectrogram(id, result) => {
                 if self.selected == Some(id) {
                     match result {
-                        Ok((w, h, rgba)) => self.spectrogram = Some((id, image::Handle::from_rgba(w, h, rgba))),
+                        Ok((w, h, rgba)) => {
+                            self.spectrogram = Some((id, image::Handle::from_rgba(w, h, rgba)));
+                            // The full analysis may have replaced a sampled one.
+                            self.reload();
+                        }
                         Err(e) => self.spectrogram_error = Some(e),
                     }
                 }
@@ -661,9 +668,15 @@ impl App {
         let Some(row) = self.table.row(id) else {
             return text("").into();
         };
+        let byline = match (row.artist.is_empty(), row.album.is_empty()) {
+            (true, true) => String::new(),
+            (false, true) => row.artist.clone(),
+            (true, false) => row.album.clone(),
+            (false, false) => format!("{} — {}", row.artist, row.album),
+        };
         let mut col = column![
             text(row.title.clone()).size(18),
-            text(format!("{} — {}", row.artist, row.album)).size(13),
+            text(byline).size(13),
             text(row.path.display().to_string()).size(11),
         ]
         .spacing(6);
@@ -775,11 +788,18 @@ impl App {
         col = col.push(button("Retrain (seconds)").on_press_maybe(self.job.is_none().then_some(Message::Retrain)));
         col = col.push(text("Models").size(18));
         for m in sonotag::classify::models(&self.lib).unwrap_or_default() {
+            let pct = |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_f64()).map(|x| x * 100.0);
             let metrics = m
                 .card
                 .metrics
                 .iter()
-                .map(|(k, v)| format!("{k}: {v}"))
+                .map(|(k, v)| match (pct(v, "accuracy"), pct(v, "coverage"), pct(v, "precision"), pct(v, "before"), pct(v, "after")) {
+                    (Some(a), Some(c), Some(p), _, _) => {
+                        format!("{k}: accuracy {a:.0}%, coverage {c:.0}%, precision {p:.0}%")
+                    }
+                    (_, _, _, Some(b), Some(a)) => format!("{k}: {b:.0}% → {a:.0}%"),
+                    _ => k.clone(),
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             col = col.push(
