@@ -3,7 +3,7 @@
 # skipping those already present. Sourced by run.sh and test.sh.
 set -euo pipefail
 SONOTAG_PACKAGES=(
-  pkg-config libasound2-dev libopus-dev   # build: ALSA (rodio), libopus (Opus decoding)
+  pkg-config libasound2-dev cmake         # build: ALSA (rodio); cmake builds the bundled libopus
   xvfb xauth imagemagick                  # tests: headless window smoke test + screenshot
 )
 missing=()

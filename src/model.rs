@@ -63,7 +63,7 @@ fn yes() -> bool {
 impl Default for Architecture {
     fn default() -> Self {
         Self {
-            channels: vec![16, 32, 64],
+            channels: vec![8, 16, 32, 64],
             embedding: 128,
             input_pool: 4,
             standardise: true,

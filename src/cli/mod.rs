@@ -92,7 +92,7 @@ pub enum Command {
         #[arg(long, default_value_t = 30)]
         max_slices: usize,
         /// Output channels of the four convolution blocks
-        #[arg(long, value_delimiter = ',', default_value = "16,32,64")]
+        #[arg(long, value_delimiter = ',', default_value = "8,16,32,64")]
         channels: Vec<usize>,
         /// Average-pool factor on the 128×128 input
         #[arg(long, default_value_t = 4)]
@@ -241,39 +241,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let lib = open_library(&cli.db)?;
             let tracks = lib.tracks(&TrackFilter { genre, missing })?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&tracks)?);
-            } else {
-                for t in &tracks {
-                    println!(
-                        "{}\t{}\t{}\t{}\t{}\t{}",
-                        t.info.artist.as_deref().unwrap_or("-"),
-                        t.info.title.as_deref().unwrap_or("-"),
-                        t.info.album.as_deref().unwrap_or("-"),
-                        if t.info.genres.is_empty() {
-                            "-".to_string()
-                        } else {
-                            t.info.genres.join("; ")
-                        },
-                        t.info.duration_s.map_or("-".into(), format_duration),
-                        t.path.display()
-                    );
-                }
-                eprintln!("{} tracks", tracks.len());
-            }
+            print_list(json, &tracks, "tracks", |t| {
+                format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    t.info.artist.as_deref().unwrap_or("-"),
+                    t.info.title.as_deref().unwrap_or("-"),
+                    t.info.album.as_deref().unwrap_or("-"),
+                    if t.info.genres.is_empty() {
+                        "-".to_string()
+                    } else {
+                        t.info.genres.join("; ")
+                    },
+                    t.info.duration_s.map_or("-".into(), format_duration),
+                    t.path.display()
+                )
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Errors { json } => {
             let lib = open_library(&cli.db)?;
             let errors = lib.scan_errors()?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&errors)?);
-            } else {
-                for e in &errors {
-                    println!("{}: {}", e.path.display(), e.message);
-                }
-                eprintln!("{} errors", errors.len());
-            }
+            print_list(json, &errors, "errors", |e| format!("{}: {}", e.path.display(), e.message))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Info { file, json } => info(&file, json),
@@ -376,19 +364,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models { json } => {
             let lib = open_library(&cli.db)?;
             let models = sonotag::classify::models(&lib)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&models)?);
-            } else {
-                for m in &models {
-                    println!(
-                        "{} {:<20} {} genres  {}",
-                        if m.active { "*" } else { " " },
-                        m.name,
-                        m.card.classes.len(),
-                        m.path.display()
-                    );
-                }
-            }
+            print_list(json, &models, "models", |m| {
+                format!(
+                    "{} {:<20} {} genres  {}",
+                    if m.active { "*" } else { " " },
+                    m.name,
+                    m.card.classes.len(),
+                    m.path.display()
+                )
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Accept { tracks } => {
@@ -555,6 +539,24 @@ fn apply_cmd(lib: &mut Library, dry_run: bool, replace_existing: bool, id3v23: b
         report.kept_existing
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints `items` as pretty JSON, or one line each with a count on stderr.
+fn print_list<T: serde::Serialize>(
+    json: bool,
+    items: &[T],
+    what: &str,
+    line: impl Fn(&T) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(items)?);
+    } else {
+        for item in items {
+            println!("{}", line(item));
+        }
+        eprintln!("{} {what}", items.len());
+    }
+    Ok(())
 }
 
 fn format_duration(s: f64) -> String {
