@@ -112,7 +112,12 @@ impl AudioStream {
             hint.with_extension(&ext.to_ascii_lowercase());
         }
         let format = symphonia::default::get_probe()
-            .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+            .probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
             .map_err(|e| AudioError::Unrecognised {
                 path: path.to_path_buf(),
                 reason: e.to_string(),
@@ -316,7 +321,9 @@ impl AudioStream {
                     .map_err(|_| ())?;
                 channels = *ch;
                 let start = (packet.trim_start.get() as usize).min(frames);
-                let end = frames.saturating_sub(packet.trim_end.get() as usize).max(start);
+                let end = frames
+                    .saturating_sub(packet.trim_end.get() as usize)
+                    .max(start);
                 self.interleaved.clear();
                 self.interleaved
                     .extend_from_slice(&buffer[start * channels..end * channels]);
@@ -495,10 +502,15 @@ pub fn decode_range(path: &Path, start: f64, seconds: f64) -> Result<Vec<f32>, A
 /// small margin so its frames are centred where the full analysis centres
 /// them. Returns the slices (row-major, as [`Spectrogram::slice`]) and the
 /// counters.
-pub fn analyse_slices(path: &Path, indices: &[usize]) -> Result<(Vec<u8>, DecodeReport), AudioError> {
+pub fn analyse_slices(
+    path: &Path,
+    indices: &[usize],
+) -> Result<(Vec<u8>, DecodeReport), AudioError> {
     use crate::spectrogram::{HOP, SLICE_COLUMNS, SLICE_SECONDS, compute};
-    // Three columns of margin before the slice, enough for the half window.
-    const MARGIN_COLUMNS: usize = 3;
+    // Six columns (120 ms) of margin before the slice: the half window
+    // (46 ms) plus an MP3 frame that cannot be decoded right after a seek
+    // (its bit reservoir lies before the seek point).
+    const MARGIN_COLUMNS: usize = 6;
     let margin = (MARGIN_COLUMNS * HOP) as f64 / SAMPLE_RATE as f64;
     let mut stream = AudioStream::open(path)?;
     let mut out = Vec::with_capacity(indices.len() * SLICE_COLUMNS * crate::spectrogram::MEL_BANDS);

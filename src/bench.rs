@@ -102,16 +102,16 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<()> {
         encoded.push((ext.to_string(), path));
     }
 
-    if let Some((ext, path)) = encoded
-        .iter()
-        .find(|(e, _)| e == "mp3")
-        .or(encoded.first())
-    {
+    if let Some((ext, path)) = encoded.iter().find(|(e, _)| e == "mp3").or(encoded.first()) {
         let n = opts.parallel_tracks;
         let t0 = Instant::now();
         let slices: usize = (0..n)
             .into_par_iter()
-            .map(|_| audio::analyse_file(path).map(|(s, _)| s.slice_count()).unwrap_or(0))
+            .map(|_| {
+                audio::analyse_file(path)
+                    .map(|(s, _)| s.slice_count())
+                    .unwrap_or(0)
+            })
             .sum();
         let secs = t0.elapsed().as_secs_f64();
         println!(
@@ -134,7 +134,9 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<()> {
 pub fn bench_inference(architectures: &[Architecture]) -> anyhow::Result<()> {
     let n = 1024;
     let mut rng = synth::Rng::new(1);
-    let slices: Vec<u8> = (0..n * 128 * 128).map(|_| (rng.next_u64() % 256) as u8).collect();
+    let slices: Vec<u8> = (0..n * 128 * 128)
+        .map(|_| (rng.next_u64() % 256) as u8)
+        .collect();
     for arch in architectures {
         let net = GenreNet::new(arch, 11, 1)?;
         net.infer(&slices[..64 * 128 * 128], 64)?; // warm-up
@@ -162,7 +164,12 @@ fn bench_classify(dir: &Path, track: &Path, ext: &str, n: usize) -> anyhow::Resu
     }
     let mut lib = Library::open(&dir.join("classify.sqlite"))?;
     let cancel = AtomicBool::new(false);
-    scan::scan(&mut lib, std::slice::from_ref(&folder), &cancel, &mut |_| {})?;
+    scan::scan(
+        &mut lib,
+        std::slice::from_ref(&folder),
+        &cancel,
+        &mut |_| {},
+    )?;
     let model_path = crate::model::default_model_path();
     let (model_id, model) = match crate::classify::resolve_model(&mut lib, Some(&model_path)) {
         Ok(m) => m,
@@ -173,10 +180,22 @@ fn bench_classify(dir: &Path, track: &Path, ext: &str, n: usize) -> anyhow::Resu
     };
     for (label, sample) in [
         ("every slice", None),
-        ("16 sampled slices", Some(crate::classify::DEFAULT_SAMPLE_SLICES)),
+        (
+            "16 sampled slices",
+            Some(crate::classify::DEFAULT_SAMPLE_SLICES),
+        ),
     ] {
         let t0 = Instant::now();
-        let summary = crate::classify::classify(&mut lib, model_id, &model, model.card.thresholds, true, sample, &cancel, &mut |_| {})?;
+        let summary = crate::classify::classify(
+            &mut lib,
+            model_id,
+            &model,
+            model.card.thresholds,
+            true,
+            sample,
+            &cancel,
+            &mut |_| {},
+        )?;
         let secs = t0.elapsed().as_secs_f64();
         println!(
             "classify end to end ({label}): {} {ext} tracks in {secs:.2} s = {:.2} tracks/s",
@@ -197,7 +216,14 @@ fn bench_scan(dir: &Path, count: usize, encoded: &[(String, PathBuf)]) -> anyhow
         ffmpeg_encode(
             &short_wav,
             &p,
-            &["-c:a", "libmp3lame", "-metadata", "genre=Rock", "-metadata", "title=Bench"],
+            &[
+                "-c:a",
+                "libmp3lame",
+                "-metadata",
+                "genre=Rock",
+                "-metadata",
+                "title=Bench",
+            ],
         );
         (p, "mp3")
     } else {

@@ -23,7 +23,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Registers a model (by name) and returns its id; the card is refreshed.
-pub fn register_model(lib: &mut Library, model: &Model, parent: Option<i64>) -> Result<i64, LibraryError> {
+pub fn register_model(
+    lib: &mut Library,
+    model: &Model,
+    parent: Option<i64>,
+) -> Result<i64, LibraryError> {
     let card = serde_json::to_string(&model.card).expect("card serialises");
     let path = model.base.to_string_lossy().into_owned();
     let name = model.card.name.clone();
@@ -33,7 +37,9 @@ pub fn register_model(lib: &mut Library, model: &Model, parent: Option<i64>) -> 
              ON CONFLICT(name) DO UPDATE SET path = excluded.path, card = excluded.card",
             params![name, path, parent, card, now()],
         )?;
-        tx.query_row("SELECT id FROM models WHERE name = ?1", [&name], |r| r.get(0))
+        tx.query_row("SELECT id FROM models WHERE name = ?1", [&name], |r| {
+            r.get(0)
+        })
     })
 }
 
@@ -72,12 +78,17 @@ pub fn models(lib: &Library) -> Result<Vec<ModelRow>, LibraryError> {
                 parent: r.get(3)?,
                 active: r.get(4)?,
                 card: serde_json::from_str(&card).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
+                    rusqlite::Error::FromSqlConversionFailure(
+                        5,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
                 })?,
             })
         })
         .map_err(|e| lib.err(e))?;
-    rows.collect::<rusqlite::Result<_>>().map_err(|e| lib.err(e))
+    rows.collect::<rusqlite::Result<_>>()
+        .map_err(|e| lib.err(e))
 }
 
 /// The active model row, if any.
@@ -121,7 +132,9 @@ pub struct ClassifyProgress {
 }
 
 fn encode_probs(p: &[f32]) -> Vec<u8> {
-    p.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect()
+    p.iter()
+        .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+        .collect()
 }
 
 /// Probabilities stored as u8 back to f32.
@@ -130,7 +143,9 @@ pub fn decode_probs(b: &[u8]) -> Vec<f32> {
 }
 
 fn encode_f16(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| f16::from_f32(*x).to_le_bytes()).collect()
+    v.iter()
+        .flat_map(|x| f16::from_f32(*x).to_le_bytes())
+        .collect()
 }
 
 /// f16 LE blob back to f32.
@@ -177,7 +192,13 @@ pub const DEFAULT_SAMPLE_SLICES: usize = 16;
 pub fn slice_plan(total: usize, sample: Option<usize>) -> Vec<usize> {
     match sample {
         Some(n) if n > 0 && total > n => (0..n)
-            .map(|i| if n > 1 { i * (total - 1) / (n - 1) } else { total / 2 })
+            .map(|i| {
+                if n > 1 {
+                    i * (total - 1) / (n - 1)
+                } else {
+                    total / 2
+                }
+            })
             .collect(),
         _ => (0..total).collect(),
     }
@@ -199,13 +220,18 @@ pub fn analyse_for_classification(
         let indices = slice_plan(total, sample);
         if let Ok((slices, report)) = audio::analyse_slices(path, &indices) {
             let got = slices.len() / (crate::spectrogram::MEL_BANDS * SLICE_COLUMNS);
-            let starts = indices[..got].iter().map(|&k| (k * SLICE_COLUMNS) as u32).collect();
+            let starts = indices[..got]
+                .iter()
+                .map(|&k| (k * SLICE_COLUMNS) as u32)
+                .collect();
             return Ok((slices, starts, report.corrupt_packets));
         }
         // A file that cannot seek falls back to the full analysis.
     }
     let (spec, report) = audio::analyse_file(path)?;
-    let starts = (0..spec.slice_count()).map(|i| (i * SLICE_COLUMNS) as u32).collect();
+    let starts = (0..spec.slice_count())
+        .map(|i| (i * SLICE_COLUMNS) as u32)
+        .collect();
     Ok((all_slices(&spec), starts, report.corrupt_packets))
 }
 
@@ -226,7 +252,10 @@ pub fn classify(
     if force {
         lib.transaction(|tx| {
             tx.execute("DELETE FROM analyses WHERE model_id = ?1", [model_id])?;
-            tx.execute("DELETE FROM analysis_errors WHERE model_id = ?1", [model_id])?;
+            tx.execute(
+                "DELETE FROM analysis_errors WHERE model_id = ?1",
+                [model_id],
+            )?;
             tx.execute("DELETE FROM proposals WHERE model_id = ?1", [model_id])?;
             Ok(())
         })?;
@@ -247,11 +276,14 @@ pub fn classify(
                 Ok((r.get(0)?, path_from_bytes(r.get(1)?), r.get(2)?))
             })
             .map_err(|e| lib.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| lib.err(e))?
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| lib.err(e))?
     };
     let total_ok: i64 = lib
         .conn()
-        .query_row("SELECT count(*) FROM tracks WHERE status = 'ok'", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM tracks WHERE status = 'ok'", [], |r| {
+            r.get(0)
+        })
         .map_err(|e| lib.err(e))?;
     let mut summary = ClassifySummary {
         already_done: total_ok as usize - pending.len(),
@@ -274,13 +306,15 @@ pub fn classify(
         scope.spawn(move || {
             use rayon::prelude::*;
             pool.install(|| {
-                pending.par_iter().for_each_with(tx_spec, |tx, (id, path, duration)| {
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let r = analyse_for_classification(path, *duration, sample);
-                    let _ = tx.send((*id, path.clone(), r));
-                });
+                pending
+                    .par_iter()
+                    .for_each_with(tx_spec, |tx, (id, path, duration)| {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let r = analyse_for_classification(path, *duration, sample);
+                        let _ = tx.send((*id, path.clone(), r));
+                    });
             });
         });
         let mut batch: Vec<Stored> = Vec::new();
@@ -313,7 +347,10 @@ pub fn classify(
                 }
                 Err(e) => {
                     summary.errors += 1;
-                    Stored::Error { id, message: e.to_string() }
+                    Stored::Error {
+                        id,
+                        message: e.to_string(),
+                    }
                 }
             };
             batch.push(stored);
@@ -354,7 +391,9 @@ pub fn analyse_track_fully(
     let slices = all_slices(&spec);
     let (probs, embs) = model.net.infer(&slices, 64)?;
     let proposal = vote::vote(&probs, model.card.classes.len(), thresholds);
-    let starts: Vec<u32> = (0..spec.slice_count()).map(|i| (i * SLICE_COLUMNS) as u32).collect();
+    let starts: Vec<u32> = (0..spec.slice_count())
+        .map(|i| (i * SLICE_COLUMNS) as u32)
+        .collect();
     let mut batch = vec![Stored::Analysis {
         id: track_id,
         slices: spec.slice_count(),
@@ -384,7 +423,12 @@ enum Stored {
     },
 }
 
-fn write_batch(lib: &mut Library, model_id: i64, classes: &[String], batch: &mut Vec<Stored>) -> Result<(), LibraryError> {
+fn write_batch(
+    lib: &mut Library,
+    model_id: i64,
+    classes: &[String],
+    batch: &mut Vec<Stored>,
+) -> Result<(), LibraryError> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -440,7 +484,11 @@ pub struct Analysis {
 }
 
 /// The analysis of `track_id` by `model_id`, if any.
-pub fn analysis(lib: &Library, track_id: i64, model_id: i64) -> Result<Option<Analysis>, LibraryError> {
+pub fn analysis(
+    lib: &Library,
+    track_id: i64,
+    model_id: i64,
+) -> Result<Option<Analysis>, LibraryError> {
     lib.conn()
         .query_row(
             "SELECT slices, slice_starts, probabilities, embeddings FROM analyses
@@ -479,7 +527,11 @@ pub struct ProposalRow {
 }
 
 /// Proposals of `model_id`, optionally only those in `state`.
-pub fn proposals(lib: &Library, model_id: i64, state: Option<&str>) -> Result<Vec<ProposalRow>, LibraryError> {
+pub fn proposals(
+    lib: &Library,
+    model_id: i64,
+    state: Option<&str>,
+) -> Result<Vec<ProposalRow>, LibraryError> {
     let mut stmt = lib
         .conn()
         .prepare(
@@ -505,7 +557,8 @@ pub fn proposals(lib: &Library, model_id: i64, state: Option<&str>) -> Result<Ve
             })
         })
         .map_err(|e| lib.err(e))?;
-    rows.collect::<rusqlite::Result<_>>().map_err(|e| lib.err(e))
+    rows.collect::<rusqlite::Result<_>>()
+        .map_err(|e| lib.err(e))
 }
 
 /// Copies every analysis of `from` to `to` with probabilities recomputed by
@@ -525,16 +578,28 @@ pub fn revote_from_embeddings(
             )
             .map_err(|e| lib.err(e))?;
         let r = stmt
-            .query_map([from], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .query_map([from], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
             .map_err(|e| lib.err(e))?;
         r.collect::<rusqlite::Result<_>>().map_err(|e| lib.err(e))?
     };
     let classes = model.card.classes.clone();
     let mut computed = Vec::with_capacity(rows.len());
     for (track_id, slices, starts, embs, errors) in rows {
-        let probs = model.net.probabilities_from_embeddings(&decode_f16(&embs))?;
+        let probs = model
+            .net
+            .probabilities_from_embeddings(&decode_f16(&embs))?;
         let proposal = vote::vote(&probs, classes.len(), thresholds);
-        computed.push((track_id, slices, starts, encode_probs(&probs), embs, errors, proposal));
+        computed.push((
+            track_id,
+            slices,
+            starts,
+            encode_probs(&probs),
+            embs,
+            errors,
+            proposal,
+        ));
     }
     let n = computed.len();
     lib.transaction(|tx| {
@@ -543,7 +608,17 @@ pub fn revote_from_embeddings(
                 "INSERT OR REPLACE INTO analyses (track_id, model_id, features_version, slices,
                      slice_starts, probabilities, embeddings, decode_errors, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![track_id, to, FEATURES_VERSION, slices, starts, probs, embs, errors, now()],
+                params![
+                    track_id,
+                    to,
+                    FEATURES_VERSION,
+                    slices,
+                    starts,
+                    probs,
+                    embs,
+                    errors,
+                    now()
+                ],
             )?;
             store_proposal(tx, *track_id, to, &classes, proposal)?;
         }
@@ -554,7 +629,12 @@ pub fn revote_from_embeddings(
 
 /// Recomputes proposals of `model_id` from stored probabilities with new
 /// thresholds (when the user changes them).
-pub fn revote(lib: &mut Library, model_id: i64, classes: &[String], thresholds: Thresholds) -> anyhow::Result<usize> {
+pub fn revote(
+    lib: &mut Library,
+    model_id: i64,
+    classes: &[String],
+    thresholds: Thresholds,
+) -> anyhow::Result<usize> {
     let rows: Vec<(i64, Vec<u8>)> = {
         let mut stmt = lib
             .conn()

@@ -96,7 +96,11 @@ pub fn evaluate(model: &Model, rows: &[LabelRow], thresholds: Thresholds) -> Eva
 }
 
 /// Computes the scores from per-track results.
-pub fn summarise(tracks: Vec<TrackResult>, classes: Vec<String>, thresholds: Thresholds) -> EvalReport {
+pub fn summarise(
+    tracks: Vec<TrackResult>,
+    classes: Vec<String>,
+    thresholds: Thresholds,
+) -> EvalReport {
     let n = tracks.len().max(1) as f32;
     let labelled = tracks.iter().filter(|t| t.proposed.is_some()).count();
     let right = tracks

@@ -222,6 +222,11 @@ mod tests {
         let back = Vocabulary::load(&p).unwrap();
         assert_eq!(back.canonical("synthwave").as_deref(), Some("Electronic"));
         std::fs::write(&p, "genres = 3").unwrap();
-        assert!(Vocabulary::load(&p).unwrap_err().to_string().contains("genres.toml"));
+        assert!(
+            Vocabulary::load(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("genres.toml")
+        );
     }
 }

@@ -207,7 +207,10 @@ pub struct Track {
 }
 
 /// Serialises a path as a (lossy) string, for JSON output.
-pub fn serialize_path_str<S: serde::Serializer>(p: &Path, s: S) -> std::result::Result<S::Ok, S::Error> {
+pub fn serialize_path_str<S: serde::Serializer>(
+    p: &Path,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(&p.to_string_lossy())
 }
 
@@ -579,7 +582,10 @@ pub fn mark_missing(tx: &rusqlite::Transaction, id: i64) -> rusqlite::Result<()>
 
 /// Forgets the scan error of a path that no longer exists.
 pub fn clear_scan_error(tx: &rusqlite::Transaction, path: &Path) -> rusqlite::Result<()> {
-    tx.execute("DELETE FROM scan_errors WHERE path = ?1", [path_bytes(path)])?;
+    tx.execute(
+        "DELETE FROM scan_errors WHERE path = ?1",
+        [path_bytes(path)],
+    )?;
     Ok(())
 }
 

@@ -10,7 +10,9 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn".into()),
+                // Symphonia warns about every damaged MP3 frame, which Sonotag
+                // already counts per file.
+                .unwrap_or_else(|_| "warn,symphonia_bundle_mp3=error,symphonia_core=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();

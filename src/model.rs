@@ -276,7 +276,10 @@ impl GenreNet {
 
     /// Every trainable variable.
     pub fn vars(&self) -> Vec<Var> {
-        self.body_vars().into_iter().chain(self.head_vars()).collect()
+        self.body_vars()
+            .into_iter()
+            .chain(self.head_vars())
+            .collect()
     }
 
     /// Variables before the head (convolutions and the embedding layer).
@@ -337,7 +340,11 @@ impl GenreNet {
     }
 
     /// Logits from embeddings, with dropout when a generator is given.
-    pub fn head(&self, embedding: &Tensor, dropout: Option<&mut Rng>) -> candle_core::Result<Tensor> {
+    pub fn head(
+        &self,
+        embedding: &Tensor,
+        dropout: Option<&mut Rng>,
+    ) -> candle_core::Result<Tensor> {
         let e = match dropout {
             Some(rng) => {
                 let (n, d) = embedding.dims2()?;
@@ -368,7 +375,10 @@ impl GenreNet {
     }
 
     /// Probabilities from stored embeddings (the head only).
-    pub fn probabilities_from_embeddings(&self, embeddings: &[f32]) -> candle_core::Result<Vec<f32>> {
+    pub fn probabilities_from_embeddings(
+        &self,
+        embeddings: &[f32],
+    ) -> candle_core::Result<Vec<f32>> {
         let n = embeddings.len() / self.arch.embedding;
         if n == 0 {
             return Ok(Vec::new());
@@ -464,7 +474,10 @@ impl Model {
     pub fn load(base: &Path) -> Result<Self, ModelError> {
         let base = base
             .to_str()
-            .and_then(|s| s.strip_suffix(".json").or_else(|| s.strip_suffix(".safetensors")))
+            .and_then(|s| {
+                s.strip_suffix(".json")
+                    .or_else(|| s.strip_suffix(".safetensors"))
+            })
             .map(PathBuf::from)
             .unwrap_or_else(|| base.to_path_buf());
         let card_path = with_ext(&base, "json");
@@ -488,8 +501,7 @@ impl Model {
             path: weights.clone(),
             source,
         };
-        let mut net =
-            GenreNet::new(&card.architecture, card.classes.len(), 0).map_err(candle)?;
+        let mut net = GenreNet::new(&card.architecture, card.classes.len(), 0).map_err(candle)?;
         net.load_weights(&weights).map_err(candle)?;
         Ok(Self { card, net, base })
     }
@@ -564,7 +576,9 @@ mod tests {
     fn save_load_gives_identical_outputs() {
         let net = GenreNet::new(&Architecture::default(), 3, 1).unwrap();
         let mut rng = Rng::new(5);
-        let slices: Vec<u8> = (0..2 * 128 * 128).map(|_| (rng.next_u64() % 256) as u8).collect();
+        let slices: Vec<u8> = (0..2 * 128 * 128)
+            .map(|_| (rng.next_u64() % 256) as u8)
+            .collect();
         let (p1, e1) = net.infer(&slices, 8).unwrap();
         assert_eq!(p1.len(), 6);
         assert_eq!(e1.len(), 256);

@@ -119,8 +119,9 @@ pub fn retrain_head(
     opts: &RetrainOptions,
 ) -> anyhow::Result<RetrainReport> {
     let started = std::time::Instant::now();
-    let parent = active_model(lib)?
-        .ok_or_else(|| anyhow::anyhow!("no model in this library yet: run `sonotag classify` first"))?;
+    let parent = active_model(lib)?.ok_or_else(|| {
+        anyhow::anyhow!("no model in this library yet: run `sonotag classify` first")
+    })?;
     let mut model = Model::load(&parent.path)?;
     let labels = trusted_labels(lib, vocab)?;
     let mut labels_per_genre: BTreeMap<String, usize> = BTreeMap::new();
@@ -129,14 +130,22 @@ pub fn retrain_head(
     }
     // Only tracks analysed by the parent can contribute embeddings.
     let analysed: std::collections::HashSet<i64> = {
-        let mut stmt = lib.conn().prepare("SELECT track_id FROM analyses WHERE model_id = ?1")?;
+        let mut stmt = lib
+            .conn()
+            .prepare("SELECT track_id FROM analyses WHERE model_id = ?1")?;
         let ids = stmt.query_map([parent.id], |r| r.get(0))?;
         ids.collect::<rusqlite::Result<_>>()?
     };
-    let usable: Vec<&TrustedLabel> = labels.iter().filter(|l| analysed.contains(&l.track_id)).collect();
+    let usable: Vec<&TrustedLabel> = labels
+        .iter()
+        .filter(|l| analysed.contains(&l.track_id))
+        .collect();
     let mut per_class: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for l in &usable {
-        per_class.entry(l.genre.clone()).or_default().push(l.track_id);
+        per_class
+            .entry(l.genre.clone())
+            .or_default()
+            .push(l.track_id);
     }
     per_class.retain(|_, ids| ids.len() >= opts.min_tracks);
     anyhow::ensure!(
@@ -169,13 +178,24 @@ pub fn retrain_head(
         let a = classify::analysis(lib, track, parent.id)?.expect("analysed");
         let take = a.slices.min(opts.max_slices_per_track);
         for k in 0..take {
-            let s = if take > 1 { k * (a.slices - 1) / (take - 1) } else { 0 };
+            let s = if take > 1 {
+                k * (a.slices - 1) / (take - 1)
+            } else {
+                0
+            };
             x.extend_from_slice(&a.embeddings[s * dim..(s + 1) * dim]);
             y.push(c as u32);
         }
     }
     let before = heldout_accuracy(lib, parent.id, &held, &classes)?;
-    train::train_head(&mut model.net, &x, &y, classes.len(), opts.seed, opts.epochs)?;
+    train::train_head(
+        &mut model.net,
+        &x,
+        &y,
+        classes.len(),
+        opts.seed,
+        opts.epochs,
+    )?;
 
     // The new version.
     let version = classify::models(lib)?.len() + 1;
@@ -190,7 +210,15 @@ pub fn retrain_head(
     model.card.training.sources = vec![format!("library (parent model {})", parent.name)];
     model.card.training.per_class = per_class
         .iter()
-        .map(|(g, ids)| (g.clone(), crate::model::ClassCount { tracks: ids.len(), slices: 0 }))
+        .map(|(g, ids)| {
+            (
+                g.clone(),
+                crate::model::ClassCount {
+                    tracks: ids.len(),
+                    slices: 0,
+                },
+            )
+        })
         .collect();
     model.card.parameters = model.net.parameters();
     model.card.mflops_per_slice = model.net.architecture().flops(classes.len()) as f64 / 1e6;
@@ -209,7 +237,10 @@ pub fn retrain_head(
     classify::register_model(lib, &model, Some(parent.id))?;
     classify::set_active(lib, id)?;
     lib.transaction(|tx| {
-        tx.execute("UPDATE models SET parent = ?1 WHERE id = ?2", params![parent.id, id])?;
+        tx.execute(
+            "UPDATE models SET parent = ?1 WHERE id = ?2",
+            params![parent.id, id],
+        )?;
         Ok(())
     })?;
     Ok(RetrainReport {
@@ -228,7 +259,12 @@ pub fn retrain_head(
 
 /// Share of held-out tracks whose plurality vote under `model_id` names
 /// their label (proposals of models with other class sets compare by name).
-fn heldout_accuracy(lib: &Library, model_id: i64, held: &[(i64, usize)], classes: &[String]) -> anyhow::Result<f32> {
+fn heldout_accuracy(
+    lib: &Library,
+    model_id: i64,
+    held: &[(i64, usize)],
+    classes: &[String],
+) -> anyhow::Result<f32> {
     if held.is_empty() {
         return Ok(0.0);
     }
@@ -239,7 +275,11 @@ fn heldout_accuracy(lib: &Library, model_id: i64, held: &[(i64, usize)], classes
     let mut right = 0;
     for &(track, c) in held {
         if let Some(a) = classify::analysis(lib, track, model_id)? {
-            let p = vote::vote(&a.probabilities, row.card.classes.len(), row.card.thresholds);
+            let p = vote::vote(
+                &a.probabilities,
+                row.card.classes.len(),
+                row.card.thresholds,
+            );
             if p.proposed().map(|w| &row.card.classes[w]) == Some(&classes[c]) {
                 right += 1;
             }

@@ -162,7 +162,11 @@ impl Evidence {
 }
 
 /// The evidence for `track_id` under the active model, if analysed.
-pub fn evidence(lib: &Library, track_id: i64, thresholds: Option<Thresholds>) -> anyhow::Result<Option<Evidence>> {
+pub fn evidence(
+    lib: &Library,
+    track_id: i64,
+    thresholds: Option<Thresholds>,
+) -> anyhow::Result<Option<Evidence>> {
     let Some(model) = classify::active_model(lib)? else {
         return Ok(None);
     };
@@ -170,7 +174,11 @@ pub fn evidence(lib: &Library, track_id: i64, thresholds: Option<Thresholds>) ->
         return Ok(None);
     };
     let thresholds = thresholds.unwrap_or(model.card.thresholds);
-    let proposal = vote::vote(&analysis.probabilities, model.card.classes.len(), thresholds);
+    let proposal = vote::vote(
+        &analysis.probabilities,
+        model.card.classes.len(),
+        thresholds,
+    );
     Ok(Some(Evidence {
         track_id,
         classes: model.card.classes,
@@ -184,7 +192,11 @@ pub fn evidence(lib: &Library, track_id: i64, thresholds: Option<Thresholds>) ->
 /// its spectrogram (not stored: 2 MB per 3-minute track would bloat the
 /// library) and, when the active model has only a sampled analysis of it,
 /// replace that with the analysis of every slice. Uses its own connection.
-pub fn open_track(db: &std::path::Path, track_id: i64, thresholds: Option<Thresholds>) -> Result<Spectrogram, String> {
+pub fn open_track(
+    db: &std::path::Path,
+    track_id: i64,
+    thresholds: Option<Thresholds>,
+) -> Result<Spectrogram, String> {
     let run = || -> anyhow::Result<Spectrogram> {
         let mut lib = Library::open(db)?;
         let track = lib

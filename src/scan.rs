@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 /// Extensions that make a file a candidate (compared case-insensitively).
 pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "mp3", "flac", "ogg", "oga", "opus", "m4a", "mp4", "aac", "alac", "wav", "wave", "aif",
-    "aiff", "aifc",
+    "mp3", "flac", "ogg", "oga", "opus", "m4a", "mp4", "aac", "alac", "wav", "wave", "aif", "aiff",
+    "aifc",
 ];
 
 /// Files per committed batch.
@@ -85,7 +85,9 @@ pub fn read_info(path: &Path) -> Result<TrackInfo, String> {
     if probe.file_type().is_none() {
         return Err("not an audio file (content is not a known audio format)".into());
     }
-    let tagged = probe.read().map_err(|e| format!("unreadable audio file: {e}"))?;
+    let tagged = probe
+        .read()
+        .map_err(|e| format!("unreadable audio file: {e}"))?;
     let props = tagged.properties();
     let duration = props.duration().as_secs_f64();
     let mut info = TrackInfo {
@@ -219,11 +221,17 @@ pub fn scan(
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
+                    let path = e
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.clone());
                     let message = if e.loop_ancestor().is_some() {
                         "symbolic link loop (skipped)".to_string()
                     } else {
-                        format!("cannot read: {}", e.io_error().map_or(e.to_string(), |io| io.to_string()))
+                        format!(
+                            "cannot read: {}",
+                            e.io_error().map_or(e.to_string(), |io| io.to_string())
+                        )
                     };
                     problems.push(FileProblem { path, message });
                     continue;
@@ -247,7 +255,11 @@ pub fn scan(
             let known = stamps.get(&path).copied();
             seen.insert(path.clone());
             match known {
-                Some(k) if k.size == size && k.mtime_ns == mtime && k.status != TrackStatus::Missing => {
+                Some(k)
+                    if k.size == size
+                        && k.mtime_ns == mtime
+                        && k.status != TrackStatus::Missing =>
+                {
                     summary.unchanged += 1
                 }
                 _ => todo.push(Pending {
@@ -319,7 +331,9 @@ pub fn scan(
         let under_roots = |p: &Path| roots.iter().any(|r| p.starts_with(r));
         let vanished: Vec<(PathBuf, FileStamp)> = stamps
             .into_iter()
-            .filter(|(p, s)| s.status != TrackStatus::Missing && under_roots(p) && !seen.contains(p))
+            .filter(|(p, s)| {
+                s.status != TrackStatus::Missing && under_roots(p) && !seen.contains(p)
+            })
             .collect();
         summary.missing = vanished.len();
         let stale_errors: Vec<PathBuf> = lib

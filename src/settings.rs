@@ -81,7 +81,10 @@ mod tests {
         s.remember_folder(Path::new("/m/3"));
         assert_eq!(s.recent_folders.len(), 8);
         assert_eq!(s.recent_folders[0], Path::new("/m/3"));
-        s.thresholds = Some(Thresholds { slice: 0.4, track: 0.6 });
+        s.thresholds = Some(Thresholds {
+            slice: 0.4,
+            track: 0.6,
+        });
         s.save(&p).unwrap();
         assert_eq!(Settings::load(&p), s);
     }

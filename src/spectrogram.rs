@@ -179,9 +179,7 @@ impl SpectrogramBuilder {
     pub fn new() -> Self {
         let fft = FftPlanner::<f32>::new().plan_fft_forward(FFT_SIZE);
         let window: Vec<f32> = (0..FFT_SIZE)
-            .map(|n| {
-                0.5 - 0.5 * (2.0 * std::f32::consts::PI * n as f32 / FFT_SIZE as f32).cos()
-            })
+            .map(|n| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * n as f32 / FFT_SIZE as f32).cos())
             .collect();
         let window_sum: f32 = window.iter().sum();
         // |X[k]|² of a full-scale sine is (A·Σw/2)²; scale so it reads 1.0.
@@ -403,7 +401,10 @@ mod tests {
                 loudest.abs_diff(expected) <= 1,
                 "{hz} Hz: loudest band {loudest}, expected {expected}"
             );
-            assert!(s.at(c, loudest) > 240, "full-scale sine should be near white");
+            assert!(
+                s.at(c, loudest) > 240,
+                "full-scale sine should be near white"
+            );
         }
     }
 
@@ -438,7 +439,12 @@ mod tests {
     fn slice_layout_low_band_first_row() {
         let s = compute(&tone(100.0, 3.0, 1.0));
         let slice = s.slice(0);
-        let row_sum = |r: usize| -> u32 { slice[r * 128..(r + 1) * 128].iter().map(|&v| v as u32).sum() };
+        let row_sum = |r: usize| -> u32 {
+            slice[r * 128..(r + 1) * 128]
+                .iter()
+                .map(|&v| v as u32)
+                .sum()
+        };
         assert!(row_sum(10) > row_sum(120));
         let img = s.to_image(true);
         assert_eq!(img.height(), 128);

@@ -55,7 +55,9 @@ pub fn accept(lib: &mut Library, track_id: i64, model_id: i64) -> anyhow::Result
         .optional()?
         .flatten();
     let genre = genre.ok_or_else(|| {
-        anyhow::anyhow!("track {track_id} has no proposal to accept: override it with a genre instead")
+        anyhow::anyhow!(
+            "track {track_id} has no proposal to accept: override it with a genre instead"
+        )
     })?;
     set_label(lib, track_id, &genre, "accepted", false)?;
     Ok(genre)
@@ -63,14 +65,28 @@ pub fn accept(lib: &mut Library, track_id: i64, model_id: i64) -> anyhow::Result
 
 /// Records the user's own genre for a track. `replace` allows replacing a
 /// genre the file already has.
-pub fn override_genre(lib: &mut Library, track_id: i64, genre: &str, replace: bool) -> anyhow::Result<()> {
+pub fn override_genre(
+    lib: &mut Library,
+    track_id: i64,
+    genre: &str,
+    replace: bool,
+) -> anyhow::Result<()> {
     let genre = genre.trim();
     anyhow::ensure!(!genre.is_empty(), "the genre is empty");
     set_label(lib, track_id, genre, "overridden", replace)
 }
 
-fn set_label(lib: &mut Library, track_id: i64, genre: &str, source: &str, replace: bool) -> anyhow::Result<()> {
-    anyhow::ensure!(lib.track(track_id)?.is_some(), "no track with id {track_id}");
+fn set_label(
+    lib: &mut Library,
+    track_id: i64,
+    genre: &str,
+    source: &str,
+    replace: bool,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        lib.track(track_id)?.is_some(),
+        "no track with id {track_id}"
+    );
     lib.transaction(|tx| {
         tx.execute(
             "INSERT INTO labels (track_id, genre, source, at, replace_existing) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -220,15 +236,24 @@ fn write_state(path: &Path, state: &GenreState, settings: WriteSettings) -> Resu
         .read()
         .map_err(|e| format!("cannot read tags: {e}"))?;
     let tag_type = tagged.primary_tag_type();
-    let mut tag = tagged.tag(tag_type).cloned().unwrap_or_else(|| Tag::new(tag_type));
+    let mut tag = tagged
+        .tag(tag_type)
+        .cloned()
+        .unwrap_or_else(|| Tag::new(tag_type));
     tag.remove_key(ItemKey::Genre);
     for g in &state.genres {
         tag.push(TagItem::new(ItemKey::Genre, ItemValue::Text(g.clone())));
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     // Keep the extension: lofty may use it to recognise the format.
-    let stem = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{stem}.sonotag-tmp{ext}"));
     let result = (|| {
         std::fs::copy(path, &tmp).map_err(|e| format!("cannot copy to {}: {e}", tmp.display()))?;
@@ -253,8 +278,15 @@ fn write_state(path: &Path, state: &GenreState, settings: WriteSettings) -> Resu
 }
 
 /// Writes the planned genres (`Fill` and `Replace` lines) as one batch.
-pub fn apply(lib: &mut Library, planned: &[PlannedWrite], settings: WriteSettings) -> anyhow::Result<ApplyReport> {
-    let todo: Vec<&PlannedWrite> = planned.iter().filter(|p| p.action != Action::KeepExisting).collect();
+pub fn apply(
+    lib: &mut Library,
+    planned: &[PlannedWrite],
+    settings: WriteSettings,
+) -> anyhow::Result<ApplyReport> {
+    let todo: Vec<&PlannedWrite> = planned
+        .iter()
+        .filter(|p| p.action != Action::KeepExisting)
+        .collect();
     let mut report = ApplyReport {
         batch_id: None,
         written: 0,
@@ -282,7 +314,12 @@ pub fn apply(lib: &mut Library, planned: &[PlannedWrite], settings: WriteSetting
     Ok(report)
 }
 
-fn write_one(lib: &mut Library, batch_id: i64, p: &PlannedWrite, settings: WriteSettings) -> Result<(), String> {
+fn write_one(
+    lib: &mut Library,
+    batch_id: i64,
+    p: &PlannedWrite,
+    settings: WriteSettings,
+) -> Result<(), String> {
     let track = lib
         .track(p.track_id)
         .map_err(|e| e.to_string())?
@@ -332,11 +369,19 @@ fn write_one(lib: &mut Library, batch_id: i64, p: &PlannedWrite, settings: Write
                 )?;
                 tx.execute(
                     "UPDATE tracks SET genres = ?1, size = ?2, mtime_ns = ?3 WHERE id = ?4",
-                    params![serde_json::to_string(&new.genres).expect("serialises"), s as i64, m, p.track_id],
+                    params![
+                        serde_json::to_string(&new.genres).expect("serialises"),
+                        s as i64,
+                        m,
+                        p.track_id
+                    ],
                 )?;
             }
             Err(e) => {
-                tx.execute("UPDATE tag_writes SET error = ?1 WHERE id = ?2", params![e, write_id])?;
+                tx.execute(
+                    "UPDATE tag_writes SET error = ?1 WHERE id = ?2",
+                    params![e, write_id],
+                )?;
             }
         }
         Ok(())
@@ -375,7 +420,11 @@ pub fn batches(lib: &Library) -> anyhow::Result<Vec<Batch>> {
 /// Restores every file of `batch_id` (default: the latest batch not undone)
 /// to its genre state before the batch. A file changed since Sonotag wrote it
 /// is refused.
-pub fn undo(lib: &mut Library, batch_id: Option<i64>, settings: WriteSettings) -> anyhow::Result<(i64, Vec<FileOutcome>)> {
+pub fn undo(
+    lib: &mut Library,
+    batch_id: Option<i64>,
+    settings: WriteSettings,
+) -> anyhow::Result<(i64, Vec<FileOutcome>)> {
     let batch_id = match batch_id {
         Some(b) => b,
         None => lib
@@ -395,7 +444,14 @@ pub fn undo(lib: &mut Library, batch_id: Option<i64>, settings: WriteSettings) -
              WHERE w.batch_id = ?1 AND w.error IS NULL AND w.size_after IS NOT NULL ORDER BY w.id DESC",
         )?;
         let rows = stmt.query_map([batch_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, path_from_bytes(r.get(2)?), r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                path_from_bytes(r.get(2)?),
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })?;
         rows.collect::<rusqlite::Result<_>>()?
     };
@@ -415,7 +471,12 @@ pub fn undo(lib: &mut Library, batch_id: Option<i64>, settings: WriteSettings) -
             lib.transaction(|tx| {
                 tx.execute(
                     "UPDATE tracks SET genres = ?1, size = ?2, mtime_ns = ?3 WHERE id = ?4",
-                    params![serde_json::to_string(&old.genres).expect("serialises"), s as i64, m, track_id],
+                    params![
+                        serde_json::to_string(&old.genres).expect("serialises"),
+                        s as i64,
+                        m,
+                        track_id
+                    ],
                 )?;
                 Ok(())
             })?;
@@ -426,7 +487,10 @@ pub fn undo(lib: &mut Library, batch_id: Option<i64>, settings: WriteSettings) -
         });
     }
     lib.transaction(|tx| {
-        tx.execute("UPDATE tag_batches SET undone_at = ?1 WHERE id = ?2", params![now(), batch_id])?;
+        tx.execute(
+            "UPDATE tag_batches SET undone_at = ?1 WHERE id = ?2",
+            params![now(), batch_id],
+        )?;
         Ok(())
     })?;
     Ok((batch_id, outcomes))

@@ -205,11 +205,18 @@ pub struct Trained {
 /// Splits example indices by class into (train, validation), stratified and
 /// deterministic for the seed. A class with fewer than 3 tracks keeps all of
 /// them for training.
-pub fn split_by_track(examples: &[Example], classes: usize, fraction: f32, rng: &mut Rng) -> (Vec<usize>, Vec<usize>) {
+pub fn split_by_track(
+    examples: &[Example],
+    classes: usize,
+    fraction: f32,
+    rng: &mut Rng,
+) -> (Vec<usize>, Vec<usize>) {
     let mut train = Vec::new();
     let mut val = Vec::new();
     for c in 0..classes {
-        let mut idx: Vec<usize> = (0..examples.len()).filter(|&i| examples[i].class == c).collect();
+        let mut idx: Vec<usize> = (0..examples.len())
+            .filter(|&i| examples[i].class == c)
+            .collect();
         shuffle(&mut idx, rng);
         let n_val = if idx.len() >= 3 {
             ((idx.len() as f32 * fraction).round() as usize).max(1)
@@ -270,16 +277,29 @@ fn augment(window: &mut [u8], rng: &mut Rng) {
 
 /// All whole slices of a spectrogram, concatenated.
 pub fn all_slices(spec: &Spectrogram) -> Vec<u8> {
-    (0..spec.slice_count()).flat_map(|i| spec.slice(i)).collect()
+    (0..spec.slice_count())
+        .flat_map(|i| spec.slice(i))
+        .collect()
 }
 
 /// Track accuracy by plurality vote (no abstention) on `idx`.
-fn track_accuracy(net: &GenreNet, examples: &[Example], idx: &[usize]) -> candle_core::Result<(f32, Vec<(Vec<f32>, usize)>)> {
+fn track_accuracy(
+    net: &GenreNet,
+    examples: &[Example],
+    idx: &[usize],
+) -> candle_core::Result<(f32, Vec<(Vec<f32>, usize)>)> {
     let mut right = 0;
     let mut out = Vec::new();
     for &i in idx {
         let (probs, _) = net.infer(&all_slices(&examples[i].spec), 64)?;
-        let p = vote::vote(&probs, net.classes(), Thresholds { slice: 0.0, track: 0.0 });
+        let p = vote::vote(
+            &probs,
+            net.classes(),
+            Thresholds {
+                slice: 0.0,
+                track: 0.0,
+            },
+        );
         right += usize::from(p.winner == Some(examples[i].class));
         out.push((probs, examples[i].class));
     }
@@ -303,7 +323,8 @@ pub fn train(
 ) -> anyhow::Result<Trained> {
     let classes = class_names.len();
     let mut rng = Rng::new(opts.seed);
-    let (train_idx, val_idx) = split_by_track(examples, classes, opts.validation_fraction, &mut rng);
+    let (train_idx, val_idx) =
+        split_by_track(examples, classes, opts.validation_fraction, &mut rng);
     let mut per_class: BTreeMap<String, ClassCount> = BTreeMap::new();
     for &i in &train_idx {
         let e = &examples[i];
@@ -312,10 +333,19 @@ pub fn train(
         c.slices += e.spec.slice_count().min(opts.max_slices_per_track);
     }
     let by_class: Vec<Vec<usize>> = (0..classes)
-        .map(|c| train_idx.iter().copied().filter(|&i| examples[i].class == c).collect())
+        .map(|c| {
+            train_idx
+                .iter()
+                .copied()
+                .filter(|&i| examples[i].class == c)
+                .collect()
+        })
         .collect();
     let present: Vec<usize> = (0..classes).filter(|&c| !by_class[c].is_empty()).collect();
-    anyhow::ensure!(present.len() >= 2, "training needs at least two genres with tracks");
+    anyhow::ensure!(
+        present.len() >= 2,
+        "training needs at least two genres with tracks"
+    );
 
     // Fine-tuning starts from `init` with a fresh head for these classes.
     let net = match init {
@@ -392,7 +422,12 @@ pub fn train(
         epochs.push(report);
         // A handful of validation tracks makes single epochs noisy: judge the
         // mean of the last three, and only once training has settled.
-        let recent: Vec<f32> = epochs.iter().rev().take(3).map(|e| e.val_track_accuracy).collect();
+        let recent: Vec<f32> = epochs
+            .iter()
+            .rev()
+            .take(3)
+            .map(|e| e.val_track_accuracy)
+            .collect();
         let smoothed = recent.iter().sum::<f32>() / recent.len() as f32;
         if epoch >= opts.min_epochs
             && (smoothed > best.0 + 1e-6 || ((smoothed - best.0).abs() <= 1e-6 && loss < best.1))
@@ -469,7 +504,11 @@ mod tests {
     fn labels_tsv_is_parsed_and_mapped() {
         let dir = tempfile::tempdir().unwrap();
         let tsv = dir.path().join("labels.tsv");
-        std::fs::write(&tsv, "genre\tpath\tsplit\nhiphop\ta/b.mp3\ttrain\nblues\tc.mp3\teval\nrock\td.mp3\t\n").unwrap();
+        std::fs::write(
+            &tsv,
+            "genre\tpath\tsplit\nhiphop\ta/b.mp3\ttrain\nblues\tc.mp3\teval\nrock\td.mp3\t\n",
+        )
+        .unwrap();
         let rows = read_labels(&tsv, &Vocabulary::default()).unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].genre, "Hip-Hop");
@@ -477,7 +516,9 @@ mod tests {
         assert_eq!(rows[1].split, Some(Split::Eval));
         assert_eq!(rows[2].split, None);
         std::fs::write(&tsv, "name\tfile\nx\ty\n").unwrap();
-        let err = read_labels(&tsv, &Vocabulary::default()).unwrap_err().to_string();
+        let err = read_labels(&tsv, &Vocabulary::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("genre") && err.contains("labels.tsv"), "{err}");
     }
 }

@@ -80,16 +80,19 @@ impl Proposal {
 
 /// Top class and its probability for one slice's probabilities.
 pub fn top(probs: &[f32]) -> (usize, f32) {
-    probs
-        .iter()
-        .copied()
-        .enumerate()
-        .fold((0, f32::MIN), |best, (i, p)| if p > best.1 { (i, p) } else { best })
+    probs.iter().copied().enumerate().fold(
+        (0, f32::MIN),
+        |best, (i, p)| if p > best.1 { (i, p) } else { best },
+    )
 }
 
 /// Votes on a track from its slices' probabilities (`slices × classes`).
 pub fn vote(probs: &[f32], classes: usize, th: Thresholds) -> Proposal {
-    let slices = if classes == 0 { 0 } else { probs.len() / classes };
+    let slices = if classes == 0 {
+        0
+    } else {
+        probs.len() / classes
+    };
     let mut votes = vec![0usize; classes];
     for p in probs.chunks_exact(classes.max(1)) {
         let (c, conf) = top(p);
@@ -99,9 +102,15 @@ pub fn vote(probs: &[f32], classes: usize, th: Thresholds) -> Proposal {
     }
     let cast: usize = votes.iter().sum();
     let best = votes.iter().copied().max().unwrap_or(0);
-    let leaders: Vec<usize> = (0..classes).filter(|&c| votes[c] == best && best > 0).collect();
+    let leaders: Vec<usize> = (0..classes)
+        .filter(|&c| votes[c] == best && best > 0)
+        .collect();
     let winner = (leaders.len() == 1).then(|| leaders[0]);
-    let share = if cast > 0 { best as f32 / cast as f32 } else { 0.0 };
+    let share = if cast > 0 {
+        best as f32 / cast as f32
+    } else {
+        0.0
+    };
     let unsure = if slices == 0 {
         Some(Unsure::NoSlices)
     } else if cast == 0 {
@@ -251,7 +260,21 @@ mod tests {
     #[test]
     fn threshold_edges_are_inclusive() {
         // Exactly at the slice threshold votes; exactly at the track share passes.
-        let p = slices(&[(0, 0.5), (0, 0.5), (0, 0.5), (0, 0.5), (0, 0.5), (0, 0.5), (0, 0.5), (1, 0.9), (1, 0.9), (1, 0.9)], 3);
+        let p = slices(
+            &[
+                (0, 0.5),
+                (0, 0.5),
+                (0, 0.5),
+                (0, 0.5),
+                (0, 0.5),
+                (0, 0.5),
+                (0, 0.5),
+                (1, 0.9),
+                (1, 0.9),
+                (1, 0.9),
+            ],
+            3,
+        );
         let v = vote(&p, 3, th(0.5, 0.7));
         assert_eq!(v.cast(), 10);
         assert!((v.share - 0.7).abs() < 1e-6);

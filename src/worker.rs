@@ -97,7 +97,11 @@ fn run(
                     current: format!("{found} audio files found"),
                     rate: 0.0,
                 }),
-                ScanProgress::Reading { done, total, current } => {
+                ScanProgress::Reading {
+                    done,
+                    total,
+                    current,
+                } => {
                     send(Event::Progress {
                         done: *done,
                         total: *total,
@@ -132,7 +136,8 @@ fn run(
                 .parent()
                 .map(|p| p.join("models"))
                 .unwrap_or_else(|| PathBuf::from("models"));
-            let r = retrain::retrain_head(&mut lib, &vocab, &models_dir, &RetrainOptions::default())?;
+            let r =
+                retrain::retrain_head(&mut lib, &vocab, &models_dir, &RetrainOptions::default())?;
             send(Event::Landed);
             Ok(format!(
                 "New model {} ({} genres) in {:.1} s: held-out accuracy {:.0}% → {:.0}% on {} tracks",
@@ -203,24 +208,29 @@ fn classify_all(
         Some(classify::DEFAULT_SAMPLE_SLICES),
         cancel,
         &mut |p| {
-        send(Event::Progress {
-            done: p.done,
-            total: p.total,
-            current: p.current.display().to_string(),
-            rate: p.done as f64 / started.elapsed().as_secs_f64().max(1e-3),
-        });
-        // Batches are committed every 32 tracks or 2 s.
-        if last_landed.elapsed().as_millis() > 1000 {
-            send(Event::Landed);
-            last_landed = Instant::now();
-        }
-    })?;
+            send(Event::Progress {
+                done: p.done,
+                total: p.total,
+                current: p.current.display().to_string(),
+                rate: p.done as f64 / started.elapsed().as_secs_f64().max(1e-3),
+            });
+            // Batches are committed every 32 tracks or 2 s.
+            if last_landed.elapsed().as_millis() > 1000 {
+                send(Event::Landed);
+                last_landed = Instant::now();
+            }
+        },
+    )?;
     send(Event::Landed);
     Ok(format!(
         "Classified {} ({} unsure), {} errors{}",
         summary.classified,
         summary.unsure,
         summary.errors,
-        if summary.cancelled { " — cancelled, resumes next time" } else { "" }
+        if summary.cancelled {
+            " — cancelled, resumes next time"
+        } else {
+            ""
+        }
     ))
 }

@@ -85,7 +85,11 @@ fn garbage_in_the_middle_is_skipped_and_counted() {
 fn non_audio_and_empty_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let text = dir.path().join("notes.mp3");
-    std::fs::write(&text, "these are not the droids you are looking for\n".repeat(50)).unwrap();
+    std::fs::write(
+        &text,
+        "these are not the droids you are looking for\n".repeat(50),
+    )
+    .unwrap();
     let empty = dir.path().join("empty.flac");
     std::fs::write(&empty, b"").unwrap();
     for path in [&text, &empty] {
@@ -93,7 +97,10 @@ fn non_audio_and_empty_files_are_clear_errors() {
         let msg = err.to_string();
         assert!(msg.contains(&path.display().to_string()), "{msg}");
         assert!(
-            matches!(err, AudioError::Unrecognised { .. } | AudioError::NoAudio { .. }),
+            matches!(
+                err,
+                AudioError::Unrecognised { .. } | AudioError::NoAudio { .. }
+            ),
             "{msg}"
         );
     }
@@ -118,8 +125,17 @@ fn decode_range_seeks() {
 fn sampled_slices_match_the_full_analysis() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("music.wav");
-    sonotag::synth::write_wav(&wav, &sonotag::synth::music_like(30.0, 44_100, 4), 44_100, 2).unwrap();
-    for path in [Some(wav.clone()), fixture_copy_as_flac(&wav, dir.path())].into_iter().flatten() {
+    sonotag::synth::write_wav(
+        &wav,
+        &sonotag::synth::music_like(30.0, 44_100, 4),
+        44_100,
+        2,
+    )
+    .unwrap();
+    for path in [Some(wav.clone()), fixture_copy_as_flac(&wav, dir.path())]
+        .into_iter()
+        .flatten()
+    {
         let (full, _) = audio::analyse_file(&path).unwrap();
         let indices = [0usize, 4, 9];
         let (sampled, _) = audio::analyse_slices(&path, &indices).unwrap();
@@ -127,8 +143,17 @@ fn sampled_slices_match_the_full_analysis() {
         for (n, &k) in indices.iter().enumerate() {
             let a = full.slice(k);
             let b = &sampled[n * 128 * 128..(n + 1) * 128 * 128];
-            let diff: f64 = a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).abs()).sum::<f64>() / a.len() as f64;
-            assert!(diff < 2.0, "{}: slice {k} differs by {diff:.2} on average", path.display());
+            let diff: f64 = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (*x as f64 - *y as f64).abs())
+                .sum::<f64>()
+                / a.len() as f64;
+            assert!(
+                diff < 2.0,
+                "{}: slice {k} differs by {diff:.2} on average",
+                path.display()
+            );
         }
     }
 }

@@ -28,7 +28,9 @@ impl Drop for Kill {
 #[test]
 fn window_opens_a_folder_and_draws() {
     if !have("Xvfb") || !have("import") {
-        eprintln!("skipped: Xvfb or ImageMagick `import` not installed (packaging/deps.sh installs them)");
+        eprintln!(
+            "skipped: Xvfb or ImageMagick `import` not installed (packaging/deps.sh installs them)"
+        );
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -40,14 +42,26 @@ fn window_opens_a_folder_and_draws() {
     std::fs::create_dir_all(&music).unwrap();
     for i in 0..4 {
         let stereo = sonotag::synth::music_like(8.0, 44_100, i);
-        sonotag::synth::write_wav(&music.join(format!("song {i}.wav")), &stereo, 44_100, 2).unwrap();
+        sonotag::synth::write_wav(&music.join(format!("song {i}.wav")), &stereo, 44_100, 2)
+            .unwrap();
     }
     let alsa = dir.path().join("alsa.conf");
-    std::fs::write(&alsa, "</usr/share/alsa/alsa.conf>\npcm.!default { type null }\n").unwrap();
+    std::fs::write(
+        &alsa,
+        "</usr/share/alsa/alsa.conf>\npcm.!default { type null }\n",
+    )
+    .unwrap();
     let display = format!(":{}", 90 + std::process::id() % 800);
     let _xvfb = Kill(
         Command::new("Xvfb")
-            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -95,6 +109,13 @@ fn window_opens_a_folder_and_draws() {
     assert!(status.success());
     let img = image::open(&shot).unwrap().to_luma8();
     let mean = img.pixels().map(|p| p.0[0] as f64).sum::<f64>() / img.len() as f64;
-    let var = img.pixels().map(|p| (p.0[0] as f64 - mean).powi(2)).sum::<f64>() / img.len() as f64;
-    assert!(var > 100.0, "the screenshot looks blank (variance {var:.1})");
+    let var = img
+        .pixels()
+        .map(|p| (p.0[0] as f64 - mean).powi(2))
+        .sum::<f64>()
+        / img.len() as f64;
+    assert!(
+        var > 100.0,
+        "the screenshot looks blank (variance {var:.1})"
+    );
 }

@@ -4,7 +4,9 @@
 
 use sonotag::genres::Vocabulary;
 use sonotag::library::Library;
-use sonotag::model::{self, Architecture, FeatureParams, Model, ModelCard, Thresholds, TrainingSummary};
+use sonotag::model::{
+    self, Architecture, FeatureParams, Model, ModelCard, Thresholds, TrainingSummary,
+};
 use sonotag::synth;
 use sonotag::train::{self, TrainOptions};
 use std::path::{Path, PathBuf};
@@ -27,7 +29,13 @@ fn signal(c: usize, seconds: f32, seed: u64) -> Vec<f32> {
             synth::tone(hz, seconds, RATE, 0.4)
                 .into_iter()
                 .enumerate()
-                .map(|(i, v)| if (i / (RATE as usize / 8)) % 2 == 0 { v } else { 0.0 })
+                .map(|(i, v)| {
+                    if (i / (RATE as usize / 8)) % 2 == 0 {
+                        v
+                    } else {
+                        0.0
+                    }
+                })
                 .collect()
         }
         // Click rhythms.
@@ -42,7 +50,13 @@ fn make_tracks(dir: &Path, per_class: usize, seconds: f32, seed: u64) -> Vec<(Pa
     for c in 0..3 {
         for k in 0..per_class {
             let path = dir.join(format!("{}-{k:02}.wav", CLASSES[c].to_lowercase()));
-            synth::write_wav(&path, &signal(c, seconds, seed + (c * 100 + k) as u64), RATE, 1).unwrap();
+            synth::write_wav(
+                &path,
+                &signal(c, seconds, seed + (c * 100 + k) as u64),
+                RATE,
+                1,
+            )
+            .unwrap();
             out.push((path, c));
         }
     }
@@ -75,8 +89,20 @@ fn trained() -> &'static Fixture {
             ..Default::default()
         };
         let started = std::time::Instant::now();
-        let t = train::train(&examples, &classes, &arch, None, &opts, &AtomicBool::new(false), &mut |_| {}).unwrap();
-        eprintln!("synthetic training took {:.1} s", started.elapsed().as_secs_f64());
+        let t = train::train(
+            &examples,
+            &classes,
+            &arch,
+            None,
+            &opts,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap();
+        eprintln!(
+            "synthetic training took {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
         let model = Model {
             card: ModelCard {
                 name: "synthetic".into(),
@@ -124,8 +150,13 @@ fn learns_a_synthetic_problem_and_reloads_identically() {
     let a = Model::load(&f.model).unwrap();
     let b = Model::load(&model::with_ext(&f.model, "json")).unwrap();
     let mut rng = synth::Rng::new(9);
-    let slices: Vec<u8> = (0..3 * 128 * 128).map(|_| (rng.next_u64() % 200) as u8).collect();
-    assert_eq!(a.net.infer(&slices, 2).unwrap(), b.net.infer(&slices, 2).unwrap());
+    let slices: Vec<u8> = (0..3 * 128 * 128)
+        .map(|_| (rng.next_u64() % 200) as u8)
+        .collect();
+    assert_eq!(
+        a.net.infer(&slices, 2).unwrap(),
+        b.net.infer(&slices, 2).unwrap()
+    );
 }
 
 #[test]
@@ -142,8 +173,16 @@ fn training_is_deterministic_for_a_seed() {
         ..Default::default()
     };
     let run = || {
-        let t = train::train(&examples, &classes, &Architecture::default(), None, &opts, &AtomicBool::new(false), &mut |_| {})
-            .unwrap();
+        let t = train::train(
+            &examples,
+            &classes,
+            &Architecture::default(),
+            None,
+            &opts,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap();
         let slice = examples[0].spec.slice(0);
         t.net.infer(&slice, 1).unwrap().0
     };
@@ -161,7 +200,10 @@ fn sonotag(db: &Path, args: &[&str]) -> std::process::Output {
 }
 
 fn count(db: &Path, sql: &str) -> i64 {
-    rusqlite::Connection::open(db).unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
 }
 
 #[test]
@@ -172,7 +214,11 @@ fn classify_resumes_after_a_kill_without_duplicates() {
     let n = 3 * 40;
     make_tracks(&music, 40, 30.0, 300);
     let db = dir.path().join("lib.sqlite");
-    assert!(sonotag(&db, &["scan", music.to_str().unwrap()]).status.success());
+    assert!(
+        sonotag(&db, &["scan", music.to_str().unwrap()])
+            .status
+            .success()
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_sonotag"))
         .arg("--db")
         .arg(&db)
@@ -196,13 +242,26 @@ fn classify_resumes_after_a_kill_without_duplicates() {
     child.kill().unwrap();
     child.wait().unwrap();
     let after_kill = count(&db, "SELECT count(*) FROM analyses");
-    assert!(seen > 0 && after_kill < n, "killed with {after_kill} of {n} analysed");
+    assert!(
+        seen > 0 && after_kill < n,
+        "killed with {after_kill} of {n} analysed"
+    );
     let out = sonotag(&db, &["classify", "--model", f.model.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(&format!("{after_kill} already done")), "{text}");
+    assert!(
+        text.contains(&format!("{after_kill} already done")),
+        "{text}"
+    );
     assert_eq!(count(&db, "SELECT count(*) FROM analyses"), n);
-    assert_eq!(count(&db, "SELECT count(DISTINCT track_id) FROM analyses"), n);
+    assert_eq!(
+        count(&db, "SELECT count(DISTINCT track_id) FROM analyses"),
+        n
+    );
     assert_eq!(count(&db, "SELECT count(*) FROM proposals"), n);
     // Nothing left to do on a third run.
     let out = sonotag(&db, &["classify", "--model", f.model.to_str().unwrap()]);
@@ -216,8 +275,16 @@ fn retrain_learns_the_users_genres_as_a_new_model_version() {
     let music = dir.path().join("music");
     let files = make_tracks(&music, 6, 6.0, 900);
     let db = dir.path().join("lib.sqlite");
-    assert!(sonotag(&db, &["scan", music.to_str().unwrap()]).status.success());
-    assert!(sonotag(&db, &["classify", "--model", f.model.to_str().unwrap()]).status.success());
+    assert!(
+        sonotag(&db, &["scan", music.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert!(
+        sonotag(&db, &["classify", "--model", f.model.to_str().unwrap()])
+            .status
+            .success()
+    );
     // The user calls drones "Ambient" and both beeps and clicks "Electronic".
     let mut lib = Library::open(&db).unwrap();
     for (path, c) in &files {
@@ -234,7 +301,11 @@ fn retrain_learns_the_users_genres_as_a_new_model_version() {
     )
     .unwrap();
     assert_eq!(report.classes, vec!["Ambient", "Electronic"]);
-    assert!(report.after >= 0.9, "held-out accuracy after: {}", report.after);
+    assert!(
+        report.after >= 0.9,
+        "held-out accuracy after: {}",
+        report.after
+    );
     assert!(report.seconds < 30.0);
     let models = sonotag::classify::models(&lib).unwrap();
     assert_eq!(models.len(), 2);
@@ -249,7 +320,11 @@ fn retrain_learns_the_users_genres_as_a_new_model_version() {
         .iter()
         .filter(|r| r.genre.as_deref() == r.label.as_deref())
         .count();
-    assert!(right as f32 / rows.len() as f32 > 0.9, "{right} of {}", rows.len());
+    assert!(
+        right as f32 / rows.len() as f32 > 0.9,
+        "{right} of {}",
+        rows.len()
+    );
 }
 
 #[test]
@@ -267,11 +342,32 @@ fn eval_json_has_the_documented_fields() {
     let db = dir.path().join("unused.sqlite");
     let out = sonotag(
         &db,
-        &["eval", "--labels", tsv.to_str().unwrap(), "--split", "eval", "--model", f.model.to_str().unwrap(), "--json"],
+        &[
+            "eval",
+            "--labels",
+            tsv.to_str().unwrap(),
+            "--split",
+            "eval",
+            "--model",
+            f.model.to_str().unwrap(),
+            "--json",
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["tracks", "accuracy", "coverage", "precision", "classes", "per_genre", "confusion"] {
+    for key in [
+        "tracks",
+        "accuracy",
+        "coverage",
+        "precision",
+        "classes",
+        "per_genre",
+        "confusion",
+    ] {
         assert!(v.get(key).is_some(), "missing {key} in {v}");
     }
     assert_eq!(v["tracks"].as_array().unwrap().len(), 6);
@@ -294,13 +390,34 @@ fn default_model_matches_its_card_on_gtzan_eval() {
     let dir = tempfile::tempdir().unwrap();
     let out = sonotag(
         &dir.path().join("unused.sqlite"),
-        &["eval", "--labels", labels.to_str().unwrap(), "--split", "eval", "--model", base.to_str().unwrap(), "--json"],
+        &[
+            "eval",
+            "--labels",
+            labels.to_str().unwrap(),
+            "--split",
+            "eval",
+            "--model",
+            base.to_str().unwrap(),
+            "--json",
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["tracks"].as_array().unwrap().len(), 30);
     let accuracy = v["accuracy"].as_f64().unwrap();
-    assert!((accuracy - expected["accuracy"].as_f64().unwrap()).abs() < 1e-6, "{accuracy} vs card {expected}");
+    assert!(
+        (accuracy - expected["accuracy"].as_f64().unwrap()).abs() < 1e-6,
+        "{accuracy} vs card {expected}"
+    );
     assert!(accuracy > 0.6, "must beat the 60% reference points");
-    assert!(std::fs::metadata(model::with_ext(&base, "safetensors")).unwrap().len() < 10_000_000);
+    assert!(
+        std::fs::metadata(model::with_ext(&base, "safetensors"))
+            .unwrap()
+            .len()
+            < 10_000_000
+    );
 }

@@ -73,8 +73,14 @@ fn scan_rescan_and_listing() {
     let (ok, out, err) = sonotag(&db, &["scan", music.to_str().unwrap()]);
     assert!(ok, "scan failed: {err}");
     assert!(out.contains("7 added"), "{out}\n{err}");
-    assert_eq!(count(&db, "SELECT count(*) FROM tracks WHERE status='ok'"), 7);
-    let errors = rows(&db, "SELECT path_text, message FROM scan_errors ORDER BY path_text");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM tracks WHERE status='ok'"),
+        7
+    );
+    let errors = rows(
+        &db,
+        "SELECT path_text, message FROM scan_errors ORDER BY path_text",
+    );
     let names: Vec<&str> = errors
         .iter()
         .map(|(p, _)| Path::new(p).file_name().unwrap().to_str().unwrap())
@@ -104,7 +110,10 @@ fn scan_rescan_and_listing() {
 
     // Rescan with nothing changed.
     let (_, out, _) = sonotag(&db, &["scan", music.to_str().unwrap()]);
-    assert!(out.contains("0 added, 0 updated, 7 unchanged, 0 missing"), "{out}");
+    assert!(
+        out.contains("0 added, 0 updated, 7 unchanged, 0 missing"),
+        "{out}"
+    );
 
     // Modify one tag, delete one file, add one.
     let edited = nested.join("02 日本語.flac");
@@ -129,14 +138,20 @@ fn scan_rescan_and_listing() {
     std::fs::copy(fixture("tone.wav"), music.join("pcm.wav")).unwrap();
     let (_, out, _) = sonotag(&db, &["scan", music.to_str().unwrap()]);
     assert!(out.contains("0 added, 1 updated"), "{out}");
-    assert_eq!(count(&db, "SELECT count(*) FROM tracks WHERE status='missing'"), 0);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM tracks WHERE status='missing'"),
+        0
+    );
 }
 
 #[test]
 fn info_and_spectrogram_commands() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("lib.sqlite");
-    let (ok, out, err) = sonotag(&db, &["info", fixture("tone.ogg").to_str().unwrap(), "--json"]);
+    let (ok, out, err) = sonotag(
+        &db,
+        &["info", fixture("tone.ogg").to_str().unwrap(), "--json"],
+    );
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["tags"]["genres"][0], "Jazz");
@@ -146,7 +161,13 @@ fn info_and_spectrogram_commands() {
     let png = tmp.path().join("s.png");
     let (ok, _, err) = sonotag(
         &db,
-        &["spectrogram", fixture("tone.mp3").to_str().unwrap(), "-o", png.to_str().unwrap(), "--grid"],
+        &[
+            "spectrogram",
+            fixture("tone.mp3").to_str().unwrap(),
+            "-o",
+            png.to_str().unwrap(),
+            "--grid",
+        ],
     );
     assert!(ok, "{err}");
     let img = image::open(&png).unwrap();
@@ -171,7 +192,10 @@ fn gtzan_mini_scans_completely() {
     let (ok, out, err) = sonotag(&db, &["scan", data.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(out.contains("100 added"), "{out}");
-    assert_eq!(count(&db, "SELECT count(*) FROM tracks WHERE status='ok'"), 100);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM tracks WHERE status='ok'"),
+        100
+    );
     // Durations agree with the decoded audio within 0.1 s.
     let c = Connection::open(&db).unwrap();
     let mut stmt = c
@@ -185,6 +209,9 @@ fn gtzan_mini_scans_completely() {
     for (path, duration) in listed {
         let (samples, _) = sonotag::audio::decode_file(Path::new(&path)).unwrap();
         let decoded = samples.len() as f64 / 22_050.0;
-        assert!((decoded - duration).abs() < 0.1, "{path}: tag {duration}, decoded {decoded}");
+        assert!(
+            (decoded - duration).abs() < 0.1,
+            "{path}: tag {duration}, decoded {decoded}"
+        );
     }
 }

@@ -19,7 +19,9 @@ const FIXTURES: &[&str] = &[
 ];
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn genres(path: &Path) -> Vec<String> {
@@ -52,8 +54,13 @@ fn setup() -> (tempfile::TempDir, Library, PathBuf) {
         std::fs::copy(fixture(name), music.join(name)).unwrap();
     }
     let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
-    let (summary, problems) =
-        sonotag::scan::scan(&mut lib, std::slice::from_ref(&music), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let (summary, problems) = sonotag::scan::scan(
+        &mut lib,
+        std::slice::from_ref(&music),
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )
+    .unwrap();
     assert_eq!(summary.added, FIXTURES.len(), "{problems:?}");
     (dir, lib, music)
 }
@@ -101,8 +108,13 @@ fn write_read_back_audio_unchanged_undo_exact() {
         assert!(leftovers.is_empty());
     }
     // The library knows the new genre, and a rescan sees nothing changed.
-    let (summary, _) =
-        sonotag::scan::scan(&mut lib, std::slice::from_ref(&music), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let (summary, _) = sonotag::scan::scan(
+        &mut lib,
+        std::slice::from_ref(&music),
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )
+    .unwrap();
     assert_eq!(summary.unchanged, FIXTURES.len());
     assert!(tags::plan(&lib, settings).unwrap().is_empty());
 
@@ -110,7 +122,12 @@ fn write_read_back_audio_unchanged_undo_exact() {
     assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
     for (path, items, old_genres, samples) in &before {
         assert_eq!(&genres(path), old_genres, "{}", path.display());
-        assert_eq!(&all_tag_items(path), items, "{}: tags not restored exactly", path.display());
+        assert_eq!(
+            &all_tag_items(path),
+            items,
+            "{}: tags not restored exactly",
+            path.display()
+        );
         assert_eq!(&sonotag::audio::decode_file(path).unwrap().0, samples);
     }
     assert!(tags::batches(&lib).unwrap()[0].undone);
@@ -153,8 +170,11 @@ fn changed_and_read_only_files_are_refused() {
     tags::override_genre(&mut lib, id, "Pop", true).unwrap();
     // Edited by another program after the scan.
     let mut f = lofty::read_from_path(&changed).unwrap();
-    f.primary_tag_mut().unwrap().set_title("Edited elsewhere".into());
-    f.save_to_path(&changed, lofty::config::WriteOptions::default()).unwrap();
+    f.primary_tag_mut()
+        .unwrap()
+        .set_title("Edited elsewhere".into());
+    f.save_to_path(&changed, lofty::config::WriteOptions::default())
+        .unwrap();
     let mut perms = std::fs::metadata(&locked).unwrap().permissions();
     perms.set_readonly(true);
     std::fs::set_permissions(&locked, perms).unwrap();

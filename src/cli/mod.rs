@@ -74,7 +74,11 @@ pub enum Command {
     /// Train a model from labelled files (TSV: genre, path[, split])
     Train {
         /// Labels TSV files (header with `genre` and `path`, optional `split`)
-        #[arg(long = "labels", value_name = "TSV", required_unless_present = "from_library")]
+        #[arg(
+            long = "labels",
+            value_name = "TSV",
+            required_unless_present = "from_library"
+        )]
         labels: Vec<PathBuf>,
         /// Use the library's trusted labels (accepted, overridden, known tags)
         #[arg(long)]
@@ -196,9 +200,7 @@ pub enum Command {
         yes: bool,
     },
     /// Undo a batch of tag writes (default: the latest)
-    Undo {
-        batch: Option<i64>,
-    },
+    Undo { batch: Option<i64> },
     /// List batches of tag writes
     History,
     /// Measure decoding, spectrogram and scanning speed on generated audio
@@ -261,15 +263,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Errors { json } => {
             let lib = open_library(&cli.db)?;
             let errors = lib.scan_errors()?;
-            print_list(json, &errors, "errors", |e| format!("{}: {}", e.path.display(), e.message))?;
+            print_list(json, &errors, "errors", |e| {
+                format!("{}: {}", e.path.display(), e.message)
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Info { file, json } => info(&file, json),
-        Command::Spectrogram {
-            file,
-            output,
-            grid,
-        } => {
+        Command::Spectrogram { file, output, grid } => {
             let (spec, report) = audio::analyse_file(&file)?;
             spec.to_image(grid)
                 .save(&output)
@@ -308,10 +308,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 model_cmds::read_all_labels(&labels)?
             };
-            let command_line = std::env::args()
-                .skip(1)
-                .collect::<Vec<_>>()
-                .join(" ");
+            let command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
             model_cmds::train_cmd(
                 model_cmds::TrainArgs {
                     out,
@@ -338,7 +335,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             track_threshold,
             json,
         } => {
-            model_cmds::eval_cmd(&labels, split, model, (slice_threshold, track_threshold), json)?;
+            model_cmds::eval_cmd(
+                &labels,
+                split,
+                model,
+                (slice_threshold, track_threshold),
+                json,
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Classify {
@@ -396,7 +399,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let vocab = sonotag::genres::Vocabulary::load(&sonotag::genres::default_path())?;
             let genre = vocab.display(&genre);
             sonotag::tags::override_genre(&mut lib, id, &genre, replace)?;
-            println!("{track}: {genre}{}", if replace { " (may replace the file's genre)" } else { "" });
+            println!(
+                "{track}: {genre}{}",
+                if replace {
+                    " (may replace the file's genre)"
+                } else {
+                    ""
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Apply {
@@ -418,7 +428,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Some(e) => eprintln!("  {}: {e}", o.path.display()),
                 }
             }
-            println!("batch {id}: {} files restored, {failed} errors", outcomes.len() - failed);
+            println!(
+                "batch {id}: {} files restored, {failed} errors",
+                outcomes.len() - failed
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::History => {
@@ -488,10 +501,20 @@ fn track_ref(lib: &Library, s: &str) -> anyhow::Result<i64> {
         .id)
 }
 
-fn apply_cmd(lib: &mut Library, dry_run: bool, replace_existing: bool, id3v23: bool, yes: bool) -> anyhow::Result<ExitCode> {
+fn apply_cmd(
+    lib: &mut Library,
+    dry_run: bool,
+    replace_existing: bool,
+    id3v23: bool,
+    yes: bool,
+) -> anyhow::Result<ExitCode> {
     use sonotag::tags::{self, Action, WritePolicy, WriteSettings};
     let settings = WriteSettings {
-        policy: if replace_existing { WritePolicy::ReplaceAll } else { WritePolicy::FillEmpty },
+        policy: if replace_existing {
+            WritePolicy::ReplaceAll
+        } else {
+            WritePolicy::FillEmpty
+        },
         id3v23,
     };
     let plan = tags::plan(lib, settings)?;
@@ -500,15 +523,24 @@ fn apply_cmd(lib: &mut Library, dry_run: bool, replace_existing: bool, id3v23: b
         return Ok(ExitCode::SUCCESS);
     }
     for p in &plan {
-        let old = if p.old_genres.is_empty() { "(none)".to_string() } else { p.old_genres.join("; ") };
+        let old = if p.old_genres.is_empty() {
+            "(none)".to_string()
+        } else {
+            p.old_genres.join("; ")
+        };
         let note = match p.action {
             Action::Fill => "",
             Action::Replace => "  [replace]",
-            Action::KeepExisting => "  [kept: has a genre; use --replace-existing or `override --replace`]",
+            Action::KeepExisting => {
+                "  [kept: has a genre; use --replace-existing or `override --replace`]"
+            }
         };
         println!("{}: {old} → {}{note}", p.path.display(), p.new_genre);
     }
-    let writes = plan.iter().filter(|p| p.action != Action::KeepExisting).count();
+    let writes = plan
+        .iter()
+        .filter(|p| p.action != Action::KeepExisting)
+        .count();
     if dry_run || writes == 0 {
         println!("{writes} files would be written (dry run)");
         return Ok(ExitCode::SUCCESS);
@@ -529,7 +561,11 @@ fn apply_cmd(lib: &mut Library, dry_run: bool, replace_existing: bool, id3v23: b
     }
     let report = tags::apply(lib, &plan, settings)?;
     for o in report.outcomes.iter().filter(|o| o.error.is_some()) {
-        eprintln!("  {}: {}", o.path.display(), o.error.as_deref().unwrap_or_default());
+        eprintln!(
+            "  {}: {}",
+            o.path.display(),
+            o.error.as_deref().unwrap_or_default()
+        );
     }
     println!(
         "batch {}: {} files written, {} errors, {} kept their genre (`sonotag undo` restores them)",
@@ -603,7 +639,11 @@ fn run_scan(lib: &mut Library, dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
         summary.unchanged,
         summary.missing,
         summary.errors,
-        if summary.cancelled { " (cancelled)" } else { "" }
+        if summary.cancelled {
+            " (cancelled)"
+        } else {
+            ""
+        }
     );
     if !problems.is_empty() {
         eprintln!("(`sonotag errors` lists the files that could not be read)");
@@ -663,7 +703,10 @@ fn info(file: &PathBuf, json: bool) -> anyhow::Result<ExitCode> {
         "track:        {}",
         tags.track_no.map_or("-".into(), |v| v.to_string())
     );
-    println!("year:         {}", tags.year.map_or("-".into(), |v| v.to_string()));
+    println!(
+        "year:         {}",
+        tags.year.map_or("-".into(), |v| v.to_string())
+    );
     println!(
         "genres:       {}",
         if tags.genres.is_empty() {

@@ -7,7 +7,9 @@ use sonotag::classify::{self, ClassifyProgress};
 use sonotag::eval::{self, EvalReport};
 use sonotag::genres::Vocabulary;
 use sonotag::library::Library;
-use sonotag::model::{self, Architecture, FeatureParams, Model, ModelCard, Thresholds, TrainingSummary};
+use sonotag::model::{
+    self, Architecture, FeatureParams, Model, ModelCard, Thresholds, TrainingSummary,
+};
 use sonotag::retrain::{self, RetrainOptions};
 use sonotag::train::{self, LabelRow, Split, TrainOptions};
 use sonotag::vote;
@@ -49,11 +51,17 @@ pub struct TrainArgs {
 /// `eval` split, writes the model and its card.
 pub fn train_cmd(args: TrainArgs, rows: Vec<LabelRow>, sources: Vec<String>) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let train_rows: Vec<&LabelRow> = rows.iter().filter(|r| r.split != Some(Split::Eval)).collect();
+    let train_rows: Vec<&LabelRow> = rows
+        .iter()
+        .filter(|r| r.split != Some(Split::Eval))
+        .collect();
     let mut classes: Vec<String> = train_rows.iter().map(|r| r.genre.clone()).collect();
     classes.sort();
     classes.dedup();
-    anyhow::ensure!(classes.len() >= 2, "need at least two genres in the training rows");
+    anyhow::ensure!(
+        classes.len() >= 2,
+        "need at least two genres in the training rows"
+    );
     let class_of = |g: &str| classes.iter().position(|c| c == g);
     let inputs: Vec<(PathBuf, usize)> = train_rows
         .iter()
@@ -61,7 +69,8 @@ pub fn train_cmd(args: TrainArgs, rows: Vec<LabelRow>, sources: Vec<String>) -> 
         .collect();
     eprintln!("decoding {} training tracks…", inputs.len());
     let pb = bar(inputs.len(), "tracks");
-    let (examples, skipped) = train::load_examples(&inputs, &|done, _| pb.set_position(done as u64));
+    let (examples, skipped) =
+        train::load_examples(&inputs, &|done, _| pb.set_position(done as u64));
     pb.finish_and_clear();
     for s in &skipped {
         eprintln!("  skipped {}: {}", s.path.display(), s.reason);
@@ -149,7 +158,10 @@ pub fn train_cmd(args: TrainArgs, rows: Vec<LabelRow>, sources: Vec<String>) -> 
     // Evaluate on each eval split, grouped by source folder.
     let mut eval_sets: BTreeMap<String, Vec<LabelRow>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.split == Some(Split::Eval)) {
-        eval_sets.entry(eval_set_name(r)).or_default().push(r.clone());
+        eval_sets
+            .entry(eval_set_name(r))
+            .or_default()
+            .push(r.clone());
     }
     for (set, rows) in &eval_sets {
         let report = eval::evaluate(&model, rows, thresholds);
@@ -184,7 +196,9 @@ fn eval_set_name(row: &LabelRow) -> String {
         if d.join("labels.tsv").exists() {
             return format!(
                 "{} eval",
-                d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                d.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
             );
         }
         dir = d.parent();
@@ -265,10 +279,16 @@ fn print_eval(r: &EvalReport) {
         println!(
             "{mark:<6} {:<11} → {:<11} {:>4.0}%  {}{}",
             t.truth,
-            t.proposed.as_deref().or(t.leading.as_deref().map(|_| "?")).unwrap_or("-"),
+            t.proposed
+                .as_deref()
+                .or(t.leading.as_deref().map(|_| "?"))
+                .unwrap_or("-"),
             t.share * 100.0,
             t.path,
-            t.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default()
+            t.error
+                .as_deref()
+                .map(|e| format!("  ({e})"))
+                .unwrap_or_default()
         );
     }
     println!();
@@ -285,7 +305,12 @@ fn print_eval(r: &EvalReport) {
     );
     println!("per-genre recall:");
     for (g, rec) in &r.per_genre {
-        println!("  {g:<11} {:>5.1}% ({}/{})", rec.recall * 100.0, rec.right, rec.tracks);
+        println!(
+            "  {g:<11} {:>5.1}% ({}/{})",
+            rec.recall * 100.0,
+            rec.right,
+            rec.tracks
+        );
     }
     let mut columns: Vec<String> = r.classes.clone();
     columns.push("unsure".into());
@@ -305,7 +330,12 @@ fn print_eval(r: &EvalReport) {
 }
 
 /// `sonotag classify`.
-pub fn classify_cmd(lib: &mut Library, model_path: Option<PathBuf>, force: bool, sample: Option<usize>) -> anyhow::Result<()> {
+pub fn classify_cmd(
+    lib: &mut Library,
+    model_path: Option<PathBuf>,
+    force: bool,
+    sample: Option<usize>,
+) -> anyhow::Result<()> {
     let (model_id, model) = classify::resolve_model(lib, model_path.as_deref())?;
     let pb = bar(0, "tracks");
     let cancel = AtomicBool::new(false);
@@ -340,7 +370,9 @@ pub fn classify_cmd(lib: &mut Library, model_path: Option<PathBuf>, force: bool,
         let mut stmt = lib.conn().prepare(
             "SELECT t.path_text, e.message FROM analysis_errors e JOIN tracks t ON t.id = e.track_id WHERE e.model_id = ?1",
         )?;
-        let rows = stmt.query_map([model_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = stmt.query_map([model_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
         for r in rows {
             let (_, m) = r?;
             eprintln!("  {m}");
@@ -416,10 +448,18 @@ fn retrain_full(lib: &mut Library, models_dir: &Path, seed: u64) -> anyhow::Resu
     let mut classes: Vec<String> = rows.iter().map(|r| r.genre.clone()).collect();
     classes.sort();
     classes.dedup();
-    anyhow::ensure!(classes.len() >= 2, "fine-tuning needs labelled tracks of at least two genres");
+    anyhow::ensure!(
+        classes.len() >= 2,
+        "fine-tuning needs labelled tracks of at least two genres"
+    );
     let inputs: Vec<(PathBuf, usize)> = rows
         .iter()
-        .map(|r| (r.path.clone(), classes.iter().position(|c| *c == r.genre).unwrap_or(0)))
+        .map(|r| {
+            (
+                r.path.clone(),
+                classes.iter().position(|c| *c == r.genre).unwrap_or(0),
+            )
+        })
         .collect();
     let pb = bar(inputs.len(), "tracks decoded");
     let (examples, _) = train::load_examples(&inputs, &|d, _| pb.set_position(d as u64));
@@ -431,15 +471,23 @@ fn retrain_full(lib: &mut Library, models_dir: &Path, seed: u64) -> anyhow::Resu
         learning_rate: 3e-4,
         ..Default::default()
     };
-    let trained = train::train(&examples, &classes, &arch, Some(base_model.net), &opts, &cancel, &mut |e| {
-        eprintln!(
-            "epoch {:>3}  loss {:.3}  slice acc {:>5.1}%  val track acc {:>5.1}%",
-            e.epoch,
-            e.loss,
-            e.slice_accuracy * 100.0,
-            e.val_track_accuracy * 100.0
-        )
-    })?;
+    let trained = train::train(
+        &examples,
+        &classes,
+        &arch,
+        Some(base_model.net),
+        &opts,
+        &cancel,
+        &mut |e| {
+            eprintln!(
+                "epoch {:>3}  loss {:.3}  slice acc {:>5.1}%  val track acc {:>5.1}%",
+                e.epoch,
+                e.loss,
+                e.slice_accuracy * 100.0,
+                e.val_track_accuracy * 100.0
+            )
+        },
+    )?;
     let name = format!("personal-full-{}", classify::models(lib)?.len() + 1);
     let mut card = base_model.card.clone();
     card.name = name.clone();

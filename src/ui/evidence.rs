@@ -2,11 +2,11 @@
 //! slice strip (one cell per slice, coloured by its genre, faded when it
 //! abstained) and the vote histogram with the track threshold.
 
-use sonotag::review::Evidence;
-use sonotag::spectrogram::{MEL_BANDS, SLICE_COLUMNS, Spectrogram};
 use iced::mouse;
 use iced::widget::canvas::{self, Frame, Geometry, Path, Stroke, Text};
 use iced::{Color, Point, Rectangle, Renderer, Size, Theme};
+use sonotag::review::Evidence;
+use sonotag::spectrogram::{MEL_BANDS, SLICE_COLUMNS, Spectrogram};
 
 /// Widest image we hand to the renderer (GPU textures are limited).
 const MAX_IMAGE_WIDTH: usize = 4096;
@@ -39,7 +39,8 @@ pub fn spectrogram_rgba(spec: &Spectrogram) -> (u32, u32, Vec<u8>) {
     let width = cols.div_ceil(step);
     let mut rgba = vec![0u8; width * MEL_BANDS * 4];
     for x in 0..width {
-        let boundary = (x * step..((x + 1) * step).min(cols)).any(|c| c > 0 && c % SLICE_COLUMNS == 0);
+        let boundary =
+            (x * step..((x + 1) * step).min(cols)).any(|c| c > 0 && c % SLICE_COLUMNS == 0);
         for b in 0..MEL_BANDS {
             let v = (x * step..((x + 1) * step).min(spec.columns()))
                 .map(|c| spec.at(c, b))
@@ -124,9 +125,16 @@ impl canvas::Program<StripMessage> for SliceStrip<'_> {
             if p < self.evidence.thresholds.slice {
                 colour.a = 0.25;
             }
-            frame.fill_rectangle(Point::new(i as f32 * w, 0.0), Size::new((w - 1.0).max(1.0), bounds.height), colour);
+            frame.fill_rectangle(
+                Point::new(i as f32 * w, 0.0),
+                Size::new((w - 1.0).max(1.0), bounds.height),
+                colour,
+            );
             if Some(i) == *hovered || Some(i) == self.playing {
-                let outline = Path::rectangle(Point::new(i as f32 * w, 0.5), Size::new(w - 1.0, bounds.height - 1.0));
+                let outline = Path::rectangle(
+                    Point::new(i as f32 * w, 0.5),
+                    Size::new(w - 1.0, bounds.height - 1.0),
+                );
                 frame.stroke(
                     &outline,
                     Stroke::default()
@@ -138,7 +146,12 @@ impl canvas::Program<StripMessage> for SliceStrip<'_> {
         vec![frame.into_geometry()]
     }
 
-    fn mouse_interaction(&self, _: &Option<usize>, bounds: Rectangle, cursor: mouse::Cursor) -> mouse::Interaction {
+    fn mouse_interaction(
+        &self,
+        _: &Option<usize>,
+        bounds: Rectangle,
+        cursor: mouse::Cursor,
+    ) -> mouse::Interaction {
         if cursor.is_over(bounds) {
             mouse::Interaction::Pointer
         } else {
@@ -155,7 +168,14 @@ pub struct Histogram<'a> {
 impl<Message> canvas::Program<Message> for Histogram<'_> {
     type State = ();
 
-    fn draw(&self, _: &(), renderer: &Renderer, theme: &Theme, bounds: Rectangle, _: mouse::Cursor) -> Vec<Geometry> {
+    fn draw(
+        &self,
+        _: &(),
+        renderer: &Renderer,
+        theme: &Theme,
+        bounds: Rectangle,
+        _: mouse::Cursor,
+    ) -> Vec<Geometry> {
         let mut frame = Frame::new(renderer, bounds.size());
         let e = self.evidence;
         let cast = e.proposal.cast().max(1) as f32;
@@ -179,10 +199,20 @@ impl<Message> canvas::Program<Message> for Histogram<'_> {
                 size: 13.0.into(),
                 ..Text::default()
             });
-            frame.fill_rectangle(Point::new(label_w, y + 3.0), Size::new(full * share, bar_h - 6.0), colour);
+            frame.fill_rectangle(
+                Point::new(label_w, y + 3.0),
+                Size::new(full * share, bar_h - 6.0),
+                colour,
+            );
             if winner {
-                let outline = Path::rectangle(Point::new(label_w, y + 3.0), Size::new((full * share).max(2.0), bar_h - 6.0));
-                frame.stroke(&outline, Stroke::default().with_width(2.0).with_color(text_colour));
+                let outline = Path::rectangle(
+                    Point::new(label_w, y + 3.0),
+                    Size::new((full * share).max(2.0), bar_h - 6.0),
+                );
+                frame.stroke(
+                    &outline,
+                    Stroke::default().with_width(2.0).with_color(text_colour),
+                );
             }
             frame.fill_text(Text {
                 content: format!("{:.0}%", share * 100.0),
@@ -196,7 +226,9 @@ impl<Message> canvas::Program<Message> for Histogram<'_> {
         let x = label_w + full * e.thresholds.track;
         frame.stroke(
             &Path::line(Point::new(x, 0.0), Point::new(x, n as f32 * bar_h)),
-            Stroke::default().with_width(1.5).with_color(Color::from_rgb8(0xe1, 0x57, 0x59)),
+            Stroke::default()
+                .with_width(1.5)
+                .with_color(Color::from_rgb8(0xe1, 0x57, 0x59)),
         );
         vec![frame.into_geometry()]
     }

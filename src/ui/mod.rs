@@ -13,6 +13,12 @@ pub mod table;
 #[cfg(test)]
 mod tests;
 
+use iced::keyboard::{self, key};
+use iced::widget::{
+    button, canvas, checkbox, column, container, image, pick_list, progress_bar, row, scrollable,
+    slider, space, text, text_input,
+};
+use iced::{Element, Length, Subscription, Task, Theme};
 use sonotag::genres::Vocabulary;
 use sonotag::library::Library;
 use sonotag::model::Thresholds;
@@ -21,12 +27,6 @@ use sonotag::review::{self, Evidence};
 use sonotag::settings::Settings;
 use sonotag::tags::{self, Action as WriteAction, PlannedWrite, WritePolicy};
 use sonotag::worker::{self, Event as JobEvent, Job};
-use iced::keyboard::{self, key};
-use iced::widget::{
-    button, canvas, checkbox, column, container, image, pick_list, progress_bar, row, scrollable, slider, space,
-    text, text_input,
-};
-use iced::{Element, Length, Subscription, Task, Theme};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -174,17 +174,27 @@ impl App {
 
     /// Light or dark.
     pub fn theme(&self) -> Theme {
-        if self.settings.dark_theme { Theme::Dark } else { Theme::Light }
+        if self.settings.dark_theme {
+            Theme::Dark
+        } else {
+            Theme::Light
+        }
     }
 
     fn save_settings(&mut self) {
         if let Err(e) = self.settings.save(&self.settings_path) {
-            self.status = format!("Cannot save settings to {}: {e}", self.settings_path.display());
+            self.status = format!(
+                "Cannot save settings to {}: {e}",
+                self.settings_path.display()
+            );
         }
     }
 
     fn model_id(&self) -> Option<i64> {
-        sonotag::classify::active_model(&self.lib).ok().flatten().map(|m| m.id)
+        sonotag::classify::active_model(&self.lib)
+            .ok()
+            .flatten()
+            .map(|m| m.id)
     }
 
     /// Reloads the table and the selected track's evidence from the library.
@@ -194,7 +204,9 @@ impl App {
             Err(e) => self.status = format!("Cannot read the library: {e}"),
         }
         if let Some(id) = self.selected {
-            self.evidence = review::evidence(&self.lib, id, self.settings.thresholds).ok().flatten();
+            self.evidence = review::evidence(&self.lib, id, self.settings.thresholds)
+                .ok()
+                .flatten();
         }
         self.reload_due = false;
     }
@@ -254,7 +266,12 @@ impl App {
                     j.total = 0;
                 }
             }
-            JobEvent::Progress { done, total, current, rate } => {
+            JobEvent::Progress {
+                done,
+                total,
+                current,
+                rate,
+            } => {
                 if let Some(j) = &mut self.job {
                     j.done = done;
                     j.total = total;
@@ -290,7 +307,9 @@ impl App {
         }
         self.selected = Some(id);
         self.panel = Panel::Track;
-        self.evidence = review::evidence(&self.lib, id, self.settings.thresholds).ok().flatten();
+        self.evidence = review::evidence(&self.lib, id, self.settings.thresholds)
+            .ok()
+            .flatten();
         self.current_slice = self
             .evidence
             .as_ref()
@@ -384,10 +403,15 @@ impl App {
             }
             Message::FolderPicked(Some(p)) | Message::OpenRecent(p) => return self.open_folder(p),
             Message::FolderPicked(None) => {
-                self.status = "No folder chosen (if no dialog appeared, type the folder's path).".into();
+                self.status =
+                    "No folder chosen (if no dialog appeared, type the folder's path).".into();
             }
             Message::Dropped(p) => {
-                let folder = if p.is_dir() { p } else { p.parent().map(PathBuf::from).unwrap_or(p) };
+                let folder = if p.is_dir() {
+                    p
+                } else {
+                    p.parent().map(PathBuf::from).unwrap_or(p)
+                };
                 return self.open_folder(folder);
             }
 
@@ -444,7 +468,8 @@ impl App {
                 if let Some(id) = self.selected {
                     let genre = self.vocab.display(&self.override_input);
                     let replace = self.settings.write.policy == WritePolicy::ReplaceAll;
-                    let r = tags::override_genre(&mut self.lib, id, &genre, replace).map(|_| format!("Set {genre}"));
+                    let r = tags::override_genre(&mut self.lib, id, &genre, replace)
+                        .map(|_| format!("Set {genre}"));
                     self.decide(r);
                     self.override_input.clear();
                     return self.move_selection(1);
@@ -468,7 +493,9 @@ impl App {
                     .table
                     .rows
                     .iter()
-                    .filter(|r| r.state == review::ReviewState::Proposed && r.share >= self.accept_share)
+                    .filter(|r| {
+                        r.state == review::ReviewState::Proposed && r.share >= self.accept_share
+                    })
                     .map(|r| r.track_id)
                     .collect();
                 let mut n = 0;
@@ -477,10 +504,15 @@ impl App {
                         n += 1;
                     }
                 }
-                self.decide(Ok(format!("Accepted {n} proposals with ≥ {:.0}% of the votes", self.accept_share * 100.0)));
+                self.decide(Ok(format!(
+                    "Accepted {n} proposals with ≥ {:.0}% of the votes",
+                    self.accept_share * 100.0
+                )));
             }
             Message::ApplyRequest => match tags::plan(&self.lib, self.settings.write) {
-                Ok(plan) if plan.is_empty() => self.status = "Nothing to write: accept or override some tracks first.".into(),
+                Ok(plan) if plan.is_empty() => {
+                    self.status = "Nothing to write: accept or override some tracks first.".into()
+                }
                 Ok(plan) => self.confirm = Some(plan),
                 Err(e) => self.status = format!("{e:#}"),
             },
@@ -511,7 +543,11 @@ impl App {
                 }
             }
             Message::ReplaceExisting(v) => {
-                self.settings.write.policy = if v { WritePolicy::ReplaceAll } else { WritePolicy::FillEmpty };
+                self.settings.write.policy = if v {
+                    WritePolicy::ReplaceAll
+                } else {
+                    WritePolicy::FillEmpty
+                };
                 self.save_settings();
             }
             Message::Id3v23(v) => {
@@ -530,7 +566,12 @@ impl App {
     fn thresholds(&self) -> Thresholds {
         self.settings
             .thresholds
-            .or_else(|| sonotag::classify::active_model(&self.lib).ok().flatten().map(|m| m.card.thresholds))
+            .or_else(|| {
+                sonotag::classify::active_model(&self.lib)
+                    .ok()
+                    .flatten()
+                    .map(|m| m.card.thresholds)
+            })
             .unwrap_or_default()
     }
 
@@ -543,8 +584,12 @@ impl App {
 
     fn key(&mut self, k: keyboard::Key) -> Task<Message> {
         match k.as_ref() {
-            keyboard::Key::Named(key::Named::ArrowDown) | keyboard::Key::Character("j") => self.move_selection(1),
-            keyboard::Key::Named(key::Named::ArrowUp) | keyboard::Key::Character("k") => self.move_selection(-1),
+            keyboard::Key::Named(key::Named::ArrowDown) | keyboard::Key::Character("j") => {
+                self.move_selection(1)
+            }
+            keyboard::Key::Named(key::Named::ArrowUp) | keyboard::Key::Character("k") => {
+                self.move_selection(-1)
+            }
             keyboard::Key::Named(key::Named::Enter) => self.update(Message::Accept),
             keyboard::Key::Named(key::Named::Space) => {
                 self.play(self.current_slice);
@@ -554,7 +599,8 @@ impl App {
             keyboard::Key::Character("u") => self.update(Message::UndoDecision),
             keyboard::Key::Named(key::Named::ArrowRight) | keyboard::Key::Character("l") => {
                 if let Some(e) = &self.evidence {
-                    self.current_slice = (self.current_slice + 1).min(e.analysis.slices.saturating_sub(1));
+                    self.current_slice =
+                        (self.current_slice + 1).min(e.analysis.slices.saturating_sub(1));
                 }
                 Task::none()
             }
@@ -577,7 +623,8 @@ impl App {
             _ => None,
         });
         let period = if self.job.is_some() { 100 } else { 500 };
-        let tick = iced::time::every(std::time::Duration::from_millis(period)).map(|_| Message::Tick);
+        let tick =
+            iced::time::every(std::time::Duration::from_millis(period)).map(|_| Message::Tick);
         Subscription::batch([keys, drops, tick])
     }
 
@@ -607,12 +654,18 @@ impl App {
         let tabs = row![
             tab("Track", Panel::Track, self.panel),
             tab("Retrain", Panel::Retrain, self.panel),
-            tab(&format!("Errors ({})", self.errors.len()), Panel::Errors, self.panel),
+            tab(
+                &format!("Errors ({})", self.errors.len()),
+                Panel::Errors,
+                self.panel
+            ),
             tab("Settings", Panel::Settings, self.panel),
             space().width(Length::Fill),
             button("Classify").on_press_maybe(self.job.is_none().then_some(Message::ClassifyNow)),
-            button("Apply tags…").on_press_maybe(self.job.is_none().then_some(Message::ApplyRequest)),
-            button("Undo last write").on_press_maybe(self.job.is_none().then_some(Message::UndoWrites)),
+            button("Apply tags…")
+                .on_press_maybe(self.job.is_none().then_some(Message::ApplyRequest)),
+            button("Undo last write")
+                .on_press_maybe(self.job.is_none().then_some(Message::UndoWrites)),
         ]
         .spacing(6);
 
@@ -625,7 +678,11 @@ impl App {
                 };
                 column![
                     row![
-                        text(format!("{}: {}/{} ({:.1}/s){eta}", j.phase, j.done, j.total, j.rate)).size(13),
+                        text(format!(
+                            "{}: {}/{} ({:.1}/s){eta}",
+                            j.phase, j.done, j.total, j.rate
+                        ))
+                        .size(13),
                         space().width(Length::Fill),
                         button("Cancel").on_press(Message::Cancel),
                     ]
@@ -646,7 +703,8 @@ impl App {
             Panel::Settings => self.settings_panel(),
         };
         let body = row![
-            container(self.table.view(self.selected).map(Message::Table)).width(Length::FillPortion(5)),
+            container(self.table.view(self.selected).map(Message::Table))
+                .width(Length::FillPortion(5)),
             container(scrollable(side)).width(Length::FillPortion(4)),
         ]
         .spacing(12)
@@ -681,13 +739,22 @@ impl App {
         ]
         .spacing(6);
         col = col.push(match (&self.spectrogram, &self.spectrogram_error) {
-            (Some((_, handle)), _) => Element::from(image(handle.clone()).width(Length::Fill).height(150).content_fit(iced::ContentFit::Fill)),
-            (None, Some(e)) => text(format!("Cannot draw the spectrogram: {e}")).size(13).into(),
+            (Some((_, handle)), _) => Element::from(
+                image(handle.clone())
+                    .width(Length::Fill)
+                    .height(150)
+                    .content_fit(iced::ContentFit::Fill),
+            ),
+            (None, Some(e)) => text(format!("Cannot draw the spectrogram: {e}"))
+                .size(13)
+                .into(),
             (None, None) => text("Computing the spectrogram…").size(13).into(),
         });
         let Some(e) = &self.evidence else {
             col = col.push(text(match row.state {
-                review::ReviewState::Error => format!("Error: {}", row.error.clone().unwrap_or_default()),
+                review::ReviewState::Error => {
+                    format!("Error: {}", row.error.clone().unwrap_or_default())
+                }
                 _ => "Not classified yet.".to_string(),
             }));
             return col.into();
@@ -713,7 +780,11 @@ impl App {
                     "Slice {} at {:.1} s: {ranking}{}  (click or Space to play)",
                     i + 1,
                     e.slice_start_seconds(i),
-                    if top < e.thresholds.slice { " — abstains" } else { "" }
+                    if top < e.thresholds.slice {
+                        " — abstains"
+                    } else {
+                        ""
+                    }
                 )
             }
             _ => String::new(),
@@ -732,7 +803,10 @@ impl App {
                 e.proposal.cast(),
                 e.thresholds.track * 100.0
             ),
-            (Some(u), _) => format!("Unsure: {}.", u.explain(e.proposal.share, e.thresholds.track)),
+            (Some(u), _) => format!(
+                "Unsure: {}.",
+                u.explain(e.proposal.share, e.thresholds.track)
+            ),
             (None, None) => String::new(),
         };
         col = col.push(text(verdict).size(14));
@@ -754,14 +828,21 @@ impl App {
                     .on_input(Message::OverrideInput)
                     .on_submit(Message::OverrideSubmit),
                 button("Skip").on_press(Message::Skip),
-                button("Undo (u)").on_press_maybe(row.decided.as_ref().map(|_| Message::UndoDecision)),
+                button("Undo (u)")
+                    .on_press_maybe(row.decided.as_ref().map(|_| Message::UndoDecision)),
             ]
             .spacing(6),
         );
         col = col.push(
             row![
-                text(format!("Accept all proposals with ≥ {:.0}% of votes", self.accept_share * 100.0)).size(13),
-                slider(0.5..=1.0, self.accept_share, Message::AcceptShare).step(0.05).width(120),
+                text(format!(
+                    "Accept all proposals with ≥ {:.0}% of votes",
+                    self.accept_share * 100.0
+                ))
+                .size(13),
+                slider(0.5..=1.0, self.accept_share, Message::AcceptShare)
+                    .step(0.05)
+                    .width(120),
                 button("Accept all").on_press(Message::AcceptAbove),
             ]
             .spacing(8)
@@ -775,7 +856,11 @@ impl App {
         let mut per_genre: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
         for l in &labels {
             let e = per_genre.entry(l.genre.clone()).or_default();
-            if l.source == "tag" { e.1 += 1 } else { e.0 += 1 }
+            if l.source == "tag" {
+                e.1 += 1
+            } else {
+                e.0 += 1
+            }
         }
         let mut col = column![
             text("Trusted labels").size(18),
@@ -785,20 +870,33 @@ impl App {
         for (g, (mine, tags)) in &per_genre {
             col = col.push(text(format!("{g}: {mine} decided, {tags} from tags")).size(13));
         }
-        col = col.push(button("Retrain (seconds)").on_press_maybe(self.job.is_none().then_some(Message::Retrain)));
+        col = col.push(
+            button("Retrain (seconds)")
+                .on_press_maybe(self.job.is_none().then_some(Message::Retrain)),
+        );
         col = col.push(text("Models").size(18));
         for m in sonotag::classify::models(&self.lib).unwrap_or_default() {
-            let pct = |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_f64()).map(|x| x * 100.0);
+            let pct = |v: &serde_json::Value, key: &str| {
+                v.get(key).and_then(|x| x.as_f64()).map(|x| x * 100.0)
+            };
             let metrics = m
                 .card
                 .metrics
                 .iter()
-                .map(|(k, v)| match (pct(v, "accuracy"), pct(v, "coverage"), pct(v, "precision"), pct(v, "before"), pct(v, "after")) {
-                    (Some(a), Some(c), Some(p), _, _) => {
-                        format!("{k}: accuracy {a:.0}%, coverage {c:.0}%, precision {p:.0}%")
+                .map(|(k, v)| {
+                    match (
+                        pct(v, "accuracy"),
+                        pct(v, "coverage"),
+                        pct(v, "precision"),
+                        pct(v, "before"),
+                        pct(v, "after"),
+                    ) {
+                        (Some(a), Some(c), Some(p), _, _) => {
+                            format!("{k}: accuracy {a:.0}%, coverage {c:.0}%, precision {p:.0}%")
+                        }
+                        (_, _, _, Some(b), Some(a)) => format!("{k}: {b:.0}% → {a:.0}%"),
+                        _ => k.clone(),
                     }
-                    (_, _, _, Some(b), Some(a)) => format!("{k}: {b:.0}% → {a:.0}%"),
-                    _ => k.clone(),
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
@@ -831,12 +929,16 @@ impl App {
         column![
             text("Voting").size(18),
             row![
-                text(format!("Slice confidence ≥ {:.2}", t.slice)).size(13).width(200),
+                text(format!("Slice confidence ≥ {:.2}", t.slice))
+                    .size(13)
+                    .width(200),
                 slider(0.0..=0.95, t.slice, Message::SliceThreshold).step(0.05)
             ]
             .spacing(8),
             row![
-                text(format!("Track share ≥ {:.0}%", t.track * 100.0)).size(13).width(200),
+                text(format!("Track share ≥ {:.0}%", t.track * 100.0))
+                    .size(13)
+                    .width(200),
                 slider(0.3..=1.0, t.track, Message::TrackThreshold).step(0.05)
             ]
             .spacing(8),
@@ -849,7 +951,9 @@ impl App {
                 .label("Write ID3v2.3 instead of ID3v2.4 (older players)")
                 .on_toggle(Message::Id3v23),
             text("Appearance").size(18),
-            checkbox(self.settings.dark_theme).label("Dark theme").on_toggle(Message::DarkTheme),
+            checkbox(self.settings.dark_theme)
+                .label("Dark theme")
+                .on_toggle(Message::DarkTheme),
             text(format!(
                 "Genre vocabulary and super-genre map: {}",
                 sonotag::genres::default_path().display()
@@ -861,16 +965,29 @@ impl App {
     }
 
     fn confirm_dialog<'a>(&self, plan: &'a [PlannedWrite]) -> Element<'a, Message> {
-        let writes = plan.iter().filter(|p| p.action != WriteAction::KeepExisting).count();
+        let writes = plan
+            .iter()
+            .filter(|p| p.action != WriteAction::KeepExisting)
+            .count();
         let mut list = column![].spacing(2);
         for p in plan {
-            let old = if p.old_genres.is_empty() { "(none)".to_string() } else { p.old_genres.join("; ") };
+            let old = if p.old_genres.is_empty() {
+                "(none)".to_string()
+            } else {
+                p.old_genres.join("; ")
+            };
             let note = match p.action {
                 WriteAction::Fill => "",
                 WriteAction::Replace => "  (replaces)",
-                WriteAction::KeepExisting => "  (kept: the file has a genre; allow replacing in Settings)",
+                WriteAction::KeepExisting => {
+                    "  (kept: the file has a genre; allow replacing in Settings)"
+                }
             };
-            let name = p.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             list = list.push(text(format!("{name}: {old} → {}{note}", p.new_genre)).size(12));
         }
         let dialog = container(
@@ -895,15 +1012,24 @@ impl App {
 
 fn tab<'a>(label: &str, panel: Panel, current: Panel) -> Element<'a, Message> {
     let b = button(text(label.to_string()).size(13)).on_press(Message::Show(panel));
-    if panel == current { b.style(button::primary) } else { b.style(button::secondary) }.into()
+    if panel == current {
+        b.style(button::primary)
+    } else {
+        b.style(button::secondary)
+    }
+    .into()
 }
 
 /// Starts the window.
 pub fn run(db: PathBuf, folder: Option<PathBuf>) -> iced::Result {
-    iced::application(move || App::new(db.clone(), folder.clone()), App::update, App::view)
-        .title(App::title)
-        .theme(App::theme)
-        .subscription(App::subscription)
-        .window_size((1280.0, 800.0))
-        .run()
+    iced::application(
+        move || App::new(db.clone(), folder.clone()),
+        App::update,
+        App::view,
+    )
+    .title(App::title)
+    .theme(App::theme)
+    .subscription(App::subscription)
+    .window_size((1280.0, 800.0))
+    .run()
 }

@@ -1,9 +1,11 @@
 //! The library table: filter, search, sort, and only the visible rows built,
 //! so 50,000 tracks scroll smoothly.
 
-use sonotag::review::{ReviewRow, ReviewState};
-use iced::widget::{button, column, container, mouse_area, pick_list, row, scrollable, space, text, text_input};
+use iced::widget::{
+    button, column, container, mouse_area, pick_list, row, scrollable, space, text, text_input,
+};
 use iced::{Element, Length};
+use sonotag::review::{ReviewRow, ReviewState};
 
 /// Height of one row in pixels (fixed, so visible rows can be computed).
 pub const ROW_HEIGHT: f32 = 26.0;
@@ -154,7 +156,9 @@ impl Table {
         }
         let pos = current
             .and_then(|id| self.shown.iter().position(|&i| self.rows[i].track_id == id))
-            .map_or(0, |p| (p as i64 + delta).clamp(0, self.shown.len() as i64 - 1) as usize);
+            .map_or(0, |p| {
+                (p as i64 + delta).clamp(0, self.shown.len() as i64 - 1) as usize
+            });
         Some(self.rows[self.shown[pos]].track_id)
     }
 
@@ -182,7 +186,11 @@ impl Table {
                 self.refresh();
             }
             Message::Sort(c) => {
-                self.sort = if self.sort.0 == c { (c, !self.sort.1) } else { (c, true) };
+                self.sort = if self.sort.0 == c {
+                    (c, !self.sort.1)
+                } else {
+                    (c, true)
+                };
                 self.refresh();
             }
             Message::Scrolled(offset, height) => {
@@ -209,8 +217,14 @@ impl Table {
             text_input("Search title, artist, album, genre…", &self.search)
                 .on_input(Message::Search)
                 .width(Length::FillPortion(2)),
-            pick_list(filters, Some(self.filter.clone()), Message::Filter).width(Length::FillPortion(1)),
-            text(format!("{} of {} tracks", self.shown.len(), self.rows.len())).size(13),
+            pick_list(filters, Some(self.filter.clone()), Message::Filter)
+                .width(Length::FillPortion(1)),
+            text(format!(
+                "{} of {} tracks",
+                self.shown.len(),
+                self.rows.len()
+            ))
+            .size(13),
         ]
         .spacing(8)
         .align_y(iced::Alignment::Center);
@@ -250,8 +264,18 @@ impl Table {
                 cell(r.artist.clone(), 3),
                 cell(r.album.clone(), 3),
                 cell(r.tag_genre.clone(), 2),
-                cell(r.decided.clone().or(r.proposed.clone()).unwrap_or_default(), 2),
-                cell(if r.proposed.is_some() { format!("{:.0}%", r.share * 100.0) } else { String::new() }, 1),
+                cell(
+                    r.decided.clone().or(r.proposed.clone()).unwrap_or_default(),
+                    2
+                ),
+                cell(
+                    if r.proposed.is_some() {
+                        format!("{:.0}%", r.share * 100.0)
+                    } else {
+                        String::new()
+                    },
+                    1
+                ),
                 cell(r.state.label().to_string(), 2),
             ]
             .spacing(4);
@@ -261,12 +285,13 @@ impl Table {
                 .height(ROW_HEIGHT)
                 .clip(true)
                 .style(move |theme: &iced::Theme| {
-                if is_selected {
-                    container::Style::default().background(theme.extended_palette().primary.weak.color)
-                } else {
-                    container::Style::default()
-                }
-            });
+                    if is_selected {
+                        container::Style::default()
+                            .background(theme.extended_palette().primary.weak.color)
+                    } else {
+                        container::Style::default()
+                    }
+                });
             body = body.push(mouse_area(styled).on_press(Message::Select(r.track_id)));
         }
         body = body.push(space().height((self.shown.len() - last) as f32 * ROW_HEIGHT));

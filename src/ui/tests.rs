@@ -13,10 +13,14 @@ use std::time::{Duration, Instant};
 fn click(app: &mut App, label: &str) {
     let messages: Vec<Message> = {
         let mut ui = simulator(app.view());
-        ui.click(label).unwrap_or_else(|e| panic!("cannot click {label:?}: {e}"));
+        ui.click(label)
+            .unwrap_or_else(|e| panic!("cannot click {label:?}: {e}"));
         ui.into_messages().collect()
     };
-    assert!(!messages.is_empty(), "clicking {label:?} produced no message");
+    assert!(
+        !messages.is_empty(),
+        "clicking {label:?} produced no message"
+    );
     for m in messages {
         let _ = app.update(m);
     }
@@ -30,7 +34,11 @@ fn shows(app: &App, label: &str) -> bool {
 fn wait_for_job(app: &mut App) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while app.busy() {
-        assert!(Instant::now() < deadline, "job did not finish: {}", app.status());
+        assert!(
+            Instant::now() < deadline,
+            "job did not finish: {}",
+            app.status()
+        );
         std::thread::sleep(Duration::from_millis(50));
         let _ = app.update(Message::Tick);
     }
@@ -52,7 +60,8 @@ fn review_flow_in_the_simulator() {
     std::fs::create_dir_all(&music).unwrap();
     for i in 0..3u64 {
         let stereo = sonotag::synth::music_like(6.0, 44_100, i + 10);
-        sonotag::synth::write_wav(&music.join(format!("song {i}.wav")), &stereo, 44_100, 2).unwrap();
+        sonotag::synth::write_wav(&music.join(format!("song {i}.wav")), &stereo, 44_100, 2)
+            .unwrap();
     }
     let db = dir.path().join("lib.sqlite");
     let (mut app, _) = App::new(db.clone(), None);
@@ -65,7 +74,10 @@ fn review_flow_in_the_simulator() {
     assert_eq!(app.table.rows.len(), 3, "{}", app.status());
     use sonotag::review::ReviewState;
     assert!(
-        app.table.rows.iter().all(|r| matches!(r.state, ReviewState::Proposed | ReviewState::Unsure)),
+        app.table
+            .rows
+            .iter()
+            .all(|r| matches!(r.state, ReviewState::Proposed | ReviewState::Unsure)),
         "every track classified: {:?}",
         app.table.rows
     );
@@ -75,7 +87,10 @@ fn review_flow_in_the_simulator() {
     let first = app.selected.expect("a track is selected");
     let evidence = app.evidence.as_ref().expect("evidence loaded");
     assert_eq!(evidence.analysis.slices, 2);
-    let winner = evidence.proposal.winner.map(|w| evidence.classes[w].clone());
+    let winner = evidence
+        .proposal
+        .winner
+        .map(|w| evidence.classes[w].clone());
 
     // Accept it (moves to the next track), then override the next one.
     if winner.is_some() {
@@ -90,7 +105,10 @@ fn review_flow_in_the_simulator() {
     let rows = sonotag::review::rows(&app.lib, app.model_id()).unwrap();
     let decided: Vec<_> = rows.iter().filter_map(|r| r.decided.clone()).collect();
     assert_eq!(decided.len(), 2, "{rows:?}");
-    assert!(decided.contains(&"Electronic".to_string()), "the vocabulary maps drum and bass");
+    assert!(
+        decided.contains(&"Electronic".to_string()),
+        "the vocabulary maps drum and bass"
+    );
 
     // Apply shows the confirmation with original → new, then writes.
     click(&mut app, "Apply tags…");
@@ -111,12 +129,22 @@ fn review_flow_in_the_simulator() {
         .into_iter()
         .map(|r| r.state)
         .collect();
-    assert_eq!(states.iter().filter(|s| **s == ReviewState::Written).count(), 2);
+    assert_eq!(
+        states
+            .iter()
+            .filter(|s| **s == ReviewState::Written)
+            .count(),
+        2
+    );
 
     // Undo restores the files.
     click(&mut app, "Undo last write");
     wait_for_job(&mut app);
     for (path, _) in &written {
-        assert!(genre_tag(path).is_empty(), "{} still tagged", path.display());
+        assert!(
+            genre_tag(path).is_empty(),
+            "{} still tagged",
+            path.display()
+        );
     }
 }
