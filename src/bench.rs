@@ -121,6 +121,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<()> {
     }
 
     bench_inference(&opts.architectures)?;
+    bench_retrain_head(5_000)?;
     if let Some((ext, path)) = encoded.iter().find(|(e, _)| e == "mp3").or(encoded.first()) {
         bench_classify(dir.path(), path, ext, opts.parallel_tracks)?;
     }
@@ -139,18 +140,49 @@ pub fn bench_inference(architectures: &[Architecture]) -> anyhow::Result<()> {
         .collect();
     for arch in architectures {
         let net = GenreNet::new(arch, 11, 1)?;
-        net.infer(&slices[..64 * 128 * 128], 64)?; // warm-up
-        let t0 = Instant::now();
-        net.infer(&slices, 64)?;
-        let secs = t0.elapsed().as_secs_f64();
-        println!(
-            "inference {:?} pool {}: {:.1} MFLOP/slice, {:.0} slices/s",
-            arch.channels,
-            arch.input_pool,
-            arch.flops(11) as f64 / 1e6,
-            n as f64 / secs
-        );
+        net.infer(&slices[..64 * 128 * 128], crate::model::INFER_BATCH)?; // warm-up
+        for batch in [32, 64, 128, 256] {
+            let t0 = Instant::now();
+            net.infer(&slices, batch)?;
+            let secs = t0.elapsed().as_secs_f64();
+            println!(
+                "inference {:?} pool {} batch {batch}: {:.1} MFLOP/slice, {:.0} slices/s",
+                arch.channels,
+                arch.input_pool,
+                arch.flops(11) as f64 / 1e6,
+                n as f64 / secs
+            );
+        }
     }
+    Ok(())
+}
+
+/// Head retraining on `tracks` tracks' stored embeddings (30 slices each,
+/// synthetic values, 11 genres), as `sonotag retrain` does it.
+pub fn bench_retrain_head(tracks: usize) -> anyhow::Result<()> {
+    let mut net = GenreNet::new(&Architecture::default(), 11, 1)?;
+    let dim = net.architecture().embedding;
+    let mut rng = synth::Rng::new(2);
+    let n = tracks * 30;
+    let labels: Vec<u32> = (0..n).map(|i| ((i / 30) % 11) as u32).collect();
+    let embeddings: Vec<f32> = (0..n * dim)
+        .map(|i| {
+            rng.unit()
+                + if (i % dim) == labels[i / dim] as usize {
+                    1.0
+                } else {
+                    0.0
+                }
+        })
+        .collect();
+    let t0 = Instant::now();
+    let opts = crate::retrain::RetrainOptions::default();
+    crate::train::train_head(&mut net, &embeddings, &labels, 11, opts.seed, opts.epochs)?;
+    println!(
+        "retrain head: {tracks} tracks × 30 slices of embeddings, {} epochs in {:.2} s",
+        opts.epochs,
+        t0.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -329,7 +329,7 @@ pub fn classify(
             }
             let stored = match result {
                 Ok((slices, starts, decode_errors)) => {
-                    let (probs, embs) = model.net.infer(&slices, 64)?;
+                    let (probs, embs) = model.net.infer(&slices, crate::model::INFER_BATCH)?;
                     let proposal = vote::vote(&probs, classes.len(), thresholds);
                     if proposal.unsure.is_some() {
                         summary.unsure += 1;
@@ -389,7 +389,7 @@ pub fn analyse_track_fully(
         .ok_or_else(|| anyhow::anyhow!("no track with id {track_id}"))?;
     let (spec, report) = audio::analyse_file(&track.path)?;
     let slices = all_slices(&spec);
-    let (probs, embs) = model.net.infer(&slices, 64)?;
+    let (probs, embs) = model.net.infer(&slices, crate::model::INFER_BATCH)?;
     let proposal = vote::vote(&probs, model.card.classes.len(), thresholds);
     let starts: Vec<u32> = (0..spec.slice_count())
         .map(|i| (i * SLICE_COLUMNS) as u32)

@@ -62,7 +62,7 @@ pub fn evaluate(model: &Model, rows: &[LabelRow], thresholds: Thresholds) -> Eva
                 .and_then(|(spec, _)| {
                     model
                         .net
-                        .infer(&all_slices(&spec), 64)
+                        .infer(&all_slices(&spec), crate::model::INFER_BATCH)
                         .map_err(|e| format!("{path}: inference failed: {e}"))
                 });
             match outcome {

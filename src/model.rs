@@ -41,6 +41,10 @@ pub enum ModelError {
     Invalid { path: PathBuf, reason: String },
 }
 
+/// Slices per inference batch (fastest on the 2-core machine: see
+/// `sonotag bench --inference-only`).
+pub const INFER_BATCH: usize = 128;
+
 /// Layer sizes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Architecture {
@@ -205,6 +209,10 @@ struct Layer {
 /// The network with its weights.
 pub struct GenreNet {
     arch: Architecture,
+    /// Pool the input in Rust ([`GenreNet::input`]); training turns this off
+    /// and pools with candle, whose rounding the shipped model was trained
+    /// with, so a seed keeps reproducing the same weights.
+    pub fused_input: bool,
     classes: usize,
     convs: Vec<Layer>,
     dense: Layer,
@@ -251,6 +259,7 @@ impl GenreNet {
         };
         Ok(Self {
             arch: arch.clone(),
+            fused_input: true,
             classes,
             convs,
             dense,
@@ -303,8 +312,46 @@ impl GenreNet {
 
     /// Turns `n` slices of u8 (row-major, low band first) into the
     /// standardised input tensor `[n, 1, 128, 128]`.
+    ///
+    /// The input average-pooling is done here, in the same pass (candle's
+    /// CPU pooling is a slow generic loop); pooling and standardising commute
+    /// because standardisation is affine per slice.
     pub fn input(&self, slices: &[u8], n: usize) -> candle_core::Result<Tensor> {
-        let mut data = Vec::with_capacity(slices.len());
+        if !self.fused_input {
+            return self.input_unfused(slices, n);
+        }
+        let pool = self.arch.input_pool.max(1);
+        let side = self.arch.side();
+        let mut data = Vec::with_capacity(n * side * side);
+        let mut sums = vec![0u32; side * side];
+        for slice in slices.chunks_exact(MEL_BANDS * SLICE_COLUMNS).take(n) {
+            sums.fill(0);
+            for (row, values) in slice.chunks_exact(SLICE_COLUMNS).enumerate() {
+                let out_row = &mut sums[(row / pool) * side..(row / pool + 1) * side];
+                for (col, &v) in values.iter().enumerate() {
+                    out_row[col / pool] += v as u32;
+                }
+            }
+            let cell = (pool * pool) as f32;
+            let (shift, scale) = if self.arch.standardise {
+                let mean = slice.iter().map(|&v| v as f32).sum::<f32>() / slice.len() as f32;
+                let var = slice
+                    .iter()
+                    .map(|&v| (v as f32 - mean).powi(2))
+                    .sum::<f32>()
+                    / slice.len() as f32;
+                (mean, 1.0 / (var.sqrt() + 8.0))
+            } else {
+                (127.5, 1.0 / 127.5)
+            };
+            data.extend(sums.iter().map(|&s| (s as f32 / cell - shift) * scale));
+        }
+        Tensor::from_vec(data, (n, 1, side, side), &self.device)
+    }
+
+    /// The same input computed at full resolution and pooled by candle.
+    fn input_unfused(&self, slices: &[u8], n: usize) -> candle_core::Result<Tensor> {
+        let mut data = Vec::with_capacity(n * MEL_BANDS * SLICE_COLUMNS);
         for slice in slices.chunks_exact(MEL_BANDS * SLICE_COLUMNS).take(n) {
             if !self.arch.standardise {
                 data.extend(slice.iter().map(|&v| v as f32 / 127.5 - 1.0));
@@ -319,12 +366,14 @@ impl GenreNet {
             let inv = 1.0 / (var.sqrt() + 8.0);
             data.extend(slice.iter().map(|&v| (v as f32 - mean) * inv));
         }
-        Tensor::from_vec(data, (n, 1, MEL_BANDS, SLICE_COLUMNS), &self.device)
+        Tensor::from_vec(data, (n, 1, MEL_BANDS, SLICE_COLUMNS), &self.device)?
+            .avg_pool2d(self.arch.input_pool)
     }
 
-    /// Runs the body: input `[n,1,128,128]` → embedding `[n, embedding]`.
+    /// Runs the body: input `[n,1,side,side]` (from [`GenreNet::input`]) →
+    /// embedding `[n, embedding]`.
     pub fn embed(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let mut x = x.avg_pool2d(self.arch.input_pool)?;
+        let mut x = x.clone();
         for conv in &self.convs {
             x = x
                 .conv2d(conv.weight.as_tensor(), 1, 1, 1, 1)?
@@ -594,6 +643,35 @@ mod tests {
         let from_emb = other.probabilities_from_embeddings(&e2).unwrap();
         for (a, b) in from_emb.iter().zip(&p1) {
             assert!((a - b).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn fused_pooling_matches_candle() {
+        // `input` pools in Rust; it must equal standardising at full
+        // resolution and pooling with candle.
+        let net = GenreNet::new(&Architecture::default(), 3, 1).unwrap();
+        let mut rng = Rng::new(8);
+        let slices: Vec<u8> = (0..2 * 128 * 128)
+            .map(|_| (rng.next_u64() % 256) as u8)
+            .collect();
+        let ours: Vec<f32> = net
+            .input(&slices, 2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let candle: Vec<f32> = net
+            .input_unfused(&slices, 2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_eq!(ours.len(), candle.len());
+        for (a, b) in ours.iter().zip(&candle) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
         }
     }
 

@@ -291,7 +291,7 @@ fn track_accuracy(
     let mut right = 0;
     let mut out = Vec::new();
     for &i in idx {
-        let (probs, _) = net.infer(&all_slices(&examples[i].spec), 64)?;
+        let (probs, _) = net.infer(&all_slices(&examples[i].spec), crate::model::INFER_BATCH)?;
         let p = vote::vote(
             &probs,
             net.classes(),
@@ -348,13 +348,14 @@ pub fn train(
     );
 
     // Fine-tuning starts from `init` with a fresh head for these classes.
-    let net = match init {
+    let mut net = match init {
         Some(mut net) => {
             net.reset_head(classes, opts.seed)?;
             net
         }
         None => GenreNet::new(arch, classes, opts.seed)?,
     };
+    net.fused_input = false;
     let vars = net.vars();
     let mut optimizer = AdamW::new(
         vars.clone(),
@@ -441,6 +442,7 @@ pub fn train(
         v.set(t)?;
     }
     let (_, validation) = track_accuracy(&net, examples, &val_idx)?;
+    net.fused_input = true;
     Ok(Trained {
         net,
         epochs,

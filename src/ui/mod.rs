@@ -16,7 +16,7 @@ mod tests;
 use iced::keyboard::{self, key};
 use iced::widget::{
     button, canvas, checkbox, column, container, image, pick_list, progress_bar, row, scrollable,
-    slider, space, text, text_input,
+    slider, space, text, text_editor, text_input,
 };
 use iced::{Element, Length, Subscription, Task, Theme};
 use sonotag::genres::Vocabulary;
@@ -76,6 +76,8 @@ pub struct App {
     confirm: Option<Vec<PlannedWrite>>,
     panel: Panel,
     reload_due: bool,
+    /// The vocabulary as TOML, edited in the settings panel.
+    vocab_text: text_editor::Content,
 }
 
 /// Messages of the window.
@@ -112,6 +114,9 @@ pub enum Message {
     ReplaceExisting(bool),
     Id3v23(bool),
     DarkTheme(bool),
+    VocabEdit(text_editor::Action),
+    VocabSave,
+    VocabReset,
     Key(keyboard::Key),
     Tick,
 }
@@ -155,7 +160,11 @@ impl App {
             confirm: None,
             panel: Panel::Track,
             reload_due: false,
+            vocab_text: text_editor::Content::new(),
         };
+        app.vocab_text = text_editor::Content::with_text(
+            &toml::to_string_pretty(&app.vocab).unwrap_or_default(),
+        );
         app.reload();
         let task = match folder {
             Some(f) => app.open_folder(f),
@@ -558,6 +567,28 @@ impl App {
                 self.settings.dark_theme = v;
                 self.save_settings();
             }
+            Message::VocabEdit(action) => self.vocab_text.perform(action),
+            Message::VocabSave => match toml::from_str::<Vocabulary>(&self.vocab_text.text()) {
+                Ok(v) => {
+                    let path = sonotag::genres::default_path();
+                    match v.save(&path) {
+                        Ok(()) => {
+                            self.status = format!("Vocabulary saved to {}", path.display());
+                            self.vocab = v;
+                        }
+                        Err(e) => self.status = e.to_string(),
+                    }
+                }
+                Err(e) => {
+                    self.status = format!("The vocabulary is not valid TOML, nothing saved: {e}")
+                }
+            },
+            Message::VocabReset => {
+                self.vocab_text = text_editor::Content::with_text(
+                    &toml::to_string_pretty(&Vocabulary::default()).unwrap_or_default(),
+                );
+                self.status = "Default vocabulary loaded into the editor; Save to keep it.".into();
+            }
             Message::Key(k) => return self.key(k),
         }
         Task::none()
@@ -954,11 +985,20 @@ impl App {
             checkbox(self.settings.dark_theme)
                 .label("Dark theme")
                 .on_toggle(Message::DarkTheme),
+            text("Genres and super-genre map").size(18),
             text(format!(
-                "Genre vocabulary and super-genre map: {}",
+                "`genres` are the canonical names; `map` sends sub-genres and spellings to them (used for tags and overrides). Saved in {}",
                 sonotag::genres::default_path().display()
             ))
             .size(12),
+            text_editor(&self.vocab_text)
+                .on_action(Message::VocabEdit)
+                .height(260),
+            row![
+                button("Save vocabulary").on_press(Message::VocabSave),
+                button("Defaults").on_press(Message::VocabReset),
+            ]
+            .spacing(8),
         ]
         .spacing(8)
         .into()

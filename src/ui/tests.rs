@@ -147,4 +147,13 @@ fn review_flow_in_the_simulator() {
             path.display()
         );
     }
+
+    // The vocabulary is edited in the settings panel and saved as TOML.
+    click(&mut app, "Settings");
+    let _ = app.update(Message::VocabReset);
+    click(&mut app, "Save vocabulary");
+    let saved = dir.path().join("config/sonotag/genres.toml");
+    let vocab = sonotag::genres::Vocabulary::load(&saved).unwrap();
+    assert_eq!(vocab.canonical("trap").as_deref(), Some("Hip-Hop"));
+    assert!(saved.exists(), "{}", app.status());
 }
