@@ -179,7 +179,7 @@ pub fn bench_retrain_head(tracks: usize) -> anyhow::Result<()> {
     let opts = crate::retrain::RetrainOptions::default();
     crate::train::train_head(&mut net, &embeddings, &labels, 11, opts.seed, opts.epochs)?;
     println!(
-        "retrain head: {tracks} tracks × 30 slices of embeddings, {} epochs in {:.2} s",
+        "retrain head: {tracks} tracks × 30 slices of embeddings, {} steps in {:.2} s",
         opts.epochs,
         t0.elapsed().as_secs_f64()
     );

@@ -31,6 +31,7 @@ pub struct RetrainOptions {
     pub holdout: f32,
     /// Slices per track used for training (evenly spaced).
     pub max_slices_per_track: usize,
+    /// Optimiser steps (mini-batches of up to 2,048 slices).
     pub epochs: usize,
 }
 

@@ -214,7 +214,7 @@ pub enum Command {
         /// Files for the scan benchmark (0 skips it)
         #[arg(long, default_value_t = 10_000)]
         scan_files: usize,
-        /// Only compare the inference speed of candidate network shapes
+        /// Only compare the inference speed of candidate network shapes, and time a head retrain
         #[arg(long)]
         inference_only: bool,
     },
@@ -468,6 +468,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
                 .collect();
                 bench::bench_inference(&archs)?;
+                bench::bench_retrain_head(5_000)?;
                 return Ok(ExitCode::SUCCESS);
             }
             bench::run(&bench::BenchOptions {
