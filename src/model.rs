@@ -334,13 +334,7 @@ impl GenreNet {
             }
             let cell = (pool * pool) as f32;
             let (shift, scale) = if self.arch.standardise {
-                let mean = slice.iter().map(|&v| v as f32).sum::<f32>() / slice.len() as f32;
-                let var = slice
-                    .iter()
-                    .map(|&v| (v as f32 - mean).powi(2))
-                    .sum::<f32>()
-                    / slice.len() as f32;
-                (mean, 1.0 / (var.sqrt() + 8.0))
+                standardisation(slice)
             } else {
                 (127.5, 1.0 / 127.5)
             };
@@ -357,13 +351,7 @@ impl GenreNet {
                 data.extend(slice.iter().map(|&v| v as f32 / 127.5 - 1.0));
                 continue;
             }
-            let mean = slice.iter().map(|&v| v as f32).sum::<f32>() / slice.len() as f32;
-            let var = slice
-                .iter()
-                .map(|&v| (v as f32 - mean).powi(2))
-                .sum::<f32>()
-                / slice.len() as f32;
-            let inv = 1.0 / (var.sqrt() + 8.0);
+            let (mean, inv) = standardisation(slice);
             data.extend(slice.iter().map(|&v| (v as f32 - mean) * inv));
         }
         Tensor::from_vec(data, (n, 1, MEL_BANDS, SLICE_COLUMNS), &self.device)?
@@ -495,6 +483,18 @@ impl GenreNet {
         }
         Ok(())
     }
+}
+
+/// Mean and inverse deviation of a slice; the +8 keeps near-silent slices
+/// from being blown up into noise.
+fn standardisation(slice: &[u8]) -> (f32, f32) {
+    let mean = slice.iter().map(|&v| v as f32).sum::<f32>() / slice.len() as f32;
+    let var = slice
+        .iter()
+        .map(|&v| (v as f32 - mean).powi(2))
+        .sum::<f32>()
+        / slice.len() as f32;
+    (mean, 1.0 / (var.sqrt() + 8.0))
 }
 
 fn linear(x: &Tensor, l: &Layer) -> candle_core::Result<Tensor> {

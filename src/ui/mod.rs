@@ -78,6 +78,11 @@ pub struct App {
     reload_due: bool,
     /// The vocabulary as TOML, edited in the settings panel.
     vocab_text: text_editor::Content,
+    /// Registered models, refreshed with the table (views run every frame
+    /// and must not query the library).
+    models: Vec<sonotag::classify::ModelRow>,
+    /// Trusted labels per genre: (decided by the user, from tags).
+    label_counts: std::collections::BTreeMap<String, (usize, usize)>,
 }
 
 /// Messages of the window.
@@ -161,6 +166,8 @@ impl App {
             panel: Panel::Track,
             reload_due: false,
             vocab_text: text_editor::Content::new(),
+            models: Vec::new(),
+            label_counts: Default::default(),
         };
         app.vocab_text = text_editor::Content::with_text(
             &toml::to_string_pretty(&app.vocab).unwrap_or_default(),
@@ -199,15 +206,27 @@ impl App {
         }
     }
 
-    fn model_id(&self) -> Option<i64> {
-        sonotag::classify::active_model(&self.lib)
-            .ok()
-            .flatten()
-            .map(|m| m.id)
+    fn active_model(&self) -> Option<&sonotag::classify::ModelRow> {
+        self.models.iter().find(|m| m.active)
     }
 
-    /// Reloads the table and the selected track's evidence from the library.
+    fn model_id(&self) -> Option<i64> {
+        self.active_model().map(|m| m.id)
+    }
+
+    /// Reloads the table, models, label counts and the selected track's
+    /// evidence from the library.
     fn reload(&mut self) {
+        self.models = sonotag::classify::models(&self.lib).unwrap_or_default();
+        self.label_counts.clear();
+        for l in sonotag::retrain::trusted_labels(&self.lib, &self.vocab).unwrap_or_default() {
+            let e = self.label_counts.entry(l.genre).or_default();
+            if l.source == "tag" {
+                e.1 += 1
+            } else {
+                e.0 += 1
+            }
+        }
         match review::rows(&self.lib, self.model_id()) {
             Ok(rows) => self.table.set_rows(rows),
             Err(e) => self.status = format!("Cannot read the library: {e}"),
@@ -544,7 +563,7 @@ impl App {
             }
             Message::ApplyThresholds => {
                 self.save_settings();
-                if let Ok(Some(m)) = sonotag::classify::active_model(&self.lib) {
+                if let Some(m) = self.active_model().cloned() {
                     let th = self.thresholds();
                     let r = sonotag::classify::revote(&mut self.lib, m.id, &m.card.classes, th)
                         .map(|n| format!("Re-voted {n} tracks with the new thresholds"));
@@ -575,6 +594,7 @@ impl App {
                         Ok(()) => {
                             self.status = format!("Vocabulary saved to {}", path.display());
                             self.vocab = v;
+                            self.reload();
                         }
                         Err(e) => self.status = e.to_string(),
                     }
@@ -597,12 +617,7 @@ impl App {
     fn thresholds(&self) -> Thresholds {
         self.settings
             .thresholds
-            .or_else(|| {
-                sonotag::classify::active_model(&self.lib)
-                    .ok()
-                    .flatten()
-                    .map(|m| m.card.thresholds)
-            })
+            .or_else(|| self.active_model().map(|m| m.card.thresholds))
             .unwrap_or_default()
     }
 
@@ -883,22 +898,12 @@ impl App {
     }
 
     fn retrain_panel(&self) -> Element<'_, Message> {
-        let labels = sonotag::retrain::trusted_labels(&self.lib, &self.vocab).unwrap_or_default();
-        let mut per_genre: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
-        for l in &labels {
-            let e = per_genre.entry(l.genre.clone()).or_default();
-            if l.source == "tag" {
-                e.1 += 1
-            } else {
-                e.0 += 1
-            }
-        }
         let mut col = column![
             text("Trusted labels").size(18),
             text("Your accepted and overridden genres, plus genre tags the vocabulary knows. A genre needs 3 labelled tracks to become a class.").size(12),
         ]
         .spacing(6);
-        for (g, (mine, tags)) in &per_genre {
+        for (g, (mine, tags)) in &self.label_counts {
             col = col.push(text(format!("{g}: {mine} decided, {tags} from tags")).size(13));
         }
         col = col.push(
@@ -906,7 +911,7 @@ impl App {
                 .on_press_maybe(self.job.is_none().then_some(Message::Retrain)),
         );
         col = col.push(text("Models").size(18));
-        for m in sonotag::classify::models(&self.lib).unwrap_or_default() {
+        for m in &self.models {
             let pct = |v: &serde_json::Value, key: &str| {
                 v.get(key).and_then(|x| x.as_f64()).map(|x| x * 100.0)
             };
