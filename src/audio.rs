@@ -56,14 +56,17 @@ pub struct DecodeReport {
     pub source_rate: u32,
     /// Channels in the source.
     pub source_channels: usize,
-    /// Mono samples produced at [`SAMPLE_RATE`].
+    /// Mono samples produced at `rate`.
     pub samples: usize,
+    /// Output sample rate in Hz ([`SAMPLE_RATE`] unless opened with
+    /// [`AudioStream::open_at`]).
+    pub rate: u32,
 }
 
 impl DecodeReport {
     /// Seconds of audio decoded.
     pub fn seconds(&self) -> f64 {
-        self.samples as f64 / SAMPLE_RATE as f64
+        self.samples as f64 / self.rate.max(1) as f64
     }
 }
 
@@ -100,8 +103,14 @@ pub struct AudioStream {
 }
 
 impl AudioStream {
-    /// Opens `path` and prepares its first audio track.
+    /// Opens `path` and prepares its first audio track, to be read at the
+    /// spectrogram's [`SAMPLE_RATE`].
     pub fn open(path: &Path) -> Result<Self, AudioError> {
+        Self::open_at(path, SAMPLE_RATE)
+    }
+
+    /// Opens `path` to be read as mono at `rate` Hz (musicnn reads 16 kHz).
+    pub fn open_at(path: &Path, rate: u32) -> Result<Self, AudioError> {
         let file = File::open(path).map_err(|source| AudioError::Io {
             path: path.to_path_buf(),
             source,
@@ -165,8 +174,8 @@ impl AudioStream {
         if source_rate == 0 {
             return Err(unsupported("unknown sample rate".into()));
         }
-        let resampler = (source_rate != SAMPLE_RATE)
-            .then(|| MonoResampler::new(source_rate))
+        let resampler = (source_rate != rate)
+            .then(|| MonoResampler::new(source_rate, rate))
             .transpose()
             .map_err(|e| unsupported(format!("resampler: {e}")))?;
         Ok(Self {
@@ -180,6 +189,7 @@ impl AudioStream {
             report: DecodeReport {
                 source_rate,
                 source_channels: channels,
+                rate,
                 ..Default::default()
             },
             finished: false,
@@ -366,10 +376,10 @@ struct MonoResampler {
 impl MonoResampler {
     const CHUNK: usize = 4096;
 
-    fn new(source_rate: u32) -> Result<Self, rubato::ResamplerConstructionError> {
+    fn new(source_rate: u32, rate: u32) -> Result<Self, rubato::ResamplerConstructionError> {
         let inner = Fft::<f32>::new(
             source_rate as usize,
-            SAMPLE_RATE as usize,
+            rate as usize,
             Self::CHUNK,
             1,
             FixedSync::Input,
@@ -377,7 +387,7 @@ impl MonoResampler {
         let delay_left = inner.output_delay();
         let out_buf = vec![0.0; inner.output_frames_max()];
         Ok(Self {
-            ratio: SAMPLE_RATE as f64 / source_rate as f64,
+            ratio: rate as f64 / source_rate as f64,
             inner,
             delay_left,
             input_total: 0,

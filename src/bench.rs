@@ -121,6 +121,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<()> {
     }
 
     bench_inference(&opts.architectures)?;
+    bench_musicnn_inference()?;
     bench_retrain_head(5_000)?;
     if let Some((ext, path)) = encoded.iter().find(|(e, _)| e == "mp3").or(encoded.first()) {
         bench_classify(dir.path(), path, ext, opts.parallel_tracks)?;
@@ -154,6 +155,43 @@ pub fn bench_inference(architectures: &[Architecture]) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// musicnn patches per second (backbone and head), batches of
+/// [`crate::musicnn::INFER_BATCH`], all cores.
+pub fn bench_musicnn_inference() -> anyhow::Result<()> {
+    let Some(weights) = crate::model::default_model_path()
+        .parent()
+        .map(|d| d.join("musicnn-msd.safetensors"))
+        .filter(|p| p.is_file())
+    else {
+        println!("musicnn inference: skipped (models/musicnn-msd.safetensors not found)");
+        return Ok(());
+    };
+    let net = crate::musicnn::MusicnnNet::load(&weights)?;
+    let per = crate::musicnn::PATCH_FRAMES * crate::musicnn::MEL_BANDS;
+    let front_end = crate::musicnn::MelFrontEnd::new();
+    let audio = synth::music_like(64.0 * 3.0, crate::musicnn::SAMPLE_RATE, 9);
+    let frames = front_end.frames_centred(&audio);
+    let n = frames.len() / per;
+    net.forward(&frames[..per * 8])?; // warm-up
+    let t0 = Instant::now();
+    net.forward(&frames[..n * per])?;
+    let secs = t0.elapsed().as_secs_f64();
+    let (live, all) = net.live_filters();
+    println!(
+        "musicnn inference: {n} patches in {secs:.2} s = {:.1} patches/s ({:.0} MFLOP/patch, {live} of {all} front-end filters live)",
+        n as f64 / secs,
+        net.flops_per_patch() as f64 / 1e6
+    );
+    let t0 = Instant::now();
+    front_end.frames_centred(&audio);
+    println!(
+        "musicnn front end: {:.0} s of audio in {:.3} s",
+        audio.len() as f64 / crate::musicnn::SAMPLE_RATE as f64,
+        t0.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -202,38 +240,40 @@ fn bench_classify(dir: &Path, track: &Path, ext: &str, n: usize) -> anyhow::Resu
         &cancel,
         &mut |_| {},
     )?;
-    let model_path = crate::model::default_model_path();
-    let (model_id, model) = match crate::classify::resolve_model(&mut lib, Some(&model_path)) {
-        Ok(m) => m,
-        Err(e) => {
-            println!("classify: skipped ({e})");
-            return Ok(());
+    let default = crate::model::default_model_path();
+    let scratch = default.with_file_name("scratch-cnn");
+    for model_path in [default, scratch] {
+        let (model_id, model) = match crate::classify::resolve_model(&mut lib, Some(&model_path)) {
+            Ok(m) => m,
+            Err(e) => {
+                println!("classify: skipped ({e})");
+                continue;
+            }
+        };
+        let sampled = format!("{} sampled patches", crate::classify::DEFAULT_SAMPLE_SLICES);
+        for (label, sample) in [
+            ("every patch", None),
+            (sampled.as_str(), Some(crate::classify::DEFAULT_SAMPLE_SLICES)),
+        ] {
+            let t0 = Instant::now();
+            let summary = crate::classify::classify(
+                &mut lib,
+                model_id,
+                &model,
+                model.card.thresholds,
+                true,
+                sample,
+                &cancel,
+                &mut |_| {},
+            )?;
+            let secs = t0.elapsed().as_secs_f64();
+            println!(
+                "classify end to end, {} ({label}): {} {ext} tracks in {secs:.2} s = {:.2} tracks/s",
+                model.card.backbone.name(),
+                summary.classified,
+                summary.classified as f64 / secs
+            );
         }
-    };
-    for (label, sample) in [
-        ("every slice", None),
-        (
-            "16 sampled slices",
-            Some(crate::classify::DEFAULT_SAMPLE_SLICES),
-        ),
-    ] {
-        let t0 = Instant::now();
-        let summary = crate::classify::classify(
-            &mut lib,
-            model_id,
-            &model,
-            model.card.thresholds,
-            true,
-            sample,
-            &cancel,
-            &mut |_| {},
-        )?;
-        let secs = t0.elapsed().as_secs_f64();
-        println!(
-            "classify end to end ({label}): {} {ext} tracks in {secs:.2} s = {:.2} tracks/s",
-            summary.classified,
-            summary.classified as f64 / secs
-        );
     }
     Ok(())
 }

@@ -13,8 +13,7 @@
 use crate::audio;
 use crate::library::{Library, LibraryError, now, path_from_bytes};
 use crate::model::{Model, ModelCard, Thresholds};
-use crate::spectrogram::{FEATURES_VERSION, SLICE_COLUMNS};
-use crate::train::all_slices;
+use crate::features::Patches;
 use crate::vote::{self, Proposal};
 use half::f16;
 use rusqlite::{OptionalExtension, params};
@@ -183,61 +182,14 @@ fn store_proposal(
     Ok(())
 }
 
-/// Slices per track analysed by default when classifying a library (about
-/// 41 s of a long track); opening a track in the window analyses it fully.
-pub const DEFAULT_SAMPLE_SLICES: usize = 16;
-
-/// Slices to analyse for a track of `total` slices: all of them, or `n`
-/// evenly spaced when sampling.
-pub fn slice_plan(total: usize, sample: Option<usize>) -> Vec<usize> {
-    match sample {
-        Some(n) if n > 0 && total > n => (0..n)
-            .map(|i| {
-                if n > 1 {
-                    i * (total - 1) / (n - 1)
-                } else {
-                    total / 2
-                }
-            })
-            .collect(),
-        _ => (0..total).collect(),
-    }
-}
-
-/// Decodes a track for classification: the slices to run and their start
-/// columns. With `sample`, long tracks are analysed at `sample` evenly
-/// spaced slices by seeking (several times faster); otherwise, and when the
-/// duration is unknown, every slice.
-pub fn analyse_for_classification(
-    path: &Path,
-    duration_s: Option<f64>,
-    sample: Option<usize>,
-) -> Result<(Vec<u8>, Vec<u32>, usize), audio::AudioError> {
-    let planned = duration_s.map(|d| crate::spectrogram::slice_count((d * 50.0) as usize));
-    if let (Some(total), Some(n)) = (planned, sample)
-        && total > n
-    {
-        let indices = slice_plan(total, sample);
-        if let Ok((slices, report)) = audio::analyse_slices(path, &indices) {
-            let got = slices.len() / (crate::spectrogram::MEL_BANDS * SLICE_COLUMNS);
-            let starts = indices[..got]
-                .iter()
-                .map(|&k| (k * SLICE_COLUMNS) as u32)
-                .collect();
-            return Ok((slices, starts, report.corrupt_packets));
-        }
-        // A file that cannot seek falls back to the full analysis.
-    }
-    let (spec, report) = audio::analyse_file(path)?;
-    let starts = (0..spec.slice_count())
-        .map(|i| (i * SLICE_COLUMNS) as u32)
-        .collect();
-    Ok((all_slices(&spec), starts, report.corrupt_packets))
-}
+/// Patches per track analysed by default when classifying a library; opening
+/// a track in the window analyses it fully. Chosen from measurements: see
+/// the README ("How many patches").
+pub const DEFAULT_SAMPLE_SLICES: usize = 8;
 
 /// Classifies every pending track with the model. `force` redoes tracks
 /// already analysed with it; `sample` analyses at most that many slices per
-/// track (see [`analyse_for_classification`]).
+/// track (see [`crate::features::FeatureKind::analyse_for_classification`]).
 #[allow(clippy::too_many_arguments)]
 pub fn classify(
     lib: &mut Library,
@@ -272,7 +224,7 @@ pub fn classify(
             )
             .map_err(|e| lib.err(e))?;
         let rows = stmt
-            .query_map(params![model_id, FEATURES_VERSION], |r| {
+            .query_map(params![model_id, model.card.features.version], |r| {
                 Ok((r.get(0)?, path_from_bytes(r.get(1)?), r.get(2)?))
             })
             .map_err(|e| lib.err(e))?;
@@ -291,6 +243,8 @@ pub fn classify(
     };
     let total = pending.len();
     let classes = model.card.classes.clone();
+    let kind = model.card.backbone.features();
+    let version = model.card.features.version;
 
     // Decoding pool → bounded channel → inference + database on this thread.
     let (tx_spec, rx_spec) = crossbeam_channel::bounded(8);
@@ -312,7 +266,7 @@ pub fn classify(
                         if stop.load(Ordering::Relaxed) {
                             return;
                         }
-                        let r = analyse_for_classification(path, *duration, sample);
+                        let r = kind.analyse_for_classification(path, *duration, sample);
                         let _ = tx.send((*id, path.clone(), r));
                     });
             });
@@ -321,29 +275,22 @@ pub fn classify(
         let mut done = 0;
         let mut last_commit = std::time::Instant::now();
         for (id, path, result) in rx_spec.iter() {
-            let result: Result<(Vec<u8>, Vec<u32>, usize), audio::AudioError> = result;
+            let result: Result<Patches, audio::AudioError> = result;
             if cancel.load(Ordering::Relaxed) {
                 stop.store(true, Ordering::Relaxed);
                 summary.cancelled = true;
                 break;
             }
             let stored = match result {
-                Ok((slices, starts, decode_errors)) => {
-                    let (probs, embs) = model.net.infer(&slices, crate::model::INFER_BATCH)?;
-                    let proposal = vote::vote(&probs, classes.len(), thresholds);
-                    if proposal.unsure.is_some() {
+                Ok(patches) => {
+                    let stored = analysed(id, &patches, model, thresholds)?;
+                    if let Stored::Analysis { proposal, .. } = &stored
+                        && proposal.unsure.is_some()
+                    {
                         summary.unsure += 1;
                     }
                     summary.classified += 1;
-                    Stored::Analysis {
-                        id,
-                        slices: starts.len(),
-                        starts: u32_blob(&starts),
-                        probs: encode_probs(&probs),
-                        embs: encode_f16(&embs),
-                        decode_errors,
-                        proposal,
-                    }
+                    stored
                 }
                 Err(e) => {
                     summary.errors += 1;
@@ -361,14 +308,14 @@ pub fn classify(
                 current: path,
             });
             if batch.len() >= 32 || last_commit.elapsed().as_secs() >= 2 {
-                write_batch(lib, model_id, &classes, &mut batch)?;
+                write_batch(lib, model_id, version, &classes, &mut batch)?;
                 last_commit = std::time::Instant::now();
             }
         }
         stop.store(true, Ordering::Relaxed);
         // Drain so the decoding threads can finish.
         for _ in rx_spec.iter() {}
-        write_batch(lib, model_id, &classes, &mut batch)?;
+        write_batch(lib, model_id, version, &classes, &mut batch)?;
         Ok(())
     })?;
     Ok(summary)
@@ -388,23 +335,43 @@ pub fn analyse_track_fully(
         .track(track_id)?
         .ok_or_else(|| anyhow::anyhow!("no track with id {track_id}"))?;
     let (spec, report) = audio::analyse_file(&track.path)?;
-    let slices = all_slices(&spec);
-    let (probs, embs) = model.net.infer(&slices, crate::model::INFER_BATCH)?;
+    let kind = model.card.backbone.features();
+    let patches = match kind {
+        crate::features::FeatureKind::DisplayMel => {
+            kind.from_spectrogram(&spec, report.corrupt_packets)
+        }
+        // musicnn reads its own 16 kHz front end: a second decode.
+        crate::features::FeatureKind::MusicnnMel => kind.analyse_file(&track.path)?,
+    };
+    let mut batch = vec![analysed(track_id, &patches, model, thresholds)?];
+    write_batch(
+        lib,
+        model_id,
+        model.card.features.version,
+        &model.card.classes,
+        &mut batch,
+    )?;
+    Ok(spec)
+}
+
+/// Runs the model on a track's patches and votes.
+fn analysed(
+    id: i64,
+    patches: &Patches,
+    model: &Model,
+    thresholds: Thresholds,
+) -> candle_core::Result<Stored> {
+    let (probs, embs) = model.net.infer(&patches.data)?;
     let proposal = vote::vote(&probs, model.card.classes.len(), thresholds);
-    let starts: Vec<u32> = (0..spec.slice_count())
-        .map(|i| (i * SLICE_COLUMNS) as u32)
-        .collect();
-    let mut batch = vec![Stored::Analysis {
-        id: track_id,
-        slices: spec.slice_count(),
-        starts: u32_blob(&starts),
+    Ok(Stored::Analysis {
+        id,
+        slices: patches.starts.len(),
+        starts: u32_blob(&patches.starts),
         probs: encode_probs(&probs),
         embs: encode_f16(&embs),
-        decode_errors: report.corrupt_packets,
+        decode_errors: patches.corrupt_packets,
         proposal,
-    }];
-    write_batch(lib, model_id, &model.card.classes, &mut batch)?;
-    Ok(spec)
+    })
 }
 
 enum Stored {
@@ -426,6 +393,7 @@ enum Stored {
 fn write_batch(
     lib: &mut Library,
     model_id: i64,
+    features_version: u32,
     classes: &[String],
     batch: &mut Vec<Stored>,
 ) -> Result<(), LibraryError> {
@@ -448,7 +416,7 @@ fn write_batch(
                         "INSERT OR REPLACE INTO analyses (track_id, model_id, features_version, slices,
                              slice_starts, probabilities, embeddings, decode_errors, created_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                        params![id, model_id, FEATURES_VERSION, *slices as i64, starts, probs, embs, *decode_errors as i64, now()],
+                        params![id, model_id, features_version, *slices as i64, starts, probs, embs, *decode_errors as i64, now()],
                     )?;
                     tx.execute(
                         "DELETE FROM analysis_errors WHERE track_id = ?1 AND model_id = ?2",
@@ -611,7 +579,7 @@ pub fn revote_from_embeddings(
                 params![
                     track_id,
                     to,
-                    FEATURES_VERSION,
+                    model.card.features.version,
                     slices,
                     starts,
                     probs,

@@ -4,10 +4,9 @@
 //! tracks labelled; precision is accuracy among labelled tracks. Per-genre
 //! recall and a confusion matrix (with an "unsure" column) say where it errs.
 
-use crate::audio;
+use crate::features::slice_plan;
 use crate::model::{Model, Thresholds};
 use crate::train::LabelRow;
-use crate::train::all_slices;
 use crate::vote;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -50,19 +49,32 @@ pub struct EvalReport {
     pub thresholds: Thresholds,
 }
 
-/// Classifies every row's file with `model` and scores it.
-pub fn evaluate(model: &Model, rows: &[LabelRow], thresholds: Thresholds) -> EvalReport {
+/// Classifies every row's file with `model` and scores it. With `sample`,
+/// only that many evenly spaced patches of each track vote (as `classify`
+/// samples them), to measure what sampling costs in accuracy.
+pub fn evaluate(
+    model: &Model,
+    rows: &[LabelRow],
+    thresholds: Thresholds,
+    sample: Option<usize>,
+) -> EvalReport {
     let classes = model.card.classes.clone();
+    let kind = model.card.backbone.features();
     let tracks: Vec<TrackResult> = rows
         .par_iter()
         .map(|row| {
             let path = row.path.to_string_lossy().into_owned();
-            let outcome = audio::analyse_file(&row.path)
+            let outcome = kind
+                .analyse_file(&row.path)
                 .map_err(|e| e.to_string())
-                .and_then(|(spec, _)| {
+                .and_then(|patches| {
+                    let data = match sample {
+                        Some(n) => patches.data.subset(&slice_plan(patches.data.count(), Some(n))),
+                        None => patches.data,
+                    };
                     model
                         .net
-                        .infer(&all_slices(&spec), crate::model::INFER_BATCH)
+                        .infer(&data)
                         .map_err(|e| format!("{path}: inference failed: {e}"))
                 });
             match outcome {

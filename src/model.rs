@@ -10,13 +10,23 @@
 //! (stored per slice so a new head can be trained without decoding again),
 //! dropout 0.5, and a linear head gives one logit per genre. Weights use
 //! Xavier-uniform init from a seeded generator, so training is reproducible.
+//!
+//! A model is a backbone and a head ([`Backbone`], [`Network`]): the
+//! from-scratch CNN above, trained whole, or musicnn ([`crate::musicnn`])
+//! frozen, with a [`LinearHead`] on its embeddings. The card names the
+//! backbone and its feature pipeline; a model made for other features than
+//! this build computes is refused.
 
+use crate::features::{FeatureKind, PatchData};
+use crate::head::LinearHead;
+use crate::musicnn::{self, MusicnnNet};
 use crate::spectrogram::{self, MEL_BANDS, SLICE_COLUMNS};
 use crate::synth::Rng;
 use candle_core::{D, DType, Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Errors loading, saving or running a model; each names the model file.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +39,7 @@ pub enum ModelError {
     #[error("model {}: cannot read card: {reason}", path.display())]
     Card { path: PathBuf, reason: String },
     #[error(
-        "model {}: made for features version {found}, this Sonotag computes version {expected}; retrain it (sonotag train) or use a matching Sonotag",
+        "model {}: made for features version {found}, this Sonotag computes version {expected} for its backbone; retrain it (sonotag train) or use a matching Sonotag",
         path.display()
     )]
     FeaturesVersion {
@@ -125,6 +135,10 @@ impl Default for Thresholds {
 /// Spectrogram parameters a model was trained on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FeatureParams {
+    /// The pipeline (cards written before backbones existed lack it: the
+    /// display spectrogram).
+    #[serde(default = "display_mel")]
+    pub kind: FeatureKind,
     pub version: u32,
     pub sample_rate: u32,
     pub hop: usize,
@@ -136,10 +150,34 @@ pub struct FeatureParams {
     pub db_floor: f32,
 }
 
+fn display_mel() -> FeatureKind {
+    FeatureKind::DisplayMel
+}
+
 impl FeatureParams {
-    /// The parameters of this build.
+    /// The parameters of this build for `kind`.
+    pub fn of(kind: FeatureKind) -> Self {
+        match kind {
+            FeatureKind::DisplayMel => Self::current(),
+            FeatureKind::MusicnnMel => Self {
+                kind,
+                version: musicnn::FEATURES_VERSION,
+                sample_rate: musicnn::SAMPLE_RATE,
+                hop: musicnn::HOP,
+                fft_size: musicnn::N_FFT,
+                mel_bands: musicnn::MEL_BANDS,
+                slice_columns: musicnn::PATCH_FRAMES,
+                f_min: 0.0,
+                f_max: musicnn::SAMPLE_RATE as f32 / 2.0,
+                db_floor: 0.0,
+            },
+        }
+    }
+
+    /// The display spectrogram's parameters (the from-scratch CNN's input).
     pub fn current() -> Self {
         Self {
+            kind: FeatureKind::DisplayMel,
             version: spectrogram::FEATURES_VERSION,
             sample_rate: spectrogram::SAMPLE_RATE,
             hop: spectrogram::HOP,
@@ -187,9 +225,15 @@ pub struct ModelCard {
     pub format_version: u32,
     pub created: String,
     pub classes: Vec<String>,
+    /// The network under the head (cards without one: the from-scratch CNN).
+    #[serde(default)]
+    pub backbone: Backbone,
     pub features: FeatureParams,
-    pub architecture: Architecture,
+    /// Layer sizes of the from-scratch CNN (absent for pretrained backbones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<Architecture>,
     pub parameters: usize,
+    /// Per patch (slice), backbone and head together.
     pub mflops_per_slice: f64,
     pub thresholds: Thresholds,
     /// True when the thresholds were calibrated on validation tracks.
@@ -197,6 +241,152 @@ pub struct ModelCard {
     pub training: TrainingSummary,
     /// Metrics per evaluation set (e.g. "gtzan-mini eval").
     pub metrics: BTreeMap<String, serde_json::Value>,
+}
+
+/// The network a model's head sits on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum Backbone {
+    /// This project's CNN ([`GenreNet`]), trained whole on the user's genres.
+    #[default]
+    ScratchCnn,
+    /// musicnn's MSD model, frozen. `weights` is a file name looked up next
+    /// to the card, then among the shipped models; `sha256` records which
+    /// conversion the head was trained on.
+    MusicnnMsd { weights: String, sha256: String },
+}
+
+impl Backbone {
+    /// The shipped musicnn backbone.
+    pub fn musicnn_msd() -> Self {
+        Backbone::MusicnnMsd {
+            weights: "musicnn-msd.safetensors".into(),
+            sha256: MUSICNN_SHA256.into(),
+        }
+    }
+
+    /// The feature pipeline it reads.
+    pub fn features(&self) -> FeatureKind {
+        match self {
+            Backbone::ScratchCnn => FeatureKind::DisplayMel,
+            Backbone::MusicnnMsd { .. } => FeatureKind::MusicnnMel,
+        }
+    }
+
+    /// Its name on the command line and in cards.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backbone::ScratchCnn => "scratch-cnn",
+            Backbone::MusicnnMsd { .. } => "musicnn-msd",
+        }
+    }
+
+    /// Parses a `--backbone` value.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "scratch-cnn" => Some(Backbone::ScratchCnn),
+            "musicnn-msd" => Some(Self::musicnn_msd()),
+            _ => None,
+        }
+    }
+}
+
+/// SHA-256 of `models/musicnn-msd.safetensors` as
+/// `packaging/musicnn/fetch-weights.sh` makes it.
+pub const MUSICNN_SHA256: &str = "1875ddb7cac339926feba6dfa26b41ccdc9c65bb0e571e7d44f3aa99f43e2cd3";
+
+/// A backbone with its head, ready to run.
+pub enum Network {
+    /// The from-scratch CNN (its head is part of it).
+    Scratch(GenreNet),
+    /// A frozen pretrained backbone and a linear head.
+    Pretrained {
+        backbone: Arc<MusicnnNet>,
+        head: LinearHead,
+    },
+}
+
+impl Network {
+    /// Probabilities (`n × classes`) and embeddings (`n × dim`) of patches.
+    pub fn infer(&self, data: &PatchData) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
+        match (self, data) {
+            (Network::Scratch(net), PatchData::Slices(s)) => net.infer(s, INFER_BATCH),
+            (Network::Pretrained { backbone, head }, PatchData::LogMel(p)) => {
+                let e = backbone.forward(p)?.embeddings;
+                Ok((head.probabilities(&e), e))
+            }
+            _ => Err(candle_core::Error::Msg(
+                "patches of another feature pipeline than the model's".into(),
+            )),
+        }
+    }
+
+    /// Probabilities from stored embeddings (the head only).
+    pub fn probabilities_from_embeddings(&self, embeddings: &[f32]) -> candle_core::Result<Vec<f32>> {
+        match self {
+            Network::Scratch(net) => net.probabilities_from_embeddings(embeddings),
+            Network::Pretrained { head, .. } => Ok(head.probabilities(embeddings)),
+        }
+    }
+
+    /// Width of an embedding.
+    pub fn embedding_dim(&self) -> usize {
+        match self {
+            Network::Scratch(net) => net.architecture().embedding,
+            Network::Pretrained { .. } => musicnn::EMBEDDING,
+        }
+    }
+
+    /// Output classes.
+    pub fn classes(&self) -> usize {
+        match self {
+            Network::Scratch(net) => net.classes(),
+            Network::Pretrained { head, .. } => head.classes,
+        }
+    }
+
+    /// Trainable parameters (the head only, for a frozen backbone).
+    pub fn parameters(&self) -> usize {
+        match self {
+            Network::Scratch(net) => net.parameters(),
+            Network::Pretrained { head, .. } => head.parameters(),
+        }
+    }
+
+    /// Multiply-adds ×2 per patch, in millions.
+    pub fn mflops_per_patch(&self) -> f64 {
+        match self {
+            Network::Scratch(net) => net.architecture().flops(net.classes()) as f64 / 1e6,
+            Network::Pretrained { backbone, head } => {
+                (backbone.flops_per_patch() + 2 * (head.dim * head.classes) as u64) as f64 / 1e6
+            }
+        }
+    }
+
+    /// Trains a new head on stored embeddings (`n × dim`): what retraining
+    /// from the user's corrections does.
+    pub fn retrain_head(
+        &mut self,
+        embeddings: &[f32],
+        labels: &[u32],
+        classes: usize,
+        seed: u64,
+        steps: usize,
+    ) -> candle_core::Result<()> {
+        match self {
+            Network::Scratch(net) => {
+                crate::train::train_head(net, embeddings, labels, classes, seed, steps)?;
+            }
+            Network::Pretrained { head, .. } => {
+                let opts = crate::head::HeadOptions {
+                    seed,
+                    ..Default::default()
+                };
+                *head = LinearHead::train(embeddings, labels, musicnn::EMBEDDING, classes, &opts)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A dense or conv layer's weight and bias.
@@ -426,6 +616,19 @@ impl GenreNet {
             .to_vec1()
     }
 
+    /// Pushes the logits of classes not kept to -1e9 (never chosen).
+    pub fn mask_classes(&mut self, keep: &[bool]) -> candle_core::Result<()> {
+        let mut bias: Vec<f32> = self.head.bias.as_tensor().to_vec1()?;
+        for (b, k) in bias.iter_mut().zip(keep) {
+            if !k {
+                *b = -1e9;
+            }
+        }
+        self.head
+            .bias
+            .set(&Tensor::from_vec(bias, keep.len(), &self.device)?)
+    }
+
     /// Replaces the head with a fresh one for `classes` outputs.
     pub fn reset_head(&mut self, classes: usize, seed: u64) -> candle_core::Result<()> {
         let mut rng = Rng::new(seed);
@@ -505,7 +708,7 @@ fn linear(x: &Tensor, l: &Layer) -> candle_core::Result<Tensor> {
 /// A model on disk: `NAME.safetensors` + `NAME.json`.
 pub struct Model {
     pub card: ModelCard,
-    pub net: GenreNet,
+    pub net: Network,
     /// Path without extension.
     pub base: PathBuf,
 }
@@ -538,11 +741,12 @@ impl Model {
             path: card_path.clone(),
             reason: e.to_string(),
         })?;
-        if card.features.version != spectrogram::FEATURES_VERSION {
+        let kind = card.backbone.features();
+        if card.features.version != kind.version() || card.features.kind != kind {
             return Err(ModelError::FeaturesVersion {
                 path: card_path,
                 found: card.features.version,
-                expected: spectrogram::FEATURES_VERSION,
+                expected: kind.version(),
             });
         }
         let weights = with_ext(&base, "safetensors");
@@ -550,8 +754,41 @@ impl Model {
             path: weights.clone(),
             source,
         };
-        let mut net = GenreNet::new(&card.architecture, card.classes.len(), 0).map_err(candle)?;
-        net.load_weights(&weights).map_err(candle)?;
+        let net = match &card.backbone {
+            Backbone::ScratchCnn => {
+                let arch = card.architecture.clone().unwrap_or_default();
+                let mut net = GenreNet::new(&arch, card.classes.len(), 0).map_err(candle)?;
+                net.load_weights(&weights).map_err(candle)?;
+                Network::Scratch(net)
+            }
+            Backbone::MusicnnMsd { weights: file, .. } => {
+                let found = backbone_file(&base, file).ok_or_else(|| ModelError::Invalid {
+                    path: card_path.clone(),
+                    reason: format!(
+                        "backbone weights {file} not found next to the model nor among the shipped models; \
+                         packaging/musicnn/fetch-weights.sh rebuilds them"
+                    ),
+                })?;
+                let backbone = musicnn::shared(&found).map_err(|e| ModelError::Invalid {
+                    path: found.clone(),
+                    reason: e.to_string(),
+                })?;
+                let map = candle_core::safetensors::load(&weights, &Device::Cpu).map_err(candle)?;
+                let head = LinearHead::from_tensors(&map).map_err(candle)?;
+                if head.classes != card.classes.len() || head.dim != musicnn::EMBEDDING {
+                    return Err(ModelError::Invalid {
+                        path: weights,
+                        reason: format!(
+                            "head has {} classes on {} inputs, the card lists {} classes",
+                            head.classes,
+                            head.dim,
+                            card.classes.len()
+                        ),
+                    });
+                }
+                Network::Pretrained { backbone, head }
+            }
+        };
         Ok(Self { card, net, base })
     }
 
@@ -564,12 +801,16 @@ impl Model {
             })?;
         }
         let weights = with_ext(base, "safetensors");
-        self.net
-            .save_weights(&weights)
-            .map_err(|source| ModelError::Candle {
-                path: weights.clone(),
-                source,
-            })?;
+        let saved = match &self.net {
+            Network::Scratch(net) => net.save_weights(&weights),
+            Network::Pretrained { head, .. } => head
+                .tensors()
+                .and_then(|t| candle_core::safetensors::save(&t, &weights)),
+        };
+        saved.map_err(|source| ModelError::Candle {
+            path: weights.clone(),
+            source,
+        })?;
         let card_path = with_ext(base, "json");
         let json = serde_json::to_string_pretty(&self.card).expect("card serialises");
         std::fs::write(&card_path, json + "\n").map_err(|e| ModelError::Card {
@@ -578,10 +819,43 @@ impl Model {
         })
     }
 
+    /// Makes every class not in `genres` impossible (a forced choice among
+    /// those, e.g. classical vs electronic). Unknown names are an error.
+    pub fn restrict_to(&mut self, genres: &[String]) -> Result<(), ModelError> {
+        for g in genres {
+            if !self.card.classes.contains(g) {
+                return Err(ModelError::Invalid {
+                    path: self.base.clone(),
+                    reason: format!("no genre {g} among {:?}", self.card.classes),
+                });
+            }
+        }
+        let keep: Vec<bool> = self.card.classes.iter().map(|c| genres.contains(c)).collect();
+        let result = match &mut self.net {
+            Network::Scratch(net) => net.mask_classes(&keep),
+            Network::Pretrained { head, .. } => {
+                head.mask_classes(&keep);
+                Ok(())
+            }
+        };
+        result.map_err(|source| ModelError::Candle {
+            path: self.base.clone(),
+            source,
+        })
+    }
+
     /// Display name of class `i`.
     pub fn class(&self, i: usize) -> &str {
         &self.card.classes[i]
     }
+}
+
+/// Where a backbone's weights file lives: next to the model, else beside
+/// the shipped default model.
+fn backbone_file(model_base: &Path, file: &str) -> Option<PathBuf> {
+    let beside = model_base.parent().map(|d| d.join(file));
+    let shipped = default_model_path().parent().map(|d| d.join(file));
+    [beside, shipped].into_iter().flatten().find(|p| p.is_file())
 }
 
 /// Today's date as YYYY-MM-DD (UTC), for cards.

@@ -1,11 +1,11 @@
 //! Slice previews through the sound card (rodio).
 //!
-//! A preview decodes exactly the slice's 2.56 s from the original file (by
+//! A preview decodes exactly the slice's span (2.56 s or musicnn's 2.99 s) from the original file (by
 //! seeking) and plays it. Without an audio device the player cannot be
 //! opened; callers say so once and carry on.
 
 use crate::audio;
-use crate::spectrogram::{SAMPLE_RATE, SLICE_SECONDS};
+use crate::spectrogram::SAMPLE_RATE;
 use std::num::NonZero;
 use std::path::Path;
 
@@ -24,11 +24,11 @@ impl Player {
         Ok(Self { sink, player: None })
     }
 
-    /// Plays `SLICE_SECONDS` of `path` from `start` seconds, replacing any
-    /// preview already playing.
-    pub fn play_slice(&mut self, path: &Path, start: f64) -> Result<(), String> {
+    /// Plays `seconds` of `path` from `start` seconds (one patch of the
+    /// active model), replacing any preview already playing.
+    pub fn play_slice(&mut self, path: &Path, start: f64, seconds: f64) -> Result<(), String> {
         self.stop();
-        let samples = audio::decode_range(path, start, SLICE_SECONDS).map_err(|e| e.to_string())?;
+        let samples = audio::decode_range(path, start, seconds).map_err(|e| e.to_string())?;
         let player = rodio::Player::connect_new(self.sink.mixer());
         player.append(rodio::buffer::SamplesBuffer::new(
             NonZero::new(1).expect("one channel"),

@@ -14,7 +14,7 @@ use crate::genres::Vocabulary;
 use crate::library::Library;
 use crate::model::{Model, today};
 use crate::synth::Rng;
-use crate::train;
+
 use crate::vote;
 use rusqlite::params;
 use serde::Serialize;
@@ -173,7 +173,7 @@ pub fn retrain_head(
     }
 
     // Embeddings of the training tracks (capped, evenly spaced slices).
-    let dim = model.net.architecture().embedding;
+    let dim = model.net.embedding_dim();
     let (mut x, mut y) = (Vec::new(), Vec::new());
     for &(track, c) in &train_tracks {
         let a = classify::analysis(lib, track, parent.id)?.expect("analysed");
@@ -189,14 +189,9 @@ pub fn retrain_head(
         }
     }
     let before = heldout_accuracy(lib, parent.id, &held, &classes)?;
-    train::train_head(
-        &mut model.net,
-        &x,
-        &y,
-        classes.len(),
-        opts.seed,
-        opts.epochs,
-    )?;
+    model
+        .net
+        .retrain_head(&x, &y, classes.len(), opts.seed, opts.epochs)?;
 
     // The new version.
     let version = classify::models(lib)?.len() + 1;
@@ -222,7 +217,7 @@ pub fn retrain_head(
         })
         .collect();
     model.card.parameters = model.net.parameters();
-    model.card.mflops_per_slice = model.net.architecture().flops(classes.len()) as f64 / 1e6;
+    model.card.mflops_per_slice = model.net.mflops_per_patch();
     model.card.metrics.clear();
     model.base = base.clone();
     model.save(&base)?;

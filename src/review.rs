@@ -129,6 +129,8 @@ pub struct Evidence {
     pub analysis: Analysis,
     pub proposal: Proposal,
     pub thresholds: Thresholds,
+    /// Seconds of audio each patch (slice) of the model covers.
+    pub patch_seconds: f64,
 }
 
 impl Evidence {
@@ -185,7 +187,27 @@ pub fn evidence(
         analysis,
         proposal,
         thresholds,
+        patch_seconds: model.card.backbone.features().patch_seconds(),
     }))
+}
+
+/// A track opened in the window: its display spectrogram and where the
+/// active model's patches begin and end on it (display columns).
+pub struct OpenedTrack {
+    pub spectrogram: Spectrogram,
+    pub boundaries: Vec<usize>,
+}
+
+/// Start and end columns of every patch, sorted, without repeats.
+pub fn patch_boundaries(starts: &[u32], patch_seconds: f64) -> Vec<usize> {
+    let width = (patch_seconds * crate::spectrogram::COLUMNS_PER_SECOND as f64).round() as usize;
+    let mut out: Vec<usize> = starts
+        .iter()
+        .flat_map(|&s| [s as usize, s as usize + width])
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// What opening a track does, off the UI thread: decode it whole, compute
@@ -196,27 +218,37 @@ pub fn open_track(
     db: &std::path::Path,
     track_id: i64,
     thresholds: Option<Thresholds>,
-) -> Result<Spectrogram, String> {
-    let run = || -> anyhow::Result<Spectrogram> {
+) -> Result<OpenedTrack, String> {
+    let run = || -> anyhow::Result<OpenedTrack> {
         let mut lib = Library::open(db)?;
         let track = lib
             .track(track_id)?
             .ok_or_else(|| anyhow::anyhow!("track {track_id} is no longer in the library"))?;
         let Some(row) = classify::active_model(&lib)? else {
-            return Ok(crate::audio::analyse_file(&track.path)?.0);
+            return Ok(OpenedTrack {
+                spectrogram: crate::audio::analyse_file(&track.path)?.0,
+                boundaries: Vec::new(),
+            });
         };
-        let sampled = classify::analysis(&lib, track_id, row.id)?.is_some_and(|a| {
-            a.slice_starts
-                .iter()
-                .enumerate()
-                .any(|(i, &s)| s as usize != i * crate::spectrogram::SLICE_COLUMNS)
-        });
-        if !sampled {
-            return Ok(crate::audio::analyse_file(&track.path)?.0);
-        }
-        let model = crate::model::Model::load(&row.path)?;
-        let th = thresholds.unwrap_or(model.card.thresholds);
-        classify::analyse_track_fully(&mut lib, track_id, row.id, &model, th)
+        let kind = row.card.backbone.features();
+        let stored = classify::analysis(&lib, track_id, row.id)?;
+        let spectrogram = match &stored {
+            Some(a) if !kind.is_sampled(&a.slice_starts) => {
+                crate::audio::analyse_file(&track.path)?.0
+            }
+            _ => {
+                let model = crate::model::Model::load(&row.path)?;
+                let th = thresholds.unwrap_or(model.card.thresholds);
+                classify::analyse_track_fully(&mut lib, track_id, row.id, &model, th)?
+            }
+        };
+        let starts = classify::analysis(&lib, track_id, row.id)?
+            .map(|a| a.slice_starts)
+            .unwrap_or_default();
+        Ok(OpenedTrack {
+            spectrogram,
+            boundaries: patch_boundaries(&starts, kind.patch_seconds()),
+        })
     };
     run().map_err(|e| format!("{e:#}"))
 }

@@ -17,6 +17,7 @@ use crate::genres::Vocabulary;
 use crate::model::{Architecture, ClassCount, GenreNet, Thresholds};
 use crate::spectrogram::{MEL_BANDS, SLICE_COLUMNS, Spectrogram};
 use crate::synth::Rng;
+use crate::features::all_slices;
 use crate::vote;
 use candle_core::{Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -273,13 +274,6 @@ fn augment(window: &mut [u8], rng: &mut Rng) {
             window[row * SLICE_COLUMNS + start..row * SLICE_COLUMNS + start + width].fill(0);
         }
     }
-}
-
-/// All whole slices of a spectrogram, concatenated.
-pub fn all_slices(spec: &Spectrogram) -> Vec<u8> {
-    (0..spec.slice_count())
-        .flat_map(|i| spec.slice(i))
-        .collect()
 }
 
 /// Track accuracy by plurality vote (no abstention) on `idx`.

@@ -4,8 +4,9 @@
 
 use sonotag::genres::Vocabulary;
 use sonotag::library::Library;
+use sonotag::features::PatchData;
 use sonotag::model::{
-    self, Architecture, FeatureParams, Model, ModelCard, Thresholds, TrainingSummary,
+    self, Architecture, FeatureParams, Model, ModelCard, Network, Thresholds, TrainingSummary,
 };
 use sonotag::synth;
 use sonotag::train::{self, TrainOptions};
@@ -109,8 +110,9 @@ fn trained() -> &'static Fixture {
                 format_version: 1,
                 created: model::today(),
                 classes: classes.clone(),
+                backbone: Default::default(),
                 features: FeatureParams::current(),
-                architecture: arch.clone(),
+                architecture: Some(arch.clone()),
                 parameters: t.net.parameters(),
                 mflops_per_slice: arch.flops(3) as f64 / 1e6,
                 thresholds: Thresholds::default(),
@@ -118,7 +120,7 @@ fn trained() -> &'static Fixture {
                 training: TrainingSummary::default(),
                 metrics: Default::default(),
             },
-            net: t.net,
+            net: Network::Scratch(t.net),
             base: dir.path().join("models/synthetic"),
         };
         let base = dir.path().join("models/synthetic");
@@ -127,7 +129,10 @@ fn trained() -> &'static Fixture {
         let mut right = 0;
         for (path, c) in &eval_files {
             let (spec, _) = sonotag::audio::analyse_file(path).unwrap();
-            let (probs, _) = model.net.infer(&train::all_slices(&spec), 64).unwrap();
+            let (probs, _) = model
+                .net
+                .infer(&PatchData::Slices(sonotag::features::all_slices(&spec)))
+                .unwrap();
             let p = sonotag::vote::vote(&probs, 3, Thresholds::default());
             right += usize::from(p.proposed() == Some(*c));
         }
@@ -153,10 +158,8 @@ fn learns_a_synthetic_problem_and_reloads_identically() {
     let slices: Vec<u8> = (0..3 * 128 * 128)
         .map(|_| (rng.next_u64() % 200) as u8)
         .collect();
-    assert_eq!(
-        a.net.infer(&slices, 2).unwrap(),
-        b.net.infer(&slices, 2).unwrap()
-    );
+    let slices = PatchData::Slices(slices);
+    assert_eq!(a.net.infer(&slices).unwrap(), b.net.infer(&slices).unwrap());
 }
 
 #[test]

@@ -110,6 +110,16 @@ pub enum Command {
         /// Precision the calibrated thresholds must reach on validation tracks
         #[arg(long, default_value_t = 0.95)]
         target_precision: f32,
+        /// The network under the genre head: musicnn-msd (pretrained, frozen;
+        /// a linear head is trained) or scratch-cnn (trained whole)
+        #[arg(long, default_value = "musicnn-msd", value_parser = ["musicnn-msd", "scratch-cnn"])]
+        backbone: String,
+        /// Cross-validation folds for calibrating a pretrained backbone's thresholds
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Leave out rows whose path has this folder (a source-disjoint check)
+        #[arg(long)]
+        exclude_folder: Vec<String>,
     },
     /// Classify labelled files and report accuracy, coverage and precision
     Eval {
@@ -128,6 +138,15 @@ pub enum Command {
         /// Override the model's track threshold
         #[arg(long)]
         track_threshold: Option<f32>,
+        /// Only rows whose path has this folder (e.g. one game's soundtrack)
+        #[arg(long)]
+        folder: Option<String>,
+        /// Let only this many evenly spaced patches per track vote, as `classify` samples
+        #[arg(long)]
+        sample: Option<usize>,
+        /// Restrict the choice to these genres (comma-separated), e.g. classical,electronic
+        #[arg(long, value_delimiter = ',')]
+        among: Vec<String>,
         /// Print one JSON object
         #[arg(long)]
         json: bool,
@@ -301,13 +320,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             no_standardise,
             no_augment,
             target_precision,
+            backbone,
+            folds,
+            exclude_folder,
         } => {
-            let (rows, sources) = if from_library {
+            let (mut rows, sources) = if from_library {
                 let lib = open_library(&cli.db)?;
                 (model_cmds::library_rows(&lib)?, vec!["library".to_string()])
             } else {
                 model_cmds::read_all_labels(&labels)?
             };
+            rows.retain(|r| !exclude_folder.iter().any(|f| model_cmds::in_folder(&r.path, f)));
             let command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
             model_cmds::train_cmd(
                 model_cmds::TrainArgs {
@@ -320,6 +343,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     standardise: !no_standardise,
                     no_augment,
                     target_precision,
+                    backbone: sonotag::model::Backbone::parse(&backbone)
+                        .expect("clap checked the value"),
+                    folds,
                     command_line: format!("sonotag {command_line}"),
                 },
                 rows,
@@ -333,11 +359,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             model,
             slice_threshold,
             track_threshold,
+            folder,
+            sample,
+            among,
             json,
         } => {
             model_cmds::eval_cmd(
                 &labels,
-                split,
+                model_cmds::EvalChoice {
+                    split,
+                    folder,
+                    sample,
+                    among,
+                },
                 model,
                 (slice_threshold, track_threshold),
                 json,

@@ -7,9 +7,13 @@ use sonotag::classify::{self, ClassifyProgress};
 use sonotag::eval::{self, EvalReport};
 use sonotag::genres::Vocabulary;
 use sonotag::library::Library;
+use sonotag::head::HeadOptions;
 use sonotag::model::{
-    self, Architecture, FeatureParams, Model, ModelCard, Thresholds, TrainingSummary,
+    self, Architecture, Backbone, FeatureParams, Model, ModelCard, Network, Thresholds,
+    TrainingSummary,
 };
+use sonotag::musicnn;
+use sonotag::transfer::{self, TransferOptions};
 use sonotag::retrain::{self, RetrainOptions};
 use sonotag::train::{self, LabelRow, Split, TrainOptions};
 use sonotag::vote;
@@ -44,11 +48,15 @@ pub struct TrainArgs {
     pub standardise: bool,
     pub no_augment: bool,
     pub target_precision: f32,
+    pub backbone: Backbone,
+    /// Cross-validation folds (pretrained backbones).
+    pub folds: usize,
     pub command_line: String,
 }
 
-/// `sonotag train --labels TSV...`: trains from scratch, evaluates on every
-/// `eval` split, writes the model and its card.
+/// `sonotag train --labels TSV...`: trains a model on the chosen backbone
+/// (never on `eval` rows), evaluates it on every `eval` split, writes the
+/// model and its card.
 pub fn train_cmd(args: TrainArgs, rows: Vec<LabelRow>, sources: Vec<String>) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let train_rows: Vec<&LabelRow> = rows
@@ -67,10 +75,101 @@ pub fn train_cmd(args: TrainArgs, rows: Vec<LabelRow>, sources: Vec<String>) -> 
         .iter()
         .filter_map(|r| class_of(&r.genre).map(|c| (r.path.clone(), c)))
         .collect();
+    let trained = match &args.backbone {
+        Backbone::ScratchCnn => train_scratch(&args, &inputs, &classes)?,
+        Backbone::MusicnnMsd { .. } => train_transfer(&args, &inputs, &classes)?,
+    };
+    let name = args
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let mut model = Model {
+        card: ModelCard {
+            name,
+            format_version: 1,
+            created: model::today(),
+            classes: classes.clone(),
+            backbone: args.backbone.clone(),
+            features: FeatureParams::of(args.backbone.features()),
+            architecture: trained.architecture,
+            parameters: trained.net.parameters(),
+            mflops_per_slice: trained.net.mflops_per_patch(),
+            thresholds: trained.thresholds,
+            calibrated: trained.calibrated,
+            training: TrainingSummary {
+                command: args.command_line.clone(),
+                seed: args.seed,
+                epochs: trained.epochs,
+                best_epoch: trained.best_epoch,
+                seconds: 0.0,
+                sources,
+                per_class: trained.per_class,
+                head_only: false,
+                notes: trained.notes,
+            },
+            metrics: BTreeMap::new(),
+        },
+        net: trained.net,
+        base: args.out.clone(),
+    };
+    let thresholds = model.card.thresholds;
+    model.card.training.seconds = started.elapsed().as_secs_f64();
+    // Evaluate on each eval split, grouped by source folder.
+    let mut eval_sets: BTreeMap<String, Vec<LabelRow>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.split == Some(Split::Eval)) {
+        eval_sets
+            .entry(eval_set_name(r))
+            .or_default()
+            .push(r.clone());
+    }
+    for (set, rows) in &eval_sets {
+        let report = eval::evaluate(&model, rows, thresholds, None);
+        eprintln!(
+            "{set}: accuracy {:.1}% ({}/{}), coverage {:.1}%, precision {:.1}%",
+            report.accuracy * 100.0,
+            report.right(),
+            report.tracks.len(),
+            report.coverage * 100.0,
+            report.precision * 100.0
+        );
+        model.card.metrics.insert(set.clone(), report.card_entry());
+    }
+    model.save(&args.out)?;
+    eprintln!(
+        "wrote {} and {} ({} parameters, {:.1} MFLOP per slice) in {:.0} s",
+        model::with_ext(&args.out, "safetensors").display(),
+        model::with_ext(&args.out, "json").display(),
+        model.card.parameters,
+        model.card.mflops_per_slice,
+        model.card.training.seconds
+    );
+    Ok(())
+}
+
+/// What either training path hands to the card.
+struct TrainedNet {
+    net: Network,
+    architecture: Option<Architecture>,
+    thresholds: Thresholds,
+    calibrated: bool,
+    epochs: usize,
+    best_epoch: usize,
+    per_class: BTreeMap<String, model::ClassCount>,
+    notes: Vec<String>,
+}
+
+/// The from-scratch CNN, trained whole; thresholds calibrated on its
+/// validation tracks.
+fn train_scratch(
+    args: &TrainArgs,
+    inputs: &[(PathBuf, usize)],
+    classes: &[String],
+) -> anyhow::Result<TrainedNet> {
     eprintln!("decoding {} training tracks…", inputs.len());
     let pb = bar(inputs.len(), "tracks");
     let (examples, skipped) =
-        train::load_examples(&inputs, &|done, _| pb.set_position(done as u64));
+        train::load_examples(inputs, &|done, _| pb.set_position(done as u64));
     pb.finish_and_clear();
     for s in &skipped {
         eprintln!("  skipped {}: {}", s.path.display(), s.reason);
@@ -89,7 +188,7 @@ pub fn train_cmd(args: TrainArgs, rows: Vec<LabelRow>, sources: Vec<String>) -> 
         ..Default::default()
     };
     let cancel = AtomicBool::new(false);
-    let trained = train::train(&examples, &classes, &arch, None, &opts, &cancel, &mut |e| {
+    let trained = train::train(&examples, classes, &arch, None, &opts, &cancel, &mut |e| {
         eprintln!(
             "epoch {:>3}  loss {:.3}  slice acc {:>5.1}%  val track acc {:>5.1}%  ({:.1} s)",
             e.epoch,
@@ -121,70 +220,77 @@ pub fn train_cmd(args: TrainArgs, rows: Vec<LabelRow>, sources: Vec<String>) -> 
             (Thresholds::default(), false)
         }
     };
-    let name = args
-        .out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
-    let mut model = Model {
-        card: ModelCard {
-            name,
-            format_version: 1,
-            created: model::today(),
-            classes: classes.clone(),
-            features: FeatureParams::current(),
-            architecture: arch.clone(),
-            parameters: trained.net.parameters(),
-            mflops_per_slice: arch.flops(classes.len()) as f64 / 1e6,
-            thresholds,
-            calibrated,
-            training: TrainingSummary {
-                command: args.command_line.clone(),
-                seed: args.seed,
-                epochs: trained.epochs.len(),
-                best_epoch: trained.best_epoch,
-                seconds: 0.0,
-                sources,
-                per_class: trained.per_class.clone(),
-                head_only: false,
-                notes,
-            },
-            metrics: BTreeMap::new(),
+    Ok(TrainedNet {
+        net: Network::Scratch(trained.net),
+        architecture: Some(arch),
+        thresholds,
+        calibrated,
+        epochs: trained.epochs.len(),
+        best_epoch: trained.best_epoch,
+        per_class: trained.per_class,
+        notes,
+    })
+}
+
+/// A linear head on the frozen musicnn backbone; thresholds calibrated by
+/// cross-validation on the training tracks.
+fn train_transfer(
+    args: &TrainArgs,
+    inputs: &[(PathBuf, usize)],
+    classes: &[String],
+) -> anyhow::Result<TrainedNet> {
+    let weights = model::default_model_path()
+        .parent()
+        .map(|d| d.join("musicnn-msd.safetensors"))
+        .filter(|p| p.is_file())
+        .context("models/musicnn-msd.safetensors not found; packaging/musicnn/fetch-weights.sh rebuilds it")?;
+    let backbone = musicnn::shared(&weights)?;
+    eprintln!("embedding {} training tracks with musicnn…", inputs.len());
+    let pb = bar(inputs.len(), "tracks");
+    let (tracks, skipped) = transfer::embed_tracks(&backbone, inputs, args.max_slices, &|done, _| {
+        pb.set_position(done as u64)
+    });
+    pb.finish_and_clear();
+    for s in &skipped {
+        eprintln!("  skipped {}: {}", s.path.display(), s.reason);
+    }
+    let opts = TransferOptions {
+        head: HeadOptions {
+            seed: args.seed,
+            ..Default::default()
         },
-        net: trained.net,
-        base: args.out.clone(),
+        folds: args.folds,
+        target_precision: args.target_precision,
+        ..Default::default()
     };
-    model.card.training.seconds = started.elapsed().as_secs_f64();
-    // Evaluate on each eval split, grouped by source folder.
-    let mut eval_sets: BTreeMap<String, Vec<LabelRow>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.split == Some(Split::Eval)) {
-        eval_sets
-            .entry(eval_set_name(r))
-            .or_default()
-            .push(r.clone());
+    let trained = transfer::train_head_model(&tracks, classes.len(), &opts)?;
+    for n in &trained.notes {
+        eprintln!("{n}");
     }
-    for (set, rows) in &eval_sets {
-        let report = eval::evaluate(&model, rows, thresholds);
-        eprintln!(
-            "{set}: accuracy {:.1}% ({}/{}), coverage {:.1}%, precision {:.1}%",
-            report.accuracy * 100.0,
-            report.right(),
-            report.tracks.len(),
-            report.coverage * 100.0,
-            report.precision * 100.0
-        );
-        model.card.metrics.insert(set.clone(), report.card_entry());
+    let mut per_class: BTreeMap<String, model::ClassCount> = BTreeMap::new();
+    for t in &tracks {
+        let c = per_class.entry(classes[t.class].clone()).or_default();
+        c.tracks += 1;
+        c.slices += t.patches();
     }
-    model.save(&args.out)?;
-    eprintln!(
-        "wrote {} and {} ({} parameters, {:.1} MFLOP per slice) in {:.0} s",
-        model::with_ext(&args.out, "safetensors").display(),
-        model::with_ext(&args.out, "json").display(),
-        model.card.parameters,
-        model.card.mflops_per_slice,
-        model.card.training.seconds
-    );
-    Ok(())
+    let mut notes = trained.notes;
+    notes.push(format!(
+        "head: multinomial logistic regression on standardised 200-d musicnn embeddings, every patch a sample (at most {} per track), class-weighted, L2 {}, {} full-batch AdamW steps",
+        args.max_slices, opts.head.l2, opts.head.steps
+    ));
+    Ok(TrainedNet {
+        net: Network::Pretrained {
+            backbone,
+            head: trained.head,
+        },
+        architecture: None,
+        thresholds: trained.thresholds,
+        calibrated: trained.calibrated,
+        epochs: opts.head.steps,
+        best_epoch: opts.head.steps,
+        per_class,
+        notes,
+    })
 }
 
 /// "gtzan-mini eval" for a row of `.../gtzan-mini/labels.tsv`.
@@ -235,17 +341,34 @@ pub fn library_rows(lib: &Library) -> anyhow::Result<Vec<LabelRow>> {
     Ok(rows)
 }
 
+/// Which rows `sonotag eval` scores and how.
+pub struct EvalChoice {
+    pub split: Option<String>,
+    pub folder: Option<String>,
+    pub sample: Option<usize>,
+    pub among: Vec<String>,
+}
+
+/// True when `path` has a folder named `folder` (a game's soundtrack, say).
+pub fn in_folder(path: &Path, folder: &str) -> bool {
+    path.parent()
+        .is_some_and(|p| p.components().any(|c| c.as_os_str() == folder))
+}
+
 /// `sonotag eval`.
 pub fn eval_cmd(
     labels: &Path,
-    split: Option<String>,
+    choice: EvalChoice,
     model_path: Option<PathBuf>,
     thresholds: (Option<f32>, Option<f32>),
     json: bool,
 ) -> anyhow::Result<()> {
     let vocab = vocabulary()?;
     let mut rows = train::read_labels(labels, &vocab)?;
-    if let Some(s) = split.as_deref() {
+    if let Some(f) = &choice.folder {
+        rows.retain(|r| in_folder(&r.path, f));
+    }
+    if let Some(s) = choice.split.as_deref() {
         let want = match s {
             "eval" => Split::Eval,
             "train" => Split::Train,
@@ -254,12 +377,17 @@ pub fn eval_cmd(
         rows.retain(|r| r.split == Some(want));
     }
     let base = model_path.unwrap_or_else(model::default_model_path);
-    let model = Model::load(&base)?;
+    let mut model = Model::load(&base)?;
+    if !choice.among.is_empty() {
+        let vocab = vocabulary()?;
+        let among: Vec<String> = choice.among.iter().map(|g| vocab.display(g)).collect();
+        model.restrict_to(&among)?;
+    }
     let th = Thresholds {
         slice: thresholds.0.unwrap_or(model.card.thresholds.slice),
         track: thresholds.1.unwrap_or(model.card.thresholds.track),
     };
-    let report = eval::evaluate(&model, &rows, th);
+    let report = eval::evaluate(&model, &rows, th, choice.sample);
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -444,6 +572,13 @@ fn retrain_full(lib: &mut Library, models_dir: &Path, seed: u64) -> anyhow::Resu
     let parent = classify::active_model(lib)?
         .context("no model in this library yet: run `sonotag classify` first")?;
     let base_model = Model::load(&parent.path)?;
+    let Network::Scratch(base_net) = base_model.net else {
+        anyhow::bail!(
+            "model {} sits on the frozen {} backbone, so only its head can learn: run `sonotag retrain` (without --full)",
+            parent.name,
+            base_model.card.backbone.name()
+        );
+    };
     let rows = library_rows(lib)?;
     let mut classes: Vec<String> = rows.iter().map(|r| r.genre.clone()).collect();
     classes.sort();
@@ -464,7 +599,7 @@ fn retrain_full(lib: &mut Library, models_dir: &Path, seed: u64) -> anyhow::Resu
     let pb = bar(inputs.len(), "tracks decoded");
     let (examples, _) = train::load_examples(&inputs, &|d, _| pb.set_position(d as u64));
     pb.finish_and_clear();
-    let arch = base_model.card.architecture.clone();
+    let arch = base_model.card.architecture.clone().unwrap_or_default();
     let cancel = AtomicBool::new(false);
     let opts = TrainOptions {
         seed,
@@ -475,7 +610,7 @@ fn retrain_full(lib: &mut Library, models_dir: &Path, seed: u64) -> anyhow::Resu
         &examples,
         &classes,
         &arch,
-        Some(base_model.net),
+        Some(base_net),
         &opts,
         &cancel,
         &mut |e| {
@@ -499,7 +634,7 @@ fn retrain_full(lib: &mut Library, models_dir: &Path, seed: u64) -> anyhow::Resu
     let base = models_dir.join(&name);
     let model = Model {
         card,
-        net: trained.net,
+        net: Network::Scratch(trained.net),
         base: base.clone(),
     };
     model.save(&base)?;

@@ -6,7 +6,7 @@ use iced::mouse;
 use iced::widget::canvas::{self, Frame, Geometry, Path, Stroke, Text};
 use iced::{Color, Point, Rectangle, Renderer, Size, Theme};
 use sonotag::review::Evidence;
-use sonotag::spectrogram::{MEL_BANDS, SLICE_COLUMNS, Spectrogram};
+use sonotag::spectrogram::{MEL_BANDS, Spectrogram};
 
 /// Widest image we hand to the renderer (GPU textures are limited).
 const MAX_IMAGE_WIDTH: usize = 4096;
@@ -31,16 +31,17 @@ pub fn genre_colour(i: usize) -> Color {
     Color::from_rgb8(r, g, b)
 }
 
-/// RGBA pixels of a spectrogram (low frequencies at the bottom, slice
-/// boundaries in amber), max-pooled in time to at most [`MAX_IMAGE_WIDTH`].
-pub fn spectrogram_rgba(spec: &Spectrogram) -> (u32, u32, Vec<u8>) {
+/// RGBA pixels of a spectrogram (low frequencies at the bottom, the model's
+/// patch boundaries in amber), max-pooled in time to at most
+/// [`MAX_IMAGE_WIDTH`].
+pub fn spectrogram_rgba(spec: &Spectrogram, boundaries: &[usize]) -> (u32, u32, Vec<u8>) {
     let cols = spec.columns().max(1);
     let step = cols.div_ceil(MAX_IMAGE_WIDTH);
     let width = cols.div_ceil(step);
     let mut rgba = vec![0u8; width * MEL_BANDS * 4];
     for x in 0..width {
-        let boundary =
-            (x * step..((x + 1) * step).min(cols)).any(|c| c > 0 && c % SLICE_COLUMNS == 0);
+        let boundary = (x * step..((x + 1) * step).min(cols))
+            .any(|c| c > 0 && boundaries.binary_search(&c).is_ok());
         for b in 0..MEL_BANDS {
             let v = (x * step..((x + 1) * step).min(spec.columns()))
                 .map(|c| spec.at(c, b))

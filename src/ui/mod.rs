@@ -354,7 +354,8 @@ impl App {
         Task::perform(
             async move {
                 tokio::task::spawn_blocking(move || {
-                    review::open_track(&db, id, thresholds).map(|s| evidence::spectrogram_rgba(&s))
+                    review::open_track(&db, id, thresholds)
+                        .map(|t| evidence::spectrogram_rgba(&t.spectrogram, &t.boundaries))
                 })
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()))
@@ -384,7 +385,7 @@ impl App {
                 self.playing = None;
                 return;
             }
-            match player.play_slice(&path, start) {
+            match player.play_slice(&path, start, e.patch_seconds) {
                 Ok(()) => {
                     self.playing = Some(slice);
                     self.current_slice = slice;

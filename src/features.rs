@@ -1,0 +1,228 @@
+//! What a model listens to: the patches of a track, for either backbone.
+//!
+//! A model votes with its own patches. The from-scratch CNN reads 128×128
+//! slices (2.56 s) of the display spectrogram ([`crate::spectrogram`]);
+//! musicnn reads 187-frame log-mel patches (≈ 2.99 s) of its own front end
+//! ([`crate::musicnn`]). [`FeatureKind`] names the pipeline, gives its
+//! version (stamped on analyses and cards) and its patch length, and decodes
+//! a file into [`Patches`]. Patch starts are kept in display columns (50 per
+//! second), the unit the window draws and the library stores.
+
+use crate::audio::{self, AudioError};
+use crate::musicnn;
+use crate::spectrogram::{self, COLUMNS_PER_SECOND, MEL_BANDS, SLICE_COLUMNS, Spectrogram};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A feature pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeatureKind {
+    /// 22,050 Hz, 128 HTK mel bands in dB mapped to u8, 128-column slices.
+    DisplayMel,
+    /// musicnn's 16 kHz log-mel, 96 Slaney bands, 187-frame patches.
+    MusicnnMel,
+}
+
+/// The patches' values.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PatchData {
+    /// 128×128 u8 slices, row-major, low band first.
+    Slices(Vec<u8>),
+    /// 187×96 f32 log-mel patches, frame-major.
+    LogMel(Vec<f32>),
+}
+
+impl PatchData {
+    /// Number of patches.
+    pub fn count(&self) -> usize {
+        match self {
+            PatchData::Slices(v) => v.len() / (MEL_BANDS * SLICE_COLUMNS),
+            PatchData::LogMel(v) => v.len() / (musicnn::PATCH_FRAMES * musicnn::MEL_BANDS),
+        }
+    }
+
+    /// The patches at `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> PatchData {
+        match self {
+            PatchData::Slices(v) => {
+                let per = MEL_BANDS * SLICE_COLUMNS;
+                PatchData::Slices(indices.iter().flat_map(|&k| &v[k * per..(k + 1) * per]).copied().collect())
+            }
+            PatchData::LogMel(v) => {
+                let per = musicnn::PATCH_FRAMES * musicnn::MEL_BANDS;
+                PatchData::LogMel(indices.iter().flat_map(|&k| &v[k * per..(k + 1) * per]).copied().collect())
+            }
+        }
+    }
+}
+
+/// A track's patches ready for a model.
+#[derive(Clone, Debug)]
+pub struct Patches {
+    pub data: PatchData,
+    /// Start of each patch in display columns (20 ms).
+    pub starts: Vec<u32>,
+    /// Corrupt packets skipped while decoding.
+    pub corrupt_packets: usize,
+}
+
+impl FeatureKind {
+    /// Version stamped on everything computed with this pipeline.
+    pub fn version(self) -> u32 {
+        match self {
+            FeatureKind::DisplayMel => spectrogram::FEATURES_VERSION,
+            FeatureKind::MusicnnMel => musicnn::FEATURES_VERSION,
+        }
+    }
+
+    /// Seconds of audio one patch covers.
+    pub fn patch_seconds(self) -> f64 {
+        match self {
+            FeatureKind::DisplayMel => spectrogram::SLICE_SECONDS,
+            FeatureKind::MusicnnMel => musicnn::PATCH_SECONDS,
+        }
+    }
+
+    /// Start of patch `k` in display columns.
+    pub fn patch_start_column(self, k: usize) -> u32 {
+        (k as f64 * self.patch_seconds() * COLUMNS_PER_SECOND as f64).round() as u32
+    }
+
+    /// Whole patches in `seconds` of audio.
+    pub fn patches_in(self, seconds: f64) -> usize {
+        match self {
+            FeatureKind::DisplayMel => spectrogram::slice_count((seconds * 50.0) as usize),
+            FeatureKind::MusicnnMel => musicnn::patch_count(
+                (seconds * musicnn::SAMPLE_RATE as f64) as usize / musicnn::HOP + 1,
+            ),
+        }
+    }
+
+    /// True when `starts` are not the consecutive patches from the start,
+    /// i.e. the analysis was sampled.
+    pub fn is_sampled(self, starts: &[u32]) -> bool {
+        starts
+            .iter()
+            .enumerate()
+            .any(|(k, &s)| s != self.patch_start_column(k))
+    }
+
+    /// Every patch of the file.
+    pub fn analyse_file(self, path: &Path) -> Result<Patches, AudioError> {
+        match self {
+            FeatureKind::DisplayMel => {
+                let (spec, report) = audio::analyse_file(path)?;
+                Ok(self.from_spectrogram(&spec, report.corrupt_packets))
+            }
+            FeatureKind::MusicnnMel => {
+                let (frames, report) = musicnn::analyse_file(path)?;
+                let per = musicnn::PATCH_FRAMES * musicnn::MEL_BANDS;
+                let count = frames.len() / per;
+                let mut frames = frames;
+                frames.truncate(count * per);
+                Ok(Patches {
+                    data: PatchData::LogMel(frames),
+                    starts: (0..count).map(|k| self.patch_start_column(k)).collect(),
+                    corrupt_packets: report.corrupt_packets,
+                })
+            }
+        }
+    }
+
+    /// The slices of an already computed display spectrogram (the window
+    /// computes it anyway to draw it).
+    pub fn from_spectrogram(self, spec: &Spectrogram, corrupt_packets: usize) -> Patches {
+        debug_assert_eq!(self, FeatureKind::DisplayMel);
+        Patches {
+            data: PatchData::Slices(all_slices(spec)),
+            starts: (0..spec.slice_count())
+                .map(|k| self.patch_start_column(k))
+                .collect(),
+            corrupt_packets,
+        }
+    }
+
+    /// The patches to classify a track with: with `sample`, a track longer
+    /// than `sample` patches is analysed at that many evenly spaced patches
+    /// by seeking (several times faster); otherwise, and when the duration
+    /// is unknown or seeking fails, every patch.
+    pub fn analyse_for_classification(
+        self,
+        path: &Path,
+        duration_s: Option<f64>,
+        sample: Option<usize>,
+    ) -> Result<Patches, AudioError> {
+        let planned = duration_s.map(|d| self.patches_in(d));
+        if let (Some(total), Some(n)) = (planned, sample)
+            && total > n
+        {
+            let indices = slice_plan(total, sample);
+            let sampled = match self {
+                FeatureKind::DisplayMel => audio::analyse_slices(path, &indices)
+                    .map(|(s, r)| (PatchData::Slices(s), r.corrupt_packets)),
+                FeatureKind::MusicnnMel => musicnn::analyse_patches(path, &indices)
+                    .map(|(p, r)| (PatchData::LogMel(p), r.corrupt_packets)),
+            };
+            if let Ok((data, corrupt_packets)) = sampled {
+                let got = data.count();
+                return Ok(Patches {
+                    data,
+                    starts: indices[..got]
+                        .iter()
+                        .map(|&k| self.patch_start_column(k))
+                        .collect(),
+                    corrupt_packets,
+                });
+            }
+            // A file that cannot seek falls back to the full analysis.
+        }
+        self.analyse_file(path)
+    }
+}
+
+/// Patches to analyse for a track of `total` patches: all of them, or `n`
+/// evenly spaced when sampling.
+pub fn slice_plan(total: usize, sample: Option<usize>) -> Vec<usize> {
+    match sample {
+        Some(n) if n > 0 && total > n => (0..n)
+            .map(|i| {
+                if n > 1 {
+                    i * (total - 1) / (n - 1)
+                } else {
+                    total / 2
+                }
+            })
+            .collect(),
+        _ => (0..total).collect(),
+    }
+}
+
+/// All whole slices of a spectrogram, concatenated.
+pub fn all_slices(spec: &Spectrogram) -> Vec<u8> {
+    (0..spec.slice_count())
+        .flat_map(|i| spec.slice(i))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_starts_in_display_columns() {
+        assert_eq!(FeatureKind::DisplayMel.patch_start_column(3), 384);
+        // 2.992 s per musicnn patch = 149.6 columns.
+        assert_eq!(FeatureKind::MusicnnMel.patch_start_column(1), 150);
+        assert_eq!(FeatureKind::MusicnnMel.patch_start_column(5), 748);
+        assert!(!FeatureKind::MusicnnMel.is_sampled(&[0, 150, 299]));
+        assert!(FeatureKind::MusicnnMel.is_sampled(&[0, 299]));
+    }
+
+    #[test]
+    fn patches_in_a_duration() {
+        assert_eq!(FeatureKind::DisplayMel.patches_in(30.0), 11);
+        assert_eq!(FeatureKind::MusicnnMel.patches_in(30.0), 10);
+        assert_eq!(FeatureKind::MusicnnMel.patches_in(2.0), 0);
+    }
+}

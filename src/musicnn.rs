@@ -1,0 +1,806 @@
+//! musicnn, a music CNN pretrained on 200k songs, as a genre backbone.
+//!
+//! musicnn (Pons & Serra, MTG-UPF 2019, ISC licence) learned 50 Million Song
+//! Dataset tags from audio. Its penultimate layer (200 values per 3-second
+//! patch) describes music far better than a network we could train on a few
+//! hundred tracks, so Sonotag puts a small linear head on it
+//! ([`crate::head::LinearHead`]). The weights come from musicnn's PyPI wheel,
+//! converted by `packaging/musicnn/convert.py` into `models/musicnn-msd.safetensors`.
+//!
+//! This module is that network, exactly: [`MelFrontEnd`] computes musicnn's
+//! input (16 kHz mono, STFT n_fft 512 / hop 256 / periodic Hann /
+//! reflect-centred, 96 Slaney mel bands 0–8 kHz with Slaney normalisation, a
+//! float16 rounding, `log10(10000·x + 1)`), [`MusicnnNet`] runs the model on
+//! 187-frame patches (≈ 3 s): a batch-norm on the input, timbral 7×38 and
+//! 7×67 convolutions and temporal 128/64/32×1 convolutions, each max-pooled
+//! over frequency; three 7-wide convolutions over time with two residual
+//! adds; max and mean over time; a dense layer of 200 → the embedding.
+//!
+//! Most front-end filters of the MSD model are dead (their kernels decayed to
+//! ~0 in training), so their output is the constant `bn(relu(bias))`. Only the
+//! live ones are computed (64 of 561); the dead ones enter the next layer as
+//! a precomputed per-frame offset and the pooling as constants. A filter is
+//! dead when the bound on what its kernel can add, `Σ|w| × max|input|`, is
+//! below 1e-5 after its batch-norm, or cannot lift `bias` above zero (then
+//! ReLU makes it exactly constant). The golden test checks the result
+//! against the numpy reference (`tests/musicnn_golden.rs`).
+
+use crate::audio::{AudioError, AudioStream, DecodeReport};
+use candle_core::{D, Device, Tensor};
+use half::f16;
+use rustfft::num_complex::Complex64;
+use rustfft::{Fft, FftPlanner};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Input sample rate in Hz.
+pub const SAMPLE_RATE: u32 = 16_000;
+/// STFT window length in samples (32 ms).
+pub const N_FFT: usize = 512;
+/// Samples between two frames (16 ms).
+pub const HOP: usize = 256;
+/// Mel bands.
+pub const MEL_BANDS: usize = 96;
+/// Frames per patch (≈ 2.99 s), musicnn's input length.
+pub const PATCH_FRAMES: usize = 187;
+/// Seconds of audio one patch covers.
+pub const PATCH_SECONDS: f64 = (PATCH_FRAMES * HOP) as f64 / SAMPLE_RATE as f64;
+/// Width of the embedding (the penultimate layer).
+pub const EMBEDDING: usize = 200;
+/// Version of this feature pipeline, stamped on analyses and model cards; the
+/// from-scratch network's pipeline is [`crate::spectrogram::FEATURES_VERSION`].
+pub const FEATURES_VERSION: u32 = 101;
+/// Patches per inference batch: the intermediate im2col buffers are ~20 MB a
+/// patch, so larger batches cost memory without speed.
+pub const INFER_BATCH: usize = 8;
+
+/// Batch-norm epsilon of `tf.layers.batch_normalization`.
+const BN_EPS: f32 = 1e-3;
+/// Largest value the front end can produce: `log10(10000 × f16::MAX + 1)`.
+const LOG_MEL_MAX: f32 = 8.8163;
+/// A front-end filter whose kernel can move its normalised output by less
+/// than this is computed as a constant.
+const DEAD_FILTER_BOUND: f32 = 1e-5;
+
+/// Errors loading the musicnn weights; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum MusicnnError {
+    #[error("musicnn weights {}: {source}", path.display())]
+    Candle {
+        path: PathBuf,
+        source: candle_core::Error,
+    },
+    #[error("musicnn weights {}: {reason}", path.display())]
+    Invalid { path: PathBuf, reason: String },
+}
+
+/// musicnn's log-mel front end. Cheap to build; share one per thread.
+pub struct MelFrontEnd {
+    fft: Arc<dyn Fft<f64>>,
+    /// Periodic Hann window, rounded to f32 as the reference does.
+    window: Vec<f32>,
+    /// Per band: first FFT bin and its weights (f32-rounded, used as f64).
+    filters: Vec<(usize, Vec<f64>)>,
+}
+
+impl Default for MelFrontEnd {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn slaney_hz_to_mel(f: f64) -> f64 {
+    if f >= 1000.0 {
+        15.0 + (f / 1000.0).ln() / (6.4f64.ln() / 27.0)
+    } else {
+        f / (200.0 / 3.0)
+    }
+}
+
+fn slaney_mel_to_hz(m: f64) -> f64 {
+    if m >= 15.0 {
+        1000.0 * ((6.4f64.ln() / 27.0) * (m - 15.0)).exp()
+    } else {
+        m * 200.0 / 3.0
+    }
+}
+
+impl MelFrontEnd {
+    /// Plans the FFT and builds librosa's default (Slaney) filterbank.
+    pub fn new() -> Self {
+        let window = (0..N_FFT)
+            .map(|n| {
+                (0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / N_FFT as f64).cos()) as f32
+            })
+            .collect();
+        let bins = N_FFT / 2 + 1;
+        let nyquist = SAMPLE_RATE as f64 / 2.0;
+        let fft_hz: Vec<f64> = (0..bins)
+            .map(|k| k as f64 * nyquist / (bins - 1) as f64)
+            .collect();
+        let (lo, hi) = (slaney_hz_to_mel(0.0), slaney_hz_to_mel(nyquist));
+        let mel_hz: Vec<f64> = (0..MEL_BANDS + 2)
+            .map(|i| slaney_mel_to_hz(lo + (hi - lo) * i as f64 / (MEL_BANDS + 1) as f64))
+            .collect();
+        let filters = (0..MEL_BANDS)
+            .map(|b| {
+                let norm = 2.0 / (mel_hz[b + 2] - mel_hz[b]);
+                let weights: Vec<f64> = fft_hz
+                    .iter()
+                    .map(|&f| {
+                        let lower = (f - mel_hz[b]) / (mel_hz[b + 1] - mel_hz[b]);
+                        let upper = (mel_hz[b + 2] - f) / (mel_hz[b + 2] - mel_hz[b + 1]);
+                        ((lower.min(upper)).max(0.0) * norm) as f32 as f64
+                    })
+                    .collect();
+                let first = weights.iter().position(|&w| w != 0.0).unwrap_or(0);
+                let last = weights.iter().rposition(|&w| w != 0.0).unwrap_or(0);
+                (first, weights[first..=last.max(first)].to_vec())
+            })
+            .collect();
+        Self {
+            fft: FftPlanner::new().plan_fft_forward(N_FFT),
+            window,
+            filters,
+        }
+    }
+
+    /// Frames (row-major `frames × 96`) of a whole signal, centred the way
+    /// librosa centres them: reflect-padded by half a window at both ends,
+    /// one frame every [`HOP`] samples, `1 + len / HOP` frames.
+    pub fn frames_centred(&self, samples: &[f32]) -> Vec<f32> {
+        let half = N_FFT / 2;
+        let n = samples.len();
+        let mut padded = Vec::with_capacity(n + N_FFT);
+        // numpy's "reflect" mirrors around the edge sample without repeating it.
+        let mirror = |i: isize| -> f32 {
+            if n < 2 {
+                return 0.0;
+            }
+            let period = 2 * (n as isize - 1);
+            let mut k = i.rem_euclid(period);
+            if k >= n as isize {
+                k = period - k;
+            }
+            samples[k as usize]
+        };
+        padded.extend((0..half).map(|i| mirror(i as isize - half as isize)));
+        padded.extend_from_slice(samples);
+        padded.extend((0..half).map(|i| mirror((n + i) as isize)));
+        self.frames_uncentred(&padded)
+    }
+
+    /// Frames of a segment whose frame `j` covers samples
+    /// `j*HOP .. j*HOP + N_FFT` (no padding): how a patch in the middle of a
+    /// track is computed after seeking.
+    pub fn frames_uncentred(&self, samples: &[f32]) -> Vec<f32> {
+        let count = if samples.len() >= N_FFT {
+            (samples.len() - N_FFT) / HOP + 1
+        } else {
+            0
+        };
+        let mut out = Vec::with_capacity(count * MEL_BANDS);
+        let mut buf = vec![Complex64::default(); N_FFT];
+        let mut scratch = vec![Complex64::default(); self.fft.get_inplace_scratch_len()];
+        let mut power = vec![0f64; N_FFT / 2 + 1];
+        // One frame per FFT (not two packed in one): a frame's value must not
+        // depend on its neighbour, so streamed and whole-file analyses agree
+        // bit for bit. The FFT is a few percent of the decoding cost.
+        for j in 0..count {
+            for (i, c) in buf.iter_mut().enumerate() {
+                // The window product is rounded to f32, as the reference does.
+                let a = samples[j * HOP + i] * self.window[i];
+                *c = Complex64::new(a as f64, 0.0);
+            }
+            self.fft.process_with_scratch(&mut buf, &mut scratch);
+            for (p, z) in power.iter_mut().zip(&buf) {
+                *p = z.norm_sqr();
+            }
+            self.push_log_mel(&power, &mut out);
+        }
+        out
+    }
+
+    fn push_log_mel(&self, power: &[f64], out: &mut Vec<f32>) {
+        for (first, weights) in &self.filters {
+            let mel: f64 = weights
+                .iter()
+                .zip(&power[*first..])
+                .map(|(w, p)| w * p)
+                .sum();
+            // musicnn stores its spectrograms as float16; the model was
+            // trained on that rounding.
+            let rounded = f16::from_f64(mel).to_f32();
+            out.push((10_000.0 * rounded + 1.0).log10());
+        }
+    }
+}
+
+/// Streams samples into centred frames without holding the whole signal:
+/// the reflect padding needs only the first and last 257 samples.
+struct CentredFrames<'a> {
+    front_end: &'a MelFrontEnd,
+    /// Padded samples not yet consumed by a frame.
+    pending: Vec<f32>,
+    /// The last `N_FFT / 2 + 1` samples seen (for the end's reflection).
+    tail: Vec<f32>,
+    started: bool,
+    frames: Vec<f32>,
+}
+
+impl<'a> CentredFrames<'a> {
+    fn new(front_end: &'a MelFrontEnd) -> Self {
+        Self {
+            front_end,
+            pending: Vec::new(),
+            tail: Vec::new(),
+            started: false,
+            frames: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, samples: &[f32]) {
+        let half = N_FFT / 2;
+        self.tail.extend_from_slice(samples);
+        if self.tail.len() > half + 1 {
+            self.tail.drain(..self.tail.len() - (half + 1));
+        }
+        self.pending.extend_from_slice(samples);
+        if !self.started {
+            if self.pending.len() <= half {
+                return;
+            }
+            let mut padded: Vec<f32> = self.pending[1..=half].iter().rev().copied().collect();
+            padded.append(&mut self.pending);
+            self.pending = padded;
+            self.started = true;
+        }
+        self.drain_frames();
+    }
+
+    fn drain_frames(&mut self) {
+        if self.pending.len() < N_FFT {
+            return;
+        }
+        let count = (self.pending.len() - N_FFT) / HOP + 1;
+        let used = (count - 1) * HOP + N_FFT;
+        self.frames
+            .extend(self.front_end.frames_uncentred(&self.pending[..used]));
+        self.pending.drain(..count * HOP);
+    }
+
+    fn finish(mut self) -> Vec<f32> {
+        if !self.started {
+            // Shorter than half a window: numpy's reflection of the whole.
+            return self.front_end.frames_centred(&self.pending);
+        }
+        let n = self.tail.len();
+        let reflection: Vec<f32> = (0..N_FFT / 2).map(|i| self.tail[n - 2 - i]).collect();
+        self.pending.extend(reflection);
+        self.drain_frames();
+        self.frames
+    }
+}
+
+/// Decodes a file at 16 kHz and returns its log-mel frames (`frames × 96`)
+/// exactly as [`MelFrontEnd::frames_centred`] would on the whole signal,
+/// without holding the signal.
+pub fn analyse_file(path: &Path) -> Result<(Vec<f32>, DecodeReport), AudioError> {
+    let front_end = MelFrontEnd::new();
+    let mut frames = CentredFrames::new(&front_end);
+    let mut stream = AudioStream::open_at(path, SAMPLE_RATE)?;
+    while let Some(chunk) = stream.next_chunk()? {
+        frames.push(&chunk);
+    }
+    Ok((frames.finish(), stream.report().clone()))
+}
+
+/// Analyses only the patches `indices` (patch `k` is frames
+/// `k*187..(k+1)*187` of [`analyse_file`]) by seeking to each: the fast path
+/// for classifying long tracks. A patch is decoded from 0.1 s before the
+/// first sample its frames read (an MP3 frame right after a seek cannot be
+/// decoded: its bit reservoir lies before the seek point), and computed
+/// without padding, so it matches the full analysis but for decoder and
+/// resampler warm-up. Returns the patches found (a file shorter than its
+/// duration claimed yields fewer) and the counters.
+pub fn analyse_patches(
+    path: &Path,
+    indices: &[usize],
+) -> Result<(Vec<f32>, DecodeReport), AudioError> {
+    const MARGIN: usize = SAMPLE_RATE as usize / 10;
+    let front_end = MelFrontEnd::new();
+    let per = PATCH_FRAMES * MEL_BANDS;
+    let span = (PATCH_FRAMES - 1) * HOP + N_FFT;
+    let mut stream = AudioStream::open_at(path, SAMPLE_RATE)?;
+    let mut out = Vec::with_capacity(indices.len() * per);
+    for &k in indices {
+        // Frame f reads original samples f*HOP - N_FFT/2 .. f*HOP + N_FFT/2.
+        let first = (k * PATCH_FRAMES * HOP) as i64 - (N_FFT / 2) as i64;
+        let frames = if first < 0 {
+            stream.seek(0.0)?;
+            let samples = read_samples(&mut stream, span)?;
+            let frames = front_end.frames_centred(&samples);
+            frames[..frames.len().min(per)].to_vec()
+        } else {
+            let from = (first as usize).saturating_sub(MARGIN);
+            let skip = first as usize - from;
+            stream.seek(from as f64 / SAMPLE_RATE as f64)?;
+            let samples = read_samples(&mut stream, skip + span)?;
+            front_end.frames_uncentred(samples.get(skip..).unwrap_or_default())
+        };
+        if frames.len() < per {
+            break;
+        }
+        out.extend_from_slice(&frames[..per]);
+    }
+    let mut report = stream.report().clone();
+    report.samples = out.len() / MEL_BANDS * HOP;
+    if out.is_empty() {
+        return Err(AudioError::NoAudio {
+            path: path.to_path_buf(),
+            errors: report.corrupt_packets,
+        });
+    }
+    Ok((out, report))
+}
+
+fn read_samples(stream: &mut AudioStream, want: usize) -> Result<Vec<f32>, AudioError> {
+    let mut samples = Vec::with_capacity(want + 4096);
+    while samples.len() < want {
+        match stream.next_chunk()? {
+            Some(chunk) => samples.extend_from_slice(&chunk),
+            None => break,
+        }
+    }
+    samples.truncate(want);
+    Ok(samples)
+}
+
+/// Number of whole patches in `frames` frames (the tail is dropped).
+pub fn patch_count(frames: usize) -> usize {
+    frames / PATCH_FRAMES
+}
+
+/// Per-channel batch-norm folded into `x * scale + shift`.
+#[derive(Clone)]
+struct Affine {
+    scale: Vec<f32>,
+    shift: Vec<f32>,
+}
+
+impl Affine {
+    fn apply(&self, c: usize, x: f32) -> f32 {
+        x * self.scale[c] + self.shift[c]
+    }
+
+    /// As tensors shaped to broadcast over `[n, c, ...]` with `trailing` unit dims.
+    fn tensors(&self, trailing: usize, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
+        let mut shape = vec![1, self.scale.len()];
+        shape.extend(std::iter::repeat_n(1, trailing));
+        Ok((
+            Tensor::from_slice(&self.scale, shape.as_slice(), device)?,
+            Tensor::from_slice(&self.shift, shape.as_slice(), device)?,
+        ))
+    }
+}
+
+/// One front-end convolution, live filters only.
+struct FrontConv {
+    /// `[live, 1, time, freq]`.
+    kernel: Tensor,
+    /// `[1, live, 1, 1]` each.
+    bias: Tensor,
+    scale: Tensor,
+    shift: Tensor,
+    pad_before: usize,
+    pad_after: usize,
+}
+
+/// A 7-wide convolution over time with its batch-norm.
+struct TimeConv {
+    /// `[64, in, 7]`.
+    kernel: Tensor,
+    /// `[1, 64, 1]` each.
+    bias: Tensor,
+    scale: Tensor,
+    shift: Tensor,
+}
+
+impl TimeConv {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        x.conv1d(&self.kernel, 3, 1, 1, 1)?
+            .broadcast_add(&self.bias)?
+            .relu()?
+            .broadcast_mul(&self.scale)?
+            .broadcast_add(&self.shift)
+    }
+}
+
+/// The musicnn MSD network with pruned front end.
+pub struct MusicnnNet {
+    device: Device,
+    /// Scalar input batch-norm.
+    input: (f32, f32),
+    front: Vec<FrontConv>,
+    /// Front channel (0..561) of each computed channel, in computed order.
+    live: Vec<usize>,
+    /// Value of every front channel that is not computed.
+    constants: Vec<f32>,
+    /// First mid-end convolution on the live channels only.
+    mid1: TimeConv,
+    /// What the dead channels add to `mid1` at each frame, `[1, 64, 187]`.
+    mid1_offset: Tensor,
+    mid2: TimeConv,
+    mid3: TimeConv,
+    pool_norm: Affine,
+    /// `[200, 1506]` and `[200]`.
+    dense: (Tensor, Tensor),
+    dense_norm: Affine,
+    /// `[50, 200]` and `[50]`: musicnn's own tag layer (for checks and the
+    /// golden test; genres use their own head).
+    tag_layer: (Tensor, Tensor),
+    tags: Vec<String>,
+    front_channels: usize,
+    mid_channels: usize,
+}
+
+/// Embeddings (and musicnn's tag probabilities) of a batch of patches.
+pub struct Forward {
+    /// `n × 200`.
+    pub embeddings: Vec<f32>,
+    /// `n × 50`, sigmoid.
+    pub tags: Vec<f32>,
+}
+
+fn safetensors_tags(path: &Path) -> Vec<String> {
+    // The converter puts the tag names in the header's metadata.
+    let read = || -> Option<Vec<String>> {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).ok()?;
+        let mut len = [0u8; 8];
+        f.read_exact(&mut len).ok()?;
+        let len = u64::from_le_bytes(len).min(1 << 20) as usize;
+        let mut header = vec![0u8; len];
+        f.read_exact(&mut header).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&header).ok()?;
+        serde_json::from_str(v["__metadata__"]["tags"].as_str()?).ok()
+    };
+    read().unwrap_or_default()
+}
+
+impl MusicnnNet {
+    /// Loads the converted weights, finds the dead filters and precomputes
+    /// their contribution.
+    pub fn load(path: &Path) -> Result<Self, MusicnnError> {
+        let candle = |source| MusicnnError::Candle {
+            path: path.to_path_buf(),
+            source,
+        };
+        let device = Device::Cpu;
+        let map = candle_core::safetensors::load(path, &device).map_err(candle)?;
+        let get = |name: &str| -> Result<Tensor, MusicnnError> {
+            map.get(name).cloned().ok_or_else(|| MusicnnError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "tensor {name} is missing (convert the checkpoint with packaging/musicnn/convert.py)"
+                ),
+            })
+        };
+        let vec = |name: &str| -> Result<Vec<f32>, MusicnnError> {
+            get(name)?.flatten_all().and_then(|t| t.to_vec1()).map_err(candle)
+        };
+        let bn = |name: &str| -> Result<Affine, MusicnnError> {
+            let gamma = vec(&format!("{name}/gamma"))?;
+            let beta = vec(&format!("{name}/beta"))?;
+            let mean = vec(&format!("{name}/moving_mean"))?;
+            let var = vec(&format!("{name}/moving_variance"))?;
+            let scale: Vec<f32> = gamma
+                .iter()
+                .zip(&var)
+                .map(|(g, v)| g / (v + BN_EPS).sqrt())
+                .collect();
+            let shift = beta
+                .iter()
+                .zip(&mean)
+                .zip(&scale)
+                .map(|((b, m), s)| b - m * s)
+                .collect();
+            Ok(Affine { scale, shift })
+        };
+        let input_bn = bn("batch_normalization")?;
+        let input = (input_bn.scale[0], input_bn.shift[0]);
+        let input_max = input.1.abs().max((LOG_MEL_MAX * input.0 + input.1).abs());
+
+        let mut front = Vec::new();
+        let mut live = Vec::new();
+        let mut constants = Vec::new();
+        let specs = [
+            ("conv2d", "batch_normalization_1"),
+            ("conv2d_1", "batch_normalization_2"),
+            ("conv2d_2", "batch_normalization_3"),
+            ("conv2d_3", "batch_normalization_4"),
+            ("conv2d_4", "batch_normalization_5"),
+        ];
+        for (conv, norm) in specs {
+            let kernel = get(&format!("{conv}/kernel"))?;
+            let (out, _, kh, kw) = kernel.dims4().map_err(candle)?;
+            let bias = vec(&format!("{conv}/bias"))?;
+            let affine = bn(norm)?;
+            let weights: Vec<f32> = kernel.flatten_all().and_then(|t| t.to_vec1()).map_err(candle)?;
+            let mut keep = Vec::new();
+            for o in 0..out {
+                let reach: f32 = weights[o * kh * kw..(o + 1) * kh * kw]
+                    .iter()
+                    .map(|w| w.abs())
+                    .sum::<f32>()
+                    * input_max;
+                let never_positive = bias[o] + reach <= 0.0;
+                let negligible = reach * affine.scale[o].abs() < DEAD_FILTER_BOUND;
+                let channel = constants.len();
+                if never_positive || negligible {
+                    constants.push(affine.apply(o, bias[o].max(0.0)));
+                } else {
+                    constants.push(0.0);
+                    live.push(channel);
+                    keep.push(o as u32);
+                }
+            }
+            let idx = Tensor::from_slice(&keep, keep.len(), &device).map_err(candle)?;
+            let pick = |v: &[f32]| -> Vec<f32> { keep.iter().map(|&o| v[o as usize]).collect() };
+            let shape = (1, keep.len(), 1, 1);
+            front.push(FrontConv {
+                kernel: kernel.index_select(&idx, 0).map_err(candle)?,
+                bias: Tensor::from_vec(pick(&bias), shape, &device).map_err(candle)?,
+                scale: Tensor::from_vec(pick(&affine.scale), shape, &device).map_err(candle)?,
+                shift: Tensor::from_vec(pick(&affine.shift), shape, &device).map_err(candle)?,
+                // 'same' padding in time; TensorFlow puts the odd one at the end.
+                pad_before: (kh - 1) / 2,
+                pad_after: kh - 1 - (kh - 1) / 2,
+            });
+        }
+        let front_channels = constants.len();
+
+        let time_conv = |conv: &str, norm: &str, channels: Option<&[usize]>| -> Result<TimeConv, MusicnnError> {
+            let mut kernel = get(&format!("{conv}/kernel"))?;
+            if let Some(ch) = channels {
+                let idx: Vec<u32> = ch.iter().map(|&c| c as u32).collect();
+                let idx = Tensor::from_slice(&idx, idx.len(), &device).map_err(candle)?;
+                kernel = kernel.index_select(&idx, 1).map_err(candle)?;
+            }
+            let (s, t) = bn(norm)?.tensors(1, &device).map_err(candle)?;
+            let bias = vec(&format!("{conv}/bias"))?;
+            Ok(TimeConv {
+                kernel,
+                bias: Tensor::from_vec(bias.clone(), (1, bias.len(), 1), &device).map_err(candle)?,
+                scale: s,
+                shift: t,
+            })
+        };
+        let mid1 = time_conv("conv2d_5", "batch_normalization_6", Some(&live))?;
+        // The dead channels' constant input through the full first mid-end
+        // kernel, zero-padded like the real input: an offset per frame.
+        let full = get("conv2d_5/kernel")?;
+        let mid_channels = full.dim(0).map_err(candle)?;
+        let mut dead_input = vec![0f32; front_channels * PATCH_FRAMES];
+        for (c, &v) in constants.iter().enumerate() {
+            if !live.contains(&c) {
+                dead_input[c * PATCH_FRAMES..(c + 1) * PATCH_FRAMES].fill(v);
+            }
+        }
+        let mid1_offset = Tensor::from_vec(dead_input, (1, front_channels, PATCH_FRAMES), &device)
+            .and_then(|x| x.conv1d(&full, 3, 1, 1, 1))
+            .map_err(candle)?;
+        let mid2 = time_conv("conv2d_6", "batch_normalization_7", None)?;
+        let mid3 = time_conv("conv2d_7", "batch_normalization_8", None)?;
+        let pool_norm = bn("batch_normalization_9")?;
+        let dense = (get("dense/kernel")?, get("dense/bias")?);
+        let dense_norm = bn("batch_normalization_10")?;
+        let tag_layer = (get("dense_1/kernel")?, get("dense_1/bias")?);
+        let pooled = 2 * (front_channels + 3 * mid_channels);
+        if pool_norm.scale.len() != pooled || dense.0.dims() != [EMBEDDING, pooled] {
+            return Err(MusicnnError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "unexpected layer sizes (pooled {} vs {pooled}, dense {:?})",
+                    pool_norm.scale.len(),
+                    dense.0.dims()
+                ),
+            });
+        }
+        Ok(Self {
+            device,
+            input,
+            front,
+            live,
+            constants,
+            mid1,
+            mid1_offset,
+            mid2,
+            mid3,
+            pool_norm,
+            dense,
+            dense_norm,
+            tag_layer,
+            tags: safetensors_tags(path),
+            front_channels,
+            mid_channels,
+        })
+    }
+
+    /// Front-end filters computed, out of all of them.
+    pub fn live_filters(&self) -> (usize, usize) {
+        (self.live.len(), self.front_channels)
+    }
+
+    /// musicnn's 50 MSD tag names, in output order.
+    pub fn tag_names(&self) -> &[String] {
+        &self.tags
+    }
+
+    /// Multiply-adds ×2 per patch actually computed.
+    pub fn flops_per_patch(&self) -> u64 {
+        let t = PATCH_FRAMES as u64;
+        let mut total = 0u64;
+        for conv in &self.front {
+            let (live, _, kh, kw) = conv.kernel.dims4().unwrap_or_default();
+            let fo = (MEL_BANDS - kw + 1) as u64;
+            total += 2 * live as u64 * (kh * kw) as u64 * fo * t;
+        }
+        let m = self.mid_channels as u64;
+        total += 2 * m * self.live.len() as u64 * 7 * t + 2 * 2 * m * m * 7 * t;
+        total + 2 * (EMBEDDING * self.pool_norm.scale.len()) as u64
+    }
+
+    /// Embeddings and tags of `n` patches (`n × 187 × 96` log-mel values,
+    /// frame-major), in batches of [`INFER_BATCH`].
+    pub fn forward(&self, patches: &[f32]) -> candle_core::Result<Forward> {
+        let per = PATCH_FRAMES * MEL_BANDS;
+        let mut out = Forward {
+            embeddings: Vec::with_capacity(patches.len() / per * EMBEDDING),
+            tags: Vec::new(),
+        };
+        for chunk in patches.chunks(per * INFER_BATCH) {
+            let (e, t) = self.forward_batch(chunk, chunk.len() / per)?;
+            out.embeddings.extend(e);
+            out.tags.extend(t);
+        }
+        Ok(out)
+    }
+
+    fn forward_batch(&self, patches: &[f32], n: usize) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
+        let (s, b) = self.input;
+        let x: Vec<f32> = patches.iter().map(|v| v * s + b).collect();
+        let x = Tensor::from_vec(x, (n, 1, PATCH_FRAMES, MEL_BANDS), &self.device)?;
+        let mut feats = Vec::with_capacity(self.front.len());
+        for conv in &self.front {
+            if conv.kernel.dim(0)? == 0 {
+                continue;
+            }
+            let y = x
+                .pad_with_zeros(2, conv.pad_before, conv.pad_after)?
+                .conv2d(&conv.kernel, 0, 1, 1, 1)?
+                .broadcast_add(&conv.bias)?
+                .relu()?
+                .broadcast_mul(&conv.scale)?
+                .broadcast_add(&conv.shift)?
+                .max(D::Minus1)?;
+            feats.push(y);
+        }
+        let front = Tensor::cat(&feats, 1)?; // [n, live, 187]
+        let c1 = front
+            .conv1d(&self.mid1.kernel, 3, 1, 1, 1)?
+            .broadcast_add(&self.mid1_offset)?
+            .broadcast_add(&self.mid1.bias)?
+            .relu()?
+            .broadcast_mul(&self.mid1.scale)?
+            .broadcast_add(&self.mid1.shift)?;
+        let r2 = (self.mid2.forward(&c1)? + &c1)?;
+        let r3 = (self.mid3.forward(&r2)? + &r2)?;
+        let computed = Tensor::cat(&[&front, &c1, &r2, &r3], 1)?;
+        let maxes: Vec<f32> = computed.max(D::Minus1)?.flatten_all()?.to_vec1()?;
+        let means: Vec<f32> = computed.mean(D::Minus1)?.flatten_all()?.to_vec1()?;
+        // Pooled features, max and mean interleaved per channel as musicnn
+        // lays them out; dead front channels are their constant.
+        let width = computed.dim(1)?;
+        let pooled_len = self.pool_norm.scale.len();
+        let mut pooled = Vec::with_capacity(n * pooled_len);
+        for p in 0..n {
+            let start = pooled.len();
+            for &v in &self.constants {
+                pooled.extend([v, v]);
+            }
+            pooled.resize(start + pooled_len, 0.0);
+            let row = &mut pooled[start..];
+            for k in 0..width {
+                let channel = if k < self.live.len() {
+                    self.live[k]
+                } else {
+                    self.front_channels + k - self.live.len()
+                };
+                row[2 * channel] = maxes[p * width + k];
+                row[2 * channel + 1] = means[p * width + k];
+            }
+            for (c, v) in row.iter_mut().enumerate() {
+                *v = self.pool_norm.apply(c, *v);
+            }
+        }
+        let pooled = Tensor::from_vec(pooled, (n, pooled_len), &self.device)?;
+        let (ds, dt) = self.dense_norm.tensors(0, &self.device)?;
+        let embedding = pooled
+            .matmul(&self.dense.0.t()?)?
+            .broadcast_add(&self.dense.1)?
+            .relu()?
+            .broadcast_mul(&ds)?
+            .broadcast_add(&dt)?;
+        let tags = candle_nn::ops::sigmoid(
+            &embedding
+                .matmul(&self.tag_layer.0.t()?)?
+                .broadcast_add(&self.tag_layer.1)?,
+        )?;
+        Ok((
+            embedding.flatten_all()?.to_vec1()?,
+            tags.flatten_all()?.to_vec1()?,
+        ))
+    }
+}
+
+/// Loads `path` once per process: models sharing the backbone share it.
+pub fn shared(path: &Path) -> Result<Arc<MusicnnNet>, MusicnnError> {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Arc<MusicnnNet>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if let Some(net) = cache.lock().expect("cache lock").get(&key) {
+        return Ok(net.clone());
+    }
+    let net = Arc::new(MusicnnNet::load(path)?);
+    cache
+        .lock()
+        .expect("cache lock")
+        .insert(key, net.clone());
+    Ok(net)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filterbank_is_slaney() {
+        let fe = MelFrontEnd::new();
+        assert_eq!(fe.filters.len(), MEL_BANDS);
+        // Slaney area normalisation: a triangle of base W Hz has height 2/W,
+        // so a band wide enough to span many bins sums to about 1/Δ (Δ =
+        // 31.25 Hz per bin); every band covers at least one bin.
+        let sums: Vec<f64> = fe.filters.iter().map(|(_, w)| w.iter().sum()).collect();
+        assert!(sums.iter().all(|&s| s > 0.0));
+        assert!((sums[95] * 31.25 - 1.0).abs() < 0.05, "{}", sums[95]);
+        // Last band ends at 8 kHz (bin 256).
+        let (first, w) = &fe.filters[95];
+        assert!(first + w.len() <= 257);
+    }
+
+    #[test]
+    fn centred_frames_count_and_silence() {
+        let fe = MelFrontEnd::new();
+        let frames = fe.frames_centred(&vec![0.0; 16_000]);
+        assert_eq!(frames.len(), (1 + 16_000 / HOP) * MEL_BANDS);
+        assert!(frames.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn streamed_frames_equal_whole_signal_frames() {
+        let fe = MelFrontEnd::new();
+        for len in [100, 257, 5_000, 48_000 + 77] {
+            let signal = crate::synth::music_like(len as f32 / 16_000.0, SAMPLE_RATE, 5);
+            let signal = &signal[..len.min(signal.len())];
+            let whole = fe.frames_centred(signal);
+            let mut streamed = CentredFrames::new(&fe);
+            for chunk in signal.chunks(1_000) {
+                streamed.push(chunk);
+            }
+            assert_eq!(streamed.finish(), whole, "length {len}");
+        }
+    }
+
+}
