@@ -30,6 +30,10 @@ pub struct BenchOptions {
     pub scan_files: usize,
     /// Network shapes whose inference speed is measured.
     pub architectures: Vec<Architecture>,
+    /// Only the end-to-end `classify` figures.
+    pub classify_only: bool,
+    /// Patches sampled per track in the sampled `classify` figure.
+    pub sample: usize,
 }
 
 impl Default for BenchOptions {
@@ -39,6 +43,8 @@ impl Default for BenchOptions {
             parallel_tracks: 12,
             scan_files: 10_000,
             architectures: vec![Architecture::default()],
+            classify_only: false,
+            sample: crate::classify::DEFAULT_SAMPLE_SLICES,
         }
     }
 }
@@ -80,6 +86,14 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<()> {
         "format", "decode s", "spectro s", "total s", "x realtime"
     );
     let mut encoded: Vec<(String, PathBuf)> = Vec::new();
+    if opts.classify_only {
+        let mp3 = dir.path().join("bench.mp3");
+        anyhow::ensure!(
+            ffmpeg_encode(&wav, &mp3, FORMATS[1].1),
+            "the classify benchmark needs ffmpeg with libmp3lame"
+        );
+        return bench_classify(dir.path(), &mp3, "mp3", opts.parallel_tracks, opts.sample);
+    }
     for (ext, args) in FORMATS {
         let path = dir.path().join(format!("bench.{ext}"));
         if *ext != "wav" && !ffmpeg_encode(&wav, &path, args) {
@@ -124,7 +138,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<()> {
     bench_musicnn_inference()?;
     bench_retrain_head(5_000)?;
     if let Some((ext, path)) = encoded.iter().find(|(e, _)| e == "mp3").or(encoded.first()) {
-        bench_classify(dir.path(), path, ext, opts.parallel_tracks)?;
+        bench_classify(dir.path(), path, ext, opts.parallel_tracks, opts.sample)?;
     }
     if opts.scan_files > 0 {
         bench_scan(dir.path(), opts.scan_files, &encoded)?;
@@ -226,7 +240,13 @@ pub fn bench_retrain_head(tracks: usize) -> anyhow::Result<()> {
 
 /// `classify` end to end (decode + spectrogram + inference + database) on
 /// `n` copies of the generated track, with the shipped default model.
-fn bench_classify(dir: &Path, track: &Path, ext: &str, n: usize) -> anyhow::Result<()> {
+fn bench_classify(
+    dir: &Path,
+    track: &Path,
+    ext: &str,
+    n: usize,
+    sample: usize,
+) -> anyhow::Result<()> {
     let folder = dir.join("classify");
     std::fs::create_dir_all(&folder)?;
     for i in 0..n {
@@ -250,11 +270,8 @@ fn bench_classify(dir: &Path, track: &Path, ext: &str, n: usize) -> anyhow::Resu
                 continue;
             }
         };
-        let sampled = format!("{} sampled patches", crate::classify::DEFAULT_SAMPLE_SLICES);
-        for (label, sample) in [
-            ("every patch", None),
-            (sampled.as_str(), Some(crate::classify::DEFAULT_SAMPLE_SLICES)),
-        ] {
+        let sampled = format!("{sample} sampled patches");
+        for (label, sample) in [("every patch", None), (sampled.as_str(), Some(sample))] {
             let t0 = Instant::now();
             let summary = crate::classify::classify(
                 &mut lib,
@@ -268,14 +285,21 @@ fn bench_classify(dir: &Path, track: &Path, ext: &str, n: usize) -> anyhow::Resu
             )?;
             let secs = t0.elapsed().as_secs_f64();
             println!(
-                "classify end to end, {} ({label}): {} {ext} tracks in {secs:.2} s = {:.2} tracks/s",
+                "classify end to end, {} ({label}): {} {ext} tracks of {:.0} s in {secs:.2} s = {:.2} tracks/s",
                 model.card.backbone.name(),
                 summary.classified,
+                seconds_of(track),
                 summary.classified as f64 / secs
             );
         }
     }
     Ok(())
+}
+
+fn seconds_of(track: &Path) -> f64 {
+    lofty::read_from_path(track)
+        .map(|f| lofty::file::AudioFile::properties(&f).duration().as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Scans `count` small tagged files into a fresh library, then rescans them.

@@ -40,6 +40,9 @@ pub struct GenreRecall {
 pub struct EvalReport {
     pub tracks: Vec<TrackResult>,
     pub accuracy: f32,
+    /// Share of tracks whose leading genre (most votes, thresholds ignored)
+    /// is right: the top-1 accuracy.
+    pub top1: f32,
     pub coverage: f32,
     pub precision: f32,
     pub classes: Vec<String>,
@@ -139,8 +142,13 @@ pub fn summarise(
     for g in per_genre.values_mut() {
         g.recall = g.right as f32 / g.tracks.max(1) as f32;
     }
+    let leading_right = tracks
+        .iter()
+        .filter(|t| t.leading.as_deref() == Some(t.truth.as_str()))
+        .count();
     EvalReport {
         accuracy: right as f32 / n,
+        top1: leading_right as f32 / n,
         coverage: labelled as f32 / n,
         precision: if labelled > 0 {
             right as f32 / labelled as f32
@@ -172,6 +180,7 @@ impl EvalReport {
             "accuracy": self.accuracy,
             "coverage": self.coverage,
             "precision": self.precision,
+            "top1": self.top1,
             "thresholds": self.thresholds,
             "per_genre_recall": self.per_genre.iter().map(|(g, r)| (g.clone(), r.recall)).collect::<BTreeMap<_, _>>(),
         })

@@ -364,11 +364,14 @@ impl Network {
     }
 
     /// Trains a new head on stored embeddings (`n × dim`): what retraining
-    /// from the user's corrections does.
+    /// from the user's corrections does. `weights` (one per embedding) let
+    /// every track weigh the same; the from-scratch head balances classes
+    /// by count instead.
     pub fn retrain_head(
         &mut self,
         embeddings: &[f32],
         labels: &[u32],
+        weights: &[f32],
         classes: usize,
         seed: u64,
         steps: usize,
@@ -380,9 +383,17 @@ impl Network {
             Network::Pretrained { head, .. } => {
                 let opts = crate::head::HeadOptions {
                     seed,
+                    steps,
                     ..Default::default()
                 };
-                *head = LinearHead::train(embeddings, labels, musicnn::EMBEDDING, classes, &opts)?;
+                *head = LinearHead::train(
+                    embeddings,
+                    labels,
+                    weights,
+                    musicnn::EMBEDDING,
+                    classes,
+                    &opts,
+                )?;
             }
         }
         Ok(())

@@ -174,7 +174,7 @@ pub fn retrain_head(
 
     // Embeddings of the training tracks (capped, evenly spaced slices).
     let dim = model.net.embedding_dim();
-    let (mut x, mut y) = (Vec::new(), Vec::new());
+    let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
     for &(track, c) in &train_tracks {
         let a = classify::analysis(lib, track, parent.id)?.expect("analysed");
         let take = a.slices.min(opts.max_slices_per_track);
@@ -186,12 +186,13 @@ pub fn retrain_head(
             };
             x.extend_from_slice(&a.embeddings[s * dim..(s + 1) * dim]);
             y.push(c as u32);
+            w.push(1.0 / take as f32);
         }
     }
     let before = heldout_accuracy(lib, parent.id, &held, &classes)?;
     model
         .net
-        .retrain_head(&x, &y, classes.len(), opts.seed, opts.epochs)?;
+        .retrain_head(&x, &y, &w, classes.len(), opts.seed, opts.epochs)?;
 
     // The new version.
     let version = classify::models(lib)?.len() + 1;

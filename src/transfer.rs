@@ -106,7 +106,7 @@ pub fn embed_tracks(
     (ok, skipped)
 }
 
-/// A head trained on every patch of `tracks`.
+/// A head trained on every patch of `tracks`, each track weighing the same.
 pub fn fit(
     tracks: &[&TrackEmbeddings],
     classes: usize,
@@ -114,11 +114,14 @@ pub fn fit(
 ) -> candle_core::Result<LinearHead> {
     let mut x = Vec::new();
     let mut y = Vec::new();
+    let mut w = Vec::new();
     for t in tracks {
         x.extend_from_slice(&t.embeddings);
         y.extend(std::iter::repeat_n(t.class as u32, t.patches()));
+        // Every track weighs the same, however many patches it has.
+        w.extend(std::iter::repeat_n(1.0 / t.patches() as f32, t.patches()));
     }
-    LinearHead::train(&x, &y, musicnn::EMBEDDING, classes, opts)
+    LinearHead::train(&x, &y, &w, musicnn::EMBEDDING, classes, opts)
 }
 
 /// Assigns each track a fold in `0..folds`, stratified by class and
@@ -213,7 +216,7 @@ impl Default for TransferOptions {
     fn default() -> Self {
         Self {
             head: HeadOptions::default(),
-            folds: 5,
+            folds: 10,
             calibration_patches: Some(crate::classify::DEFAULT_SAMPLE_SLICES),
             target_precision: 0.95,
         }

@@ -41,7 +41,9 @@ impl Unsure {
 /// The result of voting on one track.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Proposal {
-    /// The leading class (even when unsure, unless there is no vote or a tie).
+    /// The leading class, even when unsure: most votes, a tie broken by the
+    /// tied genres' summed confidence (`None` only without votes, or when
+    /// that too is equal).
     pub winner: Option<usize>,
     /// Winner's votes / votes cast (0 when no vote).
     pub share: f32,
@@ -105,7 +107,19 @@ pub fn vote(probs: &[f32], classes: usize, th: Thresholds) -> Proposal {
     let leaders: Vec<usize> = (0..classes)
         .filter(|&c| votes[c] == best && best > 0)
         .collect();
-    let winner = (leaders.len() == 1).then(|| leaders[0]);
+    let winner = match leaders.as_slice() {
+        [one] => Some(*one),
+        [] => None,
+        tied => {
+            // Top-1 needs a leader: the tied genre the slices were surer of.
+            let confidence = |c: usize| -> f32 {
+                probs.chunks_exact(classes).map(|p| p[c]).sum()
+            };
+            let mut ranked: Vec<(usize, f32)> = tied.iter().map(|&c| (c, confidence(c))).collect();
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+            (ranked[0].1 > ranked[1].1).then_some(ranked[0].0)
+        }
+    };
     let share = if cast > 0 {
         best as f32 / cast as f32
     } else {
@@ -142,9 +156,12 @@ pub struct Calibration {
 }
 
 /// Slice thresholds tried by [`calibrate`].
-pub const SLICE_GRID: &[f32] = &[0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
-/// Track thresholds tried by [`calibrate`].
-pub const TRACK_GRID: &[f32] = &[0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+pub const SLICE_GRID: &[f32] = &[0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+/// Track thresholds tried by [`calibrate`]: steps of 0.05, because with
+/// 5–8 voting patches the shares are coarse (3/5 = 0.6, 2/3, 5/7 = 0.71).
+pub const TRACK_GRID: &[f32] = &[
+    0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0,
+];
 
 /// Picks the thresholds that reach `target_precision` on validation tracks
 /// (probabilities + true class) while labelling the most tracks; ties go to
@@ -249,6 +266,11 @@ mod tests {
         let p = slices(&[(0, 0.9), (1, 0.9)], 3);
         let v = vote(&p, 3, th(0.5, 0.0));
         assert_eq!(v.unsure, Some(Unsure::Tie));
+        assert_eq!(v.proposed(), None);
+        // The leader of a tie is the genre the tied slices were surer of.
+        let mut p = slices(&[(0, 0.9), (1, 0.8)], 3);
+        p[2] = 0.05;
+        assert_eq!(vote(&p, 3, th(0.5, 0.0)).winner, Some(0));
     }
 
     #[test]

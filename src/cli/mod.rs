@@ -115,11 +115,24 @@ pub enum Command {
         #[arg(long, default_value = "musicnn-msd", value_parser = ["musicnn-msd", "scratch-cnn"])]
         backbone: String,
         /// Cross-validation folds for calibrating a pretrained backbone's thresholds
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 10)]
         folds: usize,
         /// Leave out rows whose path has this folder (a source-disjoint check)
         #[arg(long)]
         exclude_folder: Vec<String>,
+    },
+    /// Write musicnn embeddings of labelled files as JSON lines (genre, path,
+    /// split, patches × 200 values), for analysis outside Sonotag
+    Embed {
+        /// Labels TSV files (genre, path[, split])
+        #[arg(long = "labels", value_name = "TSV", required = true)]
+        labels: Vec<PathBuf>,
+        /// Evenly spaced patches per track at most
+        #[arg(long, default_value_t = 30)]
+        max_patches: usize,
+        /// Output file
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Classify labelled files and report accuracy, coverage and precision
     Eval {
@@ -236,6 +249,12 @@ pub enum Command {
         /// Only compare the inference speed of candidate network shapes, and time a head retrain
         #[arg(long)]
         inference_only: bool,
+        /// Only time `classify` end to end on generated MP3s (both backbones)
+        #[arg(long, conflicts_with = "inference_only")]
+        classify_only: bool,
+        /// Patches sampled per track in the classify figures [default: classify's]
+        #[arg(long)]
+        sample: Option<usize>,
     },
 }
 
@@ -351,6 +370,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 rows,
                 sources,
             )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Embed {
+            labels,
+            max_patches,
+            out,
+        } => {
+            let (rows, _) = model_cmds::read_all_labels(&labels)?;
+            model_cmds::embed_cmd(&rows, max_patches, &out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval {
@@ -486,6 +514,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracks,
             scan_files,
             inference_only,
+            classify_only,
+            sample,
         } => {
             if inference_only {
                 let archs: Vec<sonotag::model::Architecture> = [
@@ -502,6 +532,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
                 .collect();
                 bench::bench_inference(&archs)?;
+                bench::bench_musicnn_inference()?;
                 bench::bench_retrain_head(5_000)?;
                 return Ok(ExitCode::SUCCESS);
             }
@@ -509,6 +540,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 seconds,
                 parallel_tracks: tracks,
                 scan_files,
+                classify_only,
+                sample: sample.unwrap_or(sonotag::classify::DEFAULT_SAMPLE_SLICES),
                 ..Default::default()
             })?;
             Ok(ExitCode::SUCCESS)

@@ -232,6 +232,50 @@ fn train_scratch(
     })
 }
 
+/// `sonotag embed`: musicnn embeddings of labelled files as JSON lines.
+pub fn embed_cmd(rows: &[LabelRow], max_patches: usize, out: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let backbone = musicnn::shared(&shipped_musicnn()?)?;
+    let inputs: Vec<(PathBuf, usize)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.path.clone(), i))
+        .collect();
+    let pb = bar(inputs.len(), "tracks");
+    let (tracks, skipped) = transfer::embed_tracks(&backbone, &inputs, max_patches, &|done, _| {
+        pb.set_position(done as u64)
+    });
+    pb.finish_and_clear();
+    for s in &skipped {
+        eprintln!("  skipped {}: {}", s.path.display(), s.reason);
+    }
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
+    );
+    for t in &tracks {
+        let row = &rows[t.class];
+        let line = serde_json::json!({
+            "genre": row.genre,
+            "path": row.path,
+            "split": row.split,
+            "embeddings": t.embeddings.chunks(musicnn::EMBEDDING).collect::<Vec<_>>(),
+        });
+        writeln!(file, "{line}")?;
+    }
+    file.flush()?;
+    eprintln!("wrote {} tracks to {}", tracks.len(), out.display());
+    Ok(())
+}
+
+/// The shipped musicnn weights.
+fn shipped_musicnn() -> anyhow::Result<PathBuf> {
+    model::default_model_path()
+        .parent()
+        .map(|d| d.join("musicnn-msd.safetensors"))
+        .filter(|p| p.is_file())
+        .context("models/musicnn-msd.safetensors not found; packaging/musicnn/fetch-weights.sh rebuilds it")
+}
+
 /// A linear head on the frozen musicnn backbone; thresholds calibrated by
 /// cross-validation on the training tracks.
 fn train_transfer(
@@ -239,12 +283,7 @@ fn train_transfer(
     inputs: &[(PathBuf, usize)],
     classes: &[String],
 ) -> anyhow::Result<TrainedNet> {
-    let weights = model::default_model_path()
-        .parent()
-        .map(|d| d.join("musicnn-msd.safetensors"))
-        .filter(|p| p.is_file())
-        .context("models/musicnn-msd.safetensors not found; packaging/musicnn/fetch-weights.sh rebuilds it")?;
-    let backbone = musicnn::shared(&weights)?;
+    let backbone = musicnn::shared(&shipped_musicnn()?)?;
     eprintln!("embedding {} training tracks with musicnn…", inputs.len());
     let pb = bar(inputs.len(), "tracks");
     let (tracks, skipped) = transfer::embed_tracks(&backbone, inputs, args.max_slices, &|done, _| {
@@ -275,8 +314,8 @@ fn train_transfer(
     }
     let mut notes = trained.notes;
     notes.push(format!(
-        "head: multinomial logistic regression on standardised 200-d musicnn embeddings, every patch a sample (at most {} per track), class-weighted, L2 {}, {} full-batch AdamW steps",
-        args.max_slices, opts.head.l2, opts.head.steps
+        "head: multinomial logistic regression on standardised 200-d musicnn embeddings, every patch a sample (at most {} per track), tracks and genres weighted equally, C = {}, {} full-batch AdamW steps",
+        args.max_slices, opts.head.c, opts.head.steps
     ));
     Ok(TrainedNet {
         net: Network::Pretrained {
@@ -421,13 +460,14 @@ fn print_eval(r: &EvalReport) {
     }
     println!();
     println!(
-        "tracks {}  accuracy {:.1}% ({}/{})  coverage {:.1}%  precision {:.1}%  (slice threshold {:.2}, track threshold {:.2})",
+        "tracks {}  accuracy {:.1}% ({}/{})  coverage {:.1}%  precision {:.1}%  top-1 {:.1}%  (slice threshold {:.2}, track threshold {:.2})",
         r.tracks.len(),
         r.accuracy * 100.0,
         r.right(),
         r.tracks.len(),
         r.coverage * 100.0,
         r.precision * 100.0,
+        r.top1 * 100.0,
         r.thresholds.slice,
         r.thresholds.track
     );
