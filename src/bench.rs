@@ -298,7 +298,11 @@ fn bench_classify(
 
 fn seconds_of(track: &Path) -> f64 {
     lofty::read_from_path(track)
-        .map(|f| lofty::file::AudioFile::properties(&f).duration().as_secs_f64())
+        .map(|f| {
+            lofty::file::AudioFile::properties(&f)
+                .duration()
+                .as_secs_f64()
+        })
         .unwrap_or(0.0)
 }
 

@@ -11,9 +11,9 @@
 //! memory stays bounded whatever the library size.
 
 use crate::audio;
+use crate::features::Patches;
 use crate::library::{Library, LibraryError, now, path_from_bytes};
 use crate::model::{Model, ModelCard, Thresholds};
-use crate::features::Patches;
 use crate::vote::{self, Proposal};
 use half::f16;
 use rusqlite::{OptionalExtension, params};

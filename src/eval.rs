@@ -19,7 +19,8 @@ pub struct TrackResult {
     pub truth: String,
     /// The proposal, or null when unsure or undecodable.
     pub proposed: Option<String>,
-    /// The leading genre even when unsure.
+    /// The leading genre with every slice voting (thresholds ignored), even
+    /// when unsure.
     pub leading: Option<String>,
     pub share: f32,
     pub slices: usize,
@@ -72,7 +73,9 @@ pub fn evaluate(
                 .map_err(|e| e.to_string())
                 .and_then(|patches| {
                     let data = match sample {
-                        Some(n) => patches.data.subset(&slice_plan(patches.data.count(), Some(n))),
+                        Some(n) => patches
+                            .data
+                            .subset(&slice_plan(patches.data.count(), Some(n))),
                         None => patches.data,
                     };
                     model
@@ -87,7 +90,17 @@ pub fn evaluate(
                         path,
                         truth: row.genre.clone(),
                         proposed: p.proposed().map(|c| classes[c].clone()),
-                        leading: p.winner.map(|c| classes[c].clone()),
+                        // Top-1 ignores the thresholds: every slice votes.
+                        leading: vote::vote(
+                            &probs,
+                            classes.len(),
+                            Thresholds {
+                                slice: 0.0,
+                                track: 0.0,
+                            },
+                        )
+                        .winner
+                        .map(|c| classes[c].clone()),
                         share: p.share,
                         slices: p.slices,
                         state: p.state().to_string(),

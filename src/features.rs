@@ -47,11 +47,23 @@ impl PatchData {
         match self {
             PatchData::Slices(v) => {
                 let per = MEL_BANDS * SLICE_COLUMNS;
-                PatchData::Slices(indices.iter().flat_map(|&k| &v[k * per..(k + 1) * per]).copied().collect())
+                PatchData::Slices(
+                    indices
+                        .iter()
+                        .flat_map(|&k| &v[k * per..(k + 1) * per])
+                        .copied()
+                        .collect(),
+                )
             }
             PatchData::LogMel(v) => {
                 let per = musicnn::PATCH_FRAMES * musicnn::MEL_BANDS;
-                PatchData::LogMel(indices.iter().flat_map(|&k| &v[k * per..(k + 1) * per]).copied().collect())
+                PatchData::LogMel(
+                    indices
+                        .iter()
+                        .flat_map(|&k| &v[k * per..(k + 1) * per])
+                        .copied()
+                        .collect(),
+                )
             }
         }
     }

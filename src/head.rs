@@ -127,7 +127,9 @@ impl LinearHead {
             },
         )?;
         for _ in 0..opts.steps {
-            let logits = x.matmul(&w.as_tensor().t()?)?.broadcast_add(b.as_tensor())?;
+            let logits = x
+                .matmul(&w.as_tensor().t()?)?
+                .broadcast_add(b.as_tensor())?;
             let logp = candle_nn::ops::log_softmax(&logits, 1)?;
             let picked = logp.gather(&y.unsqueeze(1)?, 1)?.squeeze(1)?;
             let nll = (picked * &sample_weight)?.mean_all()?.neg()?;
@@ -196,8 +198,14 @@ impl LinearHead {
                 "head.weight".to_string(),
                 Tensor::from_slice(&self.weight, (self.classes, self.dim), &d)?,
             ),
-            ("head.bias".to_string(), Tensor::from_slice(&self.bias, self.classes, &d)?),
-            ("head.mean".to_string(), Tensor::from_slice(&self.mean, self.dim, &d)?),
+            (
+                "head.bias".to_string(),
+                Tensor::from_slice(&self.bias, self.classes, &d)?,
+            ),
+            (
+                "head.mean".to_string(),
+                Tensor::from_slice(&self.mean, self.dim, &d)?,
+            ),
             (
                 "head.inv_std".to_string(),
                 Tensor::from_slice(&self.inv_std, self.dim, &d)?,

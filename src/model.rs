@@ -322,7 +322,10 @@ impl Network {
     }
 
     /// Probabilities from stored embeddings (the head only).
-    pub fn probabilities_from_embeddings(&self, embeddings: &[f32]) -> candle_core::Result<Vec<f32>> {
+    pub fn probabilities_from_embeddings(
+        &self,
+        embeddings: &[f32],
+    ) -> candle_core::Result<Vec<f32>> {
         match self {
             Network::Scratch(net) => net.probabilities_from_embeddings(embeddings),
             Network::Pretrained { head, .. } => Ok(head.probabilities(embeddings)),
@@ -841,7 +844,12 @@ impl Model {
                 });
             }
         }
-        let keep: Vec<bool> = self.card.classes.iter().map(|c| genres.contains(c)).collect();
+        let keep: Vec<bool> = self
+            .card
+            .classes
+            .iter()
+            .map(|c| genres.contains(c))
+            .collect();
         let result = match &mut self.net {
             Network::Scratch(net) => net.mask_classes(&keep),
             Network::Pretrained { head, .. } => {
@@ -866,7 +874,10 @@ impl Model {
 fn backbone_file(model_base: &Path, file: &str) -> Option<PathBuf> {
     let beside = model_base.parent().map(|d| d.join(file));
     let shipped = default_model_path().parent().map(|d| d.join(file));
-    [beside, shipped].into_iter().flatten().find(|p| p.is_file())
+    [beside, shipped]
+        .into_iter()
+        .flatten()
+        .find(|p| p.is_file())
 }
 
 /// Today's date as YYYY-MM-DD (UTC), for cards.

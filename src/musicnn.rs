@@ -488,7 +488,10 @@ impl MusicnnNet {
             })
         };
         let vec = |name: &str| -> Result<Vec<f32>, MusicnnError> {
-            get(name)?.flatten_all().and_then(|t| t.to_vec1()).map_err(candle)
+            get(name)?
+                .flatten_all()
+                .and_then(|t| t.to_vec1())
+                .map_err(candle)
         };
         let bn = |name: &str| -> Result<Affine, MusicnnError> {
             let gamma = vec(&format!("{name}/gamma"))?;
@@ -527,7 +530,10 @@ impl MusicnnNet {
             let (out, _, kh, kw) = kernel.dims4().map_err(candle)?;
             let bias = vec(&format!("{conv}/bias"))?;
             let affine = bn(norm)?;
-            let weights: Vec<f32> = kernel.flatten_all().and_then(|t| t.to_vec1()).map_err(candle)?;
+            let weights: Vec<f32> = kernel
+                .flatten_all()
+                .and_then(|t| t.to_vec1())
+                .map_err(candle)?;
             let mut keep = Vec::new();
             for o in 0..out {
                 let reach: f32 = weights[o * kh * kw..(o + 1) * kh * kw]
@@ -561,7 +567,10 @@ impl MusicnnNet {
         }
         let front_channels = constants.len();
 
-        let time_conv = |conv: &str, norm: &str, channels: Option<&[usize]>| -> Result<TimeConv, MusicnnError> {
+        let time_conv = |conv: &str,
+                         norm: &str,
+                         channels: Option<&[usize]>|
+         -> Result<TimeConv, MusicnnError> {
             let mut kernel = get(&format!("{conv}/kernel"))?;
             if let Some(ch) = channels {
                 let idx: Vec<u32> = ch.iter().map(|&c| c as u32).collect();
@@ -572,7 +581,8 @@ impl MusicnnNet {
             let bias = vec(&format!("{conv}/bias"))?;
             Ok(TimeConv {
                 kernel,
-                bias: Tensor::from_vec(bias.clone(), (1, bias.len(), 1), &device).map_err(candle)?,
+                bias: Tensor::from_vec(bias.clone(), (1, bias.len(), 1), &device)
+                    .map_err(candle)?,
                 scale: s,
                 shift: t,
             })
@@ -668,7 +678,11 @@ impl MusicnnNet {
         Ok(out)
     }
 
-    fn forward_batch(&self, patches: &[f32], n: usize) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
+    fn forward_batch(
+        &self,
+        patches: &[f32],
+        n: usize,
+    ) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
         let (s, b) = self.input;
         let x: Vec<f32> = patches.iter().map(|v| v * s + b).collect();
         let x = Tensor::from_vec(x, (n, 1, PATCH_FRAMES, MEL_BANDS), &self.device)?;
@@ -754,10 +768,7 @@ pub fn shared(path: &Path) -> Result<Arc<MusicnnNet>, MusicnnError> {
         return Ok(net.clone());
     }
     let net = Arc::new(MusicnnNet::load(path)?);
-    cache
-        .lock()
-        .expect("cache lock")
-        .insert(key, net.clone());
+    cache.lock().expect("cache lock").insert(key, net.clone());
     Ok(net)
 }
 
@@ -802,5 +813,4 @@ mod tests {
             assert_eq!(streamed.finish(), whole, "length {len}");
         }
     }
-
 }

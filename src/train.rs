@@ -13,11 +13,11 @@
 //! model.
 
 use crate::audio;
+use crate::features::all_slices;
 use crate::genres::Vocabulary;
 use crate::model::{Architecture, ClassCount, GenreNet, Thresholds};
 use crate::spectrogram::{MEL_BANDS, SLICE_COLUMNS, Spectrogram};
 use crate::synth::Rng;
-use crate::features::all_slices;
 use crate::vote;
 use candle_core::{Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};

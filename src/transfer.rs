@@ -21,7 +21,7 @@ use crate::musicnn::{self, MusicnnNet};
 use crate::synth::Rng;
 use crate::train::Skipped;
 use rayon::prelude::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// One labelled track's embeddings.
@@ -49,12 +49,69 @@ impl TrackEmbeddings {
     }
 }
 
+/// Where embeddings of labelled files are cached between training runs
+/// (`~/.cache/sonotag/embeddings`): a source-disjoint check trains several
+/// heads on the same tracks, and embedding is the slow part.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("org", "sonotag", "sonotag")
+        .map(|d| d.cache_dir().join("embeddings"))
+}
+
+/// The cache file of `path`'s embeddings: keyed by the file's identity
+/// (path, size, modification time), the feature version, the backbone
+/// weights and the patch cap, so any change misses.
+fn cache_file(dir: &Path, path: &Path, max_patches: usize) -> Option<PathBuf> {
+    use std::hash::{Hash, Hasher};
+    let meta = std::fs::metadata(path).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (
+        path.canonicalize().ok()?,
+        meta.len(),
+        mtime.as_nanos(),
+        musicnn::FEATURES_VERSION,
+        crate::model::MUSICNN_SHA256,
+        max_patches,
+    )
+        .hash(&mut h);
+    Some(dir.join(format!("{:016x}.f32", h.finish())))
+}
+
+fn read_cache(file: &Path) -> Option<Vec<f32>> {
+    let bytes = std::fs::read(file).ok()?;
+    (bytes.len() % (4 * musicnn::EMBEDDING) == 0 && !bytes.is_empty()).then(|| {
+        bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    })
+}
+
+fn write_cache(file: &Path, embeddings: &[f32]) {
+    // A cache that cannot be written only costs time next run.
+    let bytes: Vec<u8> = embeddings.iter().flat_map(|v| v.to_le_bytes()).collect();
+    if let Some(dir) = file.parent()
+        && std::fs::create_dir_all(dir).is_ok()
+    {
+        let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, bytes).is_ok() {
+            let _ = std::fs::rename(&tmp, file);
+        }
+    }
+}
+
 /// Decodes and embeds `rows` (path, class) in parallel; files that fail or
-/// are shorter than one patch come back as skipped, with the reason.
+/// are shorter than one patch come back as skipped, with the reason. With
+/// `cache`, embeddings computed before for the same file are reused.
 pub fn embed_tracks(
     backbone: &MusicnnNet,
     rows: &[(PathBuf, usize)],
     max_patches_per_track: usize,
+    cache: Option<&Path>,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> (Vec<TrackEmbeddings>, Vec<Skipped>) {
     let done = AtomicUsize::new(0);
@@ -65,6 +122,15 @@ pub fn embed_tracks(
                 path: path.clone(),
                 reason,
             };
+            let cached = cache.and_then(|dir| cache_file(dir, path, max_patches_per_track));
+            if let Some(embeddings) = cached.as_deref().and_then(read_cache) {
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, rows.len());
+                return Ok(TrackEmbeddings {
+                    path: path.clone(),
+                    class: *class,
+                    embeddings,
+                });
+            }
             let outcome = FeatureKind::MusicnnMel
                 .analyse_file(path)
                 .map_err(|e| skipped(e.to_string()))
@@ -85,6 +151,9 @@ pub fn embed_tracks(
                     let forward = backbone
                         .forward(&data)
                         .map_err(|e| skipped(format!("inference failed: {e}")))?;
+                    if let Some(file) = &cached {
+                        write_cache(file, &forward.embeddings);
+                    }
                     Ok(TrackEmbeddings {
                         path: path.clone(),
                         class: *class,
@@ -264,25 +333,28 @@ pub fn train_head_model(
             .map_or("all".to_string(), |n| format!("up to {n}")),
         cross_validated_accuracy * 100.0
     )];
-    let (thresholds, calibrated) =
-        match crate::vote::calibrate(&oof, classes, opts.target_precision) {
-            Some(c) => {
-                notes.push(format!(
-                    "calibrated for {:.0}% precision: {:.1}% precision at {:.1}% coverage out of fold",
-                    opts.target_precision * 100.0,
-                    c.precision * 100.0,
-                    c.coverage * 100.0
-                ));
-                (c.thresholds, true)
-            }
-            None => {
-                notes.push(format!(
-                    "{:.0}% precision unreachable out of fold: the article's thresholds kept",
-                    opts.target_precision * 100.0
-                ));
-                (crate::model::Thresholds::default(), false)
-            }
-        };
+    let (thresholds, calibrated) = match crate::vote::calibrate(
+        &oof,
+        classes,
+        opts.target_precision,
+    ) {
+        Some(c) => {
+            notes.push(format!(
+                "calibrated for {:.0}% precision: {:.1}% precision at {:.1}% coverage out of fold",
+                opts.target_precision * 100.0,
+                c.precision * 100.0,
+                c.coverage * 100.0
+            ));
+            (c.thresholds, true)
+        }
+        None => {
+            notes.push(format!(
+                "{:.0}% precision unreachable out of fold: the article's thresholds kept",
+                opts.target_precision * 100.0
+            ));
+            (crate::model::Thresholds::default(), false)
+        }
+    };
     let all: Vec<&TrackEmbeddings> = tracks.iter().collect();
     let head = fit(&all, classes, &opts.head)?;
     Ok(TransferTrained {

@@ -112,9 +112,7 @@ pub fn vote(probs: &[f32], classes: usize, th: Thresholds) -> Proposal {
         [] => None,
         tied => {
             // Top-1 needs a leader: the tied genre the slices were surer of.
-            let confidence = |c: usize| -> f32 {
-                probs.chunks_exact(classes).map(|p| p[c]).sum()
-            };
+            let confidence = |c: usize| -> f32 { probs.chunks_exact(classes).map(|p| p[c]).sum() };
             let mut ranked: Vec<(usize, f32)> = tied.iter().map(|&c| (c, confidence(c))).collect();
             ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
             (ranked[0].1 > ranked[1].1).then_some(ranked[0].0)

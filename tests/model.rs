@@ -2,9 +2,9 @@
 //! classifying a library (with a kill in the middle), retraining from the
 //! user's labels, and `eval --json`.
 
+use sonotag::features::PatchData;
 use sonotag::genres::Vocabulary;
 use sonotag::library::Library;
-use sonotag::features::PatchData;
 use sonotag::model::{
     self, Architecture, FeatureParams, Model, ModelCard, Network, Thresholds, TrainingSummary,
 };

@@ -55,7 +55,10 @@ fn log_mel() -> Vec<f32> {
 fn mel_front_end_matches_reference() {
     let g = golden();
     let frames = log_mel();
-    assert_eq!(frames.len() / MEL_BANDS, g["frames"].as_u64().unwrap() as usize);
+    assert_eq!(
+        frames.len() / MEL_BANDS,
+        g["frames"].as_u64().unwrap() as usize
+    );
     for (frame, row) in g["log_mel_rows"].as_object().unwrap() {
         let f: usize = frame.parse().unwrap();
         assert_close(
@@ -103,11 +106,8 @@ fn patches_taken_by_seeking_equal_the_whole_file_analysis() {
     // Classification seeks to a few patches; they must be the patches the
     // whole-file analysis (and the reference) computes.
     let frames = log_mel();
-    let (sampled, _) = musicnn::analyse_patches(
-        Path::new("tests/fixtures/musicnn-golden.wav"),
-        &[0, 1],
-    )
-    .unwrap();
+    let (sampled, _) =
+        musicnn::analyse_patches(Path::new("tests/fixtures/musicnn-golden.wav"), &[0, 1]).unwrap();
     let per = PATCH_FRAMES * MEL_BANDS;
     assert_eq!(sampled.len(), 2 * per);
     assert_close("patch 0 by seeking", &sampled[..per], &frames[..per], 1e-6);

@@ -349,7 +349,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 model_cmds::read_all_labels(&labels)?
             };
-            rows.retain(|r| !exclude_folder.iter().any(|f| model_cmds::in_folder(&r.path, f)));
+            rows.retain(|r| {
+                !exclude_folder
+                    .iter()
+                    .any(|f| model_cmds::in_folder(&r.path, f))
+            });
             let command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
             model_cmds::train_cmd(
                 model_cmds::TrainArgs {

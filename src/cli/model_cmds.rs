@@ -6,16 +6,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sonotag::classify::{self, ClassifyProgress};
 use sonotag::eval::{self, EvalReport};
 use sonotag::genres::Vocabulary;
-use sonotag::library::Library;
 use sonotag::head::HeadOptions;
+use sonotag::library::Library;
 use sonotag::model::{
     self, Architecture, Backbone, FeatureParams, Model, ModelCard, Network, Thresholds,
     TrainingSummary,
 };
 use sonotag::musicnn;
-use sonotag::transfer::{self, TransferOptions};
 use sonotag::retrain::{self, RetrainOptions};
 use sonotag::train::{self, LabelRow, Split, TrainOptions};
+use sonotag::transfer::{self, TransferOptions};
 use sonotag::vote;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -168,8 +168,7 @@ fn train_scratch(
 ) -> anyhow::Result<TrainedNet> {
     eprintln!("decoding {} training tracks…", inputs.len());
     let pb = bar(inputs.len(), "tracks");
-    let (examples, skipped) =
-        train::load_examples(inputs, &|done, _| pb.set_position(done as u64));
+    let (examples, skipped) = train::load_examples(inputs, &|done, _| pb.set_position(done as u64));
     pb.finish_and_clear();
     for s in &skipped {
         eprintln!("  skipped {}: {}", s.path.display(), s.reason);
@@ -242,9 +241,14 @@ pub fn embed_cmd(rows: &[LabelRow], max_patches: usize, out: &Path) -> anyhow::R
         .map(|(i, r)| (r.path.clone(), i))
         .collect();
     let pb = bar(inputs.len(), "tracks");
-    let (tracks, skipped) = transfer::embed_tracks(&backbone, &inputs, max_patches, &|done, _| {
-        pb.set_position(done as u64)
-    });
+    let cache = transfer::default_cache_dir();
+    let (tracks, skipped) = transfer::embed_tracks(
+        &backbone,
+        &inputs,
+        max_patches,
+        cache.as_deref(),
+        &|done, _| pb.set_position(done as u64),
+    );
     pb.finish_and_clear();
     for s in &skipped {
         eprintln!("  skipped {}: {}", s.path.display(), s.reason);
@@ -286,9 +290,14 @@ fn train_transfer(
     let backbone = musicnn::shared(&shipped_musicnn()?)?;
     eprintln!("embedding {} training tracks with musicnn…", inputs.len());
     let pb = bar(inputs.len(), "tracks");
-    let (tracks, skipped) = transfer::embed_tracks(&backbone, inputs, args.max_slices, &|done, _| {
-        pb.set_position(done as u64)
-    });
+    let cache = transfer::default_cache_dir();
+    let (tracks, skipped) = transfer::embed_tracks(
+        &backbone,
+        inputs,
+        args.max_slices,
+        cache.as_deref(),
+        &|done, _| pb.set_position(done as u64),
+    );
     pb.finish_and_clear();
     for s in &skipped {
         eprintln!("  skipped {}: {}", s.path.display(), s.reason);
