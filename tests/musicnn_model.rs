@@ -1,0 +1,148 @@
+//! Models on the musicnn backbone through the whole pipeline: the shipped
+//! default classifies a library with musicnn's own patches, a head retrain
+//! from the user's corrections makes a new musicnn model in seconds, and
+//! mismatched cards are refused with a clear error.
+
+use sonotag::features::FeatureKind;
+use sonotag::genres::Vocabulary;
+use sonotag::library::Library;
+use sonotag::model::{self, Backbone, Model};
+use sonotag::synth;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const RATE: u32 = 22_050;
+
+fn sonotag(db: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sonotag"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("XDG_CONFIG_HOME", db.parent().unwrap().join("config"))
+        .env("XDG_CACHE_HOME", db.parent().unwrap().join("cache"))
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Drones (low noise) and beat tracks (clicks over music), `per_class` each.
+fn library_of_two_kinds(dir: &Path, per_class: usize) -> Vec<(PathBuf, &'static str)> {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut out = Vec::new();
+    for k in 0..per_class {
+        let seed = 40 + k as u64;
+        let drone = dir.join(format!("drone-{k:02}.wav"));
+        synth::write_wav(&drone, &synth::low_noise(12.0, RATE, 200.0, 0.5, seed), RATE, 1).unwrap();
+        out.push((drone, "Ambient"));
+        let beat = dir.join(format!("beat-{k:02}.wav"));
+        let clicks = synth::clicks(12.0, RATE, 0.25, 0.9, seed);
+        synth::write_wav(&beat, &clicks, RATE, 1).unwrap();
+        out.push((beat, "Electronic"));
+    }
+    out
+}
+
+#[test]
+fn shipped_default_is_musicnn_and_classifies_with_its_patches() {
+    let card = Model::load(&model::default_model_path()).unwrap().card;
+    assert_eq!(card.backbone.name(), "musicnn-msd");
+    assert_eq!(card.features.version, FeatureKind::MusicnnMel.version());
+    assert!(card.calibrated, "shipped thresholds come from cross-validation");
+
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    let files = library_of_two_kinds(&music, 2);
+    let db = dir.path().join("lib.sqlite");
+    ok(&sonotag(&db, &["scan", music.to_str().unwrap()]));
+    let text = ok(&sonotag(&db, &["classify", "--full"]));
+    assert!(text.contains(&format!("{} classified", files.len())), "{text}");
+    // 12 s → 4 patches of 187 frames, starting every 2.992 s (149.6 columns).
+    let lib = Library::open(&db).unwrap();
+    let active = sonotag::classify::active_model(&lib).unwrap().unwrap();
+    for (path, _) in &files {
+        let id = lib.track_by_path(path).unwrap().unwrap().id;
+        let a = sonotag::classify::analysis(&lib, id, active.id).unwrap().unwrap();
+        assert_eq!(a.slices, 4);
+        assert_eq!(a.slice_starts, vec![0, 150, 299, 449]);
+        assert_eq!(a.embeddings.len(), 4 * 200);
+        assert_eq!(a.probabilities.len(), 4 * card.classes.len());
+    }
+}
+
+#[test]
+fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    let files = library_of_two_kinds(&music, 6);
+    let db = dir.path().join("lib.sqlite");
+    ok(&sonotag(&db, &["scan", music.to_str().unwrap()]));
+    ok(&sonotag(&db, &["classify"]));
+    let mut lib = Library::open(&db).unwrap();
+    for (path, genre) in &files {
+        let id = lib.track_by_path(path).unwrap().unwrap().id;
+        sonotag::tags::override_genre(&mut lib, id, genre, false).unwrap();
+    }
+    let models_dir = dir.path().join("models");
+    let report = sonotag::retrain::retrain_head(
+        &mut lib,
+        &Vocabulary::default(),
+        &models_dir,
+        &sonotag::retrain::RetrainOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.classes, vec!["Ambient", "Electronic"]);
+    assert!(report.after >= 0.9, "held-out accuracy {}", report.after);
+    assert!(report.seconds < 30.0, "{} s", report.seconds);
+    // The new version sits on the same backbone and reloads from its own
+    // folder (the backbone weights are found among the shipped models).
+    let personal = Model::load(&models_dir.join(&report.model_name)).unwrap();
+    assert_eq!(personal.card.backbone.name(), "musicnn-msd");
+    let active = sonotag::classify::active_model(&lib).unwrap().unwrap();
+    let rows = sonotag::classify::proposals(&lib, active.id, None).unwrap();
+    let right = rows
+        .iter()
+        .filter(|r| r.genre.as_deref() == r.label.as_deref())
+        .count();
+    assert!(right * 10 >= rows.len() * 9, "{right} of {}", rows.len());
+    // Only the head of a frozen backbone can learn.
+    let out = sonotag(&db, &["retrain", "--full"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("frozen"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_card_whose_features_do_not_match_its_backbone_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = model::default_model_path();
+    let base = dir.path().join("odd");
+    let mut card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model::with_ext(&shipped, "json")).unwrap())
+            .unwrap();
+    // A musicnn head claiming the display spectrogram's features.
+    card["features"]["kind"] = "display-mel".into();
+    card["features"]["version"] = 1.into();
+    std::fs::write(model::with_ext(&base, "json"), card.to_string()).unwrap();
+    std::fs::copy(
+        model::with_ext(&shipped, "safetensors"),
+        model::with_ext(&base, "safetensors"),
+    )
+    .unwrap();
+    let err = Model::load(&base).err().expect("refused").to_string();
+    assert!(err.contains("features version 1") && err.contains("odd.json"), "{err}");
+    // The from-scratch model still loads, with its own features.
+    let scratch = Model::load(&shipped.with_file_name("scratch-cnn")).unwrap();
+    assert_eq!(scratch.card.backbone, Backbone::ScratchCnn);
+}
