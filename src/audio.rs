@@ -45,6 +45,50 @@ pub enum AudioError {
     /// Nothing could be decoded.
     #[error("{}: no audio could be decoded ({errors} corrupt packets)", path.display())]
     NoAudio { path: PathBuf, errors: usize },
+    /// A third-party decoder or tag reader panicked on this file.
+    #[error("{}: the decoder failed on damaged data ({message})", path.display())]
+    Crashed { path: PathBuf, message: String },
+}
+
+thread_local! {
+    /// Set while a [`guarded`] call runs, so the panic hook stays quiet
+    /// about a panic that becomes one file's error.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs a panic hook that is silent inside [`guarded`] (the panic is
+/// reported as that file's error) and otherwise prints as usual.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !GUARDED.with(|g| g.get()) {
+            default(info);
+        }
+    }));
+}
+
+/// Runs `f` on one file, turning a panic inside a third-party decoder or tag
+/// reader into that file's error: one damaged file must never take down a
+/// scan or a classification of thousands.
+pub fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T, AudioError>) -> Result<T, AudioError> {
+    let was = GUARDED.with(|g| g.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was));
+    result.unwrap_or_else(|payload| {
+        Err(AudioError::Crashed {
+            path: path.to_path_buf(),
+            message: panic_message(payload.as_ref()),
+        })
+    })
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
 }
 
 /// What happened while decoding a file, besides the samples.
@@ -83,6 +127,31 @@ enum PacketDecoder {
 /// Stops a file whose every packet fails from spinning forever.
 const MAX_CONSECUTIVE_ERRORS: usize = 200;
 
+/// Sample rates a real recording can have. A damaged header declaring 11 Hz
+/// or 4×10⁸ Hz would otherwise make the resampler allocate gigabytes or run
+/// for minutes.
+pub const PLAUSIBLE_RATES: std::ops::RangeInclusive<u32> = 4_000..=768_000;
+
+/// Channels a real recording can have (symphonia's layouts stop at 32).
+pub const MAX_CHANNELS: usize = 32;
+
+/// Opens `path` for reading only when it is a regular file (following
+/// symlinks): a FIFO or device would block or never end.
+pub fn open_regular(path: &Path) -> Result<File, AudioError> {
+    let io = |source| AudioError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(AudioError::Unsupported {
+            path: path.to_path_buf(),
+            reason: "not a regular file (a folder, pipe or device)".into(),
+        });
+    }
+    File::open(path).map_err(io)
+}
+
 /// A decoder that yields mono chunks at [`SAMPLE_RATE`].
 pub struct AudioStream {
     path: PathBuf,
@@ -111,10 +180,7 @@ impl AudioStream {
 
     /// Opens `path` to be read as mono at `rate` Hz (musicnn reads 16 kHz).
     pub fn open_at(path: &Path, rate: u32) -> Result<Self, AudioError> {
-        let file = File::open(path).map_err(|source| AudioError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = open_regular(path)?;
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -173,6 +239,16 @@ impl AudioStream {
         };
         if source_rate == 0 {
             return Err(unsupported("unknown sample rate".into()));
+        }
+        if !PLAUSIBLE_RATES.contains(&source_rate) {
+            return Err(unsupported(format!(
+                "the header declares {source_rate} Hz, not a real sample rate (damaged file?)"
+            )));
+        }
+        if channels > MAX_CHANNELS {
+            return Err(unsupported(format!(
+                "the header declares {channels} channels (damaged file?)"
+            )));
         }
         let resampler = (source_rate != rate)
             .then(|| MonoResampler::new(source_rate, rate))
@@ -564,10 +640,12 @@ pub fn analyse_slices(
 
 /// Decodes a file and computes its spectrogram without holding its PCM.
 pub fn analyse_file(path: &Path) -> Result<(Spectrogram, DecodeReport), AudioError> {
-    let mut stream = AudioStream::open(path)?;
-    let mut builder = SpectrogramBuilder::new();
-    while let Some(chunk) = stream.next_chunk()? {
-        builder.push(&chunk);
-    }
-    Ok((builder.finish(), stream.report().clone()))
+    guarded(path, || {
+        let mut stream = AudioStream::open(path)?;
+        let mut builder = SpectrogramBuilder::new();
+        while let Some(chunk) = stream.next_chunk()? {
+            builder.push(&chunk);
+        }
+        Ok((builder.finish(), stream.report().clone()))
+    })
 }

@@ -296,6 +296,81 @@ fn bench_classify(
     Ok(())
 }
 
+/// Resident memory now and at its peak, in MB (Linux `/proc/self/status`).
+fn memory_mb() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Classifies `n` short tracks (hard links to one 20-second MP3, so the disk
+/// holds one file) with the default model and prints resident memory every
+/// tenth of the way: it must stay flat however many tracks there are.
+pub fn bench_memory(n: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let wav = dir.path().join("short.wav");
+    synth::write_wav(&wav, &synth::music_like(20.0, 44_100, 3), 44_100, 2)?;
+    let mp3 = dir.path().join("short.mp3");
+    anyhow::ensure!(
+        ffmpeg_encode(&wav, &mp3, FORMATS[1].1),
+        "the memory benchmark needs ffmpeg with libmp3lame"
+    );
+    let folder = dir.path().join("music");
+    for i in 0..n {
+        let sub = folder.join(format!("{:03}", i / 1000));
+        std::fs::create_dir_all(&sub)?;
+        std::fs::hard_link(&mp3, sub.join(format!("track{i:05}.mp3")))?;
+    }
+    let mut lib = Library::open(&dir.path().join("memory.sqlite"))?;
+    let cancel = AtomicBool::new(false);
+    scan::scan(
+        &mut lib,
+        std::slice::from_ref(&folder),
+        &cancel,
+        &mut |_| {},
+    )?;
+    let (model_id, model) =
+        crate::classify::resolve_model(&mut lib, Some(&crate::model::default_model_path()))?;
+    let (rss, _) = memory_mb();
+    println!("memory: {n} tracks scanned, model loaded: {rss:.0} MB resident");
+    let t0 = Instant::now();
+    let step = (n / 10).max(1);
+    let summary = crate::classify::classify(
+        &mut lib,
+        model_id,
+        &model,
+        model.card.thresholds,
+        false,
+        Some(crate::classify::DEFAULT_SAMPLE_SLICES),
+        &cancel,
+        &mut |p| {
+            if p.done % step == 0 {
+                let (rss, peak) = memory_mb();
+                println!(
+                    "memory: {:>6} tracks classified, {:>6.0} MB resident, peak {:>6.0} MB, {:.1} tracks/s",
+                    p.done,
+                    rss,
+                    peak,
+                    p.done as f64 / t0.elapsed().as_secs_f64()
+                );
+            }
+        },
+    )?;
+    let (rss, peak) = memory_mb();
+    println!(
+        "memory: done, {} classified, {} errors: {rss:.0} MB resident, peak {peak:.0} MB",
+        summary.classified, summary.errors
+    );
+    Ok(())
+}
+
 fn seconds_of(track: &Path) -> f64 {
     lofty::read_from_path(track)
         .map(|f| {

@@ -122,6 +122,10 @@ impl FeatureKind {
 
     /// Every patch of the file.
     pub fn analyse_file(self, path: &Path) -> Result<Patches, AudioError> {
+        audio::guarded(path, || self.analyse_file_unguarded(path))
+    }
+
+    fn analyse_file_unguarded(self, path: &Path) -> Result<Patches, AudioError> {
         match self {
             FeatureKind::DisplayMel => {
                 let (spec, report) = audio::analyse_file(path)?;
@@ -165,6 +169,17 @@ impl FeatureKind {
         duration_s: Option<f64>,
         sample: Option<usize>,
     ) -> Result<Patches, AudioError> {
+        audio::guarded(path, || {
+            self.analyse_for_classification_unguarded(path, duration_s, sample)
+        })
+    }
+
+    fn analyse_for_classification_unguarded(
+        self,
+        path: &Path,
+        duration_s: Option<f64>,
+        sample: Option<usize>,
+    ) -> Result<Patches, AudioError> {
         let planned = duration_s.map(|d| self.patches_in(d));
         if let (Some(total), Some(n)) = (planned, sample)
             && total > n
@@ -189,7 +204,7 @@ impl FeatureKind {
             }
             // A file that cannot seek falls back to the full analysis.
         }
-        self.analyse_file(path)
+        self.analyse_file_unguarded(path)
     }
 }
 

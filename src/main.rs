@@ -16,6 +16,7 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    sonotag::audio::install_panic_hook();
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(code) => code,

@@ -70,9 +70,23 @@ pub struct FileProblem {
 /// caller pairs it with the path.
 pub fn read_info(path: &Path) -> Result<TrackInfo, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read file: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file (a folder, pipe or device)".into());
+    }
     if meta.len() == 0 {
         return Err("empty file (0 bytes)".into());
     }
+    // lofty panics on some damaged headers (e.g. an Opus header with 0
+    // channels): that is this file's error, not the scan's end.
+    crate::audio::guarded(path, || Ok(read_info_unguarded(path))).unwrap_or_else(|e| match e {
+        crate::audio::AudioError::Crashed { message, .. } => {
+            Err(format!("the tag reader failed on damaged data ({message})"))
+        }
+        other => Err(other.to_string()),
+    })
+}
+
+fn read_info_unguarded(path: &Path) -> Result<TrackInfo, String> {
     let probe = Probe::open(path)
         .map_err(|e| format!("cannot open: {e}"))?
         .options(
@@ -89,6 +103,13 @@ pub fn read_info(path: &Path) -> Result<TrackInfo, String> {
         .read()
         .map_err(|e| format!("unreadable audio file: {e}"))?;
     let props = tagged.properties();
+    if let Some(rate) = props.sample_rate()
+        && !crate::audio::PLAUSIBLE_RATES.contains(&rate)
+    {
+        return Err(format!(
+            "the header declares {rate} Hz, not a real sample rate (damaged file?)"
+        ));
+    }
     let duration = props.duration().as_secs_f64();
     let mut info = TrackInfo {
         format: Some(format_name(tagged.file_type()).to_string()),

@@ -333,28 +333,25 @@ pub fn train_head_model(
             .map_or("all".to_string(), |n| format!("up to {n}")),
         cross_validated_accuracy * 100.0
     )];
-    let (thresholds, calibrated) = match crate::vote::calibrate(
-        &oof,
-        classes,
-        opts.target_precision,
-    ) {
-        Some(c) => {
-            notes.push(format!(
+    let (thresholds, calibrated) =
+        match crate::vote::calibrate(&oof, classes, opts.target_precision) {
+            Some(c) => {
+                notes.push(format!(
                 "calibrated for {:.0}% precision: {:.1}% precision at {:.1}% coverage out of fold",
                 opts.target_precision * 100.0,
                 c.precision * 100.0,
                 c.coverage * 100.0
             ));
-            (c.thresholds, true)
-        }
-        None => {
-            notes.push(format!(
-                "{:.0}% precision unreachable out of fold: the article's thresholds kept",
-                opts.target_precision * 100.0
-            ));
-            (crate::model::Thresholds::default(), false)
-        }
-    };
+                (c.thresholds, true)
+            }
+            None => {
+                notes.push(format!(
+                    "{:.0}% precision unreachable out of fold: the article's thresholds kept",
+                    opts.target_precision * 100.0
+                ));
+                (crate::model::Thresholds::default(), false)
+            }
+        };
     let all: Vec<&TrackEmbeddings> = tracks.iter().collect();
     let head = fit(&all, classes, &opts.head)?;
     Ok(TransferTrained {

@@ -387,7 +387,8 @@ fn shipped_models_match_their_cards_on_gtzan_eval() {
         return;
     }
     // (model, accuracy with its thresholds at least, precision at least)
-    for (name, min_accuracy, min_precision) in [("default", 0.85, 0.95), ("scratch-cnn", 0.6, 0.0)] {
+    for (name, min_accuracy, min_precision) in [("default", 0.85, 0.95), ("scratch-cnn", 0.6, 0.0)]
+    {
         let base = root.join("models").join(name);
         let card = Model::load(&base).unwrap().card;
         assert!(card.training.seconds < 3600.0);

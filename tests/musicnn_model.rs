@@ -41,7 +41,13 @@ fn library_of_two_kinds(dir: &Path, per_class: usize) -> Vec<(PathBuf, &'static 
     for k in 0..per_class {
         let seed = 40 + k as u64;
         let drone = dir.join(format!("drone-{k:02}.wav"));
-        synth::write_wav(&drone, &synth::low_noise(12.0, RATE, 200.0, 0.5, seed), RATE, 1).unwrap();
+        synth::write_wav(
+            &drone,
+            &synth::low_noise(12.0, RATE, 200.0, 0.5, seed),
+            RATE,
+            1,
+        )
+        .unwrap();
         out.push((drone, "Ambient"));
         let beat = dir.join(format!("beat-{k:02}.wav"));
         let clicks = synth::clicks(12.0, RATE, 0.25, 0.9, seed);
@@ -56,7 +62,10 @@ fn shipped_default_is_musicnn_and_classifies_with_its_patches() {
     let card = Model::load(&model::default_model_path()).unwrap().card;
     assert_eq!(card.backbone.name(), "musicnn-msd");
     assert_eq!(card.features.version, FeatureKind::MusicnnMel.version());
-    assert!(card.calibrated, "shipped thresholds come from cross-validation");
+    assert!(
+        card.calibrated,
+        "shipped thresholds come from cross-validation"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let music = dir.path().join("music");
@@ -64,13 +73,18 @@ fn shipped_default_is_musicnn_and_classifies_with_its_patches() {
     let db = dir.path().join("lib.sqlite");
     ok(&sonotag(&db, &["scan", music.to_str().unwrap()]));
     let text = ok(&sonotag(&db, &["classify", "--full"]));
-    assert!(text.contains(&format!("{} classified", files.len())), "{text}");
+    assert!(
+        text.contains(&format!("{} classified", files.len())),
+        "{text}"
+    );
     // 12 s → 4 patches of 187 frames, starting every 2.992 s (149.6 columns).
     let lib = Library::open(&db).unwrap();
     let active = sonotag::classify::active_model(&lib).unwrap().unwrap();
     for (path, _) in &files {
         let id = lib.track_by_path(path).unwrap().unwrap().id;
-        let a = sonotag::classify::analysis(&lib, id, active.id).unwrap().unwrap();
+        let a = sonotag::classify::analysis(&lib, id, active.id)
+            .unwrap()
+            .unwrap();
         assert_eq!(a.slices, 4);
         assert_eq!(a.slice_starts, vec![0, 150, 299, 449]);
         assert_eq!(a.embeddings.len(), 4 * 200);
@@ -141,7 +155,10 @@ fn a_card_whose_features_do_not_match_its_backbone_is_refused() {
     )
     .unwrap();
     let err = Model::load(&base).err().expect("refused").to_string();
-    assert!(err.contains("features version 1") && err.contains("odd.json"), "{err}");
+    assert!(
+        err.contains("features version 1") && err.contains("odd.json"),
+        "{err}"
+    );
     // The from-scratch model still loads, with its own features.
     let scratch = Model::load(&shipped.with_file_name("scratch-cnn")).unwrap();
     assert_eq!(scratch.card.backbone, Backbone::ScratchCnn);

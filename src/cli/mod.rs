@@ -255,6 +255,10 @@ pub enum Command {
         /// Patches sampled per track in the classify figures [default: classify's]
         #[arg(long)]
         sample: Option<usize>,
+        /// Only classify this many short tracks (hard links to one 20-s MP3)
+        /// with the default model, printing resident memory as it goes
+        #[arg(long, conflicts_with_all = ["inference_only", "classify_only"])]
+        memory_tracks: Option<usize>,
     },
 }
 
@@ -520,7 +524,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             inference_only,
             classify_only,
             sample,
+            memory_tracks,
         } => {
+            if let Some(n) = memory_tracks {
+                bench::bench_memory(n)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             if inference_only {
                 let archs: Vec<sonotag::model::Architecture> = [
                     (vec![16, 32, 64, 64], 2),
