@@ -17,6 +17,13 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     sonotag::audio::install_panic_hook();
+    // Like any Unix filter: a closed pipe (`sonotag tracks | head`) ends the
+    // program quietly instead of a panic on the next write.
+    // SAFETY: called once at start, before any other thread exists.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(code) => code,

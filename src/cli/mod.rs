@@ -563,6 +563,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn gui(db: &Option<PathBuf>, folder: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    // winit panics without a display; say it in one line instead.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"]
+        .iter()
+        .all(|v| std::env::var_os(v).is_none_or(|s| s.is_empty()))
+    {
+        anyhow::bail!(
+            "no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); \
+             run Sonotag in a desktop session, or use the command line (sonotag --help)"
+        );
+    }
     let path = db.clone().unwrap_or_else(sonotag::library::default_path);
     crate::ui::run(path, folder).map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
     Ok(ExitCode::SUCCESS)
