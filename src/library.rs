@@ -232,6 +232,18 @@ pub struct ScanError {
     pub at: i64,
 }
 
+/// A file that failed at some stage: reading its tags (scan) or decoding it
+/// for a model (analysis).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FileError {
+    #[serde(serialize_with = "serialize_path_str")]
+    pub path: PathBuf,
+    /// "scan" or "analysis".
+    pub stage: &'static str,
+    pub message: String,
+    pub at: i64,
+}
+
 /// Filters for [`Library::tracks`].
 #[derive(Clone, Debug, Default)]
 pub struct TrackFilter {
@@ -458,6 +470,46 @@ impl Library {
     }
 
     /// Scan errors, newest first.
+    /// Every file that failed, at any stage, newest first; a track that
+    /// failed for several models is listed once (its latest message).
+    pub fn file_errors(&self) -> Result<Vec<FileError>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT path, 'scan', message, at FROM scan_errors
+                 UNION ALL
+                 SELECT t.path, 'analysis', e.message, max(e.at) FROM analysis_errors e
+                   JOIN tracks t ON t.id = e.track_id GROUP BY e.track_id
+                 ORDER BY 4 DESC, 1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let path = path_from_bytes(r.get(0)?);
+                let message: String = r.get(2)?;
+                // Decoder messages start with the path; it is a field here.
+                let prefix = format!("{}: ", path.display());
+                let message = message
+                    .strip_prefix(&prefix)
+                    .map(str::to_string)
+                    .unwrap_or(message);
+                Ok(FileError {
+                    path,
+                    stage: if r.get::<_, String>(1)? == "scan" {
+                        "scan"
+                    } else {
+                        "analysis"
+                    },
+                    message,
+                    at: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Files whose tags could not be read during a scan, newest first.
     pub fn scan_errors(&self) -> Result<Vec<ScanError>> {
         let mut stmt = self
             .conn

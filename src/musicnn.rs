@@ -466,7 +466,11 @@ impl FrontConv {
         out.resize(start + live * t_out, f32::MIN);
         let feats = &mut out[start..];
         for (r, values) in y.chunks_exact(live).enumerate() {
-            let t = if self.kw > 1 { r / positions } else { r % t_out };
+            let t = if self.kw > 1 {
+                r / positions
+            } else {
+                r % t_out
+            };
             for (c, &v) in values.iter().enumerate() {
                 let z = self.affine.apply(c, (v + self.bias_values[c]).max(0.0));
                 let slot = &mut feats[c * t_out + t];
@@ -925,7 +929,13 @@ mod tests {
         let audio = crate::synth::music_like(7.0, SAMPLE_RATE, 11);
         let frames = fe.frames_centred(&audio);
         let per = PATCH_FRAMES * MEL_BANDS;
-        let fast: Vec<f32> = net.front_end(&frames[..2 * per], 2).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let fast: Vec<f32> = net
+            .front_end(&frames[..2 * per], 2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         let reference: Vec<f32> = net
             .front_end_reference(&frames[..2 * per], 2)
             .unwrap()

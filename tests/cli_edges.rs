@@ -20,8 +20,18 @@ fn a_closed_pipe_ends_quietly() {
         sonotag::synth::write_wav(&music.join(format!("t{i:03}.wav")), &tone, 8_000, 1).unwrap();
     }
     let db = dir.path().join("lib.sqlite");
-    let scan = sonotag().arg("--db").arg(&db).arg("scan").arg(&music).output().unwrap();
-    assert!(scan.status.success(), "{}", String::from_utf8_lossy(&scan.stderr));
+    let scan = sonotag()
+        .arg("--db")
+        .arg(&db)
+        .arg("scan")
+        .arg(&music)
+        .output()
+        .unwrap();
+    assert!(
+        scan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scan.stderr)
+    );
     let mut child = sonotag()
         .arg("--db")
         .arg(&db)
@@ -31,7 +41,12 @@ fn a_closed_pipe_ends_quietly() {
         .spawn()
         .unwrap();
     let mut first = [0u8; 16];
-    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
     drop(child.stdout.take()); // like `| head -c 16`
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -54,6 +54,11 @@ fn generated_damage() -> Vec<(String, Vec<u8>)> {
         ("rate-huge.wav".into(), with_rate(i32::MAX as u32)),
         ("zero-channels.opus".into(), opus),
         ("header-only.wav".into(), good[..44].to_vec()),
+        ("unknown-codec.wav".into(), {
+            let mut b = good.clone();
+            b[20..22].copy_from_slice(&0x1234u16.to_le_bytes());
+            b
+        }),
     ]
 }
 
@@ -185,4 +190,34 @@ fn damaged_files_never_stop_the_good_ones() {
         }
     }
     assert!(bad >= 4);
+}
+
+#[test]
+fn a_file_damaged_after_the_scan_is_listed_as_an_analysis_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let song = music.join("song.wav");
+    let samples = sonotag::synth::music_like(6.0, 44_100, 5);
+    sonotag::synth::write_wav(&song, &samples, 44_100, 1).unwrap();
+    let db = dir.path().join("lib.sqlite");
+    assert!(
+        sonotag(&db, &["scan", music.to_str().unwrap()])
+            .status
+            .success()
+    );
+    // Damaged between the scan and the analysis: the decoder meets it.
+    std::fs::write(&song, vec![0x5a; 5_000]).unwrap();
+    let classify = sonotag(&db, &["classify", "--full"]);
+    assert!(
+        classify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&classify.stderr)
+    );
+    assert!(String::from_utf8_lossy(&classify.stdout).contains("1 errors"));
+    let listed = String::from_utf8_lossy(&sonotag(&db, &["errors"]).stdout).into_owned();
+    assert!(
+        listed.contains("song.wav") && listed.contains("analysis failed"),
+        "{listed}"
+    );
 }

@@ -48,7 +48,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List files that could not be scanned, and why
+    /// List files that could not be scanned or decoded, and why
     Errors {
         /// Print JSON instead of text
         #[arg(long)]
@@ -304,9 +304,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Errors { json } => {
             let lib = open_library(&cli.db)?;
-            let errors = lib.scan_errors()?;
+            let errors = lib.file_errors()?;
             print_list(json, &errors, "errors", |e| {
-                format!("{}: {}", e.path.display(), e.message)
+                format!("{}: {} ({} failed)", e.path.display(), e.message, e.stage)
             })?;
             Ok(ExitCode::SUCCESS)
         }
