@@ -185,7 +185,7 @@ fn store_proposal(
 /// Patches per track analysed by default when classifying a library; opening
 /// a track in the window analyses it fully. Chosen from measurements: see
 /// the README ("How many patches").
-pub const DEFAULT_SAMPLE_SLICES: usize = 8;
+pub const DEFAULT_SAMPLE_SLICES: usize = 6;
 
 /// Classifies every pending track with the model. `force` redoes tracks
 /// already analysed with it; `sample` analyses at most that many slices per
