@@ -388,6 +388,19 @@ impl AudioStream {
         Ok(None)
     }
 
+    /// The next `want` samples (fewer at the end of the file).
+    pub fn read_samples(&mut self, want: usize) -> Result<Vec<f32>, AudioError> {
+        let mut samples = Vec::with_capacity(want + 4096);
+        while samples.len() < want {
+            match self.next_chunk()? {
+                Some(chunk) => samples.extend_from_slice(&chunk),
+                None => break,
+            }
+        }
+        samples.truncate(want);
+        Ok(samples)
+    }
+
     /// Decodes one packet, appending mono source-rate samples to `self.mono`.
     fn decode_packet(&mut self, packet: &Packet) -> Result<(), ()> {
         let channels;
@@ -570,16 +583,7 @@ pub fn decode_range(path: &Path, start: f64, seconds: f64) -> Result<Vec<f32>, A
     if start > 0.0 {
         stream.seek(start)?;
     }
-    let want = (seconds * SAMPLE_RATE as f64).round() as usize;
-    let mut samples = Vec::with_capacity(want);
-    while samples.len() < want {
-        match stream.next_chunk()? {
-            Some(chunk) => samples.extend_from_slice(&chunk),
-            None => break,
-        }
-    }
-    samples.truncate(want);
-    Ok(samples)
+    stream.read_samples((seconds * SAMPLE_RATE as f64).round() as usize)
 }
 
 /// Analyses only the slices `indices` (slice `k` covers columns

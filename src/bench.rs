@@ -252,14 +252,8 @@ fn bench_classify(
     for i in 0..n {
         std::fs::copy(track, folder.join(format!("track{i:03}.{ext}")))?;
     }
-    let mut lib = Library::open(&dir.join("classify.sqlite"))?;
+    let mut lib = scanned_library(&dir.join("classify.sqlite"), &folder)?;
     let cancel = AtomicBool::new(false);
-    scan::scan(
-        &mut lib,
-        std::slice::from_ref(&folder),
-        &cancel,
-        &mut |_| {},
-    )?;
     let default = crate::model::default_model_path();
     let scratch = default.with_file_name("scratch-cnn");
     for model_path in [default, scratch] {
@@ -296,6 +290,18 @@ fn bench_classify(
     Ok(())
 }
 
+/// A fresh library at `db` with `folder` scanned into it.
+fn scanned_library(db: &Path, folder: &Path) -> anyhow::Result<Library> {
+    let mut lib = Library::open(db)?;
+    scan::scan(
+        &mut lib,
+        &[folder.to_path_buf()],
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )?;
+    Ok(lib)
+}
+
 /// Resident memory now and at its peak, in MB (Linux `/proc/self/status`).
 fn memory_mb() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -310,13 +316,13 @@ fn memory_mb() -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// Classifies `n` short tracks (hard links to one 20-second MP3, so the disk
+/// Classifies `n` short tracks (hard links to one 10-second MP3, so the disk
 /// holds one file) with the default model and prints resident memory every
 /// tenth of the way: it must stay flat however many tracks there are.
 pub fn bench_memory(n: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let wav = dir.path().join("short.wav");
-    synth::write_wav(&wav, &synth::music_like(20.0, 44_100, 3), 44_100, 2)?;
+    synth::write_wav(&wav, &synth::music_like(10.0, 44_100, 3), 44_100, 2)?;
     let mp3 = dir.path().join("short.mp3");
     anyhow::ensure!(
         ffmpeg_encode(&wav, &mp3, FORMATS[1].1),
@@ -328,14 +334,8 @@ pub fn bench_memory(n: usize) -> anyhow::Result<()> {
         std::fs::create_dir_all(&sub)?;
         std::fs::hard_link(&mp3, sub.join(format!("track{i:05}.mp3")))?;
     }
-    let mut lib = Library::open(&dir.path().join("memory.sqlite"))?;
+    let mut lib = scanned_library(&dir.path().join("memory.sqlite"), &folder)?;
     let cancel = AtomicBool::new(false);
-    scan::scan(
-        &mut lib,
-        std::slice::from_ref(&folder),
-        &cancel,
-        &mut |_| {},
-    )?;
     let (model_id, model) =
         crate::classify::resolve_model(&mut lib, Some(&crate::model::default_model_path()))?;
     let (rss, _) = memory_mb();

@@ -319,14 +319,14 @@ pub fn analyse_patches(
         let first = (k * PATCH_FRAMES * HOP) as i64 - (N_FFT / 2) as i64;
         let frames = if first < 0 {
             stream.seek(0.0)?;
-            let samples = read_samples(&mut stream, span)?;
+            let samples = stream.read_samples(span)?;
             let frames = front_end.frames_centred(&samples);
             frames[..frames.len().min(per)].to_vec()
         } else {
             let from = (first as usize).saturating_sub(MARGIN);
             let skip = first as usize - from;
             stream.seek(from as f64 / SAMPLE_RATE as f64)?;
-            let samples = read_samples(&mut stream, skip + span)?;
+            let samples = stream.read_samples(skip + span)?;
             front_end.frames_uncentred(samples.get(skip..).unwrap_or_default())
         };
         if frames.len() < per {
@@ -343,18 +343,6 @@ pub fn analyse_patches(
         });
     }
     Ok((out, report))
-}
-
-fn read_samples(stream: &mut AudioStream, want: usize) -> Result<Vec<f32>, AudioError> {
-    let mut samples = Vec::with_capacity(want + 4096);
-    while samples.len() < want {
-        match stream.next_chunk()? {
-            Some(chunk) => samples.extend_from_slice(&chunk),
-            None => break,
-        }
-    }
-    samples.truncate(want);
-    Ok(samples)
 }
 
 /// Number of whole patches in `frames` frames (the tail is dropped).

@@ -255,7 +255,7 @@ pub enum Command {
         /// Patches sampled per track in the classify figures [default: classify's]
         #[arg(long)]
         sample: Option<usize>,
-        /// Only classify this many short tracks (hard links to one 20-s MP3)
+        /// Only classify this many short tracks (hard links to one 10-s MP3)
         /// with the default model, printing resident memory as it goes
         #[arg(long, conflicts_with_all = ["inference_only", "classify_only"])]
         memory_tracks: Option<usize>,
