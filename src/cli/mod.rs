@@ -547,6 +547,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bench::bench_inference(&archs)?;
                 bench::bench_musicnn_inference()?;
                 bench::bench_retrain_head(5_000)?;
+                bench::bench_retrain_musicnn_head(5_000)?;
                 return Ok(ExitCode::SUCCESS);
             }
             bench::run(&bench::BenchOptions {
