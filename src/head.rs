@@ -13,6 +13,9 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use std::collections::HashMap;
 
+/// Embeddings per optimisation step at most (see [`LinearHead::train`]).
+const MAX_BATCH: usize = 4096;
+
 /// Training settings of a head.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HeadOptions {
@@ -127,12 +130,27 @@ impl LinearHead {
             },
         )?;
         for _ in 0..opts.steps {
-            let logits = x
+            // Large libraries step on seeded mini-batches so a retrain stays
+            // a matter of seconds; small sets (every shipped model) use all.
+            let (xb, yb, wb) = if n > MAX_BATCH {
+                let pick: Vec<u32> = (0..MAX_BATCH)
+                    .map(|_| (rng.next_u64() % n as u64) as u32)
+                    .collect();
+                let pick = Tensor::from_vec(pick, MAX_BATCH, &device)?;
+                (
+                    x.index_select(&pick, 0)?,
+                    y.index_select(&pick, 0)?,
+                    sample_weight.index_select(&pick, 0)?,
+                )
+            } else {
+                (x.clone(), y.clone(), sample_weight.clone())
+            };
+            let logits = xb
                 .matmul(&w.as_tensor().t()?)?
                 .broadcast_add(b.as_tensor())?;
             let logp = candle_nn::ops::log_softmax(&logits, 1)?;
-            let picked = logp.gather(&y.unsqueeze(1)?, 1)?.squeeze(1)?;
-            let nll = (picked * &sample_weight)?.mean_all()?.neg()?;
+            let picked = logp.gather(&yb.unsqueeze(1)?, 1)?.squeeze(1)?;
+            let nll = (picked * &wb)?.mean_all()?.neg()?;
             let penalty = (w.as_tensor().sqr()?.sum_all()? * (l2 / 2.0))?;
             opt.backward_step(&(nll + penalty)?)?;
         }

@@ -12,7 +12,7 @@ use serde::Serialize;
 /// Why a track is unsure, in words for the user.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Unsure {
-    /// The track is shorter than one slice (2.56 s).
+    /// The track is shorter than one patch (2.56 s or 2.99 s by backbone).
     NoSlices,
     /// Every slice's confidence was under the slice threshold.
     AllAbstained,
@@ -26,7 +26,9 @@ impl Unsure {
     /// A sentence for the user.
     pub fn explain(&self, share: f32, threshold: f32) -> String {
         match self {
-            Unsure::NoSlices => "the track is shorter than one 2.56 s slice".into(),
+            Unsure::NoSlices => {
+                "the track is shorter than one patch the model listens to (2.6–3 s)".into()
+            }
             Unsure::AllAbstained => "no slice was confident enough to vote".into(),
             Unsure::Tie => "two genres got the same number of votes".into(),
             Unsure::LowShare => format!(
