@@ -153,6 +153,20 @@ impl Vocabulary {
             .unwrap_or_else(|| name.trim().to_string())
     }
 
+    /// How to write a genre the user chose: the vocabulary's spelling when
+    /// it names one of its genres or mapped names (any case), else exactly
+    /// what was typed (trimmed). Never mapped to a super-genre: "soul" is
+    /// written "Soul", not "Pop".
+    pub fn spelling(&self, name: &str) -> String {
+        let k = key(name);
+        self.genres
+            .iter()
+            .chain(self.map.iter().map(|(alias, _)| alias))
+            .find(|g| key(g) == k)
+            .cloned()
+            .unwrap_or_else(|| name.trim().to_string())
+    }
+
     /// Loads `path`, or the defaults when it does not exist.
     pub fn load(path: &Path) -> Result<Self, VocabularyError> {
         match std::fs::read_to_string(path) {
@@ -198,6 +212,17 @@ pub fn default_path() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spelling_keeps_what_the_user_chose() {
+        let v = Vocabulary::default();
+        assert_eq!(v.spelling("hip-hop"), "Hip-Hop");
+        assert_eq!(v.spelling(" soul "), "Soul");
+        assert_eq!(v.spelling("Zeuhl"), "Zeuhl");
+        assert_eq!(v.spelling("Folk"), "Folk");
+        // Learning still maps it to a super-genre.
+        assert_ne!(v.display("Soul"), "Soul");
+    }
 
     #[test]
     fn maps_sub_genres_and_spellings() {

@@ -68,3 +68,43 @@ fn no_display_is_one_line_not_a_backtrace() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("no display"), "{stderr}");
 }
+
+#[test]
+fn override_writes_the_genre_typed_and_maps_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let song = music.join("song.wav");
+    let tone = sonotag::synth::tone(440.0, 1.0, 8_000, 0.3);
+    sonotag::synth::write_wav(&song, &tone, 8_000, 1).unwrap();
+    let db = dir.path().join("lib.sqlite");
+    let run = |args: &[&str]| {
+        let out = sonotag()
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["scan", music.to_str().unwrap()]);
+    let label = || -> String {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT genre FROM labels", [], |r| r.get(0))
+            .unwrap()
+    };
+    run(&["override", song.to_str().unwrap(), "soul"]);
+    assert_eq!(label(), "Soul");
+    let plan = run(&["apply", "--dry-run"]);
+    assert!(plan.contains("Soul"), "{plan}");
+    let said = run(&["override", song.to_str().unwrap(), "Soul", "--super-genre"]);
+    assert_eq!(label(), "Pop");
+    assert!(said.contains("Soul → Pop"), "{said}");
+}

@@ -211,10 +211,14 @@ pub enum Command {
     /// Set your own genre for a track (by id or path)
     Override {
         track: String,
+        /// The genre to write, as typed (a vocabulary genre is spelled as the vocabulary spells it)
         genre: String,
         /// Allow replacing a genre the file already has
         #[arg(long)]
         replace: bool,
+        /// Write the genre's super-genre from the vocabulary's map instead (e.g. Soul → Pop)
+        #[arg(long)]
+        super_genre: bool,
     },
     /// Write accepted/overridden genres into the files' tags, after confirmation
     Apply {
@@ -461,14 +465,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Override {
             track,
-            genre,
+            genre: typed,
             replace,
+            super_genre,
         } => {
             let mut lib = open_library(&cli.db)?;
             let id = track_ref(&lib, &track)?;
             let vocab = sonotag::genres::Vocabulary::load(&sonotag::genres::default_path())?;
-            let genre = vocab.display(&genre);
+            let genre = if super_genre {
+                vocab.display(&typed)
+            } else {
+                vocab.spelling(&typed)
+            };
             sonotag::tags::override_genre(&mut lib, id, &genre, replace)?;
+            if genre != vocab.spelling(&typed) {
+                println!("{track}: {} → {genre} (super-genre)", typed.trim());
+            }
             println!(
                 "{track}: {genre}{}",
                 if replace {

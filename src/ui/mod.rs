@@ -495,7 +495,8 @@ impl App {
             }
             Message::OverrideSubmit => {
                 if let Some(id) = self.selected {
-                    let genre = self.vocab.display(&self.override_input);
+                    // Written as chosen, never silently mapped to a super-genre.
+                    let genre = self.vocab.spelling(&self.override_input);
                     let replace = self.settings.write.policy == WritePolicy::ReplaceAll;
                     let r = tags::override_genre(&mut self.lib, id, &genre, replace)
                         .map(|_| format!("Set {genre}"));
