@@ -176,11 +176,7 @@ pub fn bench_inference(architectures: &[Architecture]) -> anyhow::Result<()> {
 /// musicnn patches per second (backbone and head), batches of
 /// [`crate::musicnn::INFER_BATCH`], all cores.
 pub fn bench_musicnn_inference() -> anyhow::Result<()> {
-    let Some(weights) = crate::model::default_model_path()
-        .parent()
-        .map(|d| d.join("musicnn-msd.safetensors"))
-        .filter(|p| p.is_file())
-    else {
+    let Some(weights) = crate::model::shipped_musicnn_weights() else {
         println!("musicnn inference: skipped (models/musicnn-msd.safetensors not found)");
         return Ok(());
     };

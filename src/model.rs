@@ -873,11 +873,22 @@ impl Model {
 /// the shipped default model.
 fn backbone_file(model_base: &Path, file: &str) -> Option<PathBuf> {
     let beside = model_base.parent().map(|d| d.join(file));
-    let shipped = default_model_path().parent().map(|d| d.join(file));
-    [beside, shipped]
-        .into_iter()
-        .flatten()
-        .find(|p| p.is_file())
+    beside
+        .filter(|p| p.is_file())
+        .or_else(|| shipped_file(file))
+}
+
+/// `file` beside the shipped default model, when it exists.
+fn shipped_file(file: &str) -> Option<PathBuf> {
+    default_model_path()
+        .parent()
+        .map(|d| d.join(file))
+        .filter(|p| p.is_file())
+}
+
+/// The shipped musicnn weights (`models/musicnn-msd.safetensors`), when present.
+pub fn shipped_musicnn_weights() -> Option<PathBuf> {
+    shipped_file("musicnn-msd.safetensors")
 }
 
 /// Today's date as YYYY-MM-DD (UTC), for cards.

@@ -273,11 +273,9 @@ pub fn embed_cmd(rows: &[LabelRow], max_patches: usize, out: &Path) -> anyhow::R
 
 /// The shipped musicnn weights.
 fn shipped_musicnn() -> anyhow::Result<PathBuf> {
-    model::default_model_path()
-        .parent()
-        .map(|d| d.join("musicnn-msd.safetensors"))
-        .filter(|p| p.is_file())
-        .context("models/musicnn-msd.safetensors not found; packaging/musicnn/fetch-weights.sh rebuilds it")
+    model::shipped_musicnn_weights().context(
+        "models/musicnn-msd.safetensors not found; packaging/musicnn/fetch-weights.sh rebuilds it",
+    )
 }
 
 /// A linear head on the frozen musicnn backbone; thresholds calibrated by
