@@ -21,6 +21,7 @@ pub mod musicnn;
 pub mod playback;
 pub mod retrain;
 pub mod review;
+pub mod safe_write;
 pub mod scan;
 pub mod settings;
 pub mod spectrogram;

@@ -27,11 +27,19 @@ pub const AUDIO_EXTENSIONS: &[&str] = &[
 /// Files per committed batch.
 const BATCH: usize = 256;
 
-/// True when `path` has an audio extension.
+/// True when `path` has an audio extension and is not a temporary file
+/// that Sonotag before 0.2 left beside a track when killed mid-write
+/// (`.<stem>.sonotag-tmp.<ext>`; writes are now made in place).
 pub fn is_audio_candidate(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
+    let leftover = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.') && n.contains(".sonotag-tmp"));
+    !leftover
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
 }
 
 /// Where a scan is, for progress bars.

@@ -17,11 +17,18 @@
 //!   values exactly (removing the tag again where Sonotag had to create it).
 
 use crate::library::{Library, LibraryError, now, path_from_bytes};
+use crate::safe_write::{
+    INTERRUPTED, Interrupt, Journal, JournalEntry, LockedFile, Patch, Pending, Stamp, WriteKind,
+    WriteLock, sha256_hex,
+};
 use lofty::config::{ParseOptions, WriteOptions};
+use lofty::file::{FileType, TaggedFile};
 use lofty::prelude::*;
-use lofty::tag::{ItemValue, Tag, TagItem};
+use lofty::probe::Probe;
+use lofty::tag::{ItemValue, Tag, TagItem, TagType};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 /// Whether existing genres may be replaced.
@@ -187,6 +194,8 @@ pub struct ApplyReport {
     pub written: usize,
     pub kept_existing: usize,
     pub outcomes: Vec<FileOutcome>,
+    /// Interrupted writes of an earlier run that were resolved first.
+    pub recovered: Vec<Recovered>,
 }
 
 /// Genre values as stored for undo (`tag` = the tag existed before).
@@ -196,85 +205,335 @@ struct GenreState {
     tag: bool,
 }
 
-fn stamp(path: &Path) -> Result<(u64, i64), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read file: {e}"))?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0);
-    Ok((meta.len(), mtime))
+/// Reads the tags of a file held in memory; the path's extension helps
+/// where the content alone does not tell the format.
+fn read_tagged(bytes: &[u8], path: &Path, cover_art: bool) -> Result<TaggedFile, String> {
+    let mut probe = Probe::new(Cursor::new(bytes))
+        .options(ParseOptions::new().read_cover_art(cover_art))
+        .guess_file_type()
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    if probe.file_type().is_none()
+        && let Some(ft) = FileType::from_path(path)
+    {
+        probe = probe.set_file_type(ft);
+    }
+    probe.read().map_err(|e| format!("cannot read tags: {e}"))
 }
 
-/// Reads the current genre state of the file's primary tag.
-fn read_state(path: &Path) -> Result<GenreState, String> {
-    let tagged = lofty::probe::Probe::open(path)
-        .map_err(|e| format!("cannot open: {e}"))?
-        .options(ParseOptions::new().read_cover_art(false))
-        .read()
-        .map_err(|e| format!("cannot read tags: {e}"))?;
+/// The genre state of the file's primary tag.
+fn genre_state(tagged: &TaggedFile) -> GenreState {
     let tag = tagged.tag(tagged.primary_tag_type());
-    Ok(GenreState {
+    GenreState {
         genres: tag
             .map(|t| t.get_strings(ItemKey::Genre).map(str::to_string).collect())
             .unwrap_or_default(),
         tag: tag.is_some(),
+    }
+}
+
+/// True when the file's ID3v2 tag is v2.2 or v2.3, which Sonotag keeps at
+/// v2.3 (lofty cannot write v2.2) rather than upgrading it to v2.4.
+fn has_old_id3v2(bytes: &[u8], file_type: FileType) -> bool {
+    use lofty::id3::v2::Id3v2Version;
+    let options = ParseOptions::new()
+        .read_properties(false)
+        .read_cover_art(false);
+    let version = match file_type {
+        FileType::Mpeg => lofty::mpeg::MpegFile::read_from(&mut Cursor::new(bytes), options)
+            .ok()
+            .and_then(|f| f.id3v2().map(|t| t.original_version())),
+        FileType::Wav => lofty::iff::wav::WavFile::read_from(&mut Cursor::new(bytes), options)
+            .ok()
+            .and_then(|f| f.id3v2().map(|t| t.original_version())),
+        FileType::Aiff => lofty::iff::aiff::AiffFile::read_from(&mut Cursor::new(bytes), options)
+            .ok()
+            .and_then(|f| f.id3v2().map(|t| t.original_version())),
+        _ => None,
+    };
+    matches!(version, Some(Id3v2Version::V2 | Id3v2Version::V3))
+}
+
+/// The file's bytes with `state` as its genres. Every tag the file has gets
+/// the same genres (an old genre left in ID3v1, APE or RIFF INFO would
+/// contradict the new one in other players); the primary tag is created
+/// when the file has none. Only tags change: lofty leaves audio alone.
+fn with_genres(
+    bytes: &[u8],
+    path: &Path,
+    state: &GenreState,
+    settings: WriteSettings,
+) -> Result<Vec<u8>, String> {
+    let mut tagged = read_tagged(bytes, path, true)?;
+    let primary = tagged.primary_tag_type();
+    let id3v23 = settings.id3v23 || has_old_id3v2(bytes, tagged.file_type());
+    let opts = WriteOptions::default().use_id3v23(id3v23);
+    let mut out = Cursor::new(bytes.to_vec());
+    if tagged.tag(primary).is_none() {
+        tagged.insert_tag(Tag::new(primary));
+    }
+    let types: Vec<TagType> = tagged.tags().iter().map(|t| t.tag_type()).collect();
+    for ty in types {
+        let tag = tagged.tag_mut(ty).expect("listed above");
+        tag.remove_key(ItemKey::Genre);
+        for g in &state.genres {
+            tag.push(TagItem::new(ItemKey::Genre, ItemValue::Text(g.clone())));
+        }
+    }
+    let primary_now_empty = tagged
+        .tag(primary)
+        .is_some_and(|t| t.item_count() == 0 && t.picture_count() == 0);
+    if !state.tag && primary_now_empty {
+        // Undoing a write that had to create the tag: remove it again.
+        tagged.remove(primary);
+        primary
+            .remove_from(&mut out, opts)
+            .map_err(|e| format!("cannot remove the tag: {e}"))?;
+        out.set_position(0);
+    }
+    tagged
+        .save_to(&mut out, opts)
+        .map_err(|e| format!("cannot write the tag: {e}"))?;
+    Ok(out.into_inner())
+}
+
+/// Writes `target` into `file` under the journal. Returns the new stamp and
+/// the journal entry, which the caller finishes once the library knows.
+fn journaled_write(
+    journal: &Journal,
+    file: &mut LockedFile,
+    target: &[u8],
+    write_id: i64,
+    kind: WriteKind,
+    interrupt: Option<Interrupt>,
+) -> Result<(Stamp, Pending), String> {
+    let entry = JournalEntry::new(write_id, kind, &file.path, &file.bytes, target);
+    let pending = journal.begin(entry, &file.bytes)?;
+    if interrupt == Some(Interrupt::AfterJournal) {
+        return Err(INTERRUPTED.into());
+    }
+    // The last look before writing: another program's edit since the file
+    // was read would otherwise be overwritten.
+    if !file.unchanged() {
+        journal.finish(pending);
+        return Err(
+            "another program changed the file while Sonotag was preparing the write; \
+             nothing was changed: rescan and apply again"
+                .into(),
+        );
+    }
+    match file.write(target, interrupt == Some(Interrupt::MidWrite)) {
+        Ok(stamp) => {
+            if interrupt == Some(Interrupt::AfterWrite) {
+                return Err(INTERRUPTED.into());
+            }
+            Ok((stamp, pending))
+        }
+        Err(e) if e == INTERRUPTED => Err(e),
+        Err(e) => {
+            // A failed write (a full disk, say) may have changed part of
+            // the file: put the original back now, or leave the journal
+            // for the next start.
+            let original = file.bytes.clone();
+            match LockedFile::open(&file.path).and_then(|mut f| f.write(&original, false)) {
+                Ok(_) => {
+                    journal.finish(pending);
+                    Err(format!("{e}; the file was restored"))
+                }
+                Err(_) => Err(format!(
+                    "{e}; Sonotag will restore the file the next time it starts"
+                )),
+            }
+        }
+    }
+}
+
+/// Records in the library that a journaled write reached the file.
+fn land(lib: &mut Library, write_id: i64, kind: WriteKind, stamp: Stamp) -> rusqlite::Result<()> {
+    let result = lib.transaction(|tx| {
+        let (track_id, genres): (i64, String) = tx.query_row(
+            match kind {
+                WriteKind::Apply => "SELECT track_id, new_genres FROM tag_writes WHERE id = ?1",
+                WriteKind::Undo => "SELECT track_id, old_genres FROM tag_writes WHERE id = ?1",
+            },
+            [write_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let genres = serde_json::from_str::<GenreState>(&genres)
+            .map(|s| s.genres)
+            .unwrap_or_default();
+        match kind {
+            WriteKind::Apply => tx.execute(
+                "UPDATE tag_writes SET size_after = ?1, mtime_after = ?2, error = NULL WHERE id = ?3",
+                params![stamp.size as i64, stamp.mtime_ns, write_id],
+            )?,
+            WriteKind::Undo => tx.execute(
+                "UPDATE tag_writes SET undone_at = ?1 WHERE id = ?2",
+                params![now(), write_id],
+            )?,
+        };
+        tx.execute(
+            "UPDATE tracks SET genres = ?1, size = ?2, mtime_ns = ?3 WHERE id = ?4",
+            params![
+                serde_json::to_string(&genres).expect("serialises"),
+                stamp.size as i64,
+                stamp.mtime_ns,
+                track_id
+            ],
+        )?;
+        Ok(())
+    });
+    result.map_err(|e| match e {
+        LibraryError::Sqlite { source, .. } => source,
+        other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
     })
 }
 
-/// Writes `state` into the file's primary tag through a temporary copy
-/// renamed over the original.
-fn write_state(path: &Path, state: &GenreState, settings: WriteSettings) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read file: {e}"))?;
-    if meta.permissions().readonly() {
-        return Err("file is read-only".into());
-    }
-    let tagged = lofty::probe::Probe::open(path)
-        .map_err(|e| format!("cannot open: {e}"))?
-        .options(ParseOptions::new())
-        .read()
-        .map_err(|e| format!("cannot read tags: {e}"))?;
-    let tag_type = tagged.primary_tag_type();
-    let mut tag = tagged
-        .tag(tag_type)
-        .cloned()
-        .unwrap_or_else(|| Tag::new(tag_type));
-    tag.remove_key(ItemKey::Genre);
-    for g in &state.genres {
-        tag.push(TagItem::new(ItemKey::Genre, ItemValue::Text(g.clone())));
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    // Keep the extension: lofty may use it to recognise the format.
-    let stem = path
-        .file_stem()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = path
-        .extension()
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{stem}.sonotag-tmp{ext}"));
-    let result = (|| {
-        std::fs::copy(path, &tmp).map_err(|e| format!("cannot copy to {}: {e}", tmp.display()))?;
-        let opts = WriteOptions::default().use_id3v23(settings.id3v23);
-        if !state.tag && tag.item_count() == 0 && tag.picture_count() == 0 {
-            tag_type
-                .remove_from_path(&tmp, opts)
-                .map_err(|e| format!("cannot remove tag: {e}"))?;
-        } else {
-            tag.save_to_path(&tmp, opts)
-                .map_err(|e| format!("cannot write tag: {e}"))?;
+/// Records that a journaled write left the file as it was (with `stamp`,
+/// which a rollback changes); an apply's row keeps `why` as its error.
+fn land_unchanged(
+    lib: &mut Library,
+    write_id: i64,
+    kind: WriteKind,
+    stamp: Stamp,
+    why: &str,
+) -> Result<(), LibraryError> {
+    lib.transaction(|tx| {
+        if kind == WriteKind::Apply {
+            tx.execute(
+                "UPDATE tag_writes SET error = ?1 WHERE id = ?2",
+                params![why, write_id],
+            )?;
         }
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| format!("cannot sync: {e}"))?;
-        std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace the file: {e}"))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        tx.execute(
+            "UPDATE tracks SET size = ?1, mtime_ns = ?2
+             WHERE id = (SELECT track_id FROM tag_writes WHERE id = ?3)",
+            params![stamp.size as i64, stamp.mtime_ns, write_id],
+        )?;
+        Ok(())
+    })
+}
+
+/// What recovery did with one interrupted write.
+#[derive(Clone, Debug, Serialize)]
+pub struct Recovered {
+    #[serde(serialize_with = "crate::library::serialize_path_str")]
+    pub path: PathBuf,
+    /// What happened, for the user.
+    pub message: String,
+    /// False when the write is still unresolved (tried again next time).
+    pub resolved: bool,
+}
+
+/// Finishes or rolls back writes that a crash or kill interrupted. Runs at
+/// start-up and before every apply and undo; does nothing while another
+/// process is writing (its journal entries are live, not interrupted).
+pub fn recover(lib: &mut Library) -> anyhow::Result<Vec<Recovered>> {
+    match WriteLock::try_acquire(lib.path())? {
+        Some(_lock) => Ok(recover_locked(lib)),
+        None => Ok(Vec::new()),
     }
-    result
+}
+
+fn recover_locked(lib: &mut Library) -> Vec<Recovered> {
+    let journal = Journal::for_library(lib.path());
+    journal
+        .pending()
+        .into_iter()
+        .map(|pending| {
+            let path = pending.entry.path();
+            let (message, resolved) = match resolve(lib, &journal, &pending) {
+                Ok(message) => {
+                    journal.finish(pending);
+                    (message, true)
+                }
+                Err((message, resolved)) => {
+                    if resolved {
+                        journal.finish(pending);
+                    }
+                    (message, resolved)
+                }
+            };
+            Recovered {
+                path,
+                message,
+                resolved,
+            }
+        })
+        .collect()
+}
+
+/// Resolves one interrupted write. `Err((why, resolved))`: `resolved` says
+/// whether the journal entry is done with regardless.
+fn resolve(
+    lib: &mut Library,
+    journal: &Journal,
+    pending: &Pending,
+) -> Result<String, (String, bool)> {
+    let entry = &pending.entry;
+    let what = match entry.kind {
+        WriteKind::Apply => "an interrupted tag write",
+        WriteKind::Undo => "an interrupted undo",
+    };
+    let db = |e: LibraryError| (format!("{what}: {e}"), false);
+    let mut file = match LockedFile::open(&entry.path()) {
+        Ok(f) => f,
+        Err(e) if !entry.path().exists() => {
+            // Nothing to repair; keep the bytes the user may want back.
+            let kept = pending
+                .original_bytes()
+                .map_err(|e| e.to_string())
+                .and_then(|b| journal.keep(pending, &b))
+                .map_err(|k| (format!("{what}: {e}; {k}"), false))?;
+            return Err((
+                format!(
+                    "{what}: {e}; its bytes from before are kept at {}",
+                    kept.display()
+                ),
+                true,
+            ));
+        }
+        Err(e) => return Err((format!("{what} could not be resolved yet: {e}"), false)),
+    };
+    let found = sha256_hex(&file.bytes);
+    if found == entry.after_sha256 {
+        land(lib, entry.write_id, entry.kind, file.stamp)
+            .map_err(|e| (format!("{what}: {e}"), false))?;
+        return Ok(format!("{what} had reached the file; it is now recorded"));
+    }
+    if found == entry.before_sha256 {
+        land_unchanged(
+            lib,
+            entry.write_id,
+            entry.kind,
+            file.stamp,
+            "interrupted; the file was left as it was",
+        )
+        .map_err(db)?;
+        return Ok(format!(
+            "{what} had not changed the file; nothing to repair"
+        ));
+    }
+    let original = pending
+        .original_bytes()
+        .map_err(|e| (format!("{what}: cannot read the journal: {e}"), false))?;
+    let kept = journal
+        .keep(pending, &file.bytes)
+        .map_err(|e| (format!("{what}: {e}"), false))?;
+    let stamp = file
+        .write(&original, false)
+        .map_err(|e| (format!("{what}: cannot restore the file: {e}"), false))?;
+    land_unchanged(
+        lib,
+        entry.write_id,
+        entry.kind,
+        stamp,
+        "interrupted; the file was restored",
+    )
+    .map_err(db)?;
+    Ok(format!(
+        "{what} was rolled back: the file is as it was before; what was found is kept at {}",
+        kept.display()
+    ))
 }
 
 /// Writes the planned genres (`Fill` and `Replace` lines) as one batch.
@@ -283,6 +542,19 @@ pub fn apply(
     planned: &[PlannedWrite],
     settings: WriteSettings,
 ) -> anyhow::Result<ApplyReport> {
+    apply_until(lib, planned, settings, None)
+}
+
+/// [`apply`] that stops at `interrupt` in the first file, as a kill would.
+#[doc(hidden)]
+pub fn apply_until(
+    lib: &mut Library,
+    planned: &[PlannedWrite],
+    settings: WriteSettings,
+    interrupt: Option<Interrupt>,
+) -> anyhow::Result<ApplyReport> {
+    let _lock = WriteLock::acquire(lib.path())?;
+    let recovered = recover_locked(lib);
     let todo: Vec<&PlannedWrite> = planned
         .iter()
         .filter(|p| p.action != Action::KeepExisting)
@@ -292,6 +564,7 @@ pub fn apply(
         written: 0,
         kept_existing: planned.len() - todo.len(),
         outcomes: Vec::new(),
+        recovered,
     };
     if todo.is_empty() {
         return Ok(report);
@@ -301,8 +574,12 @@ pub fn apply(
         Ok(tx.last_insert_rowid())
     })?;
     report.batch_id = Some(batch_id);
+    let journal = Journal::for_library(lib.path());
     for p in todo {
-        let outcome = write_one(lib, batch_id, p, settings);
+        let outcome = write_one(lib, &journal, batch_id, p, settings, interrupt);
+        if outcome.as_ref().err().map(String::as_str) == Some(INTERRUPTED) {
+            return Ok(report);
+        }
         if outcome.is_ok() {
             report.written += 1;
         }
@@ -316,78 +593,74 @@ pub fn apply(
 
 fn write_one(
     lib: &mut Library,
+    journal: &Journal,
     batch_id: i64,
     p: &PlannedWrite,
     settings: WriteSettings,
+    interrupt: Option<Interrupt>,
 ) -> Result<(), String> {
     let track = lib
         .track(p.track_id)
         .map_err(|e| e.to_string())?
         .ok_or("track vanished from the library")?;
-    let (size, mtime) = stamp(&p.path).map_err(|e| {
-        if !p.path.exists() {
-            "file no longer exists".to_string()
-        } else {
-            e
-        }
-    })?;
-    if size != track.size || mtime != track.mtime_ns {
+    let mut file = LockedFile::open(&p.path)?;
+    if file.stamp.size != track.size || file.stamp.mtime_ns != track.mtime_ns {
         return Err("file changed since it was scanned: rescan, review, then apply again".into());
     }
-    let old = read_state(&p.path)?;
+    let old = genre_state(&read_tagged(&file.bytes, &p.path, false)?);
     let new = GenreState {
         genres: vec![p.new_genre.clone()],
         tag: true,
     };
+    let target = with_genres(&file.bytes, &p.path, &new, settings)?;
+    let undo_patch = Patch::between(&target, &file.bytes).map(|p| p.to_bytes());
     // Record the old state before touching the file.
     let write_id = lib
         .transaction(|tx| {
             tx.execute(
-                "INSERT INTO tag_writes (batch_id, track_id, old_genres, new_genres, size_before, mtime_before)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO tag_writes (batch_id, track_id, old_genres, new_genres, size_before,
+                     mtime_before, written_sha256, undo_patch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     batch_id,
                     p.track_id,
                     serde_json::to_string(&old).expect("serialises"),
                     serde_json::to_string(&new).expect("serialises"),
-                    size as i64,
-                    mtime
+                    file.stamp.size as i64,
+                    file.stamp.mtime_ns,
+                    sha256_hex(&target),
+                    undo_patch
                 ],
             )?;
             Ok(tx.last_insert_rowid())
         })
         .map_err(|e| e.to_string())?;
-    let result = write_state(&p.path, &new, settings);
-    let after = stamp(&p.path).ok();
-    lib.transaction(|tx| {
-        match &result {
-            Ok(()) => {
-                let (s, m) = after.unwrap_or((size, mtime));
-                tx.execute(
-                    "UPDATE tag_writes SET size_after = ?1, mtime_after = ?2 WHERE id = ?3",
-                    params![s as i64, m, write_id],
-                )?;
-                tx.execute(
-                    "UPDATE tracks SET genres = ?1, size = ?2, mtime_ns = ?3 WHERE id = ?4",
-                    params![
-                        serde_json::to_string(&new.genres).expect("serialises"),
-                        s as i64,
-                        m,
-                        p.track_id
-                    ],
-                )?;
-            }
-            Err(e) => {
+    match journaled_write(
+        journal,
+        &mut file,
+        &target,
+        write_id,
+        WriteKind::Apply,
+        interrupt,
+    ) {
+        Ok((stamp, pending)) => {
+            land(lib, write_id, WriteKind::Apply, stamp).map_err(|e| e.to_string())?;
+            journal.finish(pending);
+            Ok(())
+        }
+        Err(e) if e == INTERRUPTED => Err(e),
+        Err(e) => {
+            lib.transaction(|tx| {
                 tx.execute(
                     "UPDATE tag_writes SET error = ?1 WHERE id = ?2",
                     params![e, write_id],
                 )?;
-            }
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
+            Err(e)
         }
-        Ok(())
-    })
-    .map_err(|e| e.to_string())?;
-    result
+    }
 }
 
 /// A batch of writes, for the history.
@@ -417,16 +690,66 @@ pub fn batches(lib: &Library) -> anyhow::Result<Vec<Batch>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// One written file of a batch, as undo needs it.
+struct WrittenFile {
+    write_id: i64,
+    path: PathBuf,
+    old: GenreState,
+    stamp_after: Stamp,
+    written_sha256: Option<String>,
+    undo_patch: Option<Vec<u8>>,
+}
+
+/// The bytes that undo writes: the exact previous bytes where Sonotag kept
+/// a patch and the file is as Sonotag wrote it; otherwise the previous genre
+/// values written into the current tag (files written by older versions).
+fn undo_target(
+    w: &WrittenFile,
+    bytes: &[u8],
+    stamp: Stamp,
+    settings: WriteSettings,
+) -> Result<Vec<u8>, String> {
+    const CHANGED: &str = "file changed since Sonotag wrote it: not restored";
+    match &w.written_sha256 {
+        Some(sha) if *sha != sha256_hex(bytes) => Err(CHANGED.into()),
+        Some(_) => match &w.undo_patch {
+            Some(patch) => Patch::from_bytes(patch)
+                .and_then(|p| p.apply(bytes))
+                .ok_or_else(|| "the stored undo data is damaged; the file was not changed".into()),
+            None => with_genres(bytes, &w.path, &w.old, settings),
+        },
+        None if stamp != w.stamp_after => Err(CHANGED.into()),
+        None => with_genres(bytes, &w.path, &w.old, settings),
+    }
+}
+
 /// Restores every file of `batch_id` (default: the latest batch not undone)
-/// to its genre state before the batch. A file changed since Sonotag wrote it
-/// is refused.
+/// to its state before the batch: byte for byte where the file is as Sonotag
+/// left it. A file changed since is refused; a batch with refusals stays
+/// open, so undo can be run again once they are dealt with.
 pub fn undo(
     lib: &mut Library,
     batch_id: Option<i64>,
     settings: WriteSettings,
 ) -> anyhow::Result<(i64, Vec<FileOutcome>)> {
+    let _lock = WriteLock::acquire(lib.path())?;
+    recover_locked(lib);
     let batch_id = match batch_id {
-        Some(b) => b,
+        Some(b) => {
+            let undone: Option<bool> = lib
+                .conn()
+                .query_row(
+                    "SELECT undone_at IS NOT NULL FROM tag_batches WHERE id = ?1",
+                    [b],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match undone {
+                None => anyhow::bail!("there is no batch {b}: see `sonotag history`"),
+                Some(true) => anyhow::bail!("batch {b} is already undone"),
+                Some(false) => b,
+            }
+        }
         None => lib
             .conn()
             .query_row(
@@ -435,63 +758,84 @@ pub fn undo(
                 |r| r.get(0),
             )
             .optional()?
-            .ok_or_else(|| anyhow::anyhow!("nothing to undo: no tag writes yet"))?,
+            .ok_or_else(|| match batches(lib).map(|b| b.len()).unwrap_or(0) {
+                0 => anyhow::anyhow!("nothing to undo: no tag writes yet"),
+                n => anyhow::anyhow!("nothing to undo: all {n} batches of tag writes are undone"),
+            })?,
     };
-    let writes: Vec<(i64, i64, PathBuf, String, i64, i64)> = {
+    let writes: Vec<WrittenFile> = {
         let mut stmt = lib.conn().prepare(
-            "SELECT w.id, w.track_id, t.path, w.old_genres, w.size_after, w.mtime_after
+            "SELECT w.id, t.path, w.old_genres, w.size_after, w.mtime_after, w.written_sha256, w.undo_patch
              FROM tag_writes w JOIN tracks t ON t.id = w.track_id
-             WHERE w.batch_id = ?1 AND w.error IS NULL AND w.size_after IS NOT NULL ORDER BY w.id DESC",
+             WHERE w.batch_id = ?1 AND w.error IS NULL AND w.size_after IS NOT NULL
+                   AND w.undone_at IS NULL
+             ORDER BY w.id DESC",
         )?;
         let rows = stmt.query_map([batch_id], |r| {
             Ok((
-                r.get(0)?,
-                r.get(1)?,
-                path_from_bytes(r.get(2)?),
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
+                r.get::<_, i64>(0)?,
+                path_from_bytes(r.get(1)?),
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<Vec<u8>>>(6)?,
             ))
         })?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    let mut outcomes = Vec::new();
-    for (_, track_id, path, old, size_after, mtime_after) in writes {
-        let old: GenreState = serde_json::from_str(&old)?;
-        let result = match stamp(&path) {
-            Err(_) if !path.exists() => Err("file no longer exists".to_string()),
-            Err(e) => Err(e),
-            Ok((s, m)) if s as i64 != size_after || m != mtime_after => {
-                Err("file changed since Sonotag wrote it: not restored".into())
-            }
-            Ok(_) => write_state(&path, &old, settings),
-        };
-        if result.is_ok() {
-            let (s, m) = stamp(&path).unwrap_or((0, 0));
-            lib.transaction(|tx| {
-                tx.execute(
-                    "UPDATE tracks SET genres = ?1, size = ?2, mtime_ns = ?3 WHERE id = ?4",
-                    params![
-                        serde_json::to_string(&old.genres).expect("serialises"),
-                        s as i64,
-                        m,
-                        track_id
-                    ],
-                )?;
-                Ok(())
-            })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (write_id, path, old, size, mtime, written_sha256, undo_patch) = row?;
+            out.push(WrittenFile {
+                write_id,
+                path,
+                old: serde_json::from_str(&old)?,
+                stamp_after: Stamp {
+                    size: size as u64,
+                    mtime_ns: mtime,
+                },
+                written_sha256,
+                undo_patch,
+            });
         }
+        out
+    };
+    let journal = Journal::for_library(lib.path());
+    let mut outcomes = Vec::new();
+    for w in writes {
+        let result = (|| {
+            let mut file = LockedFile::open(&w.path)?;
+            let target = undo_target(&w, &file.bytes, file.stamp, settings)?;
+            let (stamp, pending) = journaled_write(
+                &journal,
+                &mut file,
+                &target,
+                w.write_id,
+                WriteKind::Undo,
+                None,
+            )?;
+            land(lib, w.write_id, WriteKind::Undo, stamp).map_err(|e| e.to_string())?;
+            journal.finish(pending);
+            Ok::<(), String>(())
+        })();
         outcomes.push(FileOutcome {
-            path,
+            path: w.path,
             error: result.err(),
         });
     }
-    lib.transaction(|tx| {
-        tx.execute(
-            "UPDATE tag_batches SET undone_at = ?1 WHERE id = ?2",
-            params![now(), batch_id],
-        )?;
-        Ok(())
-    })?;
+    let left: i64 = lib.conn().query_row(
+        "SELECT count(*) FROM tag_writes WHERE batch_id = ?1 AND error IS NULL
+             AND size_after IS NOT NULL AND undone_at IS NULL",
+        [batch_id],
+        |r| r.get(0),
+    )?;
+    if left == 0 {
+        lib.transaction(|tx| {
+            tx.execute(
+                "UPDATE tag_batches SET undone_at = ?1 WHERE id = ?2",
+                params![now(), batch_id],
+            )?;
+            Ok(())
+        })?;
+    }
     Ok((batch_id, outcomes))
 }

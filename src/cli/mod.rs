@@ -268,7 +268,17 @@ pub enum Command {
 
 fn open_library(db: &Option<PathBuf>) -> anyhow::Result<Library> {
     let path = db.clone().unwrap_or_else(sonotag::library::default_path);
-    Ok(Library::open(&path)?)
+    let mut lib = Library::open(&path)?;
+    // Interrupted tag writes of an earlier run are resolved before any
+    // command looks at the library.
+    print_recovered(&sonotag::tags::recover(&mut lib)?);
+    Ok(lib)
+}
+
+fn print_recovered(recovered: &[sonotag::tags::Recovered]) {
+    for r in recovered {
+        eprintln!("{}: {}", r.path.display(), r.message);
+    }
 }
 
 /// Runs a parsed command line.
@@ -665,6 +675,7 @@ fn apply_cmd(
         }
     }
     let report = tags::apply(lib, &plan, settings)?;
+    print_recovered(&report.recovered);
     for o in report.outcomes.iter().filter(|o| o.error.is_some()) {
         eprintln!(
             "  {}: {}",

@@ -172,6 +172,23 @@ impl App {
         app.vocab_text = text_editor::Content::with_text(
             &toml::to_string_pretty(&app.vocab).unwrap_or_default(),
         );
+        // Interrupted tag writes of an earlier run are finished or rolled
+        // back before anything else; what was done is listed under Errors.
+        match sonotag::tags::recover(&mut app.lib) {
+            Ok(recovered) if !recovered.is_empty() => {
+                app.status = format!(
+                    "{} interrupted tag writes from an earlier run were resolved: see Errors",
+                    recovered.len()
+                );
+                app.errors.extend(
+                    recovered
+                        .into_iter()
+                        .map(|r| (r.path.display().to_string(), r.message)),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => app.status = format!("Could not check for interrupted tag writes: {e}"),
+        }
         app.reload();
         let task = match folder {
             Some(f) => app.open_folder(f),

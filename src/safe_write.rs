@@ -1,0 +1,724 @@
+//! Crash-safe, in-place rewrites of a user's files, one writer per library.
+//!
+//! Why in place rather than a temporary copy renamed over the track: a rename
+//! makes a new file, which cuts hard links, turns a symlinked track into a
+//! regular file, gives the file to whoever wrote it and drops extended
+//! attributes; a temporary file beside the track can also collide with, or
+//! be hijacked through, whatever already has its name. Writing into the same
+//! inode keeps all of that, and nothing new ever appears in the music folder.
+//!
+//! What the rename bought (never a half-written file) comes from a journal
+//! instead: before a file is touched, its original bytes and the hashes of
+//! its contents before and after are saved and synced in the library's
+//! journal folder. [`Journal::pending`] finds writes that a crash or kill
+//! interrupted; the tag layer completes or rolls each back.
+//!
+//! Also here: the library-wide [`WriteLock`], the advisory lock and the
+//! re-check of size and modification time around each write (an edit made
+//! by another program meanwhile is never overwritten), and [`Patch`], the
+//! changed byte ranges that let undo restore a file's exact previous bytes.
+
+use crate::library::{path_bytes, path_from_bytes};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Files larger than this are not rewritten: both versions are held in
+/// memory while a write is prepared.
+pub const MAX_WRITE_BYTES: u64 = 1 << 30;
+
+/// A reverse patch larger than this is not kept; undo then rewrites the tag
+/// instead of restoring the bytes (and says so).
+const MAX_PATCH_BYTES: usize = 32 << 20;
+
+/// Size and modification time of a file, the cheap "has it changed" check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+impl Stamp {
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0);
+        Self {
+            size: meta.len(),
+            mtime_ns,
+        }
+    }
+
+    /// The stamp of the file at `path` (following symlinks).
+    pub fn of_path(path: &Path) -> Result<Self, String> {
+        std::fs::metadata(path)
+            .map(|m| Self::of(&m))
+            .map_err(|e| describe_io("cannot read the file", &e))
+    }
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn describe_io(what: &str, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "file no longer exists".into(),
+        std::io::ErrorKind::PermissionDenied => {
+            "you may not write this file (permission denied); nothing was changed".into()
+        }
+        _ => format!("{what}: {e}"),
+    }
+}
+
+/// A path beside the library database: `library.sqlite` → `library.sqlite.<suffix>`.
+fn beside(library_path: &Path, suffix: &str) -> PathBuf {
+    let mut name = library_path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "library".into());
+    name.push(".");
+    name.push(suffix);
+    library_path.with_file_name(name)
+}
+
+/// Held while a process writes to a library's files: the window and the
+/// command line take the same lock, so two writers never interleave.
+pub struct WriteLock {
+    _file: File,
+}
+
+impl WriteLock {
+    /// Takes the lock, or says who should finish first.
+    pub fn acquire(library_path: &Path) -> anyhow::Result<Self> {
+        Self::try_acquire(library_path)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "another Sonotag (a window or a command) is writing tags to this library; \
+                 nothing was written: try again when it has finished"
+            )
+        })
+    }
+
+    /// Takes the lock if it is free.
+    pub fn try_acquire(library_path: &Path) -> anyhow::Result<Option<Self>> {
+        let path = beside(library_path, "write-lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| anyhow::anyhow!("cannot open the write lock {}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Self { _file: file })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(e)) => {
+                anyhow::bail!("cannot lock {}: {e}", path.display())
+            }
+        }
+    }
+}
+
+/// A track file opened for rewriting: exclusively locked, its bytes read.
+pub struct LockedFile {
+    file: File,
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    /// The stamp when the bytes were read.
+    pub stamp: Stamp,
+}
+
+impl LockedFile {
+    /// Opens `path` (through a symlink, to its target) for writing. Refuses
+    /// what is not a regular file, read-only files, files the user may not
+    /// write, huge files and files another program holds a lock on.
+    pub fn open(path: &Path) -> Result<Self, String> {
+        let meta = std::fs::metadata(path).map_err(|e| describe_io("cannot read the file", &e))?;
+        if !meta.is_file() {
+            return Err(
+                "not a regular file (a folder, pipe or device); nothing was changed".into(),
+            );
+        }
+        if meta.permissions().readonly() {
+            return Err("file is read-only; nothing was changed".into());
+        }
+        if meta.len() > MAX_WRITE_BYTES {
+            return Err(format!(
+                "file is larger than {} MiB; Sonotag does not rewrite files this big",
+                MAX_WRITE_BYTES >> 20
+            ));
+        }
+        // O_NONBLOCK: should the path have become a pipe since the check
+        // above, opening it must not hang; the check below then refuses it.
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .map_err(|e| describe_io("cannot open the file for writing", &e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| describe_io("cannot read the file", &e))?;
+        if !meta.is_file() {
+            return Err("not a regular file; nothing was changed".into());
+        }
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(
+                    "another program holds a lock on this file; nothing was changed".into(),
+                );
+            }
+            Err(TryLockError::Error(e)) => return Err(format!("cannot lock the file: {e}")),
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        (&file)
+            .read_to_end(&mut bytes)
+            .map_err(|e| describe_io("cannot read the file", &e))?;
+        let stamp = Stamp::of(
+            &file
+                .metadata()
+                .map_err(|e| describe_io("cannot read the file", &e))?,
+        );
+        if stamp.size != bytes.len() as u64 {
+            return Err("the file changed while it was read; nothing was changed".into());
+        }
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+            bytes,
+            stamp,
+        })
+    }
+
+    /// True when the file on disk still has the stamp it had when read.
+    pub fn unchanged(&self) -> bool {
+        self.file.metadata().map(|m| Stamp::of(&m)).ok() == Some(self.stamp)
+    }
+
+    /// Rewrites the file in place from its read bytes to `target`, writing
+    /// only the ranges that differ, then syncs it. With `stop_midway` it
+    /// writes part of the first range and stops, as a kill would.
+    pub fn write(&mut self, target: &[u8], stop_midway: bool) -> Result<Stamp, String> {
+        write_in_place(&self.file, &self.bytes, target, stop_midway)
+            .map_err(|e| format!("cannot write the file: {e}"))?;
+        if stop_midway {
+            return Err(INTERRUPTED.into());
+        }
+        self.bytes = target.to_vec();
+        self.stamp = Stamp::of(
+            &self
+                .file
+                .metadata()
+                .map_err(|e| describe_io("cannot read the file", &e))?,
+        );
+        Ok(self.stamp)
+    }
+}
+
+/// The error text of a simulated kill.
+pub const INTERRUPTED: &str = "interrupted";
+
+/// Where a test stops a write, as a kill would (nothing is cleaned up).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interrupt {
+    /// The journal entry is synced; the file is untouched.
+    AfterJournal,
+    /// Part of the file is written.
+    MidWrite,
+    /// The file is written; the library does not know yet.
+    AfterWrite,
+}
+
+/// Runs of differing bytes shorter than this apart are written as one.
+const MERGE_GAP: usize = 64;
+
+/// Same-offset ranges where `a` and `b` differ, over their common length.
+fn differing_ranges(a: &[u8], b: &[u8]) -> Vec<std::ops::Range<usize>> {
+    const CHUNK: usize = 4096;
+    let common = a.len().min(b.len());
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut i = 0;
+    while i < common {
+        let end = (i + CHUNK).min(common);
+        if a[i..end] == b[i..end] {
+            i = end;
+            continue;
+        }
+        for j in i..end {
+            if a[j] != b[j] {
+                match ranges.last_mut() {
+                    Some(r) if j - r.end < MERGE_GAP => r.end = j + 1,
+                    _ => ranges.push(j..j + 1),
+                }
+            }
+        }
+        i = end;
+    }
+    ranges
+}
+
+fn write_in_place(
+    file: &File,
+    current: &[u8],
+    target: &[u8],
+    stop_midway: bool,
+) -> std::io::Result<()> {
+    let ranges = differing_ranges(current, target);
+    if stop_midway {
+        if let Some(r) = ranges.first() {
+            let half = r.start + (r.len() / 2).max(1);
+            file.write_all_at(&target[r.start..half], r.start as u64)?;
+        } else if target.len() > current.len() {
+            file.write_all_at(&target[current.len()..][..1], current.len() as u64)?;
+        }
+        return file.sync_all();
+    }
+    for r in ranges {
+        file.write_all_at(&target[r.clone()], r.start as u64)?;
+    }
+    if target.len() > current.len() {
+        file.write_all_at(&target[current.len()..], current.len() as u64)?;
+    }
+    file.set_len(target.len() as u64)?;
+    file.sync_all()
+}
+
+/// One replaced range: `remove` bytes at `offset` give way to `insert`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Hunk {
+    offset: u64,
+    remove: u64,
+    insert: Vec<u8>,
+}
+
+/// The byte ranges that turn one version of a file into another. Tag
+/// writes change a few ranges (the tag, a size field), so a patch that
+/// restores the previous bytes is small enough to keep for undo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Patch {
+    hunks: Vec<Hunk>,
+}
+
+impl Patch {
+    /// The patch that turns `from` into `to`, or `None` when it would be
+    /// too big to keep. Two shapes are tried and the smaller kept: one hunk
+    /// between the common prefix and suffix (a tag that grew at the front
+    /// shifts everything after it) and same-offset hunks plus the tail
+    /// (a size field at the front and a tag at the end, as in WAV).
+    pub fn between(from: &[u8], to: &[u8]) -> Option<Self> {
+        let common = from.len().min(to.len());
+        let prefix = from.iter().zip(to).take_while(|(a, b)| a == b).count();
+        let suffix = from
+            .iter()
+            .rev()
+            .zip(to.iter().rev())
+            .take(common - prefix)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let single = Patch {
+            hunks: if from == to {
+                Vec::new()
+            } else {
+                vec![Hunk {
+                    offset: prefix as u64,
+                    remove: (from.len() - suffix - prefix) as u64,
+                    insert: to[prefix..to.len() - suffix].to_vec(),
+                }]
+            },
+        };
+        let mut hunks: Vec<Hunk> = differing_ranges(from, to)
+            .into_iter()
+            .map(|r| Hunk {
+                offset: r.start as u64,
+                remove: r.len() as u64,
+                insert: to[r].to_vec(),
+            })
+            .collect();
+        if from.len() != to.len() {
+            hunks.push(Hunk {
+                offset: common as u64,
+                remove: (from.len() - common) as u64,
+                insert: to[common..].to_vec(),
+            });
+        }
+        let same_offset = Patch { hunks };
+        let best = if same_offset.payload() < single.payload() {
+            same_offset
+        } else {
+            single
+        };
+        (best.payload() <= MAX_PATCH_BYTES && best.apply(from).as_deref() == Some(to))
+            .then_some(best)
+    }
+
+    fn payload(&self) -> usize {
+        self.hunks.iter().map(|h| h.insert.len()).sum()
+    }
+
+    /// Applies the patch to `from`; `None` when it does not fit.
+    pub fn apply(&self, from: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(from.len());
+        let mut at = 0usize;
+        for h in &self.hunks {
+            let start = usize::try_from(h.offset).ok()?;
+            let end = start.checked_add(usize::try_from(h.remove).ok()?)?;
+            if start < at || end > from.len() {
+                return None;
+            }
+            out.extend_from_slice(&from[at..start]);
+            out.extend_from_slice(&h.insert);
+            at = end;
+        }
+        out.extend_from_slice(&from[at..]);
+        Some(out)
+    }
+
+    /// Serialises the patch for the library.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.payload() + 24 * self.hunks.len());
+        for h in &self.hunks {
+            out.extend_from_slice(&h.offset.to_le_bytes());
+            out.extend_from_slice(&h.remove.to_le_bytes());
+            out.extend_from_slice(&(h.insert.len() as u64).to_le_bytes());
+            out.extend_from_slice(&h.insert);
+        }
+        out
+    }
+
+    /// Reads a patch written by [`Patch::to_bytes`]; `None` when damaged.
+    pub fn from_bytes(mut bytes: &[u8]) -> Option<Self> {
+        fn take_u64(b: &mut &[u8]) -> Option<u64> {
+            let (head, rest) = b.split_first_chunk::<8>()?;
+            *b = rest;
+            Some(u64::from_le_bytes(*head))
+        }
+        let mut hunks = Vec::new();
+        while !bytes.is_empty() {
+            let offset = take_u64(&mut bytes)?;
+            let remove = take_u64(&mut bytes)?;
+            let len = usize::try_from(take_u64(&mut bytes)?).ok()?;
+            if len > bytes.len() {
+                return None;
+            }
+            let (insert, rest) = bytes.split_at(len);
+            bytes = rest;
+            hunks.push(Hunk {
+                offset,
+                remove,
+                insert: insert.to_vec(),
+            });
+        }
+        Some(Self { hunks })
+    }
+}
+
+/// Why a file is being rewritten.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteKind {
+    Apply,
+    Undo,
+}
+
+/// What the journal knows of one write in progress.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// The library's `tag_writes` row.
+    pub write_id: i64,
+    pub kind: WriteKind,
+    /// The track's path, as bytes (paths need not be UTF-8).
+    path: Vec<u8>,
+    pub before_sha256: String,
+    pub after_sha256: String,
+}
+
+impl JournalEntry {
+    pub fn new(write_id: i64, kind: WriteKind, path: &Path, before: &[u8], after: &[u8]) -> Self {
+        Self {
+            write_id,
+            kind,
+            path: path_bytes(path),
+            before_sha256: sha256_hex(before),
+            after_sha256: sha256_hex(after),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        path_from_bytes(self.path.clone())
+    }
+}
+
+/// A journal entry on disk: its description and the original bytes.
+#[derive(Debug)]
+pub struct Pending {
+    pub entry: JournalEntry,
+    record: PathBuf,
+    original: PathBuf,
+}
+
+impl Pending {
+    /// The file's bytes from before the write.
+    pub fn original_bytes(&self) -> std::io::Result<Vec<u8>> {
+        std::fs::read(&self.original)
+    }
+}
+
+/// The library's folder of writes in progress.
+pub struct Journal {
+    dir: PathBuf,
+}
+
+impl Journal {
+    pub fn for_library(library_path: &Path) -> Self {
+        Self {
+            dir: beside(library_path, "tag-journal"),
+        }
+    }
+
+    /// Where interrupted writes' leftovers are kept for the user.
+    pub fn kept_dir(&self) -> PathBuf {
+        self.dir.join("kept")
+    }
+
+    fn create_dir(dir: &Path) -> Result<(), String> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create the journal {}: {e}", dir.display()))
+    }
+
+    /// Creates `name` in the journal exclusively (never replacing or
+    /// following anything) and syncs `bytes` into it.
+    fn create_synced(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+        let path = self.dir.join(name);
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    fn sync_dir(&self) {
+        if let Ok(d) = File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+    }
+
+    /// Records a write about to happen: the original bytes first, then the
+    /// entry that makes them count. Both are synced before returning.
+    pub fn begin(&self, entry: JournalEntry, original: &[u8]) -> Result<Pending, String> {
+        Self::create_dir(&self.dir)?;
+        let unique = format!(
+            "{}-{:?}-{}-{}",
+            entry.write_id,
+            entry.kind,
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        )
+        .to_lowercase();
+        let original_path = self.create_synced(&format!("{unique}.orig"), original)?;
+        let record = serde_json::to_vec(&entry).expect("journal entries serialise");
+        let record_path = match self.create_synced(&format!("{unique}.json"), &record) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = std::fs::remove_file(&original_path);
+                return Err(e);
+            }
+        };
+        self.sync_dir();
+        Ok(Pending {
+            entry,
+            record: record_path,
+            original: original_path,
+        })
+    }
+
+    /// Forgets a write that finished (or was resolved by recovery).
+    pub fn finish(&self, pending: Pending) {
+        let _ = std::fs::remove_file(&pending.record);
+        let _ = std::fs::remove_file(&pending.original);
+        self.sync_dir();
+    }
+
+    /// Keeps `bytes` (the file as recovery found it) in the kept folder and
+    /// returns where.
+    pub fn keep(&self, pending: &Pending, bytes: &[u8]) -> Result<PathBuf, String> {
+        let dir = self.kept_dir();
+        Self::create_dir(&dir)?;
+        let name = pending
+            .entry
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "track".into());
+        let stem = pending
+            .record
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = dir.join(format!("{stem}-{name}"));
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    /// Writes left unfinished by an earlier run, oldest first. Leftovers of
+    /// a run killed before its entry was complete are removed: the file was
+    /// not touched before the entry was synced.
+    pub fn pending(&self) -> Vec<Pending> {
+        let Ok(read) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut records = Vec::new();
+        let mut originals = Vec::new();
+        for e in read.flatten() {
+            let path = e.path();
+            match path.extension().and_then(|x| x.to_str()) {
+                Some("json") => records.push(path),
+                Some("orig") => originals.push(path),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for record in records {
+            let original = record.with_extension("orig");
+            let entry = std::fs::read(&record)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<JournalEntry>(&b).ok());
+            match entry {
+                Some(entry) if original.exists() => out.push(Pending {
+                    entry,
+                    record,
+                    original,
+                }),
+                _ => {
+                    let _ = std::fs::remove_file(&record);
+                    let _ = std::fs::remove_file(&original);
+                }
+            }
+        }
+        for original in originals {
+            if !original.with_extension("json").exists() {
+                let _ = std::fs::remove_file(&original);
+            }
+        }
+        out.sort_by_key(|p| p.entry.write_id);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(from: &[u8], to: &[u8]) -> usize {
+        let p = Patch::between(from, to).expect("patch");
+        let p = Patch::from_bytes(&p.to_bytes()).unwrap();
+        assert_eq!(p.apply(from).unwrap(), to);
+        p.payload()
+    }
+
+    #[test]
+    fn patches_stay_small_for_tag_shaped_changes() {
+        let audio: Vec<u8> = (0..200_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        // A front tag that grows: one hunk around the tag.
+        let old = [b"ID3 old tag".as_slice(), &audio].concat();
+        let new = [b"ID3 a new, longer tag".as_slice(), &audio].concat();
+        assert!(round_trip(&new, &old) < 32);
+        // A size field at the front and a tag at the end (WAV).
+        let mut old = [b"RIFF\x10\0\0\0".as_slice(), &audio, b"id3 old"].concat();
+        let mut new = [b"RIFF\x20\0\0\0".as_slice(), &audio, b"id3 newer one"].concat();
+        assert!(round_trip(&new, &old) < 64);
+        assert!(round_trip(&old, &new) < 64);
+        // Equal, empty and unrelated contents.
+        assert_eq!(round_trip(&old, &old), 0);
+        assert_eq!(round_trip(&[], b"abc"), 3);
+        assert_eq!(round_trip(b"abc", &[]), 0);
+        old.truncate(10);
+        new.truncate(3);
+        round_trip(&old, &new);
+    }
+
+    #[test]
+    fn damaged_patches_are_refused() {
+        let p = Patch::between(b"hello world", b"hello there world").unwrap();
+        let bytes = p.to_bytes();
+        assert!(Patch::from_bytes(&bytes[..bytes.len() - 1]).is_none());
+        assert!(p.apply(b"hi").is_none());
+    }
+
+    #[test]
+    fn in_place_write_reaches_the_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        for (a, b) in [
+            (b"0123456789".to_vec(), b"01x3456789yz".to_vec()),
+            (b"0123456789".to_vec(), b"0".to_vec()),
+            (vec![7u8; 10_000], vec![8u8; 9_000]),
+        ] {
+            std::fs::write(&path, &a).unwrap();
+            let mut f = LockedFile::open(&path).unwrap();
+            f.write(&b, false).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b);
+        }
+    }
+
+    #[test]
+    fn journal_lists_complete_entries_and_drops_torn_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("lib.sqlite");
+        let j = Journal::for_library(&lib);
+        let e = JournalEntry::new(3, WriteKind::Apply, Path::new("/m/a.mp3"), b"a", b"b");
+        let p = j.begin(e, b"a").unwrap();
+        std::fs::write(j.dir.join("9-apply-1-2.orig"), b"x").unwrap();
+        std::fs::write(j.dir.join("8-apply-1-2.json"), b"{torn").unwrap();
+        let pending = j.pending();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].entry.write_id, 3);
+        assert_eq!(pending[0].original_bytes().unwrap(), b"a");
+        assert_eq!(std::fs::read_dir(&j.dir).unwrap().count(), 2);
+        j.finish(p);
+        assert!(j.pending().is_empty());
+    }
+
+    #[test]
+    fn one_writer_per_library() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("lib.sqlite");
+        let held = WriteLock::acquire(&lib).unwrap();
+        let err = WriteLock::acquire(&lib).err().unwrap().to_string();
+        assert!(err.contains("another Sonotag"), "{err}");
+        drop(held);
+        WriteLock::acquire(&lib).unwrap();
+    }
+}
