@@ -145,12 +145,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE labels ADD COLUMN replace_existing INTEGER NOT NULL DEFAULT 0;
     "#,
-    // v3: byte-exact undo (hash of what was written, reverse patch) and
-    // per-file undo, so a batch undone in part can be finished later.
+    // v3: byte-exact undo (hash of what was written, reverse patch),
+    // per-file undo (a batch undone in part can be finished later), and
+    // the genre typed when the user asked for its super-genre.
     r#"
     ALTER TABLE tag_writes ADD COLUMN written_sha256 TEXT;
     ALTER TABLE tag_writes ADD COLUMN undo_patch BLOB;
     ALTER TABLE tag_writes ADD COLUMN undone_at INTEGER;
+    ALTER TABLE labels ADD COLUMN mapped_from TEXT;
     "#,
 ];
 

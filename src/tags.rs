@@ -66,21 +66,23 @@ pub fn accept(lib: &mut Library, track_id: i64, model_id: i64) -> anyhow::Result
             "track {track_id} has no proposal to accept: override it with a genre instead"
         )
     })?;
-    set_label(lib, track_id, &genre, "accepted", false)?;
+    set_label(lib, track_id, &genre, "accepted", None, false)?;
     Ok(genre)
 }
 
-/// Records the user's own genre for a track. `replace` allows replacing a
-/// genre the file already has.
+/// Records the user's own genre for a track. `mapped_from` is what the user
+/// typed when they asked for its super-genre instead (shown in the plan).
+/// `replace` allows replacing a genre the file already has.
 pub fn override_genre(
     lib: &mut Library,
     track_id: i64,
     genre: &str,
+    mapped_from: Option<&str>,
     replace: bool,
 ) -> anyhow::Result<()> {
     let genre = genre.trim();
     anyhow::ensure!(!genre.is_empty(), "the genre is empty");
-    set_label(lib, track_id, genre, "overridden", replace)
+    set_label(lib, track_id, genre, "overridden", mapped_from, replace)
 }
 
 fn set_label(
@@ -88,6 +90,7 @@ fn set_label(
     track_id: i64,
     genre: &str,
     source: &str,
+    mapped_from: Option<&str>,
     replace: bool,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
@@ -96,10 +99,12 @@ fn set_label(
     );
     lib.transaction(|tx| {
         tx.execute(
-            "INSERT INTO labels (track_id, genre, source, at, replace_existing) VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO labels (track_id, genre, source, at, replace_existing, mapped_from)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT(track_id) DO UPDATE SET genre = excluded.genre, source = excluded.source,
-                 at = excluded.at, replace_existing = excluded.replace_existing",
-            params![track_id, genre, source, now(), replace],
+                 at = excluded.at, replace_existing = excluded.replace_existing,
+                 mapped_from = excluded.mapped_from",
+            params![track_id, genre, source, now(), replace, mapped_from],
         )?;
         Ok(())
     })?;
@@ -133,13 +138,15 @@ pub struct PlannedWrite {
     pub path: PathBuf,
     pub old_genres: Vec<String>,
     pub new_genre: String,
+    /// What the user typed, when they asked for its super-genre instead.
+    pub mapped_from: Option<String>,
     pub action: Action,
 }
 
 /// Lists labelled tracks whose file genre differs from the label.
 pub fn plan(lib: &Library, settings: WriteSettings) -> anyhow::Result<Vec<PlannedWrite>> {
     let mut stmt = lib.conn().prepare(
-        "SELECT t.id, t.path, t.genres, l.genre, l.replace_existing FROM labels l
+        "SELECT t.id, t.path, t.genres, l.genre, l.replace_existing, l.mapped_from FROM labels l
          JOIN tracks t ON t.id = l.track_id
          WHERE t.status = 'ok' AND l.source IN ('accepted', 'overridden')
          ORDER BY t.path_text",
@@ -151,11 +158,12 @@ pub fn plan(lib: &Library, settings: WriteSettings) -> anyhow::Result<Vec<Planne
             r.get::<_, String>(2)?,
             r.get::<_, String>(3)?,
             r.get::<_, bool>(4)?,
+            r.get::<_, Option<String>>(5)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (track_id, path, genres, label, replace) = row?;
+        let (track_id, path, genres, label, replace, mapped_from) = row?;
         let old: Vec<String> = serde_json::from_str(&genres).unwrap_or_default();
         if old.len() == 1 && old[0] == label {
             continue;
@@ -172,6 +180,7 @@ pub fn plan(lib: &Library, settings: WriteSettings) -> anyhow::Result<Vec<Planne
             path,
             old_genres: old,
             new_genre: label,
+            mapped_from,
             action,
         });
     }

@@ -107,4 +107,10 @@ fn override_writes_the_genre_typed_and_maps_only_when_asked() {
     let said = run(&["override", song.to_str().unwrap(), "Soul", "--super-genre"]);
     assert_eq!(label(), "Pop");
     assert!(said.contains("Soul → Pop"), "{said}");
+    let plan = run(&["apply", "--dry-run"]);
+    assert!(plan.contains("→ Pop (super-genre of Soul)"), "{plan}");
+    // Without the flag again, the mapping note goes.
+    run(&["override", song.to_str().unwrap(), "Pop"]);
+    let plan = run(&["apply", "--dry-run"]);
+    assert!(!plan.contains("super-genre"), "{plan}");
 }

@@ -103,7 +103,7 @@ fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
     let mut lib = Library::open(&db).unwrap();
     for (path, genre) in &files {
         let id = lib.track_by_path(path).unwrap().unwrap().id;
-        sonotag::tags::override_genre(&mut lib, id, genre, false).unwrap();
+        sonotag::tags::override_genre(&mut lib, id, genre, None, false).unwrap();
     }
     let models_dir = dir.path().join("models");
     let report = sonotag::retrain::retrain_head(

@@ -76,7 +76,7 @@ fn write_read_back_audio_unchanged_undo_exact() {
     for name in FIXTURES {
         let path = music.join(name);
         let id = id_of(&lib, &path);
-        tags::override_genre(&mut lib, id, "Reggae", true).unwrap();
+        tags::override_genre(&mut lib, id, "Reggae", None, true).unwrap();
         before.push((
             path.clone(),
             all_tag_items(&path),
@@ -139,9 +139,9 @@ fn fill_only_policy_keeps_existing_genres() {
     let mp3 = music.join("tone.mp3");
     let wav = music.join("tone.wav");
     let id = id_of(&lib, &mp3);
-    tags::override_genre(&mut lib, id, "Rock", false).unwrap();
+    tags::override_genre(&mut lib, id, "Rock", None, false).unwrap();
     let id = id_of(&lib, &wav);
-    tags::override_genre(&mut lib, id, "Rock", false).unwrap();
+    tags::override_genre(&mut lib, id, "Rock", None, false).unwrap();
     let plan = tags::plan(&lib, WriteSettings::default()).unwrap();
     let report = tags::apply(&mut lib, &plan, WriteSettings::default()).unwrap();
     assert_eq!(report.written, 1);
@@ -165,9 +165,9 @@ fn changed_and_read_only_files_are_refused() {
     let changed = music.join("tone.flac");
     let locked = music.join("tone.ogg");
     let id = id_of(&lib, &changed);
-    tags::override_genre(&mut lib, id, "Pop", true).unwrap();
+    tags::override_genre(&mut lib, id, "Pop", None, true).unwrap();
     let id = id_of(&lib, &locked);
-    tags::override_genre(&mut lib, id, "Pop", true).unwrap();
+    tags::override_genre(&mut lib, id, "Pop", None, true).unwrap();
     // Edited by another program after the scan.
     let mut f = lofty::read_from_path(&changed).unwrap();
     f.primary_tag_mut()
@@ -209,7 +209,7 @@ use std::os::unix::fs::MetadataExt;
 fn label_all(lib: &mut Library, music: &Path, genre: &str) {
     for name in FIXTURES {
         let id = id_of(lib, &music.join(name));
-        tags::override_genre(lib, id, genre, true).unwrap();
+        tags::override_genre(lib, id, genre, None, true).unwrap();
     }
 }
 
@@ -286,7 +286,7 @@ fn secondary_tags_get_the_same_genre() {
     )
     .unwrap();
     let id = id_of(&lib, &mp3);
-    tags::override_genre(&mut lib, id, "Reggae", true).unwrap();
+    tags::override_genre(&mut lib, id, "Reggae", None, true).unwrap();
     assert_eq!(apply_all(&mut lib).written, 1);
     let f = lofty::read_from_path(&mp3).unwrap();
     for tag in f.tags() {
@@ -404,7 +404,7 @@ fn planted_names_beside_a_track_are_never_touched() {
     );
     label_all(&mut lib, &music, "Reggae");
     let id = id_of(&lib, &long);
-    tags::override_genre(&mut lib, id, "Reggae", true).unwrap();
+    tags::override_genre(&mut lib, id, "Reggae", None, true).unwrap();
     let report = apply_all(&mut lib);
     assert_eq!(report.written, FIXTURES.len() + 1, "{:?}", report.outcomes);
     assert_eq!(genres(&long), vec!["Reggae"]);
@@ -499,7 +499,7 @@ fn interrupted_then_recovered(at: Interrupt) -> (tempfile::TempDir, Library, Pat
     let (dir, mut lib, music) = setup();
     let mp3 = music.join("tone.mp3");
     let id = id_of(&lib, &mp3);
-    tags::override_genre(&mut lib, id, "Reggae", true).unwrap();
+    tags::override_genre(&mut lib, id, "Reggae", None, true).unwrap();
     let original = std::fs::read(&mp3).unwrap();
     let plan = tags::plan(&lib, WriteSettings::default()).unwrap();
     tags::apply_until(&mut lib, &plan, WriteSettings::default(), Some(at)).unwrap();
@@ -554,7 +554,7 @@ fn undo_resolves_an_interrupted_write_itself() {
     let (dir, mut lib, music) = setup();
     let flac = music.join("tone.flac");
     let id = id_of(&lib, &flac);
-    tags::override_genre(&mut lib, id, "Reggae", true).unwrap();
+    tags::override_genre(&mut lib, id, "Reggae", None, true).unwrap();
     let original = std::fs::read(&flac).unwrap();
     let plan = tags::plan(&lib, WriteSettings::default()).unwrap();
     tags::apply_until(

@@ -482,13 +482,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut lib = open_library(&cli.db)?;
             let id = track_ref(&lib, &track)?;
             let vocab = sonotag::genres::Vocabulary::load(&sonotag::genres::default_path())?;
+            let spelled = vocab.spelling(&typed);
             let genre = if super_genre {
                 vocab.display(&typed)
             } else {
-                vocab.spelling(&typed)
+                spelled.clone()
             };
-            sonotag::tags::override_genre(&mut lib, id, &genre, replace)?;
-            if genre != vocab.spelling(&typed) {
+            // The plan and the window show what the user typed beside a
+            // mapped genre.
+            let mapped_from = (genre != spelled).then_some(spelled.as_str());
+            sonotag::tags::override_genre(&mut lib, id, &genre, mapped_from, replace)?;
+            if mapped_from.is_some() {
                 println!("{track}: {} → {genre} (super-genre)", typed.trim());
             }
             println!(
@@ -650,7 +654,15 @@ fn apply_cmd(
                 "  [kept: has a genre; use --replace-existing or `override --replace`]"
             }
         };
-        println!("{}: {old} → {}{note}", p.path.display(), p.new_genre);
+        let mapped = match &p.mapped_from {
+            Some(typed) => format!(" (super-genre of {typed})"),
+            None => String::new(),
+        };
+        println!(
+            "{}: {old} → {}{mapped}{note}",
+            p.path.display(),
+            p.new_genre
+        );
     }
     let writes = plan
         .iter()

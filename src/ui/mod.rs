@@ -73,7 +73,9 @@ pub struct App {
     player: Option<Result<Player, String>>,
     override_input: String,
     accept_share: f32,
-    confirm: Option<Vec<PlannedWrite>>,
+    /// The Apply confirmation, while open: modal, and kept equal to the
+    /// library's current plan.
+    confirm: Option<ApplyReview>,
     panel: Panel,
     reload_due: bool,
     /// The vocabulary as TOML, edited in the settings panel.
@@ -83,6 +85,14 @@ pub struct App {
     models: Vec<sonotag::classify::ModelRow>,
     /// Trusted labels per genre: (decided by the user, from tags).
     label_counts: std::collections::BTreeMap<String, (usize, usize)>,
+}
+
+/// The plan shown by the Apply confirmation.
+struct ApplyReview {
+    plan: Vec<PlannedWrite>,
+    /// The decisions changed while the dialog was open (another window or
+    /// the command line): the list was rebuilt and needs a fresh look.
+    changed: bool,
 }
 
 /// Messages of the window.
@@ -422,6 +432,20 @@ impl App {
 
     /// Handles a message.
     pub fn update(&mut self, message: Message) -> Task<Message> {
+        // The Apply confirmation is modal: nothing behind it may change the
+        // decisions it shows.
+        if self.confirm.is_some()
+            && !matches!(
+                message,
+                Message::ApplyConfirm
+                    | Message::ApplyCancel
+                    | Message::Tick
+                    | Message::Key(_)
+                    | Message::Spectrogram(..)
+            )
+        {
+            return Task::none();
+        }
         match message {
             Message::FolderInput(s) => self.folder_input = s,
             Message::OpenTyped => {
@@ -470,6 +494,7 @@ impl App {
             Message::ClassifyNow => return self.start_job(Job::Classify),
             Message::Tick => {
                 self.drain_job_events();
+                self.refresh_confirm();
                 if self.reload_due {
                     self.reload();
                 }
@@ -515,7 +540,7 @@ impl App {
                     // Written as chosen, never silently mapped to a super-genre.
                     let genre = self.vocab.spelling(&self.override_input);
                     let replace = self.settings.write.policy == WritePolicy::ReplaceAll;
-                    let r = tags::override_genre(&mut self.lib, id, &genre, replace)
+                    let r = tags::override_genre(&mut self.lib, id, &genre, None, replace)
                         .map(|_| format!("Set {genre}"));
                     self.decide(r);
                     self.override_input.clear();
@@ -560,13 +585,23 @@ impl App {
                 Ok(plan) if plan.is_empty() => {
                     self.status = "Nothing to write: accept or override some tracks first.".into()
                 }
-                Ok(plan) => self.confirm = Some(plan),
+                Ok(plan) => {
+                    self.confirm = Some(ApplyReview {
+                        plan,
+                        changed: false,
+                    })
+                }
                 Err(e) => self.status = format!("{e:#}"),
             },
             Message::ApplyCancel => self.confirm = None,
             Message::ApplyConfirm => {
-                if let Some(plan) = self.confirm.take() {
-                    return self.start_job(Job::Apply(plan, self.settings.write));
+                // Written is exactly what is shown: a plan that changed
+                // since it was drawn is shown again instead of written.
+                if self.refresh_confirm() {
+                    return Task::none();
+                }
+                if let Some(review) = self.confirm.take() {
+                    return self.start_job(Job::Apply(review.plan, self.settings.write));
                 }
             }
             Message::UndoWrites => return self.start_job(Job::Undo(self.settings.write)),
@@ -647,7 +682,35 @@ impl App {
         }
     }
 
+    /// Rebuilds the open confirmation's plan from the library; true when it
+    /// changed (or can no longer be built).
+    fn refresh_confirm(&mut self) -> bool {
+        let Some(review) = &mut self.confirm else {
+            return false;
+        };
+        match tags::plan(&self.lib, self.settings.write) {
+            Ok(plan) if plan == review.plan => false,
+            Ok(plan) => {
+                review.plan = plan;
+                review.changed = true;
+                true
+            }
+            Err(e) => {
+                self.status = format!("{e:#}");
+                self.confirm = None;
+                true
+            }
+        }
+    }
+
     fn key(&mut self, k: keyboard::Key) -> Task<Message> {
+        if self.confirm.is_some() {
+            // Behind the dialog nothing reacts; Esc closes it.
+            if k == keyboard::Key::Named(key::Named::Escape) {
+                self.confirm = None;
+            }
+            return Task::none();
+        }
         match k.as_ref() {
             keyboard::Key::Named(key::Named::ArrowDown) | keyboard::Key::Character("j") => {
                 self.move_selection(1)
@@ -777,7 +840,7 @@ impl App {
 
         let main = column![open, tabs, progress, body].spacing(10).padding(12);
         match &self.confirm {
-            Some(plan) => iced::widget::stack![main, self.confirm_dialog(plan)].into(),
+            Some(review) => iced::widget::stack![main, self.confirm_dialog(review)].into(),
             None => main.into(),
         }
     }
@@ -1028,7 +1091,8 @@ impl App {
         .into()
     }
 
-    fn confirm_dialog<'a>(&self, plan: &'a [PlannedWrite]) -> Element<'a, Message> {
+    fn confirm_dialog<'a>(&self, review: &'a ApplyReview) -> Element<'a, Message> {
+        let plan = &review.plan;
         let writes = plan
             .iter()
             .filter(|p| p.action != WriteAction::KeepExisting)
@@ -1052,11 +1116,22 @@ impl App {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            list = list.push(text(format!("{name}: {old} → {}{note}", p.new_genre)).size(12));
+            let mapped = match &p.mapped_from {
+                Some(typed) => format!(" (super-genre of {typed})"),
+                None => String::new(),
+            };
+            list =
+                list.push(text(format!("{name}: {old} → {}{mapped}{note}", p.new_genre)).size(12));
         }
         let dialog = container(
             column![
                 text(format!("Write the genre into {writes} files?")).size(18),
+                text(if review.changed {
+                    "Decisions changed while this was open: this is the plan now. Check it, then write."
+                } else {
+                    ""
+                })
+                .size(12),
                 text("Original → new. Only the genre tag changes; audio is untouched; Undo restores it.").size(12),
                 scrollable(list).height(300),
                 row![

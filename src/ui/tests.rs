@@ -114,6 +114,52 @@ fn review_flow_in_the_simulator() {
     click(&mut app, "Apply tags…");
     assert!(app.confirm.is_some());
     assert!(shows(&app, "Write 2 files"));
+    // Modal: keys and buttons behind it change nothing; Esc closes it.
+    use iced::keyboard::{Key, key::Named};
+    for m in [
+        Message::Key(Key::Character("u".into())),
+        Message::Key(Key::Named(Named::Enter)),
+        Message::UndoDecision,
+        Message::AcceptAbove,
+    ] {
+        let _ = app.update(m);
+    }
+    let decided_now = || {
+        sonotag::review::rows(&app.lib, app.model_id())
+            .unwrap()
+            .iter()
+            .filter(|r| r.decided.is_some())
+            .count()
+    };
+    assert_eq!(decided_now(), 2, "nothing behind the dialog reacted");
+    let _ = app.update(Message::Key(Key::Named(Named::Escape)));
+    assert!(app.confirm.is_none());
+    click(&mut app, "Apply tags…");
+    // A decision retracted elsewhere (the command line) while the dialog is
+    // open: the dialog shows the new plan, and a click on the old one
+    // writes nothing until the new plan has been seen.
+    let mut elsewhere = sonotag::library::Library::open(&db).unwrap();
+    let second_genre = rows
+        .iter()
+        .find(|r| r.track_id == second)
+        .and_then(|r| r.decided.clone())
+        .unwrap();
+    sonotag::tags::clear_label(&mut elsewhere, second).unwrap();
+    click(&mut app, "Write 2 files");
+    assert!(!app.busy(), "a stale plan is never written");
+    assert!(shows(&app, "Write 1 files"));
+    assert!(shows(
+        &app,
+        "Decisions changed while this was open: this is the plan now. Check it, then write."
+    ));
+    let _ = app.update(Message::OverrideInput("drum and bass".into()));
+    assert!(
+        app.override_input.is_empty(),
+        "typing behind the dialog is ignored"
+    );
+    sonotag::tags::override_genre(&mut elsewhere, second, &second_genre, None, false).unwrap();
+    let _ = app.update(Message::Tick);
+    assert!(shows(&app, "Write 2 files"), "ticks keep the plan current");
     click(&mut app, "Write 2 files");
     wait_for_job(&mut app);
     let written: Vec<_> = rows
