@@ -48,6 +48,9 @@ pub enum AudioError {
     /// A third-party decoder or tag reader panicked on this file.
     #[error("{}: the decoder failed on damaged data ({message})", path.display())]
     Crashed { path: PathBuf, message: String },
+    /// Decoding ran past the time a file of this size can need.
+    #[error("{}: decoding was stopped after {seconds} s, far longer than a file of this size needs (damaged file?)", path.display())]
+    TooSlow { path: PathBuf, seconds: u64 },
 }
 
 thread_local! {
@@ -71,15 +74,21 @@ pub fn install_panic_hook() {
 /// reader into that file's error: one damaged file must never take down a
 /// scan or a classification of thousands.
 pub fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T, AudioError>) -> Result<T, AudioError> {
+    catch_panic(f).unwrap_or_else(|message| {
+        Err(AudioError::Crashed {
+            path: path.to_path_buf(),
+            message,
+        })
+    })
+}
+
+/// Runs `f`, turning a panic into `Err(its message)`, quietly: the caller
+/// reports it as one file's error.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     let was = GUARDED.with(|g| g.replace(true));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     GUARDED.with(|g| g.set(was));
-    result.unwrap_or_else(|payload| {
-        Err(AudioError::Crashed {
-            path: path.to_path_buf(),
-            message: panic_message(payload.as_ref()),
-        })
-    })
+    result.map_err(|payload| panic_message(payload.as_ref()))
 }
 
 /// The text of a panic payload.
@@ -105,6 +114,8 @@ pub struct DecodeReport {
     /// Output sample rate in Hz ([`SAMPLE_RATE`] unless opened with
     /// [`AudioStream::open_at`]).
     pub rate: u32,
+    /// Decoding stopped at [`MAX_DECODED_SECONDS`]; the rest was not read.
+    pub truncated: bool,
 }
 
 impl DecodeReport {
@@ -126,6 +137,20 @@ enum PacketDecoder {
 
 /// Stops a file whose every packet fails from spinning forever.
 const MAX_CONSECUTIVE_ERRORS: usize = 200;
+
+/// Packets in a row that yield no samples before a file counts as damaged
+/// (real streams have a few: priming, metadata).
+const MAX_EMPTY_PACKETS: usize = 10_000;
+
+/// Audio beyond this is not decoded (a damaged header can make a small
+/// file expand into days of samples); the report says it was cut.
+pub const MAX_DECODED_SECONDS: f64 = 4.0 * 3600.0;
+
+/// The per-file watchdog: decoding may take this long plus
+/// [`DECODE_SECONDS_PER_MIB`] per MiB of file (a normal file needs well
+/// under a second per MiB on one slow core).
+const DECODE_BASE_SECONDS: u64 = 30;
+const DECODE_SECONDS_PER_MIB: u64 = 4;
 
 /// Sample rates a real recording can have. A damaged header declaring 11 Hz
 /// or 4×10⁸ Hz would otherwise make the resampler allocate gigabytes or run
@@ -169,6 +194,9 @@ pub struct AudioStream {
     /// Timestamp the next packet should carry; a later one means the demuxer
     /// skipped damaged data (counted as corrupt).
     next_ts: Option<i64>,
+    /// When decoding must give up (the watchdog).
+    deadline: std::time::Instant,
+    budget_seconds: u64,
 }
 
 impl AudioStream {
@@ -181,6 +209,10 @@ impl AudioStream {
     /// Opens `path` to be read as mono at `rate` Hz (musicnn reads 16 kHz).
     pub fn open_at(path: &Path, rate: u32) -> Result<Self, AudioError> {
         let file = open_regular(path)?;
+        let budget_seconds = file
+            .metadata()
+            .map(|m| DECODE_BASE_SECONDS + DECODE_SECONDS_PER_MIB * (m.len() >> 20))
+            .unwrap_or(DECODE_BASE_SECONDS);
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -271,7 +303,15 @@ impl AudioStream {
             finished: false,
             skip_source_frames: 0,
             next_ts: None,
+            deadline: std::time::Instant::now() + std::time::Duration::from_secs(budget_seconds),
+            budget_seconds,
         })
+    }
+
+    /// Replaces the watchdog's time limit (counted from now).
+    pub fn set_time_limit(&mut self, limit: std::time::Duration) {
+        self.deadline = std::time::Instant::now() + limit;
+        self.budget_seconds = limit.as_secs();
     }
 
     /// The file being decoded.
@@ -321,7 +361,22 @@ impl AudioStream {
     /// The error is returned only when the file yielded no audio at all.
     pub fn next_chunk(&mut self) -> Result<Option<Vec<f32>>, AudioError> {
         let mut consecutive_errors = 0;
+        let mut empty_packets = 0;
+        let max_samples = (MAX_DECODED_SECONDS * self.report.rate as f64) as usize;
         while !self.finished {
+            // A clock read per packet costs nanoseconds against a decode's
+            // microseconds.
+            if std::time::Instant::now() > self.deadline {
+                return Err(AudioError::TooSlow {
+                    path: self.path.clone(),
+                    seconds: self.budget_seconds,
+                });
+            }
+            if self.report.samples >= max_samples {
+                self.report.truncated = true;
+                self.finished = true;
+                break;
+            }
             let packet = match self.format.next_packet() {
                 Ok(Some(p)) => p,
                 Ok(None) => {
@@ -368,11 +423,18 @@ impl AudioStream {
                     continue;
                 }
             }
-            if !self.mono.is_empty() {
-                let out = self.resample_pending(false);
-                if !out.is_empty() {
-                    return Ok(Some(out));
+            if self.mono.is_empty() {
+                empty_packets += 1;
+                if empty_packets > MAX_EMPTY_PACKETS {
+                    self.report.corrupt_packets += 1;
+                    self.finished = true;
                 }
+                continue;
+            }
+            empty_packets = 0;
+            let out = self.resample_pending(false);
+            if !out.is_empty() {
+                return Ok(Some(out));
             }
         }
         let tail = self.resample_pending(true);
@@ -652,4 +714,34 @@ pub fn analyse_file(path: &Path) -> Result<(Spectrogram, DecodeReport), AudioErr
         }
         Ok((builder.finish(), stream.report().clone()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watchdog_stops_a_decode_that_runs_too_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.wav");
+        crate::synth::write_wav(
+            &path,
+            &crate::synth::tone(440.0, 30.0, 8_000, 0.3),
+            8_000,
+            1,
+        )
+        .unwrap();
+        let mut stream = AudioStream::open(&path).unwrap();
+        assert!(stream.next_chunk().unwrap().is_some());
+        stream.set_time_limit(std::time::Duration::ZERO);
+        let err = loop {
+            match stream.next_chunk() {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("decoded to the end despite the watchdog"),
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(err, AudioError::TooSlow { .. }), "{err}");
+        assert!(err.to_string().contains("long.wav"), "{err}");
+    }
 }

@@ -13,6 +13,7 @@ pub mod bench;
 pub mod classify;
 pub mod eval;
 pub mod features;
+pub mod fuzz;
 pub mod genres;
 pub mod head;
 pub mod library;

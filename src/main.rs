@@ -10,9 +10,11 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                // Symphonia warns about every damaged MP3 frame, which Sonotag
-                // already counts per file.
-                .unwrap_or_else(|_| "warn,symphonia_bundle_mp3=error,symphonia_core=error".into()),
+                // The decoders and lofty log every damaged frame or odd atom
+                // they meet; Sonotag reports those per file in its own words
+                // (`sonotag errors`), so their own logs stay quiet
+                // (`RUST_LOG=symphonia=warn` shows them).
+                .unwrap_or_else(|_| "warn,symphonia=off,lofty=off".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -217,6 +217,19 @@ struct GenreState {
 /// Reads the tags of a file held in memory; the path's extension helps
 /// where the content alone does not tell the format.
 fn read_tagged(bytes: &[u8], path: &Path, cover_art: bool) -> Result<TaggedFile, String> {
+    guard_tag_library(|| read_tagged_unguarded(bytes, path, cover_art))
+}
+
+/// A panic in the tag library on a damaged file becomes that file's error.
+fn guard_tag_library<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    crate::audio::catch_panic(f).unwrap_or_else(|m| {
+        Err(format!(
+            "the tag library failed on damaged data ({m}); nothing was changed"
+        ))
+    })
+}
+
+fn read_tagged_unguarded(bytes: &[u8], path: &Path, cover_art: bool) -> Result<TaggedFile, String> {
     let mut probe = Probe::new(Cursor::new(bytes))
         .options(ParseOptions::new().read_cover_art(cover_art))
         .guess_file_type()
@@ -272,6 +285,15 @@ fn with_genres(
     state: &GenreState,
     settings: WriteSettings,
 ) -> Result<Vec<u8>, String> {
+    guard_tag_library(|| with_genres_unguarded(bytes, path, state, settings))
+}
+
+fn with_genres_unguarded(
+    bytes: &[u8],
+    path: &Path,
+    state: &GenreState,
+    settings: WriteSettings,
+) -> Result<Vec<u8>, String> {
     let mut tagged = read_tagged(bytes, path, true)?;
     let primary = tagged.primary_tag_type();
     let id3v23 = settings.id3v23 || has_old_id3v2(bytes, tagged.file_type());
@@ -303,6 +325,21 @@ fn with_genres(
         .save_to(&mut out, opts)
         .map_err(|e| format!("cannot write the tag: {e}"))?;
     Ok(out.into_inner())
+}
+
+/// The bytes a write of `genre` would give the file held in `bytes` (for
+/// the fuzz harness: the write path meets damaged files too).
+pub(crate) fn rewritten_with_genre(
+    bytes: &[u8],
+    path: &Path,
+    genre: &str,
+) -> Result<Vec<u8>, String> {
+    let state = GenreState {
+        genres: vec![genre.to_string()],
+        tag: true,
+    };
+    genre_state(&read_tagged(bytes, path, false)?);
+    with_genres(bytes, path, &state, WriteSettings::default())
 }
 
 /// Writes `target` into `file` under the journal. Returns the new stamp and

@@ -240,6 +240,27 @@ pub enum Command {
     /// List batches of tag writes
     History,
     /// Measure decoding, spectrogram and scanning speed on generated audio
+    /// Feed damaged copies of good files to every stage (tags, decoding for
+    /// both backbones, tag writing) and report panics, hangs and peak memory
+    Fuzz {
+        /// Cases to run
+        #[arg(long, default_value_t = 10_000)]
+        cases: u64,
+        /// Seed of the mutations (a case is reproduced by seed and number)
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// First case number
+        #[arg(long, default_value_t = 0)]
+        first: u64,
+        /// Seconds after which a case counts as hung
+        #[arg(long, default_value_t = 60)]
+        limit_s: u64,
+        /// Good files to mutate [default: the test fixtures, one per format]
+        sources: Vec<PathBuf>,
+        /// Folder for the cases; failing ones stay there [default: a temporary folder]
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
     Bench {
         /// Seconds of generated audio per track
         #[arg(long, default_value_t = 180.0)]
@@ -543,6 +564,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Fuzz {
+            cases,
+            seed,
+            first,
+            limit_s,
+            sources,
+            keep,
+        } => fuzz_cmd(cases, seed, first, limit_s, sources, keep),
         Command::Bench {
             seconds,
             tracks,
@@ -618,6 +647,85 @@ fn track_ref(lib: &Library, s: &str) -> anyhow::Result<i64> {
         .track_by_path(&path)?
         .with_context(|| format!("{s}: no such track in the library (use an id from `sonotag proposals --json` or a scanned path)"))?
         .id)
+}
+
+fn fuzz_cmd(
+    cases: u64,
+    seed: u64,
+    first: u64,
+    limit_s: u64,
+    sources: Vec<PathBuf>,
+    keep: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use sonotag::fuzz::{self, Verdict};
+    let sources = if sources.is_empty() {
+        fuzz::default_sources()
+    } else {
+        sources
+    };
+    anyhow::ensure!(
+        !sources.is_empty(),
+        "no good files to mutate: name some audio files"
+    );
+    let scratch = tempfile::tempdir()?;
+    let work = match keep {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)?;
+            dir
+        }
+        None => scratch.path().to_path_buf(),
+    };
+    let mut done = 0u64;
+    let summary = fuzz::campaign(
+        &sources,
+        seed,
+        first,
+        cases,
+        std::time::Duration::from_secs(limit_s),
+        &work,
+        &mut |r| {
+            done += 1;
+            match &r.verdict {
+                Verdict::Handled => {}
+                Verdict::Panicked(m) => {
+                    eprintln!(
+                        "case {} ({}, {:?}): panic: {m}",
+                        r.case, r.source, r.mutation
+                    )
+                }
+                Verdict::Hung => eprintln!(
+                    "case {} ({}, {:?}): still running after {limit_s} s",
+                    r.case, r.source, r.mutation
+                ),
+            }
+            if done.is_multiple_of(500) {
+                eprintln!(
+                    "{done}/{cases} cases, peak memory {:.0} MB",
+                    fuzz::peak_rss_mb()
+                );
+            }
+        },
+    )?;
+    println!(
+        "{} cases (seed {seed}) in {:.0} s: {} handled, {} panics, {} hangs; \
+         {} stage errors reported clearly; slowest case {} ms; peak memory {:.0} MB",
+        summary.cases,
+        summary.seconds,
+        summary.handled,
+        summary.panics,
+        summary.hangs,
+        summary.clear_errors,
+        summary.slowest_ms,
+        summary.peak_rss_mb
+    );
+    if summary.panics + summary.hangs > 0 {
+        println!("failing cases are kept in {}", work.display());
+        if work == scratch.path() {
+            let _ = scratch.keep();
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn apply_cmd(
