@@ -170,34 +170,43 @@ fn run_stages(path: &Path) -> usize {
     errors
 }
 
-/// Runs `cases` cases from `first`, mutating the files in `sources` in turn,
-/// in a scratch folder `work`. `on_case` sees each result as it lands.
+/// Which cases to run.
+#[derive(Clone, Debug)]
+pub struct Campaign {
+    /// Good files, mutated in turn.
+    pub sources: Vec<PathBuf>,
+    pub seed: u64,
+    /// Case numbers `first..first + cases`.
+    pub first: u64,
+    pub cases: u64,
+    /// A case still running after this counts as hung.
+    pub limit: Duration,
+}
+
+/// Runs the campaign's cases in the scratch folder `work` (failing cases
+/// stay there). `on_case` sees each result as it lands.
 pub fn campaign(
-    sources: &[PathBuf],
-    seed: u64,
-    first: u64,
-    cases: u64,
-    limit: Duration,
+    c: &Campaign,
     work: &Path,
     on_case: &mut dyn FnMut(&CaseResult),
 ) -> anyhow::Result<Summary> {
-    campaign_with(
-        sources, seed, first, cases, limit, work, on_case, run_stages,
-    )
+    campaign_with(c, work, on_case, run_stages)
 }
 
 /// [`campaign`] with the stages to run on each case.
-#[allow(clippy::too_many_arguments)]
 fn campaign_with(
-    sources: &[PathBuf],
-    seed: u64,
-    first: u64,
-    cases: u64,
-    limit: Duration,
+    c: &Campaign,
     work: &Path,
     on_case: &mut dyn FnMut(&CaseResult),
     stages: fn(&Path) -> usize,
 ) -> anyhow::Result<Summary> {
+    let Campaign {
+        sources,
+        seed,
+        first,
+        cases,
+        limit,
+    } = c.clone();
     anyhow::ensure!(!sources.is_empty(), "no files to mutate");
     let goods: Vec<(PathBuf, Vec<u8>)> = sources
         .iter()
@@ -315,12 +324,15 @@ mod tests {
             }
         }
         let mut seen = Vec::new();
+        let c = Campaign {
+            sources: vec![source],
+            seed: 1,
+            first: 0,
+            cases: 4,
+            limit: Duration::from_millis(300),
+        };
         let summary = campaign_with(
-            &[source],
-            1,
-            0,
-            4,
-            Duration::from_millis(300),
+            &c,
             &work,
             &mut |r| seen.push(r.verdict.clone()),
             misbehaving,

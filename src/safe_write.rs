@@ -424,6 +424,22 @@ impl Patch {
     }
 }
 
+/// Creates `path` exclusively (never replacing or following anything that
+/// exists there), private to the user, and syncs `bytes` into it.
+fn create_exclusive(path: PathBuf, bytes: &[u8]) -> Result<PathBuf, String> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
 /// Why a file is being rewritten.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -500,21 +516,9 @@ impl Journal {
             .map_err(|e| format!("cannot create the journal {}: {e}", dir.display()))
     }
 
-    /// Creates `name` in the journal exclusively (never replacing or
-    /// following anything) and syncs `bytes` into it.
+    /// Creates `name` in the journal exclusively and syncs `bytes` into it.
     fn create_synced(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
-        let path = self.dir.join(name);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        f.write_all(bytes)
-            .and_then(|_| f.sync_all())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        Ok(path)
+        create_exclusive(self.dir.join(name), bytes)
     }
 
     fn sync_dir(&self) {
@@ -578,18 +582,7 @@ impl Journal {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let path = dir.join(format!("{stem}-{name}"));
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        f.write_all(bytes)
-            .and_then(|_| f.sync_all())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        Ok(path)
+        create_exclusive(dir.join(format!("{stem}-{name}")), bytes)
     }
 
     /// Writes left unfinished by an earlier run, oldest first. Leftovers of

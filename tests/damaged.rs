@@ -231,19 +231,18 @@ fn fuzzed_fixtures_are_all_handled() {
     let sources = sonotag::fuzz::default_sources();
     assert_eq!(sources.len(), 8, "one fixture per format: {sources:?}");
     let mut failures = Vec::new();
-    let summary = sonotag::fuzz::campaign(
-        &sources,
-        2026,
-        0,
-        320,
-        Duration::from_secs(60),
-        work.path(),
-        &mut |r| {
-            if r.verdict != sonotag::fuzz::Verdict::Handled {
-                failures.push(format!("{r:?}"));
-            }
-        },
-    )
+    let campaign = sonotag::fuzz::Campaign {
+        sources,
+        seed: 2026,
+        first: 0,
+        cases: 320,
+        limit: Duration::from_secs(60),
+    };
+    let summary = sonotag::fuzz::campaign(&campaign, work.path(), &mut |r| {
+        if r.verdict != sonotag::fuzz::Verdict::Handled {
+            failures.push(format!("{r:?}"));
+        }
+    })
     .unwrap();
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(summary.handled, 320);

@@ -54,15 +54,22 @@ fn setup() -> (tempfile::TempDir, Library, PathBuf) {
         std::fs::copy(fixture(name), music.join(name)).unwrap();
     }
     let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
-    let (summary, problems) = sonotag::scan::scan(
-        &mut lib,
-        std::slice::from_ref(&music),
+    let (summary, problems) = rescan(&mut lib, &music);
+    assert_eq!(summary.added, FIXTURES.len(), "{problems:?}");
+    (dir, lib, music)
+}
+
+fn rescan(
+    lib: &mut Library,
+    music: &Path,
+) -> (sonotag::scan::ScanSummary, Vec<sonotag::scan::FileProblem>) {
+    sonotag::scan::scan(
+        lib,
+        &[music.to_path_buf()],
         &AtomicBool::new(false),
         &mut |_| {},
     )
-    .unwrap();
-    assert_eq!(summary.added, FIXTURES.len(), "{problems:?}");
-    (dir, lib, music)
+    .unwrap()
 }
 
 fn id_of(lib: &Library, path: &Path) -> i64 {
@@ -108,13 +115,7 @@ fn write_read_back_audio_unchanged_undo_exact() {
         assert!(leftovers.is_empty());
     }
     // The library knows the new genre, and a rescan sees nothing changed.
-    let (summary, _) = sonotag::scan::scan(
-        &mut lib,
-        std::slice::from_ref(&music),
-        &AtomicBool::new(false),
-        &mut |_| {},
-    )
-    .unwrap();
+    let (summary, _) = rescan(&mut lib, &music);
     assert_eq!(summary.unchanged, FIXTURES.len());
     assert!(tags::plan(&lib, settings).unwrap().is_empty());
 
@@ -237,13 +238,7 @@ fn undo_restores_every_byte_and_id3v23_stays_v23() {
     )
     .unwrap();
     assert_eq!(std::fs::read(&mp3).unwrap()[..4], *b"ID3\x03");
-    sonotag::scan::scan(
-        &mut lib,
-        std::slice::from_ref(&music),
-        &AtomicBool::new(false),
-        &mut |_| {},
-    )
-    .unwrap();
+    rescan(&mut lib, &music);
     label_all(&mut lib, &music, "Reggae");
     let before = snapshot(&music);
     let report = apply_all(&mut lib);
@@ -278,13 +273,7 @@ fn secondary_tags_get_the_same_genre() {
     v1.genre = Some(8); // Jazz
     v1.title = Some("Tone".into());
     lofty::tag::TagExt::save_to_path(&v1, &mp3, Default::default()).unwrap();
-    sonotag::scan::scan(
-        &mut lib,
-        std::slice::from_ref(&music),
-        &AtomicBool::new(false),
-        &mut |_| {},
-    )
-    .unwrap();
+    rescan(&mut lib, &music);
     let id = id_of(&lib, &mp3);
     tags::override_genre(&mut lib, id, "Reggae", None, true).unwrap();
     assert_eq!(apply_all(&mut lib).written, 1);
@@ -326,13 +315,7 @@ fn links_owner_mode_and_attributes_are_kept() {
         };
         rc == 0
     };
-    sonotag::scan::scan(
-        &mut lib,
-        std::slice::from_ref(&music),
-        &AtomicBool::new(false),
-        &mut |_| {},
-    )
-    .unwrap();
+    rescan(&mut lib, &music);
     let inode = std::fs::metadata(&flac).unwrap().ino();
     label_all(&mut lib, &music, "Reggae");
     let report = apply_all(&mut lib);
@@ -391,13 +374,7 @@ fn planted_names_beside_a_track_are_never_touched() {
     // A name near the 255-byte limit.
     let long = music.join(format!("{}.wav", "x".repeat(250)));
     std::fs::copy(music.join("tone.wav"), &long).unwrap();
-    let (summary, _) = sonotag::scan::scan(
-        &mut lib,
-        std::slice::from_ref(&music),
-        &AtomicBool::new(false),
-        &mut |_| {},
-    )
-    .unwrap();
+    let (summary, _) = rescan(&mut lib, &music);
     assert_eq!(
         summary.added, 1,
         "only the long name is new; leftovers are not tracks"
@@ -510,13 +487,7 @@ fn interrupted_then_recovered(at: Interrupt) -> (tempfile::TempDir, Library, Pat
     assert!(recovered[0].resolved, "{recovered:?}");
     assert!(tags::recover(&mut lib).unwrap().is_empty(), "resolved once");
     // No ghosts: a rescan finds every file as the library knows it.
-    let (summary, _) = sonotag::scan::scan(
-        &mut lib,
-        std::slice::from_ref(&music),
-        &AtomicBool::new(false),
-        &mut |_| {},
-    )
-    .unwrap();
+    let (summary, _) = rescan(&mut lib, &music);
     assert_eq!(summary.unchanged, FIXTURES.len(), "{at:?}");
     (dir, lib, mp3, original)
 }

@@ -676,36 +676,35 @@ fn fuzz_cmd(
         None => scratch.path().to_path_buf(),
     };
     let mut done = 0u64;
-    let summary = fuzz::campaign(
-        &sources,
+    let campaign = fuzz::Campaign {
+        sources,
         seed,
         first,
         cases,
-        std::time::Duration::from_secs(limit_s),
-        &work,
-        &mut |r| {
-            done += 1;
-            match &r.verdict {
-                Verdict::Handled => {}
-                Verdict::Panicked(m) => {
-                    eprintln!(
-                        "case {} ({}, {:?}): panic: {m}",
-                        r.case, r.source, r.mutation
-                    )
-                }
-                Verdict::Hung => eprintln!(
-                    "case {} ({}, {:?}): still running after {limit_s} s",
-                    r.case, r.source, r.mutation
-                ),
-            }
-            if done.is_multiple_of(500) {
+        limit: std::time::Duration::from_secs(limit_s),
+    };
+    let summary = fuzz::campaign(&campaign, &work, &mut |r| {
+        done += 1;
+        match &r.verdict {
+            Verdict::Handled => {}
+            Verdict::Panicked(m) => {
                 eprintln!(
-                    "{done}/{cases} cases, peak memory {:.0} MB",
-                    fuzz::peak_rss_mb()
-                );
+                    "case {} ({}, {:?}): panic: {m}",
+                    r.case, r.source, r.mutation
+                )
             }
-        },
-    )?;
+            Verdict::Hung => eprintln!(
+                "case {} ({}, {:?}): still running after {limit_s} s",
+                r.case, r.source, r.mutation
+            ),
+        }
+        if done.is_multiple_of(500) {
+            eprintln!(
+                "{done}/{cases} cases, peak memory {:.0} MB",
+                fuzz::peak_rss_mb()
+            );
+        }
+    })?;
     println!(
         "{} cases (seed {seed}) in {:.0} s: {} handled, {} panics, {} hangs; \
          {} stage errors reported clearly; slowest case {} ms; peak memory {:.0} MB",
