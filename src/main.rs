@@ -2,6 +2,7 @@
 //! done by the library crate.
 
 mod cli;
+mod playback;
 mod ui;
 
 use clap::Parser;
@@ -18,7 +19,7 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    sonotag::audio::install_panic_hook();
+    sonotag_core::audio::install_panic_hook();
     // Like any Unix filter: a closed pipe (`sonotag tracks | head`) ends the
     // program quietly instead of a panic on the next write.
     // SAFETY: called once at start, before any other thread exists.

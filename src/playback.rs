@@ -4,8 +4,8 @@
 //! seeking) and plays it. Without an audio device the player cannot be
 //! opened; callers say so once and carry on.
 
-use crate::audio;
-use crate::spectrogram::SAMPLE_RATE;
+use sonotag_core::audio;
+use sonotag_core::spectrogram::SAMPLE_RATE;
 use std::num::NonZero;
 use std::path::Path;
 

@@ -14,10 +14,11 @@ fn a_closed_pipe_ends_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let music = dir.path().join("music");
     std::fs::create_dir_all(&music).unwrap();
-    let tone = sonotag::synth::tone(440.0, 0.2, 8_000, 0.3);
+    let tone = sonotag_core::synth::tone(440.0, 0.2, 8_000, 0.3);
     // Enough tracks that the JSON listing overflows the pipe buffer.
     for i in 0..400 {
-        sonotag::synth::write_wav(&music.join(format!("t{i:03}.wav")), &tone, 8_000, 1).unwrap();
+        sonotag_core::synth::write_wav(&music.join(format!("t{i:03}.wav")), &tone, 8_000, 1)
+            .unwrap();
     }
     let db = dir.path().join("lib.sqlite");
     let scan = sonotag()
@@ -75,8 +76,8 @@ fn override_writes_the_genre_typed_and_maps_only_when_asked() {
     let music = dir.path().join("music");
     std::fs::create_dir_all(&music).unwrap();
     let song = music.join("song.wav");
-    let tone = sonotag::synth::tone(440.0, 1.0, 8_000, 0.3);
-    sonotag::synth::write_wav(&song, &tone, 8_000, 1).unwrap();
+    let tone = sonotag_core::synth::tone(440.0, 1.0, 8_000, 0.3);
+    sonotag_core::synth::write_wav(&song, &tone, 8_000, 1).unwrap();
     let db = dir.path().join("lib.sqlite");
     let run = |args: &[&str]| {
         let out = sonotag()

@@ -35,8 +35,13 @@ fn sonotag(db: &Path, args: &[&str]) -> std::process::Output {
 fn generated_damage() -> Vec<(String, Vec<u8>)> {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("good.wav");
-    sonotag::synth::write_wav(&wav, &sonotag::synth::music_like(4.0, 44_100, 1), 44_100, 1)
-        .unwrap();
+    sonotag_core::synth::write_wav(
+        &wav,
+        &sonotag_core::synth::music_like(4.0, 44_100, 1),
+        44_100,
+        1,
+    )
+    .unwrap();
     let good = std::fs::read(&wav).unwrap();
     let with_rate = |rate: u32| {
         let mut b = good.clone();
@@ -145,8 +150,8 @@ fn damaged_files_never_stop_the_good_ones() {
         bad += 1;
     }
     for i in 0..3u64 {
-        let samples = sonotag::synth::music_like(8.0, 44_100, 20 + i);
-        sonotag::synth::write_wav(&music.join(format!("good-{i}.wav")), &samples, 44_100, 1)
+        let samples = sonotag_core::synth::music_like(8.0, 44_100, 20 + i);
+        sonotag_core::synth::write_wav(&music.join(format!("good-{i}.wav")), &samples, 44_100, 1)
             .unwrap();
     }
     let db = dir.path().join("lib.sqlite");
@@ -163,15 +168,15 @@ fn damaged_files_never_stop_the_good_ones() {
         "{text}{}",
         String::from_utf8_lossy(&classify.stderr)
     );
-    let lib = sonotag::library::Library::open(&db).unwrap();
-    let model = sonotag::classify::active_model(&lib).unwrap().unwrap();
+    let lib = sonotag_core::library::Library::open(&db).unwrap();
+    let model = sonotag_core::classify::active_model(&lib).unwrap().unwrap();
     for i in 0..3 {
         let t = lib
             .track_by_path(&music.join(format!("good-{i}.wav")))
             .unwrap()
             .expect("good file scanned");
         assert!(
-            sonotag::classify::analysis(&lib, t.id, model.id)
+            sonotag_core::classify::analysis(&lib, t.id, model.id)
                 .unwrap()
                 .is_some(),
             "good-{i}.wav classified: {text}"
@@ -198,8 +203,8 @@ fn a_file_damaged_after_the_scan_is_listed_as_an_analysis_error() {
     let music = dir.path().join("music");
     std::fs::create_dir_all(&music).unwrap();
     let song = music.join("song.wav");
-    let samples = sonotag::synth::music_like(6.0, 44_100, 5);
-    sonotag::synth::write_wav(&song, &samples, 44_100, 1).unwrap();
+    let samples = sonotag_core::synth::music_like(6.0, 44_100, 5);
+    sonotag_core::synth::write_wav(&song, &samples, 44_100, 1).unwrap();
     let db = dir.path().join("lib.sqlite");
     assert!(
         sonotag(&db, &["scan", music.to_str().unwrap()])
@@ -228,18 +233,18 @@ fn a_file_damaged_after_the_scan_is_listed_as_an_analysis_error() {
 #[test]
 fn fuzzed_fixtures_are_all_handled() {
     let work = tempfile::tempdir().unwrap();
-    let sources = sonotag::fuzz::default_sources();
+    let sources = sonotag_core::fuzz::default_sources();
     assert_eq!(sources.len(), 8, "one fixture per format: {sources:?}");
     let mut failures = Vec::new();
-    let campaign = sonotag::fuzz::Campaign {
+    let campaign = sonotag_core::fuzz::Campaign {
         sources,
         seed: 2026,
         first: 0,
         cases: 320,
         limit: Duration::from_secs(60),
     };
-    let summary = sonotag::fuzz::campaign(&campaign, work.path(), &mut |r| {
-        if r.verdict != sonotag::fuzz::Verdict::Handled {
+    let summary = sonotag_core::fuzz::campaign(&campaign, work.path(), &mut |r| {
+        if r.verdict != sonotag_core::fuzz::Verdict::Handled {
             failures.push(format!("{r:?}"));
         }
     })

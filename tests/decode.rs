@@ -1,8 +1,8 @@
 //! Decoding every supported format from the committed fixtures (2 s of
 //! generated tones), and damaged files.
 
-use sonotag::audio::{self, AudioError};
-use sonotag::spectrogram::SAMPLE_RATE;
+use sonotag_core::audio::{self, AudioError};
+use sonotag_core::spectrogram::SAMPLE_RATE;
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
@@ -44,10 +44,10 @@ fn resampling_keeps_the_pitch() {
     // A 440 Hz tone from a 44.1 kHz stereo MP3 (440 + 660 Hz channels,
     // averaged) must still be strongest near 440/660 Hz at 22,050 Hz.
     let (samples, _) = audio::decode_file(&fixture("tone.flac")).unwrap();
-    let spec = sonotag::spectrogram::compute(&samples);
+    let spec = sonotag_core::spectrogram::compute(&samples);
     let c = spec.columns() / 2;
     let loudest = (0..128).max_by_key(|&b| spec.at(c, b)).unwrap();
-    let hz = sonotag::spectrogram::band_centre_hz(loudest);
+    let hz = sonotag_core::spectrogram::band_centre_hz(loudest);
     assert!((380.0..760.0).contains(&hz), "loudest band at {hz} Hz");
 }
 
@@ -68,7 +68,7 @@ fn garbage_in_the_middle_is_skipped_and_counted() {
     for name in ["tone.flac", "tone.mp3"] {
         let mut bytes = std::fs::read(fixture(name)).unwrap();
         let mid = bytes.len() / 2;
-        let mut rng = sonotag::synth::Rng::new(3);
+        let mut rng = sonotag_core::synth::Rng::new(3);
         for b in &mut bytes[mid..mid + 1500] {
             *b = rng.next_u64() as u8;
         }
@@ -125,9 +125,9 @@ fn decode_range_seeks() {
 fn sampled_slices_match_the_full_analysis() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("music.wav");
-    sonotag::synth::write_wav(
+    sonotag_core::synth::write_wav(
         &wav,
-        &sonotag::synth::music_like(30.0, 44_100, 4),
+        &sonotag_core::synth::music_like(30.0, 44_100, 4),
         44_100,
         2,
     )

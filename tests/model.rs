@@ -2,14 +2,14 @@
 //! classifying a library (with a kill in the middle), retraining from the
 //! user's labels, and `eval --json`.
 
-use sonotag::features::PatchData;
-use sonotag::genres::Vocabulary;
-use sonotag::library::Library;
-use sonotag::model::{
+use sonotag_core::features::PatchData;
+use sonotag_core::genres::Vocabulary;
+use sonotag_core::library::Library;
+use sonotag_core::model::{
     self, Architecture, FeatureParams, Model, ModelCard, Network, Thresholds, TrainingSummary,
 };
-use sonotag::synth;
-use sonotag::train::{self, TrainOptions};
+use sonotag_core::synth;
+use sonotag_core::train::{self, TrainOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -128,12 +128,14 @@ fn trained() -> &'static Fixture {
         // Track accuracy on unseen tracks, by vote.
         let mut right = 0;
         for (path, c) in &eval_files {
-            let (spec, _) = sonotag::audio::analyse_file(path).unwrap();
+            let (spec, _) = sonotag_core::audio::analyse_file(path).unwrap();
             let (probs, _) = model
                 .net
-                .infer(&PatchData::Slices(sonotag::features::all_slices(&spec)))
+                .infer(&PatchData::Slices(sonotag_core::features::all_slices(
+                    &spec,
+                )))
                 .unwrap();
-            let p = sonotag::vote::vote(&probs, 3, Thresholds::default());
+            let p = sonotag_core::vote::vote(&probs, 3, Thresholds::default());
             right += usize::from(p.proposed() == Some(*c));
         }
         Fixture {
@@ -293,14 +295,14 @@ fn retrain_learns_the_users_genres_as_a_new_model_version() {
     for (path, c) in &files {
         let id = lib.track_by_path(path).unwrap().unwrap().id;
         let genre = if *c == 0 { "Ambient" } else { "Electronic" };
-        sonotag::tags::override_genre(&mut lib, id, genre, None, false).unwrap();
+        sonotag_core::tags::override_genre(&mut lib, id, genre, None, false).unwrap();
     }
     let models_dir = dir.path().join("models");
-    let report = sonotag::retrain::retrain_head(
+    let report = sonotag_core::retrain::retrain_head(
         &mut lib,
         &Vocabulary::default(),
         &models_dir,
-        &sonotag::retrain::RetrainOptions::default(),
+        &sonotag_core::retrain::RetrainOptions::default(),
     )
     .unwrap();
     assert_eq!(report.classes, vec!["Ambient", "Electronic"]);
@@ -310,14 +312,14 @@ fn retrain_learns_the_users_genres_as_a_new_model_version() {
         report.after
     );
     assert!(report.seconds < 30.0);
-    let models = sonotag::classify::models(&lib).unwrap();
+    let models = sonotag_core::classify::models(&lib).unwrap();
     assert_eq!(models.len(), 2);
     let active = models.iter().find(|m| m.active).unwrap();
     assert_eq!(active.name, report.model_name);
     assert!(active.parent.is_some());
     assert!(model::with_ext(&models_dir.join(&report.model_name), "json").exists());
     // Every track re-voted with the user's genres, without decoding.
-    let rows = sonotag::classify::proposals(&lib, active.id, None).unwrap();
+    let rows = sonotag_core::classify::proposals(&lib, active.id, None).unwrap();
     assert_eq!(rows.len(), files.len());
     let right = rows
         .iter()

@@ -3,11 +3,11 @@
 //! from the user's corrections makes a new musicnn model in seconds, and
 //! mismatched cards are refused with a clear error.
 
-use sonotag::features::FeatureKind;
-use sonotag::genres::Vocabulary;
-use sonotag::library::Library;
-use sonotag::model::{self, Backbone, Model};
-use sonotag::synth;
+use sonotag_core::features::FeatureKind;
+use sonotag_core::genres::Vocabulary;
+use sonotag_core::library::Library;
+use sonotag_core::model::{self, Backbone, Model};
+use sonotag_core::synth;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -79,10 +79,10 @@ fn shipped_default_is_musicnn_and_classifies_with_its_patches() {
     );
     // 12 s → 4 patches of 187 frames, starting every 2.992 s (149.6 columns).
     let lib = Library::open(&db).unwrap();
-    let active = sonotag::classify::active_model(&lib).unwrap().unwrap();
+    let active = sonotag_core::classify::active_model(&lib).unwrap().unwrap();
     for (path, _) in &files {
         let id = lib.track_by_path(path).unwrap().unwrap().id;
-        let a = sonotag::classify::analysis(&lib, id, active.id)
+        let a = sonotag_core::classify::analysis(&lib, id, active.id)
             .unwrap()
             .unwrap();
         assert_eq!(a.slices, 4);
@@ -103,14 +103,14 @@ fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
     let mut lib = Library::open(&db).unwrap();
     for (path, genre) in &files {
         let id = lib.track_by_path(path).unwrap().unwrap().id;
-        sonotag::tags::override_genre(&mut lib, id, genre, None, false).unwrap();
+        sonotag_core::tags::override_genre(&mut lib, id, genre, None, false).unwrap();
     }
     let models_dir = dir.path().join("models");
-    let report = sonotag::retrain::retrain_head(
+    let report = sonotag_core::retrain::retrain_head(
         &mut lib,
         &Vocabulary::default(),
         &models_dir,
-        &sonotag::retrain::RetrainOptions::default(),
+        &sonotag_core::retrain::RetrainOptions::default(),
     )
     .unwrap();
     assert_eq!(report.classes, vec!["Ambient", "Electronic"]);
@@ -120,8 +120,8 @@ fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
     // folder (the backbone weights are found among the shipped models).
     let personal = Model::load(&models_dir.join(&report.model_name)).unwrap();
     assert_eq!(personal.card.backbone.name(), "musicnn-msd");
-    let active = sonotag::classify::active_model(&lib).unwrap().unwrap();
-    let rows = sonotag::classify::proposals(&lib, active.id, None).unwrap();
+    let active = sonotag_core::classify::active_model(&lib).unwrap().unwrap();
+    let rows = sonotag_core::classify::proposals(&lib, active.id, None).unwrap();
     let right = rows
         .iter()
         .filter(|r| r.genre.as_deref() == r.label.as_deref())

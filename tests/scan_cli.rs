@@ -207,7 +207,7 @@ fn gtzan_mini_scans_completely() {
         .collect::<Result<_, _>>()
         .unwrap();
     for (path, duration) in listed {
-        let (samples, _) = sonotag::audio::decode_file(Path::new(&path)).unwrap();
+        let (samples, _) = sonotag_core::audio::decode_file(Path::new(&path)).unwrap();
         let decoded = samples.len() as f64 / 22_050.0;
         assert!(
             (decoded - duration).abs() < 0.1,

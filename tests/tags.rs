@@ -2,8 +2,8 @@
 //! restores exactly; refusals for changed and read-only files.
 
 use lofty::prelude::*;
-use sonotag::library::Library;
-use sonotag::tags::{self, Action, WritePolicy, WriteSettings};
+use sonotag_core::library::Library;
+use sonotag_core::tags::{self, Action, WritePolicy, WriteSettings};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -62,8 +62,11 @@ fn setup() -> (tempfile::TempDir, Library, PathBuf) {
 fn rescan(
     lib: &mut Library,
     music: &Path,
-) -> (sonotag::scan::ScanSummary, Vec<sonotag::scan::FileProblem>) {
-    sonotag::scan::scan(
+) -> (
+    sonotag_core::scan::ScanSummary,
+    Vec<sonotag_core::scan::FileProblem>,
+) {
+    sonotag_core::scan::scan(
         lib,
         &[music.to_path_buf()],
         &AtomicBool::new(false),
@@ -88,7 +91,7 @@ fn write_read_back_audio_unchanged_undo_exact() {
             path.clone(),
             all_tag_items(&path),
             genres(&path),
-            sonotag::audio::decode_file(&path).unwrap().0,
+            sonotag_core::audio::decode_file(&path).unwrap().0,
         ));
     }
     let settings = WriteSettings::default();
@@ -104,7 +107,7 @@ fn write_read_back_audio_unchanged_undo_exact() {
     assert_eq!(report.written, FIXTURES.len(), "{:?}", report.outcomes);
     for (path, _, _, samples) in &before {
         assert_eq!(genres(path), vec!["Reggae"], "{}", path.display());
-        let after = sonotag::audio::decode_file(path).unwrap().0;
+        let after = sonotag_core::audio::decode_file(path).unwrap().0;
         assert_eq!(&after, samples, "{}: audio changed", path.display());
         // No temporary files left behind.
         let leftovers: Vec<_> = std::fs::read_dir(&music)
@@ -129,7 +132,7 @@ fn write_read_back_audio_unchanged_undo_exact() {
             "{}: tags not restored exactly",
             path.display()
         );
-        assert_eq!(&sonotag::audio::decode_file(path).unwrap().0, samples);
+        assert_eq!(&sonotag_core::audio::decode_file(path).unwrap().0, samples);
     }
     assert!(tags::batches(&lib).unwrap()[0].undone);
 }
@@ -204,7 +207,7 @@ fn changed_and_read_only_files_are_refused() {
 // ---- Files are sacred: links, owners, attributes, planted names, locks,
 // ---- interrupted writes and byte-exact undo.
 
-use sonotag::safe_write::{Interrupt, WriteLock};
+use sonotag_core::safe_write::{Interrupt, WriteLock};
 use std::os::unix::fs::MetadataExt;
 
 fn label_all(lib: &mut Library, music: &Path, genre: &str) {
@@ -432,7 +435,7 @@ fn two_writers_at_once_never_change_audio() {
     label_all(&mut lib, &music, "Reggae");
     let audio: Vec<Vec<f32>> = FIXTURES
         .iter()
-        .map(|n| sonotag::audio::decode_file(&music.join(n)).unwrap().0)
+        .map(|n| sonotag_core::audio::decode_file(&music.join(n)).unwrap().0)
         .collect();
     drop(lib);
     let db = dir.path().join("lib.sqlite");
@@ -466,7 +469,9 @@ fn two_writers_at_once_never_change_audio() {
         w.join().unwrap();
     }
     for (name, samples) in FIXTURES.iter().zip(&audio) {
-        let now = sonotag::audio::decode_file(&music.join(name)).unwrap().0;
+        let now = sonotag_core::audio::decode_file(&music.join(name))
+            .unwrap()
+            .0;
         assert_eq!(&now, samples, "{name}: audio changed");
     }
 }

@@ -6,8 +6,8 @@ mod model_cmds;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use sonotag::library::{Library, TrackFilter};
-use sonotag::{audio, bench, scan, spectrogram};
+use sonotag_core::library::{Library, TrackFilter};
+use sonotag_core::{audio, bench, scan, spectrogram};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -173,7 +173,7 @@ pub enum Command {
         #[arg(long)]
         force: bool,
         /// Slices analysed per long track, evenly spaced (seeking)
-        #[arg(long, default_value_t = sonotag::classify::DEFAULT_SAMPLE_SLICES, conflicts_with = "full")]
+        #[arg(long, default_value_t = sonotag_core::classify::DEFAULT_SAMPLE_SLICES, conflicts_with = "full")]
         sample: usize,
         /// Analyse every slice of every track (slower)
         #[arg(long)]
@@ -288,15 +288,17 @@ pub enum Command {
 }
 
 fn open_library(db: &Option<PathBuf>) -> anyhow::Result<Library> {
-    let path = db.clone().unwrap_or_else(sonotag::library::default_path);
+    let path = db
+        .clone()
+        .unwrap_or_else(sonotag_core::library::default_path);
     let mut lib = Library::open(&path)?;
     // Interrupted tag writes of an earlier run are resolved before any
     // command looks at the library.
-    print_recovered(&sonotag::tags::recover(&mut lib)?);
+    print_recovered(&sonotag_core::tags::recover(&mut lib)?);
     Ok(lib)
 }
 
-fn print_recovered(recovered: &[sonotag::tags::Recovered]) {
+fn print_recovered(recovered: &[sonotag_core::tags::Recovered]) {
     for r in recovered {
         eprintln!("{}: {}", r.path.display(), r.message);
     }
@@ -405,7 +407,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     standardise: !no_standardise,
                     no_augment,
                     target_precision,
-                    backbone: sonotag::model::Backbone::parse(&backbone)
+                    backbone: sonotag_core::model::Backbone::parse(&backbone)
                         .expect("clap checked the value"),
                     folds,
                     command_line: format!("sonotag {command_line}"),
@@ -471,7 +473,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Models { json } => {
             let lib = open_library(&cli.db)?;
-            let models = sonotag::classify::models(&lib)?;
+            let models = sonotag_core::classify::models(&lib)?;
             print_list(json, &models, "models", |m| {
                 format!(
                     "{} {:<20} {} genres  {}",
@@ -485,11 +487,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Accept { tracks } => {
             let mut lib = open_library(&cli.db)?;
-            let active = sonotag::classify::active_model(&lib)?
+            let active = sonotag_core::classify::active_model(&lib)?
                 .context("no proposals yet: run `sonotag classify` first")?;
             for t in tracks {
                 let id = track_ref(&lib, &t)?;
-                let genre = sonotag::tags::accept(&mut lib, id, active.id)?;
+                let genre = sonotag_core::tags::accept(&mut lib, id, active.id)?;
                 println!("accepted {genre} for {t}");
             }
             Ok(ExitCode::SUCCESS)
@@ -502,7 +504,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let mut lib = open_library(&cli.db)?;
             let id = track_ref(&lib, &track)?;
-            let vocab = sonotag::genres::Vocabulary::load(&sonotag::genres::default_path())?;
+            let vocab =
+                sonotag_core::genres::Vocabulary::load(&sonotag_core::genres::default_path())?;
             let spelled = vocab.spelling(&typed);
             let genre = if super_genre {
                 vocab.display(&typed)
@@ -512,7 +515,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // The plan and the window show what the user typed beside a
             // mapped genre.
             let mapped_from = (genre != spelled).then_some(spelled.as_str());
-            sonotag::tags::override_genre(&mut lib, id, &genre, mapped_from, replace)?;
+            sonotag_core::tags::override_genre(&mut lib, id, &genre, mapped_from, replace)?;
             if mapped_from.is_some() {
                 println!("{track}: {} → {genre} (super-genre)", typed.trim());
             }
@@ -537,7 +540,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Undo { batch } => {
             let mut lib = open_library(&cli.db)?;
-            let (id, outcomes) = sonotag::tags::undo(&mut lib, batch, Default::default())?;
+            let (id, outcomes) = sonotag_core::tags::undo(&mut lib, batch, Default::default())?;
             let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
             for o in &outcomes {
                 match &o.error {
@@ -553,7 +556,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::History => {
             let lib = open_library(&cli.db)?;
-            for b in sonotag::tags::batches(&lib)? {
+            for b in sonotag_core::tags::batches(&lib)? {
                 println!(
                     "batch {:>4}  {} files  {}{}",
                     b.id,
@@ -586,14 +589,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             if inference_only {
-                let archs: Vec<sonotag::model::Architecture> = [
+                let archs: Vec<sonotag_core::model::Architecture> = [
                     (vec![16, 32, 64, 64], 2),
                     (vec![8, 16, 32, 64], 2),
                     (vec![16, 32, 64], 4),
                     (vec![8, 16, 32, 64], 4),
                 ]
                 .into_iter()
-                .map(|(channels, input_pool)| sonotag::model::Architecture {
+                .map(|(channels, input_pool)| sonotag_core::model::Architecture {
                     channels,
                     input_pool,
                     ..Default::default()
@@ -610,7 +613,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 parallel_tracks: tracks,
                 scan_files,
                 classify_only,
-                sample: sample.unwrap_or(sonotag::classify::DEFAULT_SAMPLE_SLICES),
+                sample: sample.unwrap_or(sonotag_core::classify::DEFAULT_SAMPLE_SLICES),
                 ..Default::default()
             })?;
             Ok(ExitCode::SUCCESS)
@@ -630,7 +633,9 @@ fn gui(db: &Option<PathBuf>, folder: Option<PathBuf>) -> anyhow::Result<ExitCode
              run Sonotag in a desktop session, or use the command line (sonotag --help)"
         );
     }
-    let path = db.clone().unwrap_or_else(sonotag::library::default_path);
+    let path = db
+        .clone()
+        .unwrap_or_else(sonotag_core::library::default_path);
     crate::ui::run(path, folder).map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -657,7 +662,7 @@ fn fuzz_cmd(
     sources: Vec<PathBuf>,
     keep: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    use sonotag::fuzz::{self, Verdict};
+    use sonotag_core::fuzz::{self, Verdict};
     let sources = if sources.is_empty() {
         fuzz::default_sources()
     } else {
@@ -734,7 +739,7 @@ fn apply_cmd(
     id3v23: bool,
     yes: bool,
 ) -> anyhow::Result<ExitCode> {
-    use sonotag::tags::{self, Action, WritePolicy, WriteSettings};
+    use sonotag_core::tags::{self, Action, WritePolicy, WriteSettings};
     let settings = WriteSettings {
         policy: if replace_existing {
             WritePolicy::ReplaceAll

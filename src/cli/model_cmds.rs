@@ -3,20 +3,20 @@
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use sonotag::classify::{self, ClassifyProgress};
-use sonotag::eval::{self, EvalReport};
-use sonotag::genres::Vocabulary;
-use sonotag::head::HeadOptions;
-use sonotag::library::Library;
-use sonotag::model::{
+use sonotag_core::classify::{self, ClassifyProgress};
+use sonotag_core::eval::{self, EvalReport};
+use sonotag_core::genres::Vocabulary;
+use sonotag_core::head::HeadOptions;
+use sonotag_core::library::Library;
+use sonotag_core::model::{
     self, Architecture, Backbone, FeatureParams, Model, ModelCard, Network, Thresholds,
     TrainingSummary,
 };
-use sonotag::musicnn;
-use sonotag::retrain::{self, RetrainOptions};
-use sonotag::train::{self, LabelRow, Split, TrainOptions};
-use sonotag::transfer::{self, TransferOptions};
-use sonotag::vote;
+use sonotag_core::musicnn;
+use sonotag_core::retrain::{self, RetrainOptions};
+use sonotag_core::train::{self, LabelRow, Split, TrainOptions};
+use sonotag_core::transfer::{self, TransferOptions};
+use sonotag_core::vote;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -34,7 +34,7 @@ pub fn bar(total: usize, what: &str) -> ProgressBar {
 }
 
 fn vocabulary() -> anyhow::Result<Vocabulary> {
-    Ok(Vocabulary::load(&sonotag::genres::default_path())?)
+    Ok(Vocabulary::load(&sonotag_core::genres::default_path())?)
 }
 
 /// Options of `sonotag train`.

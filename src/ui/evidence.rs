@@ -5,8 +5,8 @@
 use iced::mouse;
 use iced::widget::canvas::{self, Frame, Geometry, Path, Stroke, Text};
 use iced::{Color, Point, Rectangle, Renderer, Size, Theme};
-use sonotag::review::Evidence;
-use sonotag::spectrogram::{MEL_BANDS, Spectrogram};
+use sonotag_core::review::Evidence;
+use sonotag_core::spectrogram::{MEL_BANDS, Spectrogram};
 
 /// Widest image we hand to the renderer (GPU textures are limited).
 const MAX_IMAGE_WIDTH: usize = 4096;

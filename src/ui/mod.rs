@@ -1,6 +1,6 @@
 //! The iced window: a thin shell over the domain library.
 //!
-//! It opens folders, starts background jobs ([`sonotag::worker`]) and renders
+//! It opens folders, starts background jobs ([`sonotag_core::worker`]) and renders
 //! their progress, the library table ([`table`]), the evidence of the
 //! selected track ([`evidence`]) and the review, apply, retrain and settings
 //! panels. All reading and writing goes through domain modules; the window
@@ -13,20 +13,20 @@ pub mod table;
 #[cfg(test)]
 mod tests;
 
+use crate::playback::Player;
 use iced::keyboard::{self, key};
 use iced::widget::{
     button, canvas, checkbox, column, container, image, pick_list, progress_bar, row, scrollable,
     slider, space, text, text_editor, text_input,
 };
 use iced::{Element, Length, Subscription, Task, Theme};
-use sonotag::genres::Vocabulary;
-use sonotag::library::Library;
-use sonotag::model::Thresholds;
-use sonotag::playback::Player;
-use sonotag::review::{self, Evidence};
-use sonotag::settings::Settings;
-use sonotag::tags::{self, Action as WriteAction, PlannedWrite, WritePolicy};
-use sonotag::worker::{self, Event as JobEvent, Job};
+use sonotag_core::genres::Vocabulary;
+use sonotag_core::library::Library;
+use sonotag_core::model::Thresholds;
+use sonotag_core::review::{self, Evidence};
+use sonotag_core::settings::Settings;
+use sonotag_core::tags::{self, Action as WriteAction, PlannedWrite, WritePolicy};
+use sonotag_core::worker::{self, Event as JobEvent, Job};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,7 +82,7 @@ pub struct App {
     vocab_text: text_editor::Content,
     /// Registered models, refreshed with the table (views run every frame
     /// and must not query the library).
-    models: Vec<sonotag::classify::ModelRow>,
+    models: Vec<sonotag_core::classify::ModelRow>,
     /// Trusted labels per genre: (decided by the user, from tags).
     label_counts: std::collections::BTreeMap<String, (usize, usize)>,
 }
@@ -148,9 +148,9 @@ impl App {
                 std::process::exit(1);
             }
         };
-        let settings_path = sonotag::settings::default_path();
+        let settings_path = sonotag_core::settings::default_path();
         let settings = Settings::load(&settings_path);
-        let vocab = Vocabulary::load(&sonotag::genres::default_path()).unwrap_or_default();
+        let vocab = Vocabulary::load(&sonotag_core::genres::default_path()).unwrap_or_default();
         let mut app = Self {
             db,
             lib,
@@ -184,7 +184,7 @@ impl App {
         );
         // Interrupted tag writes of an earlier run are finished or rolled
         // back before anything else; what was done is listed under Errors.
-        match sonotag::tags::recover(&mut app.lib) {
+        match sonotag_core::tags::recover(&mut app.lib) {
             Ok(recovered) if !recovered.is_empty() => {
                 app.status = format!(
                     "{} interrupted tag writes from an earlier run were resolved: see Errors",
@@ -233,7 +233,7 @@ impl App {
         }
     }
 
-    fn active_model(&self) -> Option<&sonotag::classify::ModelRow> {
+    fn active_model(&self) -> Option<&sonotag_core::classify::ModelRow> {
         self.models.iter().find(|m| m.active)
     }
 
@@ -244,9 +244,9 @@ impl App {
     /// Reloads the table, models, label counts and the selected track's
     /// evidence from the library.
     fn reload(&mut self) {
-        self.models = sonotag::classify::models(&self.lib).unwrap_or_default();
+        self.models = sonotag_core::classify::models(&self.lib).unwrap_or_default();
         self.label_counts.clear();
-        for l in sonotag::retrain::trusted_labels(&self.lib, &self.vocab).unwrap_or_default() {
+        for l in sonotag_core::retrain::trusted_labels(&self.lib, &self.vocab).unwrap_or_default() {
             let e = self.label_counts.entry(l.genre).or_default();
             if l.source == "tag" {
                 e.1 += 1
@@ -619,8 +619,9 @@ impl App {
                 self.save_settings();
                 if let Some(m) = self.active_model().cloned() {
                     let th = self.thresholds();
-                    let r = sonotag::classify::revote(&mut self.lib, m.id, &m.card.classes, th)
-                        .map(|n| format!("Re-voted {n} tracks with the new thresholds"));
+                    let r =
+                        sonotag_core::classify::revote(&mut self.lib, m.id, &m.card.classes, th)
+                            .map(|n| format!("Re-voted {n} tracks with the new thresholds"));
                     self.decide(r);
                 }
             }
@@ -643,7 +644,7 @@ impl App {
             Message::VocabEdit(action) => self.vocab_text.perform(action),
             Message::VocabSave => match toml::from_str::<Vocabulary>(&self.vocab_text.text()) {
                 Ok(v) => {
-                    let path = sonotag::genres::default_path();
+                    let path = sonotag_core::genres::default_path();
                     match v.save(&path) {
                         Ok(()) => {
                             self.status = format!("Vocabulary saved to {}", path.display());
@@ -1075,7 +1076,7 @@ impl App {
             text("Genres and super-genre map").size(18),
             text(format!(
                 "`genres` are the canonical names; `map` sends sub-genres and spellings to them (used for tags and overrides). Saved in {}",
-                sonotag::genres::default_path().display()
+                sonotag_core::genres::default_path().display()
             ))
             .size(12),
             text_editor(&self.vocab_text)

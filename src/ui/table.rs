@@ -5,7 +5,7 @@ use iced::widget::{
     button, column, container, mouse_area, pick_list, row, scrollable, space, text, text_input,
 };
 use iced::{Element, Length};
-use sonotag::review::{ReviewRow, ReviewState};
+use sonotag_core::review::{ReviewRow, ReviewState};
 
 /// Height of one row in pixels (fixed, so visible rows can be computed).
 pub const ROW_HEIGHT: f32 = 26.0;

@@ -59,8 +59,8 @@ fn review_flow_in_the_simulator() {
     let music = dir.path().join("music");
     std::fs::create_dir_all(&music).unwrap();
     for i in 0..3u64 {
-        let stereo = sonotag::synth::music_like(6.0, 44_100, i + 10);
-        sonotag::synth::write_wav(&music.join(format!("song {i}.wav")), &stereo, 44_100, 2)
+        let stereo = sonotag_core::synth::music_like(6.0, 44_100, i + 10);
+        sonotag_core::synth::write_wav(&music.join(format!("song {i}.wav")), &stereo, 44_100, 2)
             .unwrap();
     }
     let db = dir.path().join("lib.sqlite");
@@ -72,7 +72,7 @@ fn review_flow_in_the_simulator() {
     assert!(app.busy());
     wait_for_job(&mut app);
     assert_eq!(app.table.rows.len(), 3, "{}", app.status());
-    use sonotag::review::ReviewState;
+    use sonotag_core::review::ReviewState;
     assert!(
         app.table
             .rows
@@ -102,7 +102,7 @@ fn review_flow_in_the_simulator() {
     assert_ne!(first, second);
     let _ = app.update(Message::OverrideInput("drum and bass".into()));
     let _ = app.update(Message::OverrideSubmit);
-    let rows = sonotag::review::rows(&app.lib, app.model_id()).unwrap();
+    let rows = sonotag_core::review::rows(&app.lib, app.model_id()).unwrap();
     let decided: Vec<_> = rows.iter().filter_map(|r| r.decided.clone()).collect();
     assert_eq!(decided.len(), 2, "{rows:?}");
     assert!(
@@ -125,7 +125,7 @@ fn review_flow_in_the_simulator() {
         let _ = app.update(m);
     }
     let decided_now = || {
-        sonotag::review::rows(&app.lib, app.model_id())
+        sonotag_core::review::rows(&app.lib, app.model_id())
             .unwrap()
             .iter()
             .filter(|r| r.decided.is_some())
@@ -138,13 +138,13 @@ fn review_flow_in_the_simulator() {
     // A decision retracted elsewhere (the command line) while the dialog is
     // open: the dialog shows the new plan, and a click on the old one
     // writes nothing until the new plan has been seen.
-    let mut elsewhere = sonotag::library::Library::open(&db).unwrap();
+    let mut elsewhere = sonotag_core::library::Library::open(&db).unwrap();
     let second_genre = rows
         .iter()
         .find(|r| r.track_id == second)
         .and_then(|r| r.decided.clone())
         .unwrap();
-    sonotag::tags::clear_label(&mut elsewhere, second).unwrap();
+    sonotag_core::tags::clear_label(&mut elsewhere, second).unwrap();
     click(&mut app, "Write 2 files");
     assert!(!app.busy(), "a stale plan is never written");
     assert!(shows(&app, "Write 1 files"));
@@ -157,7 +157,7 @@ fn review_flow_in_the_simulator() {
         app.override_input.is_empty(),
         "typing behind the dialog is ignored"
     );
-    sonotag::tags::override_genre(&mut elsewhere, second, &second_genre, None, false).unwrap();
+    sonotag_core::tags::override_genre(&mut elsewhere, second, &second_genre, None, false).unwrap();
     let _ = app.update(Message::Tick);
     assert!(shows(&app, "Write 2 files"), "ticks keep the plan current");
     click(&mut app, "Write 2 files");
@@ -170,7 +170,7 @@ fn review_flow_in_the_simulator() {
     for (path, genre) in &written {
         assert_eq!(genre_tag(path), vec![genre.clone()], "{}", path.display());
     }
-    let states: Vec<_> = sonotag::review::rows(&app.lib, app.model_id())
+    let states: Vec<_> = sonotag_core::review::rows(&app.lib, app.model_id())
         .unwrap()
         .into_iter()
         .map(|r| r.state)
@@ -201,7 +201,7 @@ fn review_flow_in_the_simulator() {
     assert!(shows(&app, "Save vocabulary"));
     let _ = app.update(Message::VocabSave);
     let saved = dir.path().join("config/sonotag/genres.toml");
-    let vocab = sonotag::genres::Vocabulary::load(&saved).unwrap();
+    let vocab = sonotag_core::genres::Vocabulary::load(&saved).unwrap();
     assert_eq!(vocab.canonical("trap").as_deref(), Some("Hip-Hop"));
     assert!(saved.exists(), "{}", app.status());
 }

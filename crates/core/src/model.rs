@@ -915,7 +915,7 @@ pub fn default_model_path() -> PathBuf {
             .ok()
             .and_then(|e| e.parent().map(|p| p.join("../../models/default"))),
         Some(PathBuf::from("/usr/share/sonotag/models/default")),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default")),
+        Some(crate::source_tree().join("models/default")),
     ];
     candidates
         .into_iter()

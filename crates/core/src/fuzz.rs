@@ -271,7 +271,7 @@ fn campaign_with(
 /// The good files the project's tests use, one per format (`tone.*`), when
 /// the source tree is at hand.
 pub fn default_sources() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = crate::source_tree().join("tests/fixtures");
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|d| {
             d.flatten()

@@ -911,7 +911,7 @@ mod tests {
 
     #[test]
     fn fast_front_end_equals_candle_conv2d() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/musicnn-msd.safetensors");
+        let path = crate::source_tree().join("models/musicnn-msd.safetensors");
         let net = MusicnnNet::load(&path).unwrap();
         let fe = MelFrontEnd::new();
         let audio = crate::synth::music_like(7.0, SAMPLE_RATE, 11);

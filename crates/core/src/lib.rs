@@ -19,7 +19,6 @@ pub mod head;
 pub mod library;
 pub mod model;
 pub mod musicnn;
-pub mod playback;
 pub mod retrain;
 pub mod review;
 pub mod safe_write;
@@ -32,3 +31,10 @@ pub mod train;
 pub mod transfer;
 pub mod vote;
 pub mod worker;
+
+/// The repository this build came from (the top of the workspace), where
+/// `models/` and the test fixtures live: the last place shipped files are
+/// looked for, after the installed locations.
+pub fn source_tree() -> &'static std::path::Path {
+    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}

@@ -687,6 +687,18 @@ mod tests {
     }
 
     #[test]
+    fn an_edit_by_another_program_is_noticed_before_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"original").unwrap();
+        let f = LockedFile::open(&path).unwrap();
+        assert!(f.unchanged());
+        // flock is advisory: a program that ignores it can still write.
+        std::fs::write(&path, b"edited elsewhere").unwrap();
+        assert!(!f.unchanged());
+    }
+
+    #[test]
     fn journal_lists_complete_entries_and_drops_torn_ones() {
         let dir = tempfile::tempdir().unwrap();
         let lib = dir.path().join("lib.sqlite");
