@@ -68,7 +68,7 @@ fn garbage_in_the_middle_is_skipped_and_counted() {
     for name in ["tone.flac", "tone.mp3"] {
         let mut bytes = std::fs::read(fixture(name)).unwrap();
         let mid = bytes.len() / 2;
-        let mut rng = sonotag_core::synth::Rng::new(3);
+        let mut rng = sonotag_core::rng::Rng::new(3);
         for b in &mut bytes[mid..mid + 1500] {
             *b = rng.next_u64() as u8;
         }

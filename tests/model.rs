@@ -6,10 +6,12 @@ use sonotag_core::features::PatchData;
 use sonotag_core::genres::Vocabulary;
 use sonotag_core::library::Library;
 use sonotag_core::model::{
-    self, Architecture, FeatureParams, Model, ModelCard, Network, Thresholds, TrainingSummary,
+    self, Architecture, FeatureParams, Model, ModelCard, Network, TrainingSummary,
 };
+use sonotag_core::rng;
 use sonotag_core::synth;
 use sonotag_core::train::{self, TrainOptions};
+use sonotag_core::vote::Thresholds;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -20,7 +22,7 @@ const RATE: u32 = 22_050;
 
 /// One track of class `c`, varied by `seed`.
 fn signal(c: usize, seconds: f32, seed: u64) -> Vec<f32> {
-    let mut rng = synth::Rng::new(seed);
+    let mut rng = rng::Rng::new(seed);
     match c {
         // Low rumbling noise.
         0 => synth::low_noise(seconds, RATE, 150.0 + rng.unit() * 150.0, 0.5, seed),
@@ -156,7 +158,7 @@ fn learns_a_synthetic_problem_and_reloads_identically() {
     );
     let a = Model::load(&f.model).unwrap();
     let b = Model::load(&model::with_ext(&f.model, "json")).unwrap();
-    let mut rng = synth::Rng::new(9);
+    let mut rng = rng::Rng::new(9);
     let slices: Vec<u8> = (0..3 * 128 * 128)
         .map(|_| (rng.next_u64() % 200) as u8)
         .collect();

@@ -9,14 +9,14 @@ use sonotag_core::genres::Vocabulary;
 use sonotag_core::head::HeadOptions;
 use sonotag_core::library::Library;
 use sonotag_core::model::{
-    self, Architecture, Backbone, FeatureParams, Model, ModelCard, Network, Thresholds,
-    TrainingSummary,
+    self, Architecture, Backbone, FeatureParams, Model, ModelCard, Network, TrainingSummary,
 };
 use sonotag_core::musicnn;
 use sonotag_core::retrain::{self, RetrainOptions};
 use sonotag_core::train::{self, LabelRow, Split, TrainOptions};
 use sonotag_core::transfer::{self, TransferOptions};
 use sonotag_core::vote;
+use sonotag_core::vote::Thresholds;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;

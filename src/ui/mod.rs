@@ -22,10 +22,10 @@ use iced::widget::{
 use iced::{Element, Length, Subscription, Task, Theme};
 use sonotag_core::genres::Vocabulary;
 use sonotag_core::library::Library;
-use sonotag_core::model::Thresholds;
 use sonotag_core::review::{self, Evidence};
 use sonotag_core::settings::Settings;
 use sonotag_core::tags::{self, Action as WriteAction, PlannedWrite, WritePolicy};
+use sonotag_core::vote::Thresholds;
 use sonotag_core::worker::{self, Event as JobEvent, Job};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -150,7 +150,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<()> {
 /// Slices per second through the network, batch 64, all cores.
 pub fn bench_inference(architectures: &[Architecture]) -> anyhow::Result<()> {
     let n = 1024;
-    let mut rng = synth::Rng::new(1);
+    let mut rng = crate::rng::Rng::new(1);
     let slices: Vec<u8> = (0..n * 128 * 128)
         .map(|_| (rng.next_u64() % 256) as u8)
         .collect();
@@ -211,7 +211,7 @@ pub fn bench_musicnn_inference() -> anyhow::Result<()> {
 pub fn bench_retrain_head(tracks: usize) -> anyhow::Result<()> {
     let mut net = GenreNet::new(&Architecture::default(), 11, 1)?;
     let dim = net.architecture().embedding;
-    let mut rng = synth::Rng::new(2);
+    let mut rng = crate::rng::Rng::new(2);
     let n = tracks * 30;
     let labels: Vec<u32> = (0..n).map(|i| ((i / 30) % 11) as u32).collect();
     let embeddings: Vec<f32> = (0..n * dim)
@@ -242,7 +242,7 @@ pub fn bench_retrain_musicnn_head(tracks: usize) -> anyhow::Result<()> {
     let dim = crate::musicnn::EMBEDDING;
     let per = crate::classify::DEFAULT_SAMPLE_SLICES;
     let n = tracks * per;
-    let mut rng = synth::Rng::new(3);
+    let mut rng = crate::rng::Rng::new(3);
     let labels: Vec<u32> = (0..n).map(|i| ((i / per) % 11) as u32).collect();
     let embeddings: Vec<f32> = (0..n * dim)
         .map(|i| rng.unit() + f32::from(u8::from((i % dim) == labels[i / dim] as usize)))

@@ -11,7 +11,7 @@
 //! fuzz --cases 10000` runs the long campaign.
 
 use crate::features::FeatureKind;
-use crate::synth::Rng;
+use crate::rng::Rng;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -8,7 +8,7 @@
 //! trains in well under a second, so a user's corrections can retrain it at
 //! once from stored embeddings (no decoding).
 
-use crate::synth::Rng;
+use crate::rng::Rng;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use std::collections::HashMap;

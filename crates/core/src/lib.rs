@@ -21,6 +21,7 @@ pub mod model;
 pub mod musicnn;
 pub mod retrain;
 pub mod review;
+pub mod rng;
 pub mod safe_write;
 pub mod scan;
 pub mod settings;

@@ -20,8 +20,9 @@
 use crate::features::{FeatureKind, PatchData};
 use crate::head::LinearHead;
 use crate::musicnn::{self, MusicnnNet};
+use crate::rng::Rng;
 use crate::spectrogram::{self, MEL_BANDS, SLICE_COLUMNS};
-use crate::synth::Rng;
+use crate::vote::Thresholds;
 use candle_core::{D, DType, Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -111,24 +112,6 @@ impl Architecture {
         }
         total += (self.flat() * self.embedding * 2) as u64;
         total + (self.embedding * classes * 2) as u64
-    }
-}
-
-/// Voting thresholds (see [`crate::vote`]).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Thresholds {
-    /// A slice whose top probability is below this abstains.
-    pub slice: f32,
-    /// A track whose winner has less than this share of the votes is unsure.
-    pub track: f32,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Self {
-            slice: 0.5,
-            track: 0.7,
-        }
     }
 }
 

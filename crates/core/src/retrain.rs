@@ -13,7 +13,7 @@ use crate::classify::{self, active_model};
 use crate::genres::Vocabulary;
 use crate::library::Library;
 use crate::model::{Model, today};
-use crate::synth::Rng;
+use crate::rng::Rng;
 
 use crate::vote;
 use rusqlite::params;

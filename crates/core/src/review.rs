@@ -5,8 +5,8 @@
 
 use crate::classify::{self, Analysis};
 use crate::library::{Library, path_from_bytes};
-use crate::model::Thresholds;
 use crate::spectrogram::Spectrogram;
+use crate::vote::Thresholds;
 use crate::vote::{self, Proposal};
 use rusqlite::params;
 use serde::Serialize;

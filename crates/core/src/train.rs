@@ -15,10 +15,11 @@
 use crate::audio;
 use crate::features::all_slices;
 use crate::genres::Vocabulary;
-use crate::model::{Architecture, ClassCount, GenreNet, Thresholds};
+use crate::model::{Architecture, ClassCount, GenreNet};
+use crate::rng::Rng;
 use crate::spectrogram::{MEL_BANDS, SLICE_COLUMNS, Spectrogram};
-use crate::synth::Rng;
 use crate::vote;
+use crate::vote::Thresholds;
 use candle_core::{Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rayon::prelude::*;

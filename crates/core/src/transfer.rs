@@ -18,7 +18,7 @@
 use crate::features::{FeatureKind, PatchData, slice_plan};
 use crate::head::{HeadOptions, LinearHead};
 use crate::musicnn::{self, MusicnnNet};
-use crate::synth::Rng;
+use crate::rng::Rng;
 use crate::train::Skipped;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -295,7 +295,7 @@ impl Default for TransferOptions {
 /// A trained head with its calibrated thresholds.
 pub struct TransferTrained {
     pub head: LinearHead,
-    pub thresholds: crate::model::Thresholds,
+    pub thresholds: crate::vote::Thresholds,
     pub calibrated: bool,
     /// Top-1 track accuracy of the out-of-fold votes (no abstention).
     pub cross_validated_accuracy: f32,
@@ -316,7 +316,7 @@ pub fn train_head_model(
         opts.calibration_patches,
         &opts.head,
     )?;
-    let plurality = crate::model::Thresholds {
+    let plurality = crate::vote::Thresholds {
         slice: 0.0,
         track: 0.0,
     };
@@ -349,7 +349,7 @@ pub fn train_head_model(
                     "{:.0}% precision unreachable out of fold: the article's thresholds kept",
                     opts.target_precision * 100.0
                 ));
-                (crate::model::Thresholds::default(), false)
+                (crate::vote::Thresholds::default(), false)
             }
         };
     let all: Vec<&TrackEmbeddings> = tracks.iter().collect();

@@ -6,8 +6,25 @@
 //! of the votes cast — or nobody voted, or two genres tie — the track is
 //! **unsure** ("it's better to say I don't know").
 
-use crate::model::Thresholds;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// Voting thresholds: when a slice abstains and when a track is unsure.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// A slice whose top probability is below this abstains.
+    pub slice: f32,
+    /// A track whose winner has less than this share of the votes is unsure.
+    pub track: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            slice: 0.5,
+            track: 0.7,
+        }
+    }
+}
 
 /// Why a track is unsure, in words for the user.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -9,10 +9,10 @@
 use crate::classify;
 use crate::genres::Vocabulary;
 use crate::library::Library;
-use crate::model::Thresholds;
 use crate::retrain::{self, RetrainOptions};
 use crate::scan::{self, ScanProgress};
 use crate::tags::{self, PlannedWrite, WriteSettings};
+use crate::vote::Thresholds;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
