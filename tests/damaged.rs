@@ -168,7 +168,7 @@ fn damaged_files_never_stop_the_good_ones() {
         "{text}{}",
         String::from_utf8_lossy(&classify.stderr)
     );
-    let lib = sonotag_core::library::Library::open(&db).unwrap();
+    let lib = sonotag_core::store::Library::open(&db).unwrap();
     let model = sonotag_core::classify::active_model(&lib).unwrap().unwrap();
     for i in 0..3 {
         let t = lib

@@ -4,11 +4,11 @@
 
 use sonotag_core::features::PatchData;
 use sonotag_core::genres::Vocabulary;
-use sonotag_core::library::Library;
 use sonotag_core::model::{
     self, Architecture, FeatureParams, Model, ModelCard, Network, TrainingSummary,
 };
 use sonotag_core::rng;
+use sonotag_core::store::Library;
 use sonotag_core::synth;
 use sonotag_core::train::{self, TrainOptions};
 use sonotag_core::vote::Thresholds;

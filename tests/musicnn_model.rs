@@ -5,8 +5,8 @@
 
 use sonotag_core::features::FeatureKind;
 use sonotag_core::genres::Vocabulary;
-use sonotag_core::library::Library;
 use sonotag_core::model::{self, Backbone, Model};
+use sonotag_core::store::Library;
 use sonotag_core::synth;
 use std::path::{Path, PathBuf};
 use std::process::Command;

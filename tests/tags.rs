@@ -2,7 +2,7 @@
 //! restores exactly; refusals for changed and read-only files.
 
 use lofty::prelude::*;
-use sonotag_core::library::Library;
+use sonotag_core::store::Library;
 use sonotag_core::tags::{self, Action, WritePolicy, WriteSettings};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;

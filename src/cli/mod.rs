@@ -6,7 +6,7 @@ mod model_cmds;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use sonotag_core::library::{Library, TrackFilter};
+use sonotag_core::store::{Library, TrackFilter};
 use sonotag_core::{audio, bench, scan, spectrogram};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -288,9 +288,7 @@ pub enum Command {
 }
 
 fn open_library(db: &Option<PathBuf>) -> anyhow::Result<Library> {
-    let path = db
-        .clone()
-        .unwrap_or_else(sonotag_core::library::default_path);
+    let path = db.clone().unwrap_or_else(sonotag_core::store::default_path);
     let mut lib = Library::open(&path)?;
     // Interrupted tag writes of an earlier run are resolved before any
     // command looks at the library.
@@ -633,9 +631,7 @@ fn gui(db: &Option<PathBuf>, folder: Option<PathBuf>) -> anyhow::Result<ExitCode
              run Sonotag in a desktop session, or use the command line (sonotag --help)"
         );
     }
-    let path = db
-        .clone()
-        .unwrap_or_else(sonotag_core::library::default_path);
+    let path = db.clone().unwrap_or_else(sonotag_core::store::default_path);
     crate::ui::run(path, folder).map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }

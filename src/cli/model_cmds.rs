@@ -7,12 +7,12 @@ use sonotag_core::classify::{self, ClassifyProgress};
 use sonotag_core::eval::{self, EvalReport};
 use sonotag_core::genres::Vocabulary;
 use sonotag_core::head::HeadOptions;
-use sonotag_core::library::Library;
 use sonotag_core::model::{
     self, Architecture, Backbone, FeatureParams, Model, ModelCard, Network, TrainingSummary,
 };
 use sonotag_core::musicnn;
 use sonotag_core::retrain::{self, RetrainOptions};
+use sonotag_core::store::Library;
 use sonotag_core::train::{self, LabelRow, Split, TrainOptions};
 use sonotag_core::transfer::{self, TransferOptions};
 use sonotag_core::vote;

@@ -21,9 +21,9 @@ use iced::widget::{
 };
 use iced::{Element, Length, Subscription, Task, Theme};
 use sonotag_core::genres::Vocabulary;
-use sonotag_core::library::Library;
 use sonotag_core::review::{self, Evidence};
 use sonotag_core::settings::Settings;
+use sonotag_core::store::Library;
 use sonotag_core::tags::{self, Action as WriteAction, PlannedWrite, WritePolicy};
 use sonotag_core::vote::Thresholds;
 use sonotag_core::worker::{self, Event as JobEvent, Job};
@@ -248,7 +248,7 @@ impl App {
         self.label_counts.clear();
         for l in sonotag_core::retrain::trusted_labels(&self.lib, &self.vocab).unwrap_or_default() {
             let e = self.label_counts.entry(l.genre).or_default();
-            if l.source == "tag" {
+            if l.source == sonotag_core::store::DecisionSource::Tag {
                 e.1 += 1
             } else {
                 e.0 += 1

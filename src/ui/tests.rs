@@ -138,7 +138,7 @@ fn review_flow_in_the_simulator() {
     // A decision retracted elsewhere (the command line) while the dialog is
     // open: the dialog shows the new plan, and a click on the old one
     // writes nothing until the new plan has been seen.
-    let mut elsewhere = sonotag_core::library::Library::open(&db).unwrap();
+    let mut elsewhere = sonotag_core::store::Library::open(&db).unwrap();
     let second_genre = rows
         .iter()
         .find(|r| r.track_id == second)

@@ -8,10 +8,10 @@
 //! many small files. Prints figures only; it asserts nothing.
 
 use crate::audio;
-use crate::library::Library;
 use crate::model::{Architecture, GenreNet};
 use crate::scan;
 use crate::spectrogram;
+use crate::store::Library;
 use crate::synth;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};

@@ -12,8 +12,8 @@
 
 use crate::audio;
 use crate::features::Patches;
-use crate::library::{Library, LibraryError, now, path_from_bytes};
 use crate::model::{Model, ModelCard};
+use crate::store::{Library, LibraryError, now, path_from_bytes};
 use crate::vote::Thresholds;
 use crate::vote::{self, Proposal};
 use half::f16;

@@ -876,7 +876,7 @@ pub fn shipped_musicnn_weights() -> Option<PathBuf> {
 
 /// Today's date as YYYY-MM-DD (UTC), for cards.
 pub fn today() -> String {
-    let days = crate::library::now() / 86_400;
+    let days = crate::store::now() / 86_400;
     // Civil-from-days (H. Hinnant's algorithm).
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

@@ -11,9 +11,9 @@
 
 use crate::classify::{self, active_model};
 use crate::genres::Vocabulary;
-use crate::library::Library;
 use crate::model::{Model, today};
 use crate::rng::Rng;
+use crate::store::{DecisionSource, Library};
 
 use crate::vote;
 use rusqlite::params;
@@ -65,50 +65,37 @@ pub struct RetrainReport {
     pub labels_per_genre: BTreeMap<String, usize>,
 }
 
-/// A trusted label with its source ("accepted", "overridden" or "tag").
+/// A trusted label with its source.
 #[derive(Clone, Debug, Serialize)]
 pub struct TrustedLabel {
     pub track_id: i64,
     pub genre: String,
-    pub source: String,
+    pub source: DecisionSource,
 }
 
 /// Trusted labels of present tracks: the user's decisions first, then tags
 /// that the vocabulary knows.
 pub fn trusted_labels(lib: &Library, vocab: &Vocabulary) -> anyhow::Result<Vec<TrustedLabel>> {
-    let mut stmt = lib.conn().prepare(
-        "SELECT t.id, l.genre, l.source, t.genres FROM tracks t
-         LEFT JOIN labels l ON l.track_id = t.id WHERE t.status = 'ok'",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, String>(3)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, genre, source, tags) = row?;
-        if let (Some(g), Some(s)) = (genre, source) {
-            out.push(TrustedLabel {
-                track_id: id,
-                genre: g,
-                source: s,
-            });
-            continue;
-        }
-        let tags: Vec<String> = serde_json::from_str(&tags).unwrap_or_default();
-        if let Some(g) = tags.iter().find_map(|t| vocab.canonical(t)) {
-            out.push(TrustedLabel {
-                track_id: id,
-                genre: g,
-                source: "tag".into(),
-            });
-        }
-    }
-    Ok(out)
+    Ok(lib
+        .track_labels()?
+        .into_iter()
+        .filter_map(|t| match t.decision {
+            Some((genre, source)) => Some(TrustedLabel {
+                track_id: t.track_id,
+                genre,
+                source,
+            }),
+            None => t
+                .file_genres
+                .iter()
+                .find_map(|g| vocab.canonical(g))
+                .map(|genre| TrustedLabel {
+                    track_id: t.track_id,
+                    genre,
+                    source: DecisionSource::Tag,
+                }),
+        })
+        .collect())
 }
 
 /// Trains a new head, registers it as the active model under `models_dir`,

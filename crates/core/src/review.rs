@@ -4,11 +4,10 @@
 //! The GUI renders these values and never queries SQLite itself.
 
 use crate::classify::{self, Analysis};
-use crate::library::{Library, path_from_bytes};
 use crate::spectrogram::Spectrogram;
+use crate::store::{DecisionSource, Library, TrackStatus, is_written};
 use crate::vote::Thresholds;
-use crate::vote::{self, Proposal};
-use rusqlite::params;
+use crate::vote::{self, Proposal, ProposalState};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -63,62 +62,43 @@ pub struct ReviewRow {
 
 /// Every present track with its proposal under `model_id` (if any).
 pub fn rows(lib: &Library, model_id: Option<i64>) -> anyhow::Result<Vec<ReviewRow>> {
-    let mut stmt = lib.conn().prepare(
-        "SELECT t.id, t.path, t.path_text, t.title, t.artist, t.album, t.genres,
-                p.genre, p.share, p.state, l.genre, l.source, e.message, t.status
-         FROM tracks t
-         LEFT JOIN proposals p ON p.track_id = t.id AND p.model_id = ?1
-         LEFT JOIN labels l ON l.track_id = t.id
-         LEFT JOIN analysis_errors e ON e.track_id = t.id AND e.model_id = ?1
-         WHERE t.status != 'missing'
-         ORDER BY t.path_text",
-    )?;
-    let rows = stmt.query_map(params![model_id.unwrap_or(-1)], |r| {
-        let path = path_from_bytes(r.get(1)?);
-        let path_text: String = r.get(2)?;
-        let genres: String = r.get(6)?;
-        let genres: Vec<String> = serde_json::from_str(&genres).unwrap_or_default();
-        let proposal_state: Option<String> = r.get(9)?;
-        let decided: Option<String> = r.get(10)?;
-        let source: Option<String> = r.get(11)?;
-        let error: Option<String> = r.get(12)?;
-        let status: String = r.get(13)?;
-        let state = if error.is_some() || status == "error" {
-            ReviewState::Error
-        } else if let Some(d) = &decided {
-            if genres.len() == 1 && &genres[0] == d {
-                ReviewState::Written
-            } else if source.as_deref() == Some("overridden") {
-                ReviewState::Overridden
+    Ok(lib
+        .track_rows(model_id)?
+        .into_iter()
+        .map(|r| {
+            let state = if r.analysis_error.is_some() || r.status == TrackStatus::Error {
+                ReviewState::Error
+            } else if let Some((decided, source)) = &r.decision {
+                if is_written(&r.file_genres, decided) {
+                    ReviewState::Written
+                } else if *source == DecisionSource::Overridden {
+                    ReviewState::Overridden
+                } else {
+                    ReviewState::Accepted
+                }
             } else {
-                ReviewState::Accepted
+                match r.proposal_state {
+                    Some(ProposalState::Proposed) => ReviewState::Proposed,
+                    Some(ProposalState::Unsure) => ReviewState::Unsure,
+                    None => ReviewState::Pending,
+                }
+            };
+            let file_name = r.path.file_name().map(|n| n.to_string_lossy().into_owned());
+            ReviewRow {
+                track_id: r.track_id,
+                title: r.title.or(file_name).unwrap_or(r.path_text),
+                path: r.path,
+                artist: r.artist.unwrap_or_default(),
+                album: r.album.unwrap_or_default(),
+                tag_genre: r.file_genres.join("; "),
+                proposed: r.proposed,
+                share: r.share.unwrap_or(0.0),
+                decided: r.decision.map(|(g, _)| g),
+                state,
+                error: r.analysis_error,
             }
-        } else {
-            match proposal_state.as_deref() {
-                Some("proposed") => ReviewState::Proposed,
-                Some(_) => ReviewState::Unsure,
-                None => ReviewState::Pending,
-            }
-        };
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        Ok(ReviewRow {
-            track_id: r.get(0)?,
-            title: r
-                .get::<_, Option<String>>(3)?
-                .or(file_name)
-                .unwrap_or(path_text),
-            path,
-            artist: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-            album: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-            tag_genre: genres.join("; "),
-            proposed: r.get(7)?,
-            share: r.get::<_, Option<f32>>(8)?.unwrap_or(0.0),
-            decided,
-            state,
-            error,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        .collect())
 }
 
 /// Everything the track view draws: the analysis, the vote and the classes.

@@ -18,7 +18,7 @@
 //! by another program meanwhile is never overwritten), and [`Patch`], the
 //! changed byte ranges that let undo restore a file's exact previous bytes.
 
-use crate::library::{path_bytes, path_from_bytes};
+use crate::store::{WriteKind, path_bytes, path_from_bytes};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions, TryLockError};
@@ -438,14 +438,6 @@ fn create_exclusive(path: PathBuf, bytes: &[u8]) -> Result<PathBuf, String> {
         .and_then(|_| f.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
-}
-
-/// Why a file is being rewritten.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WriteKind {
-    Apply,
-    Undo,
 }
 
 /// What the journal knows of one write in progress.

@@ -8,7 +8,7 @@
 //! read in parallel (rayon) and committed in batches, so an interrupted scan
 //! keeps everything already committed and a rerun resumes.
 
-use crate::library::{self, FileStamp, Library, LibraryError, TrackInfo, TrackStatus};
+use crate::store::{self, FileStamp, Library, LibraryError, TrackInfo, TrackStatus};
 use lofty::prelude::*;
 use lofty::probe::Probe;
 use rayon::prelude::*;
@@ -308,7 +308,7 @@ pub fn scan(
     let walk_problems = problems.clone();
     lib.transaction(|tx| {
         for p in &walk_problems {
-            library::record_scan_error(tx, &p.path, &p.message)?;
+            store::record_scan_error(tx, &p.path, &p.message)?;
         }
         Ok(())
     })?;
@@ -326,7 +326,7 @@ pub fn scan(
             for (p, result) in batch.iter().zip(&results) {
                 match result {
                     Ok(info) => {
-                        library::upsert_track(tx, &p.path, p.size, p.mtime_ns, info)?;
+                        store::upsert_track(tx, &p.path, p.size, p.mtime_ns, info)?;
                         if p.known.is_some() {
                             summary.updated += 1;
                         } else {
@@ -334,7 +334,7 @@ pub fn scan(
                         }
                     }
                     Err(message) => {
-                        library::record_scan_error(tx, &p.path, message)?;
+                        store::record_scan_error(tx, &p.path, message)?;
                     }
                 }
             }
@@ -373,10 +373,10 @@ pub fn scan(
             .collect();
         lib.transaction(|tx| {
             for (_, stamp) in &vanished {
-                library::mark_missing(tx, stamp.id)?;
+                store::mark_missing(tx, stamp.id)?;
             }
             for p in &stale_errors {
-                library::clear_scan_error(tx, p)?;
+                store::clear_scan_error(tx, p)?;
             }
             Ok(())
         })?;

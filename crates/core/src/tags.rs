@@ -16,17 +16,19 @@
 //! - every apply is a batch, and [`undo`] restores each file's previous genre
 //!   values exactly (removing the tag again where Sonotag had to create it).
 
-use crate::library::{Library, LibraryError, now, path_from_bytes};
 use crate::safe_write::{
-    INTERRUPTED, Interrupt, Journal, JournalEntry, LockedFile, Patch, Pending, Stamp, WriteKind,
-    WriteLock, sha256_hex,
+    INTERRUPTED, Interrupt, Journal, JournalEntry, LockedFile, Patch, Pending, Stamp, WriteLock,
+    sha256_hex,
+};
+use crate::store::{
+    Batch, BatchState, DecisionSource, Library, LibraryError, NewWrite, TagWrite, WriteKind,
+    is_written,
 };
 use lofty::config::{ParseOptions, WriteOptions};
 use lofty::file::{FileType, TaggedFile};
 use lofty::prelude::*;
 use lofty::probe::Probe;
 use lofty::tag::{ItemValue, Tag, TagItem, TagType};
-use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -52,21 +54,12 @@ pub struct WriteSettings {
 
 /// Records the user's acceptance of the active proposal as a trusted label.
 pub fn accept(lib: &mut Library, track_id: i64, model_id: i64) -> anyhow::Result<String> {
-    let genre: Option<String> = lib
-        .conn()
-        .query_row(
-            "SELECT genre FROM proposals WHERE track_id = ?1 AND model_id = ?2",
-            params![track_id, model_id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .flatten();
-    let genre = genre.ok_or_else(|| {
+    let genre = lib.proposed_genre(track_id, model_id)?.ok_or_else(|| {
         anyhow::anyhow!(
             "track {track_id} has no proposal to accept: override it with a genre instead"
         )
     })?;
-    set_label(lib, track_id, &genre, "accepted", None, false)?;
+    set_label(lib, track_id, &genre, DecisionSource::Accepted, None, false)?;
     Ok(genre)
 }
 
@@ -82,14 +75,21 @@ pub fn override_genre(
 ) -> anyhow::Result<()> {
     let genre = genre.trim();
     anyhow::ensure!(!genre.is_empty(), "the genre is empty");
-    set_label(lib, track_id, genre, "overridden", mapped_from, replace)
+    set_label(
+        lib,
+        track_id,
+        genre,
+        DecisionSource::Overridden,
+        mapped_from,
+        replace,
+    )
 }
 
 fn set_label(
     lib: &mut Library,
     track_id: i64,
     genre: &str,
-    source: &str,
+    source: DecisionSource,
     mapped_from: Option<&str>,
     replace: bool,
 ) -> anyhow::Result<()> {
@@ -97,26 +97,13 @@ fn set_label(
         lib.track(track_id)?.is_some(),
         "no track with id {track_id}"
     );
-    lib.transaction(|tx| {
-        tx.execute(
-            "INSERT INTO labels (track_id, genre, source, at, replace_existing, mapped_from)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT(track_id) DO UPDATE SET genre = excluded.genre, source = excluded.source,
-                 at = excluded.at, replace_existing = excluded.replace_existing,
-                 mapped_from = excluded.mapped_from",
-            params![track_id, genre, source, now(), replace, mapped_from],
-        )?;
-        Ok(())
-    })?;
+    lib.set_label(track_id, genre, source, mapped_from, replace)?;
     Ok(())
 }
 
 /// Forgets the user's decision on a track (the review's undo).
 pub fn clear_label(lib: &mut Library, track_id: i64) -> Result<(), LibraryError> {
-    lib.transaction(|tx| {
-        tx.execute("DELETE FROM labels WHERE track_id = ?1", [track_id])?;
-        Ok(())
-    })
+    lib.clear_label(track_id)
 }
 
 /// What an apply would do to one file.
@@ -134,7 +121,7 @@ pub enum Action {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PlannedWrite {
     pub track_id: i64,
-    #[serde(serialize_with = "crate::library::serialize_path_str")]
+    #[serde(serialize_with = "crate::store::serialize_path_str")]
     pub path: PathBuf,
     pub old_genres: Vec<String>,
     pub new_genre: String,
@@ -145,42 +132,24 @@ pub struct PlannedWrite {
 
 /// Lists labelled tracks whose file genre differs from the label.
 pub fn plan(lib: &Library, settings: WriteSettings) -> anyhow::Result<Vec<PlannedWrite>> {
-    let mut stmt = lib.conn().prepare(
-        "SELECT t.id, t.path, t.genres, l.genre, l.replace_existing, l.mapped_from FROM labels l
-         JOIN tracks t ON t.id = l.track_id
-         WHERE t.status = 'ok' AND l.source IN ('accepted', 'overridden')
-         ORDER BY t.path_text",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            path_from_bytes(r.get(1)?),
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, bool>(4)?,
-            r.get::<_, Option<String>>(5)?,
-        ))
-    })?;
     let mut out = Vec::new();
-    for row in rows {
-        let (track_id, path, genres, label, replace, mapped_from) = row?;
-        let old: Vec<String> = serde_json::from_str(&genres).unwrap_or_default();
-        if old.len() == 1 && old[0] == label {
+    for f in lib.labelled_files()? {
+        if is_written(&f.file_genres, &f.genre) {
             continue;
         }
-        let action = if old.is_empty() {
+        let action = if f.file_genres.is_empty() {
             Action::Fill
-        } else if replace || settings.policy == WritePolicy::ReplaceAll {
+        } else if f.replace || settings.policy == WritePolicy::ReplaceAll {
             Action::Replace
         } else {
             Action::KeepExisting
         };
         out.push(PlannedWrite {
-            track_id,
-            path,
-            old_genres: old,
-            new_genre: label,
-            mapped_from,
+            track_id: f.track_id,
+            path: f.path,
+            old_genres: f.file_genres,
+            new_genre: f.genre,
+            mapped_from: f.mapped_from,
             action,
         });
     }
@@ -190,7 +159,7 @@ pub fn plan(lib: &Library, settings: WriteSettings) -> anyhow::Result<Vec<Planne
 /// What happened to one file in an apply or undo.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FileOutcome {
-    #[serde(serialize_with = "crate::library::serialize_path_str")]
+    #[serde(serialize_with = "crate::store::serialize_path_str")]
     pub path: PathBuf,
     /// `None` when written; the reason otherwise.
     pub error: Option<String>,
@@ -394,44 +363,20 @@ fn journaled_write(
 }
 
 /// Records in the library that a journaled write reached the file.
-fn land(lib: &mut Library, write_id: i64, kind: WriteKind, stamp: Stamp) -> rusqlite::Result<()> {
-    let result = lib.transaction(|tx| {
-        let (track_id, genres): (i64, String) = tx.query_row(
-            match kind {
-                WriteKind::Apply => "SELECT track_id, new_genres FROM tag_writes WHERE id = ?1",
-                WriteKind::Undo => "SELECT track_id, old_genres FROM tag_writes WHERE id = ?1",
-            },
-            [write_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let genres = serde_json::from_str::<GenreState>(&genres)
-            .map(|s| s.genres)
-            .unwrap_or_default();
-        match kind {
-            WriteKind::Apply => tx.execute(
-                "UPDATE tag_writes SET size_after = ?1, mtime_after = ?2, error = NULL WHERE id = ?3",
-                params![stamp.size as i64, stamp.mtime_ns, write_id],
-            )?,
-            WriteKind::Undo => tx.execute(
-                "UPDATE tag_writes SET undone_at = ?1 WHERE id = ?2",
-                params![now(), write_id],
-            )?,
-        };
-        tx.execute(
-            "UPDATE tracks SET genres = ?1, size = ?2, mtime_ns = ?3 WHERE id = ?4",
-            params![
-                serde_json::to_string(&genres).expect("serialises"),
-                stamp.size as i64,
-                stamp.mtime_ns,
-                track_id
-            ],
-        )?;
-        Ok(())
-    });
-    result.map_err(|e| match e {
-        LibraryError::Sqlite { source, .. } => source,
-        other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
-    })
+fn land(lib: &mut Library, write_id: i64, kind: WriteKind, stamp: Stamp) -> Result<(), String> {
+    let w = lib
+        .tag_write(write_id)
+        .map_err(|e| e.to_string())?
+        .ok_or("the write vanished from the library")?;
+    let state = match kind {
+        WriteKind::Apply => &w.new_state,
+        WriteKind::Undo => &w.old_state,
+    };
+    let genres = serde_json::from_str::<GenreState>(state)
+        .map(|s| s.genres)
+        .unwrap_or_default();
+    lib.record_landed(write_id, kind, &genres, (stamp.size, stamp.mtime_ns))
+        .map_err(|e| e.to_string())
 }
 
 /// Records that a journaled write left the file as it was (with `stamp`,
@@ -443,26 +388,13 @@ fn land_unchanged(
     stamp: Stamp,
     why: &str,
 ) -> Result<(), LibraryError> {
-    lib.transaction(|tx| {
-        if kind == WriteKind::Apply {
-            tx.execute(
-                "UPDATE tag_writes SET error = ?1 WHERE id = ?2",
-                params![why, write_id],
-            )?;
-        }
-        tx.execute(
-            "UPDATE tracks SET size = ?1, mtime_ns = ?2
-             WHERE id = (SELECT track_id FROM tag_writes WHERE id = ?3)",
-            params![stamp.size as i64, stamp.mtime_ns, write_id],
-        )?;
-        Ok(())
-    })
+    lib.record_unchanged(write_id, kind, why, (stamp.size, stamp.mtime_ns))
 }
 
 /// What recovery did with one interrupted write.
 #[derive(Clone, Debug, Serialize)]
 pub struct Recovered {
-    #[serde(serialize_with = "crate::library::serialize_path_str")]
+    #[serde(serialize_with = "crate::store::serialize_path_str")]
     pub path: PathBuf,
     /// What happened, for the user.
     pub message: String,
@@ -615,10 +547,7 @@ pub fn apply_until(
     if todo.is_empty() {
         return Ok(report);
     }
-    let batch_id = lib.transaction(|tx| {
-        tx.execute("INSERT INTO tag_batches (at) VALUES (?1)", [now()])?;
-        Ok(tx.last_insert_rowid())
-    })?;
+    let batch_id = lib.new_batch()?;
     report.batch_id = Some(batch_id);
     let journal = Journal::for_library(lib.path());
     for p in todo {
@@ -661,24 +590,17 @@ fn write_one(
     let target = with_genres(&file.bytes, &p.path, &new, settings)?;
     let undo_patch = Patch::between(&target, &file.bytes).map(|p| p.to_bytes());
     // Record the old state before touching the file.
+    let old_state = serde_json::to_string(&old).expect("serialises");
+    let new_state = serde_json::to_string(&new).expect("serialises");
     let write_id = lib
-        .transaction(|tx| {
-            tx.execute(
-                "INSERT INTO tag_writes (batch_id, track_id, old_genres, new_genres, size_before,
-                     mtime_before, written_sha256, undo_patch)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    batch_id,
-                    p.track_id,
-                    serde_json::to_string(&old).expect("serialises"),
-                    serde_json::to_string(&new).expect("serialises"),
-                    file.stamp.size as i64,
-                    file.stamp.mtime_ns,
-                    sha256_hex(&target),
-                    undo_patch
-                ],
-            )?;
-            Ok(tx.last_insert_rowid())
+        .record_write(&NewWrite {
+            batch_id,
+            track_id: p.track_id,
+            old_state: &old_state,
+            new_state: &new_state,
+            stamp_before: (file.stamp.size, file.stamp.mtime_ns),
+            written_sha256: &sha256_hex(&target),
+            undo_patch: undo_patch.as_deref(),
         })
         .map_err(|e| e.to_string())?;
     match journaled_write(
@@ -690,82 +612,46 @@ fn write_one(
         interrupt,
     ) {
         Ok((stamp, pending)) => {
-            land(lib, write_id, WriteKind::Apply, stamp).map_err(|e| e.to_string())?;
+            land(lib, write_id, WriteKind::Apply, stamp)?;
             journal.finish(pending);
             Ok(())
         }
         Err(e) if e == INTERRUPTED => Err(e),
         Err(e) => {
-            lib.transaction(|tx| {
-                tx.execute(
-                    "UPDATE tag_writes SET error = ?1 WHERE id = ?2",
-                    params![e, write_id],
-                )?;
-                Ok(())
-            })
-            .map_err(|e| e.to_string())?;
+            lib.record_write_error(write_id, &e)
+                .map_err(|e| e.to_string())?;
             Err(e)
         }
     }
 }
 
-/// A batch of writes, for the history.
-#[derive(Clone, Debug, Serialize)]
-pub struct Batch {
-    pub id: i64,
-    pub at: i64,
-    pub files: usize,
-    pub undone: bool,
-}
-
 /// Tag-write batches, newest first.
 pub fn batches(lib: &Library) -> anyhow::Result<Vec<Batch>> {
-    let mut stmt = lib.conn().prepare(
-        "SELECT b.id, b.at, b.undone_at IS NOT NULL,
-                (SELECT count(*) FROM tag_writes w WHERE w.batch_id = b.id AND w.error IS NULL)
-         FROM tag_batches b ORDER BY b.id DESC",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Batch {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            undone: r.get(2)?,
-            files: r.get::<_, i64>(3)? as usize,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// One written file of a batch, as undo needs it.
-struct WrittenFile {
-    write_id: i64,
-    path: PathBuf,
-    old: GenreState,
-    stamp_after: Stamp,
-    written_sha256: Option<String>,
-    undo_patch: Option<Vec<u8>>,
+    Ok(lib.batches()?)
 }
 
 /// The bytes that undo writes: the exact previous bytes where Sonotag kept
 /// a patch and the file is as Sonotag wrote it; otherwise the previous genre
 /// values written into the current tag (files written by older versions).
 fn undo_target(
-    w: &WrittenFile,
+    w: &TagWrite,
     bytes: &[u8],
     stamp: Stamp,
     settings: WriteSettings,
 ) -> Result<Vec<u8>, String> {
     const CHANGED: &str = "file changed since Sonotag wrote it: not restored";
+    let old: GenreState = serde_json::from_str(&w.old_state)
+        .map_err(|e| format!("the stored genres before the write are damaged: {e}"))?;
     match &w.written_sha256 {
         Some(sha) if *sha != sha256_hex(bytes) => Err(CHANGED.into()),
         Some(_) => match &w.undo_patch {
             Some(patch) => Patch::from_bytes(patch)
                 .and_then(|p| p.apply(bytes))
                 .ok_or_else(|| "the stored undo data is damaged; the file was not changed".into()),
-            None => with_genres(bytes, &w.path, &w.old, settings),
+            None => with_genres(bytes, &w.path, &old, settings),
         },
-        None if stamp != w.stamp_after => Err(CHANGED.into()),
-        None => with_genres(bytes, &w.path, &w.old, settings),
+        None if w.stamp_after != Some((stamp.size, stamp.mtime_ns)) => Err(CHANGED.into()),
+        None => with_genres(bytes, &w.path, &old, settings),
     }
 }
 
@@ -781,85 +667,27 @@ pub fn undo(
     let _lock = WriteLock::acquire(lib.path())?;
     recover_locked(lib);
     let batch_id = match batch_id {
-        Some(b) => {
-            let undone: Option<bool> = lib
-                .conn()
-                .query_row(
-                    "SELECT undone_at IS NOT NULL FROM tag_batches WHERE id = ?1",
-                    [b],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            match undone {
-                None => anyhow::bail!("there is no batch {b}: see `sonotag history`"),
-                Some(true) => anyhow::bail!("batch {b} is already undone"),
-                Some(false) => b,
-            }
-        }
-        None => lib
-            .conn()
-            .query_row(
-                "SELECT id FROM tag_batches WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| match batches(lib).map(|b| b.len()).unwrap_or(0) {
+        Some(b) => match lib.batch_state(b)? {
+            None => anyhow::bail!("there is no batch {b}: see `sonotag history`"),
+            Some(BatchState::Undone) => anyhow::bail!("batch {b} is already undone"),
+            Some(BatchState::Open) => b,
+        },
+        None => lib.latest_open_batch()?.ok_or_else(|| {
+            match lib.batches().map(|b| b.len()).unwrap_or(0) {
                 0 => anyhow::anyhow!("nothing to undo: no tag writes yet"),
                 n => anyhow::anyhow!("nothing to undo: all {n} batches of tag writes are undone"),
-            })?,
-    };
-    let writes: Vec<WrittenFile> = {
-        let mut stmt = lib.conn().prepare(
-            "SELECT w.id, t.path, w.old_genres, w.size_after, w.mtime_after, w.written_sha256, w.undo_patch
-             FROM tag_writes w JOIN tracks t ON t.id = w.track_id
-             WHERE w.batch_id = ?1 AND w.error IS NULL AND w.size_after IS NOT NULL
-                   AND w.undone_at IS NULL
-             ORDER BY w.id DESC",
-        )?;
-        let rows = stmt.query_map([batch_id], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                path_from_bytes(r.get(1)?),
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, Option<String>>(5)?,
-                r.get::<_, Option<Vec<u8>>>(6)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (write_id, path, old, size, mtime, written_sha256, undo_patch) = row?;
-            out.push(WrittenFile {
-                write_id,
-                path,
-                old: serde_json::from_str(&old)?,
-                stamp_after: Stamp {
-                    size: size as u64,
-                    mtime_ns: mtime,
-                },
-                written_sha256,
-                undo_patch,
-            });
-        }
-        out
+            }
+        })?,
     };
     let journal = Journal::for_library(lib.path());
     let mut outcomes = Vec::new();
-    for w in writes {
+    for w in lib.undoable_writes(batch_id)? {
         let result = (|| {
             let mut file = LockedFile::open(&w.path)?;
             let target = undo_target(&w, &file.bytes, file.stamp, settings)?;
-            let (stamp, pending) = journaled_write(
-                &journal,
-                &mut file,
-                &target,
-                w.write_id,
-                WriteKind::Undo,
-                None,
-            )?;
-            land(lib, w.write_id, WriteKind::Undo, stamp).map_err(|e| e.to_string())?;
+            let (stamp, pending) =
+                journaled_write(&journal, &mut file, &target, w.id, WriteKind::Undo, None)?;
+            land(lib, w.id, WriteKind::Undo, stamp)?;
             journal.finish(pending);
             Ok::<(), String>(())
         })();
@@ -868,20 +696,8 @@ pub fn undo(
             error: result.err(),
         });
     }
-    let left: i64 = lib.conn().query_row(
-        "SELECT count(*) FROM tag_writes WHERE batch_id = ?1 AND error IS NULL
-             AND size_after IS NOT NULL AND undone_at IS NULL",
-        [batch_id],
-        |r| r.get(0),
-    )?;
-    if left == 0 {
-        lib.transaction(|tx| {
-            tx.execute(
-                "UPDATE tag_batches SET undone_at = ?1 WHERE id = ?2",
-                params![now(), batch_id],
-            )?;
-            Ok(())
-        })?;
+    if lib.undoable_writes(batch_id)?.is_empty() {
+        lib.mark_batch_undone(batch_id)?;
     }
     Ok((batch_id, outcomes))
 }

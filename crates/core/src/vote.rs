@@ -89,12 +89,46 @@ impl Proposal {
         }
     }
 
-    /// "proposed" or "unsure".
-    pub fn state(&self) -> &'static str {
+    /// Whether the track has a proposal or is unsure.
+    pub fn state(&self) -> ProposalState {
         if self.unsure.is_none() {
-            "proposed"
+            ProposalState::Proposed
         } else {
-            "unsure"
+            ProposalState::Unsure
+        }
+    }
+}
+
+/// A track's verdict: a proposed genre, or unsure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProposalState {
+    Proposed,
+    Unsure,
+}
+
+impl ProposalState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Proposed => "proposed",
+            Self::Unsure => "unsure",
+        }
+    }
+}
+
+impl std::fmt::Display for ProposalState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ProposalState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "proposed" => Ok(Self::Proposed),
+            "unsure" => Ok(Self::Unsure),
+            other => Err(format!("unknown state {other:?}: proposed or unsure")),
         }
     }
 }

@@ -8,9 +8,9 @@
 
 use crate::classify;
 use crate::genres::Vocabulary;
-use crate::library::Library;
 use crate::retrain::{self, RetrainOptions};
 use crate::scan::{self, ScanProgress};
+use crate::store::Library;
 use crate::tags::{self, PlannedWrite, WriteSettings};
 use crate::vote::Thresholds;
 use std::path::PathBuf;

@@ -13,6 +13,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+mod labels;
+mod tag_history;
+mod track_rows;
+
+pub use labels::{DecisionSource, LabelledFile, TrackLabel, is_written};
+pub use tag_history::{Batch, BatchState, NewWrite, TagWrite, WriteKind};
+pub use track_rows::TrackRow;
+
 /// Errors from the library file; each names the database path.
 #[derive(Debug, thiserror::Error)]
 pub enum LibraryError {
@@ -393,6 +401,12 @@ impl Library {
         self.conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| self.err(e))
+    }
+
+    /// Runs read-only queries `f` on the connection, naming the library in
+    /// an error.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        f(&self.conn).map_err(|e| self.err(e))
     }
 
     /// Runs `f` inside one transaction (committed when `f` succeeds).

@@ -1,0 +1,173 @@
+//! The `labels` table: the user's decisions (accepted proposals, their own
+//! genres), which are what gets written into files and what retraining
+//! learns from.
+
+use super::{Library, Result, now, path_from_bytes};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Where a trusted label comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecisionSource {
+    /// The user accepted the model's proposal.
+    Accepted,
+    /// The user chose the genre.
+    Overridden,
+    /// The file's own genre tag, known to the vocabulary (never stored as a
+    /// decision; retraining uses it for undecided tracks).
+    Tag,
+}
+
+impl DecisionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Overridden => "overridden",
+            Self::Tag => "tag",
+        }
+    }
+}
+
+impl ToSql for DecisionSource {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for DecisionSource {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        match value.as_str()? {
+            "accepted" => Ok(Self::Accepted),
+            "overridden" => Ok(Self::Overridden),
+            "tag" => Ok(Self::Tag),
+            other => Err(FromSqlError::Other(
+                format!("unknown decision source {other:?}").into(),
+            )),
+        }
+    }
+}
+
+/// True when the file's genres are exactly the decided genre: the decision
+/// is written (the one rule for "already written").
+pub fn is_written(file_genres: &[String], decided: &str) -> bool {
+    file_genres.len() == 1 && file_genres[0] == decided
+}
+
+/// A decided track as the apply plan needs it.
+#[derive(Clone, Debug)]
+pub struct LabelledFile {
+    pub track_id: i64,
+    pub path: PathBuf,
+    /// Genres the file has now (as last scanned or written).
+    pub file_genres: Vec<String>,
+    /// The decided genre.
+    pub genre: String,
+    /// What the user typed when they asked for its super-genre instead.
+    pub mapped_from: Option<String>,
+    /// The user allowed replacing a genre the file already has.
+    pub replace: bool,
+}
+
+/// A present track with its decision, if any, and its file's genres.
+#[derive(Clone, Debug)]
+pub struct TrackLabel {
+    pub track_id: i64,
+    pub decision: Option<(String, DecisionSource)>,
+    pub file_genres: Vec<String>,
+}
+
+impl Library {
+    /// The genre `model_id` proposes for a track, if it proposes one.
+    pub fn proposed_genre(&self, track_id: i64, model_id: i64) -> Result<Option<String>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT genre FROM proposals WHERE track_id = ?1 AND model_id = ?2",
+                params![track_id, model_id],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+        })
+    }
+
+    /// Records (or replaces) the decision on a track.
+    pub fn set_label(
+        &mut self,
+        track_id: i64,
+        genre: &str,
+        source: DecisionSource,
+        mapped_from: Option<&str>,
+        replace: bool,
+    ) -> Result<()> {
+        self.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO labels (track_id, genre, source, at, replace_existing, mapped_from)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(track_id) DO UPDATE SET genre = excluded.genre,
+                     source = excluded.source, at = excluded.at,
+                     replace_existing = excluded.replace_existing,
+                     mapped_from = excluded.mapped_from",
+                params![track_id, genre, source, now(), replace, mapped_from],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Forgets the decision on a track.
+    pub fn clear_label(&mut self, track_id: i64) -> Result<()> {
+        self.transaction(|tx| {
+            tx.execute("DELETE FROM labels WHERE track_id = ?1", [track_id])?;
+            Ok(())
+        })
+    }
+
+    /// Present tracks with a decision, by path: the candidates for writing.
+    pub fn labelled_files(&self) -> Result<Vec<LabelledFile>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT t.id, t.path, t.genres, l.genre, l.replace_existing, l.mapped_from
+                 FROM labels l JOIN tracks t ON t.id = l.track_id
+                 WHERE t.status = 'ok' AND l.source IN (?1, ?2)
+                 ORDER BY t.path_text",
+            )?;
+            let rows = stmt.query_map(
+                params![DecisionSource::Accepted, DecisionSource::Overridden],
+                |r| {
+                    Ok(LabelledFile {
+                        track_id: r.get(0)?,
+                        path: path_from_bytes(r.get(1)?),
+                        file_genres: serde_json::from_str(&r.get::<_, String>(2)?)
+                            .unwrap_or_default(),
+                        genre: r.get(3)?,
+                        replace: r.get(4)?,
+                        mapped_from: r.get(5)?,
+                    })
+                },
+            )?;
+            rows.collect()
+        })
+    }
+
+    /// Every present track with its decision and its file's genres.
+    pub fn track_labels(&self) -> Result<Vec<TrackLabel>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT t.id, l.genre, l.source, t.genres FROM tracks t
+                 LEFT JOIN labels l ON l.track_id = t.id WHERE t.status = 'ok'",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let genre: Option<String> = r.get(1)?;
+                let source: Option<DecisionSource> = r.get(2)?;
+                Ok(TrackLabel {
+                    track_id: r.get(0)?,
+                    decision: genre.zip(source),
+                    file_genres: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+                })
+            })?;
+            rows.collect()
+        })
+    }
+}
