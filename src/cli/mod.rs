@@ -183,7 +183,7 @@ pub enum Command {
     Proposals {
         /// Only proposals in this state (proposed or unsure)
         #[arg(long)]
-        state: Option<String>,
+        state: Option<sonotag_core::vote::ProposalState>,
         /// Print JSON
         #[arg(long)]
         json: bool,

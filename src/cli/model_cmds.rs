@@ -542,25 +542,22 @@ pub fn classify_cmd(
         (summary.classified + summary.errors) as f64 / secs.max(1e-9)
     );
     if summary.errors > 0 {
-        let mut stmt = lib.conn().prepare(
-            "SELECT t.path_text, e.message FROM analysis_errors e JOIN tracks t ON t.id = e.track_id WHERE e.model_id = ?1",
-        )?;
-        let rows = stmt.query_map([model_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        for r in rows {
-            let (_, m) = r?;
-            eprintln!("  {m}");
+        for (_, message) in lib.analysis_errors(model_id)? {
+            eprintln!("  {message}");
         }
     }
     Ok(())
 }
 
 /// `sonotag proposals`.
-pub fn proposals_cmd(lib: &Library, state: Option<String>, json: bool) -> anyhow::Result<()> {
+pub fn proposals_cmd(
+    lib: &Library,
+    state: Option<sonotag_core::vote::ProposalState>,
+    json: bool,
+) -> anyhow::Result<()> {
     let active = classify::active_model(lib)?
         .context("no model has classified this library yet: run `sonotag classify`")?;
-    let rows = classify::proposals(lib, active.id, state.as_deref())?;
+    let rows = classify::proposals(lib, active.id, state)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());

@@ -12,12 +12,11 @@
 
 use crate::audio;
 use crate::features::Patches;
-use crate::model::{Model, ModelCard};
-use crate::store::{Library, LibraryError, now, path_from_bytes};
+use crate::model::Model;
+pub use crate::store::{Analysis, ModelRow, ProposalRow};
+use crate::store::{Library, LibraryError, Outcome};
 use crate::vote::Thresholds;
-use crate::vote::{self, Proposal};
-use half::f16;
-use rusqlite::{OptionalExtension, params};
+use crate::vote::{self, Proposal, ProposalState};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,72 +27,22 @@ pub fn register_model(
     model: &Model,
     parent: Option<i64>,
 ) -> Result<i64, LibraryError> {
-    let card = serde_json::to_string(&model.card).expect("card serialises");
-    let path = model.base.to_string_lossy().into_owned();
-    let name = model.card.name.clone();
-    lib.transaction(|tx| {
-        tx.execute(
-            "INSERT INTO models (name, path, parent, card, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(name) DO UPDATE SET path = excluded.path, card = excluded.card",
-            params![name, path, parent, card, now()],
-        )?;
-        tx.query_row("SELECT id FROM models WHERE name = ?1", [&name], |r| {
-            r.get(0)
-        })
-    })
+    lib.register_model(model, parent)
 }
 
 /// Makes `model_id` the active model.
 pub fn set_active(lib: &mut Library, model_id: i64) -> Result<(), LibraryError> {
-    lib.transaction(|tx| {
-        tx.execute("UPDATE models SET active = (id = ?1)", [model_id])?;
-        Ok(())
-    })
-}
-
-/// A registered model row.
-#[derive(Clone, Debug, Serialize)]
-pub struct ModelRow {
-    pub id: i64,
-    pub name: String,
-    pub path: PathBuf,
-    pub parent: Option<i64>,
-    pub active: bool,
-    pub card: ModelCard,
+    lib.set_active_model(model_id)
 }
 
 /// Registered models, newest first.
 pub fn models(lib: &Library) -> Result<Vec<ModelRow>, LibraryError> {
-    let mut stmt = lib
-        .conn()
-        .prepare("SELECT id, name, path, parent, active, card FROM models ORDER BY id DESC")
-        .map_err(|e| lib.err(e))?;
-    let rows = stmt
-        .query_map([], |r| {
-            let card: String = r.get(5)?;
-            Ok(ModelRow {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                path: PathBuf::from(r.get::<_, String>(2)?),
-                parent: r.get(3)?,
-                active: r.get(4)?,
-                card: serde_json::from_str(&card).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        5,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
-                })?,
-            })
-        })
-        .map_err(|e| lib.err(e))?;
-    rows.collect::<rusqlite::Result<_>>()
-        .map_err(|e| lib.err(e))
+    lib.models()
 }
 
 /// The active model row, if any.
 pub fn active_model(lib: &Library) -> Result<Option<ModelRow>, LibraryError> {
-    Ok(models(lib)?.into_iter().find(|m| m.active))
+    lib.active_model()
 }
 
 /// Loads the model to use: `explicit` if given, else the library's active
@@ -131,58 +80,6 @@ pub struct ClassifyProgress {
     pub current: PathBuf,
 }
 
-fn encode_probs(p: &[f32]) -> Vec<u8> {
-    p.iter()
-        .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
-        .collect()
-}
-
-/// Probabilities stored as u8 back to f32.
-pub fn decode_probs(b: &[u8]) -> Vec<f32> {
-    b.iter().map(|&v| v as f32 / 255.0).collect()
-}
-
-fn encode_f16(v: &[f32]) -> Vec<u8> {
-    v.iter()
-        .flat_map(|x| f16::from_f32(*x).to_le_bytes())
-        .collect()
-}
-
-/// f16 LE blob back to f32.
-pub fn decode_f16(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(2)
-        .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
-        .collect()
-}
-
-fn u32_blob(v: &[u32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// Stores a proposal for (track, model).
-fn store_proposal(
-    tx: &rusqlite::Transaction,
-    track_id: i64,
-    model_id: i64,
-    classes: &[String],
-    p: &Proposal,
-) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT OR REPLACE INTO proposals (track_id, model_id, genre, share, votes, state, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            track_id,
-            model_id,
-            p.winner.map(|c| classes[c].clone()),
-            p.share,
-            p.cast() as i64,
-            p.state(),
-            now()
-        ],
-    )?;
-    Ok(())
-}
-
 /// Patches per track analysed by default when classifying a library; opening
 /// a track in the window analyses it fully. Chosen from measurements: see
 /// the README ("How many patches").
@@ -203,43 +100,16 @@ pub fn classify(
     progress: &mut dyn FnMut(&ClassifyProgress),
 ) -> anyhow::Result<ClassifySummary> {
     if force {
-        lib.transaction(|tx| {
-            tx.execute("DELETE FROM analyses WHERE model_id = ?1", [model_id])?;
-            tx.execute(
-                "DELETE FROM analysis_errors WHERE model_id = ?1",
-                [model_id],
-            )?;
-            tx.execute("DELETE FROM proposals WHERE model_id = ?1", [model_id])?;
-            Ok(())
-        })?;
+        lib.clear_analyses(model_id)?;
     }
-    let pending: Vec<(i64, PathBuf, Option<f64>)> = {
-        let mut stmt = lib
-            .conn()
-            .prepare(
-                "SELECT id, path, duration_s FROM tracks t WHERE status = 'ok'
-                 AND NOT EXISTS (SELECT 1 FROM analyses a WHERE a.track_id = t.id
-                                 AND a.model_id = ?1 AND a.features_version = ?2)
-                 AND NOT EXISTS (SELECT 1 FROM analysis_errors e WHERE e.track_id = t.id AND e.model_id = ?1)
-                 ORDER BY path_text",
-            )
-            .map_err(|e| lib.err(e))?;
-        let rows = stmt
-            .query_map(params![model_id, model.card.features.version], |r| {
-                Ok((r.get(0)?, path_from_bytes(r.get(1)?), r.get(2)?))
-            })
-            .map_err(|e| lib.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| lib.err(e))?
-    };
-    let total_ok: i64 = lib
-        .conn()
-        .query_row("SELECT count(*) FROM tracks WHERE status = 'ok'", [], |r| {
-            r.get(0)
-        })
-        .map_err(|e| lib.err(e))?;
+    let pending: Vec<(i64, PathBuf, Option<f64>)> = lib
+        .tracks_to_analyse(model_id, model.card.features.version)?
+        .into_iter()
+        .map(|t| (t.track_id, t.path, t.duration_s))
+        .collect();
+    let total_ok = lib.count_present_tracks()?;
     let mut summary = ClassifySummary {
-        already_done: total_ok as usize - pending.len(),
+        already_done: total_ok - pending.len(),
         ..Default::default()
     };
     let total = pending.len();
@@ -272,7 +142,7 @@ pub fn classify(
                     });
             });
         });
-        let mut batch: Vec<Stored> = Vec::new();
+        let mut batch: Vec<Outcome> = Vec::new();
         let mut done = 0;
         let mut last_commit = std::time::Instant::now();
         for (id, path, result) in rx_spec.iter() {
@@ -285,7 +155,7 @@ pub fn classify(
             let stored = match result {
                 Ok(patches) => {
                     let stored = analysed(id, &patches, model, thresholds)?;
-                    if let Stored::Analysis { proposal, .. } = &stored
+                    if let Outcome::Analysed { proposal, .. } = &stored
                         && proposal.unsure.is_some()
                     {
                         summary.unsure += 1;
@@ -295,8 +165,8 @@ pub fn classify(
                 }
                 Err(e) => {
                     summary.errors += 1;
-                    Stored::Error {
-                        id,
+                    Outcome::Failed {
+                        track_id: id,
                         message: e.to_string(),
                     }
                 }
@@ -309,14 +179,15 @@ pub fn classify(
                 current: path,
             });
             if batch.len() >= 32 || last_commit.elapsed().as_secs() >= 2 {
-                write_batch(lib, model_id, version, &classes, &mut batch)?;
+                lib.store_outcomes(model_id, version, &classes, &batch)?;
+                batch.clear();
                 last_commit = std::time::Instant::now();
             }
         }
         stop.store(true, Ordering::Relaxed);
         // Drain so the decoding threads can finish.
         for _ in rx_spec.iter() {}
-        write_batch(lib, model_id, version, &classes, &mut batch)?;
+        lib.store_outcomes(model_id, version, &classes, &batch)?;
         Ok(())
     })?;
     Ok(summary)
@@ -344,112 +215,36 @@ pub fn analyse_track_fully(
         // musicnn reads its own 16 kHz front end: a second decode.
         crate::features::FeatureKind::MusicnnMel => kind.analyse_file(&track.path)?,
     };
-    let mut batch = vec![analysed(track_id, &patches, model, thresholds)?];
-    write_batch(
-        lib,
+    let outcome = analysed(track_id, &patches, model, thresholds)?;
+    lib.store_outcomes(
         model_id,
         model.card.features.version,
         &model.card.classes,
-        &mut batch,
+        &[outcome],
     )?;
     Ok(spec)
 }
 
 /// Runs the model on a track's patches and votes.
 fn analysed(
-    id: i64,
+    track_id: i64,
     patches: &Patches,
     model: &Model,
     thresholds: Thresholds,
-) -> candle_core::Result<Stored> {
-    let (probs, embs) = model.net.infer(&patches.data)?;
-    let proposal = vote::vote(&probs, model.card.classes.len(), thresholds);
-    Ok(Stored::Analysis {
-        id,
-        slices: patches.starts.len(),
-        starts: u32_blob(&patches.starts),
-        probs: encode_probs(&probs),
-        embs: encode_f16(&embs),
-        decode_errors: patches.corrupt_packets,
+) -> candle_core::Result<Outcome> {
+    let (probabilities, embeddings) = model.net.infer(&patches.data)?;
+    let proposal = vote::vote(&probabilities, model.card.classes.len(), thresholds);
+    Ok(Outcome::Analysed {
+        analysis: Analysis {
+            track_id,
+            slices: patches.starts.len(),
+            slice_starts: patches.starts.clone(),
+            probabilities,
+            embeddings,
+            decode_errors: patches.corrupt_packets,
+        },
         proposal,
     })
-}
-
-enum Stored {
-    Analysis {
-        id: i64,
-        slices: usize,
-        starts: Vec<u8>,
-        probs: Vec<u8>,
-        embs: Vec<u8>,
-        decode_errors: usize,
-        proposal: Proposal,
-    },
-    Error {
-        id: i64,
-        message: String,
-    },
-}
-
-fn write_batch(
-    lib: &mut Library,
-    model_id: i64,
-    features_version: u32,
-    classes: &[String],
-    batch: &mut Vec<Stored>,
-) -> Result<(), LibraryError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    lib.transaction(|tx| {
-        for s in batch.iter() {
-            match s {
-                Stored::Analysis {
-                    id,
-                    slices,
-                    starts,
-                    probs,
-                    embs,
-                    decode_errors,
-                    proposal,
-                } => {
-                    tx.execute(
-                        "INSERT OR REPLACE INTO analyses (track_id, model_id, features_version, slices,
-                             slice_starts, probabilities, embeddings, decode_errors, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                        params![id, model_id, features_version, *slices as i64, starts, probs, embs, *decode_errors as i64, now()],
-                    )?;
-                    tx.execute(
-                        "DELETE FROM analysis_errors WHERE track_id = ?1 AND model_id = ?2",
-                        params![id, model_id],
-                    )?;
-                    store_proposal(tx, *id, model_id, classes, proposal)?;
-                }
-                Stored::Error { id, message } => {
-                    tx.execute(
-                        "INSERT OR REPLACE INTO analysis_errors (track_id, model_id, message, at)
-                         VALUES (?1, ?2, ?3, ?4)",
-                        params![id, model_id, message, now()],
-                    )?;
-                }
-            }
-        }
-        Ok(())
-    })?;
-    batch.clear();
-    Ok(())
-}
-
-/// A stored analysis of one track.
-#[derive(Clone, Debug)]
-pub struct Analysis {
-    pub track_id: i64,
-    pub slices: usize,
-    pub slice_starts: Vec<u32>,
-    /// `slices × classes`.
-    pub probabilities: Vec<f32>,
-    /// `slices × dim`.
-    pub embeddings: Vec<f32>,
 }
 
 /// The analysis of `track_id` by `model_id`, if any.
@@ -458,76 +253,16 @@ pub fn analysis(
     track_id: i64,
     model_id: i64,
 ) -> Result<Option<Analysis>, LibraryError> {
-    lib.conn()
-        .query_row(
-            "SELECT slices, slice_starts, probabilities, embeddings FROM analyses
-             WHERE track_id = ?1 AND model_id = ?2",
-            params![track_id, model_id],
-            |r| {
-                let starts: Vec<u8> = r.get(1)?;
-                Ok(Analysis {
-                    track_id,
-                    slices: r.get::<_, i64>(0)? as usize,
-                    slice_starts: starts
-                        .chunks_exact(4)
-                        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                        .collect(),
-                    probabilities: decode_probs(&r.get::<_, Vec<u8>>(2)?),
-                    embeddings: decode_f16(&r.get::<_, Vec<u8>>(3)?),
-                })
-            },
-        )
-        .optional()
-        .map_err(|e| lib.err(e))
-}
-
-/// A proposal row joined with its track, for listings.
-#[derive(Clone, Debug, Serialize)]
-pub struct ProposalRow {
-    pub track_id: i64,
-    pub path: String,
-    pub artist: Option<String>,
-    pub title: Option<String>,
-    pub genre: Option<String>,
-    pub share: f32,
-    pub votes: i64,
-    pub state: String,
-    pub label: Option<String>,
+    lib.analysis(track_id, model_id)
 }
 
 /// Proposals of `model_id`, optionally only those in `state`.
 pub fn proposals(
     lib: &Library,
     model_id: i64,
-    state: Option<&str>,
+    state: Option<ProposalState>,
 ) -> Result<Vec<ProposalRow>, LibraryError> {
-    let mut stmt = lib
-        .conn()
-        .prepare(
-            "SELECT p.track_id, t.path_text, t.artist, t.title, p.genre, p.share, p.votes, p.state, l.genre
-             FROM proposals p JOIN tracks t ON t.id = p.track_id
-             LEFT JOIN labels l ON l.track_id = p.track_id
-             WHERE p.model_id = ?1 AND (?2 IS NULL OR p.state = ?2)
-             ORDER BY t.path_text",
-        )
-        .map_err(|e| lib.err(e))?;
-    let rows = stmt
-        .query_map(params![model_id, state], |r| {
-            Ok(ProposalRow {
-                track_id: r.get(0)?,
-                path: r.get(1)?,
-                artist: r.get(2)?,
-                title: r.get(3)?,
-                genre: r.get(4)?,
-                share: r.get(5)?,
-                votes: r.get(6)?,
-                state: r.get(7)?,
-                label: r.get(8)?,
-            })
-        })
-        .map_err(|e| lib.err(e))?;
-    rows.collect::<rusqlite::Result<_>>()
-        .map_err(|e| lib.err(e))
+    lib.proposals(model_id, state)
 }
 
 /// Copies every analysis of `from` to `to` with probabilities recomputed by
@@ -539,61 +274,17 @@ pub fn revote_from_embeddings(
     model: &Model,
     thresholds: Thresholds,
 ) -> anyhow::Result<usize> {
-    let rows: Vec<(i64, i64, Vec<u8>, Vec<u8>, i64)> = {
-        let mut stmt = lib
-            .conn()
-            .prepare(
-                "SELECT track_id, slices, slice_starts, embeddings, decode_errors FROM analyses WHERE model_id = ?1",
-            )
-            .map_err(|e| lib.err(e))?;
-        let r = stmt
-            .query_map([from], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .map_err(|e| lib.err(e))?;
-        r.collect::<rusqlite::Result<_>>().map_err(|e| lib.err(e))?
-    };
     let classes = model.card.classes.clone();
-    let mut computed = Vec::with_capacity(rows.len());
-    for (track_id, slices, starts, embs, errors) in rows {
-        let probs = model
+    let mut outcomes = Vec::new();
+    for mut analysis in lib.analyses(from)? {
+        analysis.probabilities = model
             .net
-            .probabilities_from_embeddings(&decode_f16(&embs))?;
-        let proposal = vote::vote(&probs, classes.len(), thresholds);
-        computed.push((
-            track_id,
-            slices,
-            starts,
-            encode_probs(&probs),
-            embs,
-            errors,
-            proposal,
-        ));
+            .probabilities_from_embeddings(&analysis.embeddings)?;
+        let proposal = vote::vote(&analysis.probabilities, classes.len(), thresholds);
+        outcomes.push(Outcome::Analysed { analysis, proposal });
     }
-    let n = computed.len();
-    lib.transaction(|tx| {
-        for (track_id, slices, starts, probs, embs, errors, proposal) in &computed {
-            tx.execute(
-                "INSERT OR REPLACE INTO analyses (track_id, model_id, features_version, slices,
-                     slice_starts, probabilities, embeddings, decode_errors, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    track_id,
-                    to,
-                    model.card.features.version,
-                    slices,
-                    starts,
-                    probs,
-                    embs,
-                    errors,
-                    now()
-                ],
-            )?;
-            store_proposal(tx, *track_id, to, &classes, proposal)?;
-        }
-        Ok(())
-    })?;
-    Ok(n)
+    lib.store_outcomes(to, model.card.features.version, &classes, &outcomes)?;
+    Ok(outcomes.len())
 }
 
 /// Recomputes proposals of `model_id` from stored probabilities with new
@@ -604,23 +295,14 @@ pub fn revote(
     classes: &[String],
     thresholds: Thresholds,
 ) -> anyhow::Result<usize> {
-    let rows: Vec<(i64, Vec<u8>)> = {
-        let mut stmt = lib
-            .conn()
-            .prepare("SELECT track_id, probabilities FROM analyses WHERE model_id = ?1")
-            .map_err(|e| lib.err(e))?;
-        let r = stmt
-            .query_map([model_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| lib.err(e))?;
-        r.collect::<rusqlite::Result<_>>().map_err(|e| lib.err(e))?
-    };
-    let n = rows.len();
-    lib.transaction(|tx| {
-        for (track_id, probs) in &rows {
-            let p = vote::vote(&decode_probs(probs), classes.len(), thresholds);
-            store_proposal(tx, *track_id, model_id, classes, &p)?;
-        }
-        Ok(())
-    })?;
-    Ok(n)
+    let proposals: Vec<(i64, Proposal)> = lib
+        .analyses(model_id)?
+        .into_iter()
+        .map(|a| {
+            let p = vote::vote(&a.probabilities, classes.len(), thresholds);
+            (a.track_id, p)
+        })
+        .collect();
+    lib.store_proposals(model_id, classes, &proposals)?;
+    Ok(proposals.len())
 }

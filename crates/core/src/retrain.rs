@@ -16,7 +16,6 @@ use crate::rng::Rng;
 use crate::store::{DecisionSource, Library};
 
 use crate::vote;
-use rusqlite::params;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -117,13 +116,8 @@ pub fn retrain_head(
         *labels_per_genre.entry(l.genre.clone()).or_default() += 1;
     }
     // Only tracks analysed by the parent can contribute embeddings.
-    let analysed: std::collections::HashSet<i64> = {
-        let mut stmt = lib
-            .conn()
-            .prepare("SELECT track_id FROM analyses WHERE model_id = ?1")?;
-        let ids = stmt.query_map([parent.id], |r| r.get(0))?;
-        ids.collect::<rusqlite::Result<_>>()?
-    };
+    let analysed: std::collections::HashSet<i64> =
+        lib.analysed_track_ids(parent.id)?.into_iter().collect();
     let usable: Vec<&TrustedLabel> = labels
         .iter()
         .filter(|l| analysed.contains(&l.track_id))
@@ -220,13 +214,7 @@ pub fn retrain_head(
     model.save(&base)?;
     classify::register_model(lib, &model, Some(parent.id))?;
     classify::set_active(lib, id)?;
-    lib.transaction(|tx| {
-        tx.execute(
-            "UPDATE models SET parent = ?1 WHERE id = ?2",
-            params![parent.id, id],
-        )?;
-        Ok(())
-    })?;
+    lib.set_model_parent(id, parent.id)?;
     Ok(RetrainReport {
         model_id: id,
         model_name: name,

@@ -8,7 +8,7 @@
 //! read in parallel (rayon) and committed in batches, so an interrupted scan
 //! keeps everything already committed and a rerun resumes.
 
-use crate::store::{self, FileStamp, Library, LibraryError, TrackInfo, TrackStatus};
+use crate::store::{FileStamp, Library, LibraryError, ScannedFile, TrackInfo, TrackStatus};
 use lofty::prelude::*;
 use lofty::probe::Probe;
 use rayon::prelude::*;
@@ -306,12 +306,11 @@ pub fn scan(
     }
     progress(&ScanProgress::Walking { found: seen.len() });
     let walk_problems = problems.clone();
-    lib.transaction(|tx| {
-        for p in &walk_problems {
-            store::record_scan_error(tx, &p.path, &p.message)?;
-        }
-        Ok(())
-    })?;
+    let walk_errors: Vec<(&Path, &str)> = walk_problems
+        .iter()
+        .map(|p| (p.path.as_path(), p.message.as_str()))
+        .collect();
+    lib.record_scan_errors(&walk_errors)?;
 
     let total = todo.len();
     let mut done = 0;
@@ -322,24 +321,26 @@ pub fn scan(
         }
         let results: Vec<Result<TrackInfo, String>> =
             batch.par_iter().map(|p| read_info(&p.path)).collect();
-        lib.transaction(|tx| {
-            for (p, result) in batch.iter().zip(&results) {
-                match result {
-                    Ok(info) => {
-                        store::upsert_track(tx, &p.path, p.size, p.mtime_ns, info)?;
-                        if p.known.is_some() {
-                            summary.updated += 1;
-                        } else {
-                            summary.added += 1;
-                        }
-                    }
-                    Err(message) => {
-                        store::record_scan_error(tx, &p.path, message)?;
-                    }
+        let scanned: Vec<ScannedFile> = batch
+            .iter()
+            .zip(&results)
+            .map(|(p, result)| ScannedFile {
+                path: &p.path,
+                size: p.size,
+                mtime_ns: p.mtime_ns,
+                info: result.as_ref().map_err(String::as_str),
+            })
+            .collect();
+        lib.store_scanned(&scanned)?;
+        for (p, result) in batch.iter().zip(&results) {
+            if result.is_ok() {
+                if p.known.is_some() {
+                    summary.updated += 1;
+                } else {
+                    summary.added += 1;
                 }
             }
-            Ok(())
-        })?;
+        }
         for (p, result) in batch.iter().zip(results) {
             if let Err(message) = result {
                 problems.push(FileProblem {
@@ -371,15 +372,8 @@ pub fn scan(
             .map(|e| e.path)
             .filter(|p| under_roots(p) && !seen.contains(p) && !p.exists())
             .collect();
-        lib.transaction(|tx| {
-            for (_, stamp) in &vanished {
-                store::mark_missing(tx, stamp.id)?;
-            }
-            for p in &stale_errors {
-                store::clear_scan_error(tx, p)?;
-            }
-            Ok(())
-        })?;
+        let vanished_ids: Vec<i64> = vanished.iter().map(|(_, s)| s.id).collect();
+        lib.forget_vanished(&vanished_ids, &stale_errors)?;
     }
     summary.errors = problems.len();
     Ok((summary, problems))

@@ -118,7 +118,7 @@ impl ProposalState {
 
 impl std::fmt::Display for ProposalState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

@@ -6,6 +6,10 @@
 //! labels, tag-write history (for undo) and registered models. WAL mode lets
 //! the GUI read while a background job writes; foreign keys are enforced.
 //!
+//! This module is the only one that speaks SQL: the connection is private,
+//! and each table group has typed functions in its own file (`labels`,
+//! `tag_history`, `analyses`, `models`, `track_rows`); migrations are below.
+//!
 //! Paths are stored as raw bytes (`path` BLOB) so non-UTF-8 file names survive
 //! a round trip, with a lossy `path_text` beside them for display and search.
 
@@ -13,11 +17,15 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+mod analyses;
 mod labels;
+mod models;
 mod tag_history;
 mod track_rows;
 
+pub use analyses::{Analysis, Outcome, PendingTrack, ProposalRow};
 pub use labels::{DecisionSource, LabelledFile, TrackLabel, is_written};
+pub use models::ModelRow;
 pub use tag_history::{Batch, BatchState, NewWrite, TagWrite, WriteKind};
 pub use track_rows::TrackRow;
 
@@ -352,11 +360,6 @@ impl Library {
         }
     }
 
-    /// The raw connection, for the modules that own their tables.
-    pub fn conn(&self) -> &Connection {
-        &self.conn
-    }
-
     fn configure(&mut self) -> Result<()> {
         self.conn
             .execute_batch(
@@ -405,12 +408,12 @@ impl Library {
 
     /// Runs read-only queries `f` on the connection, naming the library in
     /// an error.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
         f(&self.conn).map_err(|e| self.err(e))
     }
 
     /// Runs `f` inside one transaction (committed when `f` succeeds).
-    pub fn transaction<T>(
+    fn transaction<T>(
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
     ) -> Result<T> {
@@ -580,9 +583,59 @@ fn track_from_row(r: &rusqlite::Row) -> rusqlite::Result<Track> {
     })
 }
 
+/// A file the scan read: its stamp and its tags, or why they could not be read.
+pub struct ScannedFile<'a> {
+    pub path: &'a Path,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub info: std::result::Result<&'a TrackInfo, &'a str>,
+}
+
+impl Library {
+    /// Stores one batch of scanned files in one transaction: tracks added
+    /// or updated, unreadable files recorded as scan errors.
+    pub fn store_scanned(&mut self, files: &[ScannedFile]) -> Result<()> {
+        self.transaction(|tx| {
+            for f in files {
+                match f.info {
+                    Ok(info) => {
+                        upsert_track(tx, f.path, f.size, f.mtime_ns, info)?;
+                    }
+                    Err(message) => record_scan_error(tx, f.path, message)?,
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Records scan errors met before any tags were read (walking folders).
+    pub fn record_scan_errors(&mut self, errors: &[(&Path, &str)]) -> Result<()> {
+        self.transaction(|tx| {
+            for (path, message) in errors {
+                record_scan_error(tx, path, message)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Marks vanished tracks missing (their history is kept) and forgets
+    /// scan errors of paths that no longer exist.
+    pub fn forget_vanished(&mut self, missing: &[i64], stale_errors: &[PathBuf]) -> Result<()> {
+        self.transaction(|tx| {
+            for id in missing {
+                tx.execute("UPDATE tracks SET status = 'missing' WHERE id = ?1", [id])?;
+            }
+            for p in stale_errors {
+                tx.execute("DELETE FROM scan_errors WHERE path = ?1", [path_bytes(p)])?;
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Inserts or updates a track row for a scanned file (status `ok`) and clears
 /// its scan error. Returns the track id.
-pub fn upsert_track(
+fn upsert_track(
     tx: &rusqlite::Transaction,
     path: &Path,
     size: u64,
@@ -631,7 +684,7 @@ pub fn upsert_track(
 }
 
 /// Records a per-file scan error; a known track at that path is marked `error`.
-pub fn record_scan_error(
+fn record_scan_error(
     tx: &rusqlite::Transaction,
     path: &Path,
     message: &str,
@@ -645,21 +698,6 @@ pub fn record_scan_error(
     tx.execute(
         "UPDATE tracks SET status = 'error' WHERE path = ?1",
         [&bytes],
-    )?;
-    Ok(())
-}
-
-/// Marks a track missing (its file vanished); history is kept.
-pub fn mark_missing(tx: &rusqlite::Transaction, id: i64) -> rusqlite::Result<()> {
-    tx.execute("UPDATE tracks SET status = 'missing' WHERE id = ?1", [id])?;
-    Ok(())
-}
-
-/// Forgets the scan error of a path that no longer exists.
-pub fn clear_scan_error(tx: &rusqlite::Transaction, path: &Path) -> rusqlite::Result<()> {
-    tx.execute(
-        "DELETE FROM scan_errors WHERE path = ?1",
-        [path_bytes(path)],
     )?;
     Ok(())
 }
