@@ -1,7 +1,8 @@
-//! Sonotag: puts genres on a music library by listening to it.
+//! Sonotag's core: puts genres on a music library by listening to it.
 //!
-//! The library crate holds the whole domain and knows nothing of the GUI.
-//! Pipeline order: [`scan`] (walk + tags) → [`library`] (SQLite store) →
+//! This crate holds the whole domain and knows nothing of the GUI (no
+//! window, sound-output or command-line crates).
+//! Pipeline order: [`scan`] (walk + tags) → [`store`] (SQLite, the only SQL) →
 //! [`audio`] (decode to mono 22,050 Hz) → [`spectrogram`] (mel image,
 //! 128×128 slices) → [`model`] (CNN) → [`vote`] (slice votes → proposal) →
 //! [`classify`] (analyses and proposals in the library); [`train`],
