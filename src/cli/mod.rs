@@ -6,6 +6,7 @@ mod model_cmds;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use sonotag_core::paths::Paths;
 use sonotag_core::store::{Library, TrackFilter};
 use sonotag_core::{audio, bench, scan, spectrogram};
 use std::path::PathBuf;
@@ -287,9 +288,8 @@ pub enum Command {
     },
 }
 
-fn open_library(db: &Option<PathBuf>) -> anyhow::Result<Library> {
-    let path = db.clone().unwrap_or_else(sonotag_core::store::default_path);
-    let mut lib = Library::open(&path)?;
+fn open_library(paths: &Paths) -> anyhow::Result<Library> {
+    let mut lib = Library::open(&paths.database)?;
     // Interrupted tag writes of an earlier run are resolved before any
     // command looks at the library.
     print_recovered(&sonotag_core::tags::recover(&mut lib)?);
@@ -304,13 +304,14 @@ fn print_recovered(recovered: &[sonotag_core::tags::Recovered]) {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let paths = Paths::for_user(cli.db.clone());
     let Some(command) = cli.command else {
-        return gui(&cli.db, None);
+        return gui(&paths, None);
     };
     match command {
-        Command::Gui { folder } => gui(&cli.db, folder),
+        Command::Gui { folder } => gui(&paths, folder),
         Command::Scan { dirs } => {
-            let mut lib = open_library(&cli.db)?;
+            let mut lib = open_library(&paths)?;
             run_scan(&mut lib, &dirs)
         }
         Command::Tracks {
@@ -318,7 +319,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             missing,
             json,
         } => {
-            let lib = open_library(&cli.db)?;
+            let lib = open_library(&paths)?;
             let tracks = lib.tracks(&TrackFilter { genre, missing })?;
             print_list(json, &tracks, "tracks", |t| {
                 format!(
@@ -338,7 +339,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Errors { json } => {
-            let lib = open_library(&cli.db)?;
+            let lib = open_library(&paths)?;
             let errors = lib.file_errors()?;
             print_list(json, &errors, "errors", |e| {
                 format!("{}: {} ({} failed)", e.path.display(), e.message, e.stage)
@@ -383,10 +384,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             exclude_folder,
         } => {
             let (mut rows, sources) = if from_library {
-                let lib = open_library(&cli.db)?;
-                (model_cmds::library_rows(&lib)?, vec!["library".to_string()])
+                let lib = open_library(&paths)?;
+                (
+                    model_cmds::library_rows(&paths, &lib)?,
+                    vec!["library".to_string()],
+                )
             } else {
-                model_cmds::read_all_labels(&labels)?
+                model_cmds::read_all_labels(&paths, &labels)?
             };
             rows.retain(|r| {
                 !exclude_folder
@@ -420,7 +424,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_patches,
             out,
         } => {
-            let (rows, _) = model_cmds::read_all_labels(&labels)?;
+            let (rows, _) = model_cmds::read_all_labels(&paths, &labels)?;
             model_cmds::embed_cmd(&rows, max_patches, &out)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -436,6 +440,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             model_cmds::eval_cmd(
+                &paths,
                 &labels,
                 model_cmds::EvalChoice {
                     split,
@@ -455,22 +460,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sample,
             full,
         } => {
-            let mut lib = open_library(&cli.db)?;
+            let mut lib = open_library(&paths)?;
             model_cmds::classify_cmd(&mut lib, model, force, (!full).then_some(sample))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Proposals { state, json } => {
-            let lib = open_library(&cli.db)?;
+            let lib = open_library(&paths)?;
             model_cmds::proposals_cmd(&lib, state, json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Retrain { full, seed } => {
-            let mut lib = open_library(&cli.db)?;
-            model_cmds::retrain_cmd(&mut lib, full, seed)?;
+            let mut lib = open_library(&paths)?;
+            model_cmds::retrain_cmd(&paths, &mut lib, full, seed)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Models { json } => {
-            let lib = open_library(&cli.db)?;
+            let lib = open_library(&paths)?;
             let models = sonotag_core::classify::models(&lib)?;
             print_list(json, &models, "models", |m| {
                 format!(
@@ -484,7 +489,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Accept { tracks } => {
-            let mut lib = open_library(&cli.db)?;
+            let mut lib = open_library(&paths)?;
             let active = sonotag_core::classify::active_model(&lib)?
                 .context("no proposals yet: run `sonotag classify` first")?;
             for t in tracks {
@@ -500,10 +505,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             replace,
             super_genre,
         } => {
-            let mut lib = open_library(&cli.db)?;
+            let mut lib = open_library(&paths)?;
             let id = track_ref(&lib, &track)?;
-            let vocab =
-                sonotag_core::genres::Vocabulary::load(&sonotag_core::genres::default_path())?;
+            let vocab = sonotag_core::genres::Vocabulary::load(&paths.vocabulary)?;
             let spelled = vocab.spelling(&typed);
             let genre = if super_genre {
                 vocab.display(&typed)
@@ -533,11 +537,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             id3v23,
             yes,
         } => {
-            let mut lib = open_library(&cli.db)?;
+            let mut lib = open_library(&paths)?;
             apply_cmd(&mut lib, dry_run, replace_existing, id3v23, yes)
         }
         Command::Undo { batch } => {
-            let mut lib = open_library(&cli.db)?;
+            let mut lib = open_library(&paths)?;
             let (id, outcomes) = sonotag_core::tags::undo(&mut lib, batch, Default::default())?;
             let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
             for o in &outcomes {
@@ -553,7 +557,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::History => {
-            let lib = open_library(&cli.db)?;
+            let lib = open_library(&paths)?;
             for b in sonotag_core::tags::batches(&lib)? {
                 println!(
                     "batch {:>4}  {} files  {}{}",
@@ -619,7 +623,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn gui(db: &Option<PathBuf>, folder: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn gui(paths: &Paths, folder: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     // winit panics without a display; say it in one line instead.
     #[cfg(all(unix, not(target_os = "macos")))]
     if ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"]
@@ -631,8 +635,8 @@ fn gui(db: &Option<PathBuf>, folder: Option<PathBuf>) -> anyhow::Result<ExitCode
              run Sonotag in a desktop session, or use the command line (sonotag --help)"
         );
     }
-    let path = db.clone().unwrap_or_else(sonotag_core::store::default_path);
-    crate::ui::run(path, folder).map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
+    crate::ui::run(paths.clone(), folder)
+        .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,6 +11,7 @@ use sonotag_core::model::{
     self, Architecture, Backbone, FeatureParams, Model, ModelCard, Network, TrainingSummary,
 };
 use sonotag_core::musicnn;
+use sonotag_core::paths::Paths;
 use sonotag_core::retrain::{self, RetrainOptions};
 use sonotag_core::store::Library;
 use sonotag_core::train::{self, LabelRow, Split, TrainOptions};
@@ -33,8 +34,8 @@ pub fn bar(total: usize, what: &str) -> ProgressBar {
     bar
 }
 
-fn vocabulary() -> anyhow::Result<Vocabulary> {
-    Ok(Vocabulary::load(&sonotag_core::genres::default_path())?)
+fn vocabulary(dirs: &Paths) -> anyhow::Result<Vocabulary> {
+    Ok(Vocabulary::load(&dirs.vocabulary)?)
 }
 
 /// Options of `sonotag train`.
@@ -359,8 +360,11 @@ fn eval_set_name(row: &LabelRow) -> String {
 }
 
 /// Reads every labels TSV.
-pub fn read_all_labels(paths: &[PathBuf]) -> anyhow::Result<(Vec<LabelRow>, Vec<String>)> {
-    let vocab = vocabulary()?;
+pub fn read_all_labels(
+    dirs: &Paths,
+    paths: &[PathBuf],
+) -> anyhow::Result<(Vec<LabelRow>, Vec<String>)> {
+    let vocab = vocabulary(dirs)?;
     let mut rows = Vec::new();
     let mut sources = Vec::new();
     for p in paths {
@@ -371,8 +375,8 @@ pub fn read_all_labels(paths: &[PathBuf]) -> anyhow::Result<(Vec<LabelRow>, Vec<
 }
 
 /// `sonotag train --from-library`: trusted labels of the library as rows.
-pub fn library_rows(lib: &Library) -> anyhow::Result<Vec<LabelRow>> {
-    let vocab = vocabulary()?;
+pub fn library_rows(dirs: &Paths, lib: &Library) -> anyhow::Result<Vec<LabelRow>> {
+    let vocab = vocabulary(dirs)?;
     let labels = retrain::trusted_labels(lib, &vocab)?;
     let mut rows = Vec::new();
     for l in labels {
@@ -403,13 +407,14 @@ pub fn in_folder(path: &Path, folder: &str) -> bool {
 
 /// `sonotag eval`.
 pub fn eval_cmd(
+    dirs: &Paths,
     labels: &Path,
     choice: EvalChoice,
     model_path: Option<PathBuf>,
     thresholds: (Option<f32>, Option<f32>),
     json: bool,
 ) -> anyhow::Result<()> {
-    let vocab = vocabulary()?;
+    let vocab = vocabulary(dirs)?;
     let mut rows = train::read_labels(labels, &vocab)?;
     if let Some(f) = &choice.folder {
         rows.retain(|r| in_folder(&r.path, f));
@@ -425,7 +430,6 @@ pub fn eval_cmd(
     let base = model_path.unwrap_or_else(model::default_model_path);
     let mut model = Model::load(&base)?;
     if !choice.among.is_empty() {
-        let vocab = vocabulary()?;
         let among: Vec<String> = choice.among.iter().map(|g| vocab.display(g)).collect();
         model.restrict_to(&among)?;
     }
@@ -578,15 +582,11 @@ pub fn proposals_cmd(
 }
 
 /// `sonotag retrain` (head) and `sonotag retrain --full`.
-pub fn retrain_cmd(lib: &mut Library, full: bool, seed: u64) -> anyhow::Result<()> {
-    let vocab = vocabulary()?;
-    let models_dir = lib
-        .path()
-        .parent()
-        .map(|p| p.join("models"))
-        .unwrap_or_else(|| PathBuf::from("models"));
+pub fn retrain_cmd(dirs: &Paths, lib: &mut Library, full: bool, seed: u64) -> anyhow::Result<()> {
+    let vocab = vocabulary(dirs)?;
+    let models_dir = dirs.models.clone();
     if full {
-        return retrain_full(lib, &models_dir, seed);
+        return retrain_full(dirs, lib, seed);
     }
     let report = retrain::retrain_head(
         lib,
@@ -612,7 +612,8 @@ pub fn retrain_cmd(lib: &mut Library, full: bool, seed: u64) -> anyhow::Result<(
     Ok(())
 }
 
-fn retrain_full(lib: &mut Library, models_dir: &Path, seed: u64) -> anyhow::Result<()> {
+fn retrain_full(dirs: &Paths, lib: &mut Library, seed: u64) -> anyhow::Result<()> {
+    let models_dir = &dirs.models;
     let parent = classify::active_model(lib)?
         .context("no model in this library yet: run `sonotag classify` first")?;
     let base_model = Model::load(&parent.path)?;
@@ -623,7 +624,7 @@ fn retrain_full(lib: &mut Library, models_dir: &Path, seed: u64) -> anyhow::Resu
             base_model.card.backbone.name()
         );
     };
-    let rows = library_rows(lib)?;
+    let rows = library_rows(dirs, lib)?;
     let mut classes: Vec<String> = rows.iter().map(|r| r.genre.clone()).collect();
     classes.sort();
     classes.dedup();

@@ -21,6 +21,7 @@ use iced::widget::{
 };
 use iced::{Element, Length, Subscription, Task, Theme};
 use sonotag_core::genres::Vocabulary;
+use sonotag_core::paths::Paths;
 use sonotag_core::review::{self, Evidence};
 use sonotag_core::settings::Settings;
 use sonotag_core::store::Library;
@@ -53,10 +54,10 @@ struct Running {
 
 /// Everything the window shows.
 pub struct App {
-    db: PathBuf,
+    /// Where the library, settings, vocabulary and models live.
+    paths: Paths,
     lib: Library,
     settings: Settings,
-    settings_path: PathBuf,
     vocab: Vocabulary,
     folder_input: String,
     job: Option<Running>,
@@ -140,22 +141,20 @@ const OVERRIDE_INPUT: &str = "override-genre";
 
 impl App {
     /// Opens the library at `db`, optionally scanning `folder` at once.
-    pub fn new(db: PathBuf, folder: Option<PathBuf>) -> (Self, Task<Message>) {
-        let lib = match Library::open(&db) {
+    pub fn new(paths: Paths, folder: Option<PathBuf>) -> (Self, Task<Message>) {
+        let lib = match Library::open(&paths.database) {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("error: {e}");
                 std::process::exit(1);
             }
         };
-        let settings_path = sonotag_core::settings::default_path();
-        let settings = Settings::load(&settings_path);
-        let vocab = Vocabulary::load(&sonotag_core::genres::default_path()).unwrap_or_default();
+        let settings = Settings::load(&paths.settings);
+        let vocab = Vocabulary::load(&paths.vocabulary).unwrap_or_default();
         let mut app = Self {
-            db,
+            paths,
             lib,
             settings,
-            settings_path,
             vocab,
             folder_input: String::new(),
             job: None,
@@ -225,10 +224,10 @@ impl App {
     }
 
     fn save_settings(&mut self) {
-        if let Err(e) = self.settings.save(&self.settings_path) {
+        if let Err(e) = self.settings.save(&self.paths.settings) {
             self.status = format!(
                 "Cannot save settings to {}: {e}",
-                self.settings_path.display()
+                self.paths.settings.display()
             );
         }
     }
@@ -274,9 +273,14 @@ impl App {
         // Events are drained on every tick (10 per second while a job runs),
         // which keeps redraws bounded however fast the job reports.
         let (tx, events) = std::sync::mpsc::channel();
-        let cancel = worker::start(self.db.clone(), job, self.settings.thresholds, move |e| {
-            let _ = tx.send(e);
-        });
+        let cancel = worker::start(
+            self.paths.clone(),
+            job,
+            self.settings.thresholds,
+            move |e| {
+                let _ = tx.send(e);
+            },
+        );
         self.job = Some(Running {
             cancel,
             events,
@@ -376,7 +380,7 @@ impl App {
         self.spectrogram = None;
         self.spectrogram_error = None;
         self.override_input.clear();
-        let db = self.db.clone();
+        let db = self.paths.database.clone();
         let thresholds = self.settings.thresholds;
         Task::perform(
             async move {
@@ -644,7 +648,7 @@ impl App {
             Message::VocabEdit(action) => self.vocab_text.perform(action),
             Message::VocabSave => match toml::from_str::<Vocabulary>(&self.vocab_text.text()) {
                 Ok(v) => {
-                    let path = sonotag_core::genres::default_path();
+                    let path = self.paths.vocabulary.clone();
                     match v.save(&path) {
                         Ok(()) => {
                             self.status = format!("Vocabulary saved to {}", path.display());
@@ -1076,7 +1080,7 @@ impl App {
             text("Genres and super-genre map").size(18),
             text(format!(
                 "`genres` are the canonical names; `map` sends sub-genres and spellings to them (used for tags and overrides). Saved in {}",
-                sonotag_core::genres::default_path().display()
+                self.paths.vocabulary.display()
             ))
             .size(12),
             text_editor(&self.vocab_text)
@@ -1161,9 +1165,9 @@ fn tab<'a>(label: &str, panel: Panel, current: Panel) -> Element<'a, Message> {
 }
 
 /// Starts the window.
-pub fn run(db: PathBuf, folder: Option<PathBuf>) -> iced::Result {
+pub fn run(paths: Paths, folder: Option<PathBuf>) -> iced::Result {
     iced::application(
-        move || App::new(db.clone(), folder.clone()),
+        move || App::new(paths.clone(), folder.clone()),
         App::update,
         App::view,
     )

@@ -54,8 +54,8 @@ fn genre_tag(path: &Path) -> Vec<String> {
 #[test]
 fn review_flow_in_the_simulator() {
     let dir = tempfile::tempdir().unwrap();
-    // Settings and vocabulary go to a private config folder.
-    unsafe { std::env::set_var("XDG_CONFIG_HOME", dir.path().join("config")) };
+    // The library, settings and vocabulary live in a private folder.
+    let paths = sonotag_core::paths::Paths::in_folder(&dir.path().join("sonotag"));
     let music = dir.path().join("music");
     std::fs::create_dir_all(&music).unwrap();
     for i in 0..3u64 {
@@ -63,8 +63,8 @@ fn review_flow_in_the_simulator() {
         sonotag_core::synth::write_wav(&music.join(format!("song {i}.wav")), &stereo, 44_100, 2)
             .unwrap();
     }
-    let db = dir.path().join("lib.sqlite");
-    let (mut app, _) = App::new(db.clone(), None);
+    let db = paths.database.clone();
+    let (mut app, _) = App::new(paths.clone(), None);
 
     // Open the folder by typed path.
     let _ = app.update(Message::FolderInput(music.display().to_string()));
@@ -200,7 +200,7 @@ fn review_flow_in_the_simulator() {
     // (Below the fold of the simulator's window: send what the button sends.)
     assert!(shows(&app, "Save vocabulary"));
     let _ = app.update(Message::VocabSave);
-    let saved = dir.path().join("config/sonotag/genres.toml");
+    let saved = paths.vocabulary.clone();
     let vocab = sonotag_core::genres::Vocabulary::load(&saved).unwrap();
     assert_eq!(vocab.canonical("trap").as_deref(), Some("Hip-Hop"));
     assert!(saved.exists(), "{}", app.status());

@@ -202,13 +202,6 @@ impl Vocabulary {
     }
 }
 
-/// `genres.toml` in the user's config directory.
-pub fn default_path() -> PathBuf {
-    directories::ProjectDirs::from("org", "sonotag", "sonotag")
-        .map(|d| d.config_dir().join("genres.toml"))
-        .unwrap_or_else(|| PathBuf::from("genres.toml"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ pub mod genres;
 pub mod head;
 pub mod model;
 pub mod musicnn;
+pub mod paths;
 pub mod retrain;
 pub mod review;
 pub mod rng;

@@ -58,13 +58,6 @@ impl Settings {
     }
 }
 
-/// `settings.toml` in the user's config directory.
-pub fn default_path() -> PathBuf {
-    directories::ProjectDirs::from("org", "sonotag", "sonotag")
-        .map(|d| d.config_dir().join("settings.toml"))
-        .unwrap_or_else(|| PathBuf::from("settings.toml"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 
 use crate::classify;
 use crate::genres::Vocabulary;
+use crate::paths::Paths;
 use crate::retrain::{self, RetrainOptions};
 use crate::scan::{self, ScanProgress};
 use crate::store::Library;
@@ -58,7 +59,7 @@ pub enum Event {
 
 /// Starts `job` on a thread; returns its cancel flag.
 pub fn start(
-    db: PathBuf,
+    paths: Paths,
     job: Job,
     thresholds: Option<Thresholds>,
     send: impl Fn(Event) + Send + 'static,
@@ -68,7 +69,7 @@ pub fn start(
     std::thread::Builder::new()
         .name("sonotag-worker".into())
         .spawn(move || {
-            let result = run(&db, job, thresholds, &flag, &send);
+            let result = run(&paths, job, thresholds, &flag, &send);
             send(match result {
                 Ok(summary) => Event::Finished(summary),
                 Err(e) => Event::Failed(format!("{e:#}")),
@@ -79,13 +80,13 @@ pub fn start(
 }
 
 fn run(
-    db: &std::path::Path,
+    paths: &Paths,
     job: Job,
     thresholds: Option<Thresholds>,
     cancel: &AtomicBool,
     send: &dyn Fn(Event),
 ) -> anyhow::Result<String> {
-    let mut lib = Library::open(db)?;
+    let mut lib = Library::open(&paths.database)?;
     match job {
         Job::ScanAndClassify(roots) => {
             send(Event::Phase("Scanning".into()));
@@ -131,13 +132,9 @@ fn run(
         Job::Classify => classify_all(&mut lib, thresholds, cancel, send),
         Job::Retrain => {
             send(Event::Phase("Retraining".into()));
-            let vocab = Vocabulary::load(&crate::genres::default_path())?;
-            let models_dir = db
-                .parent()
-                .map(|p| p.join("models"))
-                .unwrap_or_else(|| PathBuf::from("models"));
+            let vocab = Vocabulary::load(&paths.vocabulary)?;
             let r =
-                retrain::retrain_head(&mut lib, &vocab, &models_dir, &RetrainOptions::default())?;
+                retrain::retrain_head(&mut lib, &vocab, &paths.models, &RetrainOptions::default())?;
             send(Event::Landed);
             Ok(format!(
                 "New model {} ({} genres) in {:.1} s: held-out accuracy {:.0}% → {:.0}% on {} tracks",

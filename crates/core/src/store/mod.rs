@@ -312,13 +312,6 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// The default library location in the user's data directory.
-pub fn default_path() -> PathBuf {
-    directories::ProjectDirs::from("org", "sonotag", "sonotag")
-        .map(|d| d.data_dir().join("library.sqlite"))
-        .unwrap_or_else(|| PathBuf::from("sonotag-library.sqlite"))
-}
-
 /// An open library file.
 pub struct Library {
     conn: Connection,
