@@ -543,17 +543,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Undo { batch } => {
             let mut lib = open_library(&paths)?;
             let (id, outcomes) = sonotag_core::tags::undo(&mut lib, batch, Default::default())?;
-            let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
             for o in &outcomes {
                 match &o.error {
                     None => println!("restored {}", o.path.display()),
                     Some(e) => eprintln!("  {}: {e}", o.path.display()),
                 }
             }
-            println!(
-                "batch {id}: {} files restored, {failed} errors",
-                outcomes.len() - failed
-            );
+            println!("{}", sonotag_core::tags::undo_summary(id, &outcomes));
             Ok(ExitCode::SUCCESS)
         }
         Command::History => {
@@ -807,13 +803,7 @@ fn apply_cmd(
             o.error.as_deref().unwrap_or_default()
         );
     }
-    println!(
-        "batch {}: {} files written, {} errors, {} kept their genre (`sonotag undo` restores them)",
-        report.batch_id.unwrap_or(0),
-        report.written,
-        report.outcomes.len() - report.written,
-        report.kept_existing
-    );
+    println!("{report}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -176,6 +176,40 @@ pub struct ApplyReport {
     pub recovered: Vec<Recovered>,
 }
 
+impl std::fmt::Display for ApplyReport {
+    /// The one-line summary both the window and the command line show.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let errors = self.outcomes.len() - self.written;
+        match self.batch_id {
+            None => write!(
+                f,
+                "nothing written: {} files kept their genre",
+                self.kept_existing
+            ),
+            Some(batch) => write!(
+                f,
+                "batch {batch}: {} files written, {errors} errors, {} kept their genre \
+                 (undo restores them)",
+                self.written, self.kept_existing
+            ),
+        }
+    }
+}
+
+/// The one-line summary of an undo, for the window and the command line.
+pub fn undo_summary(batch_id: i64, outcomes: &[FileOutcome]) -> String {
+    let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
+    let restored = outcomes.len() - failed;
+    if failed == 0 {
+        format!("batch {batch_id} undone: {restored} files restored")
+    } else {
+        format!(
+            "batch {batch_id}: {restored} files restored, {failed} errors; \
+             the batch stays open: undo again once they are dealt with"
+        )
+    }
+}
+
 /// Genre values as stored for undo (`tag` = the tag existed before).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 struct GenreState {

@@ -158,11 +158,7 @@ fn run(
                 }
             }
             send(Event::Landed);
-            Ok(format!(
-                "{} files written, {} errors. Undo restores them.",
-                report.written,
-                report.outcomes.len() - report.written
-            ))
+            Ok(report.to_string())
         }
         Job::Undo(settings) => {
             send(Event::Phase("Undoing".into()));
@@ -176,11 +172,7 @@ fn run(
                 }
             }
             send(Event::Landed);
-            let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
-            Ok(format!(
-                "Batch {batch} undone: {} files restored, {failed} errors",
-                outcomes.len() - failed
-            ))
+            Ok(tags::undo_summary(batch, &outcomes))
         }
     }
 }
