@@ -399,7 +399,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             });
             let command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
             model_cmds::train_cmd(
-                model_cmds::TrainArgs {
+                &sonotag_core::workflow::train::TrainRequest {
                     out,
                     seed,
                     epochs,
@@ -414,7 +414,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     folds,
                     command_line: format!("sonotag {command_line}"),
                 },
-                rows,
+                &rows,
                 sources,
             )?;
             Ok(ExitCode::SUCCESS)

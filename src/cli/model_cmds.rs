@@ -6,19 +6,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sonotag_core::classify::{self, ClassifyProgress};
 use sonotag_core::eval::{self, EvalReport};
 use sonotag_core::genres::Vocabulary;
-use sonotag_core::head::HeadOptions;
-use sonotag_core::model::{
-    self, Architecture, Backbone, FeatureParams, Model, ModelCard, Network, TrainingSummary,
-};
+use sonotag_core::model::{self, Backbone, Model, Network};
 use sonotag_core::musicnn;
 use sonotag_core::paths::Paths;
 use sonotag_core::retrain::{self, RetrainOptions};
 use sonotag_core::store::Library;
 use sonotag_core::train::{self, LabelRow, Split, TrainOptions};
-use sonotag_core::transfer::{self, TransferOptions};
-use sonotag_core::vote;
+use sonotag_core::transfer;
 use sonotag_core::vote::Thresholds;
-use std::collections::BTreeMap;
+use sonotag_core::workflow::{
+    self,
+    train::{TrainEvent, TrainRequest},
+};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -38,198 +37,52 @@ fn vocabulary(dirs: &Paths) -> anyhow::Result<Vocabulary> {
     Ok(Vocabulary::load(&dirs.vocabulary)?)
 }
 
-/// Options of `sonotag train`.
-pub struct TrainArgs {
-    pub out: PathBuf,
-    pub seed: u64,
-    pub epochs: usize,
-    pub max_slices: usize,
-    pub channels: Vec<usize>,
-    pub input_pool: usize,
-    pub standardise: bool,
-    pub no_augment: bool,
-    pub target_precision: f32,
-    pub backbone: Backbone,
-    /// Cross-validation folds (pretrained backbones).
-    pub folds: usize,
-    pub command_line: String,
-}
-
-/// `sonotag train --labels TSV...`: trains a model on the chosen backbone
-/// (never on `eval` rows), evaluates it on every `eval` split, writes the
-/// model and its card.
-pub fn train_cmd(args: TrainArgs, rows: Vec<LabelRow>, sources: Vec<String>) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
-    let train_rows: Vec<&LabelRow> = rows
-        .iter()
-        .filter(|r| r.split != Some(Split::Eval))
-        .collect();
-    let mut classes: Vec<String> = train_rows.iter().map(|r| r.genre.clone()).collect();
-    classes.sort();
-    classes.dedup();
-    anyhow::ensure!(
-        classes.len() >= 2,
-        "need at least two genres in the training rows"
-    );
-    let class_of = |g: &str| classes.iter().position(|c| c == g);
-    let inputs: Vec<(PathBuf, usize)> = train_rows
-        .iter()
-        .filter_map(|r| class_of(&r.genre).map(|c| (r.path.clone(), c)))
-        .collect();
-    let trained = match &args.backbone {
-        Backbone::ScratchCnn => train_scratch(&args, &inputs, &classes)?,
-        Backbone::MusicnnMsd { .. } => train_transfer(&args, &inputs, &classes)?,
+/// `sonotag train --labels TSV...`: the training workflow with a progress
+/// bar and its events printed.
+pub fn train_cmd(
+    args: &TrainRequest,
+    rows: &[LabelRow],
+    sources: Vec<String>,
+) -> anyhow::Result<()> {
+    let reading = match args.backbone {
+        Backbone::ScratchCnn => "decoding",
+        Backbone::MusicnnMsd { .. } => "embedding with musicnn",
     };
-    let name = args
-        .out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
-    let mut model = Model {
-        card: ModelCard {
-            name,
-            format_version: 1,
-            created: model::today(),
-            classes: classes.clone(),
-            backbone: args.backbone.clone(),
-            features: FeatureParams::of(args.backbone.features()),
-            architecture: trained.architecture,
-            parameters: trained.net.parameters(),
-            mflops_per_slice: trained.net.mflops_per_patch(),
-            thresholds: trained.thresholds,
-            calibrated: trained.calibrated,
-            training: TrainingSummary {
-                command: args.command_line.clone(),
-                seed: args.seed,
-                epochs: trained.epochs,
-                best_epoch: trained.best_epoch,
-                seconds: 0.0,
-                sources,
-                per_class: trained.per_class,
-                head_only: false,
-                notes: trained.notes,
-            },
-            metrics: BTreeMap::new(),
-        },
-        net: trained.net,
-        base: args.out.clone(),
-    };
-    let thresholds = model.card.thresholds;
-    model.card.training.seconds = started.elapsed().as_secs_f64();
-    // Evaluate on each eval split, grouped by source folder.
-    let mut eval_sets: BTreeMap<String, Vec<LabelRow>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.split == Some(Split::Eval)) {
-        eval_sets
-            .entry(eval_set_name(r))
-            .or_default()
-            .push(r.clone());
-    }
-    for (set, rows) in &eval_sets {
-        let report = eval::evaluate(&model, rows, thresholds, None);
-        eprintln!(
+    let train_rows = rows.iter().filter(|r| r.split != Some(Split::Eval)).count();
+    eprintln!("{reading} {train_rows} training tracks…");
+    let pb = bar(train_rows, "tracks");
+    let report = workflow::train::train_model(args, rows, sources, &|e| match e {
+        TrainEvent::Reading { done, .. } => pb.set_position(done as u64),
+        TrainEvent::Skipped { path, reason } => {
+            pb.suspend(|| eprintln!("  skipped {}: {reason}", path.display()))
+        }
+        TrainEvent::Epoch(e) => {
+            pb.finish_and_clear();
+            eprintln!(
+                "epoch {:>3}  loss {:.3}  slice acc {:>5.1}%  val track acc {:>5.1}%  ({:.1} s)",
+                e.epoch,
+                e.loss,
+                e.slice_accuracy * 100.0,
+                e.val_track_accuracy * 100.0,
+                e.seconds
+            )
+        }
+        TrainEvent::Note(n) => {
+            pb.finish_and_clear();
+            eprintln!("{n}")
+        }
+        TrainEvent::Evaluated { set, report } => eprintln!(
             "{set}: accuracy {:.1}% ({}/{}), coverage {:.1}%, precision {:.1}%",
             report.accuracy * 100.0,
             report.right(),
             report.tracks.len(),
             report.coverage * 100.0,
             report.precision * 100.0
-        );
-        model.card.metrics.insert(set.clone(), report.card_entry());
-    }
-    model.save(&args.out)?;
-    eprintln!(
-        "wrote {} and {} ({} parameters, {:.1} MFLOP per slice) in {:.0} s",
-        model::with_ext(&args.out, "safetensors").display(),
-        model::with_ext(&args.out, "json").display(),
-        model.card.parameters,
-        model.card.mflops_per_slice,
-        model.card.training.seconds
-    );
-    Ok(())
-}
-
-/// What either training path hands to the card.
-struct TrainedNet {
-    net: Network,
-    architecture: Option<Architecture>,
-    thresholds: Thresholds,
-    calibrated: bool,
-    epochs: usize,
-    best_epoch: usize,
-    per_class: BTreeMap<String, model::ClassCount>,
-    notes: Vec<String>,
-}
-
-/// The from-scratch CNN, trained whole; thresholds calibrated on its
-/// validation tracks.
-fn train_scratch(
-    args: &TrainArgs,
-    inputs: &[(PathBuf, usize)],
-    classes: &[String],
-) -> anyhow::Result<TrainedNet> {
-    eprintln!("decoding {} training tracks…", inputs.len());
-    let pb = bar(inputs.len(), "tracks");
-    let (examples, skipped) = train::load_examples(inputs, &|done, _| pb.set_position(done as u64));
-    pb.finish_and_clear();
-    for s in &skipped {
-        eprintln!("  skipped {}: {}", s.path.display(), s.reason);
-    }
-    let arch = Architecture {
-        channels: args.channels.clone(),
-        input_pool: args.input_pool,
-        standardise: args.standardise,
-        ..Default::default()
-    };
-    let opts = TrainOptions {
-        seed: args.seed,
-        max_epochs: args.epochs,
-        max_slices_per_track: args.max_slices,
-        augment: !args.no_augment,
-        ..Default::default()
-    };
-    let cancel = AtomicBool::new(false);
-    let trained = train::train(&examples, classes, &arch, None, &opts, &cancel, &mut |e| {
-        eprintln!(
-            "epoch {:>3}  loss {:.3}  slice acc {:>5.1}%  val track acc {:>5.1}%  ({:.1} s)",
-            e.epoch,
-            e.loss,
-            e.slice_accuracy * 100.0,
-            e.val_track_accuracy * 100.0,
-            e.seconds
-        );
+        ),
     })?;
-    let calibration = vote::calibrate(&trained.validation, classes.len(), args.target_precision);
-    let mut notes = vec![format!(
-        "validation: {} tracks held out of training (stratified by genre)",
-        trained.validation.len()
-    )];
-    let (thresholds, calibrated) = match &calibration {
-        Some(c) if trained.validation.len() >= 20 => {
-            notes.push(format!(
-                "thresholds calibrated for {:.0}% precision: coverage {:.0}% on validation",
-                c.precision * 100.0,
-                c.coverage * 100.0
-            ));
-            (c.thresholds, true)
-        }
-        _ => {
-            notes.push(format!(
-                "thresholds not calibrated (fewer than 20 validation tracks or target {:.0}% unreachable): defaults kept",
-                args.target_precision * 100.0
-            ));
-            (Thresholds::default(), false)
-        }
-    };
-    Ok(TrainedNet {
-        net: Network::Scratch(trained.net),
-        architecture: Some(arch),
-        thresholds,
-        calibrated,
-        epochs: trained.epochs.len(),
-        best_epoch: trained.best_epoch,
-        per_class: trained.per_class,
-        notes,
-    })
+    pb.finish_and_clear();
+    eprintln!("{report}");
+    Ok(())
 }
 
 /// `sonotag embed`: musicnn embeddings of labelled files as JSON lines.
@@ -274,89 +127,7 @@ pub fn embed_cmd(rows: &[LabelRow], max_patches: usize, out: &Path) -> anyhow::R
 
 /// The shipped musicnn weights.
 fn shipped_musicnn() -> anyhow::Result<PathBuf> {
-    model::shipped_musicnn_weights().context(
-        "models/musicnn-msd.safetensors not found; packaging/musicnn/fetch-weights.sh rebuilds it",
-    )
-}
-
-/// A linear head on the frozen musicnn backbone; thresholds calibrated by
-/// cross-validation on the training tracks.
-fn train_transfer(
-    args: &TrainArgs,
-    inputs: &[(PathBuf, usize)],
-    classes: &[String],
-) -> anyhow::Result<TrainedNet> {
-    let backbone = musicnn::shared(&shipped_musicnn()?)?;
-    eprintln!("embedding {} training tracks with musicnn…", inputs.len());
-    let pb = bar(inputs.len(), "tracks");
-    let cache = transfer::default_cache_dir();
-    let (tracks, skipped) = transfer::embed_tracks(
-        &backbone,
-        inputs,
-        args.max_slices,
-        cache.as_deref(),
-        &|done, _| pb.set_position(done as u64),
-    );
-    pb.finish_and_clear();
-    for s in &skipped {
-        eprintln!("  skipped {}: {}", s.path.display(), s.reason);
-    }
-    let opts = TransferOptions {
-        head: HeadOptions {
-            seed: args.seed,
-            ..Default::default()
-        },
-        folds: args.folds,
-        target_precision: args.target_precision,
-        ..Default::default()
-    };
-    let trained = transfer::train_head_model(&tracks, classes.len(), &opts)?;
-    for n in &trained.notes {
-        eprintln!("{n}");
-    }
-    let mut per_class: BTreeMap<String, model::ClassCount> = BTreeMap::new();
-    for t in &tracks {
-        let c = per_class.entry(classes[t.class].clone()).or_default();
-        c.tracks += 1;
-        c.slices += t.patches();
-    }
-    let mut notes = trained.notes;
-    notes.push(format!(
-        "head: multinomial logistic regression on standardised 200-d musicnn embeddings, every patch a sample (at most {} per track), tracks and genres weighted equally, C = {}, {} full-batch AdamW steps",
-        args.max_slices, opts.head.c, opts.head.steps
-    ));
-    Ok(TrainedNet {
-        net: Network::Pretrained {
-            backbone,
-            head: trained.head,
-        },
-        architecture: None,
-        thresholds: trained.thresholds,
-        calibrated: trained.calibrated,
-        epochs: opts.head.steps,
-        best_epoch: opts.head.steps,
-        per_class,
-        notes,
-    })
-}
-
-/// "gtzan-mini eval" for a row of `.../gtzan-mini/labels.tsv`.
-fn eval_set_name(row: &LabelRow) -> String {
-    // Rows keep their path relative to the TSV folder joined; walk up to the
-    // folder holding labels.tsv.
-    let mut dir = row.path.parent();
-    while let Some(d) = dir {
-        if d.join("labels.tsv").exists() {
-            return format!(
-                "{} eval",
-                d.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            );
-        }
-        dir = d.parent();
-    }
-    "eval".into()
+    sonotag_core::workflow::train::shipped_musicnn()
 }
 
 /// Reads every labels TSV.

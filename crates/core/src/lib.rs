@@ -34,6 +34,7 @@ pub mod train;
 pub mod transfer;
 pub mod vote;
 pub mod worker;
+pub mod workflow;
 
 /// The repository this build came from (the top of the workspace), where
 /// `models/` and the test fixtures live: the last place shipped files are
