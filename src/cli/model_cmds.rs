@@ -6,12 +6,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sonotag_core::classify::{self, ClassifyProgress};
 use sonotag_core::eval::{self, EvalReport};
 use sonotag_core::genres::Vocabulary;
-use sonotag_core::model::{self, Backbone, Model, Network};
+use sonotag_core::model::{self, Backbone, Model};
 use sonotag_core::musicnn;
 use sonotag_core::paths::Paths;
 use sonotag_core::retrain::{self, RetrainOptions};
 use sonotag_core::store::Library;
-use sonotag_core::train::{self, LabelRow, Split, TrainOptions};
+use sonotag_core::train::{self, LabelRow, Split};
 use sonotag_core::transfer;
 use sonotag_core::vote::Thresholds;
 use sonotag_core::workflow::{
@@ -53,19 +53,33 @@ pub fn train_cmd(
     let pb = bar(train_rows, "tracks");
     let report = workflow::train::train_model(args, rows, sources, &|e| match e {
         TrainEvent::Reading { done, .. } => pb.set_position(done as u64),
-        TrainEvent::Skipped { path, reason } => {
-            pb.suspend(|| eprintln!("  skipped {}: {reason}", path.display()))
-        }
         TrainEvent::Epoch(e) => {
             pb.finish_and_clear();
-            eprintln!(
-                "epoch {:>3}  loss {:.3}  slice acc {:>5.1}%  val track acc {:>5.1}%  ({:.1} s)",
-                e.epoch,
-                e.loss,
-                e.slice_accuracy * 100.0,
-                e.val_track_accuracy * 100.0,
-                e.seconds
-            )
+            print_epoch(&e)
+        }
+        other => print_train_event(&pb, other),
+    })?;
+    pb.finish_and_clear();
+    eprintln!("{report}");
+    Ok(())
+}
+
+fn print_epoch(e: &train::EpochReport) {
+    eprintln!(
+        "epoch {:>3}  loss {:.3}  slice acc {:>5.1}%  val track acc {:>5.1}%  ({:.1} s)",
+        e.epoch,
+        e.loss,
+        e.slice_accuracy * 100.0,
+        e.val_track_accuracy * 100.0,
+        e.seconds
+    )
+}
+
+/// Prints the training events that are sentences (skips, notes, eval sets).
+fn print_train_event(pb: &ProgressBar, e: TrainEvent) {
+    match e {
+        TrainEvent::Skipped { path, reason } => {
+            pb.suspend(|| eprintln!("  skipped {}: {reason}", path.display()))
         }
         TrainEvent::Note(n) => {
             pb.finish_and_clear();
@@ -79,10 +93,8 @@ pub fn train_cmd(
             report.coverage * 100.0,
             report.precision * 100.0
         ),
-    })?;
-    pb.finish_and_clear();
-    eprintln!("{report}");
-    Ok(())
+        TrainEvent::Reading { .. } | TrainEvent::Epoch(_) => {}
+    }
 }
 
 /// `sonotag embed`: musicnn embeddings of labelled files as JSON lines.
@@ -147,19 +159,7 @@ pub fn read_all_labels(
 
 /// `sonotag train --from-library`: trusted labels of the library as rows.
 pub fn library_rows(dirs: &Paths, lib: &Library) -> anyhow::Result<Vec<LabelRow>> {
-    let vocab = vocabulary(dirs)?;
-    let labels = retrain::trusted_labels(lib, &vocab)?;
-    let mut rows = Vec::new();
-    for l in labels {
-        if let Some(t) = lib.track(l.track_id)? {
-            rows.push(LabelRow {
-                genre: l.genre,
-                path: t.path,
-                split: None,
-            });
-        }
-    }
-    Ok(rows)
+    workflow::retrain::library_rows(lib, &vocabulary(dirs)?)
 }
 
 /// Which rows `sonotag eval` scores and how.
@@ -357,7 +357,21 @@ pub fn retrain_cmd(dirs: &Paths, lib: &mut Library, full: bool, seed: u64) -> an
     let vocab = vocabulary(dirs)?;
     let models_dir = dirs.models.clone();
     if full {
-        return retrain_full(dirs, lib, seed);
+        let pb = bar(0, "tracks decoded");
+        let report =
+            workflow::retrain::retrain_full(lib, &vocab, &models_dir, seed, &|e| match e {
+                TrainEvent::Reading { done, total } => {
+                    pb.set_length(total as u64);
+                    pb.set_position(done as u64)
+                }
+                TrainEvent::Epoch(e) => {
+                    pb.finish_and_clear();
+                    print_epoch(&e)
+                }
+                other => print_train_event(&pb, other),
+            })?;
+        println!("{report}");
+        return Ok(());
     }
     let report = retrain::retrain_head(
         lib,
@@ -368,94 +382,6 @@ pub fn retrain_cmd(dirs: &Paths, lib: &mut Library, full: bool, seed: u64) -> an
             ..Default::default()
         },
     )?;
-    println!(
-        "new model {} with {} genres ({}) from {} tracks in {:.1} s; held-out accuracy {:.1}% → {:.1}% on {} tracks; {} tracks re-voted",
-        report.model_name,
-        report.classes.len(),
-        report.classes.join(", "),
-        report.train_tracks,
-        report.seconds,
-        report.before * 100.0,
-        report.after * 100.0,
-        report.heldout_tracks,
-        report.revoted
-    );
-    Ok(())
-}
-
-fn retrain_full(dirs: &Paths, lib: &mut Library, seed: u64) -> anyhow::Result<()> {
-    let models_dir = &dirs.models;
-    let parent = classify::active_model(lib)?
-        .context("no model in this library yet: run `sonotag classify` first")?;
-    let base_model = Model::load(&parent.path)?;
-    let Network::Scratch(base_net) = base_model.net else {
-        anyhow::bail!(
-            "model {} sits on the frozen {} backbone, so only its head can learn: run `sonotag retrain` (without --full)",
-            parent.name,
-            base_model.card.backbone.name()
-        );
-    };
-    let rows = library_rows(dirs, lib)?;
-    let mut classes: Vec<String> = rows.iter().map(|r| r.genre.clone()).collect();
-    classes.sort();
-    classes.dedup();
-    anyhow::ensure!(
-        classes.len() >= 2,
-        "fine-tuning needs labelled tracks of at least two genres"
-    );
-    let inputs: Vec<(PathBuf, usize)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.path.clone(),
-                classes.iter().position(|c| *c == r.genre).unwrap_or(0),
-            )
-        })
-        .collect();
-    let pb = bar(inputs.len(), "tracks decoded");
-    let (examples, _) = train::load_examples(&inputs, &|d, _| pb.set_position(d as u64));
-    pb.finish_and_clear();
-    let arch = base_model.card.architecture.clone().unwrap_or_default();
-    let cancel = AtomicBool::new(false);
-    let opts = TrainOptions {
-        seed,
-        learning_rate: 3e-4,
-        ..Default::default()
-    };
-    let trained = train::train(
-        &examples,
-        &classes,
-        &arch,
-        Some(base_net),
-        &opts,
-        &cancel,
-        &mut |e| {
-            eprintln!(
-                "epoch {:>3}  loss {:.3}  slice acc {:>5.1}%  val track acc {:>5.1}%",
-                e.epoch,
-                e.loss,
-                e.slice_accuracy * 100.0,
-                e.val_track_accuracy * 100.0
-            )
-        },
-    )?;
-    let name = format!("personal-full-{}", classify::models(lib)?.len() + 1);
-    let mut card = base_model.card.clone();
-    card.name = name.clone();
-    card.classes = classes;
-    card.created = model::today();
-    card.training.command = "sonotag retrain --full".into();
-    card.training.per_class = trained.per_class.clone();
-    card.metrics.clear();
-    let base = models_dir.join(&name);
-    let model = Model {
-        card,
-        net: Network::Scratch(trained.net),
-        base: base.clone(),
-    };
-    model.save(&base)?;
-    let id = classify::register_model(lib, &model, Some(parent.id))?;
-    classify::set_active(lib, id)?;
-    println!("new model {name}: run `sonotag classify` to analyse the library with it");
+    println!("{report}");
     Ok(())
 }

@@ -64,6 +64,26 @@ pub struct RetrainReport {
     pub labels_per_genre: BTreeMap<String, usize>,
 }
 
+impl std::fmt::Display for RetrainReport {
+    /// The one-line summary both the window and the command line show.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "new model {} with {} genres ({}) from {} tracks in {:.1} s; held-out accuracy \
+             {:.1}% → {:.1}% on {} tracks; {} tracks re-voted",
+            self.model_name,
+            self.classes.len(),
+            self.classes.join(", "),
+            self.train_tracks,
+            self.seconds,
+            self.before * 100.0,
+            self.after * 100.0,
+            self.heldout_tracks,
+            self.revoted
+        )
+    }
+}
+
 /// A trusted label with its source.
 #[derive(Clone, Debug, Serialize)]
 pub struct TrustedLabel {

@@ -92,6 +92,9 @@ fn beside(library_path: &Path, suffix: &str) -> PathBuf {
     library_path.with_file_name(name)
 }
 
+/// How long a writer waits for the library's write lock before refusing.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Held while a process writes to a library's files: the window and the
 /// command line take the same lock, so two writers never interleave.
 pub struct WriteLock {
@@ -99,14 +102,23 @@ pub struct WriteLock {
 }
 
 impl WriteLock {
-    /// Takes the lock, or says who should finish first.
+    /// Takes the lock, waiting up to [`LOCK_WAIT`] for a writer that is
+    /// finishing (or a process that inherited the lock for the instant
+    /// between its fork and exec); otherwise says who should finish first.
     pub fn acquire(library_path: &Path) -> anyhow::Result<Self> {
-        Self::try_acquire(library_path)?.ok_or_else(|| {
-            anyhow::anyhow!(
-                "another Sonotag (a window or a command) is writing tags to this library; \
-                 nothing was written: try again when it has finished"
-            )
-        })
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            if let Some(lock) = Self::try_acquire(library_path)? {
+                return Ok(lock);
+            }
+            if std::time::Instant::now() >= deadline {
+                anyhow::bail!(
+                    "another Sonotag (a window or a command) is writing tags to this library; \
+                     nothing was written: try again when it has finished"
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// Takes the lock if it is free.

@@ -136,15 +136,7 @@ fn run(
             let r =
                 retrain::retrain_head(&mut lib, &vocab, &paths.models, &RetrainOptions::default())?;
             send(Event::Landed);
-            Ok(format!(
-                "New model {} ({} genres) in {:.1} s: held-out accuracy {:.0}% → {:.0}% on {} tracks",
-                r.model_name,
-                r.classes.len(),
-                r.seconds,
-                r.before * 100.0,
-                r.after * 100.0,
-                r.heldout_tracks
-            ))
+            Ok(r.to_string())
         }
         Job::Apply(plan, settings) => {
             send(Event::Phase("Writing tags".into()));

@@ -2,4 +2,5 @@
 //! the command line and the window. Each takes typed options, reports typed
 //! progress events, and returns a typed report (`Display` for people).
 
+pub mod retrain;
 pub mod train;

@@ -1,0 +1,136 @@
+//! Retraining from the user's decisions: the workflow behind `sonotag
+//! retrain --full` (the from-scratch network fine-tuned whole), and the
+//! library's trusted labels as training rows for `sonotag train
+//! --from-library`. Head retraining lives in [`crate::retrain`].
+
+use crate::classify;
+use crate::genres::Vocabulary;
+use crate::model::{self, Model, Network};
+use crate::retrain;
+use crate::store::Library;
+use crate::train::{self, LabelRow, TrainOptions};
+use crate::workflow::train::TrainEvent;
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// The library's trusted labels (decisions, then known tags) as rows.
+pub fn library_rows(lib: &Library, vocab: &Vocabulary) -> anyhow::Result<Vec<LabelRow>> {
+    let mut rows = Vec::new();
+    for l in retrain::trusted_labels(lib, vocab)? {
+        if let Some(t) = lib.track(l.track_id)? {
+            rows.push(LabelRow {
+                genre: l.genre,
+                path: t.path,
+                split: None,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// What a full retrain made.
+#[derive(Clone, Debug)]
+pub struct FullRetrainReport {
+    pub model_name: String,
+    pub classes: Vec<String>,
+    pub tracks: usize,
+}
+
+impl std::fmt::Display for FullRetrainReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "new model {} with {} genres from {} tracks; classify the library to analyse it with the new model",
+            self.model_name,
+            self.classes.len(),
+            self.tracks
+        )
+    }
+}
+
+/// Fine-tunes the active from-scratch model on the library's trusted
+/// labels, registers the result under `models_dir` and makes it active.
+/// Models on a frozen backbone are refused: only their head can learn.
+pub fn retrain_full(
+    lib: &mut Library,
+    vocab: &Vocabulary,
+    models_dir: &Path,
+    seed: u64,
+    events: &(dyn Fn(TrainEvent) + Sync),
+) -> anyhow::Result<FullRetrainReport> {
+    let parent = classify::active_model(lib)?
+        .context("no model in this library yet: run `sonotag classify` first")?;
+    let base_model = Model::load(&parent.path)?;
+    let Network::Scratch(base_net) = base_model.net else {
+        anyhow::bail!(
+            "model {} sits on the frozen {} backbone, so only its head can learn: run `sonotag retrain` (without --full)",
+            parent.name,
+            base_model.card.backbone.name()
+        );
+    };
+    let rows = library_rows(lib, vocab)?;
+    let mut classes: Vec<String> = rows.iter().map(|r| r.genre.clone()).collect();
+    classes.sort();
+    classes.dedup();
+    anyhow::ensure!(
+        classes.len() >= 2,
+        "fine-tuning needs labelled tracks of at least two genres"
+    );
+    let inputs: Vec<(PathBuf, usize)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.path.clone(),
+                classes.iter().position(|c| *c == r.genre).unwrap_or(0),
+            )
+        })
+        .collect();
+    let (examples, skipped) = train::load_examples(&inputs, &|done, total| {
+        events(TrainEvent::Reading { done, total })
+    });
+    for s in skipped {
+        events(TrainEvent::Skipped {
+            path: s.path,
+            reason: s.reason,
+        });
+    }
+    let arch = base_model.card.architecture.clone().unwrap_or_default();
+    let cancel = AtomicBool::new(false);
+    let opts = TrainOptions {
+        seed,
+        learning_rate: 3e-4,
+        ..Default::default()
+    };
+    let trained = train::train(
+        &examples,
+        &classes,
+        &arch,
+        Some(base_net),
+        &opts,
+        &cancel,
+        &mut |e| events(TrainEvent::Epoch(e.clone())),
+    )?;
+    let name = format!("personal-full-{}", classify::models(lib)?.len() + 1);
+    let mut card = base_model.card.clone();
+    card.name = name.clone();
+    card.classes = classes.clone();
+    card.created = model::today();
+    card.training.command = "sonotag retrain --full".into();
+    card.training.per_class = trained.per_class.clone();
+    card.metrics.clear();
+    let base = models_dir.join(&name);
+    let model = Model {
+        card,
+        net: Network::Scratch(trained.net),
+        base: base.clone(),
+    };
+    model.save(&base)?;
+    let id = classify::register_model(lib, &model, Some(parent.id))?;
+    classify::set_active(lib, id)?;
+    Ok(FullRetrainReport {
+        model_name: name,
+        classes,
+        tracks: examples.len(),
+    })
+}
