@@ -9,9 +9,9 @@ use crate::model::{self, Model, Network};
 use crate::retrain;
 use crate::store::Library;
 use crate::train::{self, LabelRow, TrainOptions};
-use crate::workflow::train::TrainEvent;
+use crate::workflow::train::{TrainEvent, classes_and_inputs, report_skipped};
 use anyhow::Context;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 /// The library's trusted labels (decisions, then known tags) as rows.
@@ -70,31 +70,12 @@ pub fn retrain_full(
         );
     };
     let rows = library_rows(lib, vocab)?;
-    let mut classes: Vec<String> = rows.iter().map(|r| r.genre.clone()).collect();
-    classes.sort();
-    classes.dedup();
-    anyhow::ensure!(
-        classes.len() >= 2,
-        "fine-tuning needs labelled tracks of at least two genres"
-    );
-    let inputs: Vec<(PathBuf, usize)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.path.clone(),
-                classes.iter().position(|c| *c == r.genre).unwrap_or(0),
-            )
-        })
-        .collect();
+    let row_refs: Vec<&LabelRow> = rows.iter().collect();
+    let (classes, inputs) = classes_and_inputs(&row_refs, "the library's decided tracks")?;
     let (examples, skipped) = train::load_examples(&inputs, &|done, total| {
         events(TrainEvent::Reading { done, total })
     });
-    for s in skipped {
-        events(TrainEvent::Skipped {
-            path: s.path,
-            reason: s.reason,
-        });
-    }
+    report_skipped(&skipped, events);
     let arch = base_model.card.architecture.clone().unwrap_or_default();
     let cancel = AtomicBool::new(false);
     let opts = TrainOptions {

@@ -90,18 +90,7 @@ pub fn train_model(
         .iter()
         .filter(|r| r.split != Some(Split::Eval))
         .collect();
-    let mut classes: Vec<String> = train_rows.iter().map(|r| r.genre.clone()).collect();
-    classes.sort();
-    classes.dedup();
-    anyhow::ensure!(
-        classes.len() >= 2,
-        "need at least two genres in the training rows"
-    );
-    let class_of = |g: &str| classes.iter().position(|c| c == g);
-    let inputs: Vec<(PathBuf, usize)> = train_rows
-        .iter()
-        .filter_map(|r| class_of(&r.genre).map(|c| (r.path.clone(), c)))
-        .collect();
+    let (classes, inputs) = classes_and_inputs(&train_rows, "the training rows")?;
     let trained = match &args.backbone {
         Backbone::ScratchCnn => train_scratch(args, &inputs, &classes, events)?,
         Backbone::MusicnnMsd { .. } => train_transfer(args, &inputs, &classes, events)?,
@@ -325,7 +314,26 @@ fn eval_set_name(row: &LabelRow) -> String {
     "eval".into()
 }
 
-fn report_skipped(skipped: &[train::Skipped], events: &(dyn Fn(TrainEvent) + Sync)) {
+/// The sorted genres of `rows` (at least two) and each row as (file, class).
+pub(crate) fn classes_and_inputs(
+    rows: &[&LabelRow],
+    what: &str,
+) -> anyhow::Result<(Vec<String>, Vec<(PathBuf, usize)>)> {
+    let mut classes: Vec<String> = rows.iter().map(|r| r.genre.clone()).collect();
+    classes.sort();
+    classes.dedup();
+    anyhow::ensure!(classes.len() >= 2, "need at least two genres in {what}");
+    let inputs = rows
+        .iter()
+        .filter_map(|r| {
+            let class = classes.iter().position(|c| *c == r.genre)?;
+            Some((r.path.clone(), class))
+        })
+        .collect();
+    Ok((classes, inputs))
+}
+
+pub(crate) fn report_skipped(skipped: &[train::Skipped], events: &(dyn Fn(TrainEvent) + Sync)) {
     for s in skipped {
         events(TrainEvent::Skipped {
             path: s.path.clone(),
