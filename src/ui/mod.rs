@@ -745,7 +745,9 @@ impl App {
         }
     }
 
-    /// Keyboard, dropped folders and a periodic tick for reloads.
+    /// Keyboard, dropped folders, and a tick only while something needs
+    /// watching (a job, the Apply confirmation, a playing slice, a pending
+    /// reload): an idle window does no work.
     pub fn subscription(&self) -> Subscription<Message> {
         let keys = keyboard::listen().filter_map(|e| match e {
             keyboard::Event::KeyPressed { key, .. } => Some(Message::Key(key)),
@@ -755,9 +757,13 @@ impl App {
             iced::Event::Window(iced::window::Event::FileDropped(p)) => Some(Message::Dropped(p)),
             _ => None,
         });
-        let period = if self.job.is_some() { 100 } else { 500 };
-        let tick =
-            iced::time::every(std::time::Duration::from_millis(period)).map(|_| Message::Tick);
+        let watching = self.confirm.is_some() || self.playing.is_some() || self.reload_due;
+        let tick = match (self.job.is_some(), watching) {
+            (true, _) => iced::time::every(std::time::Duration::from_millis(100)),
+            (false, true) => iced::time::every(std::time::Duration::from_millis(500)),
+            (false, false) => return Subscription::batch([keys, drops]),
+        }
+        .map(|_| Message::Tick);
         Subscription::batch([keys, drops, tick])
     }
 
