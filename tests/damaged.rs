@@ -169,16 +169,14 @@ fn damaged_files_never_stop_the_good_ones() {
         String::from_utf8_lossy(&classify.stderr)
     );
     let lib = sonotag_core::store::Library::open(&db).unwrap();
-    let model = sonotag_core::classify::active_model(&lib).unwrap().unwrap();
+    let model = lib.active_model().unwrap().unwrap();
     for i in 0..3 {
         let t = lib
             .track_by_path(&music.join(format!("good-{i}.wav")))
             .unwrap()
             .expect("good file scanned");
         assert!(
-            sonotag_core::classify::analysis(&lib, t.id, model.id)
-                .unwrap()
-                .is_some(),
+            lib.analysis(t.id, model.id).unwrap().is_some(),
             "good-{i}.wav classified: {text}"
         );
     }

@@ -314,14 +314,14 @@ fn retrain_learns_the_users_genres_as_a_new_model_version() {
         report.after
     );
     assert!(report.seconds < 30.0);
-    let models = sonotag_core::classify::models(&lib).unwrap();
+    let models = lib.models().unwrap();
     assert_eq!(models.len(), 2);
     let active = models.iter().find(|m| m.active).unwrap();
     assert_eq!(active.name, report.model_name);
     assert!(active.parent.is_some());
     assert!(model::with_ext(&models_dir.join(&report.model_name), "json").exists());
     // Every track re-voted with the user's genres, without decoding.
-    let rows = sonotag_core::classify::proposals(&lib, active.id, None).unwrap();
+    let rows = lib.proposals(active.id, None).unwrap();
     assert_eq!(rows.len(), files.len());
     let right = rows
         .iter()

@@ -79,12 +79,10 @@ fn shipped_default_is_musicnn_and_classifies_with_its_patches() {
     );
     // 12 s → 4 patches of 187 frames, starting every 2.992 s (149.6 columns).
     let lib = Library::open(&db).unwrap();
-    let active = sonotag_core::classify::active_model(&lib).unwrap().unwrap();
+    let active = lib.active_model().unwrap().unwrap();
     for (path, _) in &files {
         let id = lib.track_by_path(path).unwrap().unwrap().id;
-        let a = sonotag_core::classify::analysis(&lib, id, active.id)
-            .unwrap()
-            .unwrap();
+        let a = lib.analysis(id, active.id).unwrap().unwrap();
         assert_eq!(a.slices, 4);
         assert_eq!(a.slice_starts, vec![0, 150, 299, 449]);
         assert_eq!(a.embeddings.len(), 4 * 200);
@@ -120,8 +118,8 @@ fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
     // folder (the backbone weights are found among the shipped models).
     let personal = Model::load(&models_dir.join(&report.model_name)).unwrap();
     assert_eq!(personal.card.backbone.name(), "musicnn-msd");
-    let active = sonotag_core::classify::active_model(&lib).unwrap().unwrap();
-    let rows = sonotag_core::classify::proposals(&lib, active.id, None).unwrap();
+    let active = lib.active_model().unwrap().unwrap();
+    let rows = lib.proposals(active.id, None).unwrap();
     let right = rows
         .iter()
         .filter(|r| r.genre.as_deref() == r.label.as_deref())

@@ -476,7 +476,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Models { json } => {
             let lib = open_library(&paths)?;
-            let models = sonotag_core::classify::models(&lib)?;
+            let models = lib.models()?;
             print_list(json, &models, "models", |m| {
                 format!(
                     "{} {:<20} {} genres  {}",
@@ -490,7 +490,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Accept { tracks } => {
             let mut lib = open_library(&paths)?;
-            let active = sonotag_core::classify::active_model(&lib)?
+            let active = lib
+                .active_model()?
                 .context("no proposals yet: run `sonotag classify` first")?;
             for t in tracks {
                 let id = track_ref(&lib, &t)?;

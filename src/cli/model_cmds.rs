@@ -330,9 +330,10 @@ pub fn proposals_cmd(
     state: Option<sonotag_core::vote::ProposalState>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let active = classify::active_model(lib)?
+    let active = lib
+        .active_model()?
         .context("no model has classified this library yet: run `sonotag classify`")?;
-    let rows = classify::proposals(lib, active.id, state)?;
+    let rows = lib.proposals(active.id, state)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());

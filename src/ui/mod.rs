@@ -243,7 +243,7 @@ impl App {
     /// Reloads the table, models, label counts and the selected track's
     /// evidence from the library.
     fn reload(&mut self) {
-        self.models = sonotag_core::classify::models(&self.lib).unwrap_or_default();
+        self.models = self.lib.models().unwrap_or_default();
         self.label_counts.clear();
         for l in sonotag_core::retrain::trusted_labels(&self.lib, &self.vocab).unwrap_or_default() {
             let e = self.label_counts.entry(l.genre).or_default();

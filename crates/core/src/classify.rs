@@ -14,51 +14,27 @@ use crate::audio;
 use crate::features::Patches;
 use crate::model::Model;
 pub use crate::store::{Analysis, ModelRow, ProposalRow};
-use crate::store::{Library, LibraryError, Outcome};
+use crate::store::{Library, Outcome};
 use crate::vote::Thresholds;
-use crate::vote::{self, Proposal, ProposalState};
+use crate::vote::{self, Proposal};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Registers a model (by name) and returns its id; the card is refreshed.
-pub fn register_model(
-    lib: &mut Library,
-    model: &Model,
-    parent: Option<i64>,
-) -> Result<i64, LibraryError> {
-    lib.register_model(model, parent)
-}
-
-/// Makes `model_id` the active model.
-pub fn set_active(lib: &mut Library, model_id: i64) -> Result<(), LibraryError> {
-    lib.set_active_model(model_id)
-}
-
-/// Registered models, newest first.
-pub fn models(lib: &Library) -> Result<Vec<ModelRow>, LibraryError> {
-    lib.models()
-}
-
-/// The active model row, if any.
-pub fn active_model(lib: &Library) -> Result<Option<ModelRow>, LibraryError> {
-    lib.active_model()
-}
 
 /// Loads the model to use: `explicit` if given, else the library's active
 /// model, else the shipped default; registers it and makes it active.
 pub fn resolve_model(lib: &mut Library, explicit: Option<&Path>) -> anyhow::Result<(i64, Model)> {
     let base = match explicit {
         Some(p) => p.to_path_buf(),
-        None => match active_model(lib)? {
+        None => match lib.active_model()? {
             Some(row) => row.path,
             None => crate::model::default_model_path(),
         },
     };
     let model = Model::load(&base)?;
-    let parent = active_model(lib)?.and_then(|m| m.parent);
-    let id = register_model(lib, &model, parent)?;
-    set_active(lib, id)?;
+    let parent = lib.active_model()?.and_then(|m| m.parent);
+    let id = lib.register_model(&model, parent)?;
+    lib.set_active_model(id)?;
     Ok((id, model))
 }
 
@@ -245,24 +221,6 @@ fn analysed(
         },
         proposal,
     })
-}
-
-/// The analysis of `track_id` by `model_id`, if any.
-pub fn analysis(
-    lib: &Library,
-    track_id: i64,
-    model_id: i64,
-) -> Result<Option<Analysis>, LibraryError> {
-    lib.analysis(track_id, model_id)
-}
-
-/// Proposals of `model_id`, optionally only those in `state`.
-pub fn proposals(
-    lib: &Library,
-    model_id: i64,
-    state: Option<ProposalState>,
-) -> Result<Vec<ProposalRow>, LibraryError> {
-    lib.proposals(model_id, state)
 }
 
 /// Copies every analysis of `from` to `to` with probabilities recomputed by

@@ -9,7 +9,7 @@
 //! track is re-voted from its stored embeddings. A stratified share of the
 //! labelled tracks is held out to report accuracy before and after.
 
-use crate::classify::{self, active_model};
+use crate::classify;
 use crate::genres::Vocabulary;
 use crate::model::{Model, today};
 use crate::rng::Rng;
@@ -126,7 +126,7 @@ pub fn retrain_head(
     opts: &RetrainOptions,
 ) -> anyhow::Result<RetrainReport> {
     let started = std::time::Instant::now();
-    let parent = active_model(lib)?.ok_or_else(|| {
+    let parent = lib.active_model()?.ok_or_else(|| {
         anyhow::anyhow!("no model in this library yet: run `sonotag classify` first")
     })?;
     let mut model = Model::load(&parent.path)?;
@@ -177,7 +177,7 @@ pub fn retrain_head(
     let dim = model.net.embedding_dim();
     let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
     for &(track, c) in &train_tracks {
-        let a = classify::analysis(lib, track, parent.id)?.expect("analysed");
+        let a = lib.analysis(track, parent.id)?.expect("analysed");
         let take = a.slices.min(opts.max_slices_per_track);
         for k in 0..take {
             let s = if take > 1 {
@@ -196,7 +196,7 @@ pub fn retrain_head(
         .retrain_head(&x, &y, &w, classes.len(), opts.seed, opts.epochs)?;
 
     // The new version.
-    let version = classify::models(lib)?.len() + 1;
+    let version = lib.models()?.len() + 1;
     let name = format!("personal-{version}");
     let base = models_dir.join(&name);
     model.card.name = name.clone();
@@ -223,7 +223,7 @@ pub fn retrain_head(
     model.card.metrics.clear();
     model.base = base.clone();
     model.save(&base)?;
-    let id = classify::register_model(lib, &model, Some(parent.id))?;
+    let id = lib.register_model(&model, Some(parent.id))?;
     let thresholds = model.card.thresholds;
     let revoted = classify::revote_from_embeddings(lib, parent.id, id, &model, thresholds)?;
     let after = heldout_accuracy(lib, id, &held, &classes)?;
@@ -232,8 +232,8 @@ pub fn retrain_head(
         serde_json::json!({ "tracks": held.len(), "before": before, "after": after }),
     );
     model.save(&base)?;
-    classify::register_model(lib, &model, Some(parent.id))?;
-    classify::set_active(lib, id)?;
+    lib.register_model(&model, Some(parent.id))?;
+    lib.set_active_model(id)?;
     lib.set_model_parent(id, parent.id)?;
     Ok(RetrainReport {
         model_id: id,
@@ -260,13 +260,14 @@ fn heldout_accuracy(
     if held.is_empty() {
         return Ok(0.0);
     }
-    let row = classify::models(lib)?
+    let row = lib
+        .models()?
         .into_iter()
         .find(|m| m.id == model_id)
         .ok_or_else(|| anyhow::anyhow!("model {model_id} not registered"))?;
     let mut right = 0;
     for &(track, c) in held {
-        if let Some(a) = classify::analysis(lib, track, model_id)? {
+        if let Some(a) = lib.analysis(track, model_id)? {
             let p = vote::vote(
                 &a.probabilities,
                 row.card.classes.len(),

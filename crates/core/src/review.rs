@@ -149,10 +149,10 @@ pub fn evidence(
     track_id: i64,
     thresholds: Option<Thresholds>,
 ) -> anyhow::Result<Option<Evidence>> {
-    let Some(model) = classify::active_model(lib)? else {
+    let Some(model) = lib.active_model()? else {
         return Ok(None);
     };
-    let Some(analysis) = classify::analysis(lib, track_id, model.id)? else {
+    let Some(analysis) = lib.analysis(track_id, model.id)? else {
         return Ok(None);
     };
     let thresholds = thresholds.unwrap_or(model.card.thresholds);
@@ -204,14 +204,14 @@ pub fn open_track(
         let track = lib
             .track(track_id)?
             .ok_or_else(|| anyhow::anyhow!("track {track_id} is no longer in the library"))?;
-        let Some(row) = classify::active_model(&lib)? else {
+        let Some(row) = lib.active_model()? else {
             return Ok(OpenedTrack {
                 spectrogram: crate::audio::analyse_file(&track.path)?.0,
                 boundaries: Vec::new(),
             });
         };
         let kind = row.card.backbone.features();
-        let stored = classify::analysis(&lib, track_id, row.id)?;
+        let stored = lib.analysis(track_id, row.id)?;
         let spectrogram = match &stored {
             Some(a) if !kind.is_sampled(&a.slice_starts) => {
                 crate::audio::analyse_file(&track.path)?.0
@@ -222,7 +222,8 @@ pub fn open_track(
                 classify::analyse_track_fully(&mut lib, track_id, row.id, &model, th)?
             }
         };
-        let starts = classify::analysis(&lib, track_id, row.id)?
+        let starts = lib
+            .analysis(track_id, row.id)?
             .map(|a| a.slice_starts)
             .unwrap_or_default();
         Ok(OpenedTrack {

@@ -236,6 +236,29 @@ impl LockedFile {
         );
         Ok(self.stamp)
     }
+
+    /// After a write failed part-way: puts the bytes read back, through the
+    /// handle already held (reopening would meet this file's own lock).
+    pub fn restore(&mut self) -> Result<Stamp, String> {
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| describe_io("cannot read the file", &e))?
+            .len();
+        let mut current = vec![0u8; len as usize];
+        self.file
+            .read_exact_at(&mut current, 0)
+            .map_err(|e| describe_io("cannot read the file", &e))?;
+        write_in_place(&self.file, &current, &self.bytes, false)
+            .map_err(|e| format!("cannot restore the file: {e}"))?;
+        self.stamp = Stamp::of(
+            &self
+                .file
+                .metadata()
+                .map_err(|e| describe_io("cannot read the file", &e))?,
+        );
+        Ok(self.stamp)
+    }
 }
 
 /// The error text of a simulated kill.
@@ -688,6 +711,18 @@ mod tests {
             f.write(&b, false).unwrap();
             assert_eq!(std::fs::read(&path).unwrap(), b);
         }
+    }
+
+    #[test]
+    fn a_torn_write_is_restored_through_the_held_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let mut f = LockedFile::open(&path).unwrap();
+        assert_eq!(f.write(b"abcdefghijKL", true).unwrap_err(), INTERRUPTED);
+        assert_ne!(std::fs::read(&path).unwrap(), b"0123456789");
+        f.restore().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"0123456789");
     }
 
     #[test]

@@ -217,12 +217,6 @@ struct GenreState {
     tag: bool,
 }
 
-/// Reads the tags of a file held in memory; the path's extension helps
-/// where the content alone does not tell the format.
-fn read_tagged(bytes: &[u8], path: &Path, cover_art: bool) -> Result<TaggedFile, String> {
-    guard_tag_library(|| read_tagged_unguarded(bytes, path, cover_art))
-}
-
 /// A panic in the tag library on a damaged file becomes that file's error.
 fn guard_tag_library<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     crate::audio::catch_panic(f).unwrap_or_else(|m| {
@@ -232,9 +226,12 @@ fn guard_tag_library<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, Stri
     })
 }
 
-fn read_tagged_unguarded(bytes: &[u8], path: &Path, cover_art: bool) -> Result<TaggedFile, String> {
+/// Reads the tags of a file held in memory (cover art too: the file is
+/// written back with it); the path's extension helps where the content
+/// alone does not tell the format.
+fn read_tagged(bytes: &[u8], path: &Path) -> Result<TaggedFile, String> {
     let mut probe = Probe::new(Cursor::new(bytes))
-        .options(ParseOptions::new().read_cover_art(cover_art))
+        .options(ParseOptions::new())
         .guess_file_type()
         .map_err(|e| format!("cannot read the file: {e}"))?;
     if probe.file_type().is_none()
@@ -278,7 +275,8 @@ fn has_old_id3v2(bytes: &[u8], file_type: FileType) -> bool {
     matches!(version, Some(Id3v2Version::V2 | Id3v2Version::V3))
 }
 
-/// The file's bytes with `state` as its genres. Every tag the file has gets
+/// The file's genre state as read, and its bytes with `state` as its
+/// genres (one parse for both). Every tag the file has gets
 /// the same genres (an old genre left in ID3v1, APE or RIFF INFO would
 /// contradict the new one in other players); the primary tag is created
 /// when the file has none. Only tags change: lofty leaves audio alone.
@@ -287,7 +285,7 @@ fn with_genres(
     path: &Path,
     state: &GenreState,
     settings: WriteSettings,
-) -> Result<Vec<u8>, String> {
+) -> Result<(GenreState, Vec<u8>), String> {
     guard_tag_library(|| with_genres_unguarded(bytes, path, state, settings))
 }
 
@@ -296,8 +294,9 @@ fn with_genres_unguarded(
     path: &Path,
     state: &GenreState,
     settings: WriteSettings,
-) -> Result<Vec<u8>, String> {
-    let mut tagged = read_tagged(bytes, path, true)?;
+) -> Result<(GenreState, Vec<u8>), String> {
+    let mut tagged = read_tagged(bytes, path)?;
+    let before = genre_state(&tagged);
     let primary = tagged.primary_tag_type();
     let id3v23 = settings.id3v23 || has_old_id3v2(bytes, tagged.file_type());
     let opts = WriteOptions::default().use_id3v23(id3v23);
@@ -327,7 +326,7 @@ fn with_genres_unguarded(
     tagged
         .save_to(&mut out, opts)
         .map_err(|e| format!("cannot write the tag: {e}"))?;
-    Ok(out.into_inner())
+    Ok((before, out.into_inner()))
 }
 
 /// The bytes a write of `genre` would give the file held in `bytes` (for
@@ -341,8 +340,7 @@ pub(crate) fn rewritten_with_genre(
         genres: vec![genre.to_string()],
         tag: true,
     };
-    genre_state(&read_tagged(bytes, path, false)?);
-    with_genres(bytes, path, &state, WriteSettings::default())
+    with_genres(bytes, path, &state, WriteSettings::default()).map(|(_, b)| b)
 }
 
 /// Writes `target` into `file` under the journal. Returns the new stamp and
@@ -382,8 +380,7 @@ fn journaled_write(
             // A failed write (a full disk, say) may have changed part of
             // the file: put the original back now, or leave the journal
             // for the next start.
-            let original = file.bytes.clone();
-            match LockedFile::open(&file.path).and_then(|mut f| f.write(&original, false)) {
+            match file.restore() {
                 Ok(_) => {
                     journal.finish(pending);
                     Err(format!("{e}; the file was restored"))
@@ -616,12 +613,11 @@ fn write_one(
     if file.stamp.size != track.size || file.stamp.mtime_ns != track.mtime_ns {
         return Err("file changed since it was scanned: rescan, review, then apply again".into());
     }
-    let old = genre_state(&read_tagged(&file.bytes, &p.path, false)?);
     let new = GenreState {
         genres: vec![p.new_genre.clone()],
         tag: true,
     };
-    let target = with_genres(&file.bytes, &p.path, &new, settings)?;
+    let (old, target) = with_genres(&file.bytes, &p.path, &new, settings)?;
     let undo_patch = Patch::between(&target, &file.bytes).map(|p| p.to_bytes());
     // Record the old state before touching the file.
     let old_state = serde_json::to_string(&old).expect("serialises");
@@ -682,10 +678,10 @@ fn undo_target(
             Some(patch) => Patch::from_bytes(patch)
                 .and_then(|p| p.apply(bytes))
                 .ok_or_else(|| "the stored undo data is damaged; the file was not changed".into()),
-            None => with_genres(bytes, &w.path, &old, settings),
+            None => with_genres(bytes, &w.path, &old, settings).map(|(_, b)| b),
         },
         None if w.stamp_after != Some((stamp.size, stamp.mtime_ns)) => Err(CHANGED.into()),
-        None => with_genres(bytes, &w.path, &old, settings),
+        None => with_genres(bytes, &w.path, &old, settings).map(|(_, b)| b),
     }
 }
 

@@ -3,7 +3,6 @@
 //! library's trusted labels as training rows for `sonotag train
 //! --from-library`. Head retraining lives in [`crate::retrain`].
 
-use crate::classify;
 use crate::genres::Vocabulary;
 use crate::model::{self, Model, Network};
 use crate::retrain;
@@ -59,7 +58,8 @@ pub fn retrain_full(
     seed: u64,
     events: &(dyn Fn(TrainEvent) + Sync),
 ) -> anyhow::Result<FullRetrainReport> {
-    let parent = classify::active_model(lib)?
+    let parent = lib
+        .active_model()?
         .context("no model in this library yet: run `sonotag classify` first")?;
     let base_model = Model::load(&parent.path)?;
     let Network::Scratch(base_net) = base_model.net else {
@@ -92,7 +92,7 @@ pub fn retrain_full(
         &cancel,
         &mut |e| events(TrainEvent::Epoch(e.clone())),
     )?;
-    let name = format!("personal-full-{}", classify::models(lib)?.len() + 1);
+    let name = format!("personal-full-{}", lib.models()?.len() + 1);
     let mut card = base_model.card.clone();
     card.name = name.clone();
     card.classes = classes.clone();
@@ -107,8 +107,8 @@ pub fn retrain_full(
         base: base.clone(),
     };
     model.save(&base)?;
-    let id = classify::register_model(lib, &model, Some(parent.id))?;
-    classify::set_active(lib, id)?;
+    let id = lib.register_model(&model, Some(parent.id))?;
+    lib.set_active_model(id)?;
     Ok(FullRetrainReport {
         model_name: name,
         classes,
