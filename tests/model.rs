@@ -297,7 +297,7 @@ fn retrain_learns_the_users_genres_as_a_new_model_version() {
     for (path, c) in &files {
         let id = lib.track_by_path(path).unwrap().unwrap().id;
         let genre = if *c == 0 { "Ambient" } else { "Electronic" };
-        sonotag_core::tags::override_genre(&mut lib, id, genre, None, false).unwrap();
+        sonotag_core::workflow::decide::set_genre(&mut lib, id, genre, None, false).unwrap();
     }
     let models_dir = dir.path().join("models");
     let report = sonotag_core::retrain::retrain_head(

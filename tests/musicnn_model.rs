@@ -101,7 +101,7 @@ fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
     let mut lib = Library::open(&db).unwrap();
     for (path, genre) in &files {
         let id = lib.track_by_path(path).unwrap().unwrap().id;
-        sonotag_core::tags::override_genre(&mut lib, id, genre, None, false).unwrap();
+        sonotag_core::workflow::decide::set_genre(&mut lib, id, genre, None, false).unwrap();
     }
     let models_dir = dir.path().join("models");
     let report = sonotag_core::retrain::retrain_head(

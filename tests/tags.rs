@@ -86,7 +86,7 @@ fn write_read_back_audio_unchanged_undo_exact() {
     for name in FIXTURES {
         let path = music.join(name);
         let id = id_of(&lib, &path);
-        tags::override_genre(&mut lib, id, "Reggae", None, true).unwrap();
+        sonotag_core::workflow::decide::set_genre(&mut lib, id, "Reggae", None, true).unwrap();
         before.push((
             path.clone(),
             all_tag_items(&path),
@@ -122,7 +122,7 @@ fn write_read_back_audio_unchanged_undo_exact() {
     assert_eq!(summary.unchanged, FIXTURES.len());
     assert!(tags::plan(&lib, settings).unwrap().is_empty());
 
-    let (_, outcomes) = tags::undo(&mut lib, None, settings).unwrap();
+    let outcomes = tags::undo(&mut lib, None, settings).unwrap().outcomes;
     assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
     for (path, items, old_genres, samples) in &before {
         assert_eq!(&genres(path), old_genres, "{}", path.display());
@@ -143,9 +143,9 @@ fn fill_only_policy_keeps_existing_genres() {
     let mp3 = music.join("tone.mp3");
     let wav = music.join("tone.wav");
     let id = id_of(&lib, &mp3);
-    tags::override_genre(&mut lib, id, "Rock", None, false).unwrap();
+    sonotag_core::workflow::decide::set_genre(&mut lib, id, "Rock", None, false).unwrap();
     let id = id_of(&lib, &wav);
-    tags::override_genre(&mut lib, id, "Rock", None, false).unwrap();
+    sonotag_core::workflow::decide::set_genre(&mut lib, id, "Rock", None, false).unwrap();
     let plan = tags::plan(&lib, WriteSettings::default()).unwrap();
     let report = tags::apply(&mut lib, &plan, WriteSettings::default()).unwrap();
     assert_eq!(report.written, 1);
@@ -169,9 +169,9 @@ fn changed_and_read_only_files_are_refused() {
     let changed = music.join("tone.flac");
     let locked = music.join("tone.ogg");
     let id = id_of(&lib, &changed);
-    tags::override_genre(&mut lib, id, "Pop", None, true).unwrap();
+    sonotag_core::workflow::decide::set_genre(&mut lib, id, "Pop", None, true).unwrap();
     let id = id_of(&lib, &locked);
-    tags::override_genre(&mut lib, id, "Pop", None, true).unwrap();
+    sonotag_core::workflow::decide::set_genre(&mut lib, id, "Pop", None, true).unwrap();
     // Edited by another program after the scan.
     let mut f = lofty::read_from_path(&changed).unwrap();
     f.primary_tag_mut()
@@ -200,7 +200,9 @@ fn changed_and_read_only_files_are_refused() {
     assert_eq!(std::fs::read(&locked).unwrap(), original_locked);
     assert_eq!(genres(&changed), vec!["Jazz"]);
     // Undo of a batch without successful writes restores nothing and fails nothing.
-    let (_, outcomes) = tags::undo(&mut lib, None, WriteSettings::default()).unwrap();
+    let outcomes = tags::undo(&mut lib, None, WriteSettings::default())
+        .unwrap()
+        .outcomes;
     assert!(outcomes.is_empty());
 }
 
@@ -213,7 +215,7 @@ use std::os::unix::fs::MetadataExt;
 fn label_all(lib: &mut Library, music: &Path, genre: &str) {
     for name in FIXTURES {
         let id = id_of(lib, &music.join(name));
-        tags::override_genre(lib, id, genre, None, true).unwrap();
+        sonotag_core::workflow::decide::set_genre(lib, id, genre, None, true).unwrap();
     }
 }
 
@@ -252,7 +254,9 @@ fn undo_restores_every_byte_and_id3v23_stays_v23() {
         "the ID3 version was kept"
     );
     assert_eq!(genres(&mp3), vec!["Reggae"]);
-    let (_, outcomes) = tags::undo(&mut lib, None, WriteSettings::default()).unwrap();
+    let outcomes = tags::undo(&mut lib, None, WriteSettings::default())
+        .unwrap()
+        .outcomes;
     assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
     for (path, bytes) in before {
         assert!(
@@ -278,7 +282,7 @@ fn secondary_tags_get_the_same_genre() {
     lofty::tag::TagExt::save_to_path(&v1, &mp3, Default::default()).unwrap();
     rescan(&mut lib, &music);
     let id = id_of(&lib, &mp3);
-    tags::override_genre(&mut lib, id, "Reggae", None, true).unwrap();
+    sonotag_core::workflow::decide::set_genre(&mut lib, id, "Reggae", None, true).unwrap();
     assert_eq!(apply_all(&mut lib).written, 1);
     let f = lofty::read_from_path(&mp3).unwrap();
     for tag in f.tags() {
@@ -384,7 +388,7 @@ fn planted_names_beside_a_track_are_never_touched() {
     );
     label_all(&mut lib, &music, "Reggae");
     let id = id_of(&lib, &long);
-    tags::override_genre(&mut lib, id, "Reggae", None, true).unwrap();
+    sonotag_core::workflow::decide::set_genre(&mut lib, id, "Reggae", None, true).unwrap();
     let report = apply_all(&mut lib);
     assert_eq!(report.written, FIXTURES.len() + 1, "{:?}", report.outcomes);
     assert_eq!(genres(&long), vec!["Reggae"]);
@@ -481,7 +485,7 @@ fn interrupted_then_recovered(at: Interrupt) -> (tempfile::TempDir, Library, Pat
     let (dir, mut lib, music) = setup();
     let mp3 = music.join("tone.mp3");
     let id = id_of(&lib, &mp3);
-    tags::override_genre(&mut lib, id, "Reggae", None, true).unwrap();
+    sonotag_core::workflow::decide::set_genre(&mut lib, id, "Reggae", None, true).unwrap();
     let original = std::fs::read(&mp3).unwrap();
     let plan = tags::plan(&lib, WriteSettings::default()).unwrap();
     tags::apply_until(&mut lib, &plan, WriteSettings::default(), Some(at)).unwrap();
@@ -519,7 +523,9 @@ fn a_write_killed_after_the_write_is_completed_and_undoable() {
             .unwrap()
             .is_empty()
     );
-    let (_, outcomes) = tags::undo(&mut lib, None, WriteSettings::default()).unwrap();
+    let outcomes = tags::undo(&mut lib, None, WriteSettings::default())
+        .unwrap()
+        .outcomes;
     assert_eq!(outcomes.len(), 1);
     assert!(outcomes[0].error.is_none(), "{outcomes:?}");
     assert!(std::fs::read(&mp3).unwrap() == original);
@@ -530,7 +536,7 @@ fn undo_resolves_an_interrupted_write_itself() {
     let (dir, mut lib, music) = setup();
     let flac = music.join("tone.flac");
     let id = id_of(&lib, &flac);
-    tags::override_genre(&mut lib, id, "Reggae", None, true).unwrap();
+    sonotag_core::workflow::decide::set_genre(&mut lib, id, "Reggae", None, true).unwrap();
     let original = std::fs::read(&flac).unwrap();
     let plan = tags::plan(&lib, WriteSettings::default()).unwrap();
     tags::apply_until(
@@ -542,7 +548,9 @@ fn undo_resolves_an_interrupted_write_itself() {
     .unwrap();
     drop(lib);
     let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
-    let (_, outcomes) = tags::undo(&mut lib, None, WriteSettings::default()).unwrap();
+    let outcomes = tags::undo(&mut lib, None, WriteSettings::default())
+        .unwrap()
+        .outcomes;
     assert_eq!(outcomes.len(), 1, "the completed write is undone");
     assert!(std::fs::read(&flac).unwrap() == original);
 }
@@ -556,7 +564,11 @@ fn undo_of_an_edited_file_keeps_the_batch_open() {
     let mut f = lofty::read_from_path(&flac).unwrap();
     f.primary_tag_mut().unwrap().set_title("Edited".into());
     f.save_to_path(&flac, Default::default()).unwrap();
-    let (batch, outcomes) = tags::undo(&mut lib, None, WriteSettings::default()).unwrap();
+    let tags::UndoReport {
+        batch_id: batch,
+        outcomes,
+        ..
+    } = tags::undo(&mut lib, None, WriteSettings::default()).unwrap();
     let failed: Vec<_> = outcomes.iter().filter(|o| o.error.is_some()).collect();
     assert_eq!(failed.len(), 1);
     assert!(
@@ -576,7 +588,9 @@ fn undo_of_an_edited_file_keeps_the_batch_open() {
         "batch {batch} stays open"
     );
     // Running undo again retries only what is left.
-    let (_, again) = tags::undo(&mut lib, Some(batch), WriteSettings::default()).unwrap();
+    let again = tags::undo(&mut lib, Some(batch), WriteSettings::default())
+        .unwrap()
+        .outcomes;
     assert_eq!(again.len(), 1);
 }
 

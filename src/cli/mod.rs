@@ -2,13 +2,13 @@
 //! a thin wrapper over a library function.
 
 mod model_cmds;
+mod progress;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use sonotag_core::paths::Paths;
 use sonotag_core::store::{Library, TrackFilter};
-use sonotag_core::{audio, bench, scan, spectrogram};
+use sonotag_core::{audio, bench, scan, spectrogram, workflow};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -204,10 +204,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Accept the proposed genre of tracks (by id or path)
+    /// Accept the proposed genre of tracks (by id or path), or of every
+    /// undecided proposal with --min-share
     Accept {
-        #[arg(required = true)]
+        #[arg(required_unless_present = "min_share")]
         tracks: Vec<String>,
+        /// Accept every undecided proposal with at least this share of the
+        /// votes (0.5–1.0, e.g. 0.9)
+        #[arg(long, value_name = "SHARE", conflicts_with = "tracks")]
+        min_share: Option<f32>,
     },
     /// Set your own genre for a track (by id or path)
     Override {
@@ -488,17 +493,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Accept { tracks } => {
+        Command::Accept { tracks, min_share } => {
             let mut lib = open_library(&paths)?;
             let active = lib
                 .active_model()?
                 .context("no proposals yet: run `sonotag classify` first")?;
-            for t in tracks {
-                let id = track_ref(&lib, &t)?;
-                let genre = sonotag_core::tags::accept(&mut lib, id, active.id)?;
-                println!("accepted {genre} for {t}");
-            }
-            Ok(ExitCode::SUCCESS)
+            accept_cmd(&mut lib, active.id, &tracks, min_share)
         }
         Command::Override {
             track,
@@ -518,7 +518,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // The plan and the window show what the user typed beside a
             // mapped genre.
             let mapped_from = (genre != spelled).then_some(spelled.as_str());
-            sonotag_core::tags::override_genre(&mut lib, id, &genre, mapped_from, replace)?;
+            workflow::decide::set_genre(&mut lib, id, &genre, mapped_from, replace)?;
             if mapped_from.is_some() {
                 println!("{track}: {} → {genre} (super-genre)", typed.trim());
             }
@@ -543,14 +543,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Undo { batch } => {
             let mut lib = open_library(&paths)?;
-            let (id, outcomes) = sonotag_core::tags::undo(&mut lib, batch, Default::default())?;
-            for o in &outcomes {
-                match &o.error {
-                    None => println!("restored {}", o.path.display()),
-                    Some(e) => eprintln!("  {}: {e}", o.path.display()),
-                }
+            let mut terminal = progress::Terminal::new();
+            let report = workflow::apply::undo_tags(
+                &mut lib,
+                batch,
+                Default::default(),
+                &AtomicBool::new(false),
+                &mut |p| terminal.on(p),
+            )?;
+            terminal.finish();
+            for o in report.outcomes.iter().filter(|o| o.error.is_none()) {
+                println!("restored {}", o.path.display());
             }
-            println!("{}", sonotag_core::tags::undo_summary(id, &outcomes));
+            println!("{report}");
             Ok(ExitCode::SUCCESS)
         }
         Command::History => {
@@ -635,6 +640,61 @@ fn gui(paths: &Paths, folder: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     crate::ui::run(paths.clone(), folder)
         .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `sonotag accept`: the tracks named (unknown ones are reported and the
+/// rest accepted), or every confident proposal.
+fn accept_cmd(
+    lib: &mut Library,
+    model_id: i64,
+    refs: &[String],
+    min_share: Option<f32>,
+) -> anyhow::Result<ExitCode> {
+    use workflow::decide::{Decision, decide};
+    let mut failed = false;
+    let mut named = Vec::new();
+    for r in refs {
+        match track_ref(lib, r) {
+            Ok(id) => named.push((id, r.as_str())),
+            Err(e) => {
+                eprintln!("{e:#}");
+                failed = true;
+            }
+        }
+    }
+    let decision = match min_share {
+        Some(share) => {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&share),
+                "--min-share is a share of the votes between 0 and 1, e.g. 0.9"
+            );
+            Decision::AcceptAbove { min_share: share }
+        }
+        None => Decision::Accept(named.iter().map(|(id, _)| *id).collect()),
+    };
+    let report = decide(lib, Some(model_id), &decision)?;
+    let name_of = |id: i64| {
+        named
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, r)| r.to_string())
+            .unwrap_or_else(|| format!("track {id}"))
+    };
+    for c in &report.changes {
+        if let Some(l) = &c.after {
+            println!("accepted {} for {}", l.genre, name_of(c.track_id));
+        }
+    }
+    for (id, why) in &report.refused {
+        eprintln!("{}: {why}", name_of(*id));
+        failed = true;
+    }
+    eprintln!("{report}");
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// A track by numeric id or by path.
@@ -751,32 +811,18 @@ fn apply_cmd(
         return Ok(ExitCode::SUCCESS);
     }
     for p in &plan {
-        let old = if p.old_genres.is_empty() {
-            "(none)".to_string()
-        } else {
-            p.old_genres.join("; ")
-        };
-        let note = match p.action {
-            Action::Fill => "",
-            Action::Replace => "  [replace]",
-            Action::KeepExisting => {
-                "  [kept: has a genre; use --replace-existing or `override --replace`]"
-            }
-        };
-        let mapped = match &p.mapped_from {
-            Some(typed) => format!(" (super-genre of {typed})"),
-            None => String::new(),
-        };
-        println!(
-            "{}: {old} → {}{mapped}{note}",
-            p.path.display(),
-            p.new_genre
-        );
+        println!("{p}");
     }
     let writes = plan
         .iter()
         .filter(|p| p.action != Action::KeepExisting)
         .count();
+    if writes < plan.len() {
+        println!(
+            "({} files keep their genre: use --replace-existing or `override --replace`)",
+            plan.len() - writes
+        );
+    }
     if dry_run || writes == 0 {
         println!("{writes} files would be written (dry run)");
         return Ok(ExitCode::SUCCESS);
@@ -795,15 +841,12 @@ fn apply_cmd(
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let report = tags::apply(lib, &plan, settings)?;
-    print_recovered(&report.recovered);
-    for o in report.outcomes.iter().filter(|o| o.error.is_some()) {
-        eprintln!(
-            "  {}: {}",
-            o.path.display(),
-            o.error.as_deref().unwrap_or_default()
-        );
-    }
+    let mut terminal = progress::Terminal::new();
+    let report =
+        workflow::apply::write_tags(lib, &plan, settings, &AtomicBool::new(false), &mut |p| {
+            terminal.on(p)
+        })?;
+    terminal.finish();
     println!("{report}");
     Ok(ExitCode::SUCCESS)
 }
@@ -832,51 +875,12 @@ fn format_duration(s: f64) -> String {
 }
 
 fn run_scan(lib: &mut Library, dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
-    let bar_style = ProgressStyle::with_template(
-        "{bar:30} {pos}/{len} files  {per_sec}  ETA {eta}  {wide_msg}",
-    )
-    .expect("valid template");
-    let mut reading = false;
-    let cancel = AtomicBool::new(false);
-    let (summary, problems) = scan::scan(lib, dirs, &cancel, &mut |p| match p {
-        scan::ScanProgress::Walking { found } => {
-            bar.set_message(format!("walking folders: {found} audio files found"));
-            bar.tick();
-        }
-        scan::ScanProgress::Reading {
-            done,
-            total,
-            current,
-        } => {
-            if !reading {
-                reading = true;
-                bar.set_style(bar_style.clone());
-                bar.set_length(*total as u64);
-            }
-            bar.set_position(*done as u64);
-            bar.set_message(current.display().to_string());
-        }
-    })?;
-    bar.finish_and_clear();
-    for p in &problems {
-        eprintln!("  {}: {}", p.path.display(), p.message);
-    }
-    println!(
-        "{} added, {} updated, {} unchanged, {} missing, {} errors{}",
-        summary.added,
-        summary.updated,
-        summary.unchanged,
-        summary.missing,
-        summary.errors,
-        if summary.cancelled {
-            " (cancelled)"
-        } else {
-            ""
-        }
-    );
-    if !problems.is_empty() {
+    let mut terminal = progress::Terminal::new();
+    let report =
+        workflow::scan::scan_folders(lib, dirs, &AtomicBool::new(false), &mut |p| terminal.on(p))?;
+    terminal.finish();
+    println!("{report}");
+    if !report.problems.is_empty() {
         eprintln!("(`sonotag errors` lists the files that could not be read)");
     }
     Ok(ExitCode::SUCCESS)

@@ -3,7 +3,6 @@
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use sonotag_core::classify::{self, ClassifyProgress};
 use sonotag_core::eval::{self, EvalReport};
 use sonotag_core::genres::Vocabulary;
 use sonotag_core::model::{self, Backbone, Model};
@@ -282,45 +281,24 @@ fn print_eval(r: &EvalReport) {
 /// `sonotag classify`.
 pub fn classify_cmd(
     lib: &mut Library,
-    model_path: Option<PathBuf>,
+    model: Option<PathBuf>,
     force: bool,
     sample: Option<usize>,
 ) -> anyhow::Result<()> {
-    let (model_id, model) = classify::resolve_model(lib, model_path.as_deref())?;
-    let pb = bar(0, "tracks");
-    let cancel = AtomicBool::new(false);
-    let started = std::time::Instant::now();
-    let summary = classify::classify(
+    let mut terminal = super::progress::Terminal::new();
+    let report = sonotag_core::workflow::classify::classify_library(
         lib,
-        model_id,
-        &model,
-        model.card.thresholds,
-        force,
-        sample,
-        &cancel,
-        &mut |p: &ClassifyProgress| {
-            pb.set_length(p.total as u64);
-            pb.set_position(p.done as u64);
-            pb.set_message(p.current.display().to_string());
+        &sonotag_core::workflow::classify::ClassifyRequest {
+            model,
+            force,
+            sample,
+            thresholds: None,
         },
+        &AtomicBool::new(false),
+        &mut |p| terminal.on(p),
     )?;
-    pb.finish_and_clear();
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "model {}: {} classified ({} unsure), {} errors, {} already done, in {:.1} s ({:.1} tracks/s)",
-        model.card.name,
-        summary.classified,
-        summary.unsure,
-        summary.errors,
-        summary.already_done,
-        secs,
-        (summary.classified + summary.errors) as f64 / secs.max(1e-9)
-    );
-    if summary.errors > 0 {
-        for (_, message) in lib.analysis_errors(model_id)? {
-            eprintln!("  {message}");
-        }
-    }
+    terminal.finish();
+    println!("{report}");
     Ok(())
 }
 

@@ -11,8 +11,10 @@ use sonotag_core::spectrogram::{MEL_BANDS, Spectrogram};
 /// Widest image we hand to the renderer (GPU textures are limited).
 const MAX_IMAGE_WIDTH: usize = 4096;
 
-/// A colour per genre index.
-pub fn genre_colour(i: usize) -> Color {
+/// A colour per genre, by name: the same genre keeps its colour across
+/// models and retraining. No grey in the palette: faded cells mean a slice
+/// that abstained.
+pub fn genre_colour(genre: &str) -> Color {
     const PALETTE: [(u8, u8, u8); 12] = [
         (0x4e, 0x79, 0xa7),
         (0xf2, 0x8e, 0x2b),
@@ -23,10 +25,32 @@ pub fn genre_colour(i: usize) -> Color {
         (0xb0, 0x7a, 0xa1),
         (0xff, 0x9d, 0xa7),
         (0x9c, 0x75, 0x5f),
-        (0xba, 0xb0, 0xac),
+        (0x2f, 0x4b, 0x7c),
         (0x86, 0xbc, 0xd6),
-        (0xd3, 0x72, 0x95),
+        (0x3d, 0x8c, 0x40),
     ];
+    // The usual genres get distinct colours; others a stable hash.
+    const KNOWN: [&str; 12] = [
+        "blues",
+        "classical",
+        "country",
+        "disco",
+        "hip-hop",
+        "jazz",
+        "metal",
+        "pop",
+        "reggae",
+        "rock",
+        "electronic",
+        "folk",
+    ];
+    let name = genre.trim().to_lowercase();
+    let i = KNOWN.iter().position(|k| *k == name).unwrap_or_else(|| {
+        // FNV-1a: stable across runs and Rust versions.
+        name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        }) as usize
+    });
     let (r, g, b) = PALETTE[i % PALETTE.len()];
     Color::from_rgb8(r, g, b)
 }
@@ -70,6 +94,8 @@ pub enum StripMessage {
 pub struct SliceStrip<'a> {
     pub evidence: &'a Evidence,
     pub playing: Option<usize>,
+    /// The slice Space plays (marked underneath).
+    pub current: usize,
 }
 
 impl SliceStrip<'_> {
@@ -122,7 +148,7 @@ impl canvas::Program<StripMessage> for SliceStrip<'_> {
         let w = bounds.width / n as f32;
         for i in 0..self.evidence.analysis.slices {
             let (c, p) = self.evidence.slice_top(i);
-            let mut colour = genre_colour(c);
+            let mut colour = genre_colour(&self.evidence.classes[c]);
             if p < self.evidence.thresholds.slice {
                 colour.a = 0.25;
             }
@@ -131,6 +157,13 @@ impl canvas::Program<StripMessage> for SliceStrip<'_> {
                 Size::new((w - 1.0).max(1.0), bounds.height),
                 colour,
             );
+            if i == self.current {
+                frame.fill_rectangle(
+                    Point::new(i as f32 * w, bounds.height - 4.0),
+                    Size::new((w - 1.0).max(1.0), 4.0),
+                    theme.palette().text,
+                );
+            }
             if Some(i) == *hovered || Some(i) == self.playing {
                 let outline = Path::rectangle(
                     Point::new(i as f32 * w, 0.5),
@@ -182,14 +215,15 @@ impl<Message> canvas::Program<Message> for Histogram<'_> {
         let cast = e.proposal.cast().max(1) as f32;
         let n = e.classes.len().max(1);
         let label_w = 90.0;
-        let bar_h = (bounds.height / n as f32).min(22.0);
+        // The bottom 18 px name the threshold line.
+        let bar_h = ((bounds.height - 18.0) / n as f32).min(22.0);
         let full = bounds.width - label_w - 50.0;
         let text_colour = theme.palette().text;
         for (i, genre) in e.classes.iter().enumerate() {
             let share = e.proposal.votes[i] as f32 / cast;
             let y = i as f32 * bar_h;
             let winner = e.proposal.winner == Some(i);
-            let mut colour = genre_colour(i);
+            let mut colour = genre_colour(genre);
             if !winner {
                 colour.a = 0.6;
             }
@@ -223,14 +257,23 @@ impl<Message> canvas::Program<Message> for Histogram<'_> {
                 ..Text::default()
             });
         }
-        // The track threshold.
+        // The track threshold, named under its line.
         let x = label_w + full * e.thresholds.track;
+        let red = Color::from_rgb8(0xe1, 0x57, 0x59);
         frame.stroke(
             &Path::line(Point::new(x, 0.0), Point::new(x, n as f32 * bar_h)),
-            Stroke::default()
-                .with_width(1.5)
-                .with_color(Color::from_rgb8(0xe1, 0x57, 0x59)),
+            Stroke::default().with_width(1.5).with_color(red),
         );
+        frame.fill_text(Text {
+            content: format!(
+                "share needed to propose: {:.0}% of the votes",
+                e.thresholds.track * 100.0
+            ),
+            position: Point::new((x - 120.0).max(0.0), n as f32 * bar_h + 2.0),
+            color: red,
+            size: 12.0.into(),
+            ..Text::default()
+        });
         vec![frame.into_geometry()]
     }
 }

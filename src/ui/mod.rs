@@ -1,36 +1,43 @@
-//! The iced window: a thin shell over the domain library.
+//! The iced window: a shell of screens over the domain library.
 //!
-//! It opens folders, starts background jobs ([`sonotag_core::worker`]) and renders
-//! their progress, the library table ([`table`]), the evidence of the
-//! selected track ([`evidence`]) and the review, apply, retrain and settings
-//! panels. All reading and writing goes through domain modules; the window
-//! never blocks on work — long work runs in the worker, short reads (a
-//! table reload, one track's evidence) take milliseconds, and a track's
-//! spectrogram is decoded in a background task.
+//! Each screen owns its state, messages, update and view: the library
+//! [`table`], the [`track`] screen (evidence and decisions), the [`apply`]
+//! review, [`retrain`], [`settings`] and [`errors`]. This module routes
+//! messages between them and runs everything slow off the UI thread as
+//! iced tasks: long work as [`jobs`] streaming progress, decisions as
+//! one-transaction writes, and reloads of the library's rows, debounced so
+//! that a job committing every second never makes the window reload more
+//! than a few times a second. The only reads left on the UI thread are of
+//! one track (its evidence), which take milliseconds. Nothing ticks while
+//! the window is idle.
 
+pub mod apply;
+pub mod errors;
 pub mod evidence;
+pub mod jobs;
+pub mod retrain;
+pub mod settings;
 pub mod table;
 #[cfg(test)]
 mod tests;
+pub mod track;
 
-use crate::playback::Player;
-use iced::keyboard::{self, key};
+use iced::keyboard::{self, Modifiers, key};
 use iced::widget::{
-    button, canvas, checkbox, column, container, image, pick_list, progress_bar, row, scrollable,
-    slider, space, text, text_editor, text_input,
+    button, column, container, pick_list, progress_bar, row, scrollable, text, text_input,
 };
 use iced::{Element, Length, Subscription, Task, Theme};
+use sonotag_core::classify::ModelRow;
 use sonotag_core::genres::Vocabulary;
 use sonotag_core::paths::Paths;
-use sonotag_core::review::{self, Evidence};
-use sonotag_core::settings::Settings;
-use sonotag_core::store::Library;
-use sonotag_core::tags::{self, Action as WriteAction, PlannedWrite, WritePolicy};
+use sonotag_core::review::{self, ReviewRow, ReviewState};
+use sonotag_core::store::{DecisionSource, FileError, Library};
+use sonotag_core::tags::{PlannedWrite, WritePolicy};
 use sonotag_core::vote::Thresholds;
-use sonotag_core::worker::{self, Event as JobEvent, Job};
+use sonotag_core::workflow::decide::{self, Decision, DecisionReport};
+use sonotag_core::workflow::{Phase, Progress};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// Which side panel is open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,59 +48,94 @@ pub enum Panel {
     Errors,
 }
 
-/// A job in flight.
-struct Running {
-    cancel: Arc<AtomicBool>,
-    events: std::sync::mpsc::Receiver<JobEvent>,
-    phase: String,
-    done: usize,
-    total: usize,
-    current: String,
-    rate: f64,
+/// No widget has this id: focusing it makes every text field let go of the
+/// keyboard, so the list's keys work again.
+const LIST_FOCUS: &str = "list-keys";
+
+/// A reload waits this long, so that several changes in a row make one.
+const RELOAD_DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// Everything the window reads from the library in one go, off the UI
+/// thread.
+#[derive(Debug)]
+pub struct Snapshot {
+    rows: Vec<ReviewRow>,
+    models: Vec<ModelRow>,
+    label_counts: retrain::LabelCounts,
+    file_errors: Vec<FileError>,
 }
 
-/// Everything the window shows.
+/// Reads a [`Snapshot`] (what a reload does in the background).
+pub fn load_snapshot(paths: &Paths, vocab: &Vocabulary) -> Result<Snapshot, String> {
+    let lib = Library::open(&paths.database).map_err(|e| e.to_string())?;
+    let models = lib.models().map_err(|e| e.to_string())?;
+    let active = models.iter().find(|m| m.active).map(|m| m.id);
+    let mut label_counts = retrain::LabelCounts::new();
+    for l in sonotag_core::retrain::trusted_labels(&lib, vocab).map_err(|e| format!("{e:#}"))? {
+        let e = label_counts.entry(l.genre).or_default();
+        if l.source == DecisionSource::Tag {
+            e.1 += 1
+        } else {
+            e.0 += 1
+        }
+    }
+    Ok(Snapshot {
+        rows: review::rows(&lib, active).map_err(|e| format!("{e:#}"))?,
+        models,
+        label_counts,
+        file_errors: lib.file_errors().map_err(|e| e.to_string())?,
+    })
+}
+
+/// Runs blocking work on the runtime's blocking pool; a panic becomes an
+/// error message instead of taking the window down.
+pub fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> impl Future<Output = Result<T, String>> {
+    async move {
+        tokio::task::spawn_blocking(work)
+            .await
+            .unwrap_or_else(|e| Err(format!("background work failed: {e}")))
+    }
+}
+
+/// Runs `work` on its own library connection, off the UI thread.
+fn with_library<T: Send + 'static>(
+    database: PathBuf,
+    work: impl FnOnce(&mut Library) -> anyhow::Result<T> + Send + 'static,
+) -> impl Future<Output = Result<T, String>> {
+    blocking(move || {
+        let mut lib = Library::open(&database).map_err(|e| e.to_string())?;
+        work(&mut lib).map_err(|e| format!("{e:#}"))
+    })
+}
+
+/// The window's state: the screens, the job in flight, and what was read
+/// from the library last.
 pub struct App {
-    /// Where the library, settings, vocabulary and models live.
     paths: Paths,
+    /// For one-track reads on the UI thread (a track's evidence).
     lib: Library,
-    settings: Settings,
-    vocab: Vocabulary,
+    settings: settings::SettingsScreen,
     folder_input: String,
-    job: Option<Running>,
+    job: Option<jobs::Running>,
     status: String,
-    errors: Vec<(String, String)>,
     table: table::Table,
-    selected: Option<i64>,
-    evidence: Option<Evidence>,
-    spectrogram: Option<(i64, image::Handle)>,
-    spectrogram_error: Option<String>,
-    hovered_slice: Option<usize>,
-    current_slice: usize,
-    playing: Option<usize>,
-    player: Option<Result<Player, String>>,
-    override_input: String,
-    accept_share: f32,
-    /// The Apply confirmation, while open: modal, and kept equal to the
-    /// library's current plan.
-    confirm: Option<ApplyReview>,
+    track: track::Track,
+    /// The Apply review, while open: modal.
+    confirm: Option<apply::Dialog>,
+    errors: errors::Errors,
     panel: Panel,
+    models: Vec<ModelRow>,
+    label_counts: retrain::LabelCounts,
+    /// A reload is running; another is due after it.
+    reloading: bool,
     reload_due: bool,
-    /// The vocabulary as TOML, edited in the settings panel.
-    vocab_text: text_editor::Content,
-    /// Registered models, refreshed with the table (views run every frame
-    /// and must not query the library).
-    models: Vec<sonotag_core::classify::ModelRow>,
-    /// Trusted labels per genre: (decided by the user, from tags).
-    label_counts: std::collections::BTreeMap<String, (usize, usize)>,
-}
-
-/// The plan shown by the Apply confirmation.
-struct ApplyReview {
-    plan: Vec<PlannedWrite>,
-    /// The decisions changed while the dialog was open (another window or
-    /// the command line): the list was rebuilt and needs a fresh look.
-    changed: bool,
+    /// Decisions made, newest last, for undo; and those undone, for redo.
+    history: Vec<DecisionReport>,
+    undone: Vec<DecisionReport>,
+    /// "Undo last write" was pressed once and waits for a second press.
+    undo_write_armed: bool,
 }
 
 /// Messages of the window.
@@ -107,132 +149,112 @@ pub enum Message {
     Dropped(PathBuf),
     Cancel,
     ClassifyNow,
-    Table(table::Message),
-    Spectrogram(i64, Result<(u32, u32, Vec<u8>), String>),
-    Strip(evidence::StripMessage),
-    Accept,
-    OverrideInput(String),
-    OverridePick(String),
-    OverrideSubmit,
-    Skip,
-    UndoDecision,
-    AcceptShare(f32),
-    AcceptAbove,
     ApplyRequest,
-    ApplyConfirm,
-    ApplyCancel,
+    PlanReady(Result<Vec<PlannedWrite>, String>),
     UndoWrites,
-    Retrain,
     Show(Panel),
-    SliceThreshold(f32),
-    TrackThreshold(f32),
-    ApplyThresholds,
-    ReplaceExisting(bool),
-    Id3v23(bool),
-    DarkTheme(bool),
-    VocabEdit(text_editor::Action),
-    VocabSave,
-    VocabReset,
-    Key(keyboard::Key),
+    Table(table::Message),
+    Track(track::Message),
+    Apply(apply::Message),
+    Retrain(retrain::Message),
+    Settings(settings::Message),
+    Errors(errors::Message),
+    Job(jobs::Update),
+    Reloaded(Result<std::sync::Arc<Snapshot>, String>),
+    Decided(Result<DecisionReport, String>),
+    /// An undo (`undo: true`) or redo of a decision finished.
+    Restored {
+        undo: bool,
+        result: Result<DecisionReport, (DecisionReport, String)>,
+    },
+    Revoted(Result<String, String>),
+    UndoDecision,
+    RedoDecision,
+    Key(keyboard::Key, Modifiers),
     Tick,
 }
 
-const OVERRIDE_INPUT: &str = "override-genre";
-
 impl App {
-    /// Opens the library at `db`, optionally scanning `folder` at once.
+    /// Opens the library, optionally scanning `folder` at once. The rows
+    /// are read in the background: the window shows at once.
     pub fn new(paths: Paths, folder: Option<PathBuf>) -> (Self, Task<Message>) {
-        let lib = match Library::open(&paths.database) {
+        let mut lib = match Library::open(&paths.database) {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("error: {e}");
                 std::process::exit(1);
             }
         };
-        let settings = Settings::load(&paths.settings);
-        let vocab = Vocabulary::load(&paths.vocabulary).unwrap_or_default();
-        let mut app = Self {
-            paths,
-            lib,
-            settings,
-            vocab,
-            folder_input: String::new(),
-            job: None,
-            status: "Open a music folder to start.".into(),
-            errors: Vec::new(),
-            table: table::Table::default(),
-            selected: None,
-            evidence: None,
-            spectrogram: None,
-            spectrogram_error: None,
-            hovered_slice: None,
-            current_slice: 0,
-            playing: None,
-            player: None,
-            override_input: String::new(),
-            accept_share: 0.9,
-            confirm: None,
-            panel: Panel::Track,
-            reload_due: false,
-            vocab_text: text_editor::Content::new(),
-            models: Vec::new(),
-            label_counts: Default::default(),
-        };
-        app.vocab_text = text_editor::Content::with_text(
-            &toml::to_string_pretty(&app.vocab).unwrap_or_default(),
-        );
+        let (settings, vocab_problem) = settings::SettingsScreen::load(&paths);
+        let mut status = vocab_problem.unwrap_or_else(|| "Open a music folder to start.".into());
+        let mut errors = errors::Errors::default();
         // Interrupted tag writes of an earlier run are finished or rolled
         // back before anything else; what was done is listed under Errors.
-        match sonotag_core::tags::recover(&mut app.lib) {
+        match sonotag_core::tags::recover(&mut lib) {
             Ok(recovered) if !recovered.is_empty() => {
-                app.status = format!(
+                status = format!(
                     "{} interrupted tag writes from an earlier run were resolved: see Errors",
                     recovered.len()
                 );
-                app.errors.extend(
+                errors.session.extend(
                     recovered
                         .into_iter()
                         .map(|r| (r.path.display().to_string(), r.message)),
                 );
             }
             Ok(_) => {}
-            Err(e) => app.status = format!("Could not check for interrupted tag writes: {e}"),
+            Err(e) => status = format!("Could not check for interrupted tag writes: {e}"),
         }
-        app.reload();
-        let task = match folder {
-            Some(f) => app.open_folder(f),
-            None => Task::none(),
+        let mut app = Self {
+            paths,
+            lib,
+            settings,
+            folder_input: String::new(),
+            job: None,
+            status,
+            table: table::Table::default(),
+            track: track::Track::default(),
+            confirm: None,
+            errors,
+            panel: Panel::Track,
+            models: Vec::new(),
+            label_counts: Default::default(),
+            reloading: false,
+            reload_due: false,
+            history: Vec::new(),
+            undone: Vec::new(),
+            undo_write_armed: false,
         };
-        (app, task)
+        let mut tasks = vec![app.reload_now()];
+        if let Some(f) = folder {
+            tasks.push(app.open_folder(f));
+        }
+        (app, Task::batch(tasks))
     }
 
     /// Window title.
     pub fn title(&self) -> String {
         match &self.job {
-            Some(j) if j.total > 0 => format!("Sonotag — {} {}/{}", j.phase, j.done, j.total),
+            Some(j) if j.total > 0 => format!(
+                "Sonotag — {} {}/{}",
+                j.phase.map(|p| p.to_string()).unwrap_or_default(),
+                j.done,
+                j.total
+            ),
             _ => "Sonotag".into(),
         }
     }
 
     /// Light or dark.
     pub fn theme(&self) -> Theme {
-        if self.settings.dark_theme {
+        if self.settings.settings.dark_theme {
             Theme::Dark
         } else {
             Theme::Light
         }
     }
 
-    fn save_settings(&mut self) {
-        if let Err(e) = self.settings.save(&self.paths.settings) {
-            self.status = format!(
-                "Cannot save settings to {}: {e}",
-                self.paths.settings.display()
-            );
-        }
-    }
-
-    fn active_model(&self) -> Option<&sonotag_core::classify::ModelRow> {
+    fn active_model(&self) -> Option<&ModelRow> {
         self.models.iter().find(|m| m.active)
     }
 
@@ -240,68 +262,8 @@ impl App {
         self.active_model().map(|m| m.id)
     }
 
-    /// Reloads the table, models, label counts and the selected track's
-    /// evidence from the library.
-    fn reload(&mut self) {
-        self.models = self.lib.models().unwrap_or_default();
-        self.label_counts.clear();
-        for l in sonotag_core::retrain::trusted_labels(&self.lib, &self.vocab).unwrap_or_default() {
-            let e = self.label_counts.entry(l.genre).or_default();
-            if l.source == sonotag_core::store::DecisionSource::Tag {
-                e.1 += 1
-            } else {
-                e.0 += 1
-            }
-        }
-        match review::rows(&self.lib, self.model_id()) {
-            Ok(rows) => self.table.set_rows(rows),
-            Err(e) => self.status = format!("Cannot read the library: {e}"),
-        }
-        if let Some(id) = self.selected {
-            self.evidence = review::evidence(&self.lib, id, self.settings.thresholds)
-                .ok()
-                .flatten();
-        }
-        self.reload_due = false;
-    }
-
-    fn start_job(&mut self, job: Job) -> Task<Message> {
-        if self.job.is_some() {
-            self.status = "Wait for the current job to finish, or cancel it.".into();
-            return Task::none();
-        }
-        // Events are drained on every tick (10 per second while a job runs),
-        // which keeps redraws bounded however fast the job reports.
-        let (tx, events) = std::sync::mpsc::channel();
-        let cancel = worker::start(
-            self.paths.clone(),
-            job,
-            self.settings.thresholds,
-            move |e| {
-                let _ = tx.send(e);
-            },
-        );
-        self.job = Some(Running {
-            cancel,
-            events,
-            phase: "Starting".into(),
-            done: 0,
-            total: 0,
-            current: String::new(),
-            rate: 0.0,
-        });
-        Task::none()
-    }
-
-    /// Takes the events the running job sent since the last tick.
-    fn drain_job_events(&mut self) {
-        let pending: Vec<JobEvent> = match &self.job {
-            Some(j) => j.events.try_iter().collect(),
-            None => return,
-        };
-        for e in pending {
-            self.on_job_event(e);
-        }
+    fn model_thresholds(&self) -> Option<Thresholds> {
+        self.active_model().map(|m| m.card.thresholds)
     }
 
     /// True while a background job runs.
@@ -316,34 +278,108 @@ impl App {
         &self.status
     }
 
-    fn on_job_event(&mut self, event: JobEvent) {
-        match event {
-            JobEvent::Phase(p) => {
-                if let Some(j) = &mut self.job {
-                    j.phase = p;
-                    j.done = 0;
-                    j.total = 0;
-                }
+    /// Reads the library's rows again, soon (debounced).
+    fn request_reload(&mut self) -> Task<Message> {
+        if self.reloading {
+            self.reload_due = true;
+            return Task::none();
+        }
+        self.reload_with(RELOAD_DEBOUNCE)
+    }
+
+    /// Reads the library's rows again at once.
+    fn reload_now(&mut self) -> Task<Message> {
+        self.reload_with(Duration::ZERO)
+    }
+
+    fn reload_with(&mut self, delay: Duration) -> Task<Message> {
+        self.reloading = true;
+        let paths = self.paths.clone();
+        let vocab = self.settings.vocab.clone();
+        Task::perform(
+            blocking(move || {
+                std::thread::sleep(delay);
+                load_snapshot(&paths, &vocab).map(std::sync::Arc::new)
+            }),
+            Message::Reloaded,
+        )
+    }
+
+    fn on_reloaded(&mut self, snapshot: Result<std::sync::Arc<Snapshot>, String>) -> Task<Message> {
+        self.reloading = false;
+        match snapshot {
+            Ok(s) => {
+                let s = std::sync::Arc::try_unwrap(s).unwrap_or_else(|shared| Snapshot {
+                    rows: shared.rows.clone(),
+                    models: shared.models.clone(),
+                    label_counts: shared.label_counts.clone(),
+                    file_errors: shared.file_errors.clone(),
+                });
+                self.table.set_rows(s.rows);
+                self.models = s.models;
+                self.label_counts = s.label_counts;
+                self.errors.library = s.file_errors;
+                let ctx = track_context(
+                    &self.lib,
+                    &self.paths,
+                    &self.settings,
+                    &self.table,
+                    self.track.selected,
+                );
+                self.track.refresh(&ctx);
             }
-            JobEvent::Progress {
-                done,
-                total,
-                current,
-                rate,
-            } => {
-                if let Some(j) = &mut self.job {
-                    j.done = done;
-                    j.total = total;
-                    j.current = current;
-                    j.rate = rate;
+            Err(e) => self.status = format!("Cannot read the library: {e}"),
+        }
+        let mut tasks = Vec::new();
+        if self.confirm.is_some() {
+            tasks.push(self.rebuild_plan());
+        }
+        if std::mem::take(&mut self.reload_due) {
+            tasks.push(self.request_reload());
+        }
+        Task::batch(tasks)
+    }
+
+    fn rebuild_plan(&self) -> Task<Message> {
+        apply::Dialog::rebuild(self.paths.database.clone(), self.settings.settings.write)
+            .map(Message::Apply)
+    }
+
+    fn start_job(&mut self, job: jobs::Job) -> Task<Message> {
+        if self.job.is_some() {
+            self.status = "Wait for the current job to finish, or cancel it.".into();
+            return Task::none();
+        }
+        let (running, task) =
+            jobs::start(self.paths.clone(), job, self.settings.settings.thresholds);
+        self.job = Some(running);
+        task.map(Message::Job)
+    }
+
+    fn on_job(&mut self, update: jobs::Update) -> Task<Message> {
+        match update {
+            jobs::Update::Progress(p) => {
+                if let (Progress::FileError { path, message }, Some(job)) = (&p, &self.job)
+                    && matches!(job.phase, Some(Phase::Writing | Phase::Undoing))
+                {
+                    // Read errors live in the library; write errors here.
+                    self.errors.session.push((path.clone(), message.clone()));
                 }
+                if let Some(job) = &mut self.job {
+                    job.on(&p);
+                }
+                if p == Progress::Landed {
+                    return self.request_reload();
+                }
+                Task::none()
             }
-            JobEvent::FileError { path, message } => self.errors.push((path, message)),
-            JobEvent::Landed => self.reload_due = true,
-            JobEvent::Finished(msg) | JobEvent::Failed(msg) => {
+            jobs::Update::Finished(result) => {
                 self.job = None;
-                self.status = msg;
-                self.reload();
+                self.status = match result {
+                    Ok(summary) => summary,
+                    Err(e) => e,
+                };
+                self.request_reload()
             }
         }
     }
@@ -353,102 +389,134 @@ impl App {
             self.status = format!("{} is not a folder", folder.display());
             return Task::none();
         }
-        self.settings.remember_folder(&folder);
-        self.save_settings();
+        self.settings.settings.remember_folder(&folder);
+        if let Some(settings::Event::Status(s)) = self.settings.save(&self.paths) {
+            self.status = s;
+        }
         self.folder_input = folder.display().to_string();
-        self.errors.clear();
-        self.start_job(Job::ScanAndClassify(vec![folder]))
+        self.start_job(jobs::Job::ScanAndClassify(vec![folder]))
     }
 
     fn select(&mut self, id: i64) -> Task<Message> {
-        if self.selected == Some(id) {
-            return Task::none();
-        }
-        self.selected = Some(id);
         self.panel = Panel::Track;
-        self.evidence = review::evidence(&self.lib, id, self.settings.thresholds)
-            .ok()
-            .flatten();
-        self.current_slice = self
-            .evidence
-            .as_ref()
-            .and_then(|e| {
-                let w = e.proposal.winner?;
-                (0..e.analysis.slices).find(|&i| e.slice_top(i).0 == w)
-            })
-            .unwrap_or(0);
-        self.spectrogram = None;
-        self.spectrogram_error = None;
-        self.override_input.clear();
-        let db = self.paths.database.clone();
-        let thresholds = self.settings.thresholds;
+        let reveal = self.table.reveal(id).map(Message::Table);
+        let ctx = track_context(
+            &self.lib,
+            &self.paths,
+            &self.settings,
+            &self.table,
+            Some(id),
+        );
+        let load = self.track.select(id, &ctx).map(Message::Track);
+        Task::batch([reveal, load])
+    }
+
+    fn move_selection(&mut self, delta: i64) -> Task<Message> {
+        match self.table.neighbour(self.track.selected, delta) {
+            Some(id) => self.select(id),
+            None => Task::none(),
+        }
+    }
+
+    /// Records a decision off the UI thread; a single-track decision moves
+    /// on to the next track at once.
+    fn decide(&mut self, decision: Decision) -> Task<Message> {
+        let model = self.model_id();
+        let one_track = match &decision {
+            Decision::Accept(t) | Decision::Override { tracks: t, .. } => t.len() == 1,
+            _ => false,
+        };
+        let write = Task::perform(
+            with_library(self.paths.database.clone(), move |lib| {
+                decide::decide(lib, model, &decision)
+            }),
+            Message::Decided,
+        );
+        if one_track {
+            Task::batch([write, self.move_selection(1)])
+        } else {
+            write
+        }
+    }
+
+    /// Undoes (or redoes) the latest decision, off the UI thread.
+    fn step_history(&mut self, undo: bool) -> Task<Message> {
+        let popped = if undo {
+            self.history.pop()
+        } else {
+            self.undone.pop()
+        };
+        let Some(report) = popped else {
+            self.status = if undo {
+                "No decision to undo in this session.".into()
+            } else {
+                "Nothing to redo.".into()
+            };
+            return Task::none();
+        };
+        let steps = if undo {
+            report.undo_steps()
+        } else {
+            report.redo_steps()
+        };
+        let database = self.paths.database.clone();
         Task::perform(
-            async move {
-                tokio::task::spawn_blocking(move || {
-                    review::open_track(&db, id, thresholds)
-                        .map(|t| evidence::spectrogram_rgba(&t.spectrogram, &t.boundaries))
+            blocking(move || {
+                let restored = Library::open(&database)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut lib| {
+                        decide::restore(&mut lib, &steps).map_err(|e| format!("{e:#}"))
+                    });
+                Ok(match restored {
+                    Ok(()) => Ok(report),
+                    Err(e) => Err((report, e)),
                 })
-                .await
-                .unwrap_or_else(|e| Err(e.to_string()))
+            }),
+            move |r| match r {
+                Ok(result) => Message::Restored { undo, result },
+                Err(e) => Message::Decided(Err(e)),
             },
-            move |r| Message::Spectrogram(id, r),
         )
-    }
-
-    fn play(&mut self, slice: usize) {
-        let (Some(id), Some(e)) = (self.selected, &self.evidence) else {
-            return;
-        };
-        let Some(path) = self.table.row(id).map(|r| r.path.clone()) else {
-            return;
-        };
-        let start = e.slice_start_seconds(slice);
-        if self.player.is_none() {
-            self.player = Some(Player::open());
-            if let Some(Err(msg)) = &self.player {
-                // Said once; previews stay off for this session.
-                self.status = msg.clone();
-            }
-        }
-        if let Some(Ok(player)) = &mut self.player {
-            if self.playing == Some(slice) && player.is_playing() {
-                player.stop();
-                self.playing = None;
-                return;
-            }
-            match player.play_slice(&path, start, e.patch_seconds) {
-                Ok(()) => {
-                    self.playing = Some(slice);
-                    self.current_slice = slice;
-                }
-                Err(e) => self.status = e,
-            }
-        }
-    }
-
-    fn decide(&mut self, result: anyhow::Result<String>) {
-        match result {
-            Ok(msg) => self.status = msg,
-            Err(e) => self.status = format!("{e:#}"),
-        }
-        self.reload();
     }
 
     /// Handles a message.
     pub fn update(&mut self, message: Message) -> Task<Message> {
-        // The Apply confirmation is modal: nothing behind it may change the
-        // decisions it shows.
+        // The Apply review is modal: nothing the user does behind it may
+        // change the decisions it shows. Background results still land.
         if self.confirm.is_some()
-            && !matches!(
+            && matches!(
                 message,
-                Message::ApplyConfirm
-                    | Message::ApplyCancel
-                    | Message::Tick
-                    | Message::Key(_)
-                    | Message::Spectrogram(..)
+                Message::FolderInput(_)
+                    | Message::OpenTyped
+                    | Message::Browse
+                    | Message::FolderPicked(_)
+                    | Message::OpenRecent(_)
+                    | Message::Dropped(_)
+                    | Message::ClassifyNow
+                    | Message::ApplyRequest
+                    | Message::UndoWrites
+                    | Message::Show(_)
+                    | Message::Table(_)
+                    | Message::Retrain(_)
+                    | Message::Settings(_)
+                    | Message::Errors(_)
+                    | Message::UndoDecision
+                    | Message::RedoDecision
             )
         {
             return Task::none();
+        }
+        if self.confirm.is_some()
+            && let Message::Track(m) = &message
+            && !matches!(m, track::Message::Spectrogram(..))
+        {
+            return Task::none();
+        }
+        if !matches!(
+            message,
+            Message::UndoWrites | Message::Tick | Message::Job(_)
+        ) {
+            self.undo_write_armed = false;
         }
         match message {
             Message::FolderInput(s) => self.folder_input = s,
@@ -488,287 +556,248 @@ impl App {
                 };
                 return self.open_folder(folder);
             }
-
             Message::Cancel => {
                 if let Some(j) = &self.job {
-                    j.cancel.store(true, Ordering::Relaxed);
-                    self.status = "Cancelling… (finished work is kept)".into();
+                    j.cancel();
+                    self.status =
+                        "Cancelling after the current file… (finished work is kept)".into();
                 }
             }
-            Message::ClassifyNow => return self.start_job(Job::Classify),
+            Message::ClassifyNow => return self.start_job(jobs::Job::Classify),
+            Message::Job(u) => return self.on_job(u),
+            Message::Reloaded(s) => return self.on_reloaded(s),
             Message::Tick => {
-                self.drain_job_events();
-                self.refresh_confirm();
-                if self.reload_due {
-                    self.reload();
-                }
-                if let Some(Ok(p)) = &self.player
-                    && !p.is_playing()
-                {
-                    self.playing = None;
+                self.track.tick();
+                if self.confirm.is_some() {
+                    // Decisions may change elsewhere (the command line).
+                    return self.rebuild_plan();
                 }
             }
-            Message::Table(m) => {
-                if let Some(table::Event::Selected(id)) = self.table.update(m) {
-                    return self.select(id);
+            Message::Table(m) => match self.table.update(m) {
+                Some(table::Event::Selected(id)) => return self.select(id),
+                Some(table::Event::LeaveSearch) => {
+                    return iced::widget::operation::focus(LIST_FOCUS);
                 }
-            }
-            Message::Spectrogram(id, result) => {
-                if self.selected == Some(id) {
-                    match result {
-                        Ok((w, h, rgba)) => {
-                            self.spectrogram = Some((id, image::Handle::from_rgba(w, h, rgba)));
-                            // The full analysis may have replaced a sampled one.
-                            self.reload();
-                        }
-                        Err(e) => self.spectrogram_error = Some(e),
-                    }
-                }
-            }
-            Message::Strip(evidence::StripMessage::Hover(i)) => self.hovered_slice = i,
-            Message::Strip(evidence::StripMessage::Play(i)) => self.play(i),
-            Message::Accept => {
-                if let (Some(id), Some(model)) = (self.selected, self.model_id()) {
-                    let r = tags::accept(&mut self.lib, id, model).map(|g| format!("Accepted {g}"));
-                    self.decide(r);
-                    return self.move_selection(1);
-                }
-            }
-            Message::OverrideInput(s) => self.override_input = s,
-            Message::OverridePick(g) => {
-                self.override_input = g;
-                return self.update(Message::OverrideSubmit);
-            }
-            Message::OverrideSubmit => {
-                if let Some(id) = self.selected {
-                    // Written as chosen, never silently mapped to a super-genre.
-                    let genre = self.vocab.spelling(&self.override_input);
-                    let replace = self.settings.write.policy == WritePolicy::ReplaceAll;
-                    let r = tags::override_genre(&mut self.lib, id, &genre, None, replace)
-                        .map(|_| format!("Set {genre}"));
-                    self.decide(r);
-                    self.override_input.clear();
-                    return self.move_selection(1);
-                }
-            }
-            Message::Skip => return self.move_selection(1),
-            Message::UndoDecision => {
-                if let Some(id) = self.selected {
-                    let r = tags::clear_label(&mut self.lib, id)
-                        .map(|_| "Decision undone".to_string())
-                        .map_err(anyhow::Error::from);
-                    self.decide(r);
-                }
-            }
-            Message::AcceptShare(v) => self.accept_share = v,
-            Message::AcceptAbove => {
-                let Some(model) = self.model_id() else {
-                    return Task::none();
-                };
-                let ids: Vec<i64> = self
-                    .table
-                    .rows
-                    .iter()
-                    .filter(|r| {
-                        r.state == review::ReviewState::Proposed && r.share >= self.accept_share
-                    })
-                    .map(|r| r.track_id)
-                    .collect();
-                let mut n = 0;
-                for id in &ids {
-                    if tags::accept(&mut self.lib, *id, model).is_ok() {
-                        n += 1;
-                    }
-                }
-                self.decide(Ok(format!(
-                    "Accepted {n} proposals with ≥ {:.0}% of the votes",
-                    self.accept_share * 100.0
-                )));
-            }
-            Message::ApplyRequest => match tags::plan(&self.lib, self.settings.write) {
-                Ok(plan) if plan.is_empty() => {
-                    self.status = "Nothing to write: accept or override some tracks first.".into()
-                }
-                Ok(plan) => {
-                    self.confirm = Some(ApplyReview {
-                        plan,
-                        changed: false,
-                    })
-                }
-                Err(e) => self.status = format!("{e:#}"),
+                None => {}
             },
-            Message::ApplyCancel => self.confirm = None,
-            Message::ApplyConfirm => {
-                // Written is exactly what is shown: a plan that changed
-                // since it was drawn is shown again instead of written.
-                if self.refresh_confirm() {
-                    return Task::none();
-                }
-                if let Some(review) = self.confirm.take() {
-                    return self.start_job(Job::Apply(review.plan, self.settings.write));
-                }
-            }
-            Message::UndoWrites => return self.start_job(Job::Undo(self.settings.write)),
-            Message::Retrain => return self.start_job(Job::Retrain),
-            Message::Show(p) => self.panel = p,
-            Message::SliceThreshold(v) => {
-                let t = self.thresholds();
-                self.settings.thresholds = Some(Thresholds { slice: v, ..t });
-            }
-            Message::TrackThreshold(v) => {
-                let t = self.thresholds();
-                self.settings.thresholds = Some(Thresholds { track: v, ..t });
-            }
-            Message::ApplyThresholds => {
-                self.save_settings();
-                if let Some(m) = self.active_model().cloned() {
-                    let th = self.thresholds();
-                    let r =
-                        sonotag_core::classify::revote(&mut self.lib, m.id, &m.card.classes, th)
-                            .map(|n| format!("Re-voted {n} tracks with the new thresholds"));
-                    self.decide(r);
-                }
-            }
-            Message::ReplaceExisting(v) => {
-                self.settings.write.policy = if v {
-                    WritePolicy::ReplaceAll
-                } else {
-                    WritePolicy::FillEmpty
-                };
-                self.save_settings();
-            }
-            Message::Id3v23(v) => {
-                self.settings.write.id3v23 = v;
-                self.save_settings();
-            }
-            Message::DarkTheme(v) => {
-                self.settings.dark_theme = v;
-                self.save_settings();
-            }
-            Message::VocabEdit(action) => self.vocab_text.perform(action),
-            Message::VocabSave => match toml::from_str::<Vocabulary>(&self.vocab_text.text()) {
-                Ok(v) => {
-                    let path = self.paths.vocabulary.clone();
-                    match v.save(&path) {
-                        Ok(()) => {
-                            self.status = format!("Vocabulary saved to {}", path.display());
-                            self.vocab = v;
-                            self.reload();
-                        }
-                        Err(e) => self.status = e.to_string(),
-                    }
-                }
-                Err(e) => {
-                    self.status = format!("The vocabulary is not valid TOML, nothing saved: {e}")
-                }
-            },
-            Message::VocabReset => {
-                self.vocab_text = text_editor::Content::with_text(
-                    &toml::to_string_pretty(&Vocabulary::default()).unwrap_or_default(),
+            Message::Track(m) => {
+                let ctx = track_context(
+                    &self.lib,
+                    &self.paths,
+                    &self.settings,
+                    &self.table,
+                    self.track.selected,
                 );
-                self.status = "Default vocabulary loaded into the editor; Save to keep it.".into();
+                let (task, event) = self.track.update(m, &ctx);
+                let task = task.map(Message::Track);
+                let then = match event {
+                    Some(track::Event::Decide(d)) => {
+                        let leave = iced::widget::operation::focus(LIST_FOCUS);
+                        Task::batch([self.decide(d), leave])
+                    }
+                    Some(track::Event::Move(delta)) => self.move_selection(delta),
+                    Some(track::Event::LeaveInput) => iced::widget::operation::focus(LIST_FOCUS),
+                    Some(track::Event::Status(s)) => {
+                        self.status = s;
+                        Task::none()
+                    }
+                    None => Task::none(),
+                };
+                return Task::batch([task, then]);
             }
-            Message::Key(k) => return self.key(k),
+            Message::Decided(Ok(report)) => {
+                self.status = report.to_string();
+                if !report.changes.is_empty() {
+                    self.history.push(report);
+                    self.undone.clear();
+                }
+                return self.request_reload();
+            }
+            Message::Decided(Err(e)) | Message::Revoted(Err(e)) => self.status = e,
+            Message::Revoted(Ok(s)) => {
+                self.status = s;
+                return self.request_reload();
+            }
+            Message::UndoDecision => return self.step_history(true),
+            Message::RedoDecision => return self.step_history(false),
+            Message::Restored { undo, result } => match result {
+                Ok(report) => {
+                    self.status = format!(
+                        "{}: {}",
+                        if undo { "Undone" } else { "Redone" },
+                        report.what
+                    );
+                    let only = match report.changes.as_slice() {
+                        [one] => Some(one.track_id),
+                        _ => None,
+                    };
+                    if undo {
+                        self.undone.push(report);
+                    } else {
+                        self.history.push(report);
+                    }
+                    let show = only.map_or(Task::none(), |id| self.select(id));
+                    return Task::batch([show, self.request_reload()]);
+                }
+                Err((report, e)) => {
+                    self.status = format!("Could not {}: {e}", if undo { "undo" } else { "redo" });
+                    if undo {
+                        self.history.push(report);
+                    } else {
+                        self.undone.push(report);
+                    }
+                }
+            },
+            Message::ApplyRequest => {
+                return Task::perform(
+                    apply::plan(self.paths.database.clone(), self.settings.settings.write),
+                    Message::PlanReady,
+                );
+            }
+            Message::PlanReady(Ok(plan)) if plan.is_empty() => {
+                self.status = "Nothing to write: accept or override some tracks first.".into()
+            }
+            Message::PlanReady(Ok(plan)) => self.confirm = Some(apply::Dialog::new(plan)),
+            Message::PlanReady(Err(e)) => self.status = e,
+            Message::Apply(m) => {
+                let Some(dialog) = &mut self.confirm else {
+                    return Task::none();
+                };
+                let (task, event) =
+                    dialog.update(m, self.paths.database.clone(), self.settings.settings.write);
+                let task = task.map(Message::Apply);
+                match event {
+                    Some(apply::Event::Write(plan)) => {
+                        self.confirm = None;
+                        let write = self.settings.settings.write;
+                        return Task::batch([task, self.start_job(jobs::Job::Apply(plan, write))]);
+                    }
+                    Some(apply::Event::Close) => self.confirm = None,
+                    Some(apply::Event::Status(s)) => self.status = s,
+                    None => {}
+                }
+                return task;
+            }
+            Message::UndoWrites => {
+                if !self.undo_write_armed {
+                    self.undo_write_armed = true;
+                    self.status = "Press \"Confirm undo\" to restore the files of the latest tag write as they were before it.".into();
+                    return Task::none();
+                }
+                self.undo_write_armed = false;
+                return self.start_job(jobs::Job::Undo(self.settings.settings.write));
+            }
+            Message::Retrain(retrain::Message::Retrain) => {
+                return self.start_job(jobs::Job::Retrain);
+            }
+            Message::Show(p) => self.panel = p,
+            Message::Settings(m) => {
+                let model = self.model_thresholds();
+                match self.settings.update(m, &self.paths, model) {
+                    Some(settings::Event::Revote(th)) => {
+                        let Some(m) = self.active_model().cloned() else {
+                            self.status = "No model has classified this library yet.".into();
+                            return Task::none();
+                        };
+                        return Task::perform(
+                            with_library(self.paths.database.clone(), move |lib| {
+                                sonotag_core::classify::revote(lib, m.id, &m.card.classes, th)
+                                    .map(|n| format!("Re-voted {n} tracks with the new thresholds"))
+                            }),
+                            Message::Revoted,
+                        );
+                    }
+                    Some(settings::Event::VocabularySaved) => {
+                        self.status =
+                            format!("Vocabulary saved to {}", self.paths.vocabulary.display());
+                        return self.request_reload();
+                    }
+                    Some(settings::Event::Status(s)) => self.status = s,
+                    None => {}
+                }
+            }
+            Message::Errors(m) => self.errors.update(m),
+            Message::Key(k, mods) => return self.key(k, mods),
         }
         Task::none()
     }
 
-    fn thresholds(&self) -> Thresholds {
-        self.settings
-            .thresholds
-            .or_else(|| self.active_model().map(|m| m.card.thresholds))
-            .unwrap_or_default()
-    }
-
-    fn move_selection(&mut self, delta: i64) -> Task<Message> {
-        match self.table.neighbour(self.selected, delta) {
-            Some(id) => self.select(id),
-            None => Task::none(),
-        }
-    }
-
-    /// Rebuilds the open confirmation's plan from the library; true when it
-    /// changed (or can no longer be built).
-    fn refresh_confirm(&mut self) -> bool {
-        let Some(review) = &mut self.confirm else {
-            return false;
-        };
-        match tags::plan(&self.lib, self.settings.write) {
-            Ok(plan) if plan == review.plan => false,
-            Ok(plan) => {
-                review.plan = plan;
-                review.changed = true;
-                true
-            }
-            Err(e) => {
-                self.status = format!("{e:#}");
-                self.confirm = None;
-                true
-            }
-        }
-    }
-
-    fn key(&mut self, k: keyboard::Key) -> Task<Message> {
+    fn key(&mut self, k: keyboard::Key, mods: Modifiers) -> Task<Message> {
+        use keyboard::Key::{Character, Named};
         if self.confirm.is_some() {
             // Behind the dialog nothing reacts; Esc closes it.
-            if k == keyboard::Key::Named(key::Named::Escape) {
+            if k == Named(key::Named::Escape) {
                 self.confirm = None;
             }
             return Task::none();
         }
         match k.as_ref() {
-            keyboard::Key::Named(key::Named::ArrowDown) | keyboard::Key::Character("j") => {
-                self.move_selection(1)
+            Named(key::Named::ArrowDown) | Character("j") => self.move_selection(1),
+            Named(key::Named::ArrowUp) | Character("k") => self.move_selection(-1),
+            Named(key::Named::PageDown) => self.move_selection(self.table.page()),
+            Named(key::Named::PageUp) => self.move_selection(-self.table.page()),
+            Named(key::Named::Home) => self.move_selection(i64::MIN / 2),
+            Named(key::Named::End) => self.move_selection(i64::MAX / 2),
+            Named(key::Named::Enter) => self.update(Message::Track(track::Message::Accept)),
+            Named(key::Named::Space) => self.update(Message::Track(track::Message::PlayCurrent)),
+            Named(key::Named::ArrowRight) | Character("l") => {
+                self.update(Message::Track(track::Message::StepSlice(1)))
             }
-            keyboard::Key::Named(key::Named::ArrowUp) | keyboard::Key::Character("k") => {
-                self.move_selection(-1)
+            Named(key::Named::ArrowLeft) | Character("h") => {
+                self.update(Message::Track(track::Message::StepSlice(-1)))
             }
-            keyboard::Key::Named(key::Named::Enter) => self.update(Message::Accept),
-            keyboard::Key::Named(key::Named::Space) => {
-                self.play(self.current_slice);
-                Task::none()
+            Named(key::Named::Escape) => {
+                let stop = self.update(Message::Track(track::Message::Stop));
+                Task::batch([stop, iced::widget::operation::focus(LIST_FOCUS)])
             }
-            keyboard::Key::Character("o") => iced::widget::operation::focus(OVERRIDE_INPUT),
-            keyboard::Key::Character("u") => self.update(Message::UndoDecision),
-            keyboard::Key::Named(key::Named::ArrowRight) | keyboard::Key::Character("l") => {
-                if let Some(e) = &self.evidence {
-                    self.current_slice =
-                        (self.current_slice + 1).min(e.analysis.slices.saturating_sub(1));
-                }
-                Task::none()
-            }
-            keyboard::Key::Named(key::Named::ArrowLeft) | keyboard::Key::Character("h") => {
-                self.current_slice = self.current_slice.saturating_sub(1);
-                Task::none()
-            }
+            Character("o") => iced::widget::operation::focus(track::OVERRIDE_INPUT),
+            Character("/") => iced::widget::operation::focus(table::SEARCH),
+            Character("U") => self.step_history(false),
+            Character("u") if mods.shift() => self.step_history(false),
+            Character("u") => self.step_history(true),
+            Character("z") if mods.command() && mods.shift() => self.step_history(false),
+            Character("z") if mods.command() => self.step_history(true),
+            Character("y") if mods.command() => self.step_history(false),
             _ => Task::none(),
         }
     }
 
-    /// Keyboard, dropped folders, and a tick only while something needs
-    /// watching (a job, the Apply confirmation, a playing slice, a pending
-    /// reload): an idle window does no work.
+    /// Keyboard and dropped folders always; a tick only while something
+    /// needs watching (the Apply review's plan, a playing slice): an idle
+    /// window does no work. Jobs stream their own progress.
     pub fn subscription(&self) -> Subscription<Message> {
         let keys = keyboard::listen().filter_map(|e| match e {
-            keyboard::Event::KeyPressed { key, .. } => Some(Message::Key(key)),
+            keyboard::Event::KeyPressed { key, modifiers, .. } => {
+                Some(Message::Key(key, modifiers))
+            }
             _ => None,
         });
         let drops = iced::event::listen_with(|event, _, _| match event {
             iced::Event::Window(iced::window::Event::FileDropped(p)) => Some(Message::Dropped(p)),
             _ => None,
         });
-        let watching = self.confirm.is_some() || self.playing.is_some() || self.reload_due;
-        let tick = match (self.job.is_some(), watching) {
-            (true, _) => iced::time::every(std::time::Duration::from_millis(100)),
-            (false, true) => iced::time::every(std::time::Duration::from_millis(500)),
-            (false, false) => return Subscription::batch([keys, drops]),
-        }
-        .map(|_| Message::Tick);
+        let tick = if self.confirm.is_some() {
+            iced::time::every(Duration::from_secs(1)).map(|_| Message::Tick)
+        } else if self.track.is_playing() {
+            iced::time::every(Duration::from_millis(250)).map(|_| Message::Tick)
+        } else {
+            Subscription::none()
+        };
         Subscription::batch([keys, drops, tick])
+    }
+
+    /// How many undecided proposals "Accept all" would accept now.
+    fn accept_count(&self) -> usize {
+        self.table
+            .rows
+            .iter()
+            .filter(|r| r.state == ReviewState::Proposed && r.share >= self.track.accept_share)
+            .count()
     }
 
     /// The window.
     pub fn view(&self) -> Element<'_, Message> {
+        let busy = self.job.is_some();
         let open = row![
             text_input("Music folder, e.g. ~/Music", &self.folder_input)
                 .on_input(Message::FolderInput)
@@ -778,6 +807,7 @@ impl App {
             button("Browse…").on_press(Message::Browse),
             pick_list(
                 self.settings
+                    .settings
                     .recent_folders
                     .iter()
                     .map(|p| p.display().to_string())
@@ -794,36 +824,62 @@ impl App {
             tab("Track", Panel::Track, self.panel),
             tab("Retrain", Panel::Retrain, self.panel),
             tab(
-                &format!("Errors ({})", self.errors.len()),
+                &format!("Errors ({})", self.errors.count()),
                 Panel::Errors,
                 self.panel
             ),
             tab("Settings", Panel::Settings, self.panel),
-            space().width(Length::Fill),
-            button("Classify").on_press_maybe(self.job.is_none().then_some(Message::ClassifyNow)),
-            button("Apply tags…")
-                .on_press_maybe(self.job.is_none().then_some(Message::ApplyRequest)),
-            button("Undo last write")
-                .on_press_maybe(self.job.is_none().then_some(Message::UndoWrites)),
+            iced::widget::space().width(Length::Fill),
+            button(text("Undo decision (u)").size(13))
+                .on_press_maybe((!self.history.is_empty()).then_some(Message::UndoDecision)),
+            button(text("Redo (U)").size(13))
+                .on_press_maybe((!self.undone.is_empty()).then_some(Message::RedoDecision)),
+            button(text("Classify").size(13))
+                .on_press_maybe((!busy).then_some(Message::ClassifyNow)),
+            button(text("Apply tags…").size(13))
+                .on_press_maybe((!busy).then_some(Message::ApplyRequest)),
+            button(
+                text(if self.undo_write_armed {
+                    "Confirm undo"
+                } else {
+                    "Undo last write"
+                })
+                .size(13)
+            )
+            .on_press_maybe((!busy).then_some(Message::UndoWrites)),
         ]
-        .spacing(6);
+        .spacing(6)
+        .align_y(iced::Alignment::Center);
 
+        // A fixed-height band: progress and messages never move the
+        // buttons around them.
         let progress: Element<'_, Message> = match &self.job {
             Some(j) => {
-                let eta = if j.rate > 0.0 && j.total > j.done {
-                    format!(" — ETA {:.0} s", (j.total - j.done) as f64 / j.rate)
+                let phase = j.phase.map(|p| p.to_string()).unwrap_or("Starting".into());
+                let rate = j.rate();
+                let line = if j.total == 0 {
+                    format!("{phase}: {} so far…", j.done)
                 } else {
-                    String::new()
+                    let eta = if rate > 0.0 && j.total > j.done {
+                        format!(" — about {:.0} s left", (j.total - j.done) as f64 / rate)
+                    } else {
+                        String::new()
+                    };
+                    format!("{phase}: {}/{} ({rate:.1}/s){eta}", j.done, j.total)
                 };
                 column![
                     row![
-                        text(format!(
-                            "{}: {}/{} ({:.1}/s){eta}",
-                            j.phase, j.done, j.total, j.rate
-                        ))
-                        .size(13),
-                        space().width(Length::Fill),
-                        button("Cancel").on_press(Message::Cancel),
+                        text(line).size(13),
+                        iced::widget::space().width(Length::Fill),
+                        button(
+                            text(if j.cancelling() {
+                                "Cancelling…"
+                            } else {
+                                "Cancel"
+                            })
+                            .size(13)
+                        )
+                        .on_press_maybe((!j.cancelling()).then_some(Message::Cancel)),
                     ]
                     .align_y(iced::Alignment::Center),
                     progress_bar(0.0..=j.total.max(1) as f32, j.done as f32).girth(8),
@@ -834,329 +890,62 @@ impl App {
             }
             None => text(self.status.clone()).size(13).into(),
         };
+        let progress = container(progress).height(62).clip(true);
 
         let side: Element<'_, Message> = match self.panel {
-            Panel::Track => self.track_panel(),
-            Panel::Retrain => self.retrain_panel(),
-            Panel::Errors => self.errors_panel(),
-            Panel::Settings => self.settings_panel(),
+            Panel::Track => {
+                let mut genres = self.settings.vocab.genres.clone();
+                for m in self.active_model().iter().flat_map(|m| &m.card.classes) {
+                    if !genres.contains(m) {
+                        genres.push(m.clone());
+                    }
+                }
+                let row = self.track.selected.and_then(|id| self.table.row(id));
+                self.track
+                    .view(row, genres, self.accept_count())
+                    .map(Message::Track)
+            }
+            Panel::Retrain => {
+                retrain::view(&self.label_counts, &self.models, busy).map(Message::Retrain)
+            }
+            Panel::Errors => self.errors.view().map(Message::Errors),
+            Panel::Settings => self
+                .settings
+                .view(&self.paths, self.model_thresholds())
+                .map(Message::Settings),
         };
         let body = row![
-            container(self.table.view(self.selected).map(Message::Table))
+            container(self.table.view(self.track.selected).map(Message::Table))
                 .width(Length::FillPortion(5)),
             container(scrollable(side)).width(Length::FillPortion(4)),
         ]
         .spacing(12)
         .height(Length::Fill);
 
-        let main = column![open, tabs, progress, body].spacing(10).padding(12);
+        let main = column![open, tabs, progress, body].spacing(8).padding(12);
         match &self.confirm {
-            Some(review) => iced::widget::stack![main, self.confirm_dialog(review)].into(),
+            Some(dialog) => iced::widget::stack![main, dialog.view().map(Message::Apply)].into(),
             None => main.into(),
         }
     }
+}
 
-    fn track_panel(&self) -> Element<'_, Message> {
-        let Some(id) = self.selected else {
-            return text("Select a track to see its spectrogram and votes. Keys: ↑/↓ or j/k move, Enter accepts, o overrides, Space plays a slice, ←/→ pick the slice, u undoes.")
-                .size(13)
-                .into();
-        };
-        let Some(row) = self.table.row(id) else {
-            return text("").into();
-        };
-        let byline = match (row.artist.is_empty(), row.album.is_empty()) {
-            (true, true) => String::new(),
-            (false, true) => row.artist.clone(),
-            (true, false) => row.album.clone(),
-            (false, false) => format!("{} — {}", row.artist, row.album),
-        };
-        let mut col = column![
-            text(row.title.clone()).size(18),
-            text(byline).size(13),
-            text(row.path.display().to_string()).size(11),
-        ]
-        .spacing(6);
-        col = col.push(match (&self.spectrogram, &self.spectrogram_error) {
-            (Some((_, handle)), _) => Element::from(
-                image(handle.clone())
-                    .width(Length::Fill)
-                    .height(150)
-                    .content_fit(iced::ContentFit::Fill),
-            ),
-            (None, Some(e)) => text(format!("Cannot draw the spectrogram: {e}"))
-                .size(13)
-                .into(),
-            (None, None) => text("Computing the spectrogram…").size(13).into(),
-        });
-        let Some(e) = &self.evidence else {
-            col = col.push(text(match row.state {
-                review::ReviewState::Error => {
-                    format!("Error: {}", row.error.clone().unwrap_or_default())
-                }
-                _ => "Not classified yet.".to_string(),
-            }));
-            return col.into();
-        };
-        let strip: Element<'_, evidence::StripMessage> = canvas(evidence::SliceStrip {
-            evidence: e,
-            playing: self.playing,
-        })
-        .width(Length::Fill)
-        .height(22)
-        .into();
-        col = col.push(strip.map(Message::Strip));
-        let slice_info = match self.hovered_slice.or(Some(self.current_slice)) {
-            Some(i) if i < e.analysis.slices => {
-                let ranking = e
-                    .slice_ranking(i, 3)
-                    .into_iter()
-                    .map(|(g, p)| format!("{g} {:.0}%", p * 100.0))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let (_, top) = e.slice_top(i);
-                format!(
-                    "Slice {} at {:.1} s: {ranking}{}  (click or Space to play)",
-                    i + 1,
-                    e.slice_start_seconds(i),
-                    if top < e.thresholds.slice {
-                        " — abstains"
-                    } else {
-                        ""
-                    }
-                )
-            }
-            _ => String::new(),
-        };
-        col = col.push(text(slice_info).size(12));
-        col = col.push(
-            canvas(evidence::Histogram { evidence: e })
-                .width(Length::Fill)
-                .height((e.classes.len() as f32 * 22.0).min(280.0)),
-        );
-        let verdict = match (&e.proposal.unsure, e.proposal.winner) {
-            (None, Some(w)) => format!(
-                "Proposed: {} with {:.0}% of {} votes (threshold {:.0}%).",
-                e.classes[w],
-                e.proposal.share * 100.0,
-                e.proposal.cast(),
-                e.thresholds.track * 100.0
-            ),
-            (Some(u), _) => format!(
-                "Unsure: {}.",
-                u.explain(e.proposal.share, e.thresholds.track)
-            ),
-            (None, None) => String::new(),
-        };
-        col = col.push(text(verdict).size(14));
-        if let Some(d) = &row.decided {
-            col = col.push(text(format!("Your decision: {d} ({})", row.state.label())).size(13));
-        }
-        let mut genres = self.vocab.genres.clone();
-        for c in &e.classes {
-            if !genres.contains(c) {
-                genres.push(c.clone());
-            }
-        }
-        col = col.push(
-            row![
-                button("Accept (Enter)").on_press_maybe(e.proposal.winner.map(|_| Message::Accept)),
-                pick_list(genres, None::<String>, Message::OverridePick).placeholder("Override…"),
-                text_input("or type a genre (o)", &self.override_input)
-                    .id(OVERRIDE_INPUT)
-                    .on_input(Message::OverrideInput)
-                    .on_submit(Message::OverrideSubmit),
-                button("Skip").on_press(Message::Skip),
-                button("Undo (u)")
-                    .on_press_maybe(row.decided.as_ref().map(|_| Message::UndoDecision)),
-            ]
-            .spacing(6),
-        );
-        col = col.push(
-            row![
-                text(format!(
-                    "Accept all proposals with ≥ {:.0}% of votes",
-                    self.accept_share * 100.0
-                ))
-                .size(13),
-                slider(0.5..=1.0, self.accept_share, Message::AcceptShare)
-                    .step(0.05)
-                    .width(120),
-                button("Accept all").on_press(Message::AcceptAbove),
-            ]
-            .spacing(8)
-            .align_y(iced::Alignment::Center),
-        );
-        col.into()
-    }
-
-    fn retrain_panel(&self) -> Element<'_, Message> {
-        let mut col = column![
-            text("Trusted labels").size(18),
-            text("Your accepted and overridden genres, plus genre tags the vocabulary knows. A genre needs 3 labelled tracks to become a class.").size(12),
-        ]
-        .spacing(6);
-        for (g, (mine, tags)) in &self.label_counts {
-            col = col.push(text(format!("{g}: {mine} decided, {tags} from tags")).size(13));
-        }
-        col = col.push(
-            button("Retrain (seconds)")
-                .on_press_maybe(self.job.is_none().then_some(Message::Retrain)),
-        );
-        col = col.push(text("Models").size(18));
-        for m in &self.models {
-            let pct = |v: &serde_json::Value, key: &str| {
-                v.get(key).and_then(|x| x.as_f64()).map(|x| x * 100.0)
-            };
-            let metrics = m
-                .card
-                .metrics
-                .iter()
-                .map(|(k, v)| {
-                    match (
-                        pct(v, "accuracy"),
-                        pct(v, "coverage"),
-                        pct(v, "precision"),
-                        pct(v, "before"),
-                        pct(v, "after"),
-                    ) {
-                        (Some(a), Some(c), Some(p), _, _) => {
-                            format!("{k}: accuracy {a:.0}%, coverage {c:.0}%, precision {p:.0}%")
-                        }
-                        (_, _, _, Some(b), Some(a)) => format!("{k}: {b:.0}% → {a:.0}%"),
-                        _ => k.clone(),
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            col = col.push(
-                text(format!(
-                    "{}{} — {} genres. {metrics}",
-                    if m.active { "● " } else { "  " },
-                    m.name,
-                    m.card.classes.len()
-                ))
-                .size(12),
-            );
-        }
-        col.into()
-    }
-
-    fn errors_panel(&self) -> Element<'_, Message> {
-        let mut col = column![text("Files that could not be read").size(18)].spacing(4);
-        for (p, m) in &self.errors {
-            col = col.push(text(format!("{p}: {m}")).size(12));
-        }
-        if self.errors.is_empty() {
-            col = col.push(text("No errors in this session.").size(13));
-        }
-        col.into()
-    }
-
-    fn settings_panel(&self) -> Element<'_, Message> {
-        let t = self.thresholds();
-        column![
-            text("Voting").size(18),
-            row![
-                text(format!("Slice confidence ≥ {:.2}", t.slice))
-                    .size(13)
-                    .width(200),
-                slider(0.0..=0.95, t.slice, Message::SliceThreshold).step(0.05)
-            ]
-            .spacing(8),
-            row![
-                text(format!("Track share ≥ {:.0}%", t.track * 100.0))
-                    .size(13)
-                    .width(200),
-                slider(0.3..=1.0, t.track, Message::TrackThreshold).step(0.05)
-            ]
-            .spacing(8),
-            button("Apply thresholds (re-vote)").on_press(Message::ApplyThresholds),
-            text("Writing tags").size(18),
-            checkbox(self.settings.write.policy == WritePolicy::ReplaceAll)
-                .label("Replace genres files already have (default: fill only empty ones)")
-                .on_toggle(Message::ReplaceExisting),
-            checkbox(self.settings.write.id3v23)
-                .label("Write ID3v2.3 instead of ID3v2.4 (older players)")
-                .on_toggle(Message::Id3v23),
-            text("Appearance").size(18),
-            checkbox(self.settings.dark_theme)
-                .label("Dark theme")
-                .on_toggle(Message::DarkTheme),
-            text("Genres and super-genre map").size(18),
-            text(format!(
-                "`genres` are the canonical names; `map` sends sub-genres and spellings to them (used for tags and overrides). Saved in {}",
-                self.paths.vocabulary.display()
-            ))
-            .size(12),
-            text_editor(&self.vocab_text)
-                .on_action(Message::VocabEdit)
-                .height(260),
-            row![
-                button("Save vocabulary").on_press(Message::VocabSave),
-                button("Defaults").on_press(Message::VocabReset),
-            ]
-            .spacing(8),
-        ]
-        .spacing(8)
-        .into()
-    }
-
-    fn confirm_dialog<'a>(&self, review: &'a ApplyReview) -> Element<'a, Message> {
-        let plan = &review.plan;
-        let writes = plan
-            .iter()
-            .filter(|p| p.action != WriteAction::KeepExisting)
-            .count();
-        let mut list = column![].spacing(2);
-        for p in plan {
-            let old = if p.old_genres.is_empty() {
-                "(none)".to_string()
-            } else {
-                p.old_genres.join("; ")
-            };
-            let note = match p.action {
-                WriteAction::Fill => "",
-                WriteAction::Replace => "  (replaces)",
-                WriteAction::KeepExisting => {
-                    "  (kept: the file has a genre; allow replacing in Settings)"
-                }
-            };
-            let name = p
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let mapped = match &p.mapped_from {
-                Some(typed) => format!(" (super-genre of {typed})"),
-                None => String::new(),
-            };
-            list =
-                list.push(text(format!("{name}: {old} → {}{mapped}{note}", p.new_genre)).size(12));
-        }
-        let dialog = container(
-            column![
-                text(format!("Write the genre into {writes} files?")).size(18),
-                text(if review.changed {
-                    "Decisions changed while this was open: this is the plan now. Check it, then write."
-                } else {
-                    ""
-                })
-                .size(12),
-                text("Original → new. Only the genre tag changes; audio is untouched; Undo restores it.").size(12),
-                scrollable(list).height(300),
-                row![
-                    button("Cancel").on_press(Message::ApplyCancel),
-                    button(text(format!("Write {writes} files"))).on_press_maybe((writes > 0).then_some(Message::ApplyConfirm)),
-                ]
-                .spacing(8),
-            ]
-            .spacing(10),
-        )
-        .padding(16)
-        .max_width(720)
-        .style(container::rounded_box);
-        iced::widget::center(iced::widget::opaque(dialog)).into()
+/// What the track screen reads, from the window's fields (borrowed one by
+/// one, so the track screen itself can be updated meanwhile).
+fn track_context<'a>(
+    lib: &'a Library,
+    paths: &'a Paths,
+    settings: &'a settings::SettingsScreen,
+    table: &'a table::Table,
+    selected: Option<i64>,
+) -> track::Context<'a> {
+    track::Context {
+        lib,
+        database: &paths.database,
+        thresholds: settings.settings.thresholds,
+        row: selected.and_then(|id| table.row(id)),
+        vocab: &settings.vocab,
+        replace: settings.settings.write.policy == WritePolicy::ReplaceAll,
     }
 }
 

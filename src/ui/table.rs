@@ -1,11 +1,18 @@
 //! The library table: filter, search, sort, and only the visible rows built,
-//! so 50,000 tracks scroll smoothly.
+//! so 50,000 tracks scroll smoothly. Search keys and sort keys are folded
+//! once per reload, not per keystroke, and the selection is kept in view.
 
+use iced::widget::scrollable::AbsoluteOffset;
 use iced::widget::{
     button, column, container, mouse_area, pick_list, row, scrollable, space, text, text_input,
 };
-use iced::{Element, Length};
+use iced::{Element, Length, Task};
 use sonotag_core::review::{ReviewRow, ReviewState};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// The scrollable list's id, for keeping the selection in view.
+const LIST: &str = "track-list";
 
 /// Height of one row in pixels (fixed, so visible rows can be computed).
 pub const ROW_HEIGHT: f32 = 26.0;
@@ -20,6 +27,7 @@ pub enum Column {
     Proposed,
     Share,
     State,
+    Decided,
 }
 
 /// The review filters.
@@ -56,12 +64,19 @@ pub enum Message {
     Sort(Column),
     Scrolled(f32, f32),
     Select(i64),
+    /// Enter in the search box: back to the list (never accepts a track).
+    SearchDone,
 }
 
 /// What the parent must do after a table message.
 pub enum Event {
     Selected(i64),
+    /// Give the keyboard back to the list.
+    LeaveSearch,
 }
+
+/// The search box's id, focused by `/`.
+pub const SEARCH: &str = "track-search";
 
 /// Table state.
 pub struct Table {
@@ -73,6 +88,20 @@ pub struct Table {
     pub sort: (Column, bool),
     offset: f32,
     viewport: f32,
+    /// Row index per track id.
+    index: HashMap<i64, usize>,
+    /// Per row: lower-case title, artist and album (sort keys) and every
+    /// searchable field joined (the search haystack).
+    folded: Vec<Folded>,
+    /// Genres in proposals and decisions, for the genre filter.
+    genres: Vec<String>,
+}
+
+struct Folded {
+    title: String,
+    artist: String,
+    album: String,
+    haystack: String,
 }
 
 impl Default for Table {
@@ -85,6 +114,44 @@ impl Default for Table {
             sort: (Column::Title, true),
             offset: 0.0,
             viewport: 600.0,
+            index: HashMap::new(),
+            folded: Vec::new(),
+            genres: Vec::new(),
+        }
+    }
+}
+
+/// Compares text as people sort it: case-folded, with runs of digits
+/// compared as numbers ("Clip 2" before "Clip 10").
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let run = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (n, m) = (run(x), run(y));
+                let trim = |s: &[u8]| {
+                    let z = s.iter().take_while(|&&c| c == b'0').count();
+                    s[z..].to_vec()
+                };
+                let (p, q) = (trim(&x[..n]), trim(&y[..m]));
+                let o = p.len().cmp(&q.len()).then_with(|| p.cmp(&q));
+                if o != Ordering::Equal {
+                    return o;
+                }
+                x = &x[n..];
+                y = &y[m..];
+            }
+            (Some(c), Some(d)) => {
+                if c != d {
+                    return c.cmp(d);
+                }
+                x = &x[1..];
+                y = &y[1..];
+            }
         }
     }
 }
@@ -108,37 +175,66 @@ fn matches(filter: &Filter, r: &ReviewRow) -> bool {
 impl Table {
     /// Replaces the rows (after a reload), keeping filter, sort and scroll.
     pub fn set_rows(&mut self, rows: Vec<ReviewRow>) {
+        self.index = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.track_id, i))
+            .collect();
+        self.folded = rows
+            .iter()
+            .map(|r| Folded {
+                title: r.title.to_lowercase(),
+                artist: r.artist.to_lowercase(),
+                album: r.album.to_lowercase(),
+                haystack: [
+                    r.title.as_str(),
+                    &r.artist,
+                    &r.album,
+                    &r.tag_genre,
+                    r.proposed.as_deref().unwrap_or(""),
+                    r.decided.as_deref().unwrap_or(""),
+                ]
+                .join("\u{1f}")
+                .to_lowercase(),
+            })
+            .collect();
+        self.genres = rows
+            .iter()
+            .flat_map(|r| r.proposed.iter().chain(r.decided.iter()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .cloned()
+            .collect();
         self.rows = rows;
         self.refresh();
     }
 
     /// Recomputes `shown` from the filter, search and sort.
     pub fn refresh(&mut self) {
-        let needle = self.search.to_lowercase();
+        let needle = self.search.trim().to_lowercase();
         let mut shown: Vec<usize> = (0..self.rows.len())
             .filter(|&i| {
-                let r = &self.rows[i];
-                matches(&self.filter, r)
-                    && (needle.is_empty()
-                        || r.title.to_lowercase().contains(&needle)
-                        || r.artist.to_lowercase().contains(&needle)
-                        || r.album.to_lowercase().contains(&needle)
-                        || r.tag_genre.to_lowercase().contains(&needle))
+                matches(&self.filter, &self.rows[i])
+                    && (needle.is_empty() || self.folded[i].haystack.contains(&needle))
             })
             .collect();
         let (col, asc) = self.sort;
-        let rows = &self.rows;
+        let (rows, folded) = (&self.rows, &self.folded);
         shown.sort_by(|&a, &b| {
             let (x, y) = (&rows[a], &rows[b]);
+            let (fx, fy) = (&folded[a], &folded[b]);
             let o = match col {
-                Column::Title => x.title.to_lowercase().cmp(&y.title.to_lowercase()),
-                Column::Artist => x.artist.to_lowercase().cmp(&y.artist.to_lowercase()),
-                Column::Album => x.album.to_lowercase().cmp(&y.album.to_lowercase()),
-                Column::Tag => x.tag_genre.cmp(&y.tag_genre),
+                Column::Title => natural_cmp(&fx.title, &fy.title),
+                Column::Artist => natural_cmp(&fx.artist, &fy.artist)
+                    .then_with(|| natural_cmp(&fx.album, &fy.album)),
+                Column::Album => natural_cmp(&fx.album, &fy.album),
+                Column::Tag => natural_cmp(&x.tag_genre, &y.tag_genre),
                 Column::Proposed => x.proposed.cmp(&y.proposed),
                 Column::Share => x.share.total_cmp(&y.share),
                 Column::State => x.state.cmp(&y.state),
-            };
+                Column::Decided => x.decided.cmp(&y.decided),
+            }
+            .then_with(|| natural_cmp(&fx.title, &fy.title));
             if asc { o } else { o.reverse() }
         });
         self.shown = shown;
@@ -146,7 +242,40 @@ impl Table {
 
     /// The row of a track, if loaded.
     pub fn row(&self, track_id: i64) -> Option<&ReviewRow> {
-        self.rows.iter().find(|r| r.track_id == track_id)
+        self.index.get(&track_id).map(|&i| &self.rows[i])
+    }
+
+    /// How many rows one page (Page Up/Down) moves.
+    pub fn page(&self) -> i64 {
+        ((self.viewport / ROW_HEIGHT).floor() as i64 - 1).max(1)
+    }
+
+    /// Scrolls so that `track_id`'s row is in view (if it is shown).
+    pub fn reveal(&mut self, track_id: i64) -> Task<Message> {
+        let Some(pos) = self
+            .shown
+            .iter()
+            .position(|&i| self.rows[i].track_id == track_id)
+        else {
+            return Task::none();
+        };
+        let top = pos as f32 * ROW_HEIGHT;
+        let bottom = top + ROW_HEIGHT;
+        let y = if top < self.offset {
+            top
+        } else if bottom > self.offset + self.viewport {
+            bottom - self.viewport
+        } else {
+            return Task::none();
+        };
+        self.offset = y.max(0.0);
+        iced::widget::operation::scroll_to(
+            LIST,
+            AbsoluteOffset {
+                x: None,
+                y: Some(self.offset),
+            },
+        )
     }
 
     /// The shown track `delta` rows from `current` (or the first).
@@ -160,18 +289,6 @@ impl Table {
                 (p as i64 + delta).clamp(0, self.shown.len() as i64 - 1) as usize
             });
         Some(self.rows[self.shown[pos]].track_id)
-    }
-
-    /// Genres present in proposals and decisions, for the genre filter.
-    pub fn genres(&self) -> Vec<String> {
-        let mut g: Vec<String> = self
-            .rows
-            .iter()
-            .flat_map(|r| r.proposed.iter().chain(r.decided.iter()).cloned())
-            .collect();
-        g.sort();
-        g.dedup();
-        g
     }
 
     /// Handles a message.
@@ -198,6 +315,7 @@ impl Table {
                 self.viewport = height;
             }
             Message::Select(id) => return Some(Event::Selected(id)),
+            Message::SearchDone => return Some(Event::LeaveSearch),
         }
         None
     }
@@ -212,10 +330,12 @@ impl Table {
             Filter::Written,
             Filter::Errors,
         ];
-        filters.extend(self.genres().into_iter().map(Filter::Genre));
+        filters.extend(self.genres.iter().cloned().map(Filter::Genre));
         let bar = row![
-            text_input("Search title, artist, album, genre…", &self.search)
+            text_input("Search title, artist, album, genre… (/)", &self.search)
+                .id(SEARCH)
                 .on_input(Message::Search)
+                .on_submit(Message::SearchDone)
                 .width(Length::FillPortion(2)),
             pick_list(filters, Some(self.filter.clone()), Message::Filter)
                 .width(Length::FillPortion(1)),
@@ -248,6 +368,7 @@ impl Table {
             header_button("Proposed", Column::Proposed).width(Length::FillPortion(2)),
             header_button("Votes", Column::Share).width(Length::FillPortion(1)),
             header_button("State", Column::State).width(Length::FillPortion(2)),
+            header_button("Decided", Column::Decided).width(Length::FillPortion(2)),
         ]
         .spacing(4);
 
@@ -264,10 +385,7 @@ impl Table {
                 cell(r.artist.clone(), 3),
                 cell(r.album.clone(), 3),
                 cell(r.tag_genre.clone(), 2),
-                cell(
-                    r.decided.clone().or(r.proposed.clone()).unwrap_or_default(),
-                    2
-                ),
+                cell(r.proposed.clone().unwrap_or_default(), 2),
                 cell(
                     if r.proposed.is_some() {
                         format!("{:.0}%", r.share * 100.0)
@@ -277,6 +395,7 @@ impl Table {
                     1
                 ),
                 cell(r.state.label().to_string(), 2),
+                cell(r.decided.clone().unwrap_or_default(), 2),
             ]
             .spacing(4);
             let is_selected = selected == Some(r.track_id);
@@ -296,8 +415,27 @@ impl Table {
         }
         body = body.push(space().height((self.shown.len() - last) as f32 * ROW_HEIGHT));
         let list = scrollable(body)
+            .id(LIST)
             .on_scroll(|v| Message::Scrolled(v.absolute_offset().y, v.bounds().height))
             .height(Length::Fill);
         column![bar, header, list].spacing(6).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_cmp;
+    use std::cmp::Ordering;
+
+    #[test]
+    fn numbers_sort_by_value() {
+        let mut v = vec!["clip 10", "clip 2", "clip 1", "clip 02b", "alpha", "clip"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            v,
+            ["alpha", "clip", "clip 1", "clip 2", "clip 02b", "clip 10"]
+        );
+        assert_eq!(natural_cmp("track 007", "track 7"), Ordering::Less);
+        assert_eq!(natural_cmp("a", "a"), Ordering::Equal);
     }
 }

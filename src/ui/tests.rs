@@ -1,13 +1,44 @@
 //! Drives the real views with iced's headless simulator: open a folder by
 //! typed path, watch the job finish, select a track, see its evidence,
-//! accept one, override one, apply with the confirmation, undo — checking
-//! the library and the files' tags at each step.
+//! accept one, override one, undo and redo a decision, apply with the
+//! review (modal, rebuilt when decisions change, rows left out), undo the
+//! write — checking the library and the files' tags at each step. The
+//! tasks each update returns are run to the end, as the runtime would.
 
-use super::{App, Message};
+use super::{App, Message, track};
+use iced::Task;
+use iced::futures::StreamExt;
+use iced_test::runtime::{Action, task::into_stream};
 use iced_test::simulator;
 use lofty::prelude::*;
+use std::collections::VecDeque;
 use std::path::Path;
-use std::time::{Duration, Instant};
+
+/// Sends `message`, then runs every task it leads to, feeding their
+/// messages back, until nothing is left.
+fn send(app: &mut App, message: Message) {
+    let task = app.update(message);
+    run(app, task);
+}
+
+fn run(app: &mut App, task: Task<Message>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut pending = VecDeque::from([task]);
+    while let Some(task) = pending.pop_front() {
+        let Some(mut stream) = into_stream(task) else {
+            continue;
+        };
+        rt.block_on(async {
+            while let Some(action) = stream.next().await {
+                if let Action::Output(m) = action {
+                    pending.push_back(app.update(m));
+                }
+            }
+        });
+    }
+}
 
 /// Clicks the widget showing `label` and feeds the produced messages back.
 fn click(app: &mut App, label: &str) {
@@ -22,7 +53,7 @@ fn click(app: &mut App, label: &str) {
         "clicking {label:?} produced no message"
     );
     for m in messages {
-        let _ = app.update(m);
+        send(app, m);
     }
 }
 
@@ -31,17 +62,8 @@ fn shows(app: &App, label: &str) -> bool {
     ui.find(label).is_ok()
 }
 
-fn wait_for_job(app: &mut App) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while app.busy() {
-        assert!(
-            Instant::now() < deadline,
-            "job did not finish: {}",
-            app.status()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-        let _ = app.update(Message::Tick);
-    }
+fn key(app: &mut App, k: iced::keyboard::Key) {
+    send(app, Message::Key(k, iced::keyboard::Modifiers::empty()));
 }
 
 fn genre_tag(path: &Path) -> Vec<String> {
@@ -64,13 +86,13 @@ fn review_flow_in_the_simulator() {
             .unwrap();
     }
     let db = paths.database.clone();
-    let (mut app, _) = App::new(paths.clone(), None);
+    let (mut app, init) = App::new(paths.clone(), None);
+    run(&mut app, init);
 
     // Open the folder by typed path.
-    let _ = app.update(Message::FolderInput(music.display().to_string()));
+    send(&mut app, Message::FolderInput(music.display().to_string()));
     click(&mut app, "Open");
-    assert!(app.busy());
-    wait_for_job(&mut app);
+    assert!(!app.busy(), "{}", app.status());
     assert_eq!(app.table.rows.len(), 3, "{}", app.status());
     use sonotag_core::review::ReviewState;
     assert!(
@@ -84,8 +106,8 @@ fn review_flow_in_the_simulator() {
 
     // Select a track: its histogram and verdict appear.
     click(&mut app, "song 0.wav");
-    let first = app.selected.expect("a track is selected");
-    let evidence = app.evidence.as_ref().expect("evidence loaded");
+    let first = app.track.selected.expect("a track is selected");
+    let evidence = app.track.evidence.as_ref().expect("evidence loaded");
     assert_eq!(evidence.analysis.slices, 2);
     let winner = evidence
         .proposal
@@ -96,12 +118,18 @@ fn review_flow_in_the_simulator() {
     if winner.is_some() {
         click(&mut app, "Accept (Enter)");
     } else {
-        let _ = app.update(Message::OverridePick("Jazz".into()));
+        send(
+            &mut app,
+            Message::Track(track::Message::OverridePick("Jazz".into())),
+        );
     }
-    let second = app.selected.expect("moved to the next track");
+    let second = app.track.selected.expect("moved to the next track");
     assert_ne!(first, second);
-    let _ = app.update(Message::OverrideInput("drum and bass".into()));
-    let _ = app.update(Message::OverrideSubmit);
+    send(
+        &mut app,
+        Message::Track(track::Message::OverrideInput("drum and bass".into())),
+    );
+    send(&mut app, Message::Track(track::Message::OverrideSubmit));
     let rows = sonotag_core::review::rows(&app.lib, app.model_id()).unwrap();
     let decided: Vec<_> = rows.iter().filter_map(|r| r.decided.clone()).collect();
     assert_eq!(decided.len(), 2, "{rows:?}");
@@ -109,30 +137,51 @@ fn review_flow_in_the_simulator() {
         decided.contains(&"Electronic".to_string()),
         "the vocabulary maps drum and bass"
     );
-
-    // Apply shows the confirmation with original → new, then writes.
-    click(&mut app, "Apply tags…");
-    assert!(app.confirm.is_some());
-    assert!(shows(&app, "Write 2 files"));
-    // Modal: keys and buttons behind it change nothing; Esc closes it.
-    use iced::keyboard::{Key, key::Named};
-    for m in [
-        Message::Key(Key::Character("u".into())),
-        Message::Key(Key::Named(Named::Enter)),
-        Message::UndoDecision,
-        Message::AcceptAbove,
-    ] {
-        let _ = app.update(m);
-    }
-    let decided_now = || {
+    let decided_now = |app: &App| {
         sonotag_core::review::rows(&app.lib, app.model_id())
             .unwrap()
             .iter()
             .filter(|r| r.decided.is_some())
             .count()
     };
-    assert_eq!(decided_now(), 2, "nothing behind the dialog reacted");
-    let _ = app.update(Message::Key(Key::Named(Named::Escape)));
+    // The table shows the decisions once reloaded.
+    assert_eq!(
+        app.table
+            .rows
+            .iter()
+            .filter(|r| r.decided.is_some())
+            .count(),
+        2
+    );
+
+    // u undoes the last decision and goes back to its track; U redoes it.
+    use iced::keyboard::{Key, key::Named};
+    key(&mut app, Key::Character("u".into()));
+    assert_eq!(decided_now(&app), 1, "{}", app.status());
+    assert_eq!(app.track.selected, Some(second));
+    key(&mut app, Key::Character("u".into()));
+    assert_eq!(decided_now(&app), 0, "two steps back");
+    key(&mut app, Key::Character("U".into()));
+    key(&mut app, Key::Character("U".into()));
+    assert_eq!(decided_now(&app), 2, "and two forward: {}", app.status());
+    key(&mut app, Key::Character("U".into()));
+    assert_eq!(app.status(), "Nothing to redo.");
+
+    // Apply shows the confirmation with original → new, then writes.
+    click(&mut app, "Apply tags…");
+    assert!(app.confirm.is_some());
+    assert!(shows(&app, "Write 2 files"));
+    // Modal: keys and buttons behind it change nothing; Esc closes it.
+    for m in [
+        Message::Key(Key::Character("u".into()), Default::default()),
+        Message::Key(Key::Named(Named::Enter), Default::default()),
+        Message::UndoDecision,
+        Message::Track(track::Message::AcceptAbove),
+    ] {
+        send(&mut app, m);
+    }
+    assert_eq!(decided_now(&app), 2, "nothing behind the dialog reacted");
+    key(&mut app, Key::Named(Named::Escape));
     assert!(app.confirm.is_none());
     click(&mut app, "Apply tags…");
     // A decision retracted elsewhere (the command line) while the dialog is
@@ -144,7 +193,7 @@ fn review_flow_in_the_simulator() {
         .find(|r| r.track_id == second)
         .and_then(|r| r.decided.clone())
         .unwrap();
-    sonotag_core::tags::clear_label(&mut elsewhere, second).unwrap();
+    elsewhere.clear_label(second).unwrap();
     click(&mut app, "Write 2 files");
     assert!(!app.busy(), "a stale plan is never written");
     assert!(shows(&app, "Write 1 files"));
@@ -152,16 +201,32 @@ fn review_flow_in_the_simulator() {
         &app,
         "Decisions changed while this was open: this is the plan now. Check it, then write."
     ));
-    let _ = app.update(Message::OverrideInput("drum and bass".into()));
+    send(
+        &mut app,
+        Message::Track(track::Message::OverrideInput("drum and bass".into())),
+    );
     assert!(
-        app.override_input.is_empty(),
+        app.track.override_input.is_empty(),
         "typing behind the dialog is ignored"
     );
-    sonotag_core::tags::override_genre(&mut elsewhere, second, &second_genre, None, false).unwrap();
-    let _ = app.update(Message::Tick);
+    sonotag_core::workflow::decide::set_genre(&mut elsewhere, second, &second_genre, None, false)
+        .unwrap();
+    send(&mut app, Message::Tick);
     assert!(shows(&app, "Write 2 files"), "ticks keep the plan current");
+    // A row can be left out of the write, and put back.
+    use super::apply;
+    send(
+        &mut app,
+        Message::Apply(apply::Message::Include(second, false)),
+    );
+    assert!(shows(&app, "Write 1 files"));
+    assert!(shows(&app, "Left out of this write"));
+    send(
+        &mut app,
+        Message::Apply(apply::Message::Include(second, true)),
+    );
     click(&mut app, "Write 2 files");
-    wait_for_job(&mut app);
+    assert!(!app.busy());
     let written: Vec<_> = rows
         .iter()
         .filter(|r| r.decided.is_some())
@@ -183,9 +248,10 @@ fn review_flow_in_the_simulator() {
         2
     );
 
-    // Undo restores the files.
+    // Undo asks once more, then restores the files.
     click(&mut app, "Undo last write");
-    wait_for_job(&mut app);
+    assert!(genre_tag(&written[0].0).len() == 1, "nothing undone yet");
+    click(&mut app, "Confirm undo");
     for (path, _) in &written {
         assert!(
             genre_tag(path).is_empty(),
@@ -196,10 +262,9 @@ fn review_flow_in_the_simulator() {
 
     // The vocabulary is edited in the settings panel and saved as TOML.
     click(&mut app, "Settings");
-    let _ = app.update(Message::VocabReset);
-    // (Below the fold of the simulator's window: send what the button sends.)
-    assert!(shows(&app, "Save vocabulary"));
-    let _ = app.update(Message::VocabSave);
+    use super::settings;
+    send(&mut app, Message::Settings(settings::Message::VocabReset));
+    click(&mut app, "Save vocabulary");
     let saved = paths.vocabulary.clone();
     let vocab = sonotag_core::genres::Vocabulary::load(&saved).unwrap();
     assert_eq!(vocab.canonical("trap").as_deref(), Some("Hip-Hop"));

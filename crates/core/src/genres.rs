@@ -167,6 +167,28 @@ impl Vocabulary {
             .unwrap_or_else(|| name.trim().to_string())
     }
 
+    /// Checks that every mapping leads to one of the genres: a map entry
+    /// pointing at a genre that does not exist would silently invent one.
+    /// The error lists every bad entry.
+    pub fn validate(&self) -> Result<(), String> {
+        let bad: Vec<String> = self
+            .map
+            .iter()
+            .filter(|(_, target)| !self.genres.iter().any(|g| key(g) == key(target)))
+            .map(|(alias, target)| format!("{alias:?} → {target:?}"))
+            .collect();
+        if self.genres.is_empty() {
+            return Err("`genres` is empty: list at least one genre".into());
+        }
+        match bad.as_slice() {
+            [] => Ok(()),
+            _ => Err(format!(
+                "these mappings lead to genres not in `genres`: {} (add the genre, or map to an existing one)",
+                bad.join(", ")
+            )),
+        }
+    }
+
     /// Loads `path`, or the defaults when it does not exist.
     pub fn load(path: &Path) -> Result<Self, VocabularyError> {
         match std::fs::read_to_string(path) {
@@ -215,6 +237,17 @@ mod tests {
         assert_eq!(v.spelling("Folk"), "Folk");
         // Learning still maps it to a super-genre.
         assert_ne!(v.display("Soul"), "Soul");
+    }
+
+    #[test]
+    fn validation_names_every_mapping_to_an_unknown_genre() {
+        assert!(Vocabulary::default().validate().is_ok());
+        let mut v = Vocabulary::default();
+        v.map.insert("dubstep".into(), "Bass Music".into());
+        v.map.insert("grime".into(), "UK Rap".into());
+        let err = v.validate().unwrap_err();
+        assert!(err.contains("\"dubstep\" → \"Bass Music\""), "{err}");
+        assert!(err.contains("\"grime\" → \"UK Rap\""), "{err}");
     }
 
     #[test]

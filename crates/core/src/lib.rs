@@ -33,7 +33,6 @@ pub mod tags;
 pub mod train;
 pub mod transfer;
 pub mod vote;
-pub mod worker;
 pub mod workflow;
 
 /// The repository this build came from (the top of the workspace), where

@@ -68,8 +68,9 @@ pub struct ScanSummary {
 }
 
 /// A per-file problem met during a scan.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FileProblem {
+    #[serde(serialize_with = "crate::store::serialize_path_str")]
     pub path: PathBuf,
     pub message: String,
 }

@@ -21,8 +21,7 @@ use crate::safe_write::{
     sha256_hex,
 };
 use crate::store::{
-    Batch, BatchState, DecisionSource, Library, LibraryError, NewWrite, TagWrite, WriteKind,
-    is_written,
+    Batch, BatchState, Library, LibraryError, NewWrite, TagWrite, WriteKind, is_written,
 };
 use lofty::config::{ParseOptions, WriteOptions};
 use lofty::file::{FileType, TaggedFile};
@@ -32,6 +31,7 @@ use lofty::tag::{ItemValue, Tag, TagItem, TagType};
 use serde::{Deserialize, Serialize};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Whether existing genres may be replaced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,60 +50,6 @@ pub struct WriteSettings {
     pub policy: WritePolicy,
     /// Write ID3v2.3 instead of v2.4 (for old players).
     pub id3v23: bool,
-}
-
-/// Records the user's acceptance of the active proposal as a trusted label.
-pub fn accept(lib: &mut Library, track_id: i64, model_id: i64) -> anyhow::Result<String> {
-    let genre = lib.proposed_genre(track_id, model_id)?.ok_or_else(|| {
-        anyhow::anyhow!(
-            "track {track_id} has no proposal to accept: override it with a genre instead"
-        )
-    })?;
-    set_label(lib, track_id, &genre, DecisionSource::Accepted, None, false)?;
-    Ok(genre)
-}
-
-/// Records the user's own genre for a track. `mapped_from` is what the user
-/// typed when they asked for its super-genre instead (shown in the plan).
-/// `replace` allows replacing a genre the file already has.
-pub fn override_genre(
-    lib: &mut Library,
-    track_id: i64,
-    genre: &str,
-    mapped_from: Option<&str>,
-    replace: bool,
-) -> anyhow::Result<()> {
-    let genre = genre.trim();
-    anyhow::ensure!(!genre.is_empty(), "the genre is empty");
-    set_label(
-        lib,
-        track_id,
-        genre,
-        DecisionSource::Overridden,
-        mapped_from,
-        replace,
-    )
-}
-
-fn set_label(
-    lib: &mut Library,
-    track_id: i64,
-    genre: &str,
-    source: DecisionSource,
-    mapped_from: Option<&str>,
-    replace: bool,
-) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        lib.track(track_id)?.is_some(),
-        "no track with id {track_id}"
-    );
-    lib.set_label(track_id, genre, source, mapped_from, replace)?;
-    Ok(())
-}
-
-/// Forgets the user's decision on a track (the review's undo).
-pub fn clear_label(lib: &mut Library, track_id: i64) -> Result<(), LibraryError> {
-    lib.clear_label(track_id)
 }
 
 /// What an apply would do to one file.
@@ -128,6 +74,26 @@ pub struct PlannedWrite {
     /// What the user typed, when they asked for its super-genre instead.
     pub mapped_from: Option<String>,
     pub action: Action,
+}
+
+impl std::fmt::Display for PlannedWrite {
+    /// The plan line both shells show: `path: original → new  [note]`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let old = if self.old_genres.is_empty() {
+            "(none)".to_string()
+        } else {
+            self.old_genres.join("; ")
+        };
+        write!(f, "{}: {old} → {}", self.path.display(), self.new_genre)?;
+        if let Some(typed) = &self.mapped_from {
+            write!(f, " (super-genre of {typed})")?;
+        }
+        match self.action {
+            Action::Fill => Ok(()),
+            Action::Replace => write!(f, "  [replaces]"),
+            Action::KeepExisting => write!(f, "  [kept: the file has a genre, replacing is off]"),
+        }
+    }
 }
 
 /// Lists labelled tracks whose file genre differs from the label.
@@ -174,6 +140,8 @@ pub struct ApplyReport {
     pub outcomes: Vec<FileOutcome>,
     /// Interrupted writes of an earlier run that were resolved first.
     pub recovered: Vec<Recovered>,
+    /// Stopped by the user before the end; the rest of the plan is unwritten.
+    pub cancelled: bool,
 }
 
 impl std::fmt::Display for ApplyReport {
@@ -188,26 +156,58 @@ impl std::fmt::Display for ApplyReport {
             ),
             Some(batch) => write!(
                 f,
-                "batch {batch}: {} files written, {errors} errors, {} kept their genre \
+                "batch {batch}: {} files written, {errors} errors, {} kept their genre{} \
                  (undo restores them)",
-                self.written, self.kept_existing
+                self.written,
+                self.kept_existing,
+                if self.cancelled {
+                    "; cancelled, the rest is not written"
+                } else {
+                    ""
+                }
             ),
         }
     }
 }
 
-/// The one-line summary of an undo, for the window and the command line.
-pub fn undo_summary(batch_id: i64, outcomes: &[FileOutcome]) -> String {
-    let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
-    let restored = outcomes.len() - failed;
-    if failed == 0 {
-        format!("batch {batch_id} undone: {restored} files restored")
-    } else {
-        format!(
-            "batch {batch_id}: {restored} files restored, {failed} errors; \
-             the batch stays open: undo again once they are dealt with"
-        )
+/// The result of an undo.
+#[derive(Clone, Debug, Serialize)]
+pub struct UndoReport {
+    pub batch_id: i64,
+    pub outcomes: Vec<FileOutcome>,
+    /// Stopped by the user before the end; the batch stays open.
+    pub cancelled: bool,
+}
+
+impl std::fmt::Display for UndoReport {
+    /// The one-line summary of an undo, for the window and the command line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let failed = self.outcomes.iter().filter(|o| o.error.is_some()).count();
+        let restored = self.outcomes.len() - failed;
+        let batch = self.batch_id;
+        if self.cancelled {
+            write!(
+                f,
+                "batch {batch}: undo cancelled after {restored} files restored, {failed} errors; \
+                 the batch stays open: undo again to finish it"
+            )
+        } else if failed == 0 {
+            write!(f, "batch {batch} undone: {restored} files restored")
+        } else {
+            write!(
+                f,
+                "batch {batch}: {restored} files restored, {failed} errors; \
+                 the batch stays open: undo again once they are dealt with"
+            )
+        }
     }
+}
+
+/// How a caller follows a long write or undo: `progress(done, total, file)`
+/// after each file, and `cancel` checked before each one.
+pub struct Watch<'a> {
+    pub cancel: &'a AtomicBool,
+    pub progress: &'a mut dyn FnMut(usize, usize, &Path),
 }
 
 /// Genre values as stored for undo (`tag` = the tag existed before).
@@ -551,7 +551,17 @@ pub fn apply(
     planned: &[PlannedWrite],
     settings: WriteSettings,
 ) -> anyhow::Result<ApplyReport> {
-    apply_until(lib, planned, settings, None)
+    let cancel = AtomicBool::new(false);
+    apply_watched(
+        lib,
+        planned,
+        settings,
+        Watch {
+            cancel: &cancel,
+            progress: &mut |_, _, _| {},
+        },
+        None,
+    )
 }
 
 /// [`apply`] that stops at `interrupt` in the first file, as a kill would.
@@ -560,6 +570,28 @@ pub fn apply_until(
     lib: &mut Library,
     planned: &[PlannedWrite],
     settings: WriteSettings,
+    interrupt: Option<Interrupt>,
+) -> anyhow::Result<ApplyReport> {
+    let cancel = AtomicBool::new(false);
+    apply_watched(
+        lib,
+        planned,
+        settings,
+        Watch {
+            cancel: &cancel,
+            progress: &mut |_, _, _| {},
+        },
+        interrupt,
+    )
+}
+
+/// [`apply`] with progress after each file, stopping between files when
+/// `watch.cancel` is set (what is written stays written, and undoable).
+pub fn apply_watched(
+    lib: &mut Library,
+    planned: &[PlannedWrite],
+    settings: WriteSettings,
+    watch: Watch,
     interrupt: Option<Interrupt>,
 ) -> anyhow::Result<ApplyReport> {
     let _lock = WriteLock::acquire(lib.path())?;
@@ -574,6 +606,7 @@ pub fn apply_until(
         kept_existing: planned.len() - todo.len(),
         outcomes: Vec::new(),
         recovered,
+        cancelled: false,
     };
     if todo.is_empty() {
         return Ok(report);
@@ -581,7 +614,13 @@ pub fn apply_until(
     let batch_id = lib.new_batch()?;
     report.batch_id = Some(batch_id);
     let journal = Journal::for_library(lib.path());
-    for p in todo {
+    let total = todo.len();
+    for (done, p) in todo.into_iter().enumerate() {
+        if watch.cancel.load(Ordering::Relaxed) {
+            report.cancelled = true;
+            break;
+        }
+        (watch.progress)(done, total, &p.path);
         let outcome = write_one(lib, &journal, batch_id, p, settings, interrupt);
         if outcome.as_ref().err().map(String::as_str) == Some(INTERRUPTED) {
             return Ok(report);
@@ -593,6 +632,7 @@ pub fn apply_until(
             path: p.path.clone(),
             error: outcome.err(),
         });
+        (watch.progress)(done + 1, total, &p.path);
     }
     Ok(report)
 }
@@ -693,7 +733,27 @@ pub fn undo(
     lib: &mut Library,
     batch_id: Option<i64>,
     settings: WriteSettings,
-) -> anyhow::Result<(i64, Vec<FileOutcome>)> {
+) -> anyhow::Result<UndoReport> {
+    let cancel = AtomicBool::new(false);
+    undo_watched(
+        lib,
+        batch_id,
+        settings,
+        Watch {
+            cancel: &cancel,
+            progress: &mut |_, _, _| {},
+        },
+    )
+}
+
+/// [`undo`] with progress after each file, stopping between files when
+/// `watch.cancel` is set (the batch then stays open).
+pub fn undo_watched(
+    lib: &mut Library,
+    batch_id: Option<i64>,
+    settings: WriteSettings,
+    watch: Watch,
+) -> anyhow::Result<UndoReport> {
     let _lock = WriteLock::acquire(lib.path())?;
     recover_locked(lib);
     let batch_id = match batch_id {
@@ -711,7 +771,15 @@ pub fn undo(
     };
     let journal = Journal::for_library(lib.path());
     let mut outcomes = Vec::new();
-    for w in lib.undoable_writes(batch_id)? {
+    let writes = lib.undoable_writes(batch_id)?;
+    let total = writes.len();
+    let mut cancelled = false;
+    for (done, w) in writes.into_iter().enumerate() {
+        if watch.cancel.load(Ordering::Relaxed) {
+            cancelled = true;
+            break;
+        }
+        (watch.progress)(done, total, &w.path);
         let result = (|| {
             let mut file = LockedFile::open(&w.path)?;
             let target = undo_target(&w, &file.bytes, file.stamp, settings)?;
@@ -721,6 +789,7 @@ pub fn undo(
             journal.finish(pending);
             Ok::<(), String>(())
         })();
+        (watch.progress)(done + 1, total, &w.path);
         outcomes.push(FileOutcome {
             path: w.path,
             error: result.err(),
@@ -729,5 +798,9 @@ pub fn undo(
     if lib.undoable_writes(batch_id)?.is_empty() {
         lib.mark_batch_undone(batch_id)?;
     }
-    Ok((batch_id, outcomes))
+    Ok(UndoReport {
+        batch_id,
+        outcomes,
+        cancelled,
+    })
 }

@@ -71,6 +71,17 @@ pub struct LabelledFile {
     pub replace: bool,
 }
 
+/// A decision as stored: what an undo of a decision puts back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub genre: String,
+    pub source: DecisionSource,
+    /// What the user typed when they asked for its super-genre instead.
+    pub mapped_from: Option<String>,
+    /// The user allowed replacing a genre the file already has.
+    pub replace: bool,
+}
+
 /// A present track with its decision, if any, and its file's genres.
 #[derive(Clone, Debug)]
 pub struct TrackLabel {
@@ -102,24 +113,77 @@ impl Library {
         mapped_from: Option<&str>,
         replace: bool,
     ) -> Result<()> {
+        let label = Label {
+            genre: genre.to_string(),
+            source,
+            mapped_from: mapped_from.map(str::to_string),
+            replace,
+        };
+        self.put_labels(&[(track_id, Some(label))])
+    }
+
+    /// Forgets the decision on a track.
+    pub fn clear_label(&mut self, track_id: i64) -> Result<()> {
+        self.put_labels(&[(track_id, None)])
+    }
+
+    /// The decision on each of `track_ids` (`None`: undecided), in order.
+    pub fn labels_of(&self, track_ids: &[i64]) -> Result<Vec<(i64, Option<Label>)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT genre, source, mapped_from, replace_existing FROM labels
+                 WHERE track_id = ?1",
+            )?;
+            track_ids
+                .iter()
+                .map(|&id| {
+                    let label = stmt
+                        .query_row([id], |r| {
+                            Ok(Label {
+                                genre: r.get(0)?,
+                                source: r.get(1)?,
+                                mapped_from: r.get(2)?,
+                                replace: r.get(3)?,
+                            })
+                        })
+                        .optional()?;
+                    Ok((id, label))
+                })
+                .collect()
+        })
+    }
+
+    /// Sets (`Some`) or forgets (`None`) the decision on each track, all in
+    /// one transaction: thousands of decisions take milliseconds.
+    pub fn put_labels(&mut self, changes: &[(i64, Option<Label>)]) -> Result<()> {
+        let at = now();
         self.transaction(|tx| {
-            tx.execute(
+            let mut upsert = tx.prepare_cached(
                 "INSERT INTO labels (track_id, genre, source, at, replace_existing, mapped_from)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(track_id) DO UPDATE SET genre = excluded.genre,
                      source = excluded.source, at = excluded.at,
                      replace_existing = excluded.replace_existing,
                      mapped_from = excluded.mapped_from",
-                params![track_id, genre, source, now(), replace, mapped_from],
             )?;
-            Ok(())
-        })
-    }
-
-    /// Forgets the decision on a track.
-    pub fn clear_label(&mut self, track_id: i64) -> Result<()> {
-        self.transaction(|tx| {
-            tx.execute("DELETE FROM labels WHERE track_id = ?1", [track_id])?;
+            let mut delete = tx.prepare_cached("DELETE FROM labels WHERE track_id = ?1")?;
+            for (track_id, label) in changes {
+                match label {
+                    Some(l) => {
+                        upsert.execute(params![
+                            track_id,
+                            l.genre,
+                            l.source,
+                            at,
+                            l.replace,
+                            l.mapped_from
+                        ])?;
+                    }
+                    None => {
+                        delete.execute([track_id])?;
+                    }
+                }
+            }
             Ok(())
         })
     }

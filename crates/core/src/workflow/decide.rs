@@ -1,0 +1,235 @@
+//! The user's review decisions: accept a proposal, choose a genre, accept
+//! every confident proposal at once, forget a decision. Each one is applied
+//! in one transaction and returns what it changed, before and after, so the
+//! window can undo and redo it step by step.
+
+use crate::store::{DecisionSource, Label, Library};
+use crate::vote::ProposalState;
+
+/// A decision the user made.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    /// Accept the active model's proposal for these tracks.
+    Accept(Vec<i64>),
+    /// Accept every undecided proposal with at least this share of votes.
+    AcceptAbove { min_share: f32 },
+    /// The user's own genre for these tracks. `mapped_from` is what they
+    /// typed when they asked for its super-genre; `replace` allows
+    /// replacing a genre the file already has.
+    Override {
+        tracks: Vec<i64>,
+        genre: String,
+        mapped_from: Option<String>,
+        replace: bool,
+    },
+    /// Forget the decision on these tracks.
+    Clear(Vec<i64>),
+}
+
+/// One track's decision before and after.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub track_id: i64,
+    pub before: Option<Label>,
+    pub after: Option<Label>,
+}
+
+/// What a decision changed, and what it could not do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionReport {
+    /// What was asked, for the status line and the undo history.
+    pub what: String,
+    /// Tracks whose decision changed (unchanged ones are left out).
+    pub changes: Vec<Change>,
+    /// Tracks that could not be decided: (track id, why).
+    pub refused: Vec<(i64, String)>,
+}
+
+impl DecisionReport {
+    /// The decisions to put back to undo this one.
+    pub fn undo_steps(&self) -> Vec<(i64, Option<Label>)> {
+        self.changes
+            .iter()
+            .map(|c| (c.track_id, c.before.clone()))
+            .collect()
+    }
+
+    /// The decisions to put back to redo this one.
+    pub fn redo_steps(&self) -> Vec<(i64, Option<Label>)> {
+        self.changes
+            .iter()
+            .map(|c| (c.track_id, c.after.clone()))
+            .collect()
+    }
+}
+
+impl std::fmt::Display for DecisionReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.changes.len() {
+            0 => write!(f, "{}: nothing changed", self.what)?,
+            1 => write!(f, "{}", self.what)?,
+            n => write!(f, "{} ({n} tracks)", self.what)?,
+        }
+        match self.refused.as_slice() {
+            [] => Ok(()),
+            [(_, why)] => write!(f, "; {why}"),
+            many => write!(f, "; {} tracks refused: {}", many.len(), many[0].1),
+        }
+    }
+}
+
+/// The undecided tracks that [`Decision::AcceptAbove`] would accept: shown
+/// as a count before the user confirms.
+pub fn accept_above_candidates(
+    lib: &Library,
+    model_id: i64,
+    min_share: f32,
+) -> anyhow::Result<Vec<(i64, String)>> {
+    Ok(lib
+        .proposals(model_id, Some(ProposalState::Proposed))?
+        .into_iter()
+        .filter(|p| p.label.is_none() && p.share >= min_share)
+        .filter_map(|p| Some((p.track_id, p.genre?)))
+        .collect())
+}
+
+/// Applies `decision` (`model_id`: the model whose proposals are accepted).
+pub fn decide(
+    lib: &mut Library,
+    model_id: Option<i64>,
+    decision: &Decision,
+) -> anyhow::Result<DecisionReport> {
+    let mut refused = Vec::new();
+    let (what, wanted): (String, Vec<(i64, Option<Label>)>) = match decision {
+        Decision::Accept(tracks) => {
+            let model_id = model_id
+                .ok_or_else(|| anyhow::anyhow!("no proposals yet: classify the library first"))?;
+            let mut wanted = Vec::new();
+            let mut genres = Vec::new();
+            for &id in tracks {
+                match lib.proposed_genre(id, model_id)? {
+                    Some(genre) => {
+                        genres.push(genre.clone());
+                        wanted.push((id, Some(accepted(genre))));
+                    }
+                    None => refused.push((
+                        id,
+                        "no proposal to accept: choose a genre instead".to_string(),
+                    )),
+                }
+            }
+            let what = match genres.as_slice() {
+                [one] => format!("Accepted {one}"),
+                _ => format!("Accepted {} proposals", genres.len()),
+            };
+            (what, wanted)
+        }
+        Decision::AcceptAbove { min_share } => {
+            let model_id = model_id
+                .ok_or_else(|| anyhow::anyhow!("no proposals yet: classify the library first"))?;
+            let wanted = accept_above_candidates(lib, model_id, *min_share)?
+                .into_iter()
+                .map(|(id, genre)| (id, Some(accepted(genre))))
+                .collect();
+            (
+                format!(
+                    "Accepted the proposals with ≥ {:.0}% of the votes",
+                    min_share * 100.0
+                ),
+                wanted,
+            )
+        }
+        Decision::Override {
+            tracks,
+            genre,
+            mapped_from,
+            replace,
+        } => {
+            let genre = genre.trim();
+            anyhow::ensure!(!genre.is_empty(), "the genre is empty");
+            let label = Label {
+                genre: genre.to_string(),
+                source: DecisionSource::Overridden,
+                mapped_from: mapped_from.clone(),
+                replace: *replace,
+            };
+            (
+                format!("Set {genre}"),
+                tracks.iter().map(|&id| (id, Some(label.clone()))).collect(),
+            )
+        }
+        Decision::Clear(tracks) => (
+            "Decision undone".to_string(),
+            tracks.iter().map(|&id| (id, None)).collect(),
+        ),
+    };
+    let mut known = Vec::new();
+    for (id, label) in wanted {
+        if lib.track(id)?.is_some() {
+            known.push((id, label));
+        } else {
+            refused.push((id, format!("no track with id {id}")));
+        }
+    }
+    let ids: Vec<i64> = known.iter().map(|(id, _)| *id).collect();
+    let before = lib.labels_of(&ids)?;
+    let changes: Vec<Change> = before
+        .into_iter()
+        .zip(known)
+        .filter(|((_, old), (_, new))| old != new)
+        .map(|((track_id, before), (_, after))| Change {
+            track_id,
+            before,
+            after,
+        })
+        .collect();
+    if matches!(decision, Decision::Clear(_)) && changes.is_empty() && refused.is_empty() {
+        refused.push((0, "there was no decision to undo".into()));
+    }
+    let report = DecisionReport {
+        what,
+        changes,
+        refused,
+    };
+    lib.put_labels(&report.redo_steps())?;
+    Ok(report)
+}
+
+/// Sets one track's own genre (the common case of [`Decision::Override`]).
+pub fn set_genre(
+    lib: &mut Library,
+    track_id: i64,
+    genre: &str,
+    mapped_from: Option<&str>,
+    replace: bool,
+) -> anyhow::Result<DecisionReport> {
+    let report = decide(
+        lib,
+        None,
+        &Decision::Override {
+            tracks: vec![track_id],
+            genre: genre.to_string(),
+            mapped_from: mapped_from.map(str::to_string),
+            replace,
+        },
+    )?;
+    match report.refused.first() {
+        Some((_, why)) => anyhow::bail!("{why}"),
+        None => Ok(report),
+    }
+}
+
+/// Puts decisions back (an undo or redo of a [`DecisionReport`]).
+pub fn restore(lib: &mut Library, steps: &[(i64, Option<Label>)]) -> anyhow::Result<()> {
+    lib.put_labels(steps)?;
+    Ok(())
+}
+
+fn accepted(genre: String) -> Label {
+    Label {
+        genre,
+        source: DecisionSource::Accepted,
+        mapped_from: None,
+        replace: false,
+    }
+}

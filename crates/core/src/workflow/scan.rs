@@ -1,0 +1,82 @@
+//! Scanning folders into the library, for `sonotag scan` and the window's
+//! Open.
+
+use super::{Landing, Phase, Progress};
+use crate::scan::{self, FileProblem, ScanProgress, ScanSummary};
+use crate::store::Library;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+/// What a scan found.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScanReport {
+    #[serde(flatten)]
+    pub summary: ScanSummary,
+    /// The files that could not be read, each with its cause.
+    pub problems: Vec<FileProblem>,
+}
+
+impl std::fmt::Display for ScanReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.summary;
+        write!(
+            f,
+            "{} added, {} updated, {} unchanged, {} missing, {} errors{}",
+            s.added,
+            s.updated,
+            s.unchanged,
+            s.missing,
+            s.errors,
+            if s.cancelled {
+                " (cancelled: what was scanned is kept)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// Scans `roots` into `lib`: new and changed files are read, vanished ones
+/// marked missing, unreadable ones recorded with their cause.
+pub fn scan_folders(
+    lib: &mut Library,
+    roots: &[PathBuf],
+    cancel: &AtomicBool,
+    on: &mut dyn FnMut(Progress),
+) -> anyhow::Result<ScanReport> {
+    on(Progress::Phase(Phase::Walking));
+    let mut reading = false;
+    let mut landing = Landing::new();
+    let (summary, problems) = scan::scan(lib, roots, cancel, &mut |p| match p {
+        ScanProgress::Walking { found } => on(Progress::Step {
+            done: *found,
+            total: 0,
+            current: String::new(),
+        }),
+        ScanProgress::Reading {
+            done,
+            total,
+            current,
+        } => {
+            if !reading {
+                reading = true;
+                on(Progress::Phase(Phase::Scanning));
+            }
+            on(Progress::Step {
+                done: *done,
+                total: *total,
+                current: current.display().to_string(),
+            });
+            landing.maybe(on);
+        }
+    })?;
+    for p in &problems {
+        on(Progress::FileError {
+            path: p.path.display().to_string(),
+            message: p.message.clone(),
+        });
+    }
+    on(Progress::Landed);
+    Ok(ScanReport { summary, problems })
+}

@@ -1,0 +1,219 @@
+//! The Apply review: a modal list of every planned write with its full
+//! path, original → new genre and what will happen, rows that can be left
+//! out, and a Write button that writes exactly what is shown. The plan is
+//! rebuilt (off the UI thread) whenever decisions may have changed; a click
+//! on a plan that changed meanwhile shows the new plan instead of writing.
+
+use iced::widget::{button, checkbox, column, container, row, scrollable, text};
+use iced::{Element, Length, Task};
+use sonotag_core::store::Library;
+use sonotag_core::tags::{self, Action, PlannedWrite, WriteSettings};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// The open dialog.
+pub struct Dialog {
+    plan: Vec<PlannedWrite>,
+    /// Tracks the user left out of this write.
+    excluded: BTreeSet<i64>,
+    /// The plan changed while the dialog was open: it needs a fresh look.
+    changed: bool,
+}
+
+/// Messages of the dialog.
+#[derive(Clone, Debug)]
+pub enum Message {
+    Confirm,
+    Cancel,
+    Include(i64, bool),
+    /// A plan rebuilt in the background; `confirming` when Write asked.
+    Planned {
+        plan: Result<Vec<PlannedWrite>, String>,
+        confirming: bool,
+    },
+}
+
+/// What the window must do after a dialog message.
+pub enum Event {
+    /// Write these lines (the plan minus the rows left out).
+    Write(Vec<PlannedWrite>),
+    Close,
+    Status(String),
+}
+
+/// Builds the write plan off the UI thread.
+pub fn plan(
+    database: PathBuf,
+    settings: WriteSettings,
+) -> impl Future<Output = Result<Vec<PlannedWrite>, String>> {
+    super::blocking(move || {
+        let lib = Library::open(&database).map_err(|e| e.to_string())?;
+        tags::plan(&lib, settings).map_err(|e| format!("{e:#}"))
+    })
+}
+
+impl Dialog {
+    pub fn new(plan: Vec<PlannedWrite>) -> Self {
+        Self {
+            plan,
+            excluded: BTreeSet::new(),
+            changed: false,
+        }
+    }
+
+    /// A task that rebuilds the plan (decisions may have changed).
+    pub fn rebuild(database: PathBuf, settings: WriteSettings) -> Task<Message> {
+        Task::perform(plan(database, settings), |plan| Message::Planned {
+            plan,
+            confirming: false,
+        })
+    }
+
+    fn writes(&self) -> usize {
+        self.plan
+            .iter()
+            .filter(|p| p.action != Action::KeepExisting && !self.excluded.contains(&p.track_id))
+            .count()
+    }
+
+    /// Handles a message; `database` and `settings` rebuild the plan.
+    pub fn update(
+        &mut self,
+        message: Message,
+        database: PathBuf,
+        settings: WriteSettings,
+    ) -> (Task<Message>, Option<Event>) {
+        match message {
+            Message::Cancel => (Task::none(), Some(Event::Close)),
+            Message::Include(id, on) => {
+                if on {
+                    self.excluded.remove(&id);
+                } else {
+                    self.excluded.insert(id);
+                }
+                (Task::none(), None)
+            }
+            // Written is exactly what is shown: the plan is built again
+            // first, and a plan that changed is shown instead of written.
+            Message::Confirm => (
+                Task::perform(plan(database, settings), |plan| Message::Planned {
+                    plan,
+                    confirming: true,
+                }),
+                None,
+            ),
+            Message::Planned { plan: Err(e), .. } => (Task::none(), Some(Event::Status(e))),
+            Message::Planned { plan, confirming } => {
+                let plan = plan.expect("errors handled above");
+                if plan != self.plan {
+                    let ids: BTreeSet<i64> = plan.iter().map(|p| p.track_id).collect();
+                    self.excluded.retain(|id| ids.contains(id));
+                    self.plan = plan;
+                    self.changed = true;
+                    return (Task::none(), None);
+                }
+                if !confirming {
+                    return (Task::none(), None);
+                }
+                let chosen = self
+                    .plan
+                    .iter()
+                    .filter(|p| !self.excluded.contains(&p.track_id))
+                    .cloned()
+                    .collect();
+                (Task::none(), Some(Event::Write(chosen)))
+            }
+        }
+    }
+
+    /// The dialog over the window.
+    pub fn view(&self) -> Element<'_, Message> {
+        let writes = self.writes();
+        let kept = self
+            .plan
+            .iter()
+            .filter(|p| p.action == Action::KeepExisting)
+            .count();
+        let header = row![
+            text("").width(24),
+            text("File").size(12).width(Length::FillPortion(6)),
+            text("Original").size(12).width(Length::FillPortion(2)),
+            text("New").size(12).width(Length::FillPortion(2)),
+            text("What happens").size(12).width(Length::FillPortion(3)),
+        ]
+        .spacing(6);
+        let mut list = column![].spacing(4);
+        for p in &self.plan {
+            let old = if p.old_genres.is_empty() {
+                "(none)".to_string()
+            } else {
+                p.old_genres.join("; ")
+            };
+            let new = match &p.mapped_from {
+                Some(typed) => format!("{} (super-genre of {typed})", p.new_genre),
+                None => p.new_genre.clone(),
+            };
+            let included = !self.excluded.contains(&p.track_id);
+            let (what, toggle): (&str, Element<'_, Message>) = match p.action {
+                Action::KeepExisting => (
+                    "Kept: the file has a genre (allow replacing in Settings)",
+                    text("–").width(24).into(),
+                ),
+                Action::Fill if included => ("Gets a genre", include_box(p.track_id, true)),
+                Action::Replace if included => ("Genre replaced", include_box(p.track_id, true)),
+                _ => ("Left out of this write", include_box(p.track_id, false)),
+            };
+            list = list.push(
+                row![
+                    toggle,
+                    text(p.path.display().to_string())
+                        .size(12)
+                        .width(Length::FillPortion(6)),
+                    text(old).size(12).width(Length::FillPortion(2)),
+                    text(new).size(12).width(Length::FillPortion(2)),
+                    text(what).size(12).width(Length::FillPortion(3)),
+                ]
+                .spacing(6)
+                .align_y(iced::Alignment::Center),
+            );
+        }
+        let dialog = container(
+            column![
+                text(format!("Write the genre into {writes} files?")).size(18),
+                text(if self.changed {
+                    "Decisions changed while this was open: this is the plan now. Check it, then write."
+                } else {
+                    "Only the genre tag changes; audio is untouched; Undo last write restores every file."
+                })
+                .size(12),
+                text(format!(
+                    "{} planned: {writes} to write, {kept} kept, {} left out. Untick a row to leave it out.",
+                    self.plan.len(),
+                    self.excluded.len()
+                ))
+                .size(12),
+                header,
+                scrollable(list).height(Length::Fill),
+                row![
+                    button("Cancel (Esc)").on_press(Message::Cancel),
+                    button(text(format!("Write {writes} files")))
+                        .on_press_maybe((writes > 0).then_some(Message::Confirm)),
+                ]
+                .spacing(8),
+            ]
+            .spacing(10),
+        )
+        .padding(16)
+        .max_width(1100)
+        .max_height(560)
+        .style(container::rounded_box);
+        iced::widget::center(iced::widget::opaque(dialog)).into()
+    }
+}
+
+fn include_box<'a>(track_id: i64, on: bool) -> Element<'a, Message> {
+    checkbox(on)
+        .on_toggle(move |v| Message::Include(track_id, v))
+        .width(24)
+        .into()
+}

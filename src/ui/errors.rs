@@ -1,0 +1,62 @@
+//! The errors screen: every file the library could not read or analyse
+//! (kept in the library, so they survive a restart), and the problems of
+//! this session's tag writes and undos.
+
+use iced::Element;
+use iced::widget::{button, column, text};
+use sonotag_core::store::FileError;
+
+/// The errors screen's state.
+#[derive(Default)]
+pub struct Errors {
+    /// Read and analysis errors recorded in the library.
+    pub library: Vec<FileError>,
+    /// Write, undo and recovery problems of this session: (path, cause).
+    pub session: Vec<(String, String)>,
+}
+
+/// Messages of the errors screen.
+#[derive(Clone, Debug)]
+pub enum Message {
+    ClearSession,
+}
+
+impl Errors {
+    pub fn count(&self) -> usize {
+        self.library.len() + self.session.len()
+    }
+
+    pub fn update(&mut self, message: Message) {
+        match message {
+            Message::ClearSession => self.session.clear(),
+        }
+    }
+
+    pub fn view(&self) -> Element<'_, Message> {
+        let mut col = column![text("Files that could not be read").size(18)].spacing(4);
+        for e in &self.library {
+            col = col.push(
+                text(format!(
+                    "{}: {} ({} failed)",
+                    e.path.display(),
+                    e.message,
+                    e.stage
+                ))
+                .size(12),
+            );
+        }
+        if self.library.is_empty() {
+            col = col.push(text("None: every file in the library could be read.").size(13));
+        }
+        col = col.push(text("Tag writes and undos in this session").size(18));
+        for (p, m) in &self.session {
+            col = col.push(text(format!("{p}: {m}")).size(12));
+        }
+        if self.session.is_empty() {
+            col = col.push(text("No problems.").size(13));
+        } else {
+            col = col.push(button("Clear this list").on_press(Message::ClearSession));
+        }
+        col.into()
+    }
+}

@@ -1,0 +1,181 @@
+//! The window's background jobs as iced tasks: scan → classify, classify,
+//! retrain, write tags, undo a write.
+//!
+//! A job runs one workflow (`sonotag_core::workflow`) on its own thread
+//! with its own library connection (WAL lets the window keep reading) and
+//! streams [`Update`]s back as a task. Steps are thinned to at most 20 a
+//! second, so a fast job never floods the window with redraws. Cancel sets
+//! a flag the workflow checks between files: what is finished stays
+//! committed, and the next run resumes.
+
+use iced::Task;
+use iced::futures::channel::mpsc;
+use sonotag_core::genres::Vocabulary;
+use sonotag_core::paths::Paths;
+use sonotag_core::retrain::{self, RetrainOptions};
+use sonotag_core::store::Library;
+use sonotag_core::tags::{PlannedWrite, WriteSettings};
+use sonotag_core::vote::Thresholds;
+use sonotag_core::workflow::{self, Phase, Progress};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// A job to run in the background.
+#[derive(Clone, Debug)]
+pub enum Job {
+    /// Scan folders, then classify what is new.
+    ScanAndClassify(Vec<PathBuf>),
+    /// Classify what is not analysed yet.
+    Classify,
+    /// Train a new head from trusted labels.
+    Retrain,
+    /// Write planned genres.
+    Apply(Vec<PlannedWrite>, WriteSettings),
+    /// Undo the latest batch.
+    Undo(WriteSettings),
+}
+
+/// What a running job tells the window.
+#[derive(Clone, Debug)]
+pub enum Update {
+    Progress(Progress),
+    /// The job ended: its summary, or why it could not go on.
+    Finished(Result<String, String>),
+}
+
+/// A job in flight, as the progress line shows it.
+pub struct Running {
+    cancel: Arc<AtomicBool>,
+    pub phase: Option<Phase>,
+    pub done: usize,
+    pub total: usize,
+    pub current: String,
+    phase_started: Instant,
+}
+
+impl Running {
+    /// Items per second in the current phase.
+    pub fn rate(&self) -> f64 {
+        self.done as f64 / self.phase_started.elapsed().as_secs_f64().max(1e-3)
+    }
+
+    /// Asks the job to stop after the file it is working on.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn cancelling(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Takes one progress event.
+    pub fn on(&mut self, p: &Progress) {
+        match p {
+            Progress::Phase(phase) => {
+                self.phase = Some(*phase);
+                self.done = 0;
+                self.total = 0;
+                self.current.clear();
+                self.phase_started = Instant::now();
+            }
+            Progress::Step {
+                done,
+                total,
+                current,
+            } => {
+                self.done = *done;
+                self.total = *total;
+                self.current.clone_from(current);
+            }
+            Progress::FileError { .. } | Progress::Landed => {}
+        }
+    }
+}
+
+/// Starts `job`; the task yields its updates, the last one `Finished`.
+pub fn start(paths: Paths, job: Job, thresholds: Option<Thresholds>) -> (Running, Task<Update>) {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let (tx, rx) = mpsc::unbounded();
+    std::thread::Builder::new()
+        .name("sonotag-job".into())
+        .spawn(move || {
+            let mut last_step = Instant::now() - STEP_EVERY;
+            let mut send = |p: Progress| {
+                // Steps are thinned; the last one of a phase always goes.
+                if let Progress::Step { done, total, .. } = &p
+                    && done < total
+                    && last_step.elapsed() < STEP_EVERY
+                {
+                    return;
+                }
+                if matches!(p, Progress::Step { .. }) {
+                    last_step = Instant::now();
+                }
+                let _ = tx.unbounded_send(Update::Progress(p));
+            };
+            let result = run(&paths, job, thresholds, &flag, &mut send);
+            let _ = tx.unbounded_send(Update::Finished(result.map_err(|e| format!("{e:#}"))));
+        })
+        .expect("spawn a job thread");
+    let running = Running {
+        cancel,
+        phase: None,
+        done: 0,
+        total: 0,
+        current: String::new(),
+        phase_started: Instant::now(),
+    };
+    (running, Task::run(rx, |u| u))
+}
+
+const STEP_EVERY: Duration = Duration::from_millis(50);
+
+fn run(
+    paths: &Paths,
+    job: Job,
+    thresholds: Option<Thresholds>,
+    cancel: &AtomicBool,
+    on: &mut dyn FnMut(Progress),
+) -> anyhow::Result<String> {
+    let mut lib = Library::open(&paths.database)?;
+    let classify = |lib: &mut Library, on: &mut dyn FnMut(Progress)| {
+        workflow::classify::classify_library(
+            lib,
+            &workflow::classify::ClassifyRequest {
+                sample: Some(sonotag_core::classify::DEFAULT_SAMPLE_SLICES),
+                thresholds,
+                ..Default::default()
+            },
+            cancel,
+            on,
+        )
+    };
+    match job {
+        Job::ScanAndClassify(roots) => {
+            let scan = workflow::scan::scan_folders(&mut lib, &roots, cancel, on)?;
+            if scan.summary.cancelled || cancel.load(Ordering::Relaxed) {
+                return Ok(format!("Scan: {scan}"));
+            }
+            let classified = classify(&mut lib, on)?;
+            Ok(format!("Scan: {scan}. Classify: {classified}"))
+        }
+        Job::Classify => Ok(classify(&mut lib, on)?.to_string()),
+        Job::Retrain => {
+            on(Progress::Phase(Phase::Retraining));
+            let vocab = Vocabulary::load(&paths.vocabulary)?;
+            let r =
+                retrain::retrain_head(&mut lib, &vocab, &paths.models, &RetrainOptions::default())?;
+            on(Progress::Landed);
+            Ok(r.to_string())
+        }
+        Job::Apply(plan, settings) => {
+            Ok(workflow::apply::write_tags(&mut lib, &plan, settings, cancel, on)?.to_string())
+        }
+        Job::Undo(settings) => {
+            Ok(workflow::apply::undo_tags(&mut lib, None, settings, cancel, on)?.to_string())
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! The track screen: the selected track's spectrogram, slice strip and vote
+//! histogram, its slice preview, and the decision buttons. Decisions are
+//! handed to the window as [`Event::Decide`]: they are written to the
+//! library off the UI thread, and each one can be undone.
+
+use super::evidence;
+use crate::playback::Player;
+use iced::widget::{button, canvas, column, image, pick_list, row, slider, text, text_input};
+use iced::{Element, Length, Task};
+use sonotag_core::review::{self, Evidence, ReviewRow, ReviewState};
+use sonotag_core::store::Library;
+use sonotag_core::vote::Thresholds;
+use sonotag_core::workflow::decide::Decision;
+use std::path::PathBuf;
+
+/// The override box's id, focused by `o`.
+pub const OVERRIDE_INPUT: &str = "override-genre";
+
+/// The track screen's state.
+pub struct Track {
+    pub selected: Option<i64>,
+    pub(super) evidence: Option<Evidence>,
+    /// The picture and the seconds it spans.
+    spectrogram: Option<(image::Handle, f64)>,
+    spectrogram_error: Option<String>,
+    hovered_slice: Option<usize>,
+    current_slice: usize,
+    playing: Option<usize>,
+    player: Option<Result<Player, String>>,
+    pub(super) override_input: String,
+    pub accept_share: f32,
+}
+
+impl Default for Track {
+    fn default() -> Self {
+        Self {
+            selected: None,
+            evidence: None,
+            spectrogram: None,
+            spectrogram_error: None,
+            hovered_slice: None,
+            current_slice: 0,
+            playing: None,
+            player: None,
+            override_input: String::new(),
+            accept_share: 0.9,
+        }
+    }
+}
+
+/// Messages of the track screen.
+#[derive(Clone, Debug)]
+pub enum Message {
+    /// A decoded spectrogram: width, height, RGBA pixels, seconds shown.
+    Spectrogram(i64, Result<(u32, u32, Vec<u8>, f64), String>),
+    Strip(evidence::StripMessage),
+    Accept,
+    OverrideInput(String),
+    OverridePick(String),
+    OverrideSubmit,
+    Skip,
+    Clear,
+    AcceptShare(f32),
+    AcceptAbove,
+    /// Space: play the current slice, or stop it.
+    PlayCurrent,
+    Stop,
+    /// ←/→: the previous or next slice.
+    StepSlice(i64),
+}
+
+/// What the window must do after a track-screen message.
+pub enum Event {
+    /// Record a decision (off the UI thread).
+    Decide(Decision),
+    /// Select the track `delta` rows away.
+    Move(i64),
+    /// Give the keyboard back to the list.
+    LeaveInput,
+    Status(String),
+}
+
+/// What the screen reads from the window for one update.
+pub struct Context<'a> {
+    pub lib: &'a Library,
+    pub database: &'a std::path::Path,
+    pub thresholds: Option<Thresholds>,
+    pub row: Option<&'a ReviewRow>,
+    /// Spells typed genres.
+    pub vocab: &'a sonotag_core::genres::Vocabulary,
+    pub replace: bool,
+}
+
+impl Track {
+    /// Shows track `id`: its evidence at once, its spectrogram when decoded.
+    pub fn select(&mut self, id: i64, ctx: &Context) -> Task<Message> {
+        if self.selected == Some(id) {
+            return Task::none();
+        }
+        self.selected = Some(id);
+        self.refresh(ctx);
+        self.current_slice = self
+            .evidence
+            .as_ref()
+            .and_then(|e| {
+                let w = e.proposal.winner?;
+                (0..e.analysis.slices).find(|&i| e.slice_top(i).0 == w)
+            })
+            .unwrap_or(0);
+        self.spectrogram = None;
+        self.spectrogram_error = None;
+        self.hovered_slice = None;
+        self.override_input.clear();
+        let db = ctx.database.to_path_buf();
+        let thresholds = ctx.thresholds;
+        Task::perform(
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    review::open_track(&db, id, thresholds).map(|t| {
+                        let (w, h, rgba) =
+                            evidence::spectrogram_rgba(&t.spectrogram, &t.boundaries);
+                        let seconds = t.spectrogram.columns() as f64
+                            / sonotag_core::spectrogram::COLUMNS_PER_SECOND as f64;
+                        (w, h, rgba, seconds)
+                    })
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+            },
+            move |r| Message::Spectrogram(id, r),
+        )
+    }
+
+    /// Reads the selected track's evidence again (after decisions or a
+    /// re-vote): one track, milliseconds.
+    pub fn refresh(&mut self, ctx: &Context) {
+        self.evidence = self
+            .selected
+            .and_then(|id| review::evidence(ctx.lib, id, ctx.thresholds).ok().flatten());
+    }
+
+    /// True while a slice plays (the window then watches for its end).
+    pub fn is_playing(&self) -> bool {
+        self.playing.is_some()
+    }
+
+    /// Notices a preview that ended by itself.
+    pub fn tick(&mut self) {
+        if let Some(Ok(p)) = &self.player
+            && !p.is_playing()
+        {
+            self.playing = None;
+        }
+    }
+
+    /// Handles a message.
+    pub fn update(&mut self, message: Message, ctx: &Context) -> (Task<Message>, Option<Event>) {
+        let event = match message {
+            Message::Spectrogram(id, result) => {
+                if self.selected == Some(id) {
+                    match result {
+                        Ok((w, h, rgba, seconds)) => {
+                            self.spectrogram =
+                                Some((image::Handle::from_rgba(w, h, rgba), seconds));
+                            // The full analysis may have replaced a sampled one.
+                            self.refresh(ctx);
+                        }
+                        Err(e) => self.spectrogram_error = Some(e),
+                    }
+                }
+                None
+            }
+            Message::Strip(evidence::StripMessage::Hover(i)) => {
+                self.hovered_slice = i;
+                None
+            }
+            Message::Strip(evidence::StripMessage::Play(i)) => self.play(i, ctx),
+            Message::PlayCurrent => self.play(self.current_slice, ctx),
+            Message::Stop => {
+                if let Some(Ok(p)) = &mut self.player {
+                    p.stop();
+                }
+                self.playing = None;
+                None
+            }
+            Message::StepSlice(delta) => {
+                if let Some(e) = &self.evidence {
+                    let last = e.analysis.slices.saturating_sub(1) as i64;
+                    self.current_slice =
+                        (self.current_slice as i64 + delta).clamp(0, last) as usize;
+                }
+                None
+            }
+            Message::Accept => self.selected.and_then(|id| {
+                let winner = self.evidence.as_ref()?.proposal.winner;
+                winner.map(|_| Event::Decide(Decision::Accept(vec![id])))
+            }),
+            Message::OverrideInput(s) => {
+                self.override_input = s;
+                None
+            }
+            Message::OverridePick(g) => {
+                self.override_input = g;
+                return self.update(Message::OverrideSubmit, ctx);
+            }
+            Message::OverrideSubmit => match self.selected {
+                Some(_) if self.override_input.trim().is_empty() => Some(Event::LeaveInput),
+                Some(id) => {
+                    // Written as chosen, never silently mapped to a super-genre.
+                    let genre = ctx.vocab.spelling(&self.override_input);
+                    self.override_input.clear();
+                    Some(Event::Decide(Decision::Override {
+                        tracks: vec![id],
+                        genre,
+                        mapped_from: None,
+                        replace: ctx.replace,
+                    }))
+                }
+                None => Some(Event::Status("Select a track first.".into())),
+            },
+            Message::Skip => Some(Event::Move(1)),
+            Message::Clear => self
+                .selected
+                .map(|id| Event::Decide(Decision::Clear(vec![id]))),
+            Message::AcceptShare(v) => {
+                self.accept_share = v;
+                None
+            }
+            Message::AcceptAbove => Some(Event::Decide(Decision::AcceptAbove {
+                min_share: self.accept_share,
+            })),
+        };
+        (Task::none(), event)
+    }
+
+    fn play(&mut self, slice: usize, ctx: &Context) -> Option<Event> {
+        let (e, path): (&Evidence, PathBuf) = (self.evidence.as_ref()?, ctx.row?.path.clone());
+        let start = e.slice_start_seconds(slice);
+        let seconds = e.patch_seconds;
+        let player = self.player.get_or_insert_with(Player::open);
+        let player = match player {
+            Ok(p) => p,
+            // Said once; previews stay off for this session.
+            Err(msg) => return (self.playing.is_none()).then(|| Event::Status(msg.clone())),
+        };
+        if self.playing == Some(slice) && player.is_playing() {
+            player.stop();
+            self.playing = None;
+            return None;
+        }
+        match player.play_slice(&path, start, seconds) {
+            Ok(()) => {
+                self.playing = Some(slice);
+                self.current_slice = slice;
+                None
+            }
+            Err(e) => Some(Event::Status(e)),
+        }
+    }
+
+    /// The screen. `genres` are offered for overriding; `accept_count` is
+    /// how many proposals "Accept all" would accept now.
+    pub fn view<'a>(
+        &'a self,
+        row: Option<&'a ReviewRow>,
+        genres: Vec<String>,
+        accept_count: usize,
+    ) -> Element<'a, Message> {
+        let (Some(_), Some(row)) = (self.selected, row) else {
+            return text("Select a track to see its spectrogram and votes. Keys: ↑/↓ or j/k move, PgUp/PgDn/Home/End jump, Enter accepts, o overrides, Space plays or stops a slice, ←/→ pick the slice, u undoes and Shift+U redoes a decision, / searches, Esc leaves a field.")
+                .size(13)
+                .into();
+        };
+        let byline = match (row.artist.is_empty(), row.album.is_empty()) {
+            (true, true) => String::new(),
+            (false, true) => row.artist.clone(),
+            (true, false) => row.album.clone(),
+            (false, false) => format!("{} — {}", row.artist, row.album),
+        };
+        let mut col = column![
+            text(row.title.clone()).size(18),
+            text(byline).size(13),
+            text(row.path.display().to_string()).size(11),
+        ]
+        .spacing(6);
+        if let Some(e) = &self.evidence {
+            // The decision comes first: it never scrolls out of view.
+            let verdict = match (&e.proposal.unsure, e.proposal.winner) {
+                (None, Some(w)) => format!(
+                    "Proposed: {} with {:.0}% of {} votes (needs {:.0}%).",
+                    e.classes[w],
+                    e.proposal.share * 100.0,
+                    e.proposal.cast(),
+                    e.thresholds.track * 100.0
+                ),
+                (Some(u), _) => format!(
+                    "Unsure: {}.",
+                    u.explain(e.proposal.share, e.thresholds.track)
+                ),
+                (None, None) => String::new(),
+            };
+            col = col.push(text(verdict).size(14));
+            col = col.push(
+                text(match &row.decided {
+                    Some(d) => format!("Your decision: {d} ({})", row.state.label()),
+                    None => "No decision yet.".to_string(),
+                })
+                .size(13),
+            );
+            col = col.push(
+                row![
+                    button("Accept (Enter)")
+                        .on_press_maybe(e.proposal.winner.map(|_| Message::Accept)),
+                    pick_list(genres, None::<String>, Message::OverridePick)
+                        .placeholder("Override…"),
+                    text_input("or type a genre (o)", &self.override_input)
+                        .id(OVERRIDE_INPUT)
+                        .on_input(Message::OverrideInput)
+                        .on_submit(Message::OverrideSubmit),
+                    button("Skip").on_press(Message::Skip),
+                    button("Clear").on_press_maybe(row.decided.as_ref().map(|_| Message::Clear)),
+                ]
+                .spacing(6),
+            );
+        }
+        col = col.push(match (&self.spectrogram, &self.spectrogram_error) {
+            (Some((handle, seconds)), _) => Element::from(column![
+                image(handle.clone())
+                    .width(Length::Fill)
+                    .height(150)
+                    .content_fit(iced::ContentFit::Fill),
+                row![
+                    text("0:00").size(11),
+                    text(format!(
+                        "time →   ↑ pitch: low to high frequency (mel scale, up to {} kHz); amber lines: where the model's patches begin",
+                        sonotag_core::spectrogram::SAMPLE_RATE / 2000
+                    ))
+                    .size(11)
+                    .width(Length::Fill)
+                    .align_x(iced::alignment::Horizontal::Center),
+                    text(minutes(*seconds)).size(11),
+                ],
+            ]),
+            (None, Some(e)) => text(format!("Cannot draw the spectrogram: {e}"))
+                .size(13)
+                .height(150)
+                .into(),
+            (None, None) => text("Computing the spectrogram…").size(13).height(150).into(),
+        });
+        let Some(e) = &self.evidence else {
+            col = col.push(text(match row.state {
+                ReviewState::Error => {
+                    format!("Error: {}", row.error.clone().unwrap_or_default())
+                }
+                _ => "Not classified yet.".to_string(),
+            }));
+            return col.into();
+        };
+        let strip: Element<'_, evidence::StripMessage> = canvas(evidence::SliceStrip {
+            evidence: e,
+            playing: self.playing,
+            current: self.current_slice,
+        })
+        .width(Length::Fill)
+        .height(22)
+        .into();
+        col = col.push(strip.map(Message::Strip));
+        let slice_info = match self.hovered_slice.or(Some(self.current_slice)) {
+            Some(i) if i < e.analysis.slices => {
+                let ranking = e
+                    .slice_ranking(i, 3)
+                    .into_iter()
+                    .map(|(g, p)| format!("{g} {:.0}%", p * 100.0))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let (_, top) = e.slice_top(i);
+                format!(
+                    "Slice {} of {} at {:.1} s: {ranking}{}",
+                    i + 1,
+                    e.analysis.slices,
+                    e.slice_start_seconds(i),
+                    if top < e.thresholds.slice {
+                        " — abstains (below the slice confidence)"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            _ => String::new(),
+        };
+        let play_row =
+            row![
+                text(slice_info).size(12).width(Length::Fill),
+                match self.playing {
+                    Some(i) => button(text(format!("■ Stop slice {}", i + 1)).size(12))
+                        .on_press(Message::Stop),
+                    None => button(text("▶ Play (Space)").size(12)).on_press(Message::PlayCurrent),
+                },
+            ]
+            .spacing(8)
+            .align_y(iced::Alignment::Center);
+        col = col.push(play_row);
+        col = col.push(
+            canvas(evidence::Histogram { evidence: e })
+                .width(Length::Fill)
+                .height((e.classes.len() as f32 * 22.0 + 18.0).min(300.0)),
+        );
+        col = col.push(
+            row![
+                text(format!(
+                    "Proposals with ≥ {:.0}% of votes",
+                    self.accept_share * 100.0
+                ))
+                .size(13),
+                slider(0.5..=1.0, self.accept_share, Message::AcceptShare)
+                    .step(0.05)
+                    .width(120),
+                button(text(format!("Accept {accept_count} tracks")))
+                    .on_press_maybe((accept_count > 0).then_some(Message::AcceptAbove)),
+            ]
+            .spacing(8)
+            .align_y(iced::Alignment::Center),
+        );
+        col.into()
+    }
+}
+
+/// `m:ss`.
+fn minutes(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
