@@ -290,6 +290,11 @@ pub enum Command {
         /// with the default model, printing resident memory as it goes
         #[arg(long, conflicts_with_all = ["inference_only", "classify_only"])]
         memory_tracks: Option<usize>,
+        /// Only measure the window on a made-up library of this many tracks:
+        /// how long it takes to open, and how long each action holds the
+        /// UI thread
+        #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks"])]
+        window_tracks: Option<usize>,
     },
 }
 
@@ -560,12 +565,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::History => {
             let lib = open_library(&paths)?;
-            for b in sonotag_core::tags::batches(&lib)? {
+            let batches = sonotag_core::tags::batches(&lib)?;
+            if batches.is_empty() {
+                println!("no tag writes yet: `sonotag apply` writes accepted genres");
+            }
+            for b in batches {
                 println!(
-                    "batch {:>4}  {} files  {}{}",
+                    "batch {:>4}  {:>5} files  {}{}",
                     b.id,
                     b.files,
-                    b.at,
+                    sonotag_core::store::utc_text(b.at),
                     if b.undone { "  (undone)" } else { "" }
                 );
             }
@@ -587,7 +596,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             classify_only,
             sample,
             memory_tracks,
+            window_tracks,
         } => {
+            if let Some(n) = window_tracks {
+                crate::ui::bench::run(n)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             if let Some(n) = memory_tracks {
                 bench::bench_memory(n)?;
                 return Ok(ExitCode::SUCCESS);

@@ -318,7 +318,8 @@ pub fn proposals_cmd(
     }
     for r in &rows {
         println!(
-            "{:<8} {:<11} {:>4.0}%  {} – {}  {}",
+            "{:>6}  {:<8} {:<11} {:>4.0}%  {} – {}  {}",
+            r.track_id,
             r.state,
             r.genre.as_deref().unwrap_or("-"),
             r.share * 100.0,
@@ -327,7 +328,11 @@ pub fn proposals_cmd(
             r.path
         );
     }
-    eprintln!("{} proposals (model {})", rows.len(), active.name);
+    eprintln!(
+        "{} proposals (model {}); the first column is the track id `accept` and `override` take",
+        rows.len(),
+        active.name
+    );
     Ok(())
 }
 

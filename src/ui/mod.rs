@@ -12,6 +12,7 @@
 //! the window is idle.
 
 pub mod apply;
+pub mod bench;
 pub mod errors;
 pub mod evidence;
 pub mod jobs;
@@ -30,7 +31,7 @@ use iced::{Element, Length, Subscription, Task, Theme};
 use sonotag_core::classify::ModelRow;
 use sonotag_core::genres::Vocabulary;
 use sonotag_core::paths::Paths;
-use sonotag_core::review::{self, ReviewRow, ReviewState};
+use sonotag_core::review::{self, ReviewState};
 use sonotag_core::store::{DecisionSource, FileError, Library};
 use sonotag_core::tags::{PlannedWrite, WritePolicy};
 use sonotag_core::vote::Thresholds;
@@ -57,9 +58,9 @@ const RELOAD_DEBOUNCE: Duration = Duration::from_millis(150);
 
 /// Everything the window reads from the library in one go, off the UI
 /// thread.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Snapshot {
-    rows: Vec<ReviewRow>,
+    rows: table::Prepared,
     models: Vec<ModelRow>,
     label_counts: retrain::LabelCounts,
     file_errors: Vec<FileError>,
@@ -80,7 +81,7 @@ pub fn load_snapshot(paths: &Paths, vocab: &Vocabulary) -> Result<Snapshot, Stri
         }
     }
     Ok(Snapshot {
-        rows: review::rows(&lib, active).map_err(|e| format!("{e:#}"))?,
+        rows: table::prepare(review::rows(&lib, active).map_err(|e| format!("{e:#}"))?),
         models,
         label_counts,
         file_errors: lib.file_errors().map_err(|e| e.to_string())?,
@@ -309,13 +310,8 @@ impl App {
         self.reloading = false;
         match snapshot {
             Ok(s) => {
-                let s = std::sync::Arc::try_unwrap(s).unwrap_or_else(|shared| Snapshot {
-                    rows: shared.rows.clone(),
-                    models: shared.models.clone(),
-                    label_counts: shared.label_counts.clone(),
-                    file_errors: shared.file_errors.clone(),
-                });
-                self.table.set_rows(s.rows);
+                let s = std::sync::Arc::try_unwrap(s).unwrap_or_else(|shared| (*shared).clone());
+                self.table.set_prepared(s.rows);
                 self.models = s.models;
                 self.label_counts = s.label_counts;
                 self.errors.library = s.file_errors;

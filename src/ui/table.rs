@@ -88,20 +88,85 @@ pub struct Table {
     pub sort: (Column, bool),
     offset: f32,
     viewport: f32,
+    /// Search and sort keys of `rows`.
+    keys: Keys,
+}
+
+/// Rows with their search and sort keys, prepared off the UI thread when
+/// the library is read: taking in 50,000 rows then costs one sort by rank.
+#[derive(Clone, Debug, Default)]
+pub struct Prepared {
+    rows: Vec<ReviewRow>,
+    keys: Keys,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Keys {
     /// Row index per track id.
     index: HashMap<i64, usize>,
-    /// Per row: lower-case title, artist and album (sort keys) and every
-    /// searchable field joined (the search haystack).
-    folded: Vec<Folded>,
+    /// Per row, every searchable field, lower-case (the search haystack).
+    haystack: Vec<String>,
+    /// Per row, its place in natural order by title, artist (then album),
+    /// album and file genre.
+    title: Vec<u32>,
+    artist: Vec<u32>,
+    album: Vec<u32>,
+    tag: Vec<u32>,
     /// Genres in proposals and decisions, for the genre filter.
     genres: Vec<String>,
 }
 
-struct Folded {
-    title: String,
-    artist: String,
-    album: String,
-    haystack: String,
+/// Folds and ranks `rows` for searching and sorting.
+pub fn prepare(rows: Vec<ReviewRow>) -> Prepared {
+    let fold = |f: fn(&ReviewRow) -> &str| -> Vec<String> {
+        rows.iter().map(|r| f(r).to_lowercase()).collect()
+    };
+    let (title, artist, album) = (fold(|r| &r.title), fold(|r| &r.artist), fold(|r| &r.album));
+    let rank = |cmp: &dyn Fn(usize, usize) -> Ordering| -> Vec<u32> {
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by(|&a, &b| cmp(a, b));
+        let mut rank = vec![0u32; rows.len()];
+        for (place, i) in order.into_iter().enumerate() {
+            rank[i] = place as u32;
+        }
+        rank
+    };
+    let keys = Keys {
+        index: rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.track_id, i))
+            .collect(),
+        haystack: rows
+            .iter()
+            .map(|r| {
+                [
+                    r.title.as_str(),
+                    &r.artist,
+                    &r.album,
+                    &r.tag_genre,
+                    r.proposed.as_deref().unwrap_or(""),
+                    r.decided.as_deref().unwrap_or(""),
+                ]
+                .join("\u{1f}")
+                .to_lowercase()
+            })
+            .collect(),
+        title: rank(&|a, b| natural_cmp(&title[a], &title[b])),
+        artist: rank(&|a, b| {
+            natural_cmp(&artist[a], &artist[b]).then_with(|| natural_cmp(&album[a], &album[b]))
+        }),
+        album: rank(&|a, b| natural_cmp(&album[a], &album[b])),
+        tag: rank(&|a, b| natural_cmp(&rows[a].tag_genre, &rows[b].tag_genre)),
+        genres: rows
+            .iter()
+            .flat_map(|r| r.proposed.iter().chain(r.decided.iter()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .cloned()
+            .collect(),
+    };
+    Prepared { rows, keys }
 }
 
 impl Default for Table {
@@ -114,9 +179,7 @@ impl Default for Table {
             sort: (Column::Title, true),
             offset: 0.0,
             viewport: 600.0,
-            index: HashMap::new(),
-            folded: Vec::new(),
-            genres: Vec::new(),
+            keys: Keys::default(),
         }
     }
 }
@@ -173,39 +236,11 @@ fn matches(filter: &Filter, r: &ReviewRow) -> bool {
 }
 
 impl Table {
-    /// Replaces the rows (after a reload), keeping filter, sort and scroll.
-    pub fn set_rows(&mut self, rows: Vec<ReviewRow>) {
-        self.index = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.track_id, i))
-            .collect();
-        self.folded = rows
-            .iter()
-            .map(|r| Folded {
-                title: r.title.to_lowercase(),
-                artist: r.artist.to_lowercase(),
-                album: r.album.to_lowercase(),
-                haystack: [
-                    r.title.as_str(),
-                    &r.artist,
-                    &r.album,
-                    &r.tag_genre,
-                    r.proposed.as_deref().unwrap_or(""),
-                    r.decided.as_deref().unwrap_or(""),
-                ]
-                .join("\u{1f}")
-                .to_lowercase(),
-            })
-            .collect();
-        self.genres = rows
-            .iter()
-            .flat_map(|r| r.proposed.iter().chain(r.decided.iter()))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .cloned()
-            .collect();
-        self.rows = rows;
+    /// Takes in rows read and prepared in the background (after a reload),
+    /// keeping filter, sort and scroll.
+    pub fn set_prepared(&mut self, prepared: Prepared) {
+        self.rows = prepared.rows;
+        self.keys = prepared.keys;
         self.refresh();
     }
 
@@ -215,26 +250,24 @@ impl Table {
         let mut shown: Vec<usize> = (0..self.rows.len())
             .filter(|&i| {
                 matches(&self.filter, &self.rows[i])
-                    && (needle.is_empty() || self.folded[i].haystack.contains(&needle))
+                    && (needle.is_empty() || self.keys.haystack[i].contains(&needle))
             })
             .collect();
         let (col, asc) = self.sort;
-        let (rows, folded) = (&self.rows, &self.folded);
+        let (rows, k) = (&self.rows, &self.keys);
         shown.sort_by(|&a, &b| {
             let (x, y) = (&rows[a], &rows[b]);
-            let (fx, fy) = (&folded[a], &folded[b]);
             let o = match col {
-                Column::Title => natural_cmp(&fx.title, &fy.title),
-                Column::Artist => natural_cmp(&fx.artist, &fy.artist)
-                    .then_with(|| natural_cmp(&fx.album, &fy.album)),
-                Column::Album => natural_cmp(&fx.album, &fy.album),
-                Column::Tag => natural_cmp(&x.tag_genre, &y.tag_genre),
+                Column::Title => k.title[a].cmp(&k.title[b]),
+                Column::Artist => k.artist[a].cmp(&k.artist[b]),
+                Column::Album => k.album[a].cmp(&k.album[b]),
+                Column::Tag => k.tag[a].cmp(&k.tag[b]),
                 Column::Proposed => x.proposed.cmp(&y.proposed),
                 Column::Share => x.share.total_cmp(&y.share),
                 Column::State => x.state.cmp(&y.state),
                 Column::Decided => x.decided.cmp(&y.decided),
             }
-            .then_with(|| natural_cmp(&fx.title, &fy.title));
+            .then_with(|| k.title[a].cmp(&k.title[b]));
             if asc { o } else { o.reverse() }
         });
         self.shown = shown;
@@ -242,7 +275,7 @@ impl Table {
 
     /// The row of a track, if loaded.
     pub fn row(&self, track_id: i64) -> Option<&ReviewRow> {
-        self.index.get(&track_id).map(|&i| &self.rows[i])
+        self.keys.index.get(&track_id).map(|&i| &self.rows[i])
     }
 
     /// How many rows one page (Page Up/Down) moves.
@@ -330,7 +363,7 @@ impl Table {
             Filter::Written,
             Filter::Errors,
         ];
-        filters.extend(self.genres.iter().cloned().map(Filter::Genre));
+        filters.extend(self.keys.genres.iter().cloned().map(Filter::Genre));
         let bar = row![
             text_input("Search title, artist, album, genre… (/)", &self.search)
                 .id(SEARCH)

@@ -447,3 +447,101 @@ fn bench_scan(dir: &Path, count: usize, encoded: &[(String, PathBuf)]) -> anyhow
     );
     Ok(())
 }
+
+/// Fills the library at `db` with `n` made-up tracks (paths that do not
+/// exist), each analysed by the shipped model with random slice
+/// probabilities and voted, and one in ten decided: what the window's
+/// benchmark opens. Seeded, so every run builds the same library.
+pub fn synthetic_library(db: &Path, n: usize, seed: u64) -> anyhow::Result<()> {
+    use crate::store::{Analysis, Outcome, ScannedFile, TrackFilter, TrackInfo};
+    let mut lib = Library::open(db)?;
+    let mut rng = crate::rng::Rng::new(seed);
+    let infos: Vec<(PathBuf, TrackInfo)> = (0..n)
+        .map(|i| {
+            let (artist, album) = (i / 120, i / 12);
+            let info = TrackInfo {
+                format: Some("MP3".into()),
+                duration_s: Some(180.0),
+                title: Some(format!("Track {}", i % 12 + 1)),
+                artist: Some(format!("Artist {artist}")),
+                album: Some(format!("Album {album}")),
+                genres: if i % 3 == 0 {
+                    vec!["Rock".into()]
+                } else {
+                    Vec::new()
+                },
+                ..Default::default()
+            };
+            let path = PathBuf::from(format!(
+                "/nonexistent/Artist {artist}/Album {album}/{:02} Track.mp3",
+                i % 12 + 1
+            ));
+            (path, info)
+        })
+        .collect();
+    for chunk in infos.chunks(2000) {
+        let files: Vec<ScannedFile> = chunk
+            .iter()
+            .map(|(path, info)| ScannedFile {
+                path,
+                size: 4_000_000,
+                mtime_ns: 0,
+                info: Ok(info),
+            })
+            .collect();
+        lib.store_scanned(&files)?;
+    }
+    let model = crate::model::Model::load(&crate::model::default_model_path())?;
+    let model_id = lib.register_model(&model, None)?;
+    lib.set_active_model(model_id)?;
+    let classes = model.card.classes.clone();
+    let tracks = lib.tracks(&TrackFilter::default())?;
+    let slices = crate::classify::DEFAULT_SAMPLE_SLICES;
+    let outcomes: Vec<Outcome> = tracks
+        .iter()
+        .map(|t| {
+            // A leaning genre per track, so votes look like real ones.
+            let lean = (rng.next_u64() % classes.len() as u64) as usize;
+            let mut probabilities = Vec::with_capacity(slices * classes.len());
+            for _ in 0..slices {
+                let raw: Vec<f32> = (0..classes.len())
+                    .map(|c| rng.unit() + if c == lean { 12.0 } else { 0.0 })
+                    .collect();
+                let sum: f32 = raw.iter().sum();
+                probabilities.extend(raw.iter().map(|p| p / sum));
+            }
+            let proposal = crate::vote::vote(&probabilities, classes.len(), model.card.thresholds);
+            Outcome::Analysed {
+                analysis: Analysis {
+                    track_id: t.id,
+                    slices,
+                    slice_starts: (0..slices as u32).map(|s| s * 1500).collect(),
+                    probabilities,
+                    embeddings: Vec::new(),
+                    decode_errors: 0,
+                },
+                proposal,
+            }
+        })
+        .collect();
+    for chunk in outcomes.chunks(5000) {
+        lib.store_outcomes(model_id, model.card.features.version, &classes, chunk)?;
+    }
+    let decided: Vec<(i64, Option<crate::store::Label>)> = tracks
+        .iter()
+        .step_by(10)
+        .map(|t| {
+            (
+                t.id,
+                Some(crate::store::Label {
+                    genre: classes[t.id as usize % classes.len()].clone(),
+                    source: crate::store::DecisionSource::Accepted,
+                    mapped_from: None,
+                    replace: false,
+                }),
+            )
+        })
+        .collect();
+    lib.put_labels(&decided)?;
+    Ok(())
+}

@@ -312,6 +312,27 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// A time stored by the library (seconds since 1970) as people read it:
+/// `2026-11-28 05:10 UTC`.
+pub fn utc_text(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days to a civil date (proleptic Gregorian), after H. Hinnant.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
 /// An open library file.
 pub struct Library {
     conn: Connection,
@@ -698,6 +719,13 @@ fn record_scan_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_text_reads_like_a_calendar() {
+        assert_eq!(utc_text(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc_text(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc_text(1_795_842_600), "2026-11-28 05:10 UTC");
+    }
 
     #[test]
     fn migrates_and_reopens() {
