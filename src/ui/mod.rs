@@ -913,7 +913,11 @@ impl App {
         let body = row![
             container(self.table.view(self.track.selected).map(Message::Table))
                 .width(Length::FillPortion(5)),
-            container(scrollable(side)).width(Length::FillPortion(4)),
+            // Room on the right, so the scrollbar never covers a label.
+            container(scrollable(
+                container(side).padding(iced::Padding::ZERO.right(14))
+            ))
+            .width(Length::FillPortion(4)),
         ]
         .spacing(12)
         .height(Length::Fill);

@@ -313,8 +313,9 @@ impl Track {
                         .on_press_maybe(e.proposal.winner.map(|_| Message::Accept)),
                     pick_list(genres, None::<String>, Message::OverridePick)
                         .placeholder("Override…"),
-                    text_input("or type a genre (o)", &self.override_input)
+                    text_input("or type (o)", &self.override_input)
                         .id(OVERRIDE_INPUT)
+                        .width(110)
                         .on_input(Message::OverrideInput)
                         .on_submit(Message::OverrideSubmit),
                     button("Skip").on_press(Message::Skip),
@@ -332,7 +333,7 @@ impl Track {
                 row![
                     text("0:00").size(11),
                     text(format!(
-                        "time →   ↑ pitch: low to high frequency (mel scale, up to {} kHz); amber lines: where the model's patches begin",
+                        "time →   ↑ pitch (mel scale, to {} kHz)   amber: patch starts",
                         sonotag_core::spectrogram::SAMPLE_RATE / 2000
                     ))
                     .size(11)
@@ -345,7 +346,10 @@ impl Track {
                 .size(13)
                 .height(150)
                 .into(),
-            (None, None) => text("Computing the spectrogram…").size(13).height(150).into(),
+            (None, None) => text("Computing the spectrogram…")
+                .size(13)
+                .height(150)
+                .into(),
         });
         let Some(e) = &self.evidence else {
             col = col.push(text(match row.state {
