@@ -72,7 +72,7 @@ pub struct LabelledFile {
 }
 
 /// A decision as stored: what an undo of a decision puts back.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Label {
     pub genre: String,
     pub source: DecisionSource,

@@ -5,6 +5,7 @@
 
 use crate::store::{DecisionSource, Label, Library};
 use crate::vote::ProposalState;
+use serde::Serialize;
 
 /// A decision the user made.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,7 +28,7 @@ pub enum Decision {
 }
 
 /// One track's decision before and after.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Change {
     pub track_id: i64,
     pub before: Option<Label>,
@@ -35,7 +36,7 @@ pub struct Change {
 }
 
 /// What a decision changed, and what it could not do.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DecisionReport {
     /// What was asked, for the status line and the undo history.
     pub what: String,
@@ -159,7 +160,7 @@ pub fn decide(
             )
         }
         Decision::Clear(tracks) => (
-            "Decision undone".to_string(),
+            "Decision cleared".to_string(),
             tracks.iter().map(|&id| (id, None)).collect(),
         ),
     };
@@ -184,7 +185,7 @@ pub fn decide(
         })
         .collect();
     if matches!(decision, Decision::Clear(_)) && changes.is_empty() && refused.is_empty() {
-        refused.push((0, "there was no decision to undo".into()));
+        refused.push((0, "the track had no decision".into()));
     }
     let report = DecisionReport {
         what,
