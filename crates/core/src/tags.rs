@@ -551,17 +551,7 @@ pub fn apply(
     planned: &[PlannedWrite],
     settings: WriteSettings,
 ) -> anyhow::Result<ApplyReport> {
-    let cancel = AtomicBool::new(false);
-    apply_watched(
-        lib,
-        planned,
-        settings,
-        Watch {
-            cancel: &cancel,
-            progress: &mut |_, _, _| {},
-        },
-        None,
-    )
+    apply_until(lib, planned, settings, None)
 }
 
 /// [`apply`] that stops at `interrupt` in the first file, as a kill would.
