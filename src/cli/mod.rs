@@ -245,7 +245,6 @@ pub enum Command {
     Undo { batch: Option<i64> },
     /// List batches of tag writes
     History,
-    /// Measure decoding, spectrogram and scanning speed on generated audio
     /// Feed damaged copies of good files to every stage (tags, decoding for
     /// both backbones, tag writing) and report panics, hangs and peak memory
     Fuzz {
@@ -267,6 +266,8 @@ pub enum Command {
         #[arg(long)]
         keep: Option<PathBuf>,
     },
+    /// Measure analysis, classification, scanning and window speed on
+    /// generated audio and made-up libraries (figures, not pass/fail)
     Bench {
         /// Seconds of generated audio per track
         #[arg(long, default_value_t = 180.0)]

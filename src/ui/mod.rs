@@ -959,6 +959,10 @@ fn tab<'a>(label: &str, panel: Panel, current: Panel) -> Element<'a, Message> {
     .into()
 }
 
+/// The smallest window the layout is made for (a 1366×768 laptop screen
+/// with a taskbar and title bar, with room to spare).
+pub const MIN_WINDOW: iced::Size = iced::Size::new(1024.0, 640.0);
+
 /// Starts the window.
 pub fn run(paths: Paths, folder: Option<PathBuf>) -> iced::Result {
     iced::application(
@@ -969,6 +973,11 @@ pub fn run(paths: Paths, folder: Option<PathBuf>) -> iced::Result {
     .title(App::title)
     .theme(App::theme)
     .subscription(App::subscription)
-    .window_size((1280.0, 800.0))
+    .window(iced::window::Settings {
+        size: iced::Size::new(1280.0, 800.0),
+        // The smallest size the layout is checked at: below it columns clip.
+        min_size: Some(MIN_WINDOW),
+        ..Default::default()
+    })
     .run()
 }

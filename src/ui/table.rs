@@ -3,8 +3,10 @@
 //! once per reload, not per keystroke, and the selection is kept in view.
 
 use iced::widget::scrollable::AbsoluteOffset;
+use iced::widget::text::Wrapping;
 use iced::widget::{
-    button, column, container, mouse_area, pick_list, row, scrollable, space, text, text_input,
+    button, column, container, mouse_area, pick_list, responsive, row, scrollable, space, text,
+    text_input,
 };
 use iced::{Element, Length, Task};
 use sonotag_core::review::{ReviewRow, ReviewState};
@@ -382,82 +384,159 @@ impl Table {
         .spacing(8)
         .align_y(iced::Alignment::Center);
 
-        let header_button = |label: &'static str, col: Column| {
-            let arrow = if self.sort.0 == col {
-                if self.sort.1 { " ▲" } else { " ▼" }
-            } else {
-                ""
-            };
-            button(text(format!("{label}{arrow}")).size(13))
+        let sort = self.sort;
+        // The columns follow the pane's width: at 1024 px the window still
+        // shows every column it needs, none clipped into its neighbour.
+        let table = responsive(move |size| {
+            let columns = columns_for(size.width);
+            let header = row(columns.iter().map(|&col| {
+                let arrow = match sort {
+                    (c, true) if c == col => " ▲",
+                    (c, false) if c == col => " ▼",
+                    _ => "",
+                };
+                button(
+                    text(format!("{}{arrow}", col.title()))
+                        .size(13)
+                        .wrapping(Wrapping::None),
+                )
                 .style(button::text)
                 .padding(2)
+                .width(col.width())
                 .on_press(Message::Sort(col))
-        };
-        let header = row![
-            header_button("Title", Column::Title).width(Length::FillPortion(4)),
-            header_button("Artist", Column::Artist).width(Length::FillPortion(3)),
-            header_button("Album", Column::Album).width(Length::FillPortion(3)),
-            header_button("Tag", Column::Tag).width(Length::FillPortion(2)),
-            header_button("Proposed", Column::Proposed).width(Length::FillPortion(2)),
-            header_button("Votes", Column::Share).width(Length::FillPortion(1)),
-            header_button("State", Column::State).width(Length::FillPortion(2)),
-            header_button("Decided", Column::Decided).width(Length::FillPortion(2)),
-        ]
-        .spacing(4);
+                .into()
+            }))
+            .spacing(4)
+            .padding([0, 4]);
 
-        let first = (self.offset / ROW_HEIGHT).floor().max(0.0) as usize;
-        let count = (self.viewport / ROW_HEIGHT).ceil() as usize + 2;
-        let last = (first + count).min(self.shown.len());
-        let first = first.min(last);
-        let mut body = column![space().height(first as f32 * ROW_HEIGHT)];
-        for &i in &self.shown[first..last] {
-            let r = &self.rows[i];
-            let cell = |s: String, p: u16| text(s).size(13).width(Length::FillPortion(p));
-            let line = row![
-                cell(r.title.clone(), 4),
-                cell(r.artist.clone(), 3),
-                cell(r.album.clone(), 3),
-                cell(r.tag_genre.clone(), 2),
-                cell(r.proposed.clone().unwrap_or_default(), 2),
-                cell(
-                    if r.proposed.is_some() {
-                        format!("{:.0}%", r.share * 100.0)
-                    } else {
-                        String::new()
-                    },
-                    1
-                ),
-                cell(r.state.label().to_string(), 2),
-                cell(r.decided.clone().unwrap_or_default(), 2),
-            ]
-            .spacing(4);
-            let is_selected = selected == Some(r.track_id);
-            let styled = container(line)
-                .padding([4, 4])
-                .height(ROW_HEIGHT)
-                .clip(true)
-                .style(move |theme: &iced::Theme| {
-                    if is_selected {
-                        container::Style::default()
-                            .background(theme.extended_palette().primary.weak.color)
-                    } else {
-                        container::Style::default()
-                    }
-                });
-            body = body.push(mouse_area(styled).on_press(Message::Select(r.track_id)));
+            let first = (self.offset / ROW_HEIGHT).floor().max(0.0) as usize;
+            let count = (self.viewport / ROW_HEIGHT).ceil() as usize + 2;
+            let last = (first + count).min(self.shown.len());
+            let first = first.min(last);
+            let mut body = column![space().height(first as f32 * ROW_HEIGHT)];
+            for &i in &self.shown[first..last] {
+                let r = &self.rows[i];
+                let line = row(columns.iter().map(|&col| {
+                    container(text(col.cell(r)).size(13).wrapping(Wrapping::None))
+                        .width(col.width())
+                        .clip(true)
+                        .into()
+                }))
+                .spacing(4);
+                let is_selected = selected == Some(r.track_id);
+                let styled = container(line)
+                    .padding([4, 4])
+                    .height(ROW_HEIGHT)
+                    .clip(true)
+                    .style(move |theme: &iced::Theme| {
+                        if is_selected {
+                            container::Style::default()
+                                .background(theme.extended_palette().primary.weak.color)
+                        } else {
+                            container::Style::default()
+                        }
+                    });
+                body = body.push(mouse_area(styled).on_press(Message::Select(r.track_id)));
+            }
+            body = body.push(space().height((self.shown.len() - last) as f32 * ROW_HEIGHT));
+            let list = scrollable(body)
+                .id(LIST)
+                .on_scroll(|v| Message::Scrolled(v.absolute_offset().y, v.bounds().height))
+                .height(Length::Fill);
+            column![header, list].spacing(6).into()
+        });
+        column![bar, table].spacing(6).into()
+    }
+}
+
+impl Column {
+    const ALL: [Column; 8] = [
+        Column::Title,
+        Column::Artist,
+        Column::Album,
+        Column::Tag,
+        Column::Proposed,
+        Column::Share,
+        Column::State,
+        Column::Decided,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            Column::Title => "Title",
+            Column::Artist => "Artist",
+            Column::Album => "Album",
+            Column::Tag => "Tag",
+            Column::Proposed => "Proposed",
+            Column::Share => "Votes",
+            Column::State => "State",
+            Column::Decided => "Decided",
         }
-        body = body.push(space().height((self.shown.len() - last) as f32 * ROW_HEIGHT));
-        let list = scrollable(body)
-            .id(LIST)
-            .on_scroll(|v| Message::Scrolled(v.absolute_offset().y, v.bounds().height))
-            .height(Length::Fill);
-        column![bar, header, list].spacing(6).into()
+    }
+
+    /// Free text shares what is left; short values get what their longest
+    /// value needs ("Electronic?", "overridden").
+    fn width(self) -> Length {
+        match self {
+            Column::Title => Length::FillPortion(4),
+            Column::Artist | Column::Album => Length::FillPortion(3),
+            Column::Tag => Length::FillPortion(2),
+            Column::Proposed | Column::Decided => Length::Fixed(88.0),
+            Column::Share => Length::Fixed(44.0),
+            Column::State => Length::Fixed(78.0),
+        }
+    }
+
+    /// What row `r` shows in this column.
+    fn cell(self, r: &ReviewRow) -> String {
+        match self {
+            Column::Title => r.title.clone(),
+            Column::Artist => r.artist.clone(),
+            Column::Album => r.album.clone(),
+            Column::Tag => r.tag_genre.clone(),
+            Column::Proposed => proposed_cell(r),
+            Column::Share if r.proposed.is_some() && r.share > 0.0 => {
+                format!("{:.0}%", r.share * 100.0)
+            }
+            Column::Share => String::new(),
+            Column::State => r.state.label().to_string(),
+            Column::Decided => r.decided.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The columns that fit a table `width` pixels wide: Album gives way
+/// first, then the file's genre tag, then Artist; the review's own columns
+/// always stay.
+pub fn columns_for(width: f32) -> Vec<Column> {
+    let dropped: &[Column] = if width >= 860.0 {
+        &[]
+    } else if width >= 640.0 {
+        &[Column::Album]
+    } else if width >= 480.0 {
+        &[Column::Album, Column::Tag]
+    } else {
+        &[Column::Album, Column::Tag, Column::Artist]
+    };
+    Column::ALL
+        .into_iter()
+        .filter(|c| !dropped.contains(c))
+        .collect()
+}
+
+/// The model's genre, with a question mark where it is only a leaning
+/// (the track is unsure), so the reviewer sees which way it goes.
+fn proposed_cell(r: &ReviewRow) -> String {
+    match (&r.proposed, r.state) {
+        (Some(g), ReviewState::Unsure) => format!("{g}?"),
+        (Some(g), _) => g.clone(),
+        (None, _) => String::new(),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::natural_cmp;
+    use super::{Column, columns_for, natural_cmp};
     use std::cmp::Ordering;
 
     #[test]
@@ -470,5 +549,23 @@ mod tests {
         );
         assert_eq!(natural_cmp("track 007", "track 7"), Ordering::Less);
         assert_eq!(natural_cmp("a", "a"), Ordering::Equal);
+    }
+
+    #[test]
+    fn narrow_tables_drop_free_text_columns_first() {
+        assert_eq!(columns_for(1000.0).len(), 8);
+        let at_1024_window = columns_for(549.0);
+        assert!(!at_1024_window.contains(&Column::Album));
+        assert!(!at_1024_window.contains(&Column::Tag));
+        for kept in [
+            Column::Title,
+            Column::Artist,
+            Column::Proposed,
+            Column::State,
+            Column::Decided,
+        ] {
+            assert!(at_1024_window.contains(&kept), "{kept:?}");
+        }
+        assert_eq!(columns_for(300.0)[0], Column::Title);
     }
 }

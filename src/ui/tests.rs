@@ -62,6 +62,31 @@ fn shows(app: &App, label: &str) -> bool {
     ui.find(label).is_ok()
 }
 
+/// Panics unless the widget showing `label` lies wholly inside a window of
+/// the smallest supported size ([`super::MIN_WINDOW`]), scrolled to the top.
+fn assert_within_smallest_window<S>(app: &App, label: S)
+where
+    S: iced_test::Selector + Send + std::fmt::Debug + Clone,
+    S::Output: iced_test::selector::Bounded + Clone + Send,
+{
+    use iced_test::selector::Bounded;
+    let mut ui = iced_test::Simulator::with_size(Default::default(), super::MIN_WINDOW, app.view());
+    let target = ui
+        .find(label.clone())
+        .unwrap_or_else(|e| panic!("{label:?} not shown: {e}"));
+    let window = iced::Rectangle::with_size(super::MIN_WINDOW);
+    let shown = target.visible_bounds();
+    assert!(
+        shown.is_some_and(|b| window.contains(b.position())
+            && b.x + b.width <= window.width + 0.5
+            && b.y + b.height <= window.height + 0.5),
+        "{label:?} is outside a {}×{} window: {:?}",
+        window.width,
+        window.height,
+        target.bounds()
+    );
+}
+
 fn key(app: &mut App, k: iced::keyboard::Key) {
     send(app, Message::Key(k, iced::keyboard::Modifiers::empty()));
 }
@@ -114,9 +139,24 @@ fn review_flow_in_the_simulator() {
         .winner
         .map(|w| evidence.classes[w].clone());
 
+    // At the smallest window the layout is made for, the decision
+    // controls and the review's columns are on screen, none pushed out.
+    for label in [
+        "Skip",
+        "Proposed",
+        "Decided",
+        "Apply tags…",
+        "Undo last write",
+    ] {
+        assert_within_smallest_window(&app, label);
+    }
+    assert_within_smallest_window(&app, iced::widget::Id::new(track::OVERRIDE_INPUT));
+
     // Accept it (moves to the next track), then override the next one.
-    if winner.is_some() {
-        click(&mut app, "Accept (Enter)");
+    if let Some(w) = &winner {
+        let accept = format!("Accept {w} (Enter)");
+        assert_within_smallest_window(&app, accept.as_str());
+        click(&mut app, &accept);
     } else {
         send(
             &mut app,

@@ -293,7 +293,12 @@ impl Track {
                     e.proposal.cast(),
                     e.thresholds.track * 100.0
                 ),
-                (Some(u), _) => format!(
+                (Some(u), Some(w)) => format!(
+                    "Unsure: {}. It leans to {}.",
+                    u.explain(e.proposal.share, e.thresholds.track),
+                    e.classes[w]
+                ),
+                (Some(u), None) => format!(
                     "Unsure: {}.",
                     u.explain(e.proposal.share, e.thresholds.track)
                 ),
@@ -307,19 +312,31 @@ impl Track {
                 })
                 .size(13),
             );
+            // Two fixed rows, whatever the pane's width or the genre's
+            // name: the buttons never move under the pointer between tracks.
             col = col.push(
                 row![
-                    button("Accept (Enter)")
-                        .on_press_maybe(e.proposal.winner.map(|_| Message::Accept)),
-                    pick_list(genres, None::<String>, Message::OverridePick)
-                        .placeholder("Override…"),
-                    text_input("or type (o)", &self.override_input)
-                        .id(OVERRIDE_INPUT)
-                        .width(110)
-                        .on_input(Message::OverrideInput)
-                        .on_submit(Message::OverrideSubmit),
+                    button(text(match e.proposal.winner {
+                        Some(w) => format!("Accept {} (Enter)", e.classes[w]),
+                        None => "Accept (Enter)".to_string(),
+                    }))
+                    .width(Length::Fill)
+                    .on_press_maybe(e.proposal.winner.map(|_| Message::Accept)),
                     button("Skip").on_press(Message::Skip),
                     button("Clear").on_press_maybe(row.decided.as_ref().map(|_| Message::Clear)),
+                ]
+                .spacing(6),
+            );
+            col = col.push(
+                row![
+                    pick_list(genres, None::<String>, Message::OverridePick)
+                        .placeholder("Override…")
+                        .width(Length::Fill),
+                    text_input("or type a genre (o)", &self.override_input)
+                        .id(OVERRIDE_INPUT)
+                        .width(Length::Fill)
+                        .on_input(Message::OverrideInput)
+                        .on_submit(Message::OverrideSubmit),
                 ]
                 .spacing(6),
             );
@@ -423,7 +440,9 @@ impl Track {
                     .on_press_maybe((accept_count > 0).then_some(Message::AcceptAbove)),
             ]
             .spacing(8)
-            .align_y(iced::Alignment::Center),
+            .align_y(iced::Alignment::Center)
+            .wrap()
+            .vertical_spacing(6),
         );
         col.into()
     }

@@ -60,9 +60,9 @@ impl Unsure {
 /// The result of voting on one track.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Proposal {
-    /// The leading class, even when unsure: most votes, a tie broken by the
-    /// tied genres' summed confidence (`None` only without votes, or when
-    /// that too is equal).
+    /// The leading class, even when unsure: most votes, a tie (or slices
+    /// that all abstained) broken by summed confidence (`None` only without
+    /// slices, or when that too is equal).
     pub winner: Option<usize>,
     /// Winner's votes / votes cast (0 when no vote).
     pub share: f32,
@@ -160,16 +160,25 @@ pub fn vote(probs: &[f32], classes: usize, th: Thresholds) -> Proposal {
     let leaders: Vec<usize> = (0..classes)
         .filter(|&c| votes[c] == best && best > 0)
         .collect();
+    // Where the votes do not single one genre out, the leader is the genre
+    // the slices were surer of in sum: top-1 needs one, and the reviewer of
+    // an unsure track is helped by seeing which way it leans.
+    let surest_of = |candidates: &[usize]| -> Option<usize> {
+        let confidence = |c: usize| -> f32 { probs.chunks_exact(classes).map(|p| p[c]).sum() };
+        let mut ranked: Vec<(usize, f32)> =
+            candidates.iter().map(|&c| (c, confidence(c))).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        match ranked.as_slice() {
+            [] => None,
+            [only] => Some(only.0),
+            [first, second, ..] => (first.1 > second.1).then_some(first.0),
+        }
+    };
     let winner = match leaders.as_slice() {
         [one] => Some(*one),
+        [] if slices > 0 => surest_of(&(0..classes).collect::<Vec<_>>()),
         [] => None,
-        tied => {
-            // Top-1 needs a leader: the tied genre the slices were surer of.
-            let confidence = |c: usize| -> f32 { probs.chunks_exact(classes).map(|p| p[c]).sum() };
-            let mut ranked: Vec<(usize, f32)> = tied.iter().map(|&c| (c, confidence(c))).collect();
-            ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-            (ranked[0].1 > ranked[1].1).then_some(ranked[0].0)
-        }
+        tied => surest_of(tied),
     };
     let share = if cast > 0 {
         best as f32 / cast as f32
@@ -309,7 +318,10 @@ mod tests {
         let p = slices(&[(0, 0.4), (1, 0.3)], 3);
         let v = vote(&p, 3, th(0.5, 0.7));
         assert_eq!(v.unsure, Some(Unsure::AllAbstained));
-        assert_eq!(v.winner, None);
+        assert_eq!(v.proposed(), None);
+        // It still leans: class 0 had the most confidence in sum
+        // (0.4 + 0.35 against 0.3 + 0.3 and 0.3 + 0.35).
+        assert_eq!(v.winner, Some(0));
     }
 
     #[test]

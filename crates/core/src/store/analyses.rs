@@ -302,6 +302,21 @@ impl Library {
         })
     }
 
+    /// Analysed tracks whose proposal under `model_id` names no genre at
+    /// all: libraries classified before an unsure track kept its leaning.
+    pub fn proposals_without_leaning(&self, model_id: i64) -> Result<usize> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM proposals p
+                 JOIN analyses a ON a.track_id = p.track_id AND a.model_id = p.model_id
+                 WHERE p.model_id = ?1 AND p.genre IS NULL AND a.slices > 0",
+                [model_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as usize)
+        })
+    }
+
     /// Proposals of `model_id`, optionally only those in `state`.
     pub fn proposals(
         &self,

@@ -68,6 +68,11 @@ pub fn classify_library(
     on(Progress::Phase(Phase::Classifying));
     let (model_id, model) = classify::resolve_model(lib, request.model.as_deref())?;
     let thresholds = request.thresholds.unwrap_or(model.card.thresholds);
+    // Proposals stored before unsure tracks kept their leaning genre get it
+    // from the stored probabilities (no decoding, well under a second).
+    if lib.proposals_without_leaning(model_id)? > 0 {
+        classify::revote(lib, model_id, &model.card.classes, thresholds)?;
+    }
     let started = Instant::now();
     let mut landing = Landing::new();
     let summary = classify::classify(
