@@ -17,6 +17,7 @@ pub mod errors;
 pub mod evidence;
 pub mod jobs;
 pub mod retrain;
+pub mod scrollbar;
 pub mod settings;
 pub mod table;
 #[cfg(test)]
@@ -569,13 +570,17 @@ impl App {
                     return self.rebuild_plan();
                 }
             }
-            Message::Table(m) => match self.table.update(m) {
-                Some(table::Event::Selected(id)) => return self.select(id),
-                Some(table::Event::LeaveSearch) => {
-                    return iced::widget::operation::focus(LIST_FOCUS);
-                }
-                None => {}
-            },
+            Message::Table(m) => {
+                let (task, event) = self.table.update(m);
+                let task = task.map(Message::Table);
+                return match event {
+                    Some(table::Event::Selected(id)) => Task::batch([task, self.select(id)]),
+                    Some(table::Event::LeaveSearch) => {
+                        Task::batch([task, iced::widget::operation::focus(LIST_FOCUS)])
+                    }
+                    None => task,
+                };
+            }
             Message::Track(m) => {
                 let ctx = track_context(
                     &self.lib,

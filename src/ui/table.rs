@@ -2,11 +2,12 @@
 //! so 50,000 tracks scroll smoothly. Search keys and sort keys are folded
 //! once per reload, not per keystroke, and the selection is kept in view.
 
+use super::scrollbar::{self, ScrollBar};
 use iced::widget::scrollable::AbsoluteOffset;
 use iced::widget::text::Wrapping;
 use iced::widget::{
-    button, column, container, mouse_area, pick_list, responsive, row, scrollable, space, text,
-    text_input,
+    button, canvas, column, container, mouse_area, pick_list, responsive, row, scrollable, space,
+    text, text_input,
 };
 use iced::{Element, Length, Task};
 use sonotag_core::review::{ReviewRow, ReviewState};
@@ -65,6 +66,8 @@ pub enum Message {
     Filter(Filter),
     Sort(Column),
     Scrolled(f32, f32),
+    /// The scrollbar was dragged or clicked: scroll the list there.
+    ScrollTo(f32),
     Select(i64),
     /// Enter in the search box: back to the list (never accepts a track).
     SearchDone,
@@ -304,6 +307,11 @@ impl Table {
             return Task::none();
         };
         self.offset = y.max(0.0);
+        self.scroll_to_offset()
+    }
+
+    /// Scrolls the list to `self.offset`.
+    fn scroll_to_offset(&self) -> Task<Message> {
         iced::widget::operation::scroll_to(
             LIST,
             AbsoluteOffset {
@@ -327,7 +335,7 @@ impl Table {
     }
 
     /// Handles a message.
-    pub fn update(&mut self, message: Message) -> Option<Event> {
+    pub fn update(&mut self, message: Message) -> (Task<Message>, Option<Event>) {
         match message {
             Message::Search(s) => {
                 self.search = s;
@@ -349,10 +357,14 @@ impl Table {
                 self.offset = offset;
                 self.viewport = height;
             }
-            Message::Select(id) => return Some(Event::Selected(id)),
-            Message::SearchDone => return Some(Event::LeaveSearch),
+            Message::ScrollTo(offset) => {
+                self.offset = offset;
+                return (self.scroll_to_offset(), None);
+            }
+            Message::Select(id) => return (Task::none(), Some(Event::Selected(id))),
+            Message::SearchDone => return (Task::none(), Some(Event::LeaveSearch)),
         }
-        None
+        (Task::none(), None)
     }
 
     /// The filter bar and the table; only rows in view are built.
@@ -410,7 +422,8 @@ impl Table {
             .padding([0, 4]);
 
             let first = (self.offset / ROW_HEIGHT).floor().max(0.0) as usize;
-            let count = (self.viewport / ROW_HEIGHT).ceil() as usize + 2;
+            // The list is at most as tall as the table's space.
+            let count = (size.height / ROW_HEIGHT).ceil() as usize + 2;
             let last = (first + count).min(self.shown.len());
             let first = first.min(last);
             let mut body = column![space().height(first as f32 * ROW_HEIGHT)];
@@ -441,9 +454,22 @@ impl Table {
             body = body.push(space().height((self.shown.len() - last) as f32 * ROW_HEIGHT));
             let list = scrollable(body)
                 .id(LIST)
+                .direction(scrollable::Direction::Vertical(
+                    scrollable::Scrollbar::hidden(),
+                ))
                 .on_scroll(|v| Message::Scrolled(v.absolute_offset().y, v.bounds().height))
+                .width(Length::Fill)
                 .height(Length::Fill);
-            column![header, list].spacing(6).into()
+            let bar = Element::from(
+                canvas(ScrollBar {
+                    offset: self.offset,
+                    content: self.shown.len() as f32 * ROW_HEIGHT,
+                })
+                .width(scrollbar::WIDTH)
+                .height(Length::Fill),
+            )
+            .map(Message::ScrollTo);
+            column![header, row![list, bar]].spacing(6).into()
         });
         column![bar, table].spacing(6).into()
     }
