@@ -115,3 +115,91 @@ fn override_writes_the_genre_typed_and_maps_only_when_asked() {
     let plan = run(&["apply", "--dry-run"]);
     assert!(!plan.contains("super-genre"), "{plan}");
 }
+
+#[test]
+fn the_review_commands_name_paths_show_ids_and_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let songs: Vec<_> = (0..3u64)
+        .map(|i| {
+            let path = music.join(format!("song {i}.wav"));
+            let stereo = sonotag_core::synth::music_like(6.0, 22_050, i + 20);
+            sonotag_core::synth::write_wav(&path, &stereo, 22_050, 2).unwrap();
+            path
+        })
+        .collect();
+    let db = dir.path().join("lib.sqlite");
+    let run = |args: &[&str]| {
+        let out = sonotag()
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("XDG_CACHE_HOME", dir.path().join("cache"))
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let labels = || -> i64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM labels", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert!(run(&["scan", music.to_str().unwrap()]).0);
+    assert!(run(&["classify"]).0);
+
+    // Every proposal line starts with the track id `accept` takes.
+    let (ok, listing, _) = run(&["proposals"]);
+    assert!(ok);
+    let ids: Vec<String> = listing
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "{listing}");
+    assert!(ids.iter().all(|id| id.parse::<i64>().is_ok()), "{listing}");
+
+    // Nothing written yet: history says so rather than printing nothing.
+    let (ok, history, _) = run(&["history"]);
+    assert!(ok && history.contains("no tag writes yet"), "{history}");
+
+    // One unknown path among good ones: the good ones are accepted, the
+    // unknown one is named by its path, and the exit status says so.
+    let missing = music.join("not there.wav");
+    let (ok, said, err) = run(&[
+        "accept",
+        songs[0].to_str().unwrap(),
+        &ids[1],
+        missing.to_str().unwrap(),
+    ]);
+    assert!(!ok, "an unknown path fails the command: {said}");
+    assert!(err.contains("not there.wav"), "{err}");
+    assert_eq!(labels(), 2, "{said}{err}");
+
+    // --min-share accepts every undecided proposal above the share (never
+    // an unsure track).
+    let third_proposed =
+        listing.lines().nth(2).unwrap().split_whitespace().nth(1) == Some("proposed");
+    let (ok, said, err) = run(&["accept", "--min-share", "0.5"]);
+    assert!(ok, "{err}");
+    assert_eq!(labels(), 2 + i64::from(third_proposed), "{listing}{said}");
+
+    // Writing prints no decoder or tag-library chatter, and history shows
+    // a readable date.
+    let (ok, said, err) = run(&["apply", "--yes"]);
+    assert!(ok, "{err}");
+    for noise in ["WARN", "lofty", "symphonia"] {
+        assert!(!said.contains(noise) && !err.contains(noise), "{said}{err}");
+    }
+    let (_, history, _) = run(&["history"]);
+    let year = history
+        .split_whitespace()
+        .find(|w| w.len() == 10 && w.as_bytes()[4] == b'-' && w.as_bytes()[7] == b'-');
+    assert!(year.is_some(), "a YYYY-MM-DD date: {history}");
+    assert!(run(&["undo"]).0);
+}
