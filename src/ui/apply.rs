@@ -4,7 +4,9 @@
 //! rebuilt (off the UI thread) whenever decisions may have changed; a click
 //! on a plan that changed meanwhile shows the new plan instead of writing.
 
-use iced::widget::{button, checkbox, column, container, row, scrollable, text};
+use super::long_list::{self, Scroll};
+use iced::widget::text::Wrapping;
+use iced::widget::{button, checkbox, column, container, responsive, row, text, tooltip};
 use iced::{Element, Length, Task};
 use sonotag_core::store::Library;
 use sonotag_core::tags::{self, Action, PlannedWrite, WriteSettings};
@@ -18,7 +20,15 @@ pub struct Dialog {
     excluded: BTreeSet<i64>,
     /// The plan changed while the dialog was open: it needs a fresh look.
     changed: bool,
+    scroll: Scroll,
 }
+
+/// The list's id, for scrolling it.
+const LIST: &str = "apply-list";
+
+/// Height of one planned write, fixed so only the rows in view are built
+/// (opening the review of 5,000 writes took 550 ms with every row built).
+const ROW_HEIGHT: f32 = 24.0;
 
 /// Messages of the dialog.
 #[derive(Clone, Debug)]
@@ -26,6 +36,8 @@ pub enum Message {
     Confirm,
     Cancel,
     Include(i64, bool),
+    Scrolled(f32, f32),
+    ScrollTo(f32),
     /// A plan rebuilt in the background; `confirming` when Write asked.
     Planned {
         plan: Result<Vec<PlannedWrite>, String>,
@@ -58,6 +70,7 @@ impl Dialog {
             plan,
             excluded: BTreeSet::new(),
             changed: false,
+            scroll: Scroll::default(),
         }
     }
 
@@ -85,6 +98,11 @@ impl Dialog {
     ) -> (Task<Message>, Option<Event>) {
         match message {
             Message::Cancel => (Task::none(), Some(Event::Close)),
+            Message::Scrolled(offset, viewport) => {
+                self.scroll = Scroll { offset, viewport };
+                (Task::none(), None)
+            }
+            Message::ScrollTo(offset) => (self.scroll.to(LIST, offset), None),
             Message::Include(id, on) => {
                 if on {
                     self.excluded.remove(&id);
@@ -142,8 +160,8 @@ impl Dialog {
             text("What happens").size(12).width(Length::FillPortion(3)),
         ]
         .spacing(6);
-        let mut list = column![].spacing(4);
-        for p in &self.plan {
+        let row_at = |i: usize| -> Element<'_, Message> {
+            let p = &self.plan[i];
             let old = if p.old_genres.is_empty() {
                 "(none)".to_string()
             } else {
@@ -163,20 +181,54 @@ impl Dialog {
                 Action::Replace if included => ("Genre replaced", include_box(p.track_id, true)),
                 _ => ("Left out of this write", include_box(p.track_id, false)),
             };
-            list = list.push(
-                row![
-                    toggle,
-                    text(p.path.display().to_string())
-                        .size(12)
-                        .width(Length::FillPortion(6)),
-                    text(old).size(12).width(Length::FillPortion(2)),
-                    text(new).size(12).width(Length::FillPortion(2)),
-                    text(what).size(12).width(Length::FillPortion(3)),
-                ]
-                .spacing(6)
-                .align_y(iced::Alignment::Center),
+            let cell = |s: String, portion: u16| {
+                container(text(s).size(12).wrapping(Wrapping::None))
+                    .width(Length::FillPortion(portion))
+                    .clip(true)
+            };
+            // The file's name first, then its folder: a clipped long path
+            // still shows which file it is; the whole path is its tooltip.
+            let name = p
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let folder = p
+                .path
+                .parent()
+                .map(|f| f.display().to_string())
+                .unwrap_or_default();
+            let file = tooltip(
+                cell(format!("{name}   in {folder}"), 6),
+                container(text(p.path.display().to_string()).size(12))
+                    .padding(4)
+                    .style(container::rounded_box),
+                tooltip::Position::Bottom,
             );
-        }
+            row![
+                toggle,
+                file,
+                cell(old, 2),
+                cell(new, 2),
+                cell(what.to_string(), 3),
+            ]
+            .spacing(6)
+            .height(ROW_HEIGHT)
+            .align_y(iced::Alignment::Center)
+            .into()
+        };
+        let list = responsive(move |size| {
+            long_list::view(
+                LIST,
+                self.scroll,
+                self.plan.len(),
+                ROW_HEIGHT,
+                size.height,
+                row_at,
+                Message::Scrolled,
+                Message::ScrollTo,
+            )
+        });
         let dialog = container(
             column![
                 text(format!("Write the genre into {writes} files?")).size(18),
@@ -193,7 +245,7 @@ impl Dialog {
                 ))
                 .size(12),
                 header,
-                scrollable(list).height(Length::Fill),
+                list,
                 row![
                     button("Cancel (Esc)").on_press(Message::Cancel),
                     button(text(format!("Write {writes} files")))

@@ -1,8 +1,9 @@
 //! `sonotag bench --window-tracks N`: the window on a made-up library of N
 //! tracks, without a screen. Prints how long the window takes to open (the
 //! UI-thread part and the background read of the rows) and, for each
-//! action a reviewer takes, the longest time its update and redraw hold the
-//! UI thread. Work the window hands to the background (reads, decisions,
+//! action a reviewer takes, the longest time its update and next frame
+//! (view, layout at 1280×800 and drawing into iced's software renderer's
+//! primitives, not rasterising) hold the UI thread. Work the window hands to the background (reads, decisions,
 //! plans) is timed separately: it never blocks the window. Prints figures
 //! only; it asserts nothing.
 
@@ -13,11 +14,43 @@ use sonotag_core::store::Library;
 use sonotag_core::workflow::decide::{self, Decision};
 use std::time::{Duration, Instant};
 
-/// One timed UI-thread step: the update, and building the next frame.
-fn ui_step(app: &mut App, message: Message) -> Duration {
+/// Lays out and draws frames as the window would, headless.
+struct Frames(iced::Renderer);
+
+impl Frames {
+    fn new() -> anyhow::Result<Self> {
+        use iced_test::core::renderer::Headless;
+        let renderer = iced::futures::executor::block_on(iced::Renderer::new(
+            iced::Font::DEFAULT,
+            iced::Pixels(16.0),
+            Some("tiny-skia"),
+        ))
+        .ok_or_else(|| anyhow::anyhow!("no headless renderer"))?;
+        Ok(Self(renderer))
+    }
+
+    /// The next frame of `app`: view, layout and draw.
+    fn next(&mut self, app: &App) {
+        let mut ui = iced_test::runtime::UserInterface::build(
+            app.view(),
+            iced::Size::new(1280.0, 800.0),
+            iced_test::runtime::user_interface::Cache::default(),
+            &mut self.0,
+        );
+        ui.draw(
+            &mut self.0,
+            &app.theme(),
+            &iced_test::core::renderer::Style::default(),
+            iced::mouse::Cursor::Unavailable,
+        );
+    }
+}
+
+/// One timed UI-thread step: the update, and the next frame.
+fn ui_step(app: &mut App, frames: &mut Frames, message: Message) -> Duration {
     let t = Instant::now();
     let _task = app.update(message);
-    let _frame = app.view();
+    frames.next(app);
     t.elapsed()
 }
 
@@ -38,15 +71,17 @@ pub fn run(tracks: usize) -> anyhow::Result<()> {
 
     // Opening: the UI-thread part, then the rows read in the background,
     // then taking them in and drawing the first full frame.
+    let mut frames = Frames::new()?;
     let t = Instant::now();
     let (mut app, _task) = App::new(paths.clone(), None);
-    let _ = app.view();
+    frames.next(&app);
     let shown = t.elapsed();
     let t = Instant::now();
     let snapshot = load_snapshot(&paths, &app.settings.vocab).map_err(anyhow::Error::msg)?;
     let read = t.elapsed();
     let taken = ui_step(
         &mut app,
+        &mut frames,
         Message::Reloaded(Ok(std::sync::Arc::new(snapshot))),
     );
     println!(
@@ -63,7 +98,7 @@ pub fn run(tracks: usize) -> anyhow::Result<()> {
     let mut time = |name: &str, app: &mut App, messages: Vec<Message>| {
         let longest = messages
             .into_iter()
-            .map(|m| ui_step(app, m))
+            .map(|m| ui_step(app, &mut frames, m))
             .max()
             .unwrap_or_default();
         worst.push((name.to_string(), longest));

@@ -16,8 +16,8 @@ pub mod bench;
 pub mod errors;
 pub mod evidence;
 pub mod jobs;
+pub mod long_list;
 pub mod retrain;
-pub mod scrollbar;
 pub mod settings;
 pub mod table;
 #[cfg(test)]

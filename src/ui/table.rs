@@ -2,12 +2,10 @@
 //! so 50,000 tracks scroll smoothly. Search keys and sort keys are folded
 //! once per reload, not per keystroke, and the selection is kept in view.
 
-use super::scrollbar::{self, ScrollBar};
-use iced::widget::scrollable::AbsoluteOffset;
+use super::long_list::{self, Scroll};
 use iced::widget::text::Wrapping;
 use iced::widget::{
-    button, canvas, column, container, mouse_area, pick_list, responsive, row, scrollable, space,
-    text, text_input,
+    button, column, container, mouse_area, pick_list, responsive, row, text, text_input,
 };
 use iced::{Element, Length, Task};
 use sonotag_core::review::{ReviewRow, ReviewState};
@@ -91,8 +89,7 @@ pub struct Table {
     pub search: String,
     pub filter: Filter,
     pub sort: (Column, bool),
-    offset: f32,
-    viewport: f32,
+    scroll: Scroll,
     /// Search and sort keys of `rows`.
     keys: Keys,
 }
@@ -182,8 +179,7 @@ impl Default for Table {
             search: String::new(),
             filter: Filter::All,
             sort: (Column::Title, true),
-            offset: 0.0,
-            viewport: 600.0,
+            scroll: Scroll::default(),
             keys: Keys::default(),
         }
     }
@@ -285,7 +281,7 @@ impl Table {
 
     /// How many rows one page (Page Up/Down) moves.
     pub fn page(&self) -> i64 {
-        ((self.viewport / ROW_HEIGHT).floor() as i64 - 1).max(1)
+        ((self.scroll.viewport / ROW_HEIGHT).floor() as i64 - 1).max(1)
     }
 
     /// Scrolls so that `track_id`'s row is in view (if it is shown).
@@ -297,28 +293,7 @@ impl Table {
         else {
             return Task::none();
         };
-        let top = pos as f32 * ROW_HEIGHT;
-        let bottom = top + ROW_HEIGHT;
-        let y = if top < self.offset {
-            top
-        } else if bottom > self.offset + self.viewport {
-            bottom - self.viewport
-        } else {
-            return Task::none();
-        };
-        self.offset = y.max(0.0);
-        self.scroll_to_offset()
-    }
-
-    /// Scrolls the list to `self.offset`.
-    fn scroll_to_offset(&self) -> Task<Message> {
-        iced::widget::operation::scroll_to(
-            LIST,
-            AbsoluteOffset {
-                x: None,
-                y: Some(self.offset),
-            },
-        )
+        self.scroll.reveal(LIST, pos, ROW_HEIGHT)
     }
 
     /// The shown track `delta` rows from `current` (or the first).
@@ -354,13 +329,12 @@ impl Table {
                 self.refresh();
             }
             Message::Scrolled(offset, height) => {
-                self.offset = offset;
-                self.viewport = height;
+                self.scroll = Scroll {
+                    offset,
+                    viewport: height,
+                };
             }
-            Message::ScrollTo(offset) => {
-                self.offset = offset;
-                return (self.scroll_to_offset(), None);
-            }
+            Message::ScrollTo(offset) => return (self.scroll.to(LIST, offset), None),
             Message::Select(id) => return (Task::none(), Some(Event::Selected(id))),
             Message::SearchDone => return (Task::none(), Some(Event::LeaveSearch)),
         }
@@ -421,14 +395,8 @@ impl Table {
             .spacing(4)
             .padding([0, 4]);
 
-            let first = (self.offset / ROW_HEIGHT).floor().max(0.0) as usize;
-            // The list is at most as tall as the table's space.
-            let count = (size.height / ROW_HEIGHT).ceil() as usize + 2;
-            let last = (first + count).min(self.shown.len());
-            let first = first.min(last);
-            let mut body = column![space().height(first as f32 * ROW_HEIGHT)];
-            for &i in &self.shown[first..last] {
-                let r = &self.rows[i];
+            let row_at = |k: usize| -> Element<'_, Message> {
+                let r = &self.rows[self.shown[k]];
                 let line = row(columns.iter().map(|&col| {
                     container(text(col.cell(r)).size(13).wrapping(Wrapping::None))
                         .width(col.width())
@@ -449,27 +417,21 @@ impl Table {
                             container::Style::default()
                         }
                     });
-                body = body.push(mouse_area(styled).on_press(Message::Select(r.track_id)));
-            }
-            body = body.push(space().height((self.shown.len() - last) as f32 * ROW_HEIGHT));
-            let list = scrollable(body)
-                .id(LIST)
-                .direction(scrollable::Direction::Vertical(
-                    scrollable::Scrollbar::hidden(),
-                ))
-                .on_scroll(|v| Message::Scrolled(v.absolute_offset().y, v.bounds().height))
-                .width(Length::Fill)
-                .height(Length::Fill);
-            let bar = Element::from(
-                canvas(ScrollBar {
-                    offset: self.offset,
-                    content: self.shown.len() as f32 * ROW_HEIGHT,
-                })
-                .width(scrollbar::WIDTH)
-                .height(Length::Fill),
-            )
-            .map(Message::ScrollTo);
-            column![header, row![list, bar]].spacing(6).into()
+                mouse_area(styled)
+                    .on_press(Message::Select(r.track_id))
+                    .into()
+            };
+            let list = long_list::view(
+                LIST,
+                self.scroll,
+                self.shown.len(),
+                ROW_HEIGHT,
+                size.height,
+                row_at,
+                Message::Scrolled,
+                Message::ScrollTo,
+            );
+            column![header, list].spacing(6).into()
         });
         column![bar, table].spacing(6).into()
     }

@@ -1,11 +1,104 @@
-//! A scrollbar for very long lists. iced's own thumb is proportional down to
-//! 2 px — a sliver nobody can grab at 20,000 rows — so the table hides it
-//! and draws this one: the thumb never gets shorter than [`MIN_THUMB`], can
-//! be dragged, and a click beside it jumps there.
+//! Long lists (the library table, the Apply review): only the rows in
+//! view are built, so 50,000 rows cost what 30 do, and the scrollbar is
+//! drawn here because iced's own thumb is proportional down to 2 px — a
+//! sliver nobody can grab at 20,000 rows. This thumb never gets shorter
+//! than [`MIN_THUMB`], can be dragged, and a click beside it jumps there.
 
 use iced::mouse;
 use iced::widget::canvas::{self, Frame, Geometry, Path};
-use iced::{Point, Rectangle, Renderer, Size, Theme};
+use iced::widget::scrollable::AbsoluteOffset;
+use iced::widget::{Column, canvas as canvas_widget, column, row, scrollable, space};
+use iced::{Element, Length, Point, Rectangle, Renderer, Size, Task, Theme};
+
+/// Where a long list stands: its scroll offset, and the height it was last
+/// seen at (the rows in view follow from both).
+#[derive(Clone, Copy, Debug)]
+pub struct Scroll {
+    pub offset: f32,
+    pub viewport: f32,
+}
+
+impl Default for Scroll {
+    fn default() -> Self {
+        // A first guess until the list reports its real height.
+        Self {
+            offset: 0.0,
+            viewport: 600.0,
+        }
+    }
+}
+
+impl Scroll {
+    /// Scrolls the list `id` to `offset`.
+    pub fn to<M: Send + 'static>(&mut self, id: &'static str, offset: f32) -> Task<M> {
+        self.offset = offset.max(0.0);
+        iced::widget::operation::scroll_to(
+            id,
+            AbsoluteOffset {
+                x: None,
+                y: Some(self.offset),
+            },
+        )
+    }
+
+    /// Scrolls the list `id` just enough to show row `index`.
+    pub fn reveal<M: Send + 'static>(
+        &mut self,
+        id: &'static str,
+        index: usize,
+        row_height: f32,
+    ) -> Task<M> {
+        let top = index as f32 * row_height;
+        let bottom = top + row_height;
+        if top < self.offset {
+            self.to(id, top)
+        } else if bottom > self.offset + self.viewport {
+            self.to(id, bottom - self.viewport)
+        } else {
+            Task::none()
+        }
+    }
+}
+
+/// A list of `len` rows, each `row_height` pixels tall, in a space
+/// `height` pixels tall: builds only the rows in view (`row(i)`), with
+/// spacers for the rest. `scrolled(offset, viewport)` reports scrolling;
+/// `jump(offset)` asks to scroll (from the scrollbar).
+#[allow(clippy::too_many_arguments)]
+pub fn view<'a, M: Clone + 'a>(
+    id: &'static str,
+    scroll: Scroll,
+    len: usize,
+    row_height: f32,
+    height: f32,
+    row_at: impl Fn(usize) -> Element<'a, M>,
+    scrolled: fn(f32, f32) -> M,
+    jump: fn(f32) -> M,
+) -> Element<'a, M> {
+    let first = ((scroll.offset / row_height).floor().max(0.0) as usize).min(len);
+    let last = (first + (height / row_height).ceil() as usize + 2).min(len);
+    let body: Column<'a, M> = column![space().height(first as f32 * row_height)]
+        .extend((first..last).map(row_at))
+        .push(space().height((len - last) as f32 * row_height));
+    let list = scrollable(body)
+        .id(id)
+        .direction(scrollable::Direction::Vertical(
+            scrollable::Scrollbar::hidden(),
+        ))
+        .on_scroll(move |v| scrolled(v.absolute_offset().y, v.bounds().height))
+        .width(Length::Fill)
+        .height(Length::Fill);
+    let bar = Element::from(
+        canvas_widget(ScrollBar {
+            offset: scroll.offset,
+            content: len as f32 * row_height,
+        })
+        .width(WIDTH)
+        .height(Length::Fill),
+    )
+    .map(jump);
+    row![list, bar].into()
+}
 
 /// The shortest thumb, in pixels.
 pub const MIN_THUMB: f32 = 32.0;
