@@ -2,8 +2,9 @@
 //! typed path, watch the job finish, select a track, see its evidence,
 //! accept one, override one, undo and redo a decision, apply with the
 //! review (modal, rebuilt when decisions change, rows left out), undo the
-//! write — checking the library and the files' tags at each step. The
-//! tasks each update returns are run to the end, as the runtime would.
+//! write — checking the library and the files' tags at each step; and a
+//! long list paged by keys, searched and accepted in one batch. The tasks
+//! each update returns are run to the end, as the runtime would.
 
 use super::{App, Message, track};
 use iced::Task;
@@ -309,4 +310,116 @@ fn review_flow_in_the_simulator() {
     let vocab = sonotag_core::genres::Vocabulary::load(&saved).unwrap();
     assert_eq!(vocab.canonical("trap").as_deref(), Some("Hip-Hop"));
     assert!(saved.exists(), "{}", app.status());
+}
+
+/// Whether row text `label` is built, i.e. in view: the list builds only
+/// the rows it shows.
+fn in_view(app: &App, label: &str) -> bool {
+    let mut ui = iced_test::Simulator::with_size(Default::default(), super::MIN_WINDOW, app.view());
+    ui.find(label).is_ok()
+}
+
+#[test]
+fn paging_search_and_accept_above_in_a_long_list() {
+    use super::table;
+    use iced::keyboard::{Key, key::Named};
+    let dir = tempfile::tempdir().unwrap();
+    let paths = sonotag_core::paths::Paths::in_folder(&dir.path().join("sonotag"));
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    // More rows than a 1024×640 window shows; names that sort naturally.
+    let n = 60u64;
+    for i in 0..n {
+        let mono = sonotag_core::synth::music_like(3.2, 16_000, i);
+        sonotag_core::synth::write_wav(&music.join(format!("clip {i}.wav")), &mono, 16_000, 1)
+            .unwrap();
+    }
+    let (mut app, init) = App::new(paths, None);
+    run(&mut app, init);
+    send(&mut app, Message::FolderInput(music.display().to_string()));
+    click(&mut app, "Open");
+    assert_eq!(app.table.rows.len(), n as usize, "{}", app.status());
+    let title_of = |app: &App| {
+        let id = app.track.selected.expect("a selection");
+        app.table.row(id).unwrap().title.clone()
+    };
+
+    // Natural order, and the keys page through it with the selection kept
+    // in view.
+    key(&mut app, Key::Character("j".into()));
+    assert_eq!(title_of(&app), "clip 0.wav");
+    assert!(in_view(&app, "clip 0.wav"));
+    assert!(
+        !in_view(&app, "clip 59.wav"),
+        "rows out of view are not built"
+    );
+    key(&mut app, Key::Named(Named::End));
+    assert_eq!(title_of(&app), "clip 59.wav");
+    assert!(in_view(&app, "clip 59.wav"), "End scrolls to the last row");
+    key(&mut app, Key::Named(Named::Home));
+    assert_eq!(title_of(&app), "clip 0.wav");
+    assert!(in_view(&app, "clip 0.wav"));
+    key(&mut app, Key::Named(Named::PageDown));
+    let page = app.table.page() as usize;
+    assert!(page > 1);
+    assert_eq!(title_of(&app), format!("clip {page}.wav"));
+    assert!(2 * page < n as usize, "the list is longer than two pages");
+    key(&mut app, Key::Named(Named::PageDown));
+    let far = format!("clip {}.wav", 2 * page);
+    assert_eq!(title_of(&app), far);
+    assert!(in_view(&app, &far), "Page Down keeps the selection in view");
+    key(&mut app, Key::Named(Named::PageUp));
+    assert_eq!(title_of(&app), format!("clip {page}.wav"));
+    // The scrollbar jumps the list, e.g. to the end.
+    send(
+        &mut app,
+        Message::Table(table::Message::ScrollTo(f32::MAX / 4.0)),
+    );
+
+    // Search: Enter in the box hands the keys back and decides nothing.
+    send(
+        &mut app,
+        Message::Table(table::Message::Search("clip 4".into())),
+    );
+    assert_eq!(app.table.shown.len(), 11, "clip 4 and clip 40–49");
+    send(&mut app, Message::Table(table::Message::SearchDone));
+    assert!(
+        app.table.rows.iter().all(|r| r.decided.is_none()),
+        "Enter in search accepted something"
+    );
+    send(
+        &mut app,
+        Message::Table(table::Message::Search(String::new())),
+    );
+
+    // "Accept N tracks" counts what it will accept before it is pressed,
+    // and accepts exactly that many.
+    let proposed = |app: &App, share: f32| {
+        app.table
+            .rows
+            .iter()
+            .filter(|r| r.state == sonotag_core::review::ReviewState::Proposed && r.share >= share)
+            .count()
+    };
+    send(&mut app, Message::Track(track::Message::AcceptShare(0.5)));
+    let expected = proposed(&app, 0.5);
+    assert!(expected > 0, "some synthetic clips are proposed");
+    let label = format!("Accept {expected} tracks");
+    assert!(shows(&app, &label), "{label}");
+    // (Below the histogram: the panel scrolls to it.)
+    send(&mut app, Message::Track(track::Message::AcceptAbove));
+    let decided = app
+        .table
+        .rows
+        .iter()
+        .filter(|r| r.decided.is_some())
+        .count();
+    assert_eq!(decided, expected, "{}", app.status());
+    // One `u` takes the whole batch back.
+    key(&mut app, Key::Character("u".into()));
+    assert!(
+        app.table.rows.iter().all(|r| r.decided.is_none()),
+        "{}",
+        app.status()
+    );
 }
