@@ -12,7 +12,7 @@ use sonotag_core::retrain::{self, RetrainOptions};
 use sonotag_core::store::Library;
 use sonotag_core::train::{self, LabelRow, Split};
 use sonotag_core::transfer;
-use sonotag_core::vote::Thresholds;
+use sonotag_core::vote::{ProposalState, Thresholds};
 use sonotag_core::workflow::{
     self,
     train::{TrainEvent, TrainRequest},
@@ -305,7 +305,7 @@ pub fn classify_cmd(
 /// `sonotag proposals`.
 pub fn proposals_cmd(
     lib: &Library,
-    state: Option<sonotag_core::vote::ProposalState>,
+    state: Option<ProposalState>,
     json: bool,
 ) -> anyhow::Result<()> {
     let active = lib
@@ -317,11 +317,17 @@ pub fn proposals_cmd(
         return Ok(());
     }
     for r in &rows {
+        // An unsure track's genre is only the way it leans.
+        let genre = match (&r.genre, r.state) {
+            (Some(g), ProposalState::Unsure) => format!("{g}?"),
+            (Some(g), _) => g.clone(),
+            (None, _) => "-".to_string(),
+        };
         println!(
             "{:>6}  {:<8} {:<11} {:>4.0}%  {} – {}  {}",
             r.track_id,
             r.state,
-            r.genre.as_deref().unwrap_or("-"),
+            genre,
             r.share * 100.0,
             r.artist.as_deref().unwrap_or("?"),
             r.title.as_deref().unwrap_or("?"),
