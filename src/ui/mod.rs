@@ -138,6 +138,9 @@ pub struct App {
     undone: Vec<DecisionReport>,
     /// "Undo last write" was pressed once and waits for a second press.
     undo_write_armed: bool,
+    /// Nothing has said anything yet: the first read of the library may
+    /// replace the greeting with a summary of what the library holds.
+    greeting: bool,
 }
 
 /// Messages of the window.
@@ -188,12 +191,14 @@ impl App {
             }
         };
         let (settings, vocab_problem) = settings::SettingsScreen::load(&paths);
+        let mut greeting = vocab_problem.is_none();
         let mut status = vocab_problem.unwrap_or_else(|| "Open a music folder to start.".into());
         let mut errors = errors::Errors::default();
         // Interrupted tag writes of an earlier run are finished or rolled
         // back before anything else; what was done is listed under Errors.
         match sonotag_core::tags::recover(&mut lib) {
             Ok(recovered) if !recovered.is_empty() => {
+                greeting = false;
                 status = format!(
                     "{} interrupted tag writes from an earlier run were resolved: see Errors",
                     recovered.len()
@@ -205,7 +210,10 @@ impl App {
                 );
             }
             Ok(_) => {}
-            Err(e) => status = format!("Could not check for interrupted tag writes: {e}"),
+            Err(e) => {
+                greeting = false;
+                status = format!("Could not check for interrupted tag writes: {e}");
+            }
         }
         let mut app = Self {
             paths,
@@ -226,12 +234,34 @@ impl App {
             history: Vec::new(),
             undone: Vec::new(),
             undo_write_armed: false,
+            greeting,
         };
         let mut tasks = vec![app.reload_now()];
         if let Some(f) = folder {
             tasks.push(app.open_folder(f));
         }
         (app, Task::batch(tasks))
+    }
+
+    /// What the library holds, said when the window opens on it (recorded
+    /// read errors included, so a restart does not hide them).
+    fn library_summary(&self) -> String {
+        use sonotag_core::review::ReviewState as S;
+        let count = |f: &dyn Fn(S) -> bool| self.table.rows.iter().filter(|r| f(r.state)).count();
+        let review = count(&|s| matches!(s, S::Proposed | S::Unsure));
+        let decided = count(&|s| matches!(s, S::Accepted | S::Overridden));
+        let written = count(&|s| s == S::Written);
+        let mut said = format!(
+            "Library: {} tracks — {review} to review, {decided} decided and not yet written, {written} written.",
+            self.table.rows.len()
+        );
+        let unreadable = self.errors.library.len();
+        if unreadable > 0 {
+            said.push_str(&format!(
+                " {unreadable} files could not be read or analysed: see Errors."
+            ));
+        }
+        said
     }
 
     /// Window title.
@@ -316,6 +346,9 @@ impl App {
                 self.models = s.models;
                 self.label_counts = s.label_counts;
                 self.errors.library = s.file_errors;
+                if std::mem::take(&mut self.greeting) && !self.table.rows.is_empty() {
+                    self.status = self.library_summary();
+                }
                 let ctx = track_context(
                     &self.lib,
                     &self.paths,

@@ -310,6 +310,15 @@ fn review_flow_in_the_simulator() {
     let vocab = sonotag_core::genres::Vocabulary::load(&saved).unwrap();
     assert_eq!(vocab.canonical("trap").as_deref(), Some("Hip-Hop"));
     assert!(saved.exists(), "{}", app.status());
+
+    // Opened again, the window says what the library holds.
+    let (mut again, init) = App::new(paths.clone(), None);
+    run(&mut again, init);
+    assert!(
+        again.status().starts_with("Library: 3 tracks — "),
+        "{}",
+        again.status()
+    );
 }
 
 /// Whether row text `label` is built, i.e. in view: the list builds only
