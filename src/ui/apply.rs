@@ -53,14 +53,19 @@ pub enum Event {
     Status(String),
 }
 
-/// Builds the write plan off the UI thread.
+/// Builds the write plan off the UI thread, in natural order of paths.
 pub fn plan(
     database: PathBuf,
     settings: WriteSettings,
 ) -> impl Future<Output = Result<Vec<PlannedWrite>, String>> {
     super::blocking(move || {
         let lib = Library::open(&database).map_err(|e| e.to_string())?;
-        tags::plan(&lib, settings).map_err(|e| format!("{e:#}"))
+        let mut plan = tags::plan(&lib, settings).map_err(|e| format!("{e:#}"))?;
+        // As people sort file names: "2 - Intro" before "10 - Outro".
+        plan.sort_by(|a, b| {
+            super::table::natural_cmp(&a.path.to_string_lossy(), &b.path.to_string_lossy())
+        });
+        Ok(plan)
     })
 }
 
