@@ -935,9 +935,7 @@ impl App {
                     }
                 }
                 let row = self.track.selected.and_then(|id| self.table.row(id));
-                self.track
-                    .view(row, genres, self.accept_count())
-                    .map(Message::Track)
+                self.track.view(row, genres).map(Message::Track)
             }
             Panel::Retrain => {
                 retrain::view(&self.label_counts, &self.models, busy).map(Message::Retrain)
@@ -949,8 +947,14 @@ impl App {
                 .map(Message::Settings),
         };
         let body = row![
-            container(self.table.view(self.track.selected).map(Message::Table))
-                .width(Length::FillPortion(5)),
+            column![
+                self.table.view(self.track.selected).map(Message::Table),
+                self.track
+                    .batch_view(self.accept_count())
+                    .map(Message::Track),
+            ]
+            .spacing(8)
+            .width(Length::FillPortion(5)),
             // Room on the right, so the scrollbar never covers a label.
             container(scrollable(
                 container(side).padding(iced::Padding::ZERO.right(14))

@@ -258,13 +258,11 @@ impl Track {
         }
     }
 
-    /// The screen. `genres` are offered for overriding; `accept_count` is
-    /// how many proposals "Accept all" would accept now.
+    /// The screen. `genres` are offered for overriding.
     pub fn view<'a>(
         &'a self,
         row: Option<&'a ReviewRow>,
         genres: Vec<String>,
-        accept_count: usize,
     ) -> Element<'a, Message> {
         let (Some(_), Some(row)) = (self.selected, row) else {
             return text("Select a track to see its spectrogram and votes. Keys: ↑/↓ or j/k move, PgUp/PgDn/Home/End jump, Enter accepts, o overrides, Space plays or stops a slice, ←/→ pick the slice, u undoes and Shift+U redoes a decision, / searches, Esc leaves a field.")
@@ -426,25 +424,33 @@ impl Track {
                 .width(Length::Fill)
                 .height((e.classes.len() as f32 * 22.0 + 18.0).min(300.0)),
         );
-        col = col.push(
-            row![
-                text(format!(
-                    "Proposals with ≥ {:.0}% of votes",
-                    self.accept_share * 100.0
-                ))
-                .size(13),
-                slider(0.5..=1.0, self.accept_share, Message::AcceptShare)
-                    .step(0.05)
-                    .width(120),
-                button(text(format!("Accept {accept_count} tracks")))
-                    .on_press_maybe((accept_count > 0).then_some(Message::AcceptAbove)),
-            ]
-            .spacing(8)
-            .align_y(iced::Alignment::Center)
-            .wrap()
-            .vertical_spacing(6),
-        );
         col.into()
+    }
+}
+
+impl Track {
+    /// The batch decision, shown under the library table (it concerns the
+    /// whole library, and stays in view there): accept every undecided
+    /// proposal with at least the chosen share of votes; `accept_count` is
+    /// how many that is now.
+    pub fn batch_view(&self, accept_count: usize) -> Element<'_, Message> {
+        row![
+            text(format!(
+                "Proposals with ≥ {:.0}% of votes",
+                self.accept_share * 100.0
+            ))
+            .size(13),
+            slider(0.5..=1.0, self.accept_share, Message::AcceptShare)
+                .step(0.05)
+                .width(120),
+            button(text(format!("Accept {accept_count} tracks")).size(13))
+                .on_press_maybe((accept_count > 0).then_some(Message::AcceptAbove)),
+        ]
+        .spacing(8)
+        .align_y(iced::Alignment::Center)
+        .wrap()
+        .vertical_spacing(6)
+        .into()
     }
 }
 
