@@ -164,7 +164,9 @@ impl Dialog {
             text("New").size(12).width(Length::FillPortion(2)),
             text("What happens").size(12).width(Length::FillPortion(3)),
         ]
-        .spacing(6);
+        .spacing(6)
+        // Aligned with the rows, which have the scrollbar beside them.
+        .padding(iced::Padding::ZERO.right(long_list::WIDTH));
         let row_at = |i: usize| -> Element<'_, Message> {
             let p = &self.plan[i];
             let old = if p.old_genres.is_empty() {

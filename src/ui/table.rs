@@ -393,7 +393,9 @@ impl Table {
                 .into()
             }))
             .spacing(4)
-            .padding([0, 4]);
+            // Aligned with the rows: their padding, and the scrollbar
+            // beside them.
+            .padding(iced::Padding::from([0, 4]).right(4.0 + long_list::WIDTH));
 
             let row_at = |k: usize| -> Element<'_, Message> {
                 let r = &self.rows[self.shown[k]];
