@@ -277,3 +277,40 @@ impl<Message> canvas::Program<Message> for Histogram<'_> {
         vec![frame.into_geometry()]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::genre_colour;
+
+    #[test]
+    fn genre_colours_are_stable_distinct_and_never_grey() {
+        // By name: the same genre keeps its colour whatever the model.
+        assert_eq!(genre_colour("Jazz"), genre_colour(" jazz "));
+        let usual = [
+            "Blues",
+            "Classical",
+            "Country",
+            "Disco",
+            "Hip-Hop",
+            "Jazz",
+            "Metal",
+            "Pop",
+            "Reggae",
+            "Rock",
+            "Electronic",
+            "Folk",
+        ];
+        let colours: Vec<_> = usual.iter().map(|g| genre_colour(g)).collect();
+        for (i, a) in colours.iter().enumerate() {
+            for b in &colours[i + 1..] {
+                assert_ne!(a, b, "two usual genres share a colour");
+            }
+        }
+        // Grey means "abstained" in the slice strip: no genre may look grey.
+        for g in usual.iter().copied().chain(["Shoegaze", "Vaporwave", "x"]) {
+            let c = genre_colour(g);
+            let spread = c.r.max(c.g).max(c.b) - c.r.min(c.g).min(c.b);
+            assert!(spread > 0.15, "{g} is greyish: {c:?}");
+        }
+    }
+}

@@ -299,3 +299,52 @@ fn heldout_accuracy(
     }
     Ok(right as f32 / held.len() as f32)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RetrainReport;
+
+    #[test]
+    fn the_report_names_left_out_genres_and_explains_the_held_out_figure() {
+        let report = RetrainReport {
+            model_id: 3,
+            model_name: "retrained-2".into(),
+            classes: vec!["Jazz".into(), "Rock".into()],
+            train_tracks: 9,
+            heldout_tracks: 2,
+            before: 0.5,
+            after: 1.0,
+            revoted: 11,
+            seconds: 0.4,
+            labels_per_genre: [("Jazz", 6), ("Rock", 5), ("Electronic", 2)]
+                .into_iter()
+                .map(|(g, n)| (g.to_string(), n))
+                .collect(),
+            min_tracks: 3,
+        };
+        let said = report.to_string();
+        assert!(
+            said.contains("on 2 labelled tracks kept out of training to check it"),
+            "{said}"
+        );
+        assert!(
+            said.contains("50.0% of the time before and 100.0% after"),
+            "{said}"
+        );
+        assert!(
+            said.ends_with("left out, with fewer than 3 analysed labelled tracks: Electronic (2)"),
+            "{said}"
+        );
+        // Nothing left out: nothing said about it.
+        let all_kept = RetrainReport {
+            labels_per_genre: report
+                .labels_per_genre
+                .clone()
+                .into_iter()
+                .filter(|(g, _)| g != "Electronic")
+                .collect(),
+            ..report
+        };
+        assert!(!all_kept.to_string().contains("left out"));
+    }
+}
