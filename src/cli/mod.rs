@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use sonotag_core::paths::Paths;
 use sonotag_core::store::{Library, TrackFilter};
 use sonotag_core::{audio, bench, scan, spectrogram, workflow};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
@@ -714,10 +714,10 @@ fn accept_cmd(
 
 /// A track by numeric id or by path.
 fn track_ref(lib: &Library, s: &str) -> anyhow::Result<i64> {
-    if let Ok(id) = s.parse::<i64>() {
-        if lib.track(id)?.is_some() {
-            return Ok(id);
-        }
+    if let Ok(id) = s.parse::<i64>()
+        && lib.track(id)?.is_some()
+    {
+        return Ok(id);
     }
     let path = std::path::absolute(s).unwrap_or_else(|_| PathBuf::from(s));
     Ok(lib
@@ -901,7 +901,7 @@ fn run_scan(lib: &mut Library, dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn info(file: &PathBuf, json: bool) -> anyhow::Result<ExitCode> {
+fn info(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
     if !file.exists() {
         anyhow::bail!("{}: no such file", file.display());
     }

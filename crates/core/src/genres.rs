@@ -161,7 +161,7 @@ impl Vocabulary {
         let k = key(name);
         self.genres
             .iter()
-            .chain(self.map.iter().map(|(alias, _)| alias))
+            .chain(self.map.keys())
             .find(|g| key(g) == k)
             .cloned()
             .unwrap_or_else(|| name.trim().to_string())

@@ -143,11 +143,7 @@ pub fn top(probs: &[f32]) -> (usize, f32) {
 
 /// Votes on a track from its slices' probabilities (`slices × classes`).
 pub fn vote(probs: &[f32], classes: usize, th: Thresholds) -> Proposal {
-    let slices = if classes == 0 {
-        0
-    } else {
-        probs.len() / classes
-    };
+    let slices = probs.len().checked_div(classes).unwrap_or(0);
     let mut votes = vec![0usize; classes];
     for p in probs.chunks_exact(classes.max(1)) {
         let (c, conf) = top(p);
