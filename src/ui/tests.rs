@@ -88,6 +88,17 @@ where
     );
 }
 
+/// Whether some text of the window starts with `prefix`.
+fn shows_starting(app: &App, prefix: &str) -> bool {
+    use iced_test::selector::Candidate;
+    let mut ui = simulator(app.view());
+    ui.find(|c: Candidate<'_>| match c {
+        Candidate::Text { content, .. } if content.starts_with(prefix) => Some(()),
+        _ => None,
+    })
+    .is_ok()
+}
+
 fn key(app: &mut App, k: iced::keyboard::Key) {
     send(app, Message::Key(k, iced::keyboard::Modifiers::empty()));
 }
@@ -139,6 +150,12 @@ fn review_flow_in_the_simulator() {
         .proposal
         .winner
         .map(|w| evidence.classes[w].clone());
+    // The evidence explains itself: axes under the spectrogram, and the
+    // current slice in words; l / → moves to the next slice.
+    assert!(shows_starting(&app, "time →"), "no axis caption");
+    assert!(shows_starting(&app, "Slice 1 of 2 at 0.0 s: "));
+    key(&mut app, iced::keyboard::Key::Character("l".into()));
+    assert!(shows_starting(&app, "Slice 2 of 2 at 3.0 s: "));
 
     // At the smallest window the layout is made for, the decision
     // controls and the review's columns are on screen, none pushed out.
