@@ -323,15 +323,24 @@ pub fn proposals_cmd(
             (Some(g), _) => g.clone(),
             (None, _) => "-".to_string(),
         };
+        // Untagged files are named by their file name, not "? – ?".
+        let name = match (&r.artist, &r.title) {
+            (Some(a), Some(t)) => format!("{a} – {t}"),
+            (None, Some(t)) => t.clone(),
+            (_, None) => Path::new(&r.path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        // No vote cast (every slice abstained): no share to show.
+        let share = if r.votes > 0 {
+            format!("{:.0}%", r.share * 100.0)
+        } else {
+            "-".to_string()
+        };
         println!(
-            "{:>6}  {:<8} {:<11} {:>4.0}%  {} – {}  {}",
-            r.track_id,
-            r.state,
-            genre,
-            r.share * 100.0,
-            r.artist.as_deref().unwrap_or("?"),
-            r.title.as_deref().unwrap_or("?"),
-            r.path
+            "{:>6}  {:<8} {:<11} {share:>5}  {name}  {}",
+            r.track_id, r.state, genre, r.path
         );
     }
     eprintln!(
