@@ -75,7 +75,12 @@ pub fn view<'a, M: Clone + 'a>(
     scrolled: fn(f32, f32) -> M,
     jump: fn(f32) -> M,
 ) -> Element<'a, M> {
-    let first = ((scroll.offset / row_height).floor().max(0.0) as usize).min(len);
+    // The list may have shrunk under a stale offset (a search): the
+    // scrollable clamps its own, and so must the rows built here.
+    let offset = scroll
+        .offset
+        .min((len as f32 * row_height - height).max(0.0));
+    let first = ((offset / row_height).floor().max(0.0) as usize).min(len);
     let last = (first + (height / row_height).ceil() as usize + 2).min(len);
     let body: Column<'a, M> = column![space().height(first as f32 * row_height)]
         .extend((first..last).map(row_at))
@@ -90,7 +95,7 @@ pub fn view<'a, M: Clone + 'a>(
         .height(Length::Fill);
     let bar = Element::from(
         canvas_widget(ScrollBar {
-            offset: scroll.offset,
+            offset,
             content: len as f32 * row_height,
         })
         .width(WIDTH)

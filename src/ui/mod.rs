@@ -611,6 +611,12 @@ impl App {
                     Some(table::Event::LeaveSearch) => {
                         Task::batch([task, iced::widget::operation::focus(LIST_FOCUS)])
                     }
+                    // After a search, filter or sort the selected track,
+                    // where it is still shown, stays in view.
+                    Some(table::Event::Reordered) => match self.track.selected {
+                        Some(id) => Task::batch([task, self.table.reveal(id).map(Message::Table)]),
+                        None => task,
+                    },
                     None => task,
                 };
             }

@@ -408,6 +408,10 @@ fn paging_search_and_accept_above_in_a_long_list() {
         Message::Table(table::Message::Search("clip 4".into())),
     );
     assert_eq!(app.table.shown.len(), 11, "clip 4 and clip 40–49");
+    assert!(
+        in_view(&app, "clip 4.wav") && in_view(&app, "clip 49.wav"),
+        "the results show from the top, whatever the list was scrolled to"
+    );
     send(&mut app, Message::Table(table::Message::SearchDone));
     assert!(
         app.table.rows.iter().all(|r| r.decided.is_none()),
