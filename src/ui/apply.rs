@@ -180,10 +180,7 @@ impl Dialog {
             };
             let included = !self.excluded.contains(&p.track_id);
             let (what, toggle): (&str, Element<'_, Message>) = match p.action {
-                Action::KeepExisting => (
-                    "Kept: the file has a genre (allow replacing in Settings)",
-                    text("–").width(24).into(),
-                ),
+                Action::KeepExisting => ("Kept: has a genre", text("–").width(24).into()),
                 Action::Fill if included => ("Gets a genre", include_box(p.track_id, true)),
                 Action::Replace if included => ("Genre replaced", include_box(p.track_id, true)),
                 _ => ("Left out of this write", include_box(p.track_id, false)),
@@ -246,8 +243,13 @@ impl Dialog {
                 })
                 .size(12),
                 text(format!(
-                    "{} planned: {writes} to write, {kept} kept, {} left out. Untick a row to leave it out.",
+                    "{} planned: {writes} to write, {kept} kept{}, {} left out. Untick a row to leave it out.",
                     self.plan.len(),
+                    if kept > 0 {
+                        " (their files have a genre; Settings allows replacing it)"
+                    } else {
+                        ""
+                    },
                     self.excluded.len()
                 ))
                 .size(12),
