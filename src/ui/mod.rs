@@ -960,12 +960,12 @@ impl App {
                     .map(Message::Track),
             ]
             .spacing(8)
-            .width(Length::FillPortion(5)),
+            .width(Length::FillPortion(3)),
             // Room on the right, so the scrollbar never covers a label.
             container(scrollable(
                 container(side).padding(iced::Padding::ZERO.right(14))
             ))
-            .width(Length::FillPortion(4)),
+            .width(Length::FillPortion(2)),
         ]
         .spacing(12)
         .height(Length::Fill);

@@ -507,7 +507,7 @@ impl Column {
 /// first, then the file's genre tag, then Artist; the review's own columns
 /// always stay.
 pub fn columns_for(width: f32) -> Vec<Column> {
-    let dropped: &[Column] = if width >= 860.0 {
+    let dropped: &[Column] = if width >= 740.0 {
         &[]
     } else if width >= 640.0 {
         &[Column::Album]
@@ -551,8 +551,9 @@ mod tests {
 
     #[test]
     fn narrow_tables_drop_free_text_columns_first() {
-        assert_eq!(columns_for(1000.0).len(), 8);
-        let at_1024_window = columns_for(549.0);
+        // The table's pane is 3/5 of the window less its margins.
+        assert_eq!(columns_for(746.0).len(), 8, "all at 1280 px");
+        let at_1024_window = columns_for(593.0);
         assert!(!at_1024_window.contains(&Column::Album));
         assert!(!at_1024_window.contains(&Column::Tag));
         for kept in [

@@ -348,14 +348,15 @@ impl Track {
                 row![
                     text("0:00").size(11),
                     text(format!(
-                        "time →   ↑ pitch (mel scale, to {} kHz)   amber: patch starts",
+                        "time →   ↑ pitch (mel, to {} kHz)   amber: patch starts",
                         sonotag_core::spectrogram::SAMPLE_RATE / 2000
                     ))
                     .size(11)
                     .width(Length::Fill)
                     .align_x(iced::alignment::Horizontal::Center),
                     text(minutes(*seconds)).size(11),
-                ],
+                ]
+                .spacing(8),
             ]),
             (None, Some(e)) => text(format!("Cannot draw the spectrogram: {e}"))
                 .size(13)
