@@ -9,6 +9,19 @@ fn sonotag() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sonotag"))
 }
 
+/// Runs `sonotag --db DB ARGS` with its settings and caches inside `home`,
+/// never the user's.
+fn run_in(home: &std::path::Path, db: &std::path::Path, args: &[&str]) -> std::process::Output {
+    sonotag()
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_closed_pipe_ends_quietly() {
     let dir = tempfile::tempdir().unwrap();
@@ -80,13 +93,7 @@ fn override_writes_the_genre_typed_and_maps_only_when_asked() {
     sonotag_core::synth::write_wav(&song, &tone, 8_000, 1).unwrap();
     let db = dir.path().join("lib.sqlite");
     let run = |args: &[&str]| {
-        let out = sonotag()
-            .arg("--db")
-            .arg(&db)
-            .args(args)
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .output()
-            .unwrap();
+        let out = run_in(dir.path(), &db, args);
         assert!(
             out.status.success(),
             "{}",
@@ -131,14 +138,7 @@ fn the_review_commands_name_paths_show_ids_and_dates() {
         .collect();
     let db = dir.path().join("lib.sqlite");
     let run = |args: &[&str]| {
-        let out = sonotag()
-            .arg("--db")
-            .arg(&db)
-            .args(args)
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .env("XDG_CACHE_HOME", dir.path().join("cache"))
-            .output()
-            .unwrap();
+        let out = run_in(dir.path(), &db, args);
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -286,20 +286,11 @@ mod tests {
     fn genre_colours_are_stable_distinct_and_never_grey() {
         // By name: the same genre keeps its colour whatever the model.
         assert_eq!(genre_colour("Jazz"), genre_colour(" jazz "));
-        let usual = [
-            "Blues",
-            "Classical",
-            "Country",
-            "Disco",
-            "Hip-Hop",
-            "Jazz",
-            "Metal",
-            "Pop",
-            "Reggae",
-            "Rock",
-            "Electronic",
-            "Folk",
-        ];
+        let usual: Vec<&str> = sonotag_core::genres::DEFAULT_GENRES
+            .iter()
+            .copied()
+            .chain(["Folk"])
+            .collect();
         let colours: Vec<_> = usual.iter().map(|g| genre_colour(g)).collect();
         for (i, a) in colours.iter().enumerate() {
             for b in &colours[i + 1..] {

@@ -61,7 +61,7 @@ impl Scroll {
 }
 
 /// A list of `len` rows, each `row_height` pixels tall, in a space
-/// `height` pixels tall: builds only the rows in view (`row(i)`), with
+/// `height` pixels tall: builds only the rows in view (`row_at(i)`), with
 /// spacers for the rest. `scrolled(offset, viewport)` reports scrolling;
 /// `jump(offset)` asks to scroll (from the scrollbar).
 #[allow(clippy::too_many_arguments)]
