@@ -33,7 +33,7 @@ fn signal(c: usize, seconds: f32, seed: u64) -> Vec<f32> {
                 .into_iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    if (i / (RATE as usize / 8)) % 2 == 0 {
+                    if (i / (RATE as usize / 8)).is_multiple_of(2) {
                         v
                     } else {
                         0.0
@@ -50,9 +50,9 @@ fn signal(c: usize, seconds: f32, seed: u64) -> Vec<f32> {
 fn make_tracks(dir: &Path, per_class: usize, seconds: f32, seed: u64) -> Vec<(PathBuf, usize)> {
     std::fs::create_dir_all(dir).unwrap();
     let mut out = Vec::new();
-    for c in 0..3 {
+    for (c, class) in CLASSES.iter().enumerate() {
         for k in 0..per_class {
-            let path = dir.join(format!("{}-{k:02}.wav", CLASSES[c].to_lowercase()));
+            let path = dir.join(format!("{}-{k:02}.wav", class.to_lowercase()));
             synth::write_wav(
                 &path,
                 &signal(c, seconds, seed + (c * 100 + k) as u64),

@@ -91,14 +91,12 @@ pub fn load_snapshot(paths: &Paths, vocab: &Vocabulary) -> Result<Snapshot, Stri
 
 /// Runs blocking work on the runtime's blocking pool; a panic becomes an
 /// error message instead of taking the window down.
-pub fn blocking<T: Send + 'static>(
+pub async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, String> + Send + 'static,
-) -> impl Future<Output = Result<T, String>> {
-    async move {
-        tokio::task::spawn_blocking(work)
-            .await
-            .unwrap_or_else(|e| Err(format!("background work failed: {e}")))
-    }
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(format!("background work failed: {e}")))
 }
 
 /// Runs `work` on its own library connection, off the UI thread.

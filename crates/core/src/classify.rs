@@ -119,9 +119,8 @@ pub fn classify(
             });
         });
         let mut batch: Vec<Outcome> = Vec::new();
-        let mut done = 0;
         let mut last_commit = std::time::Instant::now();
-        for (id, path, result) in rx_spec.iter() {
+        for (done, (id, path, result)) in (1..).zip(rx_spec.iter()) {
             let result: Result<Patches, audio::AudioError> = result;
             if cancel.load(Ordering::Relaxed) {
                 stop.store(true, Ordering::Relaxed);
@@ -148,7 +147,6 @@ pub fn classify(
                 }
             };
             batch.push(stored);
-            done += 1;
             progress(&ClassifyProgress {
                 done,
                 total,

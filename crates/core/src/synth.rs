@@ -64,7 +64,7 @@ pub fn music_like(seconds: f32, rate: u32, seed: u64) -> Vec<f32> {
     let beat = clicks(seconds, rate, 0.5, 0.3, seed);
     let mut out = Vec::with_capacity(n * 2);
     let mut chord = [220.0f32, 277.2, 329.6];
-    for i in 0..n {
+    for (i, click) in beat.iter().enumerate().take(n) {
         if i % rate as usize == 0 {
             let root = 110.0 * 2f32.powf((rng.unit() * 12.0).floor() / 12.0);
             chord = [root * 2.0, root * 2.52, root * 3.0];
@@ -77,8 +77,8 @@ pub fn music_like(seconds: f32, rate: u32, seed: u64) -> Vec<f32> {
             * 0.12;
         let bass = (2.0 * std::f32::consts::PI * chord[0] / 4.0 * t).sin() * 0.2;
         let hiss = rng.signed() * 0.02;
-        let l = pad + bass + beat[i] + hiss;
-        let r = pad * 0.8 + bass + beat[i] * 0.9 + hiss;
+        let l = pad + bass + click + hiss;
+        let r = pad * 0.8 + bass + click * 0.9 + hiss;
         out.push(l);
         out.push(r);
     }

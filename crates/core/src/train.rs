@@ -200,7 +200,7 @@ pub struct Trained {
     pub epochs: Vec<EpochReport>,
     pub best_epoch: usize,
     /// Validation tracks' probabilities and classes (for calibration).
-    pub validation: Vec<(Vec<f32>, usize)>,
+    pub validation: Vec<vote::LabelledTrack>,
     pub per_class: BTreeMap<String, ClassCount>,
 }
 
@@ -282,7 +282,7 @@ fn track_accuracy(
     net: &GenreNet,
     examples: &[Example],
     idx: &[usize],
-) -> candle_core::Result<(f32, Vec<(Vec<f32>, usize)>)> {
+) -> candle_core::Result<(f32, Vec<vote::LabelledTrack>)> {
     let mut right = 0;
     let mut out = Vec::new();
     for &i in idx {

@@ -225,10 +225,10 @@ pub fn cross_validate(
     folds: usize,
     sample: Option<usize>,
     opts: &HeadOptions,
-) -> candle_core::Result<Vec<(Vec<f32>, usize)>> {
+) -> candle_core::Result<Vec<crate::vote::LabelledTrack>> {
     let classes_of: Vec<usize> = tracks.iter().map(|t| t.class).collect();
     let fold_of = assign_folds(&classes_of, folds, opts.seed);
-    let mut out: Vec<Option<(Vec<f32>, usize)>> = vec![None; tracks.len()];
+    let mut out: Vec<Option<crate::vote::LabelledTrack>> = vec![None; tracks.len()];
     for f in 0..folds {
         let train: Vec<&TrackEmbeddings> = tracks
             .iter()

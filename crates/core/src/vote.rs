@@ -201,6 +201,10 @@ pub fn vote(probs: &[f32], classes: usize, th: Thresholds) -> Proposal {
     }
 }
 
+/// One labelled track's slice probabilities (`slices × classes`) and its
+/// true class: what [`calibrate`] reads.
+pub type LabelledTrack = (Vec<f32>, usize);
+
 /// Outcome of a calibration.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Calibration {
@@ -224,7 +228,7 @@ pub const TRACK_GRID: &[f32] = &[
 /// the higher precision, then the lower thresholds. `None` when no pair
 /// reaches the target.
 pub fn calibrate(
-    tracks: &[(Vec<f32>, usize)],
+    tracks: &[LabelledTrack],
     classes: usize,
     target_precision: f32,
 ) -> Option<Calibration> {

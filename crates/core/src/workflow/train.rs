@@ -172,7 +172,7 @@ struct TrainedNet {
 /// validation tracks.
 fn train_scratch(
     args: &TrainRequest,
-    inputs: &[(PathBuf, usize)],
+    inputs: &[Input],
     classes: &[String],
     events: &(dyn Fn(TrainEvent) + Sync),
 ) -> anyhow::Result<TrainedNet> {
@@ -242,7 +242,7 @@ pub fn shipped_musicnn() -> anyhow::Result<PathBuf> {
 /// cross-validation on the training tracks.
 fn train_transfer(
     args: &TrainRequest,
-    inputs: &[(PathBuf, usize)],
+    inputs: &[Input],
     classes: &[String],
     events: &(dyn Fn(TrainEvent) + Sync),
 ) -> anyhow::Result<TrainedNet> {
@@ -314,11 +314,14 @@ fn eval_set_name(row: &LabelRow) -> String {
     "eval".into()
 }
 
+/// A training file and its class index.
+pub(crate) type Input = (PathBuf, usize);
+
 /// The sorted genres of `rows` (at least two) and each row as (file, class).
 pub(crate) fn classes_and_inputs(
     rows: &[&LabelRow],
     what: &str,
-) -> anyhow::Result<(Vec<String>, Vec<(PathBuf, usize)>)> {
+) -> anyhow::Result<(Vec<String>, Vec<Input>)> {
     let mut classes: Vec<String> = rows.iter().map(|r| r.genre.clone()).collect();
     classes.sort();
     classes.dedup();
