@@ -7,7 +7,8 @@ into 5 outer folds; for each, thresholds are calibrated on the other four
 folds exactly as `sonotag train` does (10-fold out-of-fold votes of up to 6
 patches, the slice x track grid, the most coverage at >= 95 % precision),
 a head is trained on those four folds, and the outer fold is voted on with
-those thresholds. The pooled outer votes say what precision and coverage
+those thresholds. --target sets the precision the out-of-fold votes must
+reach (0.95, as `sonotag train --target-precision`). The pooled outer votes say what precision and coverage
 the calibration really delivers on tracks it never saw, and the chosen
 thresholds show how much they move with the sample.
 
@@ -21,7 +22,7 @@ one, so single thresholds can differ, not the behaviour.
 
 Input: `sonotag embed --labels ... --out EMB.jsonl` (rows of split `eval`
 are left out). Needs numpy and scikit-learn.
-    packaging/calibration-study.py EMB.jsonl [--repeats R] [--track-only]
+    packaging/calibration-study.py EMB.jsonl [--repeats R] [--track-only] [--target P]
 """
 import argparse
 import json
@@ -34,7 +35,6 @@ warnings.filterwarnings("ignore")
 
 SLICE_GRID = [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 TRACK_GRID = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0]
-TARGET = 0.95
 VOTING_PATCHES = 6
 
 
@@ -97,7 +97,7 @@ class Study:
             out += [(probabilities(evenly(self.x[i])), self.y[i]) for i in idx if fold[i] == q]
         return out
 
-    def calibrate(self, votes, track_only):
+    def calibrate(self, votes, track_only, target):
         best = None
         for s in [0.0] if track_only else SLICE_GRID:
             for t in TRACK_GRID:
@@ -107,7 +107,7 @@ class Study:
                     if w is not None:
                         labelled += 1
                         right += w == truth
-                if labelled == 0 or right / labelled + 1e-6 < TARGET:
+                if labelled == 0 or right / labelled + 1e-6 < target:
                     continue
                 key = (labelled / len(votes), right / labelled)
                 if best is None or key > best[0]:
@@ -120,6 +120,7 @@ def main():
     ap.add_argument("embeddings")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--track-only", action="store_true")
+    ap.add_argument("--target", type=float, default=0.95, help="precision the out-of-fold votes must reach")
     ap.add_argument("--outer-seeds", default="7,11")
     args = ap.parse_args()
     rows = [json.loads(line) for line in open(args.embeddings)]
@@ -135,9 +136,9 @@ def main():
             votes = []
             for r in range(args.repeats):
                 votes += study.out_of_fold(train, 10, 1000 * outer_seed + 100 * q + r)
-            c = study.calibrate(votes, args.track_only)
+            c = study.calibrate(votes, args.track_only, args.target)
             s, t = c[1] if c else (1.0, 1.0)
-            chosen.append(f"{s:.1f}/{t:.2f} ({c[0][0]:.0%} covered)" if c else "none reaches 95 %")
+            chosen.append(f"{s:.1f}/{t:.2f} ({c[0][0]:.0%} covered)" if c else "none reaches the target")
             probabilities = study.fit(train)
             for i in everything:
                 if outer[i] == q:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Renders 26 instrumental classical works from music21's corpus (public-domain
-# scores, BSD-licensed encodings) to audio with TiMidity++ and the FluidR3 GM
+# works; the encodings ship with music21) to audio with TiMidity++ and the FluidR3 GM
 # soundfont, labelled "classical": classical music from a source other than
 # GTZAN and the game soundtracks, for the experiment in the README
 # ("Classical scores rendered"). Not part of the shipped model's training.
