@@ -110,13 +110,24 @@ fn genre_tag(path: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[test]
-fn review_flow_in_the_simulator() {
+/// A temporary folder holding a private Sonotag home (library, settings,
+/// vocabulary) and an empty `music` folder; the folder lives as long as the
+/// returned guard.
+fn private_home() -> (
+    tempfile::TempDir,
+    sonotag_core::paths::Paths,
+    std::path::PathBuf,
+) {
     let dir = tempfile::tempdir().unwrap();
-    // The library, settings and vocabulary live in a private folder.
     let paths = sonotag_core::paths::Paths::in_folder(&dir.path().join("sonotag"));
     let music = dir.path().join("music");
     std::fs::create_dir_all(&music).unwrap();
+    (dir, paths, music)
+}
+
+#[test]
+fn review_flow_in_the_simulator() {
+    let (_home, paths, music) = private_home();
     for i in 0..3u64 {
         let stereo = sonotag_core::synth::music_like(6.0, 44_100, i + 10);
         sonotag_core::synth::write_wav(&music.join(format!("song {i}.wav")), &stereo, 44_100, 2)
@@ -349,10 +360,7 @@ fn in_view(app: &App, label: &str) -> bool {
 fn paging_search_and_accept_above_in_a_long_list() {
     use super::table;
     use iced::keyboard::{Key, key::Named};
-    let dir = tempfile::tempdir().unwrap();
-    let paths = sonotag_core::paths::Paths::in_folder(&dir.path().join("sonotag"));
-    let music = dir.path().join("music");
-    std::fs::create_dir_all(&music).unwrap();
+    let (_home, paths, music) = private_home();
     // More rows than a 1024×640 window shows; names that sort naturally.
     let n = 60u64;
     for i in 0..n {
