@@ -5,6 +5,7 @@ set -euo pipefail
 SONOTAG_PACKAGES=(
   pkg-config libasound2-dev cmake         # build: ALSA (rodio); cmake builds the bundled libopus
   xvfb xauth imagemagick                  # tests: headless window smoke test + screenshot
+  curl ffmpeg python3-mutagen             # tests: tag corpus fetch, and two independent tag readers
 )
 missing=()
 for p in "${SONOTAG_PACKAGES[@]}"; do

@@ -15,6 +15,7 @@ pub mod classify;
 pub mod eval;
 pub mod features;
 pub mod fuzz;
+pub mod genre_edit;
 pub mod genres;
 pub mod head;
 pub mod model;

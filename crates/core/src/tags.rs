@@ -8,14 +8,17 @@
 //! - a file whose size or mtime differ from the library's (changed since the
 //!   scan) is refused, as is a read-only or vanished file — per-file errors;
 //! - the old genre values and the file's stamp are stored before writing;
-//! - the new tag is written into a temporary copy next to the file, which is
-//!   then renamed over it, so a crash never leaves a half-written file;
-//! - lofty rewrites only the tag (ID3v2.4 TCON by default or v2.3, Vorbis
-//!   GENRE for FLAC/Ogg/Opus, MP4 ©gen, ID3 chunks in WAV/AIFF): audio bytes
-//!   are untouched;
+//! - the file is rewritten in place under a journal (see [`crate::safe_write`]),
+//!   so a crash never leaves a half-written file;
+//! - only the genre field changes ([`crate::genre_edit`]: ID3v2 TCON, the
+//!   ID3v1 genre byte, APE Genre, Vorbis GENRE, MP4 ©gen, RIFF IGNR); every
+//!   other frame, comment, atom and picture keeps its bytes, audio is never
+//!   touched, and a file that cannot be edited exactly is refused with the
+//!   reason;
 //! - every apply is a batch, and [`undo`] restores each file's previous genre
 //!   values exactly (removing the tag again where Sonotag had to create it).
 
+use crate::genre_edit::{self, EditOptions};
 use crate::safe_write::{
     INTERRUPTED, Interrupt, Journal, JournalEntry, LockedFile, Patch, Pending, Stamp, WriteLock,
     sha256_hex,
@@ -23,13 +26,7 @@ use crate::safe_write::{
 use crate::store::{
     Batch, BatchState, Library, LibraryError, NewWrite, TagWrite, WriteKind, is_written,
 };
-use lofty::config::{ParseOptions, WriteOptions};
-use lofty::file::{FileType, TaggedFile};
-use lofty::prelude::*;
-use lofty::probe::Probe;
-use lofty::tag::{ItemValue, Tag, TagItem, TagType};
 use serde::{Deserialize, Serialize};
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -226,107 +223,29 @@ fn guard_tag_library<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, Stri
     })
 }
 
-/// Reads the tags of a file held in memory (cover art too: the file is
-/// written back with it); the path's extension helps where the content
-/// alone does not tell the format.
-fn read_tagged(bytes: &[u8], path: &Path) -> Result<TaggedFile, String> {
-    let mut probe = Probe::new(Cursor::new(bytes))
-        .options(ParseOptions::new())
-        .guess_file_type()
-        .map_err(|e| format!("cannot read the file: {e}"))?;
-    if probe.file_type().is_none()
-        && let Some(ft) = FileType::from_path(path)
-    {
-        probe = probe.set_file_type(ft);
-    }
-    probe.read().map_err(|e| format!("cannot read tags: {e}"))
-}
-
-/// The genre state of the file's primary tag.
-fn genre_state(tagged: &TaggedFile) -> GenreState {
-    let tag = tagged.tag(tagged.primary_tag_type());
-    GenreState {
-        genres: tag
-            .map(|t| t.get_strings(ItemKey::Genre).map(str::to_string).collect())
-            .unwrap_or_default(),
-        tag: tag.is_some(),
-    }
-}
-
-/// True when the file's ID3v2 tag is v2.2 or v2.3, which Sonotag keeps at
-/// v2.3 (lofty cannot write v2.2) rather than upgrading it to v2.4.
-fn has_old_id3v2(bytes: &[u8], file_type: FileType) -> bool {
-    use lofty::id3::v2::Id3v2Version;
-    let options = ParseOptions::new()
-        .read_properties(false)
-        .read_cover_art(false);
-    let version = match file_type {
-        FileType::Mpeg => lofty::mpeg::MpegFile::read_from(&mut Cursor::new(bytes), options)
-            .ok()
-            .and_then(|f| f.id3v2().map(|t| t.original_version())),
-        FileType::Wav => lofty::iff::wav::WavFile::read_from(&mut Cursor::new(bytes), options)
-            .ok()
-            .and_then(|f| f.id3v2().map(|t| t.original_version())),
-        FileType::Aiff => lofty::iff::aiff::AiffFile::read_from(&mut Cursor::new(bytes), options)
-            .ok()
-            .and_then(|f| f.id3v2().map(|t| t.original_version())),
-        _ => None,
-    };
-    matches!(version, Some(Id3v2Version::V2 | Id3v2Version::V3))
-}
-
 /// The file's genre state as read, and its bytes with `state` as its
-/// genres (one parse for both). Every tag the file has gets
-/// the same genres (an old genre left in ID3v1, APE or RIFF INFO would
-/// contradict the new one in other players); the primary tag is created
-/// when the file has none. Only tags change: lofty leaves audio alone.
+/// genres (one parse for both). Each tag the file has that carries a genre
+/// gets the same genres (an old genre left in ID3v1 or APE would contradict
+/// the new one in other players); the main tag is created when the file
+/// has none. Only the genre fields and the sizes around them change: see
+/// [`crate::genre_edit`]; a file that cannot be edited exactly is refused.
 fn with_genres(
     bytes: &[u8],
     path: &Path,
     state: &GenreState,
     settings: WriteSettings,
 ) -> Result<(GenreState, Vec<u8>), String> {
-    guard_tag_library(|| with_genres_unguarded(bytes, path, state, settings))
-}
-
-fn with_genres_unguarded(
-    bytes: &[u8],
-    path: &Path,
-    state: &GenreState,
-    settings: WriteSettings,
-) -> Result<(GenreState, Vec<u8>), String> {
-    let mut tagged = read_tagged(bytes, path)?;
-    let before = genre_state(&tagged);
-    let primary = tagged.primary_tag_type();
-    let id3v23 = settings.id3v23 || has_old_id3v2(bytes, tagged.file_type());
-    let opts = WriteOptions::default().use_id3v23(id3v23);
-    let mut out = Cursor::new(bytes.to_vec());
-    if tagged.tag(primary).is_none() {
-        tagged.insert_tag(Tag::new(primary));
-    }
-    let types: Vec<TagType> = tagged.tags().iter().map(|t| t.tag_type()).collect();
-    for ty in types {
-        let tag = tagged.tag_mut(ty).expect("listed above");
-        tag.remove_key(ItemKey::Genre);
-        for g in &state.genres {
-            tag.push(TagItem::new(ItemKey::Genre, ItemValue::Text(g.clone())));
-        }
-    }
-    let primary_now_empty = tagged
-        .tag(primary)
-        .is_some_and(|t| t.item_count() == 0 && t.picture_count() == 0);
-    if !state.tag && primary_now_empty {
-        // Undoing a write that had to create the tag: remove it again.
-        tagged.remove(primary);
-        primary
-            .remove_from(&mut out, opts)
-            .map_err(|e| format!("cannot remove the tag: {e}"))?;
-        out.set_position(0);
-    }
-    tagged
-        .save_to(&mut out, opts)
-        .map_err(|e| format!("cannot write the tag: {e}"))?;
-    Ok((before, out.into_inner()))
+    guard_tag_library(|| {
+        let options = EditOptions {
+            id3v23: settings.id3v23,
+        };
+        let edited = genre_edit::set_genres(bytes, path, Some(&state.genres), options)?;
+        let before = GenreState {
+            genres: edited.before,
+            tag: edited.had_tag,
+        };
+        Ok((before, edited.bytes))
+    })
 }
 
 /// The bytes a write of `genre` would give the file held in `bytes` (for

@@ -1,0 +1,183 @@
+//! Exact genre edits, one writer per tag format.
+//!
+//! Why not a general tag library's save: a generic tag model keeps only what
+//! it can map to its own keys, so saving through it silently drops or
+//! rewrites everything else (sort names, MusicBrainz IDs, ReplayGain in its
+//! original case, multi-value frames, cover art in odd places). These
+//! writers parse just enough of each container to find the genre field,
+//! replace that field's bytes and the sizes that enclose it, and copy every
+//! other byte as it was. A file whose layout they cannot edit exactly is
+//! refused with the reason ("two ID3v2 tags", "damaged MP4 atom layout"),
+//! never rewritten by guesswork.
+//!
+//! Per format, what changes:
+//! - MP3/AAC: the ID3v2 `TCON` frame (created, v2.4 or v2.3, when the file
+//!   has no ID3v2 tag), the ID3v1 genre byte and the APEv2 `Genre` item
+//!   where those tags exist;
+//! - FLAC: the `GENRE` entries of the Vorbis comment block (a padding block
+//!   absorbs the change in size where it can);
+//! - Ogg Vorbis, Opus, Speex and Ogg FLAC: the same in the comment packet,
+//!   with the header pages rebuilt;
+//! - MP4: the `©gen` item of `ilst` (`gnre` dropped), free space or the
+//!   chunk offsets adjusted when `moov` changes size before the media data;
+//! - WAV/AIFF: the ID3 chunk's `TCON`, and RIFF `INFO`'s `IGNR`.
+
+mod ape;
+mod id3v1;
+mod id3v2;
+mod mp4;
+mod mpeg;
+mod ogg;
+mod riff;
+mod vorbis;
+mod xflac;
+
+use lofty::file::FileType;
+use std::io::Cursor;
+use std::path::Path;
+
+/// How new tags are made (existing ones keep their version).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EditOptions {
+    /// A new ID3v2 tag is v2.3 instead of v2.4.
+    pub id3v23: bool,
+}
+
+/// The result of an edit: what the genre was, and the file's new bytes.
+#[derive(Clone, Debug)]
+pub struct Edited {
+    /// The genre values of the file's main tag before the edit.
+    pub before: Vec<String>,
+    /// Whether the file had a tag that carries a genre before the edit.
+    pub had_tag: bool,
+    pub bytes: Vec<u8>,
+}
+
+/// Why a file was not written: shown to the user as the file's error.
+pub type Refusal = String;
+
+/// The genres of the file held in `bytes`, read by the same parsers that
+/// write them.
+pub fn read_genres(bytes: &[u8], path: &Path) -> Result<Vec<String>, Refusal> {
+    // Writing the genres the file has is the cheapest exact read: the same
+    // parse, and the result's `before` is what the file holds.
+    set_genres(bytes, path, None, EditOptions::default()).map(|e| e.before)
+}
+
+/// `bytes` with `genres` as the file's genres (an empty list removes the
+/// genre), every other byte kept. `None` only reads.
+pub fn set_genres(
+    bytes: &[u8],
+    path: &Path,
+    genres: Option<&[String]>,
+    options: EditOptions,
+) -> Result<Edited, Refusal> {
+    let kind = file_type(bytes, path).ok_or_else(|| {
+        "not a format Sonotag can write genres into; the file was not changed".to_string()
+    })?;
+    match kind {
+        FileType::Mpeg => mpeg::set_genres(bytes, genres, options, false),
+        FileType::Aac => mpeg::set_genres(bytes, genres, options, true),
+        FileType::Flac => xflac::set_genres(bytes, genres),
+        FileType::Vorbis | FileType::Opus | FileType::Speex => ogg::set_genres(bytes, genres),
+        FileType::Mp4 => mp4::set_genres(bytes, genres),
+        FileType::Wav | FileType::Aiff => riff::set_genres(bytes, genres, options),
+        other => Err(format!(
+            "Sonotag does not write genres into {other:?} files; the file was not changed"
+        )),
+    }
+}
+
+/// The container format, by content (the extension only breaks a tie).
+fn file_type(bytes: &[u8], path: &Path) -> Option<FileType> {
+    if bytes.starts_with(b"OggS") {
+        // Ogg FLAC, Vorbis, Opus and Speex share one container writer.
+        return Some(FileType::Vorbis);
+    }
+    let probe = lofty::probe::Probe::new(Cursor::new(bytes))
+        .guess_file_type()
+        .ok()?;
+    probe.file_type().or_else(|| FileType::from_path(path))
+}
+
+/// Byte ranges of the original replaced by new bytes; ranges do not overlap.
+#[derive(Default)]
+struct Splices(Vec<(std::ops::Range<usize>, Vec<u8>)>);
+
+impl Splices {
+    fn replace(&mut self, range: std::ops::Range<usize>, with: Vec<u8>) {
+        self.0.push((range, with));
+    }
+
+    fn insert(&mut self, at: usize, with: Vec<u8>) {
+        self.0.push((at..at, with));
+    }
+
+    /// The original with every splice made.
+    fn apply(mut self, original: &[u8]) -> Result<Vec<u8>, Refusal> {
+        self.0.sort_by_key(|(r, _)| (r.start, r.end));
+        let grow: usize = self.0.iter().map(|(_, b)| b.len()).sum();
+        let mut out = Vec::with_capacity(original.len() + grow);
+        let mut at = 0;
+        for (r, with) in self.0 {
+            if r.start < at || r.end > original.len() {
+                return Err("internal error: overlapping edits; the file was not changed".into());
+            }
+            out.extend_from_slice(&original[at..r.start]);
+            out.extend_from_slice(&with);
+            at = r.end;
+        }
+        out.extend_from_slice(&original[at..]);
+        Ok(out)
+    }
+}
+
+fn u32_be(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(
+        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+fn u32_le(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+fn u64_be(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_be_bytes(
+        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
+}
+
+/// An ID3v1 genre number (as in "(17)" or a `gnre` atom) as its name.
+fn id3v1_genre_name(index: usize) -> Option<String> {
+    lofty::id3::v1::GENRES.get(index).map(|s| s.to_string())
+}
+
+/// Splits a stored multi-value genre field into its values.
+fn split_values(text: &str) -> Vec<String> {
+    text.split('\0')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splices_apply_in_order() {
+        let mut s = Splices::default();
+        s.replace(4..6, b"XYZ".to_vec());
+        s.insert(0, b"<".to_vec());
+        s.insert(10, b">".to_vec());
+        assert_eq!(s.apply(b"0123456789").unwrap(), b"<0123XYZ6789>");
+        let mut s = Splices::default();
+        s.replace(2..5, vec![]);
+        s.replace(4..6, vec![]);
+        assert!(s.apply(b"0123456789").is_err());
+    }
+}

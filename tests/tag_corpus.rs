@@ -1,0 +1,364 @@
+//! The promise "only the genre changes", checked on files nobody here made:
+//! the test data of two other tag libraries (mutagen and TagLib), fetched by
+//! `packaging/fetch-tag-corpus.sh` into `target/tag-corpus/` (or the folder
+//! in `SONOTAG_TAG_CORPUS`). Every file Sonotag scans gets a genre through
+//! the real apply, and then:
+//!
+//! - (a) every tag item other than the genre is identical, as mutagen's raw
+//!   parse reports it (frames with their encodings, comments in order with
+//!   their keys' case, atoms, APE items, pictures) — an independent reader;
+//! - (b) the new genre reads back in lofty, mutagen and ffprobe;
+//! - (c) the decoded audio is unchanged;
+//! - (d) undo restores every byte.
+//!
+//! A refused file must carry a reason and keep its bytes. The test skips,
+//! saying why, when the corpus is absent (no network at fetch time), unless
+//! `SONOTAG_REQUIRE_TAG_CORPUS` is set, as the test script sets it after a
+//! successful fetch.
+
+use lofty::prelude::*;
+use serde_json::Value;
+use sonotag_core::store::Library;
+use sonotag_core::tags::{self, WritePolicy, WriteSettings};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+
+const GENRE: &str = "Reggae";
+
+fn corpus_dir() -> PathBuf {
+    std::env::var_os("SONOTAG_TAG_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tag-corpus"))
+}
+
+/// A Python with mutagen: Debian's (python3-mutagen), else the one on PATH.
+fn python() -> Option<String> {
+    let candidates = [
+        std::env::var("SONOTAG_PYTHON").ok(),
+        Some("/usr/bin/python3".into()),
+        Some("python3".into()),
+    ];
+    candidates.into_iter().flatten().find(|p| {
+        Command::new(p)
+            .args(["-c", "import mutagen"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+fn mutagen_dump(python: &str, files: &[PathBuf]) -> BTreeMap<String, Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/tag_dump.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(files)
+        .output()
+        .expect("runs the dump script");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the dump is JSON")
+}
+
+/// Genre values ffprobe reports (format and stream tags, any key case).
+fn ffprobe_genres(path: &Path) -> Result<Vec<String>, String> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format_tags:stream_tags",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("ffprobe: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let mut found = Vec::new();
+    let mut tag_maps = vec![v["format"]["tags"].clone()];
+    if let Some(streams) = v["streams"].as_array() {
+        tag_maps.extend(streams.iter().map(|s| s["tags"].clone()));
+    }
+    for tags in tag_maps {
+        if let Some(map) = tags.as_object() {
+            for (k, v) in map {
+                if k.eq_ignore_ascii_case("genre") {
+                    found.push(v.as_str().unwrap_or_default().to_string());
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn lofty_genres(path: &Path) -> Result<Vec<String>, String> {
+    let f = lofty::read_from_path(path).map_err(|e| e.to_string())?;
+    Ok(f.tags()
+        .iter()
+        .flat_map(|t| {
+            t.get_strings(ItemKey::Genre)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect())
+}
+
+fn audio_digest(path: &Path) -> Option<Vec<u32>> {
+    sonotag_core::audio::decode_file(path)
+        .ok()
+        .map(|(samples, _)| samples.iter().map(|s| s.to_bits()).collect())
+}
+
+/// The MPEG frames of the MP3 fixture, without its tags.
+fn mp3_audio() -> Vec<u8> {
+    let bytes =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tone.mp3"))
+            .unwrap();
+    let start = if bytes.starts_with(b"ID3") {
+        10 + bytes[6..10]
+            .iter()
+            .fold(0usize, |a, &b| (a << 7) | b as usize)
+    } else {
+        0
+    };
+    let end = if bytes.len() >= 128 && &bytes[bytes.len() - 128..][..3] == b"TAG" {
+        bytes.len() - 128
+    } else {
+        bytes.len()
+    };
+    bytes[start..end].to_vec()
+}
+
+/// The parts of a dump that must not change. A tag the write had to
+/// create brings its own version (ID3) or vendor (Vorbis); mutagen's length
+/// is an estimate from the file's size for some MP3s, so the decoded audio
+/// is compared instead.
+fn kept_part(dump: &Value, before: &Value) -> Value {
+    let mut v = dump.clone();
+    if let Some(map) = v.as_object_mut() {
+        map.remove("genre");
+        for created in ["id3_version", "vendor"] {
+            // mutagen reports an ID3v1-only file as version 1.x.
+            let v1_only = before[created].get(0).and_then(Value::as_u64) == Some(1);
+            if before.get(created).is_none() || v1_only {
+                map.remove(created);
+            }
+        }
+        if let Some(info) = map.get_mut("info").and_then(Value::as_object_mut) {
+            info.remove("length");
+        }
+    }
+    v
+}
+
+#[test]
+fn only_the_genre_changes_in_other_libraries_test_files() {
+    let corpus = corpus_dir();
+    if !corpus.is_dir() {
+        assert!(
+            std::env::var_os("SONOTAG_REQUIRE_TAG_CORPUS").is_none(),
+            "the tag corpus is required but {} is missing",
+            corpus.display()
+        );
+        eprintln!(
+            "skipped: no tag corpus at {} (run packaging/fetch-tag-corpus.sh)",
+            corpus.display()
+        );
+        return;
+    }
+    let python = python().expect("a python3 with mutagen (Debian: python3-mutagen)");
+    Command::new("ffprobe")
+        .arg("-version")
+        .output()
+        .expect("ffprobe (Debian: ffmpeg)");
+
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    // One folder per source library; file names get its name as a prefix.
+    for source in std::fs::read_dir(&corpus)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+    {
+        let source = source.file_name().to_string_lossy().into_owned();
+        for entry in std::fs::read_dir(corpus.join(&source)).unwrap().flatten() {
+            let name = format!("{source}-{}", entry.file_name().to_string_lossy());
+            if !entry.path().is_file() {
+                continue;
+            }
+            let bytes = std::fs::read(entry.path()).unwrap();
+            // Bare tags (unsynchronised, extended headers, odd APE tags)
+            // become MP3s around the same audio.
+            match entry.path().extension().and_then(|e| e.to_str()) {
+                Some("id3") => std::fs::write(
+                    music.join(format!("{name}.mp3")),
+                    [bytes, mp3_audio()].concat(),
+                )
+                .unwrap(),
+                Some("apev2") => std::fs::write(
+                    music.join(format!("{name}.mp3")),
+                    [mp3_audio(), bytes].concat(),
+                )
+                .unwrap(),
+                _ => std::fs::write(music.join(name), bytes).unwrap(),
+            }
+        }
+    }
+    let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
+    sonotag_core::scan::scan(
+        &mut lib,
+        &[music.clone()],
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )
+    .unwrap();
+    let tracks = lib.tracks(&Default::default()).unwrap();
+    let scanned: Vec<PathBuf> = tracks
+        .iter()
+        .filter(|t| t.info.format.is_some())
+        .map(|t| t.path.clone())
+        .collect();
+    assert!(
+        scanned.len() >= 10,
+        "only {} corpus files scanned",
+        scanned.len()
+    );
+    for t in tracks.iter().filter(|t| t.info.format.is_some()) {
+        sonotag_core::workflow::decide::set_genre(&mut lib, t.id, GENRE, None, true).unwrap();
+    }
+    let before_bytes: BTreeMap<PathBuf, Vec<u8>> = scanned
+        .iter()
+        .map(|p| (p.clone(), std::fs::read(p).unwrap()))
+        .collect();
+    let before_dump = mutagen_dump(&python, &scanned);
+    let before_audio: BTreeMap<PathBuf, Option<Vec<u32>>> = scanned
+        .iter()
+        .map(|p| (p.clone(), audio_digest(p)))
+        .collect();
+    // Whether lofty sees this file's genre field at all: it reads the file,
+    // and finds a genre wherever mutagen does.
+    let before_lofty: BTreeMap<PathBuf, bool> = scanned
+        .iter()
+        .map(|p| {
+            let mutagen_genre = before_dump[&*p.to_string_lossy()]["genre"]
+                .as_array()
+                .is_some_and(|g| !g.is_empty());
+            let sees = lofty_genres(p).is_ok_and(|g| !g.is_empty() || !mutagen_genre);
+            (p.clone(), sees)
+        })
+        .collect();
+    let before_ffprobe: BTreeMap<PathBuf, bool> = scanned
+        .iter()
+        .map(|p| (p.clone(), ffprobe_genres(p).is_ok()))
+        .collect();
+
+    let settings = WriteSettings {
+        policy: WritePolicy::ReplaceAll,
+        ..Default::default()
+    };
+    let plan = tags::plan(&lib, settings).unwrap();
+    let started = std::time::Instant::now();
+    let report = tags::apply(&mut lib, &plan, settings).unwrap();
+    let apply_s = started.elapsed().as_secs_f64();
+
+    let written: Vec<PathBuf> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.error.is_none())
+        .map(|o| o.path.clone())
+        .collect();
+    let after_dump = mutagen_dump(&python, &written);
+    let mut failures = Vec::new();
+    let mut fail = |path: &Path, what: String| {
+        failures.push(format!(
+            "{}: {what}",
+            path.file_name().unwrap().to_string_lossy()
+        ))
+    };
+    for o in &report.outcomes {
+        let name = o.path.file_name().unwrap().to_string_lossy().into_owned();
+        match &o.error {
+            Some(reason) => {
+                eprintln!("refused  {name}: {reason}");
+                if reason.trim().is_empty() {
+                    fail(&o.path, "refused without a reason".into());
+                }
+                if std::fs::read(&o.path).unwrap() != before_bytes[&o.path] {
+                    fail(&o.path, "refused, yet its bytes changed".into());
+                }
+            }
+            None => {
+                let key = o.path.to_string_lossy().into_owned();
+                let (old, new) = (&before_dump[&key], &after_dump[&key]);
+                if old.get("error").is_none() {
+                    if new.get("error").is_some() {
+                        fail(
+                            &o.path,
+                            format!("mutagen can no longer read it: {}", new["error"]),
+                        );
+                    } else if kept_part(old, old) != kept_part(new, old) {
+                        fail(
+                            &o.path,
+                            format!(
+                                "other tags changed:\n  before {}\n  after  {}",
+                                kept_part(old, old),
+                                kept_part(new, old)
+                            ),
+                        );
+                    } else if !new["genre"].to_string().contains(GENRE) {
+                        fail(
+                            &o.path,
+                            format!("mutagen reads no new genre: {}", new["genre"]),
+                        );
+                    }
+                }
+                if before_lofty[&o.path]
+                    && !lofty_genres(&o.path).is_ok_and(|g| g.iter().any(|g| g == GENRE))
+                {
+                    fail(&o.path, format!("lofty reads {:?}", lofty_genres(&o.path)));
+                }
+                match ffprobe_genres(&o.path) {
+                    Ok(g) if g.iter().any(|g| g.contains(GENRE)) => {}
+                    // ffprobe could not read the file before either.
+                    _ if !before_ffprobe[&o.path] => {}
+                    other => fail(&o.path, format!("ffprobe reads {other:?}")),
+                }
+                if before_audio[&o.path].is_some() && audio_digest(&o.path) != before_audio[&o.path]
+                {
+                    fail(&o.path, "the decoded audio changed".into());
+                }
+                eprintln!("written  {name}");
+            }
+        }
+    }
+    let undo = tags::undo(&mut lib, None, settings).unwrap();
+    for o in undo.outcomes.iter().filter(|o| o.error.is_some()) {
+        fail(&o.path, format!("undo failed: {:?}", o.error));
+    }
+    for (path, bytes) in &before_bytes {
+        if std::fs::read(path).unwrap() != *bytes {
+            fail(path, "undo did not restore the exact bytes".into());
+        }
+    }
+    eprintln!(
+        "tag corpus: {} files scanned, {} written, {} refused; apply {:.1} ms per file",
+        scanned.len(),
+        written.len(),
+        report.outcomes.len() - written.len(),
+        1000.0 * apply_s / report.outcomes.len().max(1) as f64
+    );
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
