@@ -215,7 +215,7 @@ fn only_the_genre_changes_in_other_libraries_test_files() {
     let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
     sonotag_core::scan::scan(
         &mut lib,
-        &[music.clone()],
+        std::slice::from_ref(&music),
         &AtomicBool::new(false),
         &mut |_| {},
     )

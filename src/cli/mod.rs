@@ -296,6 +296,10 @@ pub enum Command {
         /// UI thread
         #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks"])]
         window_tracks: Option<usize>,
+        /// Only time writing a genre into this many small files of every
+        /// format (and undoing it), journal and syncs included
+        #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks", "window_tracks"])]
+        apply_files: Option<usize>,
     },
 }
 
@@ -598,7 +602,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sample,
             memory_tracks,
             window_tracks,
+            apply_files,
         } => {
+            if let Some(n) = apply_files {
+                bench::bench_apply(n)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             if let Some(n) = window_tracks {
                 crate::ui::bench::run(n)?;
                 return Ok(ExitCode::SUCCESS);
