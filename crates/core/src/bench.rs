@@ -486,6 +486,7 @@ pub fn synthetic_library(db: &Path, n: usize, seed: u64) -> anyhow::Result<()> {
                 path,
                 size: 4_000_000,
                 mtime_ns: 0,
+                identity: None,
                 info: Ok(info),
             })
             .collect();

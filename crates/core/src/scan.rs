@@ -212,6 +212,7 @@ struct Pending {
     path: PathBuf,
     size: u64,
     mtime_ns: i64,
+    identity: String,
     known: Option<FileStamp>,
 }
 
@@ -282,12 +283,14 @@ pub fn scan(
                 }
             };
             let (size, mtime) = (meta.len(), mtime_ns(&meta));
-            let known = stamps.get(&path).copied();
+            let identity = crate::safe_write::identity_text(&meta);
+            let known = stamps.get(&path).cloned();
             seen.insert(path.clone());
             match known {
                 Some(k)
                     if k.size == size
                         && k.mtime_ns == mtime
+                        && k.identity.as_deref() == Some(identity.as_str())
                         && k.status != TrackStatus::Missing =>
                 {
                     summary.unchanged += 1
@@ -296,6 +299,7 @@ pub fn scan(
                     path,
                     size,
                     mtime_ns: mtime,
+                    identity,
                     known,
                 }),
             }
@@ -329,6 +333,7 @@ pub fn scan(
                 path: &p.path,
                 size: p.size,
                 mtime_ns: p.mtime_ns,
+                identity: Some(&p.identity),
                 info: result.as_ref().map_err(String::as_str),
             })
             .collect();

@@ -134,6 +134,9 @@ pub struct ApplyReport {
     pub batch_id: Option<i64>,
     pub written: usize,
     pub kept_existing: usize,
+    /// Planned files that already hold their genre (written meanwhile by
+    /// another Sonotag): not written again.
+    pub already_written: usize,
     pub outcomes: Vec<FileOutcome>,
     /// Interrupted writes of an earlier run that were resolved first.
     pub recovered: Vec<Recovered>,
@@ -146,6 +149,16 @@ impl std::fmt::Display for ApplyReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let errors = self.outcomes.len() - self.written;
         match self.batch_id {
+            None if self.already_written > 0 => write!(
+                f,
+                "nothing to write: {} files already hold their new genre{}",
+                self.already_written,
+                if self.kept_existing > 0 {
+                    format!(", {} kept their genre", self.kept_existing)
+                } else {
+                    String::new()
+                }
+            ),
             None => write!(
                 f,
                 "nothing written: {} files kept their genre",
@@ -325,8 +338,26 @@ fn land(lib: &mut Library, write_id: i64, kind: WriteKind, stamp: Stamp) -> Resu
     let genres = serde_json::from_str::<GenreState>(state)
         .map(|s| s.genres)
         .unwrap_or_default();
-    lib.record_landed(write_id, kind, &genres, (stamp.size, stamp.mtime_ns))
-        .map_err(|e| e.to_string())
+    lib.record_landed(
+        write_id,
+        kind,
+        &genres,
+        (stamp.size, stamp.mtime_ns),
+        &stamp.identity_text(),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// SQLite's "database or disk is full" as the user needs it: which disk.
+fn disk_full_in_words(error: &str, library: &Path) -> String {
+    if error.contains("disk is full") || error.contains("disk I/O error") {
+        format!(
+            "disk full, or the disk failed, at the library {}",
+            library.display()
+        )
+    } else {
+        error.to_string()
+    }
 }
 
 /// Records that a journaled write left the file as it was (with `stamp`,
@@ -338,7 +369,13 @@ fn land_unchanged(
     stamp: Stamp,
     why: &str,
 ) -> Result<(), LibraryError> {
-    lib.record_unchanged(write_id, kind, why, (stamp.size, stamp.mtime_ns))
+    lib.record_unchanged(
+        write_id,
+        kind,
+        why,
+        (stamp.size, stamp.mtime_ns),
+        &stamp.identity_text(),
+    )
 }
 
 /// What recovery did with one interrupted write.
@@ -363,31 +400,146 @@ pub fn recover(lib: &mut Library) -> anyhow::Result<Vec<Recovered>> {
 }
 
 fn recover_locked(lib: &mut Library) -> Vec<Recovered> {
-    let journal = Journal::for_library(lib.path());
-    journal
-        .pending()
+    let journal = match Journal::open(lib.path(), false) {
+        Ok(Some(j)) => j,
+        Ok(None) => return resolve_unjournaled(lib, &[]),
+        Err(message) => {
+            // Nothing in an untrusted folder is acted on, and no row is
+            // resolved behind it: its entries might be real.
+            return vec![Recovered {
+                path: lib.path().to_path_buf(),
+                message,
+                resolved: false,
+            }];
+        }
+    };
+    let (pending, notes) = journal.pending();
+    let mut out: Vec<Recovered> = notes
+        .messages
         .into_iter()
-        .map(|pending| {
-            let path = pending.entry.path();
-            let (message, resolved) = match resolve(lib, &journal, &pending) {
-                Ok(message) => {
-                    journal.finish(pending);
-                    (message, true)
-                }
-                Err((message, resolved)) => {
-                    if resolved {
-                        journal.finish(pending);
-                    }
-                    (message, resolved)
-                }
+        .map(|message| Recovered {
+            path: journal.kept_dir(),
+            message,
+            resolved: true,
+        })
+        .collect();
+    let covered: Vec<i64> = pending.iter().map(|p| p.entry.write_id).collect();
+    for pending in pending {
+        let path = pending.entry.path();
+        if let Err(why) = vouched(lib, &pending.entry) {
+            let message = match journal.set_aside_entry(pending) {
+                Ok(kept) => format!(
+                    "a journal entry naming this file does not match the library's records \
+                     ({why}); it was moved to {} untouched and nothing was written",
+                    kept.display()
+                ),
+                Err(e) => format!(
+                    "a journal entry naming this file does not match the library's records \
+                     ({why}); nothing was written, and it could not be moved aside: {e}"
+                ),
             };
-            Recovered {
+            out.push(Recovered {
                 path,
                 message,
-                resolved,
+                resolved: true,
+            });
+            continue;
+        }
+        let (message, resolved) = match resolve(lib, &journal, &pending) {
+            Ok(message) => {
+                journal.finish(pending);
+                (message, true)
             }
-        })
-        .collect()
+            Err((message, resolved)) => {
+                if resolved {
+                    journal.finish(pending);
+                }
+                (message, resolved)
+            }
+        };
+        out.push(Recovered {
+            path,
+            message,
+            resolved,
+        });
+    }
+    out.extend(resolve_unjournaled(lib, &covered));
+    out
+}
+
+/// Whether the library vouches for a journal entry: an unfinished write of
+/// this library, to the same track, with the same contents before and
+/// after. Recovery writes nothing else.
+fn vouched(lib: &Library, entry: &JournalEntry) -> Result<(), String> {
+    let w = lib
+        .tag_write(entry.write_id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("the library has no write {}", entry.write_id))?;
+    if w.path != entry.path() {
+        return Err(format!("write {} is of another file", entry.write_id));
+    }
+    let matches = match entry.kind {
+        WriteKind::Apply => {
+            w.written_sha256.as_deref() == Some(entry.after_sha256.as_str())
+                && w.stamp_after.is_none()
+        }
+        WriteKind::Undo => {
+            w.written_sha256.as_deref() == Some(entry.before_sha256.as_str())
+                && w.stamp_after.is_some()
+                && !w.undone
+        }
+    };
+    if matches {
+        Ok(())
+    } else {
+        Err(format!(
+            "write {} is not an unfinished write of these contents",
+            entry.write_id
+        ))
+    }
+}
+
+/// Writes the library records as started but that no journal entry
+/// protects: a kill between recording a write and journaling it (the file
+/// was not touched), or a record whose landing was lost (the file holds
+/// what was written). Each is resolved by what the file holds.
+fn resolve_unjournaled(lib: &mut Library, covered: &[i64]) -> Vec<Recovered> {
+    let Ok(rows) = lib.unresolved_writes() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for w in rows.into_iter().filter(|w| !covered.contains(&w.id)) {
+        let holds_written = std::fs::read(&w.path)
+            .ok()
+            .map(|b| sha256_hex(&b))
+            .zip(w.written_sha256.as_ref())
+            .is_some_and(|(found, written)| found == *written);
+        let (message, result) = if holds_written {
+            let stamp = Stamp::of_path(&w.path);
+            (
+                "a write whose record was lost had reached the file; it is now recorded",
+                stamp.and_then(|stamp| land(lib, w.id, WriteKind::Apply, stamp)),
+            )
+        } else {
+            (
+                "a write interrupted before it touched the file; nothing was changed",
+                lib.record_write_error(
+                    w.id,
+                    "interrupted before the file was touched; nothing was changed",
+                )
+                .map_err(|e| e.to_string()),
+            )
+        };
+        out.push(Recovered {
+            path: w.path,
+            message: match &result {
+                Ok(()) => message.to_string(),
+                Err(e) => format!("{message}, but the library could not record it: {e}"),
+            },
+            resolved: result.is_ok(),
+        });
+    }
+    out
 }
 
 /// Resolves one interrupted write. `Err((why, resolved))`: `resolved` says
@@ -407,9 +559,8 @@ fn resolve(
         Ok(f) => f,
         Err(e) if !entry.path().exists() => {
             // Nothing to repair; keep the bytes the user may want back.
-            let kept = pending
-                .original_bytes()
-                .map_err(|e| e.to_string())
+            let kept = journal
+                .original_bytes(pending)
                 .and_then(|b| journal.keep(pending, &b))
                 .map_err(|k| (format!("{what}: {e}; {k}"), false))?;
             return Err((
@@ -441,8 +592,8 @@ fn resolve(
             "{what} had not changed the file; nothing to repair"
         ));
     }
-    let original = pending
-        .original_bytes()
+    let original = journal
+        .original_bytes(pending)
         .map_err(|e| (format!("{what}: cannot read the journal: {e}"), false))?;
     let kept = journal
         .keep(pending, &file.bytes)
@@ -505,14 +656,30 @@ pub fn apply_watched(
 ) -> anyhow::Result<ApplyReport> {
     let _lock = WriteLock::acquire(lib.path())?;
     let recovered = recover_locked(lib);
-    let todo: Vec<&PlannedWrite> = planned
+    let journal = Journal::open(lib.path(), true)
+        .map_err(anyhow::Error::msg)?
+        .expect("created when missing");
+    let wanted: Vec<&PlannedWrite> = planned
         .iter()
         .filter(|p| p.action != Action::KeepExisting)
+        .collect();
+    // What another Sonotag wrote while this one waited for the lock is not
+    // written again: only what the library still plans is.
+    let still_planned = plan(lib, settings)?;
+    let todo: Vec<&PlannedWrite> = wanted
+        .iter()
+        .copied()
+        .filter(|p| {
+            still_planned
+                .iter()
+                .any(|q| q.track_id == p.track_id && q.new_genre == p.new_genre)
+        })
         .collect();
     let mut report = ApplyReport {
         batch_id: None,
         written: 0,
-        kept_existing: planned.len() - todo.len(),
+        kept_existing: planned.len() - wanted.len(),
+        already_written: wanted.len() - todo.len(),
         outcomes: Vec::new(),
         recovered,
         cancelled: false,
@@ -522,7 +689,6 @@ pub fn apply_watched(
     }
     let batch_id = lib.new_batch()?;
     report.batch_id = Some(batch_id);
-    let journal = Journal::for_library(lib.path());
     let total = todo.len();
     for (done, p) in todo.into_iter().enumerate() {
         if watch.cancel.load(Ordering::Relaxed) {
@@ -562,6 +728,19 @@ fn write_one(
     if file.stamp.size != track.size || file.stamp.mtime_ns != track.mtime_ns {
         return Err("file changed since it was scanned: rescan, review, then apply again".into());
     }
+    // Same size and time, yet another file (swapped in, or its inode's
+    // status changed): not the file that was reviewed.
+    if lib
+        .track_identity(track.id)
+        .map_err(|e| e.to_string())?
+        .is_some_and(|known| known != file.stamp.identity_text())
+    {
+        return Err(
+            "file changed since it was scanned (it was replaced, or its owner, mode or links \
+             changed): rescan, review, then apply again"
+                .into(),
+        );
+    }
     let new = GenreState {
         genres: vec![p.new_genre.clone()],
         tag: true,
@@ -582,6 +761,9 @@ fn write_one(
             undo_patch: undo_patch.as_deref(),
         })
         .map_err(|e| e.to_string())?;
+    if interrupt == Some(Interrupt::BeforeJournal) {
+        return Err(INTERRUPTED.into());
+    }
     match journaled_write(
         journal,
         &mut file,
@@ -590,11 +772,18 @@ fn write_one(
         WriteKind::Apply,
         interrupt,
     ) {
-        Ok((stamp, pending)) => {
-            land(lib, write_id, WriteKind::Apply, stamp)?;
-            journal.finish(pending);
-            Ok(())
-        }
+        Ok((stamp, pending)) => match land(lib, write_id, WriteKind::Apply, stamp) {
+            Ok(()) => {
+                journal.finish(pending);
+                Ok(())
+            }
+            // The journal entry stays: the next start records the write.
+            Err(e) => Err(format!(
+                "written, but the library could not record it ({}); it will be recorded \
+                 the next time Sonotag starts",
+                disk_full_in_words(&e, lib.path())
+            )),
+        },
         Err(e) if e == INTERRUPTED => Err(e),
         Err(e) => {
             lib.record_write_error(write_id, &e)
@@ -678,7 +867,9 @@ pub fn undo_watched(
             }
         })?,
     };
-    let journal = Journal::for_library(lib.path());
+    let journal = Journal::open(lib.path(), true)
+        .map_err(anyhow::Error::msg)?
+        .expect("created when missing");
     let mut outcomes = Vec::new();
     let writes = lib.undoable_writes(batch_id)?;
     let total = writes.len();

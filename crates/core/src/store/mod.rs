@@ -170,6 +170,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE tag_writes ADD COLUMN undone_at INTEGER;
     ALTER TABLE labels ADD COLUMN mapped_from TEXT;
     "#,
+    // The file's identity (device:inode:ctime_ns) beside size and mtime: a
+    // file swapped for another of the same size and mtime is noticed.
+    r#"
+    ALTER TABLE tracks ADD COLUMN identity TEXT;
+    "#,
 ];
 
 /// Current schema version of this build.
@@ -240,12 +245,14 @@ pub fn serialize_path_str<S: serde::Serializer>(
 }
 
 /// Size and mtime of a known file, for incremental scans.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileStamp {
     pub id: i64,
     pub size: u64,
     pub mtime_ns: i64,
     pub status: TrackStatus,
+    /// `device:inode:ctime_ns`; `None` in libraries from before it was kept.
+    pub identity: Option<String>,
 }
 
 /// A per-file scan error.
@@ -378,7 +385,7 @@ impl Library {
         self.conn
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;
+                 PRAGMA synchronous = FULL;
                  PRAGMA foreign_keys = ON;
                  PRAGMA busy_timeout = 10000;",
             )
@@ -446,7 +453,7 @@ impl Library {
     pub fn file_stamps(&self) -> Result<std::collections::HashMap<PathBuf, FileStamp>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT path, id, size, mtime_ns, status FROM tracks")
+            .prepare("SELECT path, id, size, mtime_ns, status, identity FROM tracks")
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -457,6 +464,7 @@ impl Library {
                         size: r.get::<_, i64>(2)? as u64,
                         mtime_ns: r.get(3)?,
                         status: TrackStatus::parse(&r.get::<_, String>(4)?),
+                        identity: r.get(5)?,
                     },
                 ))
             })
@@ -602,6 +610,7 @@ pub struct ScannedFile<'a> {
     pub path: &'a Path,
     pub size: u64,
     pub mtime_ns: i64,
+    pub identity: Option<&'a str>,
     pub info: std::result::Result<&'a TrackInfo, &'a str>,
 }
 
@@ -613,7 +622,11 @@ impl Library {
             for f in files {
                 match f.info {
                     Ok(info) => {
-                        upsert_track(tx, f.path, f.size, f.mtime_ns, info)?;
+                        let id = upsert_track(tx, f.path, f.size, f.mtime_ns, info)?;
+                        tx.execute(
+                            "UPDATE tracks SET identity = ?1 WHERE id = ?2",
+                            params![f.identity, id],
+                        )?;
                     }
                     Err(message) => record_scan_error(tx, f.path, message)?,
                 }

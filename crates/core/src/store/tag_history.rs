@@ -46,6 +46,8 @@ pub struct TagWrite {
     /// (absent for writes of older versions, or when too big to keep).
     pub written_sha256: Option<String>,
     pub undo_patch: Option<Vec<u8>>,
+    /// An undo restored the file.
+    pub undone: bool,
 }
 
 /// What is recorded before a file is touched.
@@ -60,7 +62,7 @@ pub struct NewWrite<'a> {
 }
 
 const WRITE_COLUMNS: &str = "w.id, w.track_id, t.path, w.old_genres, w.new_genres, w.size_after,
-     w.mtime_after, w.written_sha256, w.undo_patch";
+     w.mtime_after, w.written_sha256, w.undo_patch, w.undone_at IS NOT NULL";
 
 fn write_from_row(r: &rusqlite::Row) -> rusqlite::Result<TagWrite> {
     let size: Option<i64> = r.get(5)?;
@@ -74,6 +76,7 @@ fn write_from_row(r: &rusqlite::Row) -> rusqlite::Result<TagWrite> {
         stamp_after: size.zip(mtime).map(|(s, m)| (s as u64, m)),
         written_sha256: r.get(7)?,
         undo_patch: r.get(8)?,
+        undone: r.get(9)?,
     })
 }
 
@@ -131,6 +134,7 @@ impl Library {
         kind: WriteKind,
         genres: &[String],
         stamp: (u64, i64),
+        identity: &str,
     ) -> Result<()> {
         self.transaction(|tx| {
             match kind {
@@ -145,12 +149,13 @@ impl Library {
                 )?,
             };
             tx.execute(
-                "UPDATE tracks SET genres = ?1, size = ?2, mtime_ns = ?3
-                 WHERE id = (SELECT track_id FROM tag_writes WHERE id = ?4)",
+                "UPDATE tracks SET genres = ?1, size = ?2, mtime_ns = ?3, identity = ?4
+                 WHERE id = (SELECT track_id FROM tag_writes WHERE id = ?5)",
                 params![
                     serde_json::to_string(genres).expect("strings serialise"),
                     stamp.0 as i64,
                     stamp.1,
+                    identity,
                     write_id
                 ],
             )?;
@@ -166,6 +171,7 @@ impl Library {
         kind: WriteKind,
         why: &str,
         stamp: (u64, i64),
+        identity: &str,
     ) -> Result<()> {
         self.transaction(|tx| {
             if kind == WriteKind::Apply {
@@ -175,9 +181,9 @@ impl Library {
                 )?;
             }
             tx.execute(
-                "UPDATE tracks SET size = ?1, mtime_ns = ?2
-                 WHERE id = (SELECT track_id FROM tag_writes WHERE id = ?3)",
-                params![stamp.0 as i64, stamp.1, write_id],
+                "UPDATE tracks SET size = ?1, mtime_ns = ?2, identity = ?3
+                 WHERE id = (SELECT track_id FROM tag_writes WHERE id = ?4)",
+                params![stamp.0 as i64, stamp.1, identity, write_id],
             )?;
             Ok(())
         })
@@ -191,6 +197,34 @@ impl Library {
                 params![error, write_id],
             )?;
             Ok(())
+        })
+    }
+
+    /// The identity (`device:inode:ctime_ns`) the library last saw for a
+    /// track's file; `None` when it has not seen one yet.
+    pub fn track_identity(&self, track_id: i64) -> Result<Option<String>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT identity FROM tracks WHERE id = ?1",
+                [track_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+        })
+    }
+
+    /// Writes recorded as started that neither landed nor failed: what a
+    /// kill (or a lost landing) left for recovery to resolve.
+    pub fn unresolved_writes(&self) -> Result<Vec<TagWrite>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {WRITE_COLUMNS} FROM tag_writes w JOIN tracks t ON t.id = w.track_id
+                 WHERE w.size_after IS NULL AND w.error IS NULL
+                 ORDER BY w.id"
+            ))?;
+            let rows = stmt.query_map([], write_from_row)?;
+            rows.collect()
         })
     }
 
