@@ -276,11 +276,15 @@ fn classify_resumes_after_a_kill_without_duplicates() {
 }
 
 #[test]
-fn retrain_learns_the_users_genres_as_a_new_model_version() {
+fn a_head_retrain_of_the_from_scratch_network_points_to_retrain_full() {
+    // A head retrain starts from the training set the model learnt from
+    // (its base set, which the musicnn default ships); the from-scratch
+    // network has none, so only `--full` may retrain it (and the musicnn
+    // tests cover the head retrain itself).
     let f = trained();
     let dir = tempfile::tempdir().unwrap();
     let music = dir.path().join("music");
-    let files = make_tracks(&music, 6, 6.0, 900);
+    let files = make_tracks(&music, 3, 6.0, 900);
     let db = dir.path().join("lib.sqlite");
     assert!(
         sonotag(&db, &["scan", music.to_str().unwrap()])
@@ -292,46 +296,22 @@ fn retrain_learns_the_users_genres_as_a_new_model_version() {
             .status
             .success()
     );
-    // The user calls drones "Ambient" and both beeps and clicks "Electronic".
     let mut lib = Library::open(&db).unwrap();
     for (path, c) in &files {
         let id = lib.track_by_path(path).unwrap().unwrap().id;
         let genre = if *c == 0 { "Ambient" } else { "Electronic" };
         sonotag_core::workflow::decide::set_genre(&mut lib, id, genre, None, false).unwrap();
     }
-    let models_dir = dir.path().join("models");
-    let report = sonotag_core::retrain::retrain_head(
+    let err = sonotag_core::retrain::retrain_head(
         &mut lib,
         &Vocabulary::default(),
-        &models_dir,
+        &dir.path().join("models"),
         &sonotag_core::retrain::RetrainOptions::default(),
     )
-    .unwrap();
-    assert_eq!(report.classes, vec!["Ambient", "Electronic"]);
-    assert!(
-        report.after >= 0.9,
-        "held-out accuracy after: {}",
-        report.after
-    );
-    assert!(report.seconds < 30.0);
-    let models = lib.models().unwrap();
-    assert_eq!(models.len(), 2);
-    let active = models.iter().find(|m| m.active).unwrap();
-    assert_eq!(active.name, report.model_name);
-    assert!(active.parent.is_some());
-    assert!(model::with_ext(&models_dir.join(&report.model_name), "json").exists());
-    // Every track re-voted with the user's genres, without decoding.
-    let rows = lib.proposals(active.id, None).unwrap();
-    assert_eq!(rows.len(), files.len());
-    let right = rows
-        .iter()
-        .filter(|r| r.genre.as_deref() == r.label.as_deref())
-        .count();
-    assert!(
-        right as f32 / rows.len() as f32 > 0.9,
-        "{right} of {}",
-        rows.len()
-    );
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("retrain --full"), "{err}");
+    assert_eq!(lib.models().unwrap().len(), 1, "nothing registered");
 }
 
 #[test]

@@ -165,6 +165,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Play a user who reviews K tracks of a labelled library and retrains:
+    /// accuracy, coverage and precision on the tracks left untouched
+    SimulateCorrections {
+        /// Labels TSVs (genre, path[, split]); train rows form the base set
+        #[arg(long = "labels", value_name = "TSV", required = true)]
+        labels: Vec<PathBuf>,
+        /// The user's library: `eval` (the eval rows), or a source folder
+        /// (e.g. wesnoth) held out of the base set; repeatable
+        #[arg(long, default_value = "eval")]
+        library: Vec<String>,
+        /// Numbers of reviewed tracks
+        #[arg(long, value_delimiter = ',', default_value = "0,5,10,20")]
+        k: Vec<usize>,
+        /// Weights of a decision, in base tracks
+        #[arg(long, value_delimiter = ',', default_value = "5")]
+        weights: Vec<f32>,
+        /// Review orders: review-next, random
+        #[arg(long, value_delimiter = ',', default_value = "review-next,random")]
+        orders: Vec<String>,
+    },
     /// Classify every scanned track not yet analysed with the model
     Classify {
         /// Model path without extension [default: the library's active model, else the shipped one]
@@ -185,6 +205,10 @@ pub enum Command {
         /// Only proposals in this state (proposed or unsure)
         #[arg(long)]
         state: Option<sonotag_core::vote::ProposalState>,
+        /// Only undecided tracks, those whose decision would teach the
+        /// model most first (least certain, spread over genres)
+        #[arg(long)]
+        review_next: bool,
         /// Print JSON
         #[arg(long)]
         json: bool,
@@ -197,9 +221,16 @@ pub enum Command {
         /// Random seed
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Also learn from the genre tags of tracks you have not decided
+        /// (through the vocabulary's map; they weigh less than decisions)
+        #[arg(long, conflicts_with = "full")]
+        use_tags: bool,
     },
-    /// List the models registered in the library
+    /// List the models registered in the library, or switch to one
     Models {
+        /// Make this model (by name) the active one and re-vote with it
+        #[arg(long = "use", value_name = "NAME")]
+        use_model: Option<String>,
         /// Print JSON
         #[arg(long)]
         json: bool,
@@ -300,6 +331,10 @@ pub enum Command {
         /// format (and undoing it), journal and syncs included
         #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks", "window_tracks"])]
         apply_files: Option<usize>,
+        /// Only time `retrain` end to end on a made-up library of this many
+        /// analysed tracks, one in ten decided
+        #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks", "window_tracks", "apply_files"])]
+        retrain_tracks: Option<usize>,
     },
 }
 
@@ -443,6 +478,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             model_cmds::embed_cmd(&rows, max_patches, &out)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::SimulateCorrections {
+            labels,
+            library,
+            k,
+            weights,
+            orders,
+        } => {
+            model_cmds::simulate_cmd(&paths, &labels, &library, &k, &weights, &orders)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Eval {
             labels,
             split,
@@ -479,18 +524,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             model_cmds::classify_cmd(&mut lib, model, force, (!full).then_some(sample))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Proposals { state, json } => {
+        Command::Proposals {
+            state,
+            review_next,
+            json,
+        } => {
             let lib = open_library(&paths)?;
-            model_cmds::proposals_cmd(&lib, state, json)?;
+            model_cmds::proposals_cmd(&lib, state, review_next, json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Retrain { full, seed } => {
+        Command::Retrain {
+            full,
+            seed,
+            use_tags,
+        } => {
             let mut lib = open_library(&paths)?;
-            model_cmds::retrain_cmd(&paths, &mut lib, full, seed)?;
+            model_cmds::retrain_cmd(&paths, &mut lib, full, seed, use_tags)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Models { json } => {
-            let lib = open_library(&paths)?;
+        Command::Models { use_model, json } => {
+            let mut lib = open_library(&paths)?;
+            if let Some(name) = use_model {
+                let report = sonotag_core::workflow::retrain::use_model(&mut lib, &name)?;
+                println!("{report}");
+            }
             let models = lib.models()?;
             print_list(json, &models, "models", |m| {
                 format!(
@@ -603,7 +660,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             memory_tracks,
             window_tracks,
             apply_files,
+            retrain_tracks,
         } => {
+            if let Some(n) = retrain_tracks {
+                bench::bench_retrain_library(n)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             if let Some(n) = apply_files {
                 bench::bench_apply(n)?;
                 return Ok(ExitCode::SUCCESS);
@@ -634,6 +696,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bench::bench_musicnn_inference()?;
                 bench::bench_retrain_head(5_000)?;
                 bench::bench_retrain_musicnn_head(5_000)?;
+                bench::bench_retrain_library(50_000)?;
                 return Ok(ExitCode::SUCCESS);
             }
             bench::run(&bench::BenchOptions {

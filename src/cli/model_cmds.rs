@@ -306,12 +306,27 @@ pub fn classify_cmd(
 pub fn proposals_cmd(
     lib: &Library,
     state: Option<ProposalState>,
+    review_next: bool,
     json: bool,
 ) -> anyhow::Result<()> {
     let active = lib
         .active_model()?
         .context("no model has classified this library yet: run `sonotag classify`")?;
-    let rows = lib.proposals(active.id, state)?;
+    let mut rows = lib.proposals(active.id, state)?;
+    if review_next {
+        rows.retain(|r| r.label.is_none());
+        let keys: Vec<sonotag_core::review::ReviewKey> = rows
+            .iter()
+            .map(|r| sonotag_core::review::ReviewKey {
+                leaning: r.genre.as_deref(),
+                unsure: r.state == ProposalState::Unsure,
+                share: r.share,
+            })
+            .collect();
+        let order = sonotag_core::review::review_next_order(&keys);
+        let mut taken: Vec<Option<_>> = rows.into_iter().map(Some).collect();
+        rows = order.into_iter().filter_map(|i| taken[i].take()).collect();
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
@@ -343,6 +358,12 @@ pub fn proposals_cmd(
             r.track_id, r.state, genre, r.path
         );
     }
+    if review_next {
+        eprintln!(
+            "review next: unsure tracks first, then the least certain proposals, one genre after \
+             another; deciding these teaches the next retrain most"
+        );
+    }
     eprintln!(
         "{} proposals (model {}); the first column is the track id `accept` and `override` take",
         rows.len(),
@@ -352,7 +373,13 @@ pub fn proposals_cmd(
 }
 
 /// `sonotag retrain` (head) and `sonotag retrain --full`.
-pub fn retrain_cmd(dirs: &Paths, lib: &mut Library, full: bool, seed: u64) -> anyhow::Result<()> {
+pub fn retrain_cmd(
+    dirs: &Paths,
+    lib: &mut Library,
+    full: bool,
+    seed: u64,
+    use_tags: bool,
+) -> anyhow::Result<()> {
     let vocab = vocabulary(dirs)?;
     let models_dir = dirs.models.clone();
     if full {
@@ -378,9 +405,120 @@ pub fn retrain_cmd(dirs: &Paths, lib: &mut Library, full: bool, seed: u64) -> an
         &models_dir,
         &RetrainOptions {
             seed,
+            use_tags,
             ..Default::default()
         },
     )?;
     println!("{report}");
+    Ok(())
+}
+
+/// The folder a labelled file sits in under its labels file (its source:
+/// a game's soundtrack, or a GTZAN genre folder).
+fn source_of(tsv: &Path, path: &Path) -> String {
+    tsv.parent()
+        .and_then(|d| path.strip_prefix(d).ok())
+        .and_then(|rel| rel.components().next())
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `sonotag simulate-corrections`: learning curves of retraining.
+pub fn simulate_cmd(
+    dirs: &Paths,
+    labels: &[PathBuf],
+    libraries: &[String],
+    ks: &[usize],
+    weights: &[f32],
+    orders: &[String],
+) -> anyhow::Result<()> {
+    use sonotag_core::simulate::{self, Order, SimTrack};
+    let orders: Vec<Order> = orders
+        .iter()
+        .map(|o| match o.as_str() {
+            "review-next" => Ok(Order::ReviewNext),
+            "random" => Ok(Order::Random),
+            other => Err(anyhow::anyhow!(
+                "unknown order {other}: review-next or random"
+            )),
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let vocab = vocabulary(dirs)?;
+    let mut rows: Vec<(LabelRow, String)> = Vec::new();
+    for tsv in labels {
+        for r in train::read_labels(tsv, &vocab)? {
+            let source = source_of(tsv, &r.path);
+            rows.push((r, source));
+        }
+    }
+    let backbone = musicnn::shared(&shipped_musicnn()?)?;
+    let inputs: Vec<(PathBuf, usize)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (r, _))| (r.path.clone(), i))
+        .collect();
+    let pb = bar(inputs.len(), "tracks embedded");
+    let cache = transfer::default_cache_dir();
+    let (tracks, skipped) =
+        transfer::embed_tracks(&backbone, &inputs, 30, cache.as_deref(), &|done, _| {
+            pb.set_position(done as u64)
+        });
+    pb.finish_and_clear();
+    for s in &skipped {
+        eprintln!("  skipped {}: {}", s.path.display(), s.reason);
+    }
+    let opts = sonotag_core::retrain::RetrainOptions::default();
+    println!(
+        "{:<12} {:<12} {:>6} {:>3} {:>9} {:>9} {:>9} {:>10} {:>7}",
+        "library",
+        "order",
+        "weight",
+        "k",
+        "untouched",
+        "accuracy",
+        "coverage",
+        "precision",
+        "genres"
+    );
+    for library in libraries {
+        let (mut base, mut lib) = (Vec::new(), Vec::new());
+        for t in &tracks {
+            let (row, source) = &rows[t.class];
+            let sim = SimTrack {
+                embeddings: t.embeddings.clone(),
+                genre: row.genre.clone(),
+            };
+            let is_eval = row.split == Some(train::Split::Eval);
+            if library == "eval" {
+                if is_eval {
+                    lib.push(sim)
+                } else {
+                    base.push(sim)
+                }
+            } else if source == library {
+                lib.push(sim);
+            } else if !is_eval {
+                base.push(sim);
+            }
+        }
+        anyhow::ensure!(
+            !lib.is_empty(),
+            "no labelled track is in the library {library}"
+        );
+        for p in simulate::curves(&base, &lib, ks, weights, &orders, &opts)? {
+            println!(
+                "{:<12} {:<12} {:>6} {:>3} {:>9} {:>8.1}% {:>8.1}% {:>9.1}% {:>7}",
+                library,
+                format!("{:?}", p.order),
+                p.weight,
+                p.k,
+                p.untouched,
+                p.accuracy() * 100.0,
+                p.coverage() * 100.0,
+                p.precision() * 100.0,
+                p.classes
+            );
+        }
+    }
     Ok(())
 }

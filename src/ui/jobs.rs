@@ -29,8 +29,8 @@ pub enum Job {
     ScanAndClassify(Vec<PathBuf>),
     /// Classify what is not analysed yet.
     Classify,
-    /// Train a new head from trusted labels.
-    Retrain,
+    /// Train a new head from trusted labels (genre tags too when asked).
+    Retrain { use_tags: bool },
     /// Write planned genres.
     Apply(Vec<PlannedWrite>, WriteSettings),
     /// Undo the latest batch.
@@ -163,11 +163,14 @@ fn run(
             Ok(format!("Scan: {scan}. Classify: {classified}"))
         }
         Job::Classify => Ok(classify(&mut lib, on)?.to_string()),
-        Job::Retrain => {
+        Job::Retrain { use_tags } => {
             on(Progress::Phase(Phase::Retraining));
             let vocab = Vocabulary::load(&paths.vocabulary)?;
-            let r =
-                retrain::retrain_head(&mut lib, &vocab, &paths.models, &RetrainOptions::default())?;
+            let options = RetrainOptions {
+                use_tags,
+                ..Default::default()
+            };
+            let r = retrain::retrain_head(&mut lib, &vocab, &paths.models, &options)?;
             on(Progress::Landed);
             Ok(r.to_string())
         }

@@ -128,6 +128,8 @@ pub struct App {
     panel: Panel,
     models: Vec<ModelRow>,
     label_counts: retrain::LabelCounts,
+    /// Retrain also learns from genre tags.
+    retrain_tags: bool,
     /// A reload is running; another is due after it.
     reloading: bool,
     reload_due: bool,
@@ -227,6 +229,7 @@ impl App {
             panel: Panel::Track,
             models: Vec::new(),
             label_counts: Default::default(),
+            retrain_tags: false,
             reloading: false,
             reload_due: false,
             history: Vec::new(),
@@ -726,7 +729,19 @@ impl App {
                 return self.start_job(jobs::Job::Undo(self.settings.settings.write));
             }
             Message::Retrain(retrain::Message::Retrain) => {
-                return self.start_job(jobs::Job::Retrain);
+                return self.start_job(jobs::Job::Retrain {
+                    use_tags: self.retrain_tags,
+                });
+            }
+            Message::Retrain(retrain::Message::UseTags(on)) => self.retrain_tags = on,
+            Message::Retrain(retrain::Message::Use(name)) => {
+                return Task::perform(
+                    with_library(self.paths.database.clone(), move |lib| {
+                        sonotag_core::workflow::retrain::use_model(lib, &name)
+                            .map(|r| r.to_string())
+                    }),
+                    Message::Revoted,
+                );
             }
             Message::Show(p) => self.panel = p,
             Message::Settings(m) => {
@@ -942,7 +957,8 @@ impl App {
                 self.track.view(row, genres).map(Message::Track)
             }
             Panel::Retrain => {
-                retrain::view(&self.label_counts, &self.models, busy).map(Message::Retrain)
+                retrain::view(&self.label_counts, &self.models, self.retrain_tags, busy)
+                    .map(Message::Retrain)
             }
             Panel::Errors => self.errors.view().map(Message::Errors),
             Panel::Settings => self

@@ -1,8 +1,9 @@
-//! The retrain screen: the trusted labels per genre, the registered models
-//! with their measured figures, and the Retrain button.
+//! The retrain screen: the trusted labels per genre (and how far a genre the
+//! model does not know has come), the registered models with their measured
+//! figures and a button to switch to any of them, and the Retrain button.
 
 use iced::Element;
-use iced::widget::{button, column, text};
+use iced::widget::{button, checkbox, column, row, text};
 use sonotag_core::classify::ModelRow;
 use std::collections::BTreeMap;
 
@@ -13,27 +14,53 @@ pub type LabelCounts = BTreeMap<String, (usize, usize)>;
 #[derive(Clone, Debug)]
 pub enum Message {
     Retrain,
+    /// Also learn from genre tags of undecided tracks.
+    UseTags(bool),
+    /// Make the model of this name the active one.
+    Use(String),
 }
 
-/// The screen: `busy` while a job runs (Retrain waits for it).
+/// Labels a genre the model does not know needs to join it.
+const NEW_GENRE_LABELS: usize = sonotag_core::retrain::RetrainOptions::DEFAULT_MIN_TRACKS;
+
+/// The screen: `busy` while a job runs (Retrain and Use wait for it).
 pub fn view<'a>(
     labels: &'a LabelCounts,
     models: &'a [ModelRow],
+    use_tags: bool,
     busy: bool,
 ) -> Element<'a, Message> {
+    let known: &[String] = models
+        .iter()
+        .find(|m| m.active)
+        .map(|m| m.card.classes.as_slice())
+        .unwrap_or_default();
     let mut col = column![
         text("Trusted labels").size(18),
-        text("Your accepted and overridden genres, plus genre tags the vocabulary knows. A genre needs 3 labelled tracks to become a class; genres with fewer are left out of the new model and named in its report.").size(12),
+        text("A retrain starts from everything the model learnt and adds your accepted and overridden genres, each weighing as much as ten of the tracks it learnt from, so the genres you never touched keep working. A genre the model does not know joins once it has 3 labels.").size(12),
     ]
     .spacing(6);
     for (g, (mine, tags)) in labels {
-        let note = if mine + tags < 3 {
-            " — too few to learn yet"
+        let counted = mine + if use_tags { *tags } else { 0 };
+        let note = if known.contains(g) {
+            String::new()
+        } else if counted < NEW_GENRE_LABELS {
+            format!(" — {counted} of {NEW_GENRE_LABELS} labels for {g}")
         } else {
-            ""
+            " — joins as a new genre at the next retrain".to_string()
         };
         col = col.push(text(format!("{g}: {mine} decided, {tags} from tags{note}")).size(13));
     }
+    let tag_total: usize = labels.values().map(|(_, t)| t).sum();
+    col = col.push(
+        checkbox(use_tags)
+            .label(format!(
+                "Also learn from the genre tags of undecided tracks ({tag_total}; they weigh less than your decisions)"
+            ))
+            .on_toggle(Message::UseTags)
+            .size(14)
+            .text_size(12),
+    );
     col = col.push(button("Retrain (seconds)").on_press_maybe((!busy).then_some(Message::Retrain)));
     col = col.push(text("Models").size(18));
     for m in models {
@@ -58,20 +85,32 @@ pub fn view<'a>(
                     (_, _, _, Some(b), Some(a)) => format!(
                         "{k}: {b:.0}% of held-out labelled tracks right before retraining, {a:.0}% after"
                     ),
+                    _ if v.get("reference_right").is_some() => format!(
+                        "{k}: {} of {} right ({} {})",
+                        v["right"], v["tracks"], v["reference"].as_str().unwrap_or("the first model"), v["reference_right"]
+                    ),
                     _ => k.clone(),
                 }
             })
             .collect::<Vec<_>>()
             .join("; ");
-        col = col.push(
-            text(format!(
-                "{}{} — {} genres. {metrics}",
-                if m.active { "● " } else { "  " },
-                m.name,
-                m.card.classes.len()
-            ))
-            .size(12),
-        );
+        let line = text(format!(
+            "{}{} — {} genres. {metrics}",
+            if m.active { "● " } else { "  " },
+            m.name,
+            m.card.classes.len()
+        ))
+        .size(12);
+        col = col.push(if m.active {
+            row![line]
+        } else {
+            row![
+                button(text("Use").size(12))
+                    .on_press_maybe((!busy).then(|| Message::Use(m.name.clone()))),
+                line
+            ]
+            .spacing(8)
+        });
     }
     col.into()
 }

@@ -453,6 +453,12 @@ fn bench_scan(dir: &Path, count: usize, encoded: &[(String, PathBuf)]) -> anyhow
 /// probabilities and voted, and one in ten decided: what the window's
 /// benchmark opens. Seeded, so every run builds the same library.
 pub fn synthetic_library(db: &Path, n: usize, seed: u64) -> anyhow::Result<()> {
+    synthetic_library_with(db, n, seed, false)
+}
+
+/// [`synthetic_library`], with made-up musicnn embeddings (near the leaning
+/// genre's direction) when `embeddings` is set, so a retrain can run on it.
+fn synthetic_library_with(db: &Path, n: usize, seed: u64, embeddings: bool) -> anyhow::Result<()> {
     use crate::store::{Analysis, Outcome, ScannedFile, TrackFilter, TrackInfo};
     let mut lib = Library::open(db)?;
     let mut rng = crate::rng::Rng::new(seed);
@@ -518,7 +524,14 @@ pub fn synthetic_library(db: &Path, n: usize, seed: u64) -> anyhow::Result<()> {
                     slices,
                     slice_starts: (0..slices as u32).map(|s| s * 1500).collect(),
                     probabilities,
-                    embeddings: Vec::new(),
+                    embeddings: if embeddings {
+                        let dim = crate::musicnn::EMBEDDING;
+                        (0..slices * dim)
+                            .map(|i| rng.unit() + f32::from(u8::from(i % dim == lean)))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
                     decode_errors: 0,
                 },
                 proposal,
@@ -587,6 +600,30 @@ pub fn bench_apply(n: usize) -> anyhow::Result<()> {
         1000.0 * apply_s / plan.len().max(1) as f64,
         undo.outcomes.len(),
         1000.0 * undo_s / undo.outcomes.len().max(1) as f64
+    );
+    Ok(())
+}
+
+/// `sonotag retrain` end to end on a made-up library of `tracks` analysed
+/// tracks, one in ten decided: the base set, the guard, re-calibration,
+/// the final head and the re-vote of every track.
+pub fn bench_retrain_library(tracks: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lib.sqlite");
+    synthetic_library_with(&db, tracks, 7, true)?;
+    let mut lib = Library::open(&db)?;
+    let vocab = crate::genres::Vocabulary::default();
+    let t0 = Instant::now();
+    let report = crate::retrain::retrain_head(
+        &mut lib,
+        &vocab,
+        dir.path(),
+        &crate::retrain::RetrainOptions::default(),
+    )?;
+    println!(
+        "retrain on a library of {tracks} tracks ({} decided): {:.2} s end to end",
+        report.decided_tracks,
+        t0.elapsed().as_secs_f64()
     );
     Ok(())
 }

@@ -10,6 +10,7 @@
 //! to super-genres. The binary's command line and window are thin shells.
 
 pub mod audio;
+pub mod base_set;
 pub mod bench;
 pub mod classify;
 pub mod eval;
@@ -27,6 +28,7 @@ pub mod rng;
 pub mod safe_write;
 pub mod scan;
 pub mod settings;
+pub mod simulate;
 pub mod spectrogram;
 pub mod store;
 pub mod synth;

@@ -1,49 +1,105 @@
-//! Personal retraining: a new classifier head from the user's trusted labels.
+//! Personal retraining: a new classifier head from what the model learnt
+//! plus what the user taught.
 //!
-//! Trusted labels are the user's accepted or overridden proposals (table
-//! `labels`) plus existing genre tags mapped through the vocabulary. Any
-//! genre with at least `min_tracks` labelled tracks becomes a class — the
-//! user's own genres, not only the default eleven. A new head is trained on
-//! the slice embeddings already stored by `classify` (no decoding, seconds),
-//! saved as a new model version whose parent is the current model, and every
-//! track is re-voted from its stored embeddings. A stratified share of the
-//! labelled tracks is held out to report accuracy before and after.
+//! A person corrects a few tracks at a time, and each correction must make
+//! the proposals better, never worse. So a retrain never learns from the
+//! user's labels alone (a head trained on six corrections knows two
+//! genres): it trains on the model's own training set, shipped as
+//! embeddings ([`crate::base_set`]), plus the user's trusted labels from
+//! the library's stored embeddings (no decoding, seconds):
+//!
+//! - every genre the model knew stays a class; a genre of the user's own
+//!   joins once it has [`RetrainOptions::min_tracks`] labels, and the report
+//!   says how far each smaller one has come ("2 of 3 labels for Soundtrack");
+//! - a decided track weighs [`USER_WEIGHT`] base tracks, so where the user
+//!   disagrees with the training set the user wins nearby; existing genre
+//!   tags count only when asked for, and weigh less than decisions;
+//! - the voting thresholds are re-calibrated by cross-validation over the
+//!   base set and the user's labels together, for the same precision target
+//!   as the shipped model;
+//! - a guard compares the new head with the model the library was first
+//!   classified with, on the user's decided tracks, cross-validated (a head
+//!   never judges tracks it was trained on). A new head that gets fewer of
+//!   them right is kept but not made active, and the report says so.
 
 use crate::classify;
 use crate::genres::Vocabulary;
-use crate::model::{Model, today};
-use crate::rng::Rng;
+use crate::head::{HeadOptions, LinearHead};
+use crate::model::{Model, Network, today};
+use crate::musicnn;
+use crate::store::ModelRow;
 use crate::store::{DecisionSource, Library};
-
-use crate::vote;
+use crate::transfer::{TrackEmbeddings, assign_folds};
+use crate::vote::{self, Thresholds};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// How many base-set tracks one decided track weighs. Chosen by simulated
+/// corrections (README, "Retraining"): 1 lets a handful of corrections
+/// drown in the base set, much more lets one odd track pull a genre away.
+pub const USER_WEIGHT: f32 = 10.0;
+
+/// How many base-set tracks a genre tag weighs (tags are noisier than
+/// decisions).
+pub const TAG_WEIGHT: f32 = 1.0;
 
 /// Settings for a head retrain.
 #[derive(Clone, Debug)]
 pub struct RetrainOptions {
     pub seed: u64,
-    /// A genre needs this many labelled tracks to become a class.
+    /// A genre the model does not know needs this many labelled tracks to
+    /// become a class.
     pub min_tracks: usize,
-    /// Fraction of labelled tracks held out for before/after accuracy.
-    pub holdout: f32,
-    /// Slices per track used for training (evenly spaced).
+    /// Patches per library track used for training (evenly spaced).
     pub max_slices_per_track: usize,
-    /// Optimiser steps (mini-batches of up to 2,048 slices).
+    /// Optimiser steps of each head.
     pub epochs: usize,
+    /// Weight of a decided track, in base-set tracks.
+    pub user_weight: f32,
+    /// Also learn from genre tags of undecided tracks (mapped through the
+    /// vocabulary).
+    pub use_tags: bool,
+    /// Cross-validation folds for the thresholds.
+    pub folds: usize,
+    /// Precision the re-calibrated thresholds must reach out of fold.
+    pub target_precision: f32,
+}
+
+impl RetrainOptions {
+    /// [`RetrainOptions::min_tracks`] by default.
+    pub const DEFAULT_MIN_TRACKS: usize = 3;
 }
 
 impl Default for RetrainOptions {
     fn default() -> Self {
         Self {
             seed: 7,
-            min_tracks: 3,
-            holdout: 0.2,
+            min_tracks: Self::DEFAULT_MIN_TRACKS,
             max_slices_per_track: 30,
             epochs: 300,
+            user_weight: USER_WEIGHT,
+            use_tags: false,
+            folds: 6,
+            target_precision: 0.95,
         }
     }
+}
+
+/// How the new head fared on the user's decided tracks.
+#[derive(Clone, Debug, Serialize)]
+pub enum Check {
+    /// Fewer decided tracks than a check needs.
+    TooFew { decided: usize, needed: usize },
+    /// Cross-validated: right answers of the new head and of the reference
+    /// model (the library's first) on the same decided tracks.
+    Compared {
+        tracks: usize,
+        new_right: usize,
+        reference: String,
+        reference_right: usize,
+    },
 }
 
 /// What a retrain did.
@@ -52,51 +108,94 @@ pub struct RetrainReport {
     pub model_id: i64,
     pub model_name: String,
     pub classes: Vec<String>,
-    pub train_tracks: usize,
-    pub heldout_tracks: usize,
-    /// Accuracy of the previous model's proposals on held-out tracks.
-    pub before: f32,
-    /// Accuracy of the new head on the same tracks.
-    pub after: f32,
+    /// Tracks of the shipped training set the head started from.
+    pub base_tracks: usize,
+    /// The user's decided tracks and genre tags learnt from.
+    pub decided_tracks: usize,
+    pub tag_tracks: usize,
+    pub check: Check,
+    /// Whether the new model became the active one.
+    pub activated: bool,
+    /// The model that stays active when the new one does not.
+    pub kept_active: Option<String>,
+    pub thresholds: Thresholds,
+    /// Calibrated for the precision target (else the parent's were kept).
+    pub calibrated: bool,
     pub revoted: usize,
     pub seconds: f64,
-    /// Labels per genre (all sources), including genres too small to train.
+    /// Labels per genre (those learnt from), including genres too small to
+    /// become a class yet.
     pub labels_per_genre: BTreeMap<String, usize>,
-    /// Analysed, labelled tracks a genre needs to become a class.
+    /// Labelled tracks a genre the model does not know needs to join.
     pub min_tracks: usize,
 }
 
 impl std::fmt::Display for RetrainReport {
-    /// The one-line summary both the window and the command line show.
+    /// What both the window and the command line say.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "new model {} with {} genres ({}) from {} tracks in {:.1} s; on {} labelled tracks \
-             kept out of training to check it, the proposals were right {:.1}% of the time \
-             before and {:.1}% after; {} tracks re-voted",
+            "new model {} with {} genres ({}), from {} tracks it knew and {} of your decisions{} \
+             in {:.1} s",
             self.model_name,
             self.classes.len(),
             self.classes.join(", "),
-            self.train_tracks,
-            self.seconds,
-            self.heldout_tracks,
-            self.before * 100.0,
-            self.after * 100.0,
+            self.base_tracks,
+            self.decided_tracks,
+            if self.tag_tracks > 0 {
+                format!(" and {} genre tags", self.tag_tracks)
+            } else {
+                String::new()
+            },
+            self.seconds
+        )?;
+        match &self.check {
+            Check::TooFew { decided, needed } => write!(
+                f,
+                ". Too few of your decisions to check it yet ({decided}; {needed} needed)"
+            )?,
+            Check::Compared {
+                tracks,
+                new_right,
+                reference,
+                reference_right,
+            } => write!(
+                f,
+                ". Checked on your {tracks} decided tracks (each judged by a model trained \
+                 without it): the new model gets {new_right} right, {reference} {reference_right}"
+            )?,
+        }
+        if self.activated {
+            write!(f, "; it is now active")?;
+        } else {
+            write!(
+                f,
+                "; that is worse, so it was kept but not made active ({} stays active; \
+                 `sonotag models --use {}` switches to it)",
+                self.kept_active.as_deref().unwrap_or("the current model"),
+                self.model_name
+            )?;
+        }
+        write!(
+            f,
+            "; thresholds {}: slice {:.2}, track {:.2}; {} tracks re-voted",
+            if self.calibrated {
+                "re-calibrated"
+            } else {
+                "kept (the precision target was out of reach)"
+            },
+            self.thresholds.slice,
+            self.thresholds.track,
             self.revoted
         )?;
-        let dropped: Vec<String> = self
+        let growing: Vec<String> = self
             .labels_per_genre
             .iter()
             .filter(|(g, _)| !self.classes.contains(g))
-            .map(|(g, n)| format!("{g} ({n})"))
+            .map(|(g, n)| format!("{n} of {} labels for {g}", self.min_tracks))
             .collect();
-        if !dropped.is_empty() {
-            write!(
-                f,
-                "; left out, with fewer than {} analysed labelled tracks: {}",
-                self.min_tracks,
-                dropped.join(", ")
-            )?;
+        if !growing.is_empty() {
+            write!(f, "; not a genre yet: {}", growing.join(", "))?;
         }
         Ok(())
     }
@@ -135,8 +234,125 @@ pub fn trusted_labels(lib: &Library, vocab: &Vocabulary) -> anyhow::Result<Vec<T
         .collect())
 }
 
-/// Trains a new head, registers it as the active model under `models_dir`,
-/// and re-votes the library.
+/// One training track: its patches' embeddings, class and weight, and the
+/// library track it comes from (`None` for base-set tracks).
+pub(crate) struct Sample {
+    pub embeddings: Vec<f32>,
+    pub class: usize,
+    pub weight: f32,
+    pub track: Option<(i64, DecisionSource)>,
+}
+
+impl Sample {
+    pub fn patches(&self) -> usize {
+        self.embeddings.len() / musicnn::EMBEDDING
+    }
+}
+
+/// A head on `samples`, each track weighing its weight however many
+/// patches it has.
+pub(crate) fn fit(
+    samples: &[&Sample],
+    classes: usize,
+    opts: &HeadOptions,
+) -> anyhow::Result<LinearHead> {
+    let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
+    for s in samples {
+        let n = s.patches().max(1);
+        x.extend_from_slice(&s.embeddings);
+        y.extend(std::iter::repeat_n(s.class as u32, s.patches()));
+        w.extend(std::iter::repeat_n(s.weight / n as f32, s.patches()));
+    }
+    Ok(LinearHead::train(
+        &x,
+        &y,
+        &w,
+        musicnn::EMBEDDING,
+        classes,
+        opts,
+    )?)
+}
+
+/// The patch probabilities of a sample's evenly spaced voting patches.
+pub(crate) fn voting_probabilities(head: &LinearHead, s: &Sample) -> Vec<f32> {
+    let d = musicnn::EMBEDDING;
+    let picks = crate::features::slice_plan(s.patches(), Some(classify::DEFAULT_SAMPLE_SLICES));
+    let sampled: Vec<f32> = picks
+        .into_iter()
+        .flat_map(|k| s.embeddings[k * d..(k + 1) * d].iter().copied())
+        .collect();
+    head.probabilities(&sampled)
+}
+
+pub(crate) const PLURALITY: Thresholds = Thresholds {
+    slice: 0.0,
+    track: 0.0,
+};
+
+/// Thresholds for `opts.target_precision`, calibrated on out-of-fold votes
+/// over all `samples` (base and library tracks together); `None` when the
+/// target is out of reach.
+pub(crate) fn calibrate_thresholds(
+    samples: &[Sample],
+    classes: usize,
+    opts: &RetrainOptions,
+    cv_opts: &HeadOptions,
+) -> anyhow::Result<Option<Thresholds>> {
+    let fold_of = assign_folds(
+        &samples.iter().map(|s| s.class).collect::<Vec<_>>(),
+        opts.folds,
+        opts.seed,
+    );
+    // Folds train in parallel: each head is small, so one per core beats
+    // one at a time with its matrix products split.
+    let per_fold: Vec<anyhow::Result<Vec<vote::LabelledTrack>>> = (0..opts.folds)
+        .into_par_iter()
+        .map(|f| {
+            let train: Vec<&Sample> = samples
+                .iter()
+                .zip(&fold_of)
+                .filter(|(_, k)| **k != f)
+                .map(|(s, _)| s)
+                .collect();
+            let head = fit(&train, classes, cv_opts)?;
+            Ok(samples
+                .iter()
+                .zip(&fold_of)
+                .filter(|(_, k)| **k == f)
+                .map(|(s, _)| (voting_probabilities(&head, s), s.class))
+                .collect())
+        })
+        .collect();
+    let mut oof: Vec<vote::LabelledTrack> = Vec::with_capacity(samples.len());
+    for fold in per_fold {
+        oof.extend(fold?);
+    }
+    Ok(vote::calibrate(&oof, classes, opts.target_precision).map(|c| c.thresholds))
+}
+
+/// The cross-validation heads (guard and thresholds) judge a recipe, not
+/// the shipped head: a third of the steps keeps a retrain within seconds.
+pub(crate) fn cv_options(head: &HeadOptions) -> HeadOptions {
+    HeadOptions {
+        steps: (head.steps / 3).max(1),
+        ..*head
+    }
+}
+
+/// The model the library was first classified with: no user label went
+/// into it, so it can be judged on all of them.
+fn reference_model(lib: &Library, from: &ModelRow) -> anyhow::Result<ModelRow> {
+    let models = lib.models()?;
+    let mut at = from.clone();
+    while let Some(parent) = at.parent.and_then(|p| models.iter().find(|m| m.id == p)) {
+        at = parent.clone();
+    }
+    Ok(at)
+}
+
+/// Trains a new head on the base set and the library's labels, registers
+/// it under `models_dir`, re-votes the library with it, and makes it active
+/// unless it does worse on the user's decided tracks than the reference.
 pub fn retrain_head(
     lib: &mut Library,
     vocab: &Vocabulary,
@@ -148,119 +364,256 @@ pub fn retrain_head(
         anyhow::anyhow!("no model in this library yet: run `sonotag classify` first")
     })?;
     let mut model = Model::load(&parent.path)?;
-    let labels = trusted_labels(lib, vocab)?;
-    let mut labels_per_genre: BTreeMap<String, usize> = BTreeMap::new();
-    for l in &labels {
-        *labels_per_genre.entry(l.genre.clone()).or_default() += 1;
-    }
-    // Only tracks analysed by the parent can contribute embeddings.
+    anyhow::ensure!(
+        matches!(model.net, Network::Pretrained { .. }),
+        "model {} is the from-scratch network: run `sonotag retrain --full`",
+        parent.name
+    );
+    // The knowledge the parent's line started from: the shipped model's
+    // training set, in its class order.
+    let root = reference_model(lib, &parent)?;
+    let root_card = Model::load(&root.path)
+        .map(|m| m.card)
+        .unwrap_or(root.card.clone());
+    let base = crate::base_set::load(&root.path, root_card.classes.len()).map_err(|e| {
+        anyhow::anyhow!(
+            "{e}; without the training set the model started from, retraining would forget \
+             every genre you did not label"
+        )
+    })?;
+
+    let labels: Vec<TrustedLabel> = trusted_labels(lib, vocab)?
+        .into_iter()
+        .filter(|l| opts.use_tags || l.source != DecisionSource::Tag)
+        .collect();
     let analysed: std::collections::HashSet<i64> =
         lib.analysed_track_ids(parent.id)?.into_iter().collect();
     let usable: Vec<&TrustedLabel> = labels
         .iter()
         .filter(|l| analysed.contains(&l.track_id))
         .collect();
-    let mut per_class: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    let mut labels_per_genre: BTreeMap<String, usize> = BTreeMap::new();
     for l in &usable {
-        per_class
-            .entry(l.genre.clone())
-            .or_default()
-            .push(l.track_id);
+        *labels_per_genre.entry(l.genre.clone()).or_default() += 1;
     }
-    per_class.retain(|_, ids| ids.len() >= opts.min_tracks);
     anyhow::ensure!(
-        per_class.len() >= 2,
-        "retraining needs at least two genres with {} or more analysed, labelled tracks; labels per genre now: {:?}",
-        opts.min_tracks,
-        labels_per_genre
-    );
-    let classes: Vec<String> = per_class.keys().cloned().collect();
-    let mut rng = Rng::new(opts.seed);
-    let (mut train_tracks, mut held) = (Vec::new(), Vec::new());
-    for (c, ids) in per_class.values().enumerate() {
-        let mut ids = ids.clone();
-        for i in (1..ids.len()).rev() {
-            ids.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
-        }
-        let n_held = if ids.len() >= 5 {
-            ((ids.len() as f32 * opts.holdout).round() as usize).max(1)
+        !usable.is_empty(),
+        "nothing to learn from yet: accept or override some proposals first{}",
+        if opts.use_tags {
+            ""
         } else {
-            0
-        };
-        held.extend(ids[..n_held].iter().map(|&t| (t, c)));
-        train_tracks.extend(ids[n_held..].iter().map(|&t| (t, c)));
-    }
-
-    // Embeddings of the training tracks (capped, evenly spaced slices).
-    let dim = model.net.embedding_dim();
-    let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
-    for &(track, c) in &train_tracks {
-        let a = lib.analysis(track, parent.id)?.expect("analysed");
-        let take = a.slices.min(opts.max_slices_per_track);
-        for k in 0..take {
-            let s = if take > 1 {
-                k * (a.slices - 1) / (take - 1)
-            } else {
-                0
-            };
-            x.extend_from_slice(&a.embeddings[s * dim..(s + 1) * dim]);
-            y.push(c as u32);
-            w.push(1.0 / take as f32);
+            " (or retrain with --use-tags)"
+        }
+    );
+    let mut classes = root_card.classes.clone();
+    for (g, n) in &labels_per_genre {
+        if *n >= opts.min_tracks && !classes.contains(g) {
+            classes.push(g.clone());
         }
     }
-    let before = heldout_accuracy(lib, parent.id, &held, &classes)?;
-    model
-        .net
-        .retrain_head(&x, &y, &w, classes.len(), opts.seed, opts.epochs)?;
+    classes.sort();
+    let class_of = |g: &str| classes.iter().position(|c| c == g);
+    let mut samples: Vec<Sample> = base
+        .into_iter()
+        .filter_map(|t: TrackEmbeddings| {
+            Some(Sample {
+                class: class_of(&root_card.classes[t.class])?,
+                embeddings: t.embeddings,
+                weight: 1.0,
+                track: None,
+            })
+        })
+        .collect();
+    let base_tracks = samples.len();
+    let dim = musicnn::EMBEDDING;
+    for l in &usable {
+        let Some(class) = class_of(&l.genre) else {
+            continue;
+        };
+        let Some(a) = lib.analysis(l.track_id, parent.id)? else {
+            continue;
+        };
+        let picks = crate::features::slice_plan(a.slices, Some(opts.max_slices_per_track));
+        samples.push(Sample {
+            embeddings: picks
+                .into_iter()
+                .flat_map(|k| a.embeddings[k * dim..(k + 1) * dim].iter().copied())
+                .collect(),
+            class,
+            weight: if l.source == DecisionSource::Tag {
+                TAG_WEIGHT
+            } else {
+                opts.user_weight
+            },
+            track: Some((l.track_id, l.source)),
+        });
+    }
+    let head_opts = HeadOptions {
+        seed: opts.seed,
+        steps: opts.epochs,
+        ..Default::default()
+    };
+    let cv_opts = cv_options(&head_opts);
+    tracing::debug!(
+        "retrain: samples ready after {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
 
-    // The new version.
+    // The guard: each decided track judged by a head trained without it.
+    let decided: Vec<usize> = (0..samples.len())
+        .filter(|&i| matches!(samples[i].track, Some((_, s)) if s != DecisionSource::Tag))
+        .collect();
+    const CHECK_MIN: usize = 3;
+    let check = if decided.len() < CHECK_MIN {
+        Check::TooFew {
+            decided: decided.len(),
+            needed: CHECK_MIN,
+        }
+    } else {
+        let folds = decided.len().min(4);
+        let fold_of = assign_folds(
+            &decided
+                .iter()
+                .map(|&i| samples[i].class)
+                .collect::<Vec<_>>(),
+            folds,
+            opts.seed,
+        );
+        let mut new_right = 0;
+        let mut reference_right = 0;
+        let mut judged = 0;
+        for f in 0..folds {
+            let held: Vec<usize> = decided
+                .iter()
+                .zip(&fold_of)
+                .filter(|(_, k)| **k == f)
+                .map(|(i, _)| *i)
+                .collect();
+            let train: Vec<&Sample> = (0..samples.len())
+                .filter(|i| !held.contains(i))
+                .map(|i| &samples[i])
+                .collect();
+            let head = fit(&train, classes.len(), &cv_opts)?;
+            for &i in &held {
+                let s = &samples[i];
+                let (track, _) = s.track.expect("decided samples are library tracks");
+                let Some(reference) = lib.analysis(track, root.id)? else {
+                    continue;
+                };
+                judged += 1;
+                let proposal =
+                    vote::vote(&voting_probabilities(&head, s), classes.len(), PLURALITY);
+                new_right += usize::from(proposal.winner == Some(s.class));
+                let old = vote::vote(&reference.probabilities, root.card.classes.len(), PLURALITY);
+                reference_right += usize::from(
+                    old.winner.map(|w| root.card.classes[w].as_str())
+                        == Some(classes[s.class].as_str()),
+                );
+            }
+        }
+        Check::Compared {
+            tracks: judged,
+            new_right,
+            reference: root.name.clone(),
+            reference_right,
+        }
+    };
+    let activate = match &check {
+        Check::TooFew { .. } => true,
+        Check::Compared {
+            new_right,
+            reference_right,
+            ..
+        } => new_right >= reference_right,
+    };
+
+    tracing::debug!(
+        "retrain: guard done after {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let (thresholds, calibrated) =
+        match calibrate_thresholds(&samples, classes.len(), opts, &cv_opts)? {
+            Some(t) => (t, true),
+            None => (parent.card.thresholds, false),
+        };
+    tracing::debug!(
+        "retrain: thresholds done after {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let all: Vec<&Sample> = samples.iter().collect();
+    let head = fit(&all, classes.len(), &head_opts)?;
+    tracing::debug!(
+        "retrain: final head after {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    if let Network::Pretrained { head: h, .. } = &mut model.net {
+        *h = head;
+    }
     let version = lib.models()?.len() + 1;
     let name = format!("personal-{version}");
-    let base = models_dir.join(&name);
+    let path = models_dir.join(&name);
+    let decided_tracks = decided.len();
+    let tag_tracks = samples.len() - base_tracks - decided_tracks;
     model.card.name = name.clone();
     model.card.classes = classes.clone();
     model.card.created = today();
+    model.card.thresholds = thresholds;
+    model.card.calibrated = calibrated;
     model.card.training.head_only = true;
     model.card.training.command = "sonotag retrain".into();
     model.card.training.seed = opts.seed;
-    model.card.training.sources = vec![format!("library (parent model {})", parent.name)];
-    model.card.training.per_class = per_class
+    model.card.training.sources = vec![
+        format!("the base set of {} ({base_tracks} tracks)", root.name),
+        format!(
+            "library: {decided_tracks} decided tracks (weight {}), {tag_tracks} genre tags",
+            opts.user_weight
+        ),
+    ];
+    model.card.training.per_class = classes
         .iter()
-        .map(|(g, ids)| {
-            (
-                g.clone(),
-                crate::model::ClassCount {
-                    tracks: ids.len(),
-                    slices: 0,
-                },
-            )
+        .enumerate()
+        .map(|(c, g)| {
+            let tracks = samples.iter().filter(|s| s.class == c).count();
+            (g.clone(), crate::model::ClassCount { tracks, slices: 0 })
         })
         .collect();
     model.card.parameters = model.net.parameters();
-    model.card.mflops_per_slice = model.net.mflops_per_patch();
     model.card.metrics.clear();
-    model.base = base.clone();
-    model.save(&base)?;
+    if let Check::Compared {
+        tracks,
+        new_right,
+        reference,
+        reference_right,
+    } = &check
+    {
+        model.card.metrics.insert(
+            "your decided tracks, cross-validated".into(),
+            serde_json::json!({
+                "tracks": tracks, "right": new_right,
+                "reference": reference, "reference_right": reference_right,
+            }),
+        );
+    }
+    model.base = path.clone();
+    model.save(&path)?;
     let id = lib.register_model(&model, Some(parent.id))?;
-    let thresholds = model.card.thresholds;
-    let revoted = classify::revote_from_embeddings(lib, parent.id, id, &model, thresholds)?;
-    let after = heldout_accuracy(lib, id, &held, &classes)?;
-    model.card.metrics.insert(
-        "held-out library tracks".into(),
-        serde_json::json!({ "tracks": held.len(), "before": before, "after": after }),
-    );
-    model.save(&base)?;
-    lib.register_model(&model, Some(parent.id))?;
-    lib.set_active_model(id)?;
     lib.set_model_parent(id, parent.id)?;
+    let revoted = classify::revote_from_embeddings(lib, parent.id, id, &model, thresholds)?;
+    if activate {
+        lib.set_active_model(id)?;
+    }
     Ok(RetrainReport {
         model_id: id,
         model_name: name,
         classes,
-        train_tracks: train_tracks.len(),
-        heldout_tracks: held.len(),
-        before,
-        after,
+        base_tracks,
+        decided_tracks,
+        tag_tracks,
+        check,
+        activated: activate,
+        kept_active: (!activate).then(|| parent.name.clone()),
+        thresholds,
+        calibrated,
         revoted,
         seconds: started.elapsed().as_secs_f64(),
         labels_per_genre,
@@ -268,83 +621,68 @@ pub fn retrain_head(
     })
 }
 
-/// Share of held-out tracks whose plurality vote under `model_id` names
-/// their label (proposals of models with other class sets compare by name).
-fn heldout_accuracy(
-    lib: &Library,
-    model_id: i64,
-    held: &[(i64, usize)],
-    classes: &[String],
-) -> anyhow::Result<f32> {
-    if held.is_empty() {
-        return Ok(0.0);
-    }
-    let row = lib
-        .models()?
-        .into_iter()
-        .find(|m| m.id == model_id)
-        .ok_or_else(|| anyhow::anyhow!("model {model_id} not registered"))?;
-    let mut right = 0;
-    for &(track, c) in held {
-        if let Some(a) = lib.analysis(track, model_id)? {
-            let p = vote::vote(
-                &a.probabilities,
-                row.card.classes.len(),
-                row.card.thresholds,
-            );
-            if p.proposed().map(|w| &row.card.classes[w]) == Some(&classes[c]) {
-                right += 1;
-            }
-        }
-    }
-    Ok(right as f32 / held.len() as f32)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::RetrainReport;
+    use super::*;
 
-    #[test]
-    fn the_report_names_left_out_genres_and_explains_the_held_out_figure() {
-        let report = RetrainReport {
+    fn report(check: Check, activated: bool) -> RetrainReport {
+        RetrainReport {
             model_id: 3,
-            model_name: "retrained-2".into(),
+            model_name: "personal-3".into(),
             classes: vec!["Jazz".into(), "Rock".into()],
-            train_tracks: 9,
-            heldout_tracks: 2,
-            before: 0.5,
-            after: 1.0,
+            base_tracks: 146,
+            decided_tracks: 2,
+            tag_tracks: 0,
+            check,
+            activated,
+            kept_active: (!activated).then(|| "default".into()),
+            thresholds: Thresholds::default(),
+            calibrated: true,
             revoted: 11,
             seconds: 0.4,
-            labels_per_genre: [("Jazz", 6), ("Rock", 5), ("Electronic", 2)]
+            labels_per_genre: [("Jazz", 1), ("Soundtrack", 2)]
                 .into_iter()
                 .map(|(g, n)| (g.to_string(), n))
                 .collect(),
             min_tracks: 3,
+        }
+    }
+
+    #[test]
+    fn the_report_never_shows_a_figure_it_does_not_have() {
+        let said = report(
+            Check::TooFew {
+                decided: 2,
+                needed: 3,
+            },
+            true,
+        )
+        .to_string();
+        assert!(
+            said.contains("Too few of your decisions to check it yet (2; 3 needed)"),
+            "{said}"
+        );
+        assert!(!said.contains('%'), "{said}");
+        assert!(said.contains("it is now active"), "{said}");
+        assert!(
+            said.ends_with("not a genre yet: 2 of 3 labels for Soundtrack"),
+            "{said}"
+        );
+        let worse = Check::Compared {
+            tracks: 6,
+            new_right: 3,
+            reference: "default".into(),
+            reference_right: 5,
         };
-        let said = report.to_string();
+        let said = report(worse, false).to_string();
         assert!(
-            said.contains("on 2 labelled tracks kept out of training to check it"),
+            said.contains("the new model gets 3 right, default 5"),
             "{said}"
         );
         assert!(
-            said.contains("50.0% of the time before and 100.0% after"),
+            said.contains("kept but not made active (default stays active"),
             "{said}"
         );
-        assert!(
-            said.ends_with("left out, with fewer than 3 analysed labelled tracks: Electronic (2)"),
-            "{said}"
-        );
-        // Nothing left out: nothing said about it.
-        let all_kept = RetrainReport {
-            labels_per_genre: report
-                .labels_per_genre
-                .clone()
-                .into_iter()
-                .filter(|(g, _)| g != "Electronic")
-                .collect(),
-            ..report
-        };
-        assert!(!all_kept.to_string().contains("left out"));
+        assert!(said.contains("sonotag models --use personal-3"), "{said}");
     }
 }

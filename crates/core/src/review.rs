@@ -233,3 +233,44 @@ pub fn open_track(
     };
     run().map_err(|e| format!("{e:#}"))
 }
+
+/// What "review next" needs to know of a proposal.
+#[derive(Clone, Copy, Debug)]
+pub struct ReviewKey<'a> {
+    /// The genre it proposes or leans to.
+    pub leaning: Option<&'a str>,
+    pub unsure: bool,
+    /// The leading genre's share of the votes.
+    pub share: f32,
+}
+
+/// "Review next": the order in which a decision teaches the model most.
+/// Unsure tracks come first, then proposals by rising share of the vote;
+/// each round takes the least certain track of every leaning genre, so
+/// similar tracks are not all shown together. Returns indices into `keys`.
+pub fn review_next_order(keys: &[ReviewKey]) -> Vec<usize> {
+    let certainty = |k: &ReviewKey| (!k.unsure, k.share);
+    let cmp = |a: &usize, b: &usize| {
+        certainty(&keys[*a])
+            .partial_cmp(&certainty(&keys[*b]))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    };
+    let mut by_genre: std::collections::BTreeMap<Option<&str>, Vec<usize>> = Default::default();
+    for (i, k) in keys.iter().enumerate() {
+        by_genre.entry(k.leaning).or_default().push(i);
+    }
+    for list in by_genre.values_mut() {
+        list.sort_by(cmp);
+        list.reverse(); // pop() takes the least certain
+    }
+    let mut out = Vec::with_capacity(keys.len());
+    loop {
+        let mut round: Vec<usize> = by_genre.values_mut().filter_map(|l| l.pop()).collect();
+        if round.is_empty() {
+            break;
+        }
+        round.sort_by(cmp);
+        out.extend(round);
+    }
+    out
+}

@@ -115,3 +115,43 @@ pub fn retrain_full(
         tracks: examples.len(),
     })
 }
+
+/// What switching models did.
+#[derive(Clone, Debug)]
+pub struct UseModelReport {
+    pub name: String,
+    pub revoted: usize,
+}
+
+impl std::fmt::Display for UseModelReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is now the active model; {} tracks re-voted with it",
+            self.name, self.revoted
+        )
+    }
+}
+
+/// Makes the registered model `name` active and re-votes the library's
+/// proposals with its stored analyses (a model registered by a retrain has
+/// them; one never used here needs `sonotag classify`).
+pub fn use_model(lib: &mut Library, name: &str) -> anyhow::Result<UseModelReport> {
+    let models = lib.models()?;
+    let row = models.iter().find(|m| m.name == name).with_context(|| {
+        format!(
+            "no model {name} in this library; registered: {}",
+            models
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    lib.set_active_model(row.id)?;
+    let revoted = crate::classify::revote(lib, row.id, &row.card.classes, row.card.thresholds)?;
+    Ok(UseModelReport {
+        name: name.to_string(),
+        revoted,
+    })
+}

@@ -266,6 +266,13 @@ fn train_transfer(
         ..Default::default()
     };
     let trained = transfer::train_head_model(&tracks, classes.len(), &opts)?;
+    // What every retrain of this model starts from.
+    let base_set = crate::base_set::save(&args.out, &tracks)?;
+    events(TrainEvent::Note(format!(
+        "base set for retraining: {} ({} tracks)",
+        base_set.display(),
+        tracks.len()
+    )));
     for n in &trained.notes {
         events(TrainEvent::Note(n.clone()));
     }

@@ -1,0 +1,121 @@
+//! The knowledge every retrain starts from: the training set of a model on
+//! the musicnn backbone, kept beside it as embeddings.
+//!
+//! A head retrained on a user's handful of corrections alone knows only the
+//! genres those corrections name and forgets the rest. Retraining instead
+//! on this set plus the user's labels keeps every genre the model knew and
+//! lets the corrections move it. The set is `NAME.base.safetensors`: the
+//! same evenly spaced patches the head was trained on (at most 30 a track),
+//! as f16 embeddings (about 1 MB for the default model's 146 tracks), with
+//! each track's class (an index into the model card's classes) and patch
+//! count. `sonotag train` writes it; retraining on it alone gives the model
+//! it belongs to.
+
+use crate::model::with_ext;
+use crate::musicnn::EMBEDDING;
+use crate::transfer::TrackEmbeddings;
+use candle_core::{DType, Device, Tensor};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The file of the base set of the model at `base` (`models/default` →
+/// `models/default.base.safetensors`).
+pub fn path_for(model_base: &Path) -> PathBuf {
+    with_ext(model_base, "base.safetensors")
+}
+
+/// Writes `tracks` as the base set of the model at `model_base`.
+pub fn save(model_base: &Path, tracks: &[TrackEmbeddings]) -> anyhow::Result<PathBuf> {
+    let device = Device::Cpu;
+    let all: Vec<f32> = tracks
+        .iter()
+        .flat_map(|t| t.embeddings.iter().copied())
+        .collect();
+    let patches: Vec<u32> = tracks.iter().map(|t| t.patches() as u32).collect();
+    let classes: Vec<u32> = tracks.iter().map(|t| t.class as u32).collect();
+    let rows = all.len() / EMBEDDING;
+    let mut tensors = HashMap::new();
+    tensors.insert(
+        "embeddings".to_string(),
+        Tensor::from_vec(all, (rows, EMBEDDING), &device)?.to_dtype(DType::F16)?,
+    );
+    tensors.insert(
+        "patches".to_string(),
+        Tensor::from_vec(patches, tracks.len(), &device)?,
+    );
+    tensors.insert(
+        "classes".to_string(),
+        Tensor::from_vec(classes, tracks.len(), &device)?,
+    );
+    let path = path_for(model_base);
+    candle_core::safetensors::save(&tensors, &path)?;
+    Ok(path)
+}
+
+/// Reads the base set of the model at `model_base`; `classes` is the number
+/// of classes of its card (a class index beyond it is damage).
+pub fn load(model_base: &Path, classes: usize) -> anyhow::Result<Vec<TrackEmbeddings>> {
+    let path = path_for(model_base);
+    let tensors = candle_core::safetensors::load(&path, &Device::Cpu)
+        .map_err(|e| anyhow::anyhow!("cannot read the base set {}: {e}", path.display()))?;
+    let get = |name: &str| {
+        tensors
+            .get(name)
+            .ok_or_else(|| anyhow::anyhow!("the base set {} lacks `{name}`", path.display()))
+    };
+    let embeddings: Vec<f32> = get("embeddings")?
+        .to_dtype(DType::F32)?
+        .flatten_all()?
+        .to_vec1()?;
+    let patches: Vec<u32> = get("patches")?.to_vec1()?;
+    let class_of: Vec<u32> = get("classes")?.to_vec1()?;
+    let total: usize = patches.iter().map(|&p| p as usize).sum();
+    anyhow::ensure!(
+        patches.len() == class_of.len()
+            && total * EMBEDDING == embeddings.len()
+            && class_of.iter().all(|&c| (c as usize) < classes),
+        "the base set {} is damaged",
+        path.display()
+    );
+    let mut out = Vec::with_capacity(patches.len());
+    let mut at = 0;
+    for (i, (&p, &c)) in patches.iter().zip(&class_of).enumerate() {
+        let n = p as usize * EMBEDDING;
+        out.push(TrackEmbeddings {
+            path: PathBuf::from(format!("base track {i}")),
+            class: c as usize,
+            embeddings: embeddings[at..at + n].to_vec(),
+        });
+        at += n;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_set_round_trips_in_f16() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("m");
+        let tracks: Vec<TrackEmbeddings> = (0..3)
+            .map(|i| TrackEmbeddings {
+                path: PathBuf::from(format!("t{i}")),
+                class: i % 2,
+                embeddings: (0..(i + 1) * EMBEDDING).map(|k| k as f32 / 64.0).collect(),
+            })
+            .collect();
+        save(&base, &tracks).unwrap();
+        let back = load(&base, 2).unwrap();
+        assert_eq!(back.len(), 3);
+        for (a, b) in tracks.iter().zip(&back) {
+            assert_eq!(a.class, b.class);
+            assert_eq!(a.patches(), b.patches());
+            for (x, y) in a.embeddings.iter().zip(&b.embeddings) {
+                assert!((x - y).abs() <= x.abs() * 1e-3 + 1e-3);
+            }
+        }
+        assert!(load(&base, 1).is_err(), "a class beyond the card is damage");
+    }
+}
