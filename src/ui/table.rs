@@ -36,6 +36,9 @@ pub enum Column {
 pub enum Filter {
     All,
     NeedsReview,
+    /// Undecided tracks, those whose decision teaches the model most
+    /// first (least certain, spread over genres).
+    ReviewNext,
     Unsure,
     Accepted,
     Written,
@@ -48,6 +51,7 @@ impl std::fmt::Display for Filter {
         match self {
             Filter::All => write!(f, "All tracks"),
             Filter::NeedsReview => write!(f, "Needs review"),
+            Filter::ReviewNext => write!(f, "Review next (teaches most)"),
             Filter::Unsure => write!(f, "Unsure"),
             Filter::Accepted => write!(f, "Accepted / overridden"),
             Filter::Written => write!(f, "Written"),
@@ -117,6 +121,8 @@ struct Keys {
     artist: Vec<u32>,
     album: Vec<u32>,
     tag: Vec<u32>,
+    /// Per row, its place in "review next" order.
+    review: Vec<u32>,
     /// Genres in proposals and decisions, for the genre filter.
     genres: Vec<String>,
 }
@@ -163,6 +169,24 @@ pub fn prepare(rows: Vec<ReviewRow>) -> Prepared {
         }),
         album: rank(&|a, b| natural_cmp(&album[a], &album[b])),
         tag: rank(&|a, b| natural_cmp(&rows[a].tag_genre, &rows[b].tag_genre)),
+        review: {
+            let keys: Vec<sonotag_core::review::ReviewKey> = rows
+                .iter()
+                .map(|r| sonotag_core::review::ReviewKey {
+                    leaning: r.proposed.as_deref(),
+                    unsure: r.state == ReviewState::Unsure,
+                    share: r.share,
+                })
+                .collect();
+            let mut rank = vec![0u32; rows.len()];
+            for (place, i) in sonotag_core::review::review_next_order(&keys)
+                .into_iter()
+                .enumerate()
+            {
+                rank[i] = place as u32;
+            }
+            rank
+        },
         genres: rows
             .iter()
             .flat_map(|r| r.proposed.iter().chain(r.decided.iter()))
@@ -226,7 +250,9 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
 fn matches(filter: &Filter, r: &ReviewRow) -> bool {
     match filter {
         Filter::All => true,
-        Filter::NeedsReview => matches!(r.state, ReviewState::Proposed | ReviewState::Unsure),
+        Filter::NeedsReview | Filter::ReviewNext => {
+            matches!(r.state, ReviewState::Proposed | ReviewState::Unsure)
+        }
         Filter::Unsure => r.state == ReviewState::Unsure,
         Filter::Accepted => matches!(r.state, ReviewState::Accepted | ReviewState::Overridden),
         Filter::Written => r.state == ReviewState::Written,
@@ -259,6 +285,12 @@ impl Table {
             .collect();
         let (col, asc) = self.sort;
         let (rows, k) = (&self.rows, &self.keys);
+        if self.filter == Filter::ReviewNext {
+            // Its own order, whatever column sorts the rest.
+            shown.sort_by_key(|&i| k.review[i]);
+            self.shown = shown;
+            return;
+        }
         shown.sort_by(|&a, &b| {
             let (x, y) = (&rows[a], &rows[b]);
             let o = match col {
@@ -354,6 +386,7 @@ impl Table {
         let mut filters = vec![
             Filter::All,
             Filter::NeedsReview,
+            Filter::ReviewNext,
             Filter::Unsure,
             Filter::Accepted,
             Filter::Written,
