@@ -1,7 +1,7 @@
 //! musicnn in candle against the numpy reference forward pass.
 //!
 //! `tests/fixtures/musicnn-golden.json` was written by
-//! `packaging/musicnn/golden.py` (the reference of
+//! `training/musicnn/golden.py` (the reference of
 //! `../shared/tools/musicnn-reference/`) on `musicnn-golden.wav`, 7 s of
 //! synthetic music already at 16 kHz, so both sides decode the same samples.
 //! Checked: the log-mel front end on its own, then the 200-d embeddings and
@@ -133,6 +133,6 @@ fn committed_weights_match_recorded_checksum() {
     assert_eq!(
         ours.split_whitespace().next(),
         recorded.split_whitespace().next(),
-        "models/musicnn-msd.safetensors is not the file packaging/musicnn/fetch-weights.sh made"
+        "models/musicnn-msd.safetensors is not the file training/musicnn/fetch-weights.sh made"
     );
 }

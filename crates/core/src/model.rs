@@ -275,7 +275,7 @@ impl Backbone {
 }
 
 /// SHA-256 of `models/musicnn-msd.safetensors` as
-/// `packaging/musicnn/fetch-weights.sh` makes it.
+/// `training/musicnn/fetch-weights.sh` makes it.
 pub const MUSICNN_SHA256: &str = "1875ddb7cac339926feba6dfa26b41ccdc9c65bb0e571e7d44f3aa99f43e2cd3";
 
 /// A backbone with its head, ready to run.
@@ -763,7 +763,7 @@ impl Model {
                     path: card_path.clone(),
                     reason: format!(
                         "backbone weights {file} not found next to the model nor among the shipped models; \
-                         packaging/musicnn/fetch-weights.sh rebuilds them"
+                         training/musicnn/fetch-weights.sh rebuilds them"
                     ),
                 })?;
                 let backbone = musicnn::shared(&found).map_err(|e| ModelError::Invalid {

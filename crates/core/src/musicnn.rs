@@ -5,7 +5,7 @@
 //! patch) describes music far better than a network we could train on a few
 //! hundred tracks, so Sonotag puts a small linear head on it
 //! ([`crate::head::LinearHead`]). The weights come from musicnn's PyPI wheel,
-//! converted by `packaging/musicnn/convert.py` into `models/musicnn-msd.safetensors`.
+//! converted by `training/musicnn/convert.py` into `models/musicnn-msd.safetensors`.
 //!
 //! This module is that network, exactly: [`MelFrontEnd`] computes musicnn's
 //! input (16 kHz mono, STFT n_fft 512 / hop 256 / periodic Hann /
@@ -557,7 +557,7 @@ impl MusicnnNet {
             map.get(name).cloned().ok_or_else(|| MusicnnError::Invalid {
                 path: path.to_path_buf(),
                 reason: format!(
-                    "tensor {name} is missing (convert the checkpoint with packaging/musicnn/convert.py)"
+                    "tensor {name} is missing (convert the checkpoint with training/musicnn/convert.py)"
                 ),
             })
         };

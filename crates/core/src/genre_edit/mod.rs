@@ -53,6 +53,17 @@ pub struct Edited {
     pub bytes: Vec<u8>,
 }
 
+impl Edited {
+    /// A read without an edit: the genres found, and the bytes as they were.
+    fn read_only(before: Vec<String>, had_tag: bool, bytes: &[u8]) -> Self {
+        Self {
+            before,
+            had_tag,
+            bytes: bytes.to_vec(),
+        }
+    }
+}
+
 /// Why a file was not written: shown to the user as the file's error.
 pub type Refusal = String;
 

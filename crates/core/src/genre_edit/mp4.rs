@@ -246,11 +246,7 @@ pub fn set_genres(bytes: &[u8], genres: Option<&[String]>) -> Result<Edited, Ref
     };
     let had_tag = ilst.is_some();
     let Some(genres) = genres else {
-        return Ok(Edited {
-            before,
-            had_tag,
-            bytes: bytes.to_vec(),
-        });
+        return Ok(Edited::read_only(before, had_tag, bytes));
     };
 
     // The new ilst body, or the new atoms to create where there is none.

@@ -65,11 +65,7 @@ pub fn set_genres(
     };
     let had_tag = front.is_some() || ape.is_some() || v1.is_some();
     let Some(genres) = genres else {
-        return Ok(Edited {
-            before,
-            had_tag,
-            bytes: bytes.to_vec(),
-        });
+        return Ok(Edited::read_only(before, had_tag, bytes));
     };
     let mut splices = Splices::default();
     match front {

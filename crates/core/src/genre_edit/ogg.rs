@@ -219,11 +219,7 @@ pub fn set_genres(bytes: &[u8], genres: Option<&[String]>) -> Result<Edited, Ref
     let block = &comment[skip..];
     let before = vorbis::genres(block)?;
     let Some(genres) = genres else {
-        return Ok(Edited {
-            before,
-            had_tag: true,
-            bytes: bytes.to_vec(),
-        });
+        return Ok(Edited::read_only(before, true, bytes));
     };
     if headers[0].last_page != 0 || !headers[0].ends_page || headers[1].first_page != 1 {
         return Err(

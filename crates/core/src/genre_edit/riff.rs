@@ -190,11 +190,7 @@ pub fn set_genres(
     };
     let had_tag = id3.is_some() || info.is_some();
     let Some(genres) = genres else {
-        return Ok(Edited {
-            before,
-            had_tag,
-            bytes: b.to_vec(),
-        });
+        return Ok(Edited::read_only(before, had_tag, b));
     };
     let mut splices = Splices::default();
     let mut grow = 0isize;

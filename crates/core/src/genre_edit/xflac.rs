@@ -69,11 +69,7 @@ pub fn set_genres(bytes: &[u8], genres: Option<&[String]>) -> Result<Edited, Ref
         None => Vec::new(),
     };
     let Some(genres) = genres else {
-        return Ok(Edited {
-            before,
-            had_tag: comment.is_some(),
-            bytes: bytes.to_vec(),
-        });
+        return Ok(Edited::read_only(before, comment.is_some(), bytes));
     };
     let mut splices = Splices::default();
     let grow: isize = match comment {

@@ -234,7 +234,7 @@ fn train_scratch(
 /// The shipped musicnn weights.
 pub fn shipped_musicnn() -> anyhow::Result<PathBuf> {
     model::shipped_musicnn_weights().context(
-        "models/musicnn-msd.safetensors not found; packaging/musicnn/fetch-weights.sh rebuilds it",
+        "models/musicnn-msd.safetensors not found; training/musicnn/fetch-weights.sh rebuilds it",
     )
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the README's accuracy figures (section "How good the proposals are").
-#   packaging/evaluate.sh [BACKBONE...]     default: musicnn-msd scratch-cnn
+#   training/evaluate.sh [BACKBONE...]     default: musicnn-msd scratch-cnn
 # Needs ../shared/data/gtzan-mini and the Debian soundtracks fetched with
 #   ../shared/data/fetch-debian-music.sh ../data/debian-music
 # 1. GTZAN eval clips 7-9 with the shipped models, with their calibrated

@@ -5,7 +5,7 @@
 # thresholds are calibrated on (and the head's start; the head's problem is
 # convex). Extra arguments are passed to `sonotag train`, e.g.
 # `--labels ../data/extra-music/labels.tsv`.
-#   packaging/seed-study.sh [TRAIN ARGS...]     seeds: SEEDS="1 2 3" (default 1-8 and 42)
+#   training/seed-study.sh [TRAIN ARGS...]     seeds: SEEDS="1 2 3" (default 1-8 and 42)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=target/release/sonotag

@@ -4,7 +4,7 @@
 # soundfont, labelled "classical": classical music from a source other than
 # GTZAN and the game soundtracks, for the experiment in the README
 # ("Classical scores rendered"). Not part of the shipped model's training.
-# Usage: packaging/scores/render-classical.sh OUT    (needs apt-get and pip)
+# Usage: training/scores/render-classical.sh OUT    (needs apt-get and pip)
 set -euo pipefail
 out=${1:?usage: render-classical.sh OUT}
 here=$(cd "$(dirname "$0")" && pwd)

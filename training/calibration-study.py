@@ -22,7 +22,7 @@ one, so single thresholds can differ, not the behaviour.
 
 Input: `sonotag embed --labels ... --out EMB.jsonl` (rows of split `eval`
 are left out). Needs numpy and scikit-learn.
-    packaging/calibration-study.py EMB.jsonl [--repeats R] [--track-only] [--target P]
+    training/calibration-study.py EMB.jsonl [--repeats R] [--track-only] [--target P]
 """
 import argparse
 import json

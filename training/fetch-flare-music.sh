@@ -3,7 +3,7 @@
 # and labels its eleven theme pieces "classical", for the experiment in the
 # README ("More orchestral music from another source"). Not part of the
 # shipped model's training.
-# Usage: packaging/fetch-flare-music.sh OUT     (needs apt-get download)
+# Usage: training/fetch-flare-music.sh OUT     (needs apt-get download)
 set -euo pipefail
 out=${1:?usage: fetch-flare-music.sh OUT}
 mkdir -p "$out/flare"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The retraining learning curves of the README ("Retraining"): a simulated
+# user reviews k tracks of a library (GTZAN's eval clips, or one soundtrack
+# held out of the base set), retrains, and the untouched tracks are measured.
+#   training/learning-curves.sh [WEIGHTS]      default: 10 (the shipped weight)
+# Needs ../shared/data/gtzan-mini and ../data/debian-music (see README.md here).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+weights="${1:-10}"
+cargo build --release --locked -q
+target/release/sonotag simulate-corrections \
+  --labels ../shared/data/gtzan-mini/labels.tsv --labels ../data/debian-music/labels.tsv \
+  --library eval --library wesnoth --library freedroidrpg --library warzone2100 \
+  --library singularity --k 0,5,10,20 --weights "$weights" --orders review-next,random
