@@ -5,8 +5,8 @@
 //! is recovered from what the file holds, and a second apply of the same
 //! plan writes nothing.
 
-use sonotag_core::safe_write::Interrupt;
 use sonotag_core::store::Library;
+use sonotag_core::tags::Interrupt;
 use sonotag_core::tags::{self, WriteSettings};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -93,7 +93,7 @@ fn a_planted_entry_naming_a_foreign_file_is_set_aside() {
     let foreign = s.dir.path().join("x.conf");
     std::fs::write(&foreign, b"the user's config").unwrap();
     let attacker = b"attacker's bytes";
-    let sha = |b: &[u8]| sonotag_core::safe_write::sha256_hex(b);
+    let sha = |b: &[u8]| sonotag_core::tags::sha256_hex(b);
     let entry = serde_json::json!({
         "write_id": 1, "kind": "apply",
         "path": foreign.to_string_lossy().as_bytes(),

@@ -209,7 +209,7 @@ fn changed_and_read_only_files_are_refused() {
 // ---- Files are sacred: links, owners, attributes, planted names, locks,
 // ---- interrupted writes and byte-exact undo.
 
-use sonotag_core::safe_write::{Interrupt, WriteLock};
+use sonotag_core::tags::{Interrupt, WriteLock};
 use std::os::unix::fs::MetadataExt;
 
 fn label_all(lib: &mut Library, music: &Path, genre: &str) {

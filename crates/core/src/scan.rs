@@ -283,7 +283,7 @@ pub fn scan(
                 }
             };
             let (size, mtime) = (meta.len(), mtime_ns(&meta));
-            let identity = crate::safe_write::identity_text(&meta);
+            let identity = crate::tags::identity_text(&meta);
             let known = stamps.get(&path).cloned();
             seen.insert(path.clone());
             match known {

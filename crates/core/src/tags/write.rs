@@ -1,123 +1,14 @@
-//! Safe genre writing and undo.
-//!
-//! The user's files are precious, so every write follows the same rules:
-//!
-//! - only tracks with a trusted label (accepted or overridden) are written,
-//!   and by default only where the file has **no** genre yet; replacing an
-//!   existing genre needs the per-track `replace` flag or the global policy;
-//! - a file whose size or mtime differ from the library's (changed since the
-//!   scan) is refused, as is a read-only or vanished file — per-file errors;
-//! - the old genre values and the file's stamp are stored before writing;
-//! - the file is rewritten in place under a journal (see [`crate::safe_write`]),
-//!   so a crash never leaves a half-written file;
-//! - only the genre field changes ([`crate::genre_edit`]: ID3v2 TCON, the
-//!   ID3v1 genre byte, APE Genre, Vorbis GENRE, MP4 ©gen, RIFF IGNR); every
-//!   other frame, comment, atom and picture keeps its bytes, audio is never
-//!   touched, and a file that cannot be edited exactly is refused with the
-//!   reason;
-//! - every apply is a batch, and [`undo`] restores each file's previous genre
-//!   values exactly (removing the tag again where Sonotag had to create it).
+//! Writing planned genres as a batch, and undoing a batch: each file under
+//! the write lock, re-checked, journaled, rewritten in place and recorded.
 
-use crate::genre_edit::{self, EditOptions};
-use crate::safe_write::{
-    INTERRUPTED, Interrupt, Journal, JournalEntry, LockedFile, Patch, Pending, Stamp, WriteLock,
-    sha256_hex,
-};
-use crate::store::{
-    Batch, BatchState, Library, LibraryError, NewWrite, TagWrite, WriteKind, is_written,
-};
-use serde::{Deserialize, Serialize};
+use super::in_place::{INTERRUPTED, Interrupt, LockedFile, Patch, Stamp, WriteLock, sha256_hex};
+use super::journal::{Journal, JournalEntry, Pending};
+use super::recover::{Recovered, recover_locked};
+use super::{Action, GenreState, PlannedWrite, WriteSettings, plan, with_genres};
+use crate::store::{Batch, BatchState, Library, LibraryError, NewWrite, TagWrite, WriteKind};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Whether existing genres may be replaced.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum WritePolicy {
-    /// Fill only files without a genre (default); per-track `replace` flags
-    /// still allow replacing.
-    #[default]
-    FillEmpty,
-    /// Replace existing genres everywhere.
-    ReplaceAll,
-}
-
-/// Options for writing.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WriteSettings {
-    pub policy: WritePolicy,
-    /// Write ID3v2.3 instead of v2.4 (for old players).
-    pub id3v23: bool,
-}
-
-/// What an apply would do to one file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub enum Action {
-    /// The file has no genre: it gets one.
-    Fill,
-    /// The file's genre is replaced (allowed by policy or per track).
-    Replace,
-    /// The file has another genre and replacing was not allowed.
-    KeepExisting,
-}
-
-/// One line of the confirmation: original → new.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PlannedWrite {
-    pub track_id: i64,
-    #[serde(serialize_with = "crate::store::serialize_path_str")]
-    pub path: PathBuf,
-    pub old_genres: Vec<String>,
-    pub new_genre: String,
-    /// What the user typed, when they asked for its super-genre instead.
-    pub mapped_from: Option<String>,
-    pub action: Action,
-}
-
-impl std::fmt::Display for PlannedWrite {
-    /// The plan line both shells show: `path: original → new  [note]`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let old = if self.old_genres.is_empty() {
-            "(none)".to_string()
-        } else {
-            self.old_genres.join("; ")
-        };
-        write!(f, "{}: {old} → {}", self.path.display(), self.new_genre)?;
-        if let Some(typed) = &self.mapped_from {
-            write!(f, " (super-genre of {typed})")?;
-        }
-        match self.action {
-            Action::Fill => Ok(()),
-            Action::Replace => write!(f, "  [replaces]"),
-            Action::KeepExisting => write!(f, "  [kept: the file has a genre, replacing is off]"),
-        }
-    }
-}
-
-/// Lists labelled tracks whose file genre differs from the label.
-pub fn plan(lib: &Library, settings: WriteSettings) -> anyhow::Result<Vec<PlannedWrite>> {
-    let mut out = Vec::new();
-    for f in lib.labelled_files()? {
-        if is_written(&f.file_genres, &f.genre) {
-            continue;
-        }
-        let action = if f.file_genres.is_empty() {
-            Action::Fill
-        } else if f.replace || settings.policy == WritePolicy::ReplaceAll {
-            Action::Replace
-        } else {
-            Action::KeepExisting
-        };
-        out.push(PlannedWrite {
-            track_id: f.track_id,
-            path: f.path,
-            old_genres: f.file_genres,
-            new_genre: f.genre,
-            mapped_from: f.mapped_from,
-            action,
-        });
-    }
-    Ok(out)
-}
 
 /// What happened to one file in an apply or undo.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -220,61 +111,6 @@ pub struct Watch<'a> {
     pub progress: &'a mut dyn FnMut(usize, usize, &Path),
 }
 
-/// Genre values as stored for undo (`tag` = the tag existed before).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-struct GenreState {
-    genres: Vec<String>,
-    tag: bool,
-}
-
-/// A panic in the tag library on a damaged file becomes that file's error.
-fn guard_tag_library<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    crate::audio::catch_panic(f).unwrap_or_else(|m| {
-        Err(format!(
-            "the tag library failed on damaged data ({m}); nothing was changed"
-        ))
-    })
-}
-
-/// The file's genre state as read, and its bytes with `state` as its
-/// genres (one parse for both). Each tag the file has that carries a genre
-/// gets the same genres (an old genre left in ID3v1 or APE would contradict
-/// the new one in other players); the main tag is created when the file
-/// has none. Only the genre fields and the sizes around them change: see
-/// [`crate::genre_edit`]; a file that cannot be edited exactly is refused.
-fn with_genres(
-    bytes: &[u8],
-    path: &Path,
-    state: &GenreState,
-    settings: WriteSettings,
-) -> Result<(GenreState, Vec<u8>), String> {
-    guard_tag_library(|| {
-        let options = EditOptions {
-            id3v23: settings.id3v23,
-        };
-        let edited = genre_edit::set_genres(bytes, path, Some(&state.genres), options)?;
-        let before = GenreState {
-            genres: edited.before,
-            tag: edited.had_tag,
-        };
-        Ok((before, edited.bytes))
-    })
-}
-
-/// The bytes a write of `genre` would give the file held in `bytes` (for
-/// the fuzz harness: the write path meets damaged files too).
-pub(crate) fn rewritten_with_genre(
-    bytes: &[u8],
-    path: &Path,
-    genre: &str,
-) -> Result<Vec<u8>, String> {
-    let state = GenreState {
-        genres: vec![genre.to_string()],
-        tag: true,
-    };
-    with_genres(bytes, path, &state, WriteSettings::default()).map(|(_, b)| b)
-}
-
 /// Writes `target` into `file` under the journal. Returns the new stamp and
 /// the journal entry, which the caller finishes once the library knows.
 fn journaled_write(
@@ -326,7 +162,12 @@ fn journaled_write(
 }
 
 /// Records in the library that a journaled write reached the file.
-fn land(lib: &mut Library, write_id: i64, kind: WriteKind, stamp: Stamp) -> Result<(), String> {
+pub(super) fn land(
+    lib: &mut Library,
+    write_id: i64,
+    kind: WriteKind,
+    stamp: Stamp,
+) -> Result<(), String> {
     let w = lib
         .tag_write(write_id)
         .map_err(|e| e.to_string())?
@@ -362,7 +203,7 @@ fn disk_full_in_words(error: &str, library: &Path) -> String {
 
 /// Records that a journaled write left the file as it was (with `stamp`,
 /// which a rollback changes); an apply's row keeps `why` as its error.
-fn land_unchanged(
+pub(super) fn land_unchanged(
     lib: &mut Library,
     write_id: i64,
     kind: WriteKind,
@@ -376,243 +217,6 @@ fn land_unchanged(
         (stamp.size, stamp.mtime_ns),
         &stamp.identity_text(),
     )
-}
-
-/// What recovery did with one interrupted write.
-#[derive(Clone, Debug, Serialize)]
-pub struct Recovered {
-    #[serde(serialize_with = "crate::store::serialize_path_str")]
-    pub path: PathBuf,
-    /// What happened, for the user.
-    pub message: String,
-    /// False when the write is still unresolved (tried again next time).
-    pub resolved: bool,
-}
-
-/// Finishes or rolls back writes that a crash or kill interrupted. Runs at
-/// start-up and before every apply and undo; does nothing while another
-/// process is writing (its journal entries are live, not interrupted).
-pub fn recover(lib: &mut Library) -> anyhow::Result<Vec<Recovered>> {
-    match WriteLock::try_acquire(lib.path())? {
-        Some(_lock) => Ok(recover_locked(lib)),
-        None => Ok(Vec::new()),
-    }
-}
-
-fn recover_locked(lib: &mut Library) -> Vec<Recovered> {
-    let journal = match Journal::open(lib.path(), false) {
-        Ok(Some(j)) => j,
-        Ok(None) => return resolve_unjournaled(lib, &[]),
-        Err(message) => {
-            // Nothing in an untrusted folder is acted on, and no row is
-            // resolved behind it: its entries might be real.
-            return vec![Recovered {
-                path: lib.path().to_path_buf(),
-                message,
-                resolved: false,
-            }];
-        }
-    };
-    let (pending, notes) = journal.pending();
-    let mut out: Vec<Recovered> = notes
-        .messages
-        .into_iter()
-        .map(|message| Recovered {
-            path: journal.kept_dir(),
-            message,
-            resolved: true,
-        })
-        .collect();
-    let covered: Vec<i64> = pending.iter().map(|p| p.entry.write_id).collect();
-    for pending in pending {
-        let path = pending.entry.path();
-        if let Err(why) = vouched(lib, &pending.entry) {
-            let message = match journal.set_aside_entry(pending) {
-                Ok(kept) => format!(
-                    "a journal entry naming this file does not match the library's records \
-                     ({why}); it was moved to {} untouched and nothing was written",
-                    kept.display()
-                ),
-                Err(e) => format!(
-                    "a journal entry naming this file does not match the library's records \
-                     ({why}); nothing was written, and it could not be moved aside: {e}"
-                ),
-            };
-            out.push(Recovered {
-                path,
-                message,
-                resolved: true,
-            });
-            continue;
-        }
-        let (message, resolved) = match resolve(lib, &journal, &pending) {
-            Ok(message) => {
-                journal.finish(pending);
-                (message, true)
-            }
-            Err((message, resolved)) => {
-                if resolved {
-                    journal.finish(pending);
-                }
-                (message, resolved)
-            }
-        };
-        out.push(Recovered {
-            path,
-            message,
-            resolved,
-        });
-    }
-    out.extend(resolve_unjournaled(lib, &covered));
-    out
-}
-
-/// Whether the library vouches for a journal entry: an unfinished write of
-/// this library, to the same track, with the same contents before and
-/// after. Recovery writes nothing else.
-fn vouched(lib: &Library, entry: &JournalEntry) -> Result<(), String> {
-    let w = lib
-        .tag_write(entry.write_id)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("the library has no write {}", entry.write_id))?;
-    if w.path != entry.path() {
-        return Err(format!("write {} is of another file", entry.write_id));
-    }
-    let matches = match entry.kind {
-        WriteKind::Apply => {
-            w.written_sha256.as_deref() == Some(entry.after_sha256.as_str())
-                && w.stamp_after.is_none()
-        }
-        WriteKind::Undo => {
-            w.written_sha256.as_deref() == Some(entry.before_sha256.as_str())
-                && w.stamp_after.is_some()
-                && !w.undone
-        }
-    };
-    if matches {
-        Ok(())
-    } else {
-        Err(format!(
-            "write {} is not an unfinished write of these contents",
-            entry.write_id
-        ))
-    }
-}
-
-/// Writes the library records as started but that no journal entry
-/// protects: a kill between recording a write and journaling it (the file
-/// was not touched), or a record whose landing was lost (the file holds
-/// what was written). Each is resolved by what the file holds.
-fn resolve_unjournaled(lib: &mut Library, covered: &[i64]) -> Vec<Recovered> {
-    let Ok(rows) = lib.unresolved_writes() else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for w in rows.into_iter().filter(|w| !covered.contains(&w.id)) {
-        let holds_written = std::fs::read(&w.path)
-            .ok()
-            .map(|b| sha256_hex(&b))
-            .zip(w.written_sha256.as_ref())
-            .is_some_and(|(found, written)| found == *written);
-        let (message, result) = if holds_written {
-            let stamp = Stamp::of_path(&w.path);
-            (
-                "a write whose record was lost had reached the file; it is now recorded",
-                stamp.and_then(|stamp| land(lib, w.id, WriteKind::Apply, stamp)),
-            )
-        } else {
-            (
-                "a write interrupted before it touched the file; nothing was changed",
-                lib.record_write_error(
-                    w.id,
-                    "interrupted before the file was touched; nothing was changed",
-                )
-                .map_err(|e| e.to_string()),
-            )
-        };
-        out.push(Recovered {
-            path: w.path,
-            message: match &result {
-                Ok(()) => message.to_string(),
-                Err(e) => format!("{message}, but the library could not record it: {e}"),
-            },
-            resolved: result.is_ok(),
-        });
-    }
-    out
-}
-
-/// Resolves one interrupted write. `Err((why, resolved))`: `resolved` says
-/// whether the journal entry is done with regardless.
-fn resolve(
-    lib: &mut Library,
-    journal: &Journal,
-    pending: &Pending,
-) -> Result<String, (String, bool)> {
-    let entry = &pending.entry;
-    let what = match entry.kind {
-        WriteKind::Apply => "an interrupted tag write",
-        WriteKind::Undo => "an interrupted undo",
-    };
-    let db = |e: LibraryError| (format!("{what}: {e}"), false);
-    let mut file = match LockedFile::open(&entry.path()) {
-        Ok(f) => f,
-        Err(e) if !entry.path().exists() => {
-            // Nothing to repair; keep the bytes the user may want back.
-            let kept = journal
-                .original_bytes(pending)
-                .and_then(|b| journal.keep(pending, &b))
-                .map_err(|k| (format!("{what}: {e}; {k}"), false))?;
-            return Err((
-                format!(
-                    "{what}: {e}; its bytes from before are kept at {}",
-                    kept.display()
-                ),
-                true,
-            ));
-        }
-        Err(e) => return Err((format!("{what} could not be resolved yet: {e}"), false)),
-    };
-    let found = sha256_hex(&file.bytes);
-    if found == entry.after_sha256 {
-        land(lib, entry.write_id, entry.kind, file.stamp)
-            .map_err(|e| (format!("{what}: {e}"), false))?;
-        return Ok(format!("{what} had reached the file; it is now recorded"));
-    }
-    if found == entry.before_sha256 {
-        land_unchanged(
-            lib,
-            entry.write_id,
-            entry.kind,
-            file.stamp,
-            "interrupted; the file was left as it was",
-        )
-        .map_err(db)?;
-        return Ok(format!(
-            "{what} had not changed the file; nothing to repair"
-        ));
-    }
-    let original = journal
-        .original_bytes(pending)
-        .map_err(|e| (format!("{what}: cannot read the journal: {e}"), false))?;
-    let kept = journal
-        .keep(pending, &file.bytes)
-        .map_err(|e| (format!("{what}: {e}"), false))?;
-    let stamp = file
-        .write(&original, false)
-        .map_err(|e| (format!("{what}: cannot restore the file: {e}"), false))?;
-    land_unchanged(
-        lib,
-        entry.write_id,
-        entry.kind,
-        stamp,
-        "interrupted; the file was restored",
-    )
-    .map_err(db)?;
-    Ok(format!(
-        "{what} was rolled back: the file is as it was before; what was found is kept at {}",
-        kept.display()
-    ))
 }
 
 /// Writes the planned genres (`Fill` and `Replace` lines) as one batch.
