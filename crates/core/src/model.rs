@@ -876,17 +876,7 @@ pub fn shipped_musicnn_weights() -> Option<PathBuf> {
 
 /// Today's date as YYYY-MM-DD (UTC), for cards.
 pub fn today() -> String {
-    let days = crate::store::now() / 86_400;
-    // Civil-from-days (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = crate::store::civil_date(crate::store::now() / 86_400);
     format!("{y:04}-{m:02}-{d:02}")
 }
 

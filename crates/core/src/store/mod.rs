@@ -319,11 +319,9 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// A time stored by the library (seconds since 1970) as people read it:
-/// `2026-11-28 05:10 UTC`.
-pub fn utc_text(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days to a civil date (proleptic Gregorian), after H. Hinnant.
+/// Days since 1970-01-01 as a civil date (year, month, day), proleptic
+/// Gregorian, after H. Hinnant's algorithm.
+pub fn civil_date(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -332,7 +330,14 @@ pub fn utc_text(secs: i64) -> String {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// A time stored by the library (seconds since 1970) as people read it:
+/// `2026-11-28 05:10 UTC`.
+pub fn utc_text(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_date(days);
     format!(
         "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
         rem / 3600,

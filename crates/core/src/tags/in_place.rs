@@ -256,6 +256,11 @@ impl LockedFile {
             return Err(INTERRUPTED.into());
         }
         self.bytes = target.to_vec();
+        self.restamp()
+    }
+
+    /// Reads the stamp again after the file was written.
+    fn restamp(&mut self) -> Result<Stamp, String> {
         self.stamp = Stamp::of(
             &self
                 .file
@@ -278,14 +283,8 @@ impl LockedFile {
             .read_exact_at(&mut current, 0)
             .map_err(|e| describe_io("cannot read the file", &e))?;
         write_in_place(&self.file, &current, &self.bytes, false)
-            .map_err(|e| format!("cannot restore the file: {e}"))?;
-        self.stamp = Stamp::of(
-            &self
-                .file
-                .metadata()
-                .map_err(|e| describe_io("cannot read the file", &e))?,
-        );
-        Ok(self.stamp)
+            .map_err(|e| format!("cannot restore the file: {}", describe_full(&e)))?;
+        self.restamp()
     }
 }
 
