@@ -17,11 +17,8 @@ fetch() { # url sha256 file
 }
 
 taglib_url="http://deb.debian.org/debian/pool/main/t/taglib/taglib_1.13.orig.tar.gz"
-fetch_pypi() { # sdist sha256 file
-  python3 -m pip download -q --no-binary :all: --no-deps -d "$work/pypi" "$1" >/dev/null 2>&1 &&
-    mv "$work"/pypi/*.tar.gz "$work/$3" && echo "$2  $work/$3" | sha256sum -c --quiet -
-}
-if ! fetch_pypi mutagen==1.48.1 8f95637ab9f6f305cec6bd1294e197debe207998e3e068596563c74f86b0a173 mutagen.tar.gz ||
+mutagen_url="https://files.pythonhosted.org/packages/df/70/1675da133ea92227da41bf5b24e1c66be597ff736a1533ade41da986852f/mutagen-1.48.1.tar.gz"
+if ! fetch "$mutagen_url" 8f95637ab9f6f305cec6bd1294e197debe207998e3e068596563c74f86b0a173 mutagen.tar.gz ||
    ! fetch "$taglib_url" 58f08b4db3dc31ed152c04896ee9172d22052bc7ef12888028c01d8b1d60ade0 taglib.tar.gz; then
   echo "tag corpus: could not fetch mutagen's or TagLib's test data; the corpus test will skip" >&2
   exit 0
