@@ -8,7 +8,7 @@ use sonotag_core::genres::Vocabulary;
 use sonotag_core::model::{self, Backbone, Model};
 use sonotag_core::musicnn;
 use sonotag_core::paths::Paths;
-use sonotag_core::retrain::{self, RetrainOptions};
+use sonotag_core::retrain::RetrainOptions;
 use sonotag_core::store::Library;
 use sonotag_core::train::{self, LabelRow, Split};
 use sonotag_core::transfer;
@@ -399,16 +399,12 @@ pub fn retrain_cmd(
         println!("{report}");
         return Ok(());
     }
-    let report = retrain::retrain_head(
-        lib,
-        &vocab,
-        &models_dir,
-        &RetrainOptions {
-            seed,
-            use_tags,
-            ..Default::default()
-        },
-    )?;
+    let options = RetrainOptions {
+        seed,
+        use_tags,
+        ..Default::default()
+    };
+    let report = workflow::retrain::retrain_head(lib, &vocab, &models_dir, &options, &mut |_| {})?;
     println!("{report}");
     Ok(())
 }

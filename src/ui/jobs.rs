@@ -12,7 +12,7 @@ use iced::Task;
 use iced::futures::channel::mpsc;
 use sonotag_core::genres::Vocabulary;
 use sonotag_core::paths::Paths;
-use sonotag_core::retrain::{self, RetrainOptions};
+use sonotag_core::retrain::RetrainOptions;
 use sonotag_core::store::Library;
 use sonotag_core::tags::{PlannedWrite, WriteSettings};
 use sonotag_core::vote::Thresholds;
@@ -164,14 +164,12 @@ fn run(
         }
         Job::Classify => Ok(classify(&mut lib, on)?.to_string()),
         Job::Retrain { use_tags } => {
-            on(Progress::Phase(Phase::Retraining));
             let vocab = Vocabulary::load(&paths.vocabulary)?;
             let options = RetrainOptions {
                 use_tags,
                 ..Default::default()
             };
-            let r = retrain::retrain_head(&mut lib, &vocab, &paths.models, &options)?;
-            on(Progress::Landed);
+            let r = workflow::retrain::retrain_head(&mut lib, &vocab, &paths.models, &options, on)?;
             Ok(r.to_string())
         }
         Job::Apply(plan, settings) => {

@@ -68,7 +68,7 @@ impl SettingsScreen {
 
     /// The thresholds in force: the user's, else the model's own.
     pub fn thresholds(&self, model: Option<Thresholds>) -> Thresholds {
-        self.settings.thresholds.or(model).unwrap_or_default()
+        Thresholds::in_force(self.settings.thresholds, model)
     }
 
     /// Saves the settings; the error names the file.

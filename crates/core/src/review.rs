@@ -155,7 +155,7 @@ pub fn evidence(
     let Some(analysis) = lib.analysis(track_id, model.id)? else {
         return Ok(None);
     };
-    let thresholds = thresholds.unwrap_or(model.card.thresholds);
+    let thresholds = Thresholds::in_force(thresholds, Some(model.card.thresholds));
     let proposal = vote::vote(
         &analysis.probabilities,
         model.card.classes.len(),
@@ -218,7 +218,7 @@ pub fn open_track(
             }
             _ => {
                 let model = crate::model::Model::load(&row.path)?;
-                let th = thresholds.unwrap_or(model.card.thresholds);
+                let th = Thresholds::in_force(thresholds, Some(model.card.thresholds));
                 classify::analyse_track_fully(&mut lib, track_id, row.id, &model, th)?
             }
         };

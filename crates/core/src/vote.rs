@@ -17,6 +17,14 @@ pub struct Thresholds {
     pub track: f32,
 }
 
+impl Thresholds {
+    /// The thresholds in force, the one rule everywhere: the user's own
+    /// setting, else the model's calibrated ones, else the article's.
+    pub fn in_force(user: Option<Thresholds>, model: Option<Thresholds>) -> Thresholds {
+        user.or(model).unwrap_or_default()
+    }
+}
+
 impl Default for Thresholds {
     fn default() -> Self {
         Self {

@@ -67,7 +67,8 @@ pub fn classify_library(
 ) -> anyhow::Result<ClassifyReport> {
     on(Progress::Phase(Phase::Classifying));
     let (model_id, model) = classify::resolve_model(lib, request.model.as_deref())?;
-    let thresholds = request.thresholds.unwrap_or(model.card.thresholds);
+    let thresholds =
+        crate::vote::Thresholds::in_force(request.thresholds, Some(model.card.thresholds));
     // Proposals stored before unsure tracks kept their leaning genre get it
     // from the stored probabilities (no decoding, well under a second).
     if lib.proposals_without_leaning(model_id)? > 0 {

@@ -1,7 +1,8 @@
-//! Retraining from the user's decisions: the workflow behind `sonotag
-//! retrain --full` (the from-scratch network fine-tuned whole), and the
-//! library's trusted labels as training rows for `sonotag train
-//! --from-library`. Head retraining lives in [`crate::retrain`].
+//! Retraining from the user's decisions, the door every front end uses:
+//! [`retrain_head`] (`sonotag retrain`, Retrain in the window; the method
+//! lives in [`crate::retrain`]), [`retrain_full`] (the from-scratch network
+//! fine-tuned whole), [`use_model`] (switching models), and the library's
+//! trusted labels as training rows for `sonotag train --from-library`.
 
 use crate::genres::Vocabulary;
 use crate::model::{self, Model, Network};
@@ -26,6 +27,21 @@ pub fn library_rows(lib: &Library, vocab: &Vocabulary) -> anyhow::Result<Vec<Lab
         }
     }
     Ok(rows)
+}
+
+/// A new head from the base set and the user's labels (see
+/// [`crate::retrain`]), reporting its phase and when it landed.
+pub fn retrain_head(
+    lib: &mut Library,
+    vocab: &Vocabulary,
+    models_dir: &Path,
+    options: &retrain::RetrainOptions,
+    on: &mut dyn FnMut(super::Progress),
+) -> anyhow::Result<retrain::RetrainReport> {
+    on(super::Progress::Phase(super::Phase::Retraining));
+    let report = retrain::retrain_head(lib, vocab, models_dir, options)?;
+    on(super::Progress::Landed);
+    Ok(report)
 }
 
 /// What a full retrain made.
