@@ -171,7 +171,7 @@ pub(crate) fn with_genres(
             genres: edited.before,
             tag: edited.had_tag,
         };
-        Ok((before, edited.bytes))
+        Ok((before, edited.splices.apply(bytes)?))
     })
 }
 

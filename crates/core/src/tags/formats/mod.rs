@@ -43,23 +43,25 @@ pub struct EditOptions {
     pub id3v23: bool,
 }
 
-/// The result of an edit: what the genre was, and the file's new bytes.
-#[derive(Clone, Debug)]
+/// The result of an edit: what the genre was, and the byte ranges of the
+/// file that change (a large file is rewritten from these without ever
+/// being held whole).
+#[derive(Debug)]
 pub struct Edited {
     /// The genre values of the file's main tag before the edit.
     pub before: Vec<String>,
     /// Whether the file had a tag that carries a genre before the edit.
     pub had_tag: bool,
-    pub bytes: Vec<u8>,
+    pub splices: Splices,
 }
 
 impl Edited {
-    /// A read without an edit: the genres found, and the bytes as they were.
-    fn read_only(before: Vec<String>, had_tag: bool, bytes: &[u8]) -> Self {
+    /// A read without an edit: the genres found, and nothing to change.
+    fn read_only(before: Vec<String>, had_tag: bool, _bytes: &[u8]) -> Self {
         Self {
             before,
             had_tag,
-            bytes: bytes.to_vec(),
+            splices: Splices::default(),
         }
     }
 }
@@ -70,8 +72,6 @@ pub type Refusal = String;
 /// The genres of the file held in `bytes`, read by the same parsers that
 /// write them.
 pub fn read_genres(bytes: &[u8], path: &Path) -> Result<Vec<String>, Refusal> {
-    // Writing the genres the file has is the cheapest exact read: the same
-    // parse, and the result's `before` is what the file holds.
     set_genres(bytes, path, None, EditOptions::default()).map(|e| e.before)
 }
 
@@ -112,10 +112,24 @@ fn file_type(bytes: &[u8], path: &Path) -> Option<FileType> {
 }
 
 /// Byte ranges of the original replaced by new bytes; ranges do not overlap.
-#[derive(Default)]
-struct Splices(Vec<(std::ops::Range<usize>, Vec<u8>)>);
+#[derive(Debug, Default)]
+pub struct Splices(Vec<(std::ops::Range<usize>, Vec<u8>)>);
 
 impl Splices {
+    /// The splices in order of their ranges, checked not to overlap nor to
+    /// reach past `len`.
+    pub fn sorted(mut self, len: usize) -> Result<Vec<(std::ops::Range<usize>, Vec<u8>)>, Refusal> {
+        self.0.sort_by_key(|(r, _)| (r.start, r.end));
+        let mut at = 0;
+        for (r, _) in &self.0 {
+            if r.start < at || r.end > len || r.start > r.end {
+                return Err("internal error: overlapping edits; the file was not changed".into());
+            }
+            at = r.end;
+        }
+        Ok(self.0)
+    }
+
     fn replace(&mut self, range: std::ops::Range<usize>, with: Vec<u8>) {
         self.0.push((range, with));
     }
@@ -125,7 +139,7 @@ impl Splices {
     }
 
     /// The original with every splice made.
-    fn apply(mut self, original: &[u8]) -> Result<Vec<u8>, Refusal> {
+    pub fn apply(mut self, original: &[u8]) -> Result<Vec<u8>, Refusal> {
         self.0.sort_by_key(|(r, _)| (r.start, r.end));
         let grow: usize = self.0.iter().map(|(_, b)| b.len()).sum();
         let mut out = Vec::with_capacity(original.len() + grow);

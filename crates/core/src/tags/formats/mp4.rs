@@ -141,35 +141,34 @@ fn resized(bytes: &[u8], atom: &Atom, grow: isize, splices: &mut Splices) -> Res
     Ok(())
 }
 
-/// Moves every chunk offset at or past `from` by `grow` (in place, in
-/// `out`, which has the original's layout).
+/// Moves every chunk offset at or past `from` by `grow`: one splice per
+/// offset that changes.
 fn shift_chunk_offsets(
-    out: &mut [u8],
+    bytes: &[u8],
     moov: &Atom,
     from: usize,
     grow: isize,
+    splices: &mut Splices,
 ) -> Result<(), Refusal> {
-    let bytes = out.to_vec();
-    for trak in children(&bytes, moov.body(), false)?
+    for trak in children(bytes, moov.body(), false)?
         .iter()
         .filter(|a| &a.kind == b"trak")
     {
         let path = [b"mdia", b"minf", b"stbl"];
-        let mut level = children(&bytes, trak.body(), false)?;
+        let mut level = children(bytes, trak.body(), false)?;
         for kind in path {
             let Some(next) = find(&level, kind) else {
                 level.clear();
                 break;
             };
-            level = children(&bytes, next.body(), false)?;
+            level = children(bytes, next.body(), false)?;
         }
         for table in level
             .iter()
             .filter(|a| &a.kind == b"stco" || &a.kind == b"co64")
         {
             let wide = &table.kind == b"co64";
-            let count =
-                u32_be(&bytes, table.start + table.header + 4).ok_or_else(damaged)? as usize;
+            let count = u32_be(bytes, table.start + table.header + 4).ok_or_else(damaged)? as usize;
             let first = table.start + table.header + 8;
             let width = if wide { 8 } else { 4 };
             if first + count.checked_mul(width).ok_or_else(damaged)? > table.end {
@@ -178,22 +177,25 @@ fn shift_chunk_offsets(
             for i in 0..count {
                 let at = first + i * width;
                 let old = if wide {
-                    u64_be(&bytes, at).expect("checked")
+                    u64_be(bytes, at).expect("checked")
                 } else {
-                    u32_be(&bytes, at).expect("checked") as u64
+                    u32_be(bytes, at).expect("checked") as u64
                 };
                 if old < from as u64 {
                     continue;
                 }
                 let new = old as i128 + grow as i128;
-                if wide {
-                    out[at..at + 8].copy_from_slice(&(new as u64).to_be_bytes());
+                let value = if wide {
+                    (new as u64).to_be_bytes().to_vec()
                 } else {
-                    let new = u32::try_from(new).map_err(|_| {
-                        "a chunk offset would overflow; the file was not changed".to_string()
-                    })?;
-                    out[at..at + 4].copy_from_slice(&new.to_be_bytes());
-                }
+                    u32::try_from(new)
+                        .map_err(|_| {
+                            "a chunk offset would overflow; the file was not changed".to_string()
+                        })?
+                        .to_be_bytes()
+                        .to_vec()
+                };
+                splices.replace(at..at + width, value);
             }
         }
     }
@@ -308,7 +310,7 @@ pub fn set_genres(bytes: &[u8], genres: Option<&[String]>) -> Result<Edited, Ref
         return Ok(Edited {
             before,
             had_tag,
-            bytes: splices.apply(bytes)?,
+            splices,
         });
     }
     // Free space right after the edited ilst, inside meta, absorbs it all.
@@ -336,7 +338,7 @@ pub fn set_genres(bytes: &[u8], genres: Option<&[String]>) -> Result<Edited, Ref
         return Ok(Edited {
             before,
             had_tag,
-            bytes: splices.apply(bytes)?,
+            splices,
         });
     }
     for a in &ancestors {
@@ -350,7 +352,7 @@ pub fn set_genres(bytes: &[u8], genres: Option<&[String]>) -> Result<Edited, Ref
         return Ok(Edited {
             before,
             had_tag,
-            bytes: splices.apply(bytes)?,
+            splices,
         });
     }
     if let Some(f) = free_after(&top, moov.end)
@@ -366,18 +368,17 @@ pub fn set_genres(bytes: &[u8], genres: Option<&[String]>) -> Result<Edited, Ref
         return Ok(Edited {
             before,
             had_tag,
-            bytes: splices.apply(bytes)?,
+            splices,
         });
     }
     if top.iter().any(|a| &a.kind == b"moof" || &a.kind == b"sidx") {
         return Err("a fragmented MP4 whose fragments would move; the file was not changed".into());
     }
-    let mut shifted = bytes.to_vec();
-    shift_chunk_offsets(&mut shifted, &moov, moov.end, grow)?;
-    // The offset tables are inside moov, untouched by the other splices.
+    // The offset tables are inside moov, apart from the other splices.
+    shift_chunk_offsets(bytes, &moov, moov.end, grow, &mut splices)?;
     Ok(Edited {
         before,
         had_tag,
-        bytes: splices.apply(&shifted)?,
+        splices,
     })
 }

@@ -97,6 +97,6 @@ pub fn set_genres(
     Ok(Edited {
         before,
         had_tag,
-        bytes: splices.apply(bytes)?,
+        splices,
     })
 }

@@ -199,7 +199,7 @@ fn layout(first: &[u8], bytes: &[u8], pages: &[Page]) -> Result<(usize, usize, u
 }
 
 pub fn set_genres(bytes: &[u8], genres: Option<&[String]>) -> Result<Edited, Refusal> {
-    let (pages, end) = pages(bytes)?;
+    let (pages, _) = pages(bytes)?;
     let serial = pages[0].serial;
     if pages[1..]
         .iter()
@@ -248,27 +248,26 @@ pub fn set_genres(bytes: &[u8], genres: Option<&[String]>) -> Result<Edited, Ref
     let region = 1..last.last_page + 1;
     let new_pages = paginate(&new_packets, serial, pages[1].seq);
     let shift = new_pages.len() as i64 - region.len() as i64;
-    let mut out = Vec::with_capacity(bytes.len() + 4096);
-    out.extend_from_slice(&bytes[..pages[1].start]);
-    for p in &new_pages {
-        out.extend_from_slice(p);
-    }
-    for page in &pages[region.end..] {
-        let raw = &bytes[page.start..page.end];
-        if shift == 0 {
-            out.extend_from_slice(raw);
-        } else {
-            let mut p = raw.to_vec();
+    let mut splices = super::Splices::default();
+    splices.replace(
+        pages[1].start..pages[region.end - 1].end,
+        new_pages.concat(),
+    );
+    if shift != 0 {
+        // Later pages keep their bytes but for the sequence number and the
+        // checksum that covers it.
+        for page in &pages[region.end..] {
+            let mut p = bytes[page.start..page.end].to_vec();
             let seq = (page.seq as i64 + shift) as u32;
             p[18..22].copy_from_slice(&seq.to_le_bytes());
-            out.extend_from_slice(&with_crc(p));
+            let p = with_crc(p);
+            splices.replace(page.start + 18..page.start + 26, p[18..26].to_vec());
         }
     }
-    out.extend_from_slice(&bytes[end..]);
     Ok(Edited {
         before,
         had_tag: true,
-        bytes: out,
+        splices,
     })
 }
 

@@ -234,6 +234,6 @@ pub fn set_genres(
     Ok(Edited {
         before,
         had_tag,
-        bytes: splices.apply(b)?,
+        splices,
     })
 }

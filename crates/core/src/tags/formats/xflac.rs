@@ -118,6 +118,6 @@ pub fn set_genres(bytes: &[u8], genres: Option<&[String]>) -> Result<Edited, Ref
     Ok(Edited {
         before,
         had_tag: comment.is_some(),
-        bytes: splices.apply(bytes)?,
+        splices,
     })
 }
