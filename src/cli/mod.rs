@@ -335,6 +335,10 @@ pub enum Command {
         /// analysed tracks, one in ten decided
         #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks", "window_tracks", "apply_files"])]
         retrain_tracks: Option<usize>,
+        /// Only time writing a genre into one MP3 of this many MiB whose tag
+        /// must grow, and its undo, with peak memory
+        #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks", "window_tracks", "apply_files", "retrain_tracks"])]
+        apply_large_mib: Option<usize>,
     },
 }
 
@@ -661,7 +665,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             window_tracks,
             apply_files,
             retrain_tracks,
+            apply_large_mib,
         } => {
+            if let Some(n) = apply_large_mib {
+                bench::bench_apply_large(n)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             if let Some(n) = retrain_tracks {
                 bench::bench_retrain_library(n)?;
                 return Ok(ExitCode::SUCCESS);

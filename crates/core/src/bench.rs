@@ -627,3 +627,62 @@ pub fn bench_retrain_library(tracks: usize) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Writes a genre into one MP3 of `mib` MiB whose tag must grow (so all its
+/// audio moves), then undoes it: seconds and peak resident memory of each.
+/// Files over [`crate::tags::large_file_bytes`] are never held whole; run
+/// with `SONOTAG_LARGE_FILE_BYTES` above the size to measure the in-memory
+/// path on the same file.
+pub fn bench_apply_large(mib: usize) -> anyhow::Result<()> {
+    use crate::tags::{self, WritePolicy, WriteSettings};
+    use std::io::Write;
+    let dir = tempfile::tempdir()?;
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music)?;
+    let fixture = std::fs::read(crate::source_tree().join("tests/fixtures/tone.mp3"))?;
+    let start = 10
+        + fixture[6..10]
+            .iter()
+            .fold(0usize, |a, &b| (a << 7) | b as usize);
+    let frames = &fixture[start..fixture.len() - 128];
+    let path = music.join("large.mp3");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    out.write_all(b"ID3\x04\x00\x00\x00\x00\x00\x10TIT2\x00\x00\x00\x06\x00\x00\x03Large")?;
+    let mut written = 0;
+    while written < mib << 20 {
+        out.write_all(frames)?;
+        written += frames.len();
+    }
+    out.flush()?;
+    drop(out);
+    let mut lib = scanned_library(&dir.path().join("lib.sqlite"), &music)?;
+    for t in lib.tracks(&Default::default())? {
+        crate::workflow::decide::set_genre(&mut lib, t.id, "Reggae", None, true)?;
+    }
+    let settings = WriteSettings {
+        policy: WritePolicy::ReplaceAll,
+        ..Default::default()
+    };
+    let plan = tags::plan(&lib, settings)?;
+    let reset_peak = || std::fs::write("/proc/self/clear_refs", "5");
+    let _ = reset_peak();
+    let t0 = Instant::now();
+    let report = tags::apply(&mut lib, &plan, settings)?;
+    let apply_s = t0.elapsed().as_secs_f64();
+    let (_, apply_peak) = memory_mb();
+    let _ = reset_peak();
+    let t1 = Instant::now();
+    let undo = tags::undo(&mut lib, None, settings)?;
+    let undo_s = t1.elapsed().as_secs_f64();
+    let (_, undo_peak) = memory_mb();
+    anyhow::ensure!(
+        report.written == 1 && undo.outcomes.iter().all(|o| o.error.is_none()),
+        "the write or its undo failed: {report} / {undo}"
+    );
+    println!(
+        "a {mib} MiB MP3 whose tag grows: apply {apply_s:.1} s, peak {apply_peak:.0} MB resident; \
+         undo {undo_s:.1} s, peak {undo_peak:.0} MB (files over {} MiB are not held whole)",
+        crate::tags::large_file_bytes() >> 20
+    );
+    Ok(())
+}

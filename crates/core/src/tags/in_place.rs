@@ -169,13 +169,60 @@ impl WriteLock {
     }
 }
 
+/// Above this size a file is never held whole: only a window at each end
+/// (where tags live) is read, the rest stays on disk and is moved there.
+/// `SONOTAG_LARGE_FILE_BYTES` lowers it for tests.
+pub fn large_file_bytes() -> u64 {
+    std::env::var("SONOTAG_LARGE_FILE_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64 << 20)
+}
+
+/// The window read at each end of a large file.
+fn window(len: u64) -> usize {
+    (large_file_bytes() / 4).clamp(4096, 16 << 20).min(len / 2) as usize
+}
+
+/// Bytes copied at a time when a large file is hashed, copied or moved.
+const CHUNK: usize = 4 << 20;
+
+/// Calls `f` with the bytes of `file` in `from..from + len`, a chunk at a
+/// time.
+fn for_chunks(
+    file: &File,
+    from: u64,
+    len: u64,
+    mut f: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; CHUNK.min(len as usize)];
+    let mut done = 0u64;
+    while done < len {
+        let n = CHUNK.min((len - done) as usize);
+        file.read_exact_at(&mut buf[..n], from + done)?;
+        f(&buf[..n])?;
+        done += n as u64;
+    }
+    Ok(())
+}
+
+/// The SHA-256 of the file at `path`, read a chunk at a time.
+pub fn sha256_of_path(path: &Path) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    std::io::copy(&mut File::open(path)?, &mut h)?;
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// A track file opened for rewriting: exclusively locked, its bytes read.
 pub struct LockedFile {
     file: File,
     pub path: PathBuf,
+    /// The whole file, or for a large file an image of its length holding
+    /// only the window at each end (zeros between, never resident).
     pub bytes: Vec<u8>,
     /// The stamp when the bytes were read.
     pub stamp: Stamp,
+    whole: bool,
 }
 
 impl LockedFile {
@@ -221,10 +268,25 @@ impl LockedFile {
             }
             Err(TryLockError::Error(e)) => return Err(format!("cannot lock the file: {e}")),
         }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
-        (&file)
-            .read_to_end(&mut bytes)
-            .map_err(|e| describe_io("cannot read the file", &e))?;
+        let len = meta.len();
+        let whole = len <= large_file_bytes();
+        let bytes = if whole {
+            let mut bytes = Vec::with_capacity(len as usize);
+            (&file)
+                .read_to_end(&mut bytes)
+                .map_err(|e| describe_io("cannot read the file", &e))?;
+            bytes
+        } else {
+            // Zeroed memory is only mapped, never resident, until written:
+            // the middle of the image costs nothing.
+            let mut bytes = vec![0u8; len as usize];
+            let w = window(len);
+            let tail = len as usize - w;
+            file.read_exact_at(&mut bytes[..w], 0)
+                .and_then(|_| file.read_exact_at(&mut bytes[tail..], tail as u64))
+                .map_err(|e| describe_io("cannot read the file", &e))?;
+            bytes
+        };
         let stamp = Stamp::of(
             &file
                 .metadata()
@@ -238,7 +300,104 @@ impl LockedFile {
             path: path.to_path_buf(),
             bytes,
             stamp,
+            whole,
         })
+    }
+
+    /// Whether `bytes` holds the whole file (else it is a large file's image).
+    pub fn is_whole(&self) -> bool {
+        self.whole
+    }
+
+    /// The SHA-256 of the file as it is on disk (of `bytes` when whole).
+    pub fn sha256(&self) -> Result<String, String> {
+        if self.whole {
+            return Ok(sha256_hex(&self.bytes));
+        }
+        let mut h = Sha256::new();
+        for_chunks(&self.file, 0, self.stamp.size, |c| {
+            h.update(c);
+            Ok(())
+        })
+        .map_err(|e| describe_io("cannot read the file", &e))?;
+        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// Copies the file's current contents into `out`.
+    pub fn copy_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        if self.whole {
+            return out.write_all(&self.bytes);
+        }
+        for_chunks(&self.file, 0, self.stamp.size, |c| out.write_all(c))
+    }
+
+    /// The SHA-256 the file will have after `rewrite`.
+    pub fn sha256_after(&self, rewrite: &Rewrite) -> Result<String, String> {
+        let mut h = Sha256::new();
+        for seg in rewrite.segments() {
+            match seg {
+                Segment::Kept { from, len, .. } => for_chunks(&self.file, from, len, |c| {
+                    h.update(c);
+                    Ok(())
+                })
+                .map_err(|e| describe_io("cannot read the file", &e))?,
+                Segment::New { splice, .. } => h.update(&rewrite.splices[splice].1),
+            }
+        }
+        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The patch that undoes `rewrite`: each replaced range's original
+    /// bytes, at its place in the rewritten file.
+    pub fn reverse_patch(&self, rewrite: &Rewrite) -> Result<Patch, String> {
+        let mut hunks = Vec::new();
+        for seg in rewrite.segments() {
+            if let Segment::New { splice, to } = seg {
+                let (range, new) = &rewrite.splices[splice];
+                let mut original = vec![0u8; range.len()];
+                self.file
+                    .read_exact_at(&mut original, range.start as u64)
+                    .map_err(|e| describe_io("cannot read the file", &e))?;
+                hunks.push(Hunk {
+                    offset: to,
+                    remove: new.len() as u64,
+                    insert: original,
+                });
+            }
+        }
+        Ok(Patch { hunks })
+    }
+
+    /// Rewrites a large file in place as `rewrite` says, moving the kept
+    /// spans on disk a chunk at a time, then syncs it. With `stop_midway`
+    /// it moves one chunk and stops, as a kill would.
+    pub fn rewrite(&mut self, rewrite: &Rewrite, stop_midway: bool) -> Result<Stamp, String> {
+        rewrite
+            .apply_in_place(&self.file, stop_midway)
+            .map_err(|e| format!("cannot write the file: {}", describe_full(&e)))?;
+        if stop_midway {
+            return Err(INTERRUPTED.into());
+        }
+        self.restamp()
+    }
+
+    /// Replaces the file's contents with those of `source` (a journal's
+    /// copy), a chunk at a time, then syncs it.
+    pub fn restore_from(&mut self, source: &File) -> Result<Stamp, String> {
+        let len = source
+            .metadata()
+            .map_err(|e| describe_io("cannot read the journal", &e))?
+            .len();
+        let mut at = 0u64;
+        for_chunks(source, 0, len, |c| {
+            self.file.write_all_at(c, at)?;
+            at += c.len() as u64;
+            Ok(())
+        })
+        .and_then(|_| self.file.set_len(len))
+        .and_then(|_| self.file.sync_all())
+        .map_err(|e| format!("cannot restore the file: {}", describe_full(&e)))?;
+        self.restamp()
     }
 
     /// True when the file on disk still has the stamp it had when read.
@@ -427,6 +586,11 @@ impl Patch {
             .then_some(best)
     }
 
+    /// Whether the patch is small enough to keep for undo.
+    pub fn keepable(&self) -> bool {
+        self.payload() <= MAX_PATCH_BYTES
+    }
+
     fn payload(&self) -> usize {
         self.hunks.iter().map(|h| h.insert.len()).sum()
     }
@@ -485,6 +649,142 @@ impl Patch {
             });
         }
         Some(Self { hunks })
+    }
+}
+
+/// A file's new contents as its original with byte ranges replaced: how a
+/// large file is rewritten without being held whole.
+#[derive(Clone, Debug)]
+pub struct Rewrite {
+    len: u64,
+    /// Sorted, non-overlapping ranges of the original and what replaces them.
+    splices: Vec<super::formats::Splice>,
+}
+
+/// A piece of the rewritten file: original bytes kept (moved from `from`
+/// to `to`), or a splice's new bytes at `to`.
+enum Segment {
+    Kept { from: u64, len: u64, to: u64 },
+    New { splice: usize, to: u64 },
+}
+
+impl Rewrite {
+    /// `splices` must be sorted and apart (as `Splices::sorted` gives them).
+    pub fn new(len: u64, splices: Vec<super::formats::Splice>) -> Self {
+        Self { len, splices }
+    }
+
+    /// The rewrite a patch makes of a file of `len` bytes; `None` when the
+    /// patch does not fit it.
+    pub fn from_patch(len: u64, patch: &Patch) -> Option<Self> {
+        let mut at = 0u64;
+        let mut splices = Vec::with_capacity(patch.hunks.len());
+        for h in &patch.hunks {
+            let end = h.offset.checked_add(h.remove)?;
+            if h.offset < at || end > len {
+                return None;
+            }
+            splices.push((h.offset as usize..end as usize, h.insert.clone()));
+            at = end;
+        }
+        Some(Self { len, splices })
+    }
+
+    /// The rewritten file's length.
+    pub fn len_after(&self) -> u64 {
+        let grown: i64 = self
+            .splices
+            .iter()
+            .map(|(r, b)| b.len() as i64 - r.len() as i64)
+            .sum();
+        (self.len as i64 + grown) as u64
+    }
+
+    fn segments(&self) -> Vec<Segment> {
+        let mut out = Vec::with_capacity(2 * self.splices.len() + 1);
+        let (mut from, mut to) = (0u64, 0u64);
+        for (i, (r, bytes)) in self.splices.iter().enumerate() {
+            let kept = r.start as u64 - from;
+            if kept > 0 {
+                out.push(Segment::Kept {
+                    from,
+                    len: kept,
+                    to,
+                });
+            }
+            to += kept;
+            if !bytes.is_empty() {
+                out.push(Segment::New { splice: i, to });
+            }
+            to += bytes.len() as u64;
+            from = r.end as u64;
+        }
+        if from < self.len {
+            out.push(Segment::Kept {
+                from,
+                len: self.len - from,
+                to,
+            });
+        }
+        out
+    }
+
+    /// Moves the kept spans to their new places (those moving towards the
+    /// start first, in order, then those moving towards the end, from the
+    /// last: no span overwrites one not yet moved), writes the new bytes,
+    /// sets the length and syncs.
+    fn apply_in_place(&self, file: &File, stop_midway: bool) -> std::io::Result<()> {
+        self.apply_in_chunks(file, stop_midway, CHUNK)
+    }
+
+    fn apply_in_chunks(&self, file: &File, stop_midway: bool, chunk: usize) -> std::io::Result<()> {
+        let new_len = self.len_after();
+        if new_len > self.len {
+            file.set_len(new_len)?;
+        }
+        let segments = self.segments();
+        let mut buf = vec![0u8; chunk];
+        let mut move_span = |from: u64, len: u64, to: u64| -> std::io::Result<bool> {
+            let chunks = len.div_ceil(chunk as u64);
+            for k in 0..chunks {
+                // Towards the end: copy from the last chunk back.
+                let k = if to > from { chunks - 1 - k } else { k };
+                let off = k * chunk as u64;
+                let n = (chunk as u64).min(len - off) as usize;
+                file.read_exact_at(&mut buf[..n], from + off)?;
+                file.write_all_at(&buf[..n], to + off)?;
+                if stop_midway {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        };
+        for seg in &segments {
+            if let Segment::Kept { from, len, to } = *seg
+                && to < from
+                && move_span(from, len, to)?
+            {
+                return file.sync_all();
+            }
+        }
+        for seg in segments.iter().rev() {
+            if let Segment::Kept { from, len, to } = *seg
+                && to > from
+                && move_span(from, len, to)?
+            {
+                return file.sync_all();
+            }
+        }
+        for seg in &segments {
+            if let Segment::New { splice, to } = *seg {
+                file.write_all_at(&self.splices[splice].1, to)?;
+                if stop_midway {
+                    return file.sync_all();
+                }
+            }
+        }
+        file.set_len(new_len)?;
+        file.sync_all()
     }
 }
 
@@ -549,6 +849,45 @@ mod tests {
             let mut f = LockedFile::open(&path).unwrap();
             f.write(&b, false).unwrap();
             assert_eq!(std::fs::read(&path).unwrap(), b);
+        }
+    }
+
+    #[test]
+    fn a_rewrite_moves_spans_both_ways_in_small_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let original: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let cases: Vec<Vec<(std::ops::Range<usize>, Vec<u8>)>> = vec![
+            // A front tag that grows, a middle that shrinks, an end that grows.
+            vec![
+                (0..10, vec![1; 700]),
+                (5000..5600, vec![2; 20]),
+                (9990..10_000, vec![3; 333]),
+            ],
+            // Shrinks at the front, grows in the middle.
+            vec![(0..900, vec![4; 3]), (4000..4001, vec![5; 2500])],
+            // Only same-size replacements.
+            vec![(100..110, vec![6; 10])],
+        ];
+        for splices in cases {
+            std::fs::write(&path, &original).unwrap();
+            let mut expected = Vec::new();
+            let mut at = 0;
+            for (r, b) in &splices {
+                expected.extend_from_slice(&original[at..r.start]);
+                expected.extend_from_slice(b);
+                at = r.end;
+            }
+            expected.extend_from_slice(&original[at..]);
+            let rewrite = Rewrite::new(original.len() as u64, splices);
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .unwrap();
+            rewrite.apply_in_chunks(&file, false, 97).unwrap();
+            assert_eq!(rewrite.len_after(), expected.len() as u64);
+            assert!(std::fs::read(&path).unwrap() == expected);
         }
     }
 

@@ -43,6 +43,23 @@ impl JournalEntry {
         }
     }
 
+    /// An entry whose hashes were computed as the file streamed by.
+    pub fn with_hashes(
+        write_id: i64,
+        kind: WriteKind,
+        path: &Path,
+        before_sha256: String,
+        after_sha256: String,
+    ) -> Self {
+        Self {
+            write_id,
+            kind,
+            path: path_bytes(path),
+            before_sha256,
+            after_sha256,
+        }
+    }
+
     pub fn path(&self) -> PathBuf {
         path_from_bytes(self.path.clone())
     }
@@ -245,12 +262,12 @@ impl Journal {
     }
 
     /// Creates `name` under the folder `fd` exclusively, private to the
-    /// user, and syncs `bytes` into it.
+    /// user, lets `write` fill it, and syncs it.
     fn create_in(
         fd: std::os::fd::RawFd,
         shown: &Path,
         name: &str,
-        bytes: &[u8],
+        write: &mut dyn FnMut(&mut File) -> std::io::Result<()>,
     ) -> Result<(), String> {
         use std::os::fd::FromRawFd;
         let c = c_name(name);
@@ -274,7 +291,7 @@ impl Journal {
         }
         // SAFETY: just opened, owned by nothing else.
         let mut f = unsafe { File::from_raw_fd(raw) };
-        f.write_all(bytes)
+        write(&mut f)
             .and_then(|_| f.sync_all())
             .map_err(|e| format!("cannot write {}: {}", path.display(), describe_full(&e)))
     }
@@ -325,6 +342,16 @@ impl Journal {
     /// Records a write about to happen: the original bytes first, then the
     /// entry that makes them count. Both are synced before returning.
     pub fn begin(&self, entry: JournalEntry, original: &[u8]) -> Result<Pending, String> {
+        self.begin_with(entry, &mut |f| f.write_all(original))
+    }
+
+    /// [`Journal::begin`], the original bytes written by `write` (a large
+    /// file copies itself in a chunk at a time).
+    pub fn begin_with(
+        &self,
+        entry: JournalEntry,
+        write: &mut dyn FnMut(&mut File) -> std::io::Result<()>,
+    ) -> Result<Pending, String> {
         let stem = format!(
             "{}-{:?}-{}-{}",
             entry.write_id,
@@ -336,9 +363,11 @@ impl Journal {
                 .unwrap_or(0)
         )
         .to_lowercase();
-        Self::create_in(self.raw(), &self.dir, &format!("{stem}.orig"), original)?;
+        Self::create_in(self.raw(), &self.dir, &format!("{stem}.orig"), write)?;
         let record = serde_json::to_vec(&entry).expect("journal entries serialise");
-        if let Err(e) = Self::create_in(self.raw(), &self.dir, &format!("{stem}.json"), &record) {
+        if let Err(e) = Self::create_in(self.raw(), &self.dir, &format!("{stem}.json"), &mut |f| {
+            f.write_all(&record)
+        }) {
             self.remove(&format!("{stem}.orig"));
             return Err(e);
         }
@@ -364,6 +393,29 @@ impl Journal {
         Ok(bytes)
     }
 
+    /// The journal's copy of the file, checked against the hash the entry
+    /// recorded (read a chunk at a time), ready to be read from the start.
+    pub fn original_file(&self, pending: &Pending) -> Result<File, String> {
+        use sha2::Digest;
+        let name = format!("{}.orig", pending.stem);
+        let mut file = self.open_entry(&name, MAX_WRITE_BYTES)?;
+        let mut h = sha2::Sha256::new();
+        std::io::copy(&mut file, &mut h).map_err(|e| format!("{name}: {e}"))?;
+        let found: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        if found != pending.entry.before_sha256 {
+            return Err("the journal's copy of the file does not match its record".into());
+        }
+        Ok(file)
+    }
+
+    /// Moves the journal's copy of the file into the kept folder (its track
+    /// vanished) and returns where.
+    pub fn keep_original(&self, pending: &Pending) -> Result<PathBuf, String> {
+        let kept = self.set_aside(&format!("{}.orig", pending.stem))?;
+        self.sync_dir();
+        Ok(kept)
+    }
+
     fn kept_fd(&self) -> Result<std::os::fd::OwnedFd, String> {
         open_private_dir(Some(&self.fd), &self.kept_dir(), true)?
             .ok_or_else(|| "cannot open the kept folder".to_string())
@@ -372,6 +424,15 @@ impl Journal {
     /// Keeps `bytes` (the file as recovery found it) in the kept folder and
     /// returns where.
     pub fn keep(&self, pending: &Pending, bytes: &[u8]) -> Result<PathBuf, String> {
+        self.keep_with(pending, &mut |f| f.write_all(bytes))
+    }
+
+    /// [`Journal::keep`], the bytes written by `write`.
+    pub fn keep_with(
+        &self,
+        pending: &Pending,
+        write: &mut dyn FnMut(&mut File) -> std::io::Result<()>,
+    ) -> Result<PathBuf, String> {
         use std::os::fd::AsRawFd;
         let kept = self.kept_fd()?;
         let name = pending
@@ -381,7 +442,7 @@ impl Journal {
             .map(|n| n.to_string_lossy().replace('/', "_"))
             .unwrap_or_else(|| "track".into());
         let name = format!("{}-{name}", pending.stem);
-        Self::create_in(kept.as_raw_fd(), &self.kept_dir(), &name, bytes)?;
+        Self::create_in(kept.as_raw_fd(), &self.kept_dir(), &name, write)?;
         Ok(self.kept_dir().join(name))
     }
 

@@ -30,8 +30,8 @@ mod recover;
 mod write;
 
 pub use in_place::{
-    INTERRUPTED, Interrupt, LockedFile, MAX_WRITE_BYTES, Patch, Stamp, WriteLock, identity_text,
-    sha256_hex,
+    INTERRUPTED, Interrupt, LockedFile, MAX_WRITE_BYTES, Patch, Rewrite, Stamp, WriteLock,
+    identity_text, large_file_bytes, sha256_hex,
 };
 pub use journal::{Journal, JournalEntry};
 pub use recover::{Recovered, recover};
@@ -162,6 +162,19 @@ pub(crate) fn with_genres(
     state: &GenreState,
     settings: WriteSettings,
 ) -> Result<(GenreState, Vec<u8>), String> {
+    let (before, splices) = genre_splices(bytes, path, state, settings)?;
+    Ok((before, splices.apply(bytes)?))
+}
+
+/// [`with_genres`] as the ranges that change, for a large file whose
+/// `bytes` are an image holding only its ends. Ogg pages run through the
+/// whole file, so a large Ogg file is refused.
+pub(crate) fn genre_splices(
+    bytes: &[u8],
+    path: &Path,
+    state: &GenreState,
+    settings: WriteSettings,
+) -> Result<(GenreState, formats::Splices), String> {
     guard_tag_library(|| {
         let options = EditOptions {
             id3v23: settings.id3v23,
@@ -171,7 +184,7 @@ pub(crate) fn with_genres(
             genres: edited.before,
             tag: edited.had_tag,
         };
-        Ok((before, edited.splices.apply(bytes)?))
+        Ok((before, edited.splices))
     })
 }
 

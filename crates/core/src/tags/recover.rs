@@ -2,7 +2,7 @@
 //! loss interrupted, from the journal and the library's records, and only
 //! what the library vouches for.
 
-use super::in_place::{LockedFile, Stamp, WriteLock, sha256_hex};
+use super::in_place::{LockedFile, Stamp, WriteLock, sha256_of_path};
 use super::journal::{Journal, JournalEntry, Pending};
 use super::write::{land, land_unchanged};
 use crate::store::{Library, LibraryError, WriteKind};
@@ -140,9 +140,8 @@ fn resolve_unjournaled(lib: &mut Library, covered: &[i64]) -> Vec<Recovered> {
     };
     let mut out = Vec::new();
     for w in rows.into_iter().filter(|w| !covered.contains(&w.id)) {
-        let holds_written = std::fs::read(&w.path)
+        let holds_written = sha256_of_path(&w.path)
             .ok()
-            .map(|b| sha256_hex(&b))
             .zip(w.written_sha256.as_ref())
             .is_some_and(|(found, written)| found == *written);
         let (message, result) = if holds_written {
@@ -191,8 +190,8 @@ fn resolve(
         Err(e) if !entry.path().exists() => {
             // Nothing to repair; keep the bytes the user may want back.
             let kept = journal
-                .original_bytes(pending)
-                .and_then(|b| journal.keep(pending, &b))
+                .original_file(pending)
+                .and_then(|_| journal.keep_original(pending))
                 .map_err(|k| (format!("{what}: {e}; {k}"), false))?;
             return Err((
                 format!(
@@ -204,7 +203,7 @@ fn resolve(
         }
         Err(e) => return Err((format!("{what} could not be resolved yet: {e}"), false)),
     };
-    let found = sha256_hex(&file.bytes);
+    let found = file.sha256().map_err(|e| (format!("{what}: {e}"), false))?;
     if found == entry.after_sha256 {
         land(lib, entry.write_id, entry.kind, file.stamp)
             .map_err(|e| (format!("{what}: {e}"), false))?;
@@ -223,14 +222,16 @@ fn resolve(
             "{what} had not changed the file; nothing to repair"
         ));
     }
+    // The journal's copy, checked against its record, goes back a chunk at
+    // a time; what was found is kept first.
     let original = journal
-        .original_bytes(pending)
+        .original_file(pending)
         .map_err(|e| (format!("{what}: cannot read the journal: {e}"), false))?;
     let kept = journal
-        .keep(pending, &file.bytes)
+        .keep_with(pending, &mut |f| file.copy_to(f))
         .map_err(|e| (format!("{what}: {e}"), false))?;
     let stamp = file
-        .write(&original, false)
+        .restore_from(&original)
         .map_err(|e| (format!("{what}: cannot restore the file: {e}"), false))?;
     land_unchanged(
         lib,

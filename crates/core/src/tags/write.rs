@@ -1,10 +1,13 @@
 //! Writing planned genres as a batch, and undoing a batch: each file under
 //! the write lock, re-checked, journaled, rewritten in place and recorded.
 
-use super::in_place::{INTERRUPTED, Interrupt, LockedFile, Patch, Stamp, WriteLock, sha256_hex};
+use super::in_place::{
+    INTERRUPTED, Interrupt, LockedFile, Patch, Rewrite, Stamp, WriteLock, large_file_bytes,
+    sha256_hex,
+};
 use super::journal::{Journal, JournalEntry, Pending};
 use super::recover::{Recovered, recover_locked};
-use super::{Action, GenreState, PlannedWrite, WriteSettings, plan, with_genres};
+use super::{Action, GenreState, PlannedWrite, WriteSettings, genre_splices, plan, with_genres};
 use crate::store::{Batch, BatchState, Library, LibraryError, NewWrite, TagWrite, WriteKind};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -111,18 +114,42 @@ pub struct Watch<'a> {
     pub progress: &'a mut dyn FnMut(usize, usize, &Path),
 }
 
+/// What a write makes of a file: its whole new bytes, or for a large file
+/// the ranges that change and the hash the result will have.
+pub(super) enum Target<'a> {
+    Bytes(&'a [u8]),
+    Rewrite {
+        rewrite: &'a Rewrite,
+        after_sha256: String,
+    },
+}
+
 /// Writes `target` into `file` under the journal. Returns the new stamp and
 /// the journal entry, which the caller finishes once the library knows.
-fn journaled_write(
+pub(super) fn journaled_write(
     journal: &Journal,
     file: &mut LockedFile,
-    target: &[u8],
+    target: Target,
     write_id: i64,
     kind: WriteKind,
     interrupt: Option<Interrupt>,
 ) -> Result<(Stamp, Pending), String> {
-    let entry = JournalEntry::new(write_id, kind, &file.path, &file.bytes, target);
-    let pending = journal.begin(entry, &file.bytes)?;
+    let pending = match &target {
+        Target::Bytes(bytes) => journal.begin(
+            JournalEntry::new(write_id, kind, &file.path, &file.bytes, bytes),
+            &file.bytes,
+        )?,
+        Target::Rewrite { after_sha256, .. } => {
+            let entry = JournalEntry::with_hashes(
+                write_id,
+                kind,
+                &file.path,
+                file.sha256()?,
+                after_sha256.clone(),
+            );
+            journal.begin_with(entry, &mut |f| file.copy_to(f))?
+        }
+    };
     if interrupt == Some(Interrupt::AfterJournal) {
         return Err(INTERRUPTED.into());
     }
@@ -136,7 +163,12 @@ fn journaled_write(
                 .into(),
         );
     }
-    match file.write(target, interrupt == Some(Interrupt::MidWrite)) {
+    let stop_midway = interrupt == Some(Interrupt::MidWrite);
+    let written = match &target {
+        Target::Bytes(bytes) => file.write(bytes, stop_midway),
+        Target::Rewrite { rewrite, .. } => file.rewrite(rewrite, stop_midway),
+    };
+    match written {
         Ok(stamp) => {
             if interrupt == Some(Interrupt::AfterWrite) {
                 return Err(INTERRUPTED.into());
@@ -148,7 +180,14 @@ fn journaled_write(
             // A failed write (a full disk, say) may have changed part of
             // the file: put the original back now, or leave the journal
             // for the next start.
-            match file.restore() {
+            let restored = if file.is_whole() {
+                file.restore()
+            } else {
+                journal
+                    .original_file(&pending)
+                    .and_then(|source| file.restore_from(&source))
+            };
+            match restored {
                 Ok(_) => {
                     journal.finish(pending);
                     Err(format!("{e}; the file was restored"))
@@ -349,8 +388,37 @@ fn write_one(
         genres: vec![p.new_genre.clone()],
         tag: true,
     };
-    let (old, target) = with_genres(&file.bytes, &p.path, &new, settings)?;
-    let undo_patch = Patch::between(&target, &file.bytes).map(|p| p.to_bytes());
+    // A large file is never held whole: its tags are edited in an image of
+    // its ends and the rest moved on disk.
+    let (old, whole_target, rewrite) = if file.is_whole() {
+        let (old, target) = with_genres(&file.bytes, &p.path, &new, settings)?;
+        (old, Some(target), None)
+    } else {
+        if file.bytes.starts_with(b"OggS") {
+            return Err(format!(
+                "an Ogg file over {} MiB: its pages run through the whole file, and Sonotag \
+                 does not rewrite those without reading it all; the file was not changed",
+                large_file_bytes() >> 20
+            ));
+        }
+        let (old, splices) = genre_splices(&file.bytes, &p.path, &new, settings)?;
+        let rewrite = Rewrite::new(file.stamp.size, splices.sorted(file.bytes.len())?);
+        (old, None, Some(rewrite))
+    };
+    let (written_sha256, undo_patch) = match (&whole_target, &rewrite) {
+        (Some(target), _) => (
+            sha256_hex(target),
+            Patch::between(target, &file.bytes).map(|p| p.to_bytes()),
+        ),
+        (None, Some(rewrite)) => {
+            let patch = file.reverse_patch(rewrite)?;
+            (
+                file.sha256_after(rewrite)?,
+                patch.keepable().then(|| patch.to_bytes()),
+            )
+        }
+        (None, None) => unreachable!("one of the two is made above"),
+    };
     // Record the old state before touching the file.
     let old_state = serde_json::to_string(&old).expect("serialises");
     let new_state = serde_json::to_string(&new).expect("serialises");
@@ -361,17 +429,25 @@ fn write_one(
             old_state: &old_state,
             new_state: &new_state,
             stamp_before: (file.stamp.size, file.stamp.mtime_ns),
-            written_sha256: &sha256_hex(&target),
+            written_sha256: &written_sha256,
             undo_patch: undo_patch.as_deref(),
         })
         .map_err(|e| e.to_string())?;
     if interrupt == Some(Interrupt::BeforeJournal) {
         return Err(INTERRUPTED.into());
     }
+    let target = match (&whole_target, &rewrite) {
+        (Some(bytes), _) => Target::Bytes(bytes),
+        (None, Some(rewrite)) => Target::Rewrite {
+            rewrite,
+            after_sha256: written_sha256.clone(),
+        },
+        (None, None) => unreachable!("one of the two is made above"),
+    };
     match journaled_write(
         journal,
         &mut file,
-        &target,
+        target,
         write_id,
         WriteKind::Apply,
         interrupt,
@@ -402,29 +478,52 @@ pub fn batches(lib: &Library) -> anyhow::Result<Vec<Batch>> {
     Ok(lib.batches()?)
 }
 
-/// The bytes that undo writes: the exact previous bytes where Sonotag kept
-/// a patch and the file is as Sonotag wrote it; otherwise the previous genre
-/// values written into the current tag (files written by older versions).
+/// What undo writes: the exact previous bytes where Sonotag kept a patch
+/// and the file is as Sonotag wrote it; otherwise the previous genre values
+/// written into the current tag (files written by older versions). A large
+/// file gets the same as ranges to change.
 fn undo_target(
     w: &TagWrite,
-    bytes: &[u8],
-    stamp: Stamp,
+    file: &LockedFile,
     settings: WriteSettings,
-) -> Result<Vec<u8>, String> {
+) -> Result<UndoTarget, String> {
     const CHANGED: &str = "file changed since Sonotag wrote it: not restored";
     let old: GenreState = serde_json::from_str(&w.old_state)
         .map_err(|e| format!("the stored genres before the write are damaged: {e}"))?;
-    match &w.written_sha256 {
-        Some(sha) if *sha != sha256_hex(bytes) => Err(CHANGED.into()),
-        Some(_) => match &w.undo_patch {
-            Some(patch) => Patch::from_bytes(patch)
-                .and_then(|p| p.apply(bytes))
-                .ok_or_else(|| "the stored undo data is damaged; the file was not changed".into()),
-            None => with_genres(bytes, &w.path, &old, settings).map(|(_, b)| b),
-        },
-        None if w.stamp_after != Some((stamp.size, stamp.mtime_ns)) => Err(CHANGED.into()),
-        None => with_genres(bytes, &w.path, &old, settings).map(|(_, b)| b),
+    let stamp = file.stamp;
+    let damaged = || "the stored undo data is damaged; the file was not changed".to_string();
+    let patch = match &w.written_sha256 {
+        Some(sha) if *sha != file.sha256()? => return Err(CHANGED.into()),
+        Some(_) => w.undo_patch.as_deref(),
+        None if w.stamp_after != Some((stamp.size, stamp.mtime_ns)) => return Err(CHANGED.into()),
+        None => None,
+    };
+    match (patch, file.is_whole()) {
+        (Some(patch), true) => Patch::from_bytes(patch)
+            .and_then(|p| p.apply(&file.bytes))
+            .map(UndoTarget::Bytes)
+            .ok_or_else(damaged),
+        (Some(patch), false) => Patch::from_bytes(patch)
+            .and_then(|p| Rewrite::from_patch(stamp.size, &p))
+            .map(UndoTarget::Rewrite)
+            .ok_or_else(damaged),
+        (None, true) => {
+            with_genres(&file.bytes, &w.path, &old, settings).map(|(_, b)| UndoTarget::Bytes(b))
+        }
+        (None, false) => {
+            let (_, splices) = genre_splices(&file.bytes, &w.path, &old, settings)?;
+            Ok(UndoTarget::Rewrite(Rewrite::new(
+                stamp.size,
+                splices.sorted(file.bytes.len())?,
+            )))
+        }
     }
+}
+
+/// What [`undo_target`] makes.
+enum UndoTarget {
+    Bytes(Vec<u8>),
+    Rewrite(Rewrite),
 }
 
 /// Restores every file of `batch_id` (default: the latest batch not undone)
@@ -486,9 +585,16 @@ pub fn undo_watched(
         (watch.progress)(done, total, &w.path);
         let result = (|| {
             let mut file = LockedFile::open(&w.path)?;
-            let target = undo_target(&w, &file.bytes, file.stamp, settings)?;
+            let made = undo_target(&w, &file, settings)?;
+            let target = match &made {
+                UndoTarget::Bytes(bytes) => Target::Bytes(bytes),
+                UndoTarget::Rewrite(rewrite) => Target::Rewrite {
+                    rewrite,
+                    after_sha256: file.sha256_after(rewrite)?,
+                },
+            };
             let (stamp, pending) =
-                journaled_write(&journal, &mut file, &target, w.id, WriteKind::Undo, None)?;
+                journaled_write(&journal, &mut file, target, w.id, WriteKind::Undo, None)?;
             land(lib, w.id, WriteKind::Undo, stamp)?;
             journal.finish(pending);
             Ok::<(), String>(())

@@ -111,14 +111,17 @@ fn file_type(bytes: &[u8], path: &Path) -> Option<FileType> {
     probe.file_type().or_else(|| FileType::from_path(path))
 }
 
+/// A range of the original and the bytes that replace it.
+pub type Splice = (std::ops::Range<usize>, Vec<u8>);
+
 /// Byte ranges of the original replaced by new bytes; ranges do not overlap.
 #[derive(Debug, Default)]
-pub struct Splices(Vec<(std::ops::Range<usize>, Vec<u8>)>);
+pub struct Splices(Vec<Splice>);
 
 impl Splices {
     /// The splices in order of their ranges, checked not to overlap nor to
     /// reach past `len`.
-    pub fn sorted(mut self, len: usize) -> Result<Vec<(std::ops::Range<usize>, Vec<u8>)>, Refusal> {
+    pub fn sorted(mut self, len: usize) -> Result<Vec<Splice>, Refusal> {
         self.0.sort_by_key(|(r, _)| (r.start, r.end));
         let mut at = 0;
         for (r, _) in &self.0 {
