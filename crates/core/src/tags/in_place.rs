@@ -853,6 +853,15 @@ mod tests {
     }
 
     #[test]
+    fn a_full_disk_is_called_so() {
+        let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        assert_eq!(describe_full(&full), "disk full");
+        assert!(describe_io("cannot write", &full).ends_with("disk full"));
+        let quota = std::io::Error::from_raw_os_error(libc::EDQUOT);
+        assert_eq!(describe_full(&quota), "disk full");
+    }
+
+    #[test]
     fn a_rewrite_moves_spans_both_ways_in_small_chunks() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");

@@ -614,3 +614,16 @@ pub fn undo_watched(
         cancelled,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_library_on_a_full_disk_says_which_disk() {
+        let said = super::disk_full_in_words(
+            "database or disk is full",
+            std::path::Path::new("/m/lib.sqlite"),
+        );
+        assert_eq!(said, "disk full, or the disk failed, at the library /m/lib.sqlite");
+        assert_eq!(super::disk_full_in_words("locked", std::path::Path::new("/x")), "locked");
+    }
+}
