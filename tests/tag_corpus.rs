@@ -362,3 +362,44 @@ fn only_the_genre_changes_in_other_libraries_test_files() {
         failures.join("\n")
     );
 }
+
+/// TagLib's `005411.id3` holds a genre ("(80)", Folk) that the scan's tag
+/// reader does not see, so the plan says the file has none and would only
+/// fill it. With replacing off, the exact parse finds the genre and the
+/// file is kept, not silently replaced.
+#[test]
+fn a_genre_the_scan_missed_is_not_replaced_without_leave() {
+    let tag = corpus_dir().join("taglib/005411.id3");
+    if !tag.exists() {
+        eprintln!("skipped: no {}", tag.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let mp3 = music.join("folk.mp3");
+    std::fs::write(&mp3, [std::fs::read(&tag).unwrap(), mp3_audio()].concat()).unwrap();
+    let before = std::fs::read(&mp3).unwrap();
+    let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
+    sonotag_core::scan::scan(
+        &mut lib,
+        std::slice::from_ref(&music),
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )
+    .unwrap();
+    let id = lib.track_by_path(&mp3).unwrap().unwrap().id;
+    sonotag_core::workflow::decide::set_genre(&mut lib, id, GENRE, None, false).unwrap();
+    let plan = tags::plan(&lib, WriteSettings::default()).unwrap();
+    assert_eq!(plan.len(), 1);
+    assert_eq!(
+        plan[0].action,
+        tags::Action::Fill,
+        "the scan saw no genre: {:?}",
+        plan[0]
+    );
+    let report = tags::apply(&mut lib, &plan, WriteSettings::default()).unwrap();
+    let why = report.outcomes[0].error.clone().unwrap_or_default();
+    assert!(why.contains("already has a genre (Folk)"), "{why}");
+    assert_eq!(std::fs::read(&mp3).unwrap(), before);
+}

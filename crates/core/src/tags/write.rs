@@ -405,6 +405,16 @@ fn write_one(
         let rewrite = Rewrite::new(file.stamp.size, splices.sorted(file.bytes.len())?);
         (old, None, Some(rewrite))
     };
+    // The plan said "fills an empty genre" from what the scan read; the
+    // exact parse may find a genre the scan's reader missed. Replacing it
+    // needs the user's leave, as any replacement does.
+    if p.action == Action::Fill && !old.genres.is_empty() {
+        return Err(format!(
+            "the file already has a genre ({}) that the scan did not read; replacing is off, \
+             so it was kept: allow replacing for this track to write it",
+            old.genres.join("; ")
+        ));
+    }
     let (written_sha256, undo_patch) = match (&whole_target, &rewrite) {
         (Some(target), _) => (
             sha256_hex(target),
@@ -623,7 +633,13 @@ mod tests {
             "database or disk is full",
             std::path::Path::new("/m/lib.sqlite"),
         );
-        assert_eq!(said, "disk full, or the disk failed, at the library /m/lib.sqlite");
-        assert_eq!(super::disk_full_in_words("locked", std::path::Path::new("/x")), "locked");
+        assert_eq!(
+            said,
+            "disk full, or the disk failed, at the library /m/lib.sqlite"
+        );
+        assert_eq!(
+            super::disk_full_in_words("locked", std::path::Path::new("/x")),
+            "locked"
+        );
     }
 }
