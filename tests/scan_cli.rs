@@ -215,3 +215,40 @@ fn gtzan_mini_scans_completely() {
         );
     }
 }
+
+/// A decision can be listed and taken back from the command line, and
+/// `override` can never be used to retract one (issue 22, item 9).
+#[test]
+fn decisions_are_listed_and_cleared_never_overridden_with_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    for name in ["tone.mp3", "tone.flac"] {
+        std::fs::copy(fixture(name), music.join(name)).unwrap();
+    }
+    let db = dir.path().join("lib.sqlite");
+    assert!(sonotag(&db, &["scan", music.to_str().unwrap()]).0);
+    let mp3 = music.join("tone.mp3");
+    let flac = music.join("tone.flac");
+    assert!(sonotag(&db, &["override", mp3.to_str().unwrap(), "Jazz"]).0);
+    assert!(sonotag(&db, &["override", flac.to_str().unwrap(), "Blues"]).0);
+    let (ok, _, err) = sonotag(&db, &["override", mp3.to_str().unwrap(), "none"]);
+    assert!(!ok);
+    assert!(err.contains("sonotag clear"), "{err}");
+    let (ok, out, err) = sonotag(&db, &["decisions"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Jazz") && out.contains("Blues") && out.contains("overridden"),
+        "{out}"
+    );
+    assert!(err.contains("2 decisions"), "{err}");
+    let (ok, json, _) = sonotag(&db, &["decisions", "--json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert!(sonotag(&db, &["clear", mp3.to_str().unwrap()]).0);
+    let (_, out, _) = sonotag(&db, &["decisions"]);
+    assert!(!out.contains("Jazz") && out.contains("Blues"), "{out}");
+    assert!(sonotag(&db, &["clear", "--all"]).0);
+    assert_eq!(count(&db, "SELECT count(*) FROM labels"), 0);
+}

@@ -257,6 +257,21 @@ pub enum Command {
         #[arg(long)]
         super_genre: bool,
     },
+    /// Take decisions back (the tracks return to the model's proposal)
+    Clear {
+        /// Track ids or paths
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        tracks: Vec<String>,
+        /// Every decision
+        #[arg(long)]
+        all: bool,
+    },
+    /// List what you decided: track, genre, accepted or overridden, when
+    Decisions {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Write accepted/overridden genres into the files' tags, after confirmation
     Apply {
         /// Only show what would be written
@@ -571,12 +586,50 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .context("no proposals yet: run `sonotag classify` first")?;
             accept_cmd(&mut lib, active.id, &tracks, min_share)
         }
+        Command::Clear { tracks, all } => {
+            let mut lib = open_library(&paths)?;
+            let ids: Vec<i64> = if all {
+                lib.decisions()?.iter().map(|d| d.track_id).collect()
+            } else {
+                tracks
+                    .iter()
+                    .map(|t| track_ref(&lib, t))
+                    .collect::<anyhow::Result<_>>()?
+            };
+            let report =
+                workflow::decide::decide(&mut lib, None, &workflow::decide::Decision::Clear(ids))?;
+            println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Decisions { json } => {
+            let lib = open_library(&paths)?;
+            let rows = lib.decisions()?;
+            print_list(json, &rows, "decisions", |d| {
+                let genre = match &d.mapped_from {
+                    Some(typed) => format!("{} (super-genre of {typed})", d.genre),
+                    None => d.genre.clone(),
+                };
+                format!(
+                    "{:>6}  {:<10} {genre:<24} {}  {}",
+                    d.track_id,
+                    d.source.as_str(),
+                    sonotag_core::store::utc_text(d.at),
+                    d.path.display()
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Override {
             track,
             genre: typed,
             replace,
             super_genre,
         } => {
+            if ["", "none", "-", "null"].contains(&typed.trim().to_lowercase().as_str()) {
+                anyhow::bail!(
+                    "\"{typed}\" is not a genre: to take a decision back, run `sonotag clear {track}`"
+                );
+            }
             let mut lib = open_library(&paths)?;
             let id = track_ref(&lib, &track)?;
             let vocab = sonotag_core::genres::Vocabulary::load(&paths.vocabulary)?;

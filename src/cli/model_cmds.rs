@@ -353,8 +353,13 @@ pub fn proposals_cmd(
         } else {
             "-".to_string()
         };
+        // What the user decided, beside what the model says.
+        let decided = r
+            .label
+            .as_deref()
+            .map_or(String::new(), |l| format!("  [decided: {l}]"));
         println!(
-            "{:>6}  {:<8} {:<11} {share:>5}  {name}  {}",
+            "{:>6}  {:<8} {:<11} {share:>5}  {name}  {}{decided}",
             r.track_id, r.state, genre, r.path
         );
     }

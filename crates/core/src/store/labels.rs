@@ -234,4 +234,41 @@ impl Library {
             rows.collect()
         })
     }
+
+    /// Every decision, with its track's path and when it was made, newest
+    /// first.
+    pub fn decisions(&self) -> Result<Vec<DecisionRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT t.id, t.path, l.genre, l.source, l.mapped_from, l.at FROM labels l
+                 JOIN tracks t ON t.id = l.track_id
+                 WHERE l.source != 'tag' ORDER BY l.at DESC, t.id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(DecisionRow {
+                    track_id: r.get(0)?,
+                    path: path_from_bytes(r.get(1)?),
+                    genre: r.get(2)?,
+                    source: r.get(3)?,
+                    mapped_from: r.get(4)?,
+                    at: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+}
+
+/// One decision, as `sonotag decisions` lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DecisionRow {
+    pub track_id: i64,
+    #[serde(serialize_with = "super::serialize_path_str")]
+    pub path: std::path::PathBuf,
+    pub genre: String,
+    pub source: DecisionSource,
+    /// What the user typed when they asked for its super-genre.
+    pub mapped_from: Option<String>,
+    /// When (seconds since 1970).
+    pub at: i64,
 }

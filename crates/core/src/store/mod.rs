@@ -24,7 +24,7 @@ mod tag_history;
 mod track_rows;
 
 pub use analyses::{Analysis, Outcome, PendingTrack, ProposalRow};
-pub use labels::{DecisionSource, Label, LabelledFile, TrackLabel, is_written};
+pub use labels::{DecisionRow, DecisionSource, Label, LabelledFile, TrackLabel, is_written};
 pub use models::ModelRow;
 pub use tag_history::{Batch, BatchState, NewWrite, TagWrite, WriteKind};
 pub use track_rows::TrackRow;
