@@ -196,6 +196,38 @@ fn split_values(text: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The editors meet damaged files: they must refuse, never panic (the
+    /// tag layer's panic guard is a last resort, not a parser).
+    #[test]
+    fn damaged_files_are_refused_without_a_panic() {
+        let fixtures = crate::source_tree().join("tests/fixtures");
+        let mut cases = 0;
+        for name in [
+            "tone.mp3",
+            "tone.flac",
+            "tone.ogg",
+            "tone.opus",
+            "tone.m4a",
+            "tone.wav",
+            "tone.aiff",
+        ] {
+            let good = std::fs::read(fixtures.join(name)).unwrap();
+            let path = Path::new(name);
+            for case in 0..300 {
+                let (_, bad) = crate::fuzz::mutate(&good, 5, case);
+                let genres = ["Jazz".to_string()];
+                let outcome = std::panic::catch_unwind(|| {
+                    if let Ok(e) = set_genres(&bad, path, Some(&genres), EditOptions::default()) {
+                        let _ = e.splices.apply(&bad);
+                    }
+                });
+                assert!(outcome.is_ok(), "{name}, case {case}: the editor panicked");
+                cases += 1;
+            }
+        }
+        assert_eq!(cases, 2100);
+    }
+
     #[test]
     fn splices_apply_in_order() {
         let mut s = Splices::default();
