@@ -57,6 +57,9 @@ const LIST_FOCUS: &str = "list-keys";
 /// A reload waits this long, so that several changes in a row make one.
 const RELOAD_DEBOUNCE: Duration = Duration::from_millis(150);
 
+/// How often the window looks whether the library changed elsewhere.
+const WATCH_EVERY: Duration = Duration::from_millis(700);
+
 /// Everything the window reads from the library in one go, off the UI
 /// thread.
 #[derive(Clone, Debug)]
@@ -138,6 +141,10 @@ pub struct App {
     undone: Vec<DecisionReport>,
     /// "Undo last write" was pressed once and waits for a second press.
     undo_write_armed: bool,
+    /// The library's data version when last looked at: a change means a
+    /// commit elsewhere (the command line, another window), so the views
+    /// reload.
+    seen_version: Option<i64>,
     /// Nothing has said anything yet: the first read of the library may
     /// replace the greeting with a summary of what the library holds.
     greeting: bool,
@@ -177,6 +184,8 @@ pub enum Message {
     RedoDecision,
     Key(keyboard::Key, Modifiers),
     Tick,
+    /// Look whether the library changed elsewhere.
+    Watch,
 }
 
 impl App {
@@ -215,6 +224,7 @@ impl App {
                 status = format!("Could not check for interrupted tag writes: {e}");
             }
         }
+        let lib_version = lib.data_version().ok();
         let mut app = Self {
             paths,
             lib,
@@ -235,6 +245,7 @@ impl App {
             history: Vec::new(),
             undone: Vec::new(),
             undo_write_armed: false,
+            seen_version: lib_version,
             greeting,
         };
         let mut tasks = vec![app.reload_now()];
@@ -318,6 +329,24 @@ impl App {
             return Task::none();
         }
         self.reload_with(RELOAD_DEBOUNCE)
+    }
+
+    /// Reloads the views (and rebuilds an open Apply review) when the
+    /// library changed since the last look.
+    fn watch_library(&mut self) -> Task<Message> {
+        let Ok(version) = self.lib.data_version() else {
+            return Task::none();
+        };
+        let changed = self.seen_version.is_some_and(|seen| seen != version);
+        self.seen_version = Some(version);
+        if !changed {
+            return Task::none();
+        }
+        let reload = self.request_reload();
+        if self.confirm.is_some() {
+            return Task::batch([reload, self.rebuild_plan()]);
+        }
+        reload
     }
 
     /// Reads the library's rows again at once.
@@ -545,7 +574,7 @@ impl App {
         }
         if !matches!(
             message,
-            Message::UndoWrites | Message::Tick | Message::Job(_)
+            Message::UndoWrites | Message::Tick | Message::Watch | Message::Job(_)
         ) {
             self.undo_write_armed = false;
         }
@@ -597,13 +626,8 @@ impl App {
             Message::ClassifyNow => return self.start_job(jobs::Job::Classify),
             Message::Job(u) => return self.on_job(u),
             Message::Reloaded(s) => return self.on_reloaded(s),
-            Message::Tick => {
-                self.track.tick();
-                if self.confirm.is_some() {
-                    // Decisions may change elsewhere (the command line).
-                    return self.rebuild_plan();
-                }
-            }
+            Message::Tick => self.track.tick(),
+            Message::Watch => return self.watch_library(),
             Message::Table(m) => {
                 let (task, event) = self.table.update(m);
                 let task = task.map(Message::Table);
@@ -829,14 +853,15 @@ impl App {
             iced::Event::Window(iced::window::Event::FileDropped(p)) => Some(Message::Dropped(p)),
             _ => None,
         });
-        let tick = if self.confirm.is_some() {
-            iced::time::every(Duration::from_secs(1)).map(|_| Message::Tick)
-        } else if self.track.is_playing() {
+        let tick = if self.track.is_playing() {
             iced::time::every(Duration::from_millis(250)).map(|_| Message::Tick)
         } else {
             Subscription::none()
         };
-        Subscription::batch([keys, drops, tick])
+        // One pragma a second: what the command line or another window
+        // commits shows here within a second, with no click.
+        let watch = iced::time::every(WATCH_EVERY).map(|_| Message::Watch);
+        Subscription::batch([keys, drops, tick, watch])
     }
 
     /// How many undecided proposals "Accept all" would accept now.

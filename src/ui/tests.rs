@@ -280,8 +280,11 @@ fn review_flow_in_the_simulator() {
     );
     sonotag_core::workflow::decide::set_genre(&mut elsewhere, second, &second_genre, None, false)
         .unwrap();
-    send(&mut app, Message::Tick);
-    assert!(shows(&app, "Write 2 files"), "ticks keep the plan current");
+    send(&mut app, Message::Watch);
+    assert!(
+        shows(&app, "Write 2 files"),
+        "a commit elsewhere rebuilds the plan"
+    );
     // A row can be left out of the write, and put back.
     use super::apply;
     send(
@@ -459,4 +462,32 @@ fn paging_search_and_accept_above_in_a_long_list() {
         "{}",
         app.status()
     );
+}
+
+/// What the command line (or another window) commits shows in the open
+/// window at its next look, with no click (issue 22, item 1).
+#[test]
+fn a_decision_made_elsewhere_shows_without_a_click() {
+    let (_home, paths, music) = private_home();
+    for i in 0..2u64 {
+        let mono = sonotag_core::synth::music_like(3.2, 16_000, i);
+        sonotag_core::synth::write_wav(&music.join(format!("clip {i}.wav")), &mono, 16_000, 1)
+            .unwrap();
+    }
+    let (mut app, init) = App::new(paths.clone(), None);
+    run(&mut app, init);
+    send(&mut app, Message::FolderInput(music.display().to_string()));
+    click(&mut app, "Open");
+    assert_eq!(app.table.rows.len(), 2, "{}", app.status());
+    send(&mut app, Message::Watch); // the window's own commits, seen
+    let id = app.table.rows[0].track_id;
+    assert!(app.table.rows[0].decided.is_none());
+    let mut elsewhere = sonotag_core::store::Library::open(&paths.database).unwrap();
+    sonotag_core::workflow::decide::set_genre(&mut elsewhere, id, "Jazz", None, false).unwrap();
+    send(&mut app, Message::Watch);
+    let row = app.table.row(id).unwrap();
+    assert_eq!(row.decided.as_deref(), Some("Jazz"), "{row:?}");
+    // Nothing changed since: a look costs one pragma and reloads nothing.
+    send(&mut app, Message::Watch);
+    assert!(!app.reloading);
 }

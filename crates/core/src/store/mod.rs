@@ -378,6 +378,13 @@ impl Library {
         &self.path
     }
 
+    /// A number that changes whenever another connection (another process,
+    /// or another connection of this one) commits to the library: a cheap
+    /// way for a view to know it is stale.
+    pub fn data_version(&self) -> Result<i64> {
+        self.read(|c| c.query_row("PRAGMA data_version", [], |r| r.get(0)))
+    }
+
     /// Wraps a rusqlite error with the library path.
     pub fn err(&self, source: rusqlite::Error) -> LibraryError {
         LibraryError::Sqlite {
