@@ -265,3 +265,43 @@ fn a_file_swapped_for_another_of_the_same_size_and_time_is_refused() {
     .unwrap();
     assert_eq!(apply(&mut s.lib).unwrap().written, 1);
 }
+
+/// Three names of one file (hard links), all decided: one write, and every
+/// name recorded as written; one undo, and every name recorded as undone
+/// (issue 22, item 10).
+#[test]
+fn hard_linked_names_are_one_write_and_one_undo() {
+    let mut s = setup();
+    let music = s.track.parent().unwrap().to_path_buf();
+    let names = [s.track.clone(), music.join("b.mp3"), music.join("c.mp3")];
+    std::fs::hard_link(&names[0], &names[1]).unwrap();
+    std::fs::hard_link(&names[0], &names[2]).unwrap();
+    sonotag_core::scan::scan(
+        &mut s.lib,
+        std::slice::from_ref(&music),
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )
+    .unwrap();
+    for n in &names[1..] {
+        let id = s.lib.track_by_path(n).unwrap().unwrap().id;
+        sonotag_core::workflow::decide::set_genre(&mut s.lib, id, "Reggae", None, true).unwrap();
+    }
+    let before = std::fs::read(&names[0]).unwrap();
+    let report = apply(&mut s.lib).unwrap();
+    assert_eq!(report.written, 3, "{:?}", report.outcomes);
+    assert!(
+        tags::plan(&s.lib, WriteSettings::default())
+            .unwrap()
+            .is_empty(),
+        "all recorded"
+    );
+    let undo = tags::undo(&mut s.lib, None, WriteSettings::default()).unwrap();
+    assert_eq!(undo.outcomes.len(), 3);
+    assert!(undo.outcomes.iter().all(|o| o.error.is_none()), "{undo:?}");
+    assert_eq!(std::fs::read(&names[0]).unwrap(), before);
+    assert!(
+        s.lib.latest_open_batch().unwrap().is_none(),
+        "the batch is undone"
+    );
+}

@@ -333,13 +333,23 @@ pub fn apply_watched(
     let batch_id = lib.new_batch()?;
     report.batch_id = Some(batch_id);
     let total = todo.len();
+    // Hard links: one file, one write; its other names are recorded with it.
+    let mut written_files: std::collections::HashMap<(u64, u64), Written> = Default::default();
     for (done, p) in todo.into_iter().enumerate() {
         if watch.cancel.load(Ordering::Relaxed) {
             report.cancelled = true;
             break;
         }
         (watch.progress)(done, total, &p.path);
-        let outcome = write_one(lib, &journal, batch_id, p, settings, interrupt);
+        let inode = inode_of(&p.path);
+        let outcome = match inode.and_then(|i| written_files.get(&i)) {
+            Some(written) => record_other_name(lib, batch_id, p, written),
+            None => write_one(lib, &journal, batch_id, p, settings, interrupt).map(|written| {
+                if let Some(i) = inode {
+                    written_files.insert(i, written);
+                }
+            }),
+        };
         if outcome.as_ref().err().map(String::as_str) == Some(INTERRUPTED) {
             return Ok(report);
         }
@@ -355,6 +365,55 @@ pub fn apply_watched(
     Ok(report)
 }
 
+/// What a write left, for the other names of the same file.
+struct Written {
+    genre: String,
+    old_state: String,
+    new_state: String,
+    written_sha256: String,
+}
+
+/// The device and inode of the file at `path`: names with the same are one
+/// file (hard links).
+fn inode_of(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Records another name of a file that was just written (a hard link) as
+/// written too: the same bytes reached it.
+fn record_other_name(
+    lib: &mut Library,
+    batch_id: i64,
+    p: &PlannedWrite,
+    written: &Written,
+) -> Result<(), String> {
+    if p.new_genre != written.genre {
+        return Err(format!(
+            "another name of this file (a hard link) was just given {}; one file holds one \
+             genre, so {} was not written",
+            written.genre, p.new_genre
+        ));
+    }
+    let track = lib
+        .track(p.track_id)
+        .map_err(|e| e.to_string())?
+        .ok_or("track vanished from the library")?;
+    let stamp = Stamp::of_path(&p.path)?;
+    let write_id = lib
+        .record_write(&NewWrite {
+            batch_id,
+            track_id: p.track_id,
+            old_state: &written.old_state,
+            new_state: &written.new_state,
+            stamp_before: (track.size, track.mtime_ns),
+            written_sha256: &written.written_sha256,
+            undo_patch: None,
+        })
+        .map_err(|e| e.to_string())?;
+    land(lib, write_id, WriteKind::Apply, stamp)
+}
+
 fn write_one(
     lib: &mut Library,
     journal: &Journal,
@@ -362,7 +421,7 @@ fn write_one(
     p: &PlannedWrite,
     settings: WriteSettings,
     interrupt: Option<Interrupt>,
-) -> Result<(), String> {
+) -> Result<Written, String> {
     let track = lib
         .track(p.track_id)
         .map_err(|e| e.to_string())?
@@ -465,7 +524,12 @@ fn write_one(
         Ok((stamp, pending)) => match land(lib, write_id, WriteKind::Apply, stamp) {
             Ok(()) => {
                 journal.finish(pending);
-                Ok(())
+                Ok(Written {
+                    genre: p.new_genre.clone(),
+                    old_state,
+                    new_state,
+                    written_sha256,
+                })
             }
             // The journal entry stays: the next start records the write.
             Err(e) => Err(format!(
@@ -584,15 +648,29 @@ pub fn undo_watched(
         .map_err(anyhow::Error::msg)?
         .expect("created when missing");
     let mut outcomes = Vec::new();
-    let writes = lib.undoable_writes(batch_id)?;
+    let mut writes = lib.undoable_writes(batch_id)?;
+    // Hard links: the write that changed the bytes (the oldest of a file's
+    // names) is undone first; its other names follow it.
+    writes.sort_by_key(|w| (inode_of(&w.path), w.id));
     let total = writes.len();
     let mut cancelled = false;
+    let mut restored_files: std::collections::HashMap<(u64, u64), Stamp> = Default::default();
     for (done, w) in writes.into_iter().enumerate() {
         if watch.cancel.load(Ordering::Relaxed) {
             cancelled = true;
             break;
         }
         (watch.progress)(done, total, &w.path);
+        let inode = inode_of(&w.path);
+        if let Some(stamp) = inode.and_then(|i| restored_files.get(&i)).copied() {
+            let result = land(lib, w.id, WriteKind::Undo, stamp);
+            (watch.progress)(done + 1, total, &w.path);
+            outcomes.push(FileOutcome {
+                path: w.path,
+                error: result.err(),
+            });
+            continue;
+        }
         let result = (|| {
             let mut file = LockedFile::open(&w.path)?;
             let made = undo_target(&w, &file, settings)?;
@@ -607,8 +685,13 @@ pub fn undo_watched(
                 journaled_write(&journal, &mut file, target, w.id, WriteKind::Undo, None)?;
             land(lib, w.id, WriteKind::Undo, stamp)?;
             journal.finish(pending);
-            Ok::<(), String>(())
+            Ok::<Stamp, String>(stamp)
         })();
+        let result = result.map(|stamp| {
+            if let Some(i) = inode {
+                restored_files.insert(i, stamp);
+            }
+        });
         (watch.progress)(done + 1, total, &w.path);
         outcomes.push(FileOutcome {
             path: w.path,
