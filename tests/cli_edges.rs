@@ -84,6 +84,21 @@ fn no_display_is_one_line_not_a_backtrace() {
 }
 
 #[test]
+fn a_display_nobody_serves_is_one_line_not_a_panic() {
+    let out = sonotag()
+        .arg("gui")
+        .env("DISPLAY", ":987")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("WAYLAND_SOCKET")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot open the display :987"), "{stderr}");
+}
+
+#[test]
 fn override_writes_the_genre_typed_and_maps_only_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let music = dir.path().join("music");

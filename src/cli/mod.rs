@@ -786,6 +786,18 @@ fn gui(paths: &Paths, folder: Option<PathBuf>) -> anyhow::Result<ExitCode> {
              run Sonotag in a desktop session, or use the command line (sonotag --help)"
         );
     }
+    // A local X display whose server is not there makes winit panic too.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if std::env::var_os("WAYLAND_DISPLAY").is_none_or(|s| s.is_empty())
+        && let Some(display) = std::env::var("DISPLAY").ok().filter(|d| d.starts_with(':'))
+        && let Some(number) = display[1..].split('.').next().filter(|n| !n.is_empty())
+        && !Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
+    {
+        anyhow::bail!(
+            "cannot open the display {display}: no X server is running there; check DISPLAY, \
+             or use the command line (sonotag --help)"
+        );
+    }
     crate::ui::run(paths.clone(), folder)
         .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
     Ok(ExitCode::SUCCESS)
