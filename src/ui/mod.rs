@@ -349,6 +349,21 @@ impl App {
         reload
     }
 
+    /// Closes the Apply review; the list it covered comes back scrolled to
+    /// the selected track, not to the top.
+    fn close_dialog(&mut self) -> Task<Message> {
+        self.confirm = None;
+        self.reveal_selection()
+    }
+
+    /// Scrolls the list so that the selected track is in view.
+    fn reveal_selection(&mut self) -> Task<Message> {
+        match self.track.selected {
+            Some(id) => self.table.reveal(id).map(Message::Table),
+            None => Task::none(),
+        }
+    }
+
     /// Reads the library's rows again at once.
     fn reload_now(&mut self) -> Task<Message> {
         self.reload_with(Duration::ZERO)
@@ -390,7 +405,9 @@ impl App {
             }
             Err(e) => self.status = format!("Cannot read the library: {e}"),
         }
-        let mut tasks = Vec::new();
+        // Rows may have moved (a sort by state after Accept all): the
+        // selected one stays in view.
+        let mut tasks = vec![self.reveal_selection()];
         if self.confirm.is_some() {
             tasks.push(self.rebuild_plan());
         }
@@ -733,11 +750,15 @@ impl App {
                 let task = task.map(Message::Apply);
                 match event {
                     Some(apply::Event::Write(plan)) => {
-                        self.confirm = None;
+                        let reveal = self.close_dialog();
                         let write = self.settings.settings.write;
-                        return Task::batch([task, self.start_job(jobs::Job::Apply(plan, write))]);
+                        return Task::batch([
+                            task,
+                            reveal,
+                            self.start_job(jobs::Job::Apply(plan, write)),
+                        ]);
                     }
-                    Some(apply::Event::Close) => self.confirm = None,
+                    Some(apply::Event::Close) => return Task::batch([task, self.close_dialog()]),
                     Some(apply::Event::Status(s)) => self.status = s,
                     None => {}
                 }
@@ -804,7 +825,7 @@ impl App {
         if self.confirm.is_some() {
             // Behind the dialog nothing reacts; Esc closes it.
             if k == Named(key::Named::Escape) {
-                self.confirm = None;
+                return self.close_dialog();
             }
             return Task::none();
         }
