@@ -384,10 +384,14 @@ impl App {
 
     fn on_reloaded(&mut self, snapshot: Result<std::sync::Arc<Snapshot>, String>) -> Task<Message> {
         self.reloading = false;
+        let mut moved = false;
         match snapshot {
             Ok(s) => {
                 let s = std::sync::Arc::try_unwrap(s).unwrap_or_else(|shared| (*shared).clone());
+                let place = |app: &Self| app.track.selected.and_then(|id| app.table.position(id));
+                let before = place(self);
                 self.table.set_prepared(s.rows);
+                moved = place(self) != before;
                 self.models = s.models;
                 self.label_counts = s.label_counts;
                 self.errors.library = s.file_errors;
@@ -405,9 +409,14 @@ impl App {
             }
             Err(e) => self.status = format!("Cannot read the library: {e}"),
         }
-        // Rows may have moved (a sort by state after Accept all): the
-        // selected one stays in view.
-        let mut tasks = vec![self.reveal_selection()];
+        // The selected row moved (a sort by state after Accept all): it
+        // stays in view. One that did not move leaves the list where the
+        // user scrolled it.
+        let mut tasks = vec![if moved {
+            self.reveal_selection()
+        } else {
+            Task::none()
+        }];
         if self.confirm.is_some() {
             tasks.push(self.rebuild_plan());
         }

@@ -314,6 +314,12 @@ impl Table {
         self.keys.index.get(&track_id).map(|&i| &self.rows[i])
     }
 
+    /// Where `track_id` is among the shown rows (for the shell: has a
+    /// reload moved the selection?).
+    pub fn position(&self, track_id: i64) -> Option<usize> {
+        self.place(track_id)
+    }
+
     /// Where `track_id` is among the shown rows. Scans the shown indices,
     /// not the rows themselves: 50,000 rows spread over megabytes cost
     /// milliseconds in cache misses, their indices microseconds.
