@@ -347,7 +347,8 @@ pub enum Command {
         #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks", "window_tracks"])]
         apply_files: Option<usize>,
         /// Only time `retrain` end to end on a made-up library of this many
-        /// analysed tracks, one in ten decided
+        /// analysed tracks, all decided, and on one ten times larger with one
+        /// in ten decided
         #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks", "window_tracks", "apply_files"])]
         retrain_tracks: Option<usize>,
         /// Only time writing a genre into one MP3 of this many MiB whose tag
@@ -725,7 +726,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             if let Some(n) = retrain_tracks {
-                bench::bench_retrain_library(n)?;
+                bench::bench_retrain_library(n, 1)?;
+                bench::bench_retrain_library(10 * n, 10)?;
                 return Ok(ExitCode::SUCCESS);
             }
             if let Some(n) = apply_files {
@@ -758,7 +760,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bench::bench_musicnn_inference()?;
                 bench::bench_retrain_head(5_000)?;
                 bench::bench_retrain_musicnn_head(5_000)?;
-                bench::bench_retrain_library(50_000)?;
+                bench::bench_retrain_library(50_000, 10)?;
                 return Ok(ExitCode::SUCCESS);
             }
             bench::run(&bench::BenchOptions {

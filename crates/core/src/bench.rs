@@ -453,12 +453,18 @@ fn bench_scan(dir: &Path, count: usize, encoded: &[(String, PathBuf)]) -> anyhow
 /// probabilities and voted, and one in ten decided: what the window's
 /// benchmark opens. Seeded, so every run builds the same library.
 pub fn synthetic_library(db: &Path, n: usize, seed: u64) -> anyhow::Result<()> {
-    synthetic_library_with(db, n, seed, false)
+    synthetic_library_with(db, n, seed, false, 10)
 }
 
 /// [`synthetic_library`], with made-up musicnn embeddings (near the leaning
 /// genre's direction) when `embeddings` is set, so a retrain can run on it.
-fn synthetic_library_with(db: &Path, n: usize, seed: u64, embeddings: bool) -> anyhow::Result<()> {
+fn synthetic_library_with(
+    db: &Path,
+    n: usize,
+    seed: u64,
+    embeddings: bool,
+    decided_every: usize,
+) -> anyhow::Result<()> {
     use crate::store::{Analysis, Outcome, ScannedFile, TrackFilter, TrackInfo};
     let mut lib = Library::open(db)?;
     let mut rng = crate::rng::Rng::new(seed);
@@ -543,7 +549,7 @@ fn synthetic_library_with(db: &Path, n: usize, seed: u64, embeddings: bool) -> a
     }
     let decided: Vec<(i64, Option<crate::store::Label>)> = tracks
         .iter()
-        .step_by(10)
+        .step_by(decided_every)
         .map(|t| {
             (
                 t.id,
@@ -605,12 +611,12 @@ pub fn bench_apply(n: usize) -> anyhow::Result<()> {
 }
 
 /// `sonotag retrain` end to end on a made-up library of `tracks` analysed
-/// tracks, one in ten decided: the base set, the guard, re-calibration,
-/// the final head and the re-vote of every track.
-pub fn bench_retrain_library(tracks: usize) -> anyhow::Result<()> {
+/// tracks, one in `decided_every` decided: the base set, the guard,
+/// re-calibration, the final head and the re-vote of every track.
+pub fn bench_retrain_library(tracks: usize, decided_every: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lib.sqlite");
-    synthetic_library_with(&db, tracks, 7, true)?;
+    synthetic_library_with(&db, tracks, 7, true, decided_every.max(1))?;
     let mut lib = Library::open(&db)?;
     let vocab = crate::genres::Vocabulary::default();
     let t0 = Instant::now();

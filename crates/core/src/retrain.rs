@@ -479,31 +479,50 @@ pub fn retrain_head(
             folds,
             opts.seed,
         );
+        let mut fold_of_sample = vec![usize::MAX; samples.len()];
+        for (&i, &f) in decided.iter().zip(&fold_of) {
+            fold_of_sample[i] = f;
+        }
+        // Each fold's head trains on its own core; the verdicts are then
+        // compared with the reference's stored votes.
+        let per_fold: Vec<anyhow::Result<Vec<(usize, bool)>>> = (0..folds)
+            .into_par_iter()
+            .map(|f| {
+                let train: Vec<&Sample> = samples
+                    .iter()
+                    .zip(&fold_of_sample)
+                    .filter(|(_, k)| **k != f)
+                    .map(|(s, _)| s)
+                    .collect();
+                let head = fit(&train, classes.len(), &cv_opts)?;
+                Ok(decided
+                    .iter()
+                    .filter(|&&i| fold_of_sample[i] == f)
+                    .map(|&i| {
+                        let s = &samples[i];
+                        let p =
+                            vote::vote(&voting_probabilities(&head, s), classes.len(), PLURALITY);
+                        (i, p.winner == Some(s.class))
+                    })
+                    .collect())
+            })
+            .collect();
+        tracing::debug!(
+            "retrain: guard heads after {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
         let mut new_right = 0;
         let mut reference_right = 0;
         let mut judged = 0;
-        for f in 0..folds {
-            let held: Vec<usize> = decided
-                .iter()
-                .zip(&fold_of)
-                .filter(|(_, k)| **k == f)
-                .map(|(i, _)| *i)
-                .collect();
-            let train: Vec<&Sample> = (0..samples.len())
-                .filter(|i| !held.contains(i))
-                .map(|i| &samples[i])
-                .collect();
-            let head = fit(&train, classes.len(), &cv_opts)?;
-            for &i in &held {
+        for fold in per_fold {
+            for (i, right) in fold? {
                 let s = &samples[i];
                 let (track, _) = s.track.expect("decided samples are library tracks");
                 let Some(reference) = lib.analysis(track, root.id)? else {
                     continue;
                 };
                 judged += 1;
-                let proposal =
-                    vote::vote(&voting_probabilities(&head, s), classes.len(), PLURALITY);
-                new_right += usize::from(proposal.winner == Some(s.class));
+                new_right += usize::from(right);
                 let old = vote::vote(&reference.probabilities, root.card.classes.len(), PLURALITY);
                 reference_right += usize::from(
                     old.winner.map(|w| root.card.classes[w].as_str())
