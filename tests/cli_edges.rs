@@ -68,34 +68,32 @@ fn a_closed_pipe_ends_quietly() {
     assert_ne!(out.status.code(), Some(101), "{stderr}");
 }
 
-#[test]
-fn no_display_is_one_line_not_a_backtrace() {
-    let out = sonotag()
-        .arg("gui")
-        .env_remove("DISPLAY")
+/// `sonotag gui` with X's `DISPLAY` as given (`None`: unset) and no
+/// Wayland: it must end with exit 1 and one line saying `expected`.
+fn gui_refuses_in_one_line(display: Option<&str>, expected: &str) {
+    let mut cmd = sonotag();
+    cmd.arg("gui")
         .env_remove("WAYLAND_DISPLAY")
-        .env_remove("WAYLAND_SOCKET")
-        .output()
-        .unwrap();
+        .env_remove("WAYLAND_SOCKET");
+    match display {
+        Some(d) => cmd.env("DISPLAY", d),
+        None => cmd.env_remove("DISPLAY"),
+    };
+    let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("no display"), "{stderr}");
+    assert!(stderr.contains(expected), "{stderr}");
+}
+
+#[test]
+fn no_display_is_one_line_not_a_backtrace() {
+    gui_refuses_in_one_line(None, "no display");
 }
 
 #[test]
 fn a_display_nobody_serves_is_one_line_not_a_panic() {
-    let out = sonotag()
-        .arg("gui")
-        .env("DISPLAY", ":987")
-        .env_remove("WAYLAND_DISPLAY")
-        .env_remove("WAYLAND_SOCKET")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("cannot open the display :987"), "{stderr}");
+    gui_refuses_in_one_line(Some(":987"), "cannot open the display :987");
 }
 
 #[test]

@@ -147,8 +147,9 @@ fn large_files_are_written_and_undone_exactly_without_being_held() {
     }
 }
 
-#[test]
-fn a_large_write_killed_while_moving_the_audio_is_rolled_back() {
+/// The library with its large MP3's write stopped at `at`, as a kill
+/// would, and the MP3's bytes from before.
+fn killed_writing_the_mp3(at: Interrupt) -> (Library_, Vec<u8>) {
     let mut l = library();
     let original = std::fs::read(&l.files[0]).unwrap();
     let plan: Vec<_> = tags::plan(&l.lib, SETTINGS)
@@ -156,7 +157,13 @@ fn a_large_write_killed_while_moving_the_audio_is_rolled_back() {
         .into_iter()
         .filter(|p| p.path == l.files[0])
         .collect();
-    tags::apply_until(&mut l.lib, &plan, SETTINGS, Some(Interrupt::MidWrite)).unwrap();
+    tags::apply_until(&mut l.lib, &plan, SETTINGS, Some(at)).unwrap();
+    (l, original)
+}
+
+#[test]
+fn a_large_write_killed_while_moving_the_audio_is_rolled_back() {
+    let (l, original) = killed_writing_the_mp3(Interrupt::MidWrite);
     assert_ne!(
         std::fs::read(&l.files[0]).unwrap(),
         original,
@@ -175,14 +182,7 @@ fn a_large_write_killed_while_moving_the_audio_is_rolled_back() {
 
 #[test]
 fn a_large_write_killed_after_the_move_is_completed_and_undoable() {
-    let mut l = library();
-    let original = std::fs::read(&l.files[0]).unwrap();
-    let plan: Vec<_> = tags::plan(&l.lib, SETTINGS)
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.path == l.files[0])
-        .collect();
-    tags::apply_until(&mut l.lib, &plan, SETTINGS, Some(Interrupt::AfterWrite)).unwrap();
+    let (l, original) = killed_writing_the_mp3(Interrupt::AfterWrite);
     drop(l.lib);
     let mut lib = Library::open(&l.dir.path().join("lib.sqlite")).unwrap();
     let recovered = tags::recover(&mut lib).unwrap();

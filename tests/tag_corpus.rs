@@ -136,6 +136,19 @@ fn mp3_audio() -> Vec<u8> {
     bytes[start..end].to_vec()
 }
 
+/// A library in `dir` with `music` scanned into it.
+fn scanned(dir: &Path, music: &Path) -> Library {
+    let mut lib = Library::open(&dir.join("lib.sqlite")).unwrap();
+    sonotag_core::scan::scan(
+        &mut lib,
+        &[music.to_path_buf()],
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )
+    .unwrap();
+    lib
+}
+
 /// The parts of a dump that must not change. A tag the write had to
 /// create brings its own version (ID3) or vendor (Vorbis); mutagen's length
 /// is an estimate from the file's size for some MP3s, so the decoded audio
@@ -212,14 +225,7 @@ fn only_the_genre_changes_in_other_libraries_test_files() {
             }
         }
     }
-    let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
-    sonotag_core::scan::scan(
-        &mut lib,
-        std::slice::from_ref(&music),
-        &AtomicBool::new(false),
-        &mut |_| {},
-    )
-    .unwrap();
+    let mut lib = scanned(dir.path(), &music);
     let tracks = lib.tracks(&Default::default()).unwrap();
     let scanned: Vec<PathBuf> = tracks
         .iter()
@@ -380,14 +386,7 @@ fn a_genre_the_scan_missed_is_not_replaced_without_leave() {
     let mp3 = music.join("folk.mp3");
     std::fs::write(&mp3, [std::fs::read(&tag).unwrap(), mp3_audio()].concat()).unwrap();
     let before = std::fs::read(&mp3).unwrap();
-    let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
-    sonotag_core::scan::scan(
-        &mut lib,
-        std::slice::from_ref(&music),
-        &AtomicBool::new(false),
-        &mut |_| {},
-    )
-    .unwrap();
+    let mut lib = scanned(dir.path(), &music);
     let id = lib.track_by_path(&mp3).unwrap().unwrap().id;
     sonotag_core::workflow::decide::set_genre(&mut lib, id, GENRE, None, false).unwrap();
     let plan = tags::plan(&lib, WriteSettings::default()).unwrap();

@@ -566,11 +566,34 @@ fn synthetic_library_with(
     Ok(())
 }
 
+/// A library of `music` with every track decided "Reggae", the write
+/// settings that replace genres, and the plan: what the write benchmarks
+/// time.
+fn library_planned_to_replace(
+    dir: &Path,
+    music: &Path,
+) -> anyhow::Result<(
+    Library,
+    crate::tags::WriteSettings,
+    Vec<crate::tags::PlannedWrite>,
+)> {
+    let mut lib = scanned_library(&dir.join("lib.sqlite"), music)?;
+    for t in lib.tracks(&Default::default())? {
+        crate::workflow::decide::set_genre(&mut lib, t.id, "Reggae", None, true)?;
+    }
+    let settings = crate::tags::WriteSettings {
+        policy: crate::tags::WritePolicy::ReplaceAll,
+        ..Default::default()
+    };
+    let plan = crate::tags::plan(&lib, settings)?;
+    Ok((lib, settings, plan))
+}
+
 /// Writes a genre into `n` small files (copies of the committed fixtures, one
 /// of each format in turn) through the real apply, then undoes the batch:
 /// milliseconds per file for each, journal and fsyncs included.
 pub fn bench_apply(n: usize) -> anyhow::Result<()> {
-    use crate::tags::{self, WritePolicy, WriteSettings};
+    use crate::tags;
     let dir = tempfile::tempdir()?;
     let music = dir.path().join("music");
     std::fs::create_dir_all(&music)?;
@@ -583,15 +606,7 @@ pub fn bench_apply(n: usize) -> anyhow::Result<()> {
         let name = source.file_name().unwrap_or_default().to_string_lossy();
         std::fs::copy(source, music.join(format!("{i:05}-{name}")))?;
     }
-    let mut lib = scanned_library(&dir.path().join("lib.sqlite"), &music)?;
-    for t in lib.tracks(&Default::default())? {
-        crate::workflow::decide::set_genre(&mut lib, t.id, "Reggae", None, true)?;
-    }
-    let settings = WriteSettings {
-        policy: WritePolicy::ReplaceAll,
-        ..Default::default()
-    };
-    let plan = tags::plan(&lib, settings)?;
+    let (mut lib, settings, plan) = library_planned_to_replace(dir.path(), &music)?;
     let t0 = Instant::now();
     let report = tags::apply(&mut lib, &plan, settings)?;
     let apply_s = t0.elapsed().as_secs_f64();
@@ -640,7 +655,7 @@ pub fn bench_retrain_library(tracks: usize, decided_every: usize) -> anyhow::Res
 /// with `SONOTAG_LARGE_FILE_BYTES` above the size to measure the in-memory
 /// path on the same file.
 pub fn bench_apply_large(mib: usize) -> anyhow::Result<()> {
-    use crate::tags::{self, WritePolicy, WriteSettings};
+    use crate::tags;
     use std::io::Write;
     let dir = tempfile::tempdir()?;
     let music = dir.path().join("music");
@@ -661,15 +676,7 @@ pub fn bench_apply_large(mib: usize) -> anyhow::Result<()> {
     }
     out.flush()?;
     drop(out);
-    let mut lib = scanned_library(&dir.path().join("lib.sqlite"), &music)?;
-    for t in lib.tracks(&Default::default())? {
-        crate::workflow::decide::set_genre(&mut lib, t.id, "Reggae", None, true)?;
-    }
-    let settings = WriteSettings {
-        policy: WritePolicy::ReplaceAll,
-        ..Default::default()
-    };
-    let plan = tags::plan(&lib, settings)?;
+    let (mut lib, settings, plan) = library_planned_to_replace(dir.path(), &music)?;
     let reset_peak = || std::fs::write("/proc/self/clear_refs", "5");
     let _ = reset_peak();
     let t0 = Instant::now();
