@@ -141,6 +141,8 @@ pub struct App {
     undone: Vec<DecisionReport>,
     /// "Undo last write" was pressed once and waits for a second press.
     undo_write_armed: bool,
+    /// How many files that second press would restore.
+    undo_write_files: usize,
     /// The library's data version when last looked at: a change means a
     /// commit elsewhere (the command line, another window), so the views
     /// reload.
@@ -245,6 +247,7 @@ impl App {
             history: Vec::new(),
             undone: Vec::new(),
             undo_write_armed: false,
+            undo_write_files: 0,
             seen_version: lib_version,
             greeting,
         };
@@ -431,6 +434,14 @@ impl App {
             .map(Message::Apply)
     }
 
+    /// A tag write or its undo is running: decisions stay as they are until
+    /// it ends (the write follows the plan it was given).
+    fn writing(&self) -> bool {
+        self.job
+            .as_ref()
+            .is_some_and(|j| matches!(j.phase, Some(Phase::Writing | Phase::Undoing)))
+    }
+
     fn start_job(&mut self, job: jobs::Job) -> Task<Message> {
         if self.job.is_some() {
             self.status = "Wait for the current job to finish, or cancel it.".into();
@@ -527,6 +538,11 @@ impl App {
 
     /// Undoes (or redoes) the latest decision, off the UI thread.
     fn step_history(&mut self, undo: bool) -> Task<Message> {
+        if self.writing() {
+            self.status =
+                "Tags are being written: undo and redo of decisions wait until it ends.".into();
+            return Task::none();
+        }
         let popped = if undo {
             self.history.pop()
         } else {
@@ -775,8 +791,24 @@ impl App {
             }
             Message::UndoWrites => {
                 if !self.undo_write_armed {
+                    // Say how much the second press will undo.
+                    let files = self
+                        .lib
+                        .latest_open_batch()
+                        .ok()
+                        .flatten()
+                        .and_then(|b| self.lib.batches().ok()?.into_iter().find(|x| x.id == b))
+                        .map(|b| b.files);
+                    let Some(files) = files else {
+                        self.status = "Nothing to undo: no tag write is open.".into();
+                        return Task::none();
+                    };
                     self.undo_write_armed = true;
-                    self.status = "Press \"Confirm undo\" to restore the files of the latest tag write as they were before it.".into();
+                    self.undo_write_files = files;
+                    self.status = format!(
+                        "Press \"Confirm undo\" to restore the {files} files of the latest tag \
+                         write as they were before it; anything else cancels."
+                    );
                     return Task::none();
                 }
                 self.undo_write_armed = false;
@@ -938,19 +970,21 @@ impl App {
             ),
             tab("Settings", Panel::Settings, self.panel),
             iced::widget::space().width(Length::Fill),
-            button(text("Undo decision (u)").size(13))
-                .on_press_maybe((!self.history.is_empty()).then_some(Message::UndoDecision)),
-            button(text("Redo (U)").size(13))
-                .on_press_maybe((!self.undone.is_empty()).then_some(Message::RedoDecision)),
+            button(text("Undo decision (u)").size(13)).on_press_maybe(
+                (!self.history.is_empty() && !self.writing()).then_some(Message::UndoDecision)
+            ),
+            button(text("Redo (U)").size(13)).on_press_maybe(
+                (!self.undone.is_empty() && !self.writing()).then_some(Message::RedoDecision)
+            ),
             button(text("Classify").size(13))
                 .on_press_maybe((!busy).then_some(Message::ClassifyNow)),
             button(text("Apply tags…").size(13))
                 .on_press_maybe((!busy).then_some(Message::ApplyRequest)),
             button(
                 text(if self.undo_write_armed {
-                    "Confirm undo"
+                    format!("Confirm undo ({} files)", self.undo_write_files)
                 } else {
-                    "Undo last write"
+                    "Undo last write".to_string()
                 })
                 .size(13)
             )

@@ -323,7 +323,8 @@ fn review_flow_in_the_simulator() {
     // Undo asks once more, then restores the files.
     click(&mut app, "Undo last write");
     assert!(genre_tag(&written[0].0).len() == 1, "nothing undone yet");
-    click(&mut app, "Confirm undo");
+    assert_eq!(app.undo_write_files, 2, "the confirmation counts the files");
+    click(&mut app, "Confirm undo (2 files)");
     for (path, _) in &written {
         assert!(
             genre_tag(path).is_empty(),
