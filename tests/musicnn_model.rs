@@ -223,6 +223,12 @@ fn six_corrections_keep_every_genre_and_the_eval_clips() {
         }
         (right, genres.len())
     };
+    // Review next: undecided tracks, the unsure ones first, each with the
+    // two genres it is torn between.
+    let next = ok(&sonotag(&db, &["proposals", "--review-next"]));
+    let first = next.lines().next().unwrap_or_default();
+    assert!(first.contains("unsure"), "{next}");
+    assert!(next.contains("[between "), "{next}");
     let mut lib = Library::open(&db).unwrap();
     let (default_right, _) = eval_right(&lib);
     for (folder, genre) in [("jazz", "Jazz"), ("rock", "Rock")] {

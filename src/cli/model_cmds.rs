@@ -353,11 +353,16 @@ pub fn proposals_cmd(
         } else {
             "-".to_string()
         };
-        // What the user decided, beside what the model says.
-        let decided = r
-            .label
-            .as_deref()
-            .map_or(String::new(), |l| format!("  [decided: {l}]"));
+        // What the user decided, beside what the model says; in review
+        // order, why the track is worth a look.
+        let decided = match (&r.label, review_next) {
+            (Some(l), _) => format!("  [decided: {l}]"),
+            (None, true) => match torn_between(lib, r.track_id, &active)? {
+                Some((a, b)) => format!("  [between {a} and {b}]"),
+                None => String::new(),
+            },
+            (None, false) => String::new(),
+        };
         println!(
             "{:>6}  {:<8} {:<11} {share:>5}  {name}  {}{decided}",
             r.track_id, r.state, genre, r.path
@@ -375,6 +380,34 @@ pub fn proposals_cmd(
         active.name
     );
     Ok(())
+}
+
+/// The two genres a track's patches voted for most (the leader first),
+/// from its stored analysis: what "review next" shows as the reason.
+fn torn_between(
+    lib: &Library,
+    track_id: i64,
+    model: &sonotag_core::classify::ModelRow,
+) -> anyhow::Result<Option<(String, String)>> {
+    let Some(a) = lib.analysis(track_id, model.id)? else {
+        return Ok(None);
+    };
+    let classes = &model.card.classes;
+    let p = sonotag_core::vote::vote(
+        &a.probabilities,
+        classes.len(),
+        sonotag_core::vote::Thresholds {
+            slice: 0.0,
+            track: 0.0,
+        },
+    );
+    let Some(first) = p.winner else {
+        return Ok(None);
+    };
+    let second = (0..classes.len())
+        .filter(|&c| c != first && p.votes[c] > 0)
+        .max_by_key(|&c| (p.votes[c], std::cmp::Reverse(c)));
+    Ok(second.map(|second| (classes[first].clone(), classes[second].clone())))
 }
 
 /// `sonotag retrain` (head) and `sonotag retrain --full`.
