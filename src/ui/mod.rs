@@ -158,7 +158,10 @@ pub enum Message {
     FolderInput(String),
     OpenTyped,
     Browse,
+    /// The folder dialog's answer (`None`: cancelled).
     FolderPicked(Option<PathBuf>),
+    /// The folder dialog answered at once: none could be shown.
+    NoFolderDialog,
     OpenRecent(PathBuf),
     Dropped(PathBuf),
     Cancel,
@@ -592,6 +595,7 @@ impl App {
                     | Message::OpenTyped
                     | Message::Browse
                     | Message::FolderPicked(_)
+                    | Message::NoFolderDialog
                     | Message::OpenRecent(_)
                     | Message::Dropped(_)
                     | Message::ClassifyNow
@@ -636,20 +640,30 @@ impl App {
             Message::Browse => {
                 return Task::perform(
                     async {
-                        rfd::AsyncFileDialog::new()
+                        let asked = std::time::Instant::now();
+                        let picked = rfd::AsyncFileDialog::new()
                             .set_title("Open a music folder")
                             .pick_folder()
                             .await
-                            .map(|h| h.path().to_path_buf())
+                            .map(|h| h.path().to_path_buf());
+                        // Without a desktop portal the dialog answers "none"
+                        // at once, as a cancel would: nobody cancels that fast.
+                        if picked.is_none() && asked.elapsed() < Duration::from_millis(300) {
+                            Message::NoFolderDialog
+                        } else {
+                            Message::FolderPicked(picked)
+                        }
                     },
-                    Message::FolderPicked,
+                    |m| m,
                 );
             }
-            Message::FolderPicked(Some(p)) | Message::OpenRecent(p) => return self.open_folder(p),
-            Message::FolderPicked(None) => {
-                self.status =
-                    "No folder chosen (if no dialog appeared, type the folder's path).".into();
+            Message::NoFolderDialog => {
+                self.status = "No folder dialog is available on this desktop: type the folder's \
+                               path and press Open."
+                    .into();
             }
+            Message::FolderPicked(Some(p)) | Message::OpenRecent(p) => return self.open_folder(p),
+            Message::FolderPicked(None) => self.status = "No folder chosen.".into(),
             Message::Dropped(p) => {
                 let folder = if p.is_dir() {
                     p

@@ -492,3 +492,23 @@ fn a_decision_made_elsewhere_shows_without_a_click() {
     send(&mut app, Message::Watch);
     assert!(!app.reloading);
 }
+
+/// Without a desktop portal the folder dialog answers at once; the window
+/// says so and asks for a typed path, rather than "No folder chosen"
+/// (issue 22, item 7).
+#[test]
+fn browse_without_a_folder_dialog_asks_for_a_typed_path() {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        eprintln!("skipped: a session bus may show a real dialog here");
+        return;
+    }
+    let (_home, paths, _music) = private_home();
+    let (mut app, init) = App::new(paths, None);
+    run(&mut app, init);
+    click(&mut app, "Browse…");
+    assert!(
+        app.status().contains("No folder dialog is available"),
+        "{}",
+        app.status()
+    );
+}
