@@ -148,6 +148,8 @@ impl SettingsScreen {
                 self.vocab_text = text_editor::Content::with_text(
                     &toml::to_string_pretty(&Vocabulary::default()).unwrap_or_default(),
                 );
+                // The error was about the text just replaced.
+                self.vocab_error = None;
                 Some(Event::Status(
                     "Default vocabulary loaded into the editor; Save to keep it.".into(),
                 ))
@@ -207,5 +209,25 @@ impl SettingsScreen {
         .spacing(8)
         .width(Length::Fill)
         .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_clear_the_error_of_the_text_they_replace() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::in_folder(dir.path());
+        let (mut screen, _) = SettingsScreen::load(&paths);
+        screen.vocab_text = text_editor::Content::with_text("not [valid toml");
+        screen.update(Message::VocabSave, &paths, None);
+        assert!(
+            screen.vocab_error.is_some(),
+            "a broken vocabulary is refused"
+        );
+        screen.update(Message::VocabReset, &paths, None);
+        assert!(screen.vocab_error.is_none(), "{:?}", screen.vocab_error);
     }
 }
