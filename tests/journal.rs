@@ -5,12 +5,12 @@
 //! is recovered from what the file holds, and a second apply of the same
 //! plan writes nothing.
 
+use sonotag_core::cancel::Cancel;
 use sonotag_core::store::Library;
 use sonotag_core::tags::Interrupt;
 use sonotag_core::tags::{self, WriteSettings};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 struct Setup {
     dir: tempfile::TempDir,
@@ -43,7 +43,7 @@ fn setup() -> Setup {
     )
     .unwrap();
     let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
-    sonotag_core::scan::scan(&mut lib, &[music], &AtomicBool::new(false), &mut |_| {}).unwrap();
+    sonotag_core::scan::scan(&mut lib, &[music], &Cancel::new(), &mut |_| {}).unwrap();
     let id = lib.track_by_path(&track).unwrap().unwrap().id;
     sonotag_core::workflow::decide::set_genre(&mut lib, id, "Reggae", None, true).unwrap();
     Setup { dir, lib, track }
@@ -259,7 +259,7 @@ fn a_file_swapped_for_another_of_the_same_size_and_time_is_refused() {
     sonotag_core::scan::scan(
         &mut s.lib,
         &[s.track.parent().unwrap().to_path_buf()],
-        &AtomicBool::new(false),
+        &Cancel::new(),
         &mut |_| {},
     )
     .unwrap();
@@ -279,7 +279,7 @@ fn hard_linked_names_are_one_write_and_one_undo() {
     sonotag_core::scan::scan(
         &mut s.lib,
         std::slice::from_ref(&music),
-        &AtomicBool::new(false),
+        &Cancel::new(),
         &mut |_| {},
     )
     .unwrap();

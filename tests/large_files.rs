@@ -6,10 +6,10 @@
 //! lowered to 256 KiB for this test binary (its own process).
 
 use lofty::prelude::*;
+use sonotag_core::cancel::Cancel;
 use sonotag_core::store::Library;
 use sonotag_core::tags::{self, Interrupt, WritePolicy, WriteSettings};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 fn lower_the_large_file_size() {
     // SAFETY: set once, before any thread of this test binary reads it.
@@ -76,7 +76,7 @@ fn library() -> Library_ {
     std::fs::write(&ogg, bytes).unwrap();
     let files = vec![mp3, wav, ogg];
     let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
-    sonotag_core::scan::scan(&mut lib, &[music], &AtomicBool::new(false), &mut |_| {}).unwrap();
+    sonotag_core::scan::scan(&mut lib, &[music], &Cancel::new(), &mut |_| {}).unwrap();
     for f in &files {
         let id = lib.track_by_path(f).unwrap().unwrap().id;
         sonotag_core::workflow::decide::set_genre(&mut lib, id, "Reggae", None, true).unwrap();

@@ -2,6 +2,7 @@
 //! classifying a library (with a kill in the middle), retraining from the
 //! user's labels, and `eval --json`.
 
+use sonotag_core::cancel::Cancel;
 use sonotag_core::features::PatchData;
 use sonotag_core::genres::Vocabulary;
 use sonotag_core::model::{
@@ -15,7 +16,6 @@ use sonotag_core::vote::Thresholds;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use std::sync::atomic::AtomicBool;
 
 const CLASSES: [&str; 3] = ["Drone", "Beeps", "Clicks"];
 const RATE: u32 = 22_050;
@@ -98,7 +98,7 @@ fn trained() -> &'static Fixture {
             &arch,
             None,
             &opts,
-            &AtomicBool::new(false),
+            &Cancel::new(),
             &mut |_| {},
         )
         .unwrap();
@@ -186,7 +186,7 @@ fn training_is_deterministic_for_a_seed() {
             &Architecture::default(),
             None,
             &opts,
-            &AtomicBool::new(false),
+            &Cancel::new(),
             &mut |_| {},
         )
         .unwrap();

@@ -18,12 +18,12 @@
 
 use lofty::prelude::*;
 use serde_json::Value;
+use sonotag_core::cancel::Cancel;
 use sonotag_core::store::Library;
 use sonotag_core::tags::{self, WritePolicy, WriteSettings};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::AtomicBool;
 
 const GENRE: &str = "Reggae";
 
@@ -142,7 +142,7 @@ fn scanned(dir: &Path, music: &Path) -> Library {
     sonotag_core::scan::scan(
         &mut lib,
         &[music.to_path_buf()],
-        &AtomicBool::new(false),
+        &Cancel::new(),
         &mut |_| {},
     )
     .unwrap();

@@ -2,10 +2,10 @@
 //! restores exactly; refusals for changed and read-only files.
 
 use lofty::prelude::*;
+use sonotag_core::cancel::Cancel;
 use sonotag_core::store::Library;
 use sonotag_core::tags::{self, Action, WritePolicy, WriteSettings};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 const FIXTURES: &[&str] = &[
     "tone.mp3",
@@ -66,13 +66,7 @@ fn rescan(
     sonotag_core::scan::ScanSummary,
     Vec<sonotag_core::scan::FileProblem>,
 ) {
-    sonotag_core::scan::scan(
-        lib,
-        &[music.to_path_buf()],
-        &AtomicBool::new(false),
-        &mut |_| {},
-    )
-    .unwrap()
+    sonotag_core::scan::scan(lib, &[music.to_path_buf()], &Cancel::new(), &mut |_| {}).unwrap()
 }
 
 fn id_of(lib: &Library, path: &Path) -> i64 {

@@ -6,12 +6,12 @@ mod progress;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use sonotag_core::cancel::Cancel;
 use sonotag_core::paths::Paths;
 use sonotag_core::store::{Library, TrackFilter};
 use sonotag_core::{audio, bench, scan, spectrogram, workflow};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 
 /// Sonotag: puts genres on a music library by listening to it.
 #[derive(Parser, Debug)]
@@ -673,7 +673,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &mut lib,
                 batch,
                 Default::default(),
-                &AtomicBool::new(false),
+                &Cancel::new(),
                 &mut |p| terminal.on(p),
             )?;
             terminal.finish();
@@ -1005,10 +1005,9 @@ fn apply_cmd(
         }
     }
     let mut terminal = progress::Terminal::new();
-    let report =
-        workflow::apply::write_tags(lib, &plan, settings, &AtomicBool::new(false), &mut |p| {
-            terminal.on(p)
-        })?;
+    let report = workflow::apply::write_tags(lib, &plan, settings, &Cancel::new(), &mut |p| {
+        terminal.on(p)
+    })?;
     terminal.finish();
     println!("{report}");
     Ok(ExitCode::SUCCESS)
@@ -1039,8 +1038,7 @@ fn format_duration(s: f64) -> String {
 
 fn run_scan(lib: &mut Library, dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut terminal = progress::Terminal::new();
-    let report =
-        workflow::scan::scan_folders(lib, dirs, &AtomicBool::new(false), &mut |p| terminal.on(p))?;
+    let report = workflow::scan::scan_folders(lib, dirs, &Cancel::new(), &mut |p| terminal.on(p))?;
     terminal.finish();
     println!("{report}");
     if !report.problems.is_empty() {

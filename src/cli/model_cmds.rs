@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use sonotag_core::cancel::Cancel;
 use sonotag_core::eval::{self, EvalReport};
 use sonotag_core::genres::Vocabulary;
 use sonotag_core::model::{self, Backbone, Model};
@@ -18,7 +19,6 @@ use sonotag_core::workflow::{
     train::{TrainEvent, TrainRequest},
 };
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 /// A bar for `total` items with rate and ETA (hidden when not a terminal).
 pub fn bar(total: usize, what: &str) -> ProgressBar {
@@ -294,7 +294,7 @@ pub fn classify_cmd(
             sample,
             thresholds: None,
         },
-        &AtomicBool::new(false),
+        &Cancel::new(),
         &mut |p| terminal.on(p),
     )?;
     terminal.finish();

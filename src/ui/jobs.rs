@@ -10,6 +10,7 @@
 
 use iced::Task;
 use iced::futures::channel::mpsc;
+use sonotag_core::cancel::Cancel;
 use sonotag_core::genres::Vocabulary;
 use sonotag_core::paths::Paths;
 use sonotag_core::retrain::RetrainOptions;
@@ -18,8 +19,6 @@ use sonotag_core::tags::{PlannedWrite, WriteSettings};
 use sonotag_core::vote::Thresholds;
 use sonotag_core::workflow::{self, Phase, Progress};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// A job to run in the background.
@@ -47,7 +46,7 @@ pub enum Update {
 
 /// A job in flight, as the progress line shows it.
 pub struct Running {
-    cancel: Arc<AtomicBool>,
+    cancel: Cancel,
     pub phase: Option<Phase>,
     pub done: usize,
     pub total: usize,
@@ -63,11 +62,11 @@ impl Running {
 
     /// Asks the job to stop after the file it is working on.
     pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        self.cancel.cancel();
     }
 
     pub fn cancelling(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
+        self.cancel.is_cancelled()
     }
 
     /// Takes one progress event.
@@ -96,7 +95,7 @@ impl Running {
 
 /// Starts `job`; the task yields its updates, the last one `Finished`.
 pub fn start(paths: Paths, job: Job, thresholds: Option<Thresholds>) -> (Running, Task<Update>) {
-    let cancel = Arc::new(AtomicBool::new(false));
+    let cancel = Cancel::new();
     let flag = cancel.clone();
     let (tx, rx) = mpsc::unbounded();
     std::thread::Builder::new()
@@ -137,7 +136,7 @@ fn run(
     paths: &Paths,
     job: Job,
     thresholds: Option<Thresholds>,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     on: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<String> {
     let mut lib = Library::open(&paths.database)?;
@@ -156,7 +155,7 @@ fn run(
     match job {
         Job::ScanAndClassify(roots) => {
             let scan = workflow::scan::scan_folders(&mut lib, &roots, cancel, on)?;
-            if scan.summary.cancelled || cancel.load(Ordering::Relaxed) {
+            if scan.summary.cancelled || cancel.is_cancelled() {
                 return Ok(format!("Scan: {scan}"));
             }
             let classified = classify(&mut lib, on)?;

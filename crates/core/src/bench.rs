@@ -8,6 +8,7 @@
 //! many small files. Prints figures only; it asserts nothing.
 
 use crate::audio;
+use crate::cancel::Cancel;
 use crate::model::{Architecture, GenreNet};
 use crate::scan;
 use crate::spectrogram;
@@ -16,7 +17,6 @@ use crate::synth;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 /// Benchmark settings.
@@ -274,7 +274,7 @@ fn bench_classify(
         std::fs::copy(track, folder.join(format!("track{i:03}.{ext}")))?;
     }
     let mut lib = scanned_library(&dir.join("classify.sqlite"), &folder)?;
-    let cancel = AtomicBool::new(false);
+    let cancel = Cancel::new();
     let default = crate::model::default_model_path();
     let scratch = default.with_file_name("scratch-cnn");
     for model_path in [default, scratch] {
@@ -317,7 +317,7 @@ fn scanned_library(db: &Path, folder: &Path) -> anyhow::Result<Library> {
     scan::scan(
         &mut lib,
         &[folder.to_path_buf()],
-        &AtomicBool::new(false),
+        &Cancel::new(),
         &mut |_| {},
     )?;
     Ok(lib)
@@ -356,7 +356,7 @@ pub fn bench_memory(n: usize) -> anyhow::Result<()> {
         std::fs::hard_link(&mp3, sub.join(format!("track{i:05}.mp3")))?;
     }
     let mut lib = scanned_library(&dir.path().join("memory.sqlite"), &folder)?;
-    let cancel = AtomicBool::new(false);
+    let cancel = Cancel::new();
     let (model_id, model) =
         crate::classify::resolve_model(&mut lib, Some(&crate::model::default_model_path()))?;
     let (rss, _) = memory_mb();
@@ -432,7 +432,7 @@ fn bench_scan(dir: &Path, count: usize, encoded: &[(String, PathBuf)]) -> anyhow
         std::fs::copy(&src, sub.join(format!("track{i:05}.{ext}")))?;
     }
     let mut lib = Library::open(&dir.join("bench.sqlite"))?;
-    let cancel = AtomicBool::new(false);
+    let cancel = Cancel::new();
     let t0 = Instant::now();
     let (first, _) = scan::scan(&mut lib, std::slice::from_ref(&music), &cancel, &mut |_| {})?;
     let new_secs = t0.elapsed().as_secs_f64();

@@ -11,6 +11,7 @@
 //! memory stays bounded whatever the library size.
 
 use crate::audio;
+use crate::cancel::Cancel;
 use crate::features::Patches;
 use crate::model::Model;
 pub use crate::store::{Analysis, ModelRow, ProposalRow};
@@ -72,7 +73,7 @@ pub fn classify(
     thresholds: Thresholds,
     force: bool,
     sample: Option<usize>,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     progress: &mut dyn FnMut(&ClassifyProgress),
 ) -> anyhow::Result<ClassifySummary> {
     if force {
@@ -122,7 +123,7 @@ pub fn classify(
         let mut last_commit = std::time::Instant::now();
         for (done, (id, path, result)) in (1..).zip(rx_spec.iter()) {
             let result: Result<Patches, audio::AudioError> = result;
-            if cancel.load(Ordering::Relaxed) {
+            if cancel.is_cancelled() {
                 stop.store(true, Ordering::Relaxed);
                 summary.cancelled = true;
                 break;

@@ -12,6 +12,7 @@
 pub mod audio;
 pub mod base_set;
 pub mod bench;
+pub mod cancel;
 pub mod classify;
 pub mod eval;
 pub mod features;

@@ -8,6 +8,7 @@
 //! read in parallel (rayon) and committed in batches, so an interrupted scan
 //! keeps everything already committed and a rerun resumes.
 
+use crate::cancel::Cancel;
 use crate::store::{FileStamp, Library, LibraryError, ScannedFile, TrackInfo, TrackStatus};
 use lofty::prelude::*;
 use lofty::probe::Probe;
@@ -15,7 +16,6 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Extensions that make a file a candidate (compared case-insensitively).
@@ -222,7 +222,7 @@ struct Pending {
 pub fn scan(
     lib: &mut Library,
     roots: &[PathBuf],
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     progress: &mut dyn FnMut(&ScanProgress),
 ) -> Result<(ScanSummary, Vec<FileProblem>), LibraryError> {
     let stamps = lib.file_stamps()?;
@@ -245,7 +245,7 @@ pub fn scan(
             continue;
         }
         for entry in walkdir::WalkDir::new(root).follow_links(true) {
-            if cancel.load(Ordering::Relaxed) {
+            if cancel.is_cancelled() {
                 summary.cancelled = true;
                 return Ok((summary, problems));
             }
@@ -320,7 +320,7 @@ pub fn scan(
     let total = todo.len();
     let mut done = 0;
     for batch in todo.chunks(BATCH) {
-        if cancel.load(Ordering::Relaxed) {
+        if cancel.is_cancelled() {
             summary.cancelled = true;
             break;
         }

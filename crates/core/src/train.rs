@@ -13,6 +13,7 @@
 //! model.
 
 use crate::audio;
+use crate::cancel::Cancel;
 use crate::features::all_slices;
 use crate::genres::Vocabulary;
 use crate::model::{Architecture, ClassCount, GenreNet};
@@ -26,7 +27,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 /// Which split a labelled row belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -313,7 +314,7 @@ pub fn train(
     arch: &Architecture,
     init: Option<GenreNet>,
     opts: &TrainOptions,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     progress: &mut dyn FnMut(&EpochReport),
 ) -> anyhow::Result<Trained> {
     let classes = class_names.len();
@@ -364,7 +365,7 @@ pub fn train(
     let mut epochs = Vec::new();
     let per = MEL_BANDS * SLICE_COLUMNS;
     for epoch in 1..=opts.max_epochs {
-        if cancel.load(Ordering::Relaxed) {
+        if cancel.is_cancelled() {
             break;
         }
         let started = std::time::Instant::now();

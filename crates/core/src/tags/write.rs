@@ -8,10 +8,10 @@ use super::in_place::{
 use super::journal::{Journal, JournalEntry, Pending};
 use super::recover::{Recovered, recover_locked};
 use super::{Action, GenreState, PlannedWrite, WriteSettings, genre_splices, plan, with_genres};
+use crate::cancel::Cancel;
 use crate::store::{Batch, BatchState, Library, LibraryError, NewWrite, TagWrite, WriteKind};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What happened to one file in an apply or undo.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -110,7 +110,7 @@ impl std::fmt::Display for UndoReport {
 /// How a caller follows a long write or undo: `progress(done, total, file)`
 /// after each file, and `cancel` checked before each one.
 pub struct Watch<'a> {
-    pub cancel: &'a AtomicBool,
+    pub cancel: &'a Cancel,
     pub progress: &'a mut dyn FnMut(usize, usize, &Path),
 }
 
@@ -275,7 +275,7 @@ pub fn apply_until(
     settings: WriteSettings,
     interrupt: Option<Interrupt>,
 ) -> anyhow::Result<ApplyReport> {
-    let cancel = AtomicBool::new(false);
+    let cancel = Cancel::new();
     apply_watched(
         lib,
         planned,
@@ -336,7 +336,7 @@ pub fn apply_watched(
     // Hard links: one file, one write; its other names are recorded with it.
     let mut written_files: std::collections::HashMap<(u64, u64), Written> = Default::default();
     for (done, p) in todo.into_iter().enumerate() {
-        if watch.cancel.load(Ordering::Relaxed) {
+        if watch.cancel.is_cancelled() {
             report.cancelled = true;
             break;
         }
@@ -609,7 +609,7 @@ pub fn undo(
     batch_id: Option<i64>,
     settings: WriteSettings,
 ) -> anyhow::Result<UndoReport> {
-    let cancel = AtomicBool::new(false);
+    let cancel = Cancel::new();
     undo_watched(
         lib,
         batch_id,
@@ -656,7 +656,7 @@ pub fn undo_watched(
     let mut cancelled = false;
     let mut restored_files: std::collections::HashMap<(u64, u64), Stamp> = Default::default();
     for (done, w) in writes.into_iter().enumerate() {
-        if watch.cancel.load(Ordering::Relaxed) {
+        if watch.cancel.is_cancelled() {
             cancelled = true;
             break;
         }

@@ -3,17 +3,17 @@
 //! cancel that stops between files.
 
 use super::{Phase, Progress, report_file_errors};
+use crate::cancel::Cancel;
 use crate::store::Library;
 use crate::tags::{self, ApplyReport, PlannedWrite, UndoReport, Watch, WriteSettings};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
 /// Writes the `Fill` and `Replace` lines of `plan` as one batch.
 pub fn write_tags(
     lib: &mut Library,
     plan: &[PlannedWrite],
     settings: WriteSettings,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     on: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<ApplyReport> {
     on(Progress::Phase(Phase::Writing));
@@ -43,7 +43,7 @@ pub fn undo_tags(
     lib: &mut Library,
     batch: Option<i64>,
     settings: WriteSettings,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     on: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<UndoReport> {
     on(Progress::Phase(Phase::Undoing));

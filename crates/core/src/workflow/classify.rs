@@ -2,12 +2,12 @@
 //! classify` and the window (after a scan, or on request).
 
 use super::{Landing, Phase, Progress};
+use crate::cancel::Cancel;
 use crate::classify::{self, ClassifySummary};
 use crate::store::Library;
 use crate::vote::Thresholds;
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 /// What to classify, and how.
@@ -62,7 +62,7 @@ impl std::fmt::Display for ClassifyReport {
 pub fn classify_library(
     lib: &mut Library,
     request: &ClassifyRequest,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     on: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<ClassifyReport> {
     on(Progress::Phase(Phase::Classifying));

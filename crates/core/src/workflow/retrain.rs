@@ -4,6 +4,7 @@
 //! fine-tuned whole), [`use_model`] (switching models), and the library's
 //! trusted labels as training rows for `sonotag train --from-library`.
 
+use crate::cancel::Cancel;
 use crate::genres::Vocabulary;
 use crate::model::{self, Model, Network};
 use crate::retrain;
@@ -12,7 +13,6 @@ use crate::train::{self, LabelRow, TrainOptions};
 use crate::workflow::train::{TrainEvent, classes_and_inputs, report_skipped};
 use anyhow::Context;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
 /// The library's trusted labels (decisions, then known tags) as rows.
 pub fn library_rows(lib: &Library, vocab: &Vocabulary) -> anyhow::Result<Vec<LabelRow>> {
@@ -93,7 +93,7 @@ pub fn retrain_full(
     });
     report_skipped(&skipped, events);
     let arch = base_model.card.architecture.clone().unwrap_or_default();
-    let cancel = AtomicBool::new(false);
+    let cancel = Cancel::new();
     let opts = TrainOptions {
         seed,
         learning_rate: 3e-4,

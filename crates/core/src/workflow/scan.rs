@@ -2,11 +2,11 @@
 //! Open.
 
 use super::{Landing, Phase, Progress};
+use crate::cancel::Cancel;
 use crate::scan::{self, FileProblem, ScanProgress, ScanSummary};
 use crate::store::Library;
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 
 /// What a scan found.
 #[derive(Clone, Debug, Serialize)]
@@ -42,7 +42,7 @@ impl std::fmt::Display for ScanReport {
 pub fn scan_folders(
     lib: &mut Library,
     roots: &[PathBuf],
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     on: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<ScanReport> {
     on(Progress::Phase(Phase::Walking));

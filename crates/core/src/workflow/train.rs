@@ -4,6 +4,7 @@
 //! calibrates the voting thresholds, evaluates every eval set and writes the
 //! model with its card, reporting typed [`TrainEvent`]s as it goes.
 
+use crate::cancel::Cancel;
 use crate::eval::{self, EvalReport};
 use crate::head::HeadOptions;
 use crate::model::{
@@ -16,7 +17,6 @@ use crate::vote::{self, Thresholds};
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 
 /// What to train.
 #[derive(Clone, Debug)]
@@ -193,7 +193,7 @@ fn train_scratch(
         augment: !args.no_augment,
         ..Default::default()
     };
-    let cancel = AtomicBool::new(false);
+    let cancel = Cancel::new();
     let trained = train::train(&examples, classes, &arch, None, &opts, &cancel, &mut |e| {
         events(TrainEvent::Epoch(e.clone()))
     })?;
