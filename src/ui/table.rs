@@ -447,10 +447,22 @@ impl Table {
             let row_at = |k: usize| -> Element<'_, Message> {
                 let r = &self.rows[self.shown[k]];
                 let line = row(columns.iter().map(|&col| {
-                    container(text(col.cell(r)).size(13).wrapping(Wrapping::None))
+                    let cell = container(text(col.cell(r)).size(13).wrapping(Wrapping::None))
                         .width(col.width())
-                        .clip(true)
-                        .into()
+                        .clip(true);
+                    if col != Column::Title {
+                        return cell.into();
+                    }
+                    // A clipped title, or two untagged files of one name:
+                    // the whole path tells them apart.
+                    iced::widget::tooltip(
+                        cell,
+                        container(text(r.path.display().to_string()).size(12))
+                            .padding(4)
+                            .style(container::rounded_box),
+                        iced::widget::tooltip::Position::Bottom,
+                    )
+                    .into()
                 }))
                 .spacing(4);
                 let is_selected = selected == Some(r.track_id);
