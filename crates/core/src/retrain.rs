@@ -303,31 +303,52 @@ pub(crate) fn calibrate_thresholds(
         opts.folds,
         opts.seed,
     );
-    // Folds train in parallel: each head is small, so one per core beats
-    // one at a time with its matrix products split.
-    let per_fold: Vec<anyhow::Result<Vec<vote::LabelledTrack>>> = (0..opts.folds)
+    let oof = out_of_fold(
+        samples,
+        &fold_of,
+        opts.folds,
+        classes,
+        cv_opts,
+        |head, s| (voting_probabilities(head, s), s.class),
+    )?;
+    let oof: Vec<vote::LabelledTrack> = oof.into_iter().map(|(_, v)| v).collect();
+    Ok(vote::calibrate(&oof, classes, opts.target_precision).map(|c| c.thresholds))
+}
+
+/// Cross-validation: for each fold `f` a head trained on every sample not
+/// in it (`fold_of[i] == f`; samples of no fold always train), and
+/// `judge`'s verdict on each sample of the fold, with the sample's index.
+/// Folds train in parallel: each head is small, so one per core beats one
+/// at a time with its matrix products split.
+fn out_of_fold<T: Send>(
+    samples: &[Sample],
+    fold_of: &[usize],
+    folds: usize,
+    classes: usize,
+    cv_opts: &HeadOptions,
+    judge: impl Fn(&LinearHead, &Sample) -> T + Sync,
+) -> anyhow::Result<Vec<(usize, T)>> {
+    let per_fold: Vec<anyhow::Result<Vec<(usize, T)>>> = (0..folds)
         .into_par_iter()
         .map(|f| {
             let train: Vec<&Sample> = samples
                 .iter()
-                .zip(&fold_of)
+                .zip(fold_of)
                 .filter(|(_, k)| **k != f)
                 .map(|(s, _)| s)
                 .collect();
             let head = fit(&train, classes, cv_opts)?;
-            Ok(samples
-                .iter()
-                .zip(&fold_of)
-                .filter(|(_, k)| **k == f)
-                .map(|(s, _)| (voting_probabilities(&head, s), s.class))
+            Ok((0..samples.len())
+                .filter(|&i| fold_of[i] == f)
+                .map(|i| (i, judge(&head, &samples[i])))
                 .collect())
         })
         .collect();
-    let mut oof: Vec<vote::LabelledTrack> = Vec::with_capacity(samples.len());
+    let mut out = Vec::with_capacity(samples.len());
     for fold in per_fold {
-        oof.extend(fold?);
+        out.extend(fold?);
     }
-    Ok(vote::calibrate(&oof, classes, opts.target_precision).map(|c| c.thresholds))
+    Ok(out)
 }
 
 /// The cross-validation heads (guard and thresholds) judge a recipe, not
@@ -483,30 +504,19 @@ pub fn retrain_head(
         for (&i, &f) in decided.iter().zip(&fold_of) {
             fold_of_sample[i] = f;
         }
-        // Each fold's head trains on its own core; the verdicts are then
-        // compared with the reference's stored votes.
-        let per_fold: Vec<anyhow::Result<Vec<(usize, bool)>>> = (0..folds)
-            .into_par_iter()
-            .map(|f| {
-                let train: Vec<&Sample> = samples
-                    .iter()
-                    .zip(&fold_of_sample)
-                    .filter(|(_, k)| **k != f)
-                    .map(|(s, _)| s)
-                    .collect();
-                let head = fit(&train, classes.len(), &cv_opts)?;
-                Ok(decided
-                    .iter()
-                    .filter(|&&i| fold_of_sample[i] == f)
-                    .map(|&i| {
-                        let s = &samples[i];
-                        let p =
-                            vote::vote(&voting_probabilities(&head, s), classes.len(), PLURALITY);
-                        (i, p.winner == Some(s.class))
-                    })
-                    .collect())
-            })
-            .collect();
+        // Each decided track judged by a head trained without it; the
+        // verdicts are then compared with the reference's stored votes.
+        let verdicts = out_of_fold(
+            &samples,
+            &fold_of_sample,
+            folds,
+            classes.len(),
+            &cv_opts,
+            |head, s| {
+                let p = vote::vote(&voting_probabilities(head, s), classes.len(), PLURALITY);
+                p.winner == Some(s.class)
+            },
+        )?;
         tracing::debug!(
             "retrain: guard heads after {:.2} s",
             started.elapsed().as_secs_f64()
@@ -514,21 +524,19 @@ pub fn retrain_head(
         let mut new_right = 0;
         let mut reference_right = 0;
         let mut judged = 0;
-        for fold in per_fold {
-            for (i, right) in fold? {
-                let s = &samples[i];
-                let (track, _) = s.track.expect("decided samples are library tracks");
-                let Some(reference) = lib.analysis(track, root.id)? else {
-                    continue;
-                };
-                judged += 1;
-                new_right += usize::from(right);
-                let old = vote::vote(&reference.probabilities, root.card.classes.len(), PLURALITY);
-                reference_right += usize::from(
-                    old.winner.map(|w| root.card.classes[w].as_str())
-                        == Some(classes[s.class].as_str()),
-                );
-            }
+        for (i, right) in verdicts {
+            let s = &samples[i];
+            let (track, _) = s.track.expect("decided samples are library tracks");
+            let Some(reference) = lib.analysis(track, root.id)? else {
+                continue;
+            };
+            judged += 1;
+            new_right += usize::from(right);
+            let old = vote::vote(&reference.probabilities, root.card.classes.len(), PLURALITY);
+            reference_right += usize::from(
+                old.winner.map(|w| root.card.classes[w].as_str())
+                    == Some(classes[s.class].as_str()),
+            );
         }
         Check::Compared {
             tracks: judged,

@@ -223,6 +223,9 @@ pub struct LockedFile {
     /// The stamp when the bytes were read.
     pub stamp: Stamp,
     whole: bool,
+    /// The file's SHA-256, once computed (a large file is read whole for
+    /// it: the check before undo and the journal's record share one read).
+    sha256: std::cell::OnceCell<String>,
 }
 
 impl LockedFile {
@@ -301,6 +304,7 @@ impl LockedFile {
             bytes,
             stamp,
             whole,
+            sha256: std::cell::OnceCell::new(),
         })
     }
 
@@ -311,16 +315,21 @@ impl LockedFile {
 
     /// The SHA-256 of the file as it is on disk (of `bytes` when whole).
     pub fn sha256(&self) -> Result<String, String> {
-        if self.whole {
-            return Ok(sha256_hex(&self.bytes));
+        if let Some(known) = self.sha256.get() {
+            return Ok(known.clone());
         }
-        let mut h = Sha256::new();
-        for_chunks(&self.file, 0, self.stamp.size, |c| {
-            h.update(c);
-            Ok(())
-        })
-        .map_err(|e| describe_io("cannot read the file", &e))?;
-        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        let found = if self.whole {
+            sha256_hex(&self.bytes)
+        } else {
+            let mut h = Sha256::new();
+            for_chunks(&self.file, 0, self.stamp.size, |c| {
+                h.update(c);
+                Ok(())
+            })
+            .map_err(|e| describe_io("cannot read the file", &e))?;
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        };
+        Ok(self.sha256.get_or_init(|| found).clone())
     }
 
     /// Copies the file's current contents into `out`.
@@ -372,6 +381,8 @@ impl LockedFile {
     /// spans on disk a chunk at a time, then syncs it. With `stop_midway`
     /// it moves one chunk and stops, as a kill would.
     pub fn rewrite(&mut self, rewrite: &Rewrite, stop_midway: bool) -> Result<Stamp, String> {
+        // The contents change: a hash computed before no longer holds.
+        self.sha256.take();
         rewrite
             .apply_in_place(&self.file, stop_midway)
             .map_err(|e| format!("cannot write the file: {}", describe_full(&e)))?;
@@ -384,6 +395,8 @@ impl LockedFile {
     /// Replaces the file's contents with those of `source` (a journal's
     /// copy), a chunk at a time, then syncs it.
     pub fn restore_from(&mut self, source: &File) -> Result<Stamp, String> {
+        // The contents change: a hash computed before no longer holds.
+        self.sha256.take();
         let len = source
             .metadata()
             .map_err(|e| describe_io("cannot read the journal", &e))?
@@ -409,6 +422,8 @@ impl LockedFile {
     /// only the ranges that differ, then syncs it. With `stop_midway` it
     /// writes part of the first range and stops, as a kill would.
     pub fn write(&mut self, target: &[u8], stop_midway: bool) -> Result<Stamp, String> {
+        // The contents change: a hash computed before no longer holds.
+        self.sha256.take();
         write_in_place(&self.file, &self.bytes, target, stop_midway)
             .map_err(|e| format!("cannot write the file: {}", describe_full(&e)))?;
         if stop_midway {
@@ -432,6 +447,8 @@ impl LockedFile {
     /// After a write failed part-way: puts the bytes read back, through the
     /// handle already held (reopening would meet this file's own lock).
     pub fn restore(&mut self) -> Result<Stamp, String> {
+        // The contents change: a hash computed before no longer holds.
+        self.sha256.take();
         let len = self
             .file
             .metadata()

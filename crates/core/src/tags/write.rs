@@ -117,7 +117,10 @@ pub struct Watch<'a> {
 /// What a write makes of a file: its whole new bytes, or for a large file
 /// the ranges that change and the hash the result will have.
 pub(super) enum Target<'a> {
-    Bytes(&'a [u8]),
+    Bytes {
+        bytes: &'a [u8],
+        after_sha256: String,
+    },
     Rewrite {
         rewrite: &'a Rewrite,
         after_sha256: String,
@@ -135,8 +138,14 @@ pub(super) fn journaled_write(
     interrupt: Option<Interrupt>,
 ) -> Result<(Stamp, Pending), String> {
     let pending = match &target {
-        Target::Bytes(bytes) => journal.begin(
-            JournalEntry::new(write_id, kind, &file.path, &file.bytes, bytes),
+        Target::Bytes { after_sha256, .. } => journal.begin(
+            JournalEntry::with_hashes(
+                write_id,
+                kind,
+                &file.path,
+                file.sha256()?,
+                after_sha256.clone(),
+            ),
             &file.bytes,
         )?,
         Target::Rewrite { after_sha256, .. } => {
@@ -165,7 +174,7 @@ pub(super) fn journaled_write(
     }
     let stop_midway = interrupt == Some(Interrupt::MidWrite);
     let written = match &target {
-        Target::Bytes(bytes) => file.write(bytes, stop_midway),
+        Target::Bytes { bytes, .. } => file.write(bytes, stop_midway),
         Target::Rewrite { rewrite, .. } => file.rewrite(rewrite, stop_midway),
     };
     match written {
@@ -506,7 +515,10 @@ fn write_one(
         return Err(INTERRUPTED.into());
     }
     let target = match (&whole_target, &rewrite) {
-        (Some(bytes), _) => Target::Bytes(bytes),
+        (Some(bytes), _) => Target::Bytes {
+            bytes,
+            after_sha256: written_sha256.clone(),
+        },
         (None, Some(rewrite)) => Target::Rewrite {
             rewrite,
             after_sha256: written_sha256.clone(),
@@ -675,7 +687,10 @@ pub fn undo_watched(
             let mut file = LockedFile::open(&w.path)?;
             let made = undo_target(&w, &file, settings)?;
             let target = match &made {
-                UndoTarget::Bytes(bytes) => Target::Bytes(bytes),
+                UndoTarget::Bytes(bytes) => Target::Bytes {
+                    bytes,
+                    after_sha256: sha256_hex(bytes),
+                },
                 UndoTarget::Rewrite(rewrite) => Target::Rewrite {
                     rewrite,
                     after_sha256: file.sha256_after(rewrite)?,

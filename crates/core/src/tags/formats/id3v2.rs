@@ -276,36 +276,6 @@ fn decode_text(data: &[u8]) -> String {
     }
 }
 
-/// `(17)`, `(17)Rock`, `17` and `Rock` as genre names.
-fn genre_values(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for value in split_values(text) {
-        let mut rest = value.as_str();
-        // v2.3 references: "(17)" or "(17)(20)Refinement".
-        while let Some(inner) = rest.strip_prefix('(') {
-            let Some(close) = inner.find(')') else { break };
-            match inner[..close].parse::<usize>() {
-                Ok(n) => {
-                    if let Some(name) = super::id3v1_genre_name(n) {
-                        out.push(name);
-                    }
-                    rest = &inner[close + 1..];
-                }
-                Err(_) => break,
-            }
-        }
-        if !rest.is_empty() {
-            match rest.parse::<usize>() {
-                Ok(n) if super::id3v1_genre_name(n).is_some() => {
-                    out.extend(super::id3v1_genre_name(n));
-                }
-                _ => out.push(rest.to_string()),
-            }
-        }
-    }
-    out
-}
-
 impl Parsed {
     fn genres(&self) -> Vec<String> {
         self.frames
@@ -336,7 +306,7 @@ impl Parsed {
                 } else {
                     data.to_vec()
                 };
-                genre_values(&decode_text(&data))
+                split_values(&decode_text(&data))
             })
             .collect()
     }
