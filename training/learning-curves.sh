@@ -11,4 +11,5 @@ cargo build --release --locked -q
 target/release/sonotag simulate-corrections \
   --labels ../shared/data/gtzan-mini/labels.tsv --labels ../data/debian-music/labels.tsv \
   --library eval --library wesnoth --library freedroidrpg --library warzone2100 \
-  --library singularity --k 0,5,10,20 --weights "$weights" --orders review-next,random
+  --library singularity --k 0,5,10,20 --weights "$weights" --orders review-next,random \
+  --retrain-every 5

@@ -179,11 +179,15 @@ pub enum Command {
         #[arg(long, value_delimiter = ',', default_value = "0,5,10,20")]
         k: Vec<usize>,
         /// Weights of a decision, in base tracks
-        #[arg(long, value_delimiter = ',', default_value = "5")]
+        #[arg(long, value_delimiter = ',', default_value = "10")]
         weights: Vec<f32>,
         /// Review orders: review-next, random
         #[arg(long, value_delimiter = ',', default_value = "review-next,random")]
         orders: Vec<String>,
+        /// The user retrains after every N reviews ("review next" then
+        /// orders what is left by the new model)
+        #[arg(long, default_value_t = 5)]
+        retrain_every: usize,
     },
     /// Classify every scanned track not yet analysed with the model
     Classify {
@@ -504,8 +508,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             k,
             weights,
             orders,
+            retrain_every,
         } => {
-            model_cmds::simulate_cmd(&paths, &labels, &library, &k, &weights, &orders)?;
+            model_cmds::simulate_cmd(
+                &paths,
+                &labels,
+                &library,
+                &k,
+                &weights,
+                &orders,
+                retrain_every,
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval {

@@ -465,8 +465,9 @@ pub fn simulate_cmd(
     ks: &[usize],
     weights: &[f32],
     orders: &[String],
+    retrain_every: usize,
 ) -> anyhow::Result<()> {
-    use sonotag_core::simulate::{self, Order, SimTrack};
+    use sonotag_core::simulate::{self, Order, Plan, SimTrack};
     let orders: Vec<Order> = orders
         .iter()
         .map(|o| match o.as_str() {
@@ -519,6 +520,7 @@ pub fn simulate_cmd(
         for t in &tracks {
             let (row, source) = &rows[t.class];
             let sim = SimTrack {
+                name: row.path.display().to_string(),
                 embeddings: t.embeddings.clone(),
                 genre: row.genre.clone(),
             };
@@ -539,17 +541,31 @@ pub fn simulate_cmd(
             !lib.is_empty(),
             "no labelled track is in the library {library}"
         );
-        for p in simulate::curves(&base, &lib, ks, weights, &orders, &opts)? {
+        let plan = Plan {
+            ks,
+            weights,
+            orders: &orders,
+            retrain_every,
+        };
+        for p in simulate::curves(&base, &lib, &plan, &opts)? {
+            // No figure where nothing was measured.
+            let pct = |v: f32, of: usize| {
+                if of == 0 {
+                    "–".to_string()
+                } else {
+                    format!("{:.1}%", v * 100.0)
+                }
+            };
             println!(
-                "{:<12} {:<12} {:>6} {:>3} {:>9} {:>8.1}% {:>8.1}% {:>9.1}% {:>7}",
+                "{:<12} {:<12} {:>6} {:>3} {:>9} {:>9} {:>9} {:>10} {:>7}",
                 library,
                 format!("{:?}", p.order),
                 p.weight,
                 p.k,
                 p.untouched,
-                p.accuracy() * 100.0,
-                p.coverage() * 100.0,
-                p.precision() * 100.0,
+                pct(p.accuracy(), p.untouched),
+                pct(p.coverage(), p.untouched),
+                pct(p.precision(), p.proposed),
                 p.classes
             );
         }

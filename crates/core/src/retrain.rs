@@ -289,30 +289,52 @@ pub(crate) const PLURALITY: Thresholds = Thresholds {
     track: 0.0,
 };
 
-/// Thresholds for `opts.target_precision`, calibrated on out-of-fold votes
-/// over all `samples` (base and library tracks together); `None` when the
-/// target is out of reach.
-pub(crate) fn calibrate_thresholds(
+/// Every sample's voting-patch probabilities from a head trained without
+/// it (`opts.folds`-fold cross-validation, stratified by class): what the
+/// thresholds are calibrated on and what the guard judges the user's
+/// decided tracks by. One cross-validation serves both.
+pub(crate) fn out_of_fold_votes(
     samples: &[Sample],
     classes: usize,
     opts: &RetrainOptions,
     cv_opts: &HeadOptions,
-) -> anyhow::Result<Option<Thresholds>> {
+) -> anyhow::Result<Vec<Vec<f32>>> {
     let fold_of = assign_folds(
         &samples.iter().map(|s| s.class).collect::<Vec<_>>(),
         opts.folds,
         opts.seed,
     );
-    let oof = out_of_fold(
+    let mut votes = vec![Vec::new(); samples.len()];
+    for (i, p) in out_of_fold(
         samples,
         &fold_of,
         opts.folds,
         classes,
         cv_opts,
-        |head, s| (voting_probabilities(head, s), s.class),
-    )?;
-    let oof: Vec<vote::LabelledTrack> = oof.into_iter().map(|(_, v)| v).collect();
-    Ok(vote::calibrate(&oof, classes, opts.target_precision).map(|c| c.thresholds))
+        |head, s| voting_probabilities(head, s),
+    )? {
+        votes[i] = p;
+    }
+    Ok(votes)
+}
+
+/// Thresholds for `opts.target_precision` on the out-of-fold votes of
+/// every sample, base and library alike, each counted once. (Counting a
+/// decision with its training weight was tried: on the simulated
+/// corrections it let a few tracks swing the thresholds and lost
+/// precision, README "Retraining".) `None` when the target is out of reach.
+pub(crate) fn calibrate_thresholds(
+    samples: &[Sample],
+    votes: &[Vec<f32>],
+    classes: usize,
+    opts: &RetrainOptions,
+) -> Option<Thresholds> {
+    let tracks: Vec<vote::LabelledTrack> = samples
+        .iter()
+        .zip(votes)
+        .map(|(s, v)| (v.clone(), s.class))
+        .collect();
+    vote::calibrate(&tracks, classes, opts.target_precision).map(|c| c.thresholds)
 }
 
 /// Cross-validation: for each fold `f` a head trained on every sample not
@@ -480,7 +502,14 @@ pub fn retrain_head(
         started.elapsed().as_secs_f64()
     );
 
-    // The guard: each decided track judged by a head trained without it.
+    let votes = out_of_fold_votes(&samples, classes.len(), opts, &cv_opts)?;
+    tracing::debug!(
+        "retrain: cross-validation after {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // The guard: each decided track judged by a head trained without it,
+    // against the reference's stored votes.
     let decided: Vec<usize> = (0..samples.len())
         .filter(|&i| matches!(samples[i].track, Some((_, s)) if s != DecisionSource::Tag))
         .collect();
@@ -491,47 +520,18 @@ pub fn retrain_head(
             needed: CHECK_MIN,
         }
     } else {
-        let folds = decided.len().min(4);
-        let fold_of = assign_folds(
-            &decided
-                .iter()
-                .map(|&i| samples[i].class)
-                .collect::<Vec<_>>(),
-            folds,
-            opts.seed,
-        );
-        let mut fold_of_sample = vec![usize::MAX; samples.len()];
-        for (&i, &f) in decided.iter().zip(&fold_of) {
-            fold_of_sample[i] = f;
-        }
-        // Each decided track judged by a head trained without it; the
-        // verdicts are then compared with the reference's stored votes.
-        let verdicts = out_of_fold(
-            &samples,
-            &fold_of_sample,
-            folds,
-            classes.len(),
-            &cv_opts,
-            |head, s| {
-                let p = vote::vote(&voting_probabilities(head, s), classes.len(), PLURALITY);
-                p.winner == Some(s.class)
-            },
-        )?;
-        tracing::debug!(
-            "retrain: guard heads after {:.2} s",
-            started.elapsed().as_secs_f64()
-        );
         let mut new_right = 0;
         let mut reference_right = 0;
         let mut judged = 0;
-        for (i, right) in verdicts {
+        for &i in &decided {
             let s = &samples[i];
             let (track, _) = s.track.expect("decided samples are library tracks");
             let Some(reference) = lib.analysis(track, root.id)? else {
                 continue;
             };
             judged += 1;
-            new_right += usize::from(right);
+            let new = vote::vote(&votes[i], classes.len(), PLURALITY);
+            new_right += usize::from(new.winner == Some(s.class));
             let old = vote::vote(&reference.probabilities, root.card.classes.len(), PLURALITY);
             reference_right += usize::from(
                 old.winner.map(|w| root.card.classes[w].as_str())
@@ -554,19 +554,11 @@ pub fn retrain_head(
         } => new_right >= reference_right,
     };
 
-    tracing::debug!(
-        "retrain: guard done after {:.2} s",
-        started.elapsed().as_secs_f64()
-    );
-    let (thresholds, calibrated) =
-        match calibrate_thresholds(&samples, classes.len(), opts, &cv_opts)? {
-            Some(t) => (t, true),
-            None => (parent.card.thresholds, false),
-        };
-    tracing::debug!(
-        "retrain: thresholds done after {:.2} s",
-        started.elapsed().as_secs_f64()
-    );
+    let (thresholds, calibrated) = match calibrate_thresholds(&samples, &votes, classes.len(), opts)
+    {
+        Some(t) => (t, true),
+        None => (parent.card.thresholds, false),
+    };
     let all: Vec<&Sample> = samples.iter().collect();
     let head = fit(&all, classes.len(), &head_opts)?;
     tracing::debug!(

@@ -2,18 +2,20 @@
 //!
 //! A simulated user owns a labelled "library" of tracks the model never
 //! trained on (GTZAN's eval clips, or one soundtrack held out of the base
-//! set). They review `k` tracks in the order the window offers ("review
-//! next", or at random), each review giving the track's true genre as a
-//! decision; the model is retrained the way `sonotag retrain` does it (base
-//! set plus decisions at a weight, thresholds re-calibrated by
-//! cross-validation); and the untouched tracks measure accuracy (proposed
-//! and right), coverage and precision. This is how [`crate::retrain`]'s
+//! set). They review tracks in the order the window offers ("review next",
+//! or at random), each review giving the track's true genre as a decision,
+//! and retrain every few reviews the way `sonotag retrain` does it (base set
+//! plus decisions at a weight, thresholds re-calibrated by
+//! cross-validation), after which "review next" orders what is left by the
+//! new model. After `k` reviews the untouched tracks measure accuracy
+//! (proposed and right), coverage and precision. This is how [`crate::retrain`]'s
 //! weight of a decision was chosen, and it gives the README's learning
 //! curves.
 
 use crate::head::HeadOptions;
 use crate::retrain::{
-    RetrainOptions, Sample, calibrate_thresholds, cv_options, fit, voting_probabilities,
+    RetrainOptions, Sample, calibrate_thresholds, cv_options, fit, out_of_fold_votes,
+    voting_probabilities,
 };
 use crate::rng::Rng;
 use crate::vote::{self, Proposal, Thresholds};
@@ -22,6 +24,8 @@ use serde::Serialize;
 /// A labelled track's embeddings.
 #[derive(Clone, Debug)]
 pub struct SimTrack {
+    /// The file, for the wrong proposals listed at debug level.
+    pub name: String,
     pub embeddings: Vec<f32>,
     pub genre: String,
 }
@@ -123,8 +127,9 @@ fn retrained(
         steps: opts.epochs,
         ..Default::default()
     };
-    let thresholds = calibrate_thresholds(&samples, classes.len(), opts, &cv_options(&head_opts))?
-        .unwrap_or_default();
+    let votes = out_of_fold_votes(&samples, classes.len(), opts, &cv_options(&head_opts))?;
+    let thresholds =
+        calibrate_thresholds(&samples, &votes, classes.len(), opts).unwrap_or_default();
     let all: Vec<&Sample> = samples.iter().collect();
     let head = fit(&all, classes.len(), &head_opts)?;
     Ok((classes, head, thresholds))
@@ -150,66 +155,135 @@ fn proposals(
         .collect()
 }
 
+/// What a simulation plays.
+#[derive(Clone, Debug)]
+pub struct Plan<'a> {
+    /// Numbers of reviewed tracks at which the untouched tracks are measured.
+    pub ks: &'a [usize],
+    /// Weights of a decision, in base tracks.
+    pub weights: &'a [f32],
+    pub orders: &'a [Order],
+    /// The user retrains after every this many reviews, and "review next"
+    /// then orders what is left by the new model, as the window does.
+    pub retrain_every: usize,
+}
+
 /// The learning curves of `library` on top of `base`: one point per order,
 /// weight and number of reviewed tracks `k`.
 pub fn curves(
     base: &[SimTrack],
     library: &[SimTrack],
-    ks: &[usize],
-    weights: &[f32],
-    orders: &[Order],
+    plan: &Plan,
     opts: &RetrainOptions,
 ) -> anyhow::Result<Vec<CurvePoint>> {
-    let (classes0, head0, th0) = retrained(base, &[], 1.0, opts)?;
-    let first = proposals(&head0, library, classes0.len(), th0);
+    let first = retrained(base, &[], 1.0, opts)?;
+    let mut shuffled: Vec<usize> = (0..library.len()).collect();
+    let mut rng = Rng::new(opts.seed);
+    for i in (1..shuffled.len()).rev() {
+        shuffled.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+    }
+    // Where the user retrains: every `retrain_every` reviews, and at each k.
+    let last = plan
+        .ks
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .min(library.len());
+    let mut stops: Vec<usize> = plan
+        .ks
+        .iter()
+        .map(|&k| k.min(library.len()))
+        .chain(
+            (1..)
+                .map(|n| n * plan.retrain_every.max(1))
+                .take_while(|&k| k < last),
+        )
+        .collect();
+    stops.sort_unstable();
+    stops.dedup();
     let mut out = Vec::new();
-    for &order in orders {
-        let sequence = match order {
-            Order::ReviewNext => review_order(&first.iter().collect::<Vec<_>>()),
-            Order::Random => {
-                let mut idx: Vec<usize> = (0..library.len()).collect();
-                let mut rng = Rng::new(opts.seed);
-                for i in (1..idx.len()).rev() {
-                    idx.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+    for &order in plan.orders {
+        for &weight in plan.weights {
+            let mut reviewed: Vec<usize> = Vec::new();
+            let mut model = first.clone();
+            for &stop in &stops {
+                if stop > reviewed.len() {
+                    let next: Vec<usize> = match order {
+                        Order::ReviewNext => {
+                            let left: Vec<usize> = (0..library.len())
+                                .filter(|i| !reviewed.contains(i))
+                                .collect();
+                            let tracks: Vec<SimTrack> =
+                                left.iter().map(|&i| library[i].clone()).collect();
+                            let (classes, head, th) = &model;
+                            let props = proposals(head, &tracks, classes.len(), *th);
+                            review_order(&props.iter().collect::<Vec<_>>())
+                                .into_iter()
+                                .map(|j| left[j])
+                                .collect()
+                        }
+                        Order::Random => shuffled
+                            .iter()
+                            .copied()
+                            .filter(|i| !reviewed.contains(i))
+                            .collect(),
+                    };
+                    reviewed.extend(next.into_iter().take(stop - reviewed.len()));
+                    let decided: Vec<&SimTrack> = reviewed.iter().map(|&i| &library[i]).collect();
+                    model = retrained(base, &decided, weight, opts)?;
                 }
-                idx
-            }
-        };
-        for &weight in weights {
-            for &k in ks {
-                let k = k.min(library.len());
-                let reviewed = &sequence[..k];
-                let decided: Vec<&SimTrack> = reviewed.iter().map(|&i| &library[i]).collect();
-                let untouched: Vec<SimTrack> = (0..library.len())
-                    .filter(|i| !reviewed.contains(i))
-                    .map(|i| library[i].clone())
-                    .collect();
-                let (classes, head, th) = if k == 0 {
-                    (classes0.clone(), head0.clone(), th0)
-                } else {
-                    retrained(base, &decided, weight, opts)?
-                };
-                let props = proposals(&head, &untouched, classes.len(), th);
-                let mut point = CurvePoint {
-                    order,
-                    weight,
-                    k,
-                    untouched: untouched.len(),
-                    right: 0,
-                    proposed: 0,
-                    classes: classes.len(),
-                };
-                for (p, t) in props.iter().zip(&untouched) {
-                    if p.unsure.is_none() {
-                        point.proposed += 1;
-                        point.right += usize::from(p.winner.map(|w| &classes[w]) == Some(&t.genre));
-                    }
+                if plan.ks.iter().any(|&k| k.min(library.len()) == stop) {
+                    out.push(measure(library, &reviewed, &model, order, weight));
                 }
-                out.push(point);
             }
         }
     }
     Ok(out)
+}
+
+/// The figures of `model` on the tracks of `library` not in `reviewed`.
+fn measure(
+    library: &[SimTrack],
+    reviewed: &[usize],
+    (classes, head, th): &(Vec<String>, crate::head::LinearHead, Thresholds),
+    order: Order,
+    weight: f32,
+) -> CurvePoint {
+    let untouched: Vec<SimTrack> = (0..library.len())
+        .filter(|i| !reviewed.contains(i))
+        .map(|i| library[i].clone())
+        .collect();
+    let k = reviewed.len();
+    let mut point = CurvePoint {
+        order,
+        weight,
+        k,
+        untouched: untouched.len(),
+        right: 0,
+        proposed: 0,
+        classes: classes.len(),
+    };
+    for (p, t) in proposals(head, &untouched, classes.len(), *th)
+        .iter()
+        .zip(&untouched)
+    {
+        if p.unsure.is_none() {
+            point.proposed += 1;
+            let proposed = p.winner.map(|w| classes[w].as_str());
+            if proposed == Some(t.genre.as_str()) {
+                point.right += 1;
+            } else {
+                tracing::debug!(
+                    "{order:?} k={k}: {} ({}) proposed as {proposed:?} at {:.2}",
+                    t.name,
+                    t.genre,
+                    p.share
+                );
+            }
+        }
+    }
+    point
 }
 
 #[cfg(test)]
