@@ -311,7 +311,7 @@ pub(crate) fn out_of_fold_votes(
         opts.folds,
         classes,
         cv_opts,
-        |head, s| voting_probabilities(head, s),
+        voting_probabilities,
     )? {
         votes[i] = p;
     }
