@@ -7,7 +7,9 @@
 //! plans) is timed separately: it never blocks the window. Prints figures
 //! only; it asserts nothing.
 
-use super::{App, Message, load_snapshot, table, track};
+use super::background::load_snapshot;
+use super::screen::{table, track};
+use super::{App, Input, Message};
 use iced::keyboard::{Key, Modifiers, key::Named};
 use sonotag_core::paths::Paths;
 use sonotag_core::store::Library;
@@ -103,12 +105,12 @@ pub fn run(tracks: usize) -> anyhow::Result<()> {
             .unwrap_or_default();
         worst.push((name.to_string(), longest));
     };
-    let key = |k: Key| Message::Key(k, Modifiers::empty());
+    let key = |k: Key| Message::User(Input::Key(k, Modifiers::empty()));
     let first = app.table.rows[app.table.shown[0]].track_id;
     time(
         "select a track",
         &mut app,
-        vec![Message::Table(table::Message::Select(first))],
+        vec![Message::from(table::Message::Select(first))],
     );
     time(
         "j × 200 (next track)",
@@ -127,39 +129,39 @@ pub fn run(tracks: usize) -> anyhow::Result<()> {
     );
     let typed: Vec<Message> = ["A", "Al", "Alb", "Albu", "Album 12"]
         .iter()
-        .map(|s| Message::Table(table::Message::Search(s.to_string())))
+        .map(|s| Message::from(table::Message::Search(s.to_string())))
         .collect();
     time("search, per keystroke", &mut app, typed);
     time(
         "clear the search",
         &mut app,
-        vec![Message::Table(table::Message::Search(String::new()))],
+        vec![Message::from(table::Message::Search(String::new()))],
     );
     time(
         "sort by artist, by title (natural order)",
         &mut app,
         vec![
-            Message::Table(table::Message::Sort(table::Column::Artist)),
-            Message::Table(table::Message::Sort(table::Column::Title)),
+            Message::from(table::Message::Sort(table::Column::Artist)),
+            Message::from(table::Message::Sort(table::Column::Title)),
         ],
     );
     time(
         "filter: needs review, all",
         &mut app,
         vec![
-            Message::Table(table::Message::Filter(table::Filter::NeedsReview)),
-            Message::Table(table::Message::Filter(table::Filter::All)),
+            Message::from(table::Message::Filter(table::Filter::NeedsReview)),
+            Message::from(table::Message::Filter(table::Filter::All)),
         ],
     );
     time(
         "Enter (accept; the write goes to the background)",
         &mut app,
-        vec![Message::Track(track::Message::Accept)],
+        vec![Message::from(track::Message::Accept)],
     );
     time(
         "Accept all ≥ 90 % (handed to the background)",
         &mut app,
-        vec![Message::Track(track::Message::AcceptAbove)],
+        vec![Message::from(track::Message::AcceptAbove)],
     );
 
     // The background halves, timed on their own.

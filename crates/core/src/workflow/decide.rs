@@ -48,7 +48,7 @@ pub struct DecisionReport {
 
 impl DecisionReport {
     /// The decisions to put back to undo this one.
-    pub fn undo_steps(&self) -> Vec<(i64, Option<Label>)> {
+    pub fn undo_steps(&self) -> RestoreSteps {
         self.changes
             .iter()
             .map(|c| (c.track_id, c.before.clone()))
@@ -56,11 +56,74 @@ impl DecisionReport {
     }
 
     /// The decisions to put back to redo this one.
-    pub fn redo_steps(&self) -> Vec<(i64, Option<Label>)> {
+    pub fn redo_steps(&self) -> RestoreSteps {
         self.changes
             .iter()
             .map(|c| (c.track_id, c.after.clone()))
             .collect()
+    }
+}
+
+/// Library states to put back: (track id, the decision it had then).
+pub type RestoreSteps = Vec<(i64, Option<Label>)>;
+
+/// Which way a step through the [`History`] goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Undo,
+    Redo,
+}
+
+/// The decisions of a session, for undo and redo: those made (newest
+/// last) and those undone. A step is taken out, restored in the library
+/// (off the UI thread, with [`restore`]), and handed back with
+/// [`History::finish`], which files it on the other side when it worked
+/// and puts it back when it did not.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    done: Vec<DecisionReport>,
+    undone: Vec<DecisionReport>,
+}
+
+impl History {
+    /// A new decision: it can be undone, and nothing undone can be redone
+    /// any more. One that changed nothing is not kept.
+    pub fn record(&mut self, report: DecisionReport) {
+        if !report.changes.is_empty() {
+            self.done.push(report);
+            self.undone.clear();
+        }
+    }
+
+    pub fn can(&self, step: Step) -> bool {
+        match step {
+            Step::Undo => !self.done.is_empty(),
+            Step::Redo => !self.undone.is_empty(),
+        }
+    }
+
+    /// The decision the next `step` restores, with the library states to
+    /// put back; `None` when there is none.
+    pub fn take(&mut self, step: Step) -> Option<(DecisionReport, RestoreSteps)> {
+        let report = match step {
+            Step::Undo => self.done.pop()?,
+            Step::Redo => self.undone.pop()?,
+        };
+        let steps = match step {
+            Step::Undo => report.undo_steps(),
+            Step::Redo => report.redo_steps(),
+        };
+        Some((report, steps))
+    }
+
+    /// Hands back what [`History::take`] took, once restored (`worked`) or not.
+    pub fn finish(&mut self, step: Step, report: DecisionReport, worked: bool) {
+        let undone = (step == Step::Undo) == worked;
+        if undone {
+            self.undone.push(report);
+        } else {
+            self.done.push(report);
+        }
     }
 }
 
@@ -232,5 +295,43 @@ fn accepted(genre: String) -> Label {
         source: DecisionSource::Accepted,
         mapped_from: None,
         replace: false,
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_steps_back_and_forth_and_keeps_what_failed() {
+        let report = |what: &str| DecisionReport {
+            what: what.into(),
+            changes: vec![Change {
+                track_id: 1,
+                before: None,
+                after: None,
+            }],
+            refused: vec![],
+        };
+        let mut h = History::default();
+        h.record(DecisionReport {
+            changes: vec![],
+            ..report("nothing")
+        });
+        assert!(
+            !h.can(Step::Undo),
+            "a decision that changed nothing is not kept"
+        );
+        h.record(report("a"));
+        h.record(report("b"));
+        let (b, _) = h.take(Step::Undo).unwrap();
+        assert_eq!(b.what, "b");
+        h.finish(Step::Undo, b, true);
+        assert!(h.can(Step::Redo));
+        let (b, _) = h.take(Step::Redo).unwrap();
+        h.finish(Step::Redo, b, false);
+        assert!(h.can(Step::Redo), "a failed redo stays redoable");
+        h.record(report("c"));
+        assert!(!h.can(Step::Redo), "a new decision ends the redo line");
+        assert_eq!(h.take(Step::Undo).unwrap().0.what, "c");
     }
 }

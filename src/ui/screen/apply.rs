@@ -4,7 +4,7 @@
 //! rebuilt (off the UI thread) whenever decisions may have changed; a click
 //! on a plan that changed meanwhile shows the new plan instead of writing.
 
-use super::long_list::{self, Scroll};
+use crate::ui::widget::long_list::{self, Scroll};
 use iced::widget::text::Wrapping;
 use iced::widget::{button, checkbox, column, container, responsive, row, text, tooltip};
 use iced::{Element, Length, Task};
@@ -58,7 +58,7 @@ pub fn plan(
     database: PathBuf,
     settings: WriteSettings,
 ) -> impl Future<Output = Result<Vec<PlannedWrite>, String>> {
-    super::blocking(move || {
+    crate::ui::background::blocking(move || {
         let lib = Library::open(&database).map_err(|e| e.to_string())?;
         let mut plan = tags::plan(&lib, settings).map_err(|e| format!("{e:#}"))?;
         // As people sort file names: "2 - Intro" before "10 - Outro".

@@ -10,6 +10,45 @@ use std::collections::BTreeMap;
 /// Trusted labels per genre: (decided by the user, from tags).
 pub type LabelCounts = BTreeMap<String, (usize, usize)>;
 
+/// The retrain screen's state.
+#[derive(Debug, Default)]
+pub struct Retrain {
+    /// As last read from the library.
+    pub labels: LabelCounts,
+    /// Retrain also learns from genre tags.
+    pub use_tags: bool,
+}
+
+/// What the retrain screen asks of the shell.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Retrain {
+        use_tags: bool,
+    },
+    /// Make the model of this name the active one.
+    Use(String),
+}
+
+impl Retrain {
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match message {
+            Message::Retrain => Some(Event::Retrain {
+                use_tags: self.use_tags,
+            }),
+            Message::UseTags(on) => {
+                self.use_tags = on;
+                None
+            }
+            Message::Use(name) => Some(Event::Use(name)),
+        }
+    }
+
+    /// The screen: `busy` while a job runs (Retrain and Use wait for it).
+    pub fn view<'a>(&'a self, models: &'a [ModelRow], busy: bool) -> Element<'a, Message> {
+        view(&self.labels, models, self.use_tags, busy)
+    }
+}
+
 /// Messages of the retrain screen.
 #[derive(Clone, Debug)]
 pub enum Message {
@@ -23,8 +62,7 @@ pub enum Message {
 /// Labels a genre the model does not know needs to join it.
 const NEW_GENRE_LABELS: usize = sonotag_core::retrain::RetrainOptions::DEFAULT_MIN_TRACKS;
 
-/// The screen: `busy` while a job runs (Retrain and Use wait for it).
-pub fn view<'a>(
+fn view<'a>(
     labels: &'a LabelCounts,
     models: &'a [ModelRow],
     use_tags: bool,

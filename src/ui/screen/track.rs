@@ -3,8 +3,8 @@
 //! handed to the window as [`Event::Decide`]: they are written to the
 //! library off the UI thread, and each one can be undone.
 
-use super::evidence;
 use crate::playback::Player;
+use crate::ui::widget::evidence;
 use iced::widget::{button, canvas, column, image, pick_list, row, slider, text, text_input};
 use iced::{Element, Length, Task};
 use sonotag_core::review::{self, Evidence, ReviewRow, ReviewState};
@@ -19,7 +19,7 @@ pub const OVERRIDE_INPUT: &str = "override-genre";
 /// The track screen's state.
 pub struct Track {
     pub selected: Option<i64>,
-    pub(super) evidence: Option<Evidence>,
+    pub(crate) evidence: Option<Evidence>,
     /// The picture and the seconds it spans.
     spectrogram: Option<(image::Handle, f64)>,
     spectrogram_error: Option<String>,
@@ -27,7 +27,7 @@ pub struct Track {
     current_slice: usize,
     playing: Option<usize>,
     player: Option<Result<Player, String>>,
-    pub(super) override_input: String,
+    pub(crate) override_input: String,
     pub accept_share: f32,
 }
 

@@ -2,7 +2,7 @@
 //! so 50,000 tracks scroll smoothly. Search keys and sort keys are folded
 //! once per reload, not per keystroke, and the selection is kept in view.
 
-use super::long_list::{self, Scroll};
+use crate::ui::widget::long_list::{self, Scroll};
 use iced::widget::text::Wrapping;
 use iced::widget::{
     button, column, container, mouse_area, pick_list, responsive, row, text, text_input,

@@ -1,0 +1,512 @@
+//! What the shell does for its screens: routing each screen's message to
+//! it and carrying out the event it returns (open a folder, start a job,
+//! record a decision, step through the decision history, move the
+//! selection, reload the library's rows).
+
+use super::background::{Loaded, blocking, with_library};
+use super::keys::{self, Command, Move};
+use super::screen::{Panel, apply, folder, progress, retrain, settings, table, toolbar, track};
+use super::{App, Input, LIST_FOCUS, Message, jobs};
+use iced::Task;
+use iced::widget::operation::focus;
+use sonotag_core::classify::ModelRow;
+use sonotag_core::paths::Paths;
+use sonotag_core::review::ReviewState;
+use sonotag_core::store::Library;
+use sonotag_core::tags::WritePolicy;
+use sonotag_core::vote::Thresholds;
+use sonotag_core::workflow::decide::{self, Decision, DecisionReport, Step};
+use sonotag_core::workflow::{Phase, Progress};
+use std::path::PathBuf;
+
+/// A screen's own tasks come back as [`Message::Returned`].
+fn returned<M: Send + 'static>(task: Task<M>, wrap: fn(M) -> Input) -> Task<Message> {
+    task.map(move |m| Message::Returned(wrap(m)))
+}
+
+impl App {
+    /// One screen's message, to that screen; then what it asked for.
+    pub(super) fn route(&mut self, input: Input) -> Task<Message> {
+        match input {
+            Input::Folder(m) => {
+                let (task, event) = self.folder.update(m);
+                let then = match event {
+                    Some(folder::Event::Open(p)) => self.open_folder(p),
+                    Some(folder::Event::Status(s)) => self.say(s),
+                    None => Task::none(),
+                };
+                Task::batch([returned(task, Input::Folder), then])
+            }
+            Input::Toolbar(m) => match self.toolbar.update(m, &self.lib) {
+                Some(toolbar::Event::Show(p)) => {
+                    self.panel = p;
+                    Task::none()
+                }
+                Some(toolbar::Event::Step(s)) => self.step_history(s),
+                Some(toolbar::Event::Classify) => self.start_job(jobs::Job::Classify),
+                Some(toolbar::Event::Apply) => Task::perform(
+                    apply::plan(self.paths.database.clone(), self.settings.settings.write),
+                    Message::PlanReady,
+                ),
+                Some(toolbar::Event::UndoWrite) => {
+                    self.start_job(jobs::Job::Undo(self.settings.settings.write))
+                }
+                Some(toolbar::Event::Status(s)) => self.say(s),
+                None => Task::none(),
+            },
+            Input::Progress(progress::Message::Cancel) => {
+                if let Some(j) = &self.job {
+                    j.cancel();
+                    self.status =
+                        "Cancelling after the current file… (finished work is kept)".into();
+                }
+                Task::none()
+            }
+            Input::Table(m) => {
+                let (task, event) = self.table.update(m);
+                let task = returned(task, Input::Table);
+                let then = match event {
+                    Some(table::Event::Selected(id)) => self.select(id),
+                    Some(table::Event::LeaveSearch) => focus(LIST_FOCUS),
+                    // After a search, filter or sort the selected track,
+                    // where it is still shown, stays in view.
+                    Some(table::Event::Reordered) => self.reveal_selection(),
+                    None => Task::none(),
+                };
+                Task::batch([task, then])
+            }
+            Input::Track(m) => {
+                let ctx = track_context(
+                    &self.lib,
+                    &self.paths,
+                    &self.settings,
+                    &self.table,
+                    self.track.selected,
+                );
+                let (task, event) = self.track.update(m, &ctx);
+                let then = match event {
+                    Some(track::Event::Decide(d)) => {
+                        Task::batch([self.decide(d), focus(LIST_FOCUS)])
+                    }
+                    Some(track::Event::Move(delta)) => self.move_selection(delta),
+                    Some(track::Event::LeaveInput) => focus(LIST_FOCUS),
+                    Some(track::Event::Status(s)) => self.say(s),
+                    None => Task::none(),
+                };
+                Task::batch([returned(task, Input::Track), then])
+            }
+            Input::Apply(m) => {
+                let Some(dialog) = &mut self.apply else {
+                    return Task::none();
+                };
+                let (task, event) =
+                    dialog.update(m, self.paths.database.clone(), self.settings.settings.write);
+                let then = match event {
+                    Some(apply::Event::Write(plan)) => {
+                        let reveal = self.close_dialog();
+                        let write = self.settings.settings.write;
+                        Task::batch([reveal, self.start_job(jobs::Job::Apply(plan, write))])
+                    }
+                    Some(apply::Event::Close) => self.close_dialog(),
+                    Some(apply::Event::Status(s)) => self.say(s),
+                    None => Task::none(),
+                };
+                Task::batch([returned(task, Input::Apply), then])
+            }
+            Input::Retrain(m) => match self.retrain.update(m) {
+                Some(retrain::Event::Retrain { use_tags }) => {
+                    self.start_job(jobs::Job::Retrain { use_tags })
+                }
+                Some(retrain::Event::Use(name)) => Task::perform(
+                    with_library(self.paths.database.clone(), move |lib| {
+                        sonotag_core::workflow::retrain::use_model(lib, &name)
+                            .map(|r| r.to_string())
+                    }),
+                    Message::Revoted,
+                ),
+                None => Task::none(),
+            },
+            Input::Settings(m) => self.on_settings(m),
+            Input::Errors(m) => {
+                self.errors.update(m);
+                Task::none()
+            }
+            Input::Key(k, mods) => self.key(&k, mods),
+        }
+    }
+
+    fn say(&mut self, status: String) -> Task<Message> {
+        self.status = status;
+        Task::none()
+    }
+
+    fn on_settings(&mut self, m: settings::Message) -> Task<Message> {
+        let model = self.model_thresholds();
+        match self.settings.update(m, &self.paths, model) {
+            Some(settings::Event::Revote(th)) => {
+                let Some(m) = self.active_model().cloned() else {
+                    return self.say("No model has classified this library yet.".into());
+                };
+                Task::perform(
+                    with_library(self.paths.database.clone(), move |lib| {
+                        sonotag_core::classify::revote(lib, m.id, &m.card.classes, th)
+                            .map(|n| format!("Re-voted {n} tracks with the new thresholds"))
+                    }),
+                    Message::Revoted,
+                )
+            }
+            Some(settings::Event::VocabularySaved) => {
+                self.status = format!("Vocabulary saved to {}", self.paths.vocabulary.display());
+                self.request_reload()
+            }
+            Some(settings::Event::Status(s)) => self.say(s),
+            None => Task::none(),
+        }
+    }
+
+    fn key(&mut self, k: &iced::keyboard::Key, mods: iced::keyboard::Modifiers) -> Task<Message> {
+        if self.apply.is_some() {
+            // Behind the review nothing reacts; Esc closes it.
+            return if keys::closes_modal(k) {
+                self.close_dialog()
+            } else {
+                Task::none()
+            };
+        }
+        match keys::command(k, mods) {
+            Some(Command::Move(m)) => self.move_selection(match m {
+                Move::Rows(n) => n,
+                Move::Pages(n) => n * self.table.page(),
+                Move::First => i64::MIN / 2,
+                Move::Last => i64::MAX / 2,
+            }),
+            Some(Command::Track(m)) => self.route(Input::Track(m)),
+            Some(Command::Leave) => {
+                let stop = self.route(Input::Track(track::Message::Stop));
+                Task::batch([stop, focus(LIST_FOCUS)])
+            }
+            Some(Command::Focus(id)) => focus(id),
+            Some(Command::Step(s)) => self.step_history(s),
+            None => Task::none(),
+        }
+    }
+
+    pub(super) fn active_model(&self) -> Option<&ModelRow> {
+        self.models.iter().find(|m| m.active)
+    }
+
+    pub(super) fn model_id(&self) -> Option<i64> {
+        self.active_model().map(|m| m.id)
+    }
+
+    pub(super) fn model_thresholds(&self) -> Option<Thresholds> {
+        self.active_model().map(|m| m.card.thresholds)
+    }
+
+    /// How many undecided proposals "Accept all" would accept now.
+    pub(super) fn accept_count(&self) -> usize {
+        self.table
+            .rows
+            .iter()
+            .filter(|r| r.state == ReviewState::Proposed && r.share >= self.track.accept_share)
+            .count()
+    }
+
+    /// What the library holds, said when the window opens on it (recorded
+    /// read errors included, so a restart does not hide them).
+    fn library_summary(&self) -> String {
+        use ReviewState as S;
+        let count = |f: &dyn Fn(S) -> bool| self.table.rows.iter().filter(|r| f(r.state)).count();
+        let review = count(&|s| matches!(s, S::Proposed | S::Unsure));
+        let decided = count(&|s| matches!(s, S::Accepted | S::Overridden));
+        let written = count(&|s| s == S::Written);
+        let mut said = format!(
+            "Library: {} tracks — {review} to review, {decided} decided and not yet written, {written} written.",
+            self.table.rows.len()
+        );
+        let unreadable = self.errors.library.len();
+        if unreadable > 0 {
+            said.push_str(&format!(
+                " {unreadable} files could not be read or analysed: see Errors."
+            ));
+        }
+        said
+    }
+
+    fn reloaded(loaded: Loaded) -> Message {
+        Message::Reloaded(loaded)
+    }
+
+    /// Reads the library's rows again, soon (debounced).
+    pub(super) fn request_reload(&mut self) -> Task<Message> {
+        match self.reloads.request(&self.paths, &self.settings.vocab) {
+            Some(load) => Task::perform(load, Self::reloaded),
+            None => Task::none(),
+        }
+    }
+
+    /// Reads the library's rows again at once.
+    pub(super) fn reload_now(&mut self) -> Task<Message> {
+        Task::perform(
+            self.reloads.now(&self.paths, &self.settings.vocab),
+            Self::reloaded,
+        )
+    }
+
+    /// Reloads the views (and rebuilds an open Apply review) when the
+    /// library changed since the last look.
+    pub(super) fn watch_library(&mut self) -> Task<Message> {
+        if !self.reloads.changed(&self.lib) {
+            return Task::none();
+        }
+        Task::batch([self.request_reload(), self.rebuild_plan()])
+    }
+
+    pub(super) fn on_reloaded(&mut self, loaded: Loaded) -> Task<Message> {
+        let due = self.reloads.landed();
+        let mut moved = false;
+        match loaded {
+            Ok(s) => {
+                let s = std::sync::Arc::try_unwrap(s).unwrap_or_else(|shared| (*shared).clone());
+                let place = |app: &Self| app.track.selected.and_then(|id| app.table.position(id));
+                let before = place(self);
+                self.table.set_prepared(s.rows);
+                moved = place(self) != before;
+                self.models = s.models;
+                self.retrain.labels = s.label_counts;
+                self.errors.library = s.file_errors;
+                if std::mem::take(&mut self.greeting) && !self.table.rows.is_empty() {
+                    self.status = self.library_summary();
+                }
+                let ctx = track_context(
+                    &self.lib,
+                    &self.paths,
+                    &self.settings,
+                    &self.table,
+                    self.track.selected,
+                );
+                self.track.refresh(&ctx);
+            }
+            Err(e) => self.status = format!("Cannot read the library: {e}"),
+        }
+        // The selected row moved (a sort by state after Accept all): it
+        // stays in view. One that did not move leaves the list where the
+        // user scrolled it.
+        let reveal = if moved {
+            self.reveal_selection()
+        } else {
+            Task::none()
+        };
+        let again = if due {
+            self.request_reload()
+        } else {
+            Task::none()
+        };
+        Task::batch([reveal, self.rebuild_plan(), again])
+    }
+
+    /// Builds an open Apply review's plan again (decisions changed).
+    fn rebuild_plan(&self) -> Task<Message> {
+        if self.apply.is_none() {
+            return Task::none();
+        }
+        returned(
+            apply::Dialog::rebuild(self.paths.database.clone(), self.settings.settings.write),
+            Input::Apply,
+        )
+    }
+
+    /// Closes the Apply review; the list it covered comes back scrolled to
+    /// the selected track, not to the top.
+    fn close_dialog(&mut self) -> Task<Message> {
+        self.apply = None;
+        self.reveal_selection()
+    }
+
+    /// Scrolls the list so that the selected track is in view.
+    fn reveal_selection(&mut self) -> Task<Message> {
+        match self.track.selected {
+            Some(id) => returned(self.table.reveal(id), Input::Table),
+            None => Task::none(),
+        }
+    }
+
+    /// A tag write or its undo is running: decisions stay as they are until
+    /// it ends (the write follows the plan it was given).
+    pub(super) fn writing(&self) -> bool {
+        self.job
+            .as_ref()
+            .is_some_and(|j| matches!(j.phase, Some(Phase::Writing | Phase::Undoing)))
+    }
+
+    fn start_job(&mut self, job: jobs::Job) -> Task<Message> {
+        if self.job.is_some() {
+            return self.say("Wait for the current job to finish, or cancel it.".into());
+        }
+        let (running, task) =
+            jobs::start(self.paths.clone(), job, self.settings.settings.thresholds);
+        self.job = Some(running);
+        task.map(Message::Job)
+    }
+
+    pub(super) fn on_job(&mut self, update: jobs::Update) -> Task<Message> {
+        match update {
+            jobs::Update::Progress(p) => {
+                if let Progress::FileError { path, message } = &p
+                    && self.writing()
+                {
+                    // Read errors live in the library; write errors here.
+                    self.errors.session.push((path.clone(), message.clone()));
+                }
+                if let Some(job) = &mut self.job {
+                    job.on(&p);
+                }
+                if p == Progress::Landed {
+                    return self.request_reload();
+                }
+                Task::none()
+            }
+            jobs::Update::Finished(result) => {
+                self.job = None;
+                self.status = result.unwrap_or_else(|e| e);
+                self.request_reload()
+            }
+        }
+    }
+
+    pub(super) fn open_folder(&mut self, folder: PathBuf) -> Task<Message> {
+        if !folder.is_dir() {
+            return self.say(format!("{} is not a folder", folder.display()));
+        }
+        self.settings.settings.remember_folder(&folder);
+        if let Some(settings::Event::Status(s)) = self.settings.save(&self.paths) {
+            self.status = s;
+        }
+        self.folder.opened(&folder);
+        self.start_job(jobs::Job::ScanAndClassify(vec![folder]))
+    }
+
+    fn select(&mut self, id: i64) -> Task<Message> {
+        self.panel = Panel::Track;
+        let reveal = returned(self.table.reveal(id), Input::Table);
+        let ctx = track_context(
+            &self.lib,
+            &self.paths,
+            &self.settings,
+            &self.table,
+            Some(id),
+        );
+        let load = self.track.select(id, &ctx);
+        Task::batch([reveal, returned(load, Input::Track)])
+    }
+
+    fn move_selection(&mut self, delta: i64) -> Task<Message> {
+        match self.table.neighbour(self.track.selected, delta) {
+            Some(id) => self.select(id),
+            None => Task::none(),
+        }
+    }
+
+    /// Records a decision off the UI thread; a single-track decision moves
+    /// on to the next track at once.
+    fn decide(&mut self, decision: Decision) -> Task<Message> {
+        let model = self.model_id();
+        let one_track = match &decision {
+            Decision::Accept(t) | Decision::Override { tracks: t, .. } => t.len() == 1,
+            _ => false,
+        };
+        let write = Task::perform(
+            with_library(self.paths.database.clone(), move |lib| {
+                decide::decide(lib, model, &decision)
+            }),
+            Message::Decided,
+        );
+        if one_track {
+            Task::batch([write, self.move_selection(1)])
+        } else {
+            write
+        }
+    }
+
+    /// Undoes (or redoes) the latest decision, off the UI thread.
+    fn step_history(&mut self, step: Step) -> Task<Message> {
+        if self.writing() {
+            return self.say(
+                "Tags are being written: undo and redo of decisions wait until it ends.".into(),
+            );
+        }
+        let Some((report, steps)) = self.history.take(step) else {
+            return self.say(match step {
+                Step::Undo => "No decision to undo in this session.".into(),
+                Step::Redo => "Nothing to redo.".into(),
+            });
+        };
+        let database = self.paths.database.clone();
+        Task::perform(
+            blocking(move || {
+                let restored = Library::open(&database)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut lib| {
+                        decide::restore(&mut lib, &steps).map_err(|e| format!("{e:#}"))
+                    });
+                Ok((report, restored))
+            }),
+            move |r| match r {
+                Ok((report, result)) => Message::Restored {
+                    step,
+                    report,
+                    result,
+                },
+                Err(e) => Message::Decided(Err(e)),
+            },
+        )
+    }
+
+    pub(super) fn on_restored(
+        &mut self,
+        step: Step,
+        report: DecisionReport,
+        result: Result<(), String>,
+    ) -> Task<Message> {
+        let (done, failed) = match step {
+            Step::Undo => ("Undone", "undo"),
+            Step::Redo => ("Redone", "redo"),
+        };
+        match result {
+            Ok(()) => {
+                self.status = format!("{done}: {}", report.what);
+                let only = match report.changes.as_slice() {
+                    [one] => Some(one.track_id),
+                    _ => None,
+                };
+                self.history.finish(step, report, true);
+                let show = only.map_or(Task::none(), |id| self.select(id));
+                Task::batch([show, self.request_reload()])
+            }
+            Err(e) => {
+                self.status = format!("Could not {failed}: {e}");
+                self.history.finish(step, report, false);
+                Task::none()
+            }
+        }
+    }
+}
+
+/// What the track screen reads, from the shell's fields (borrowed one by
+/// one, so the track screen itself can be updated meanwhile).
+fn track_context<'a>(
+    lib: &'a Library,
+    paths: &'a Paths,
+    settings: &'a settings::SettingsScreen,
+    table: &'a table::Table,
+    selected: Option<i64>,
+) -> track::Context<'a> {
+    track::Context {
+        lib,
+        database: &paths.database,
+        thresholds: settings.settings.thresholds,
+        row: selected.and_then(|id| table.row(id)),
+        vocab: &settings.vocab,
+        replace: settings.settings.write.policy == WritePolicy::ReplaceAll,
+    }
+}

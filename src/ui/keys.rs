@@ -1,0 +1,61 @@
+//! The keyboard map of the library view: what each key does, as a
+//! command the shell carries out. Behind a modal screen only Esc counts.
+
+use crate::ui::screen::{table, track};
+use iced::keyboard::{Key, Modifiers, key::Named};
+use sonotag_core::workflow::decide::Step;
+
+/// What a key asks for.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Move the selection by this many rows (±a page, or to either end).
+    Move(Move),
+    /// A message for the track screen (accept, play, step through slices).
+    Track(track::Message),
+    /// Stop playback and give the keyboard back to the list.
+    Leave,
+    /// Put the keyboard in this text field.
+    Focus(&'static str),
+    Step(Step),
+}
+
+/// How far a key moves the selection.
+#[derive(Clone, Copy, Debug)]
+pub enum Move {
+    Rows(i64),
+    Pages(i64),
+    First,
+    Last,
+}
+
+/// The command of `key` with `mods`, if it has one.
+pub fn command(key: &Key, mods: Modifiers) -> Option<Command> {
+    use Key::{Character, Named as N};
+    Some(match key.as_ref() {
+        N(Named::ArrowDown) | Character("j") => Command::Move(Move::Rows(1)),
+        N(Named::ArrowUp) | Character("k") => Command::Move(Move::Rows(-1)),
+        N(Named::PageDown) => Command::Move(Move::Pages(1)),
+        N(Named::PageUp) => Command::Move(Move::Pages(-1)),
+        N(Named::Home) => Command::Move(Move::First),
+        N(Named::End) => Command::Move(Move::Last),
+        N(Named::Enter) => Command::Track(track::Message::Accept),
+        N(Named::Space) => Command::Track(track::Message::PlayCurrent),
+        N(Named::ArrowRight) | Character("l") => Command::Track(track::Message::StepSlice(1)),
+        N(Named::ArrowLeft) | Character("h") => Command::Track(track::Message::StepSlice(-1)),
+        N(Named::Escape) => Command::Leave,
+        Character("o") => Command::Focus(track::OVERRIDE_INPUT),
+        Character("/") => Command::Focus(table::SEARCH),
+        Character("U") => Command::Step(Step::Redo),
+        Character("u") if mods.shift() => Command::Step(Step::Redo),
+        Character("u") => Command::Step(Step::Undo),
+        Character("z") if mods.command() && mods.shift() => Command::Step(Step::Redo),
+        Character("z") if mods.command() => Command::Step(Step::Undo),
+        Character("y") if mods.command() => Command::Step(Step::Redo),
+        _ => return None,
+    })
+}
+
+/// Whether `key` closes a modal screen.
+pub fn closes_modal(key: &Key) -> bool {
+    *key == Key::Named(Named::Escape)
+}

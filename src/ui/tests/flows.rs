@@ -1,0 +1,477 @@
+//! One test per flow of the window, each named for what a user does.
+
+use super::*;
+use crate::ui::screen::{apply, progress, settings, table, toolbar, track};
+use iced::keyboard::key::Named;
+use sonotag_core::review::ReviewState;
+
+/// Decides the selected track as `genre` by picking it from the list.
+fn override_selected(app: &mut App, genre: &str) {
+    send(app, track::Message::OverridePick(genre.into()));
+}
+
+/// Selects the first row, then decides `n` tracks in a row (each decision
+/// moves to the next track).
+fn decide_first(app: &mut App, n: usize) {
+    char_key(app, "j");
+    for _ in 0..n {
+        override_selected(app, "Jazz");
+    }
+    assert_eq!(decided_in_library(app), n, "{}", app.status());
+}
+
+#[test]
+fn opening_a_typed_folder_scans_and_classifies_it() {
+    let home = private_home();
+    let app = opened(&home, Clips::Songs(3));
+    assert_eq!(app.table.rows.len(), 3, "{}", app.status());
+    assert!(
+        app.table
+            .rows
+            .iter()
+            .all(|r| matches!(r.state, ReviewState::Proposed | ReviewState::Unsure)),
+        "every track classified: {:?}",
+        app.table.rows
+    );
+}
+
+#[test]
+fn the_evidence_explains_itself_and_follows_the_slice_keys() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(3));
+    click(&mut app, "song 0.wav");
+    let evidence = app.track.evidence.as_ref().expect("evidence loaded");
+    assert_eq!(evidence.analysis.slices, 2);
+    assert!(shows_starting(&app, "time →"), "no axis caption");
+    assert!(shows_starting(&app, "Slice 1 of 2 at 0.0 s: "));
+    char_key(&mut app, "l");
+    assert!(shows_starting(&app, "Slice 2 of 2 at 3.0 s: "));
+    char_key(&mut app, "h");
+    assert!(shows_starting(&app, "Slice 1 of 2 at 0.0 s: "));
+}
+
+#[test]
+fn every_control_fits_the_smallest_window() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(3));
+    click(&mut app, "song 0.wav");
+    for label in [
+        "Skip",
+        "Proposed",
+        "Decided",
+        "Apply tags…",
+        "Undo last write",
+    ] {
+        assert_within_smallest_window(&app, label);
+    }
+    assert_within_smallest_window(&app, iced::widget::Id::new(track::OVERRIDE_INPUT));
+    if let Some(w) = app
+        .track
+        .evidence
+        .as_ref()
+        .and_then(|e| e.proposal.winner.map(|w| e.classes[w].clone()))
+    {
+        assert_within_smallest_window(&app, format!("Accept {w} (Enter)").as_str());
+    }
+}
+
+#[test]
+fn a_decision_moves_the_selection_to_the_next_track() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(3));
+    click(&mut app, "song 0.wav");
+    let first = app.track.selected.unwrap();
+    let winner = app
+        .track
+        .evidence
+        .as_ref()
+        .and_then(|e| e.proposal.winner.map(|w| e.classes[w].clone()));
+    match winner {
+        Some(w) => click(&mut app, &format!("Accept {w} (Enter)")),
+        None => override_selected(&mut app, "Jazz"),
+    }
+    let second = app.track.selected.expect("a selection");
+    assert_ne!(first, second, "moved on");
+    assert_eq!(selected_title(&app), "song 1.wav");
+    assert_eq!(decided_in_library(&app), 1);
+}
+
+#[test]
+fn a_typed_override_is_spelled_as_the_vocabulary_spells_it_and_clears_the_field() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(3));
+    char_key(&mut app, "j");
+    send(
+        &mut app,
+        track::Message::OverrideInput("drum and bass".into()),
+    );
+    send(&mut app, track::Message::OverrideSubmit);
+    assert!(app.track.override_input.is_empty(), "the field is cleared");
+    let rows = sonotag_core::review::rows(&app.lib, app.model_id()).unwrap();
+    let decided: Vec<_> = rows.iter().filter_map(|r| r.decided.clone()).collect();
+    assert_eq!(decided, vec!["Drum and Bass".to_string()], "{rows:?}");
+    assert_eq!(selected_title(&app), "song 1.wav", "moved on");
+}
+
+#[test]
+fn undo_and_redo_step_through_decisions() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(3));
+    decide_first(&mut app, 2);
+    let second = app
+        .table
+        .rows
+        .iter()
+        .find(|r| r.title == "song 1.wav")
+        .unwrap()
+        .track_id;
+    char_key(&mut app, "u");
+    assert_eq!(decided_in_library(&app), 1, "{}", app.status());
+    assert_eq!(app.track.selected, Some(second), "back to its track");
+    char_key(&mut app, "u");
+    assert_eq!(decided_in_library(&app), 0, "two steps back");
+    char_key(&mut app, "U");
+    char_key(&mut app, "U");
+    assert_eq!(decided_in_library(&app), 2, "{}", app.status());
+    char_key(&mut app, "U");
+    assert_eq!(app.status(), "Nothing to redo.");
+    // The table shows the decisions once reloaded.
+    let shown = app.table.rows.iter().filter(|r| r.decided.is_some());
+    assert_eq!(shown.count(), 2);
+}
+
+#[test]
+fn the_apply_review_is_modal_and_esc_closes_it() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(3));
+    decide_first(&mut app, 2);
+    click(&mut app, "Apply tags…");
+    assert!(app.apply.is_some());
+    assert!(shows(&app, "Write 2 files"));
+    // Keys, buttons and typing behind it change nothing.
+    let u = Message::User(Input::Key(
+        iced::keyboard::Key::Character("u".into()),
+        Default::default(),
+    ));
+    send(&mut app, u);
+    named_key(&mut app, Named::Enter);
+    send(
+        &mut app,
+        toolbar::Message::Step(sonotag_core::workflow::decide::Step::Undo),
+    );
+    send(&mut app, track::Message::AcceptAbove);
+    send(
+        &mut app,
+        track::Message::OverrideInput("drum and bass".into()),
+    );
+    let dark = app.settings.settings.dark_theme;
+    send(&mut app, settings::Message::DarkTheme(!dark));
+    assert_eq!(
+        decided_in_library(&app),
+        2,
+        "nothing behind the review reacted"
+    );
+    assert!(
+        app.track.override_input.is_empty(),
+        "typing behind it is ignored"
+    );
+    assert_eq!(app.settings.settings.dark_theme, dark);
+    named_key(&mut app, Named::Escape);
+    assert!(app.apply.is_none());
+}
+
+#[test]
+fn a_plan_that_changed_is_shown_again_not_written() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(3));
+    decide_first(&mut app, 2);
+    click(&mut app, "Apply tags…");
+    // A decision retracted elsewhere (the command line) while it is open.
+    let mut elsewhere = sonotag_core::store::Library::open(&home.paths.database).unwrap();
+    let second = app
+        .table
+        .rows
+        .iter()
+        .find(|r| r.title == "song 1.wav")
+        .unwrap()
+        .track_id;
+    elsewhere.clear_label(second).unwrap();
+    click(&mut app, "Write 2 files");
+    assert!(!app.busy(), "a stale plan is never written");
+    assert!(shows(&app, "Write 1 files"));
+    assert!(shows(
+        &app,
+        "Decisions changed while this was open: this is the plan now. Check it, then write."
+    ));
+    // Put back elsewhere: the next look rebuilds the plan.
+    sonotag_core::workflow::decide::set_genre(&mut elsewhere, second, "Jazz", None, false).unwrap();
+    send(&mut app, Message::Watch);
+    assert!(
+        shows(&app, "Write 2 files"),
+        "a commit elsewhere rebuilds the plan"
+    );
+}
+
+#[test]
+fn an_unticked_row_is_left_out_of_the_write() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(3));
+    decide_first(&mut app, 2);
+    click(&mut app, "Apply tags…");
+    let rows = app.table.rows.clone();
+    let id_of = |title: &str| rows.iter().find(|r| r.title == title).unwrap().track_id;
+    send(
+        &mut app,
+        apply::Message::Include(id_of("song 1.wav"), false),
+    );
+    assert!(shows(&app, "Write 1 files"));
+    assert!(shows(&app, "Left out of this write"));
+    click(&mut app, "Write 1 files");
+    assert!(!app.busy());
+    let path = |title: &str| home.music.join(title);
+    assert_eq!(genre_tag(&path("song 0.wav")), vec!["Jazz".to_string()]);
+    assert!(genre_tag(&path("song 1.wav")).is_empty(), "left out");
+    let row = app.table.row(id_of("song 1.wav")).unwrap();
+    assert_eq!(
+        row.state,
+        ReviewState::Overridden,
+        "still decided, not written"
+    );
+}
+
+#[test]
+fn a_write_is_undone_after_a_second_press_that_counts_the_files() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(3));
+    decide_first(&mut app, 2);
+    click(&mut app, "Apply tags…");
+    click(&mut app, "Write 2 files");
+    let written: Vec<_> = ["song 0.wav", "song 1.wav"]
+        .map(|t| home.music.join(t))
+        .into();
+    for p in &written {
+        assert_eq!(genre_tag(p), vec!["Jazz".to_string()], "{}", p.display());
+    }
+    let states = app
+        .table
+        .rows
+        .iter()
+        .filter(|r| r.state == ReviewState::Written);
+    assert_eq!(states.count(), 2);
+    click(&mut app, "Undo last write");
+    assert!(genre_tag(&written[0]).len() == 1, "nothing undone yet");
+    // Anything else in between cancels the first press.
+    send(&mut app, table::Message::Search(String::new()));
+    assert!(shows(&app, "Undo last write"));
+    click(&mut app, "Undo last write");
+    click(&mut app, "Confirm undo (2 files)");
+    for p in &written {
+        assert!(genre_tag(p).is_empty(), "{} still tagged", p.display());
+    }
+}
+
+#[test]
+fn a_long_job_shows_progress_and_cancels_keeping_what_is_done() {
+    let home = private_home();
+    let mut app = window_on(&home, Clips::Clips(40));
+    send(
+        &mut app,
+        crate::ui::screen::folder::Message::Input(home.music.display().to_string()),
+    );
+    // Press Open without letting the job run: it is in flight.
+    let open = click_messages(&app, "Open");
+    let mut tasks = Vec::new();
+    for m in open {
+        tasks.push(app.update(m));
+    }
+    assert!(app.busy());
+    assert!(shows(&app, "Cancel"), "the band offers Cancel");
+    send(&mut app, progress::Message::Cancel);
+    assert!(shows(&app, "Cancelling…"));
+    for t in tasks {
+        run(&mut app, t);
+    }
+    assert!(!app.busy());
+    assert!(app.status().contains("cancelled"), "{}", app.status());
+    let classified = |app: &App| {
+        app.table
+            .rows
+            .iter()
+            .filter(|r| matches!(r.state, ReviewState::Proposed | ReviewState::Unsure))
+            .count()
+    };
+    assert!(classified(&app) < 40, "cancelled before the end");
+    // The next run resumes and finishes.
+    click(&mut app, "Classify");
+    assert!(!app.busy());
+    if app.table.rows.len() == 40 {
+        assert_eq!(classified(&app), 40, "{}", app.status());
+    }
+}
+
+#[test]
+fn page_keys_move_the_selection_and_keep_it_in_view() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Clips(60));
+    assert_eq!(app.table.rows.len(), 60, "{}", app.status());
+    char_key(&mut app, "j");
+    assert_eq!(selected_title(&app), "clip 0.wav", "natural order");
+    assert!(in_view(&app, "clip 0.wav"));
+    assert!(
+        !in_view(&app, "clip 59.wav"),
+        "rows out of view are not built"
+    );
+    named_key(&mut app, Named::End);
+    assert_eq!(selected_title(&app), "clip 59.wav");
+    assert!(in_view(&app, "clip 59.wav"), "End scrolls to the last row");
+    named_key(&mut app, Named::Home);
+    assert_eq!(selected_title(&app), "clip 0.wav");
+    named_key(&mut app, Named::PageDown);
+    let page = app.table.page() as usize;
+    assert!(page > 1 && 2 * page < 60);
+    assert_eq!(selected_title(&app), format!("clip {page}.wav"));
+    named_key(&mut app, Named::PageDown);
+    let far = format!("clip {}.wav", 2 * page);
+    assert_eq!(selected_title(&app), far);
+    assert!(in_view(&app, &far), "Page Down keeps the selection in view");
+    named_key(&mut app, Named::PageUp);
+    assert_eq!(selected_title(&app), format!("clip {page}.wav"));
+}
+
+#[test]
+fn search_shows_results_from_the_top_and_enter_decides_nothing() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Clips(60));
+    // The scrollbar jumps the list to the end first.
+    send(&mut app, table::Message::ScrollTo(f32::MAX / 4.0));
+    send(&mut app, table::Message::Search("clip 4".into()));
+    assert_eq!(app.table.shown.len(), 11, "clip 4 and clip 40–49");
+    assert!(
+        in_view(&app, "clip 4.wav") && in_view(&app, "clip 49.wav"),
+        "the results show from the top, whatever the list was scrolled to"
+    );
+    send(&mut app, table::Message::SearchDone);
+    assert_eq!(
+        decided_in_library(&app),
+        0,
+        "Enter in search accepted something"
+    );
+    send(&mut app, table::Message::Search(String::new()));
+    assert_eq!(app.table.shown.len(), 60);
+}
+
+#[test]
+fn accept_n_accepts_exactly_what_it_counts_and_one_undo_takes_it_back() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Clips(60));
+    send(&mut app, track::Message::AcceptShare(0.5));
+    let expected = app
+        .table
+        .rows
+        .iter()
+        .filter(|r| r.state == ReviewState::Proposed && r.share >= 0.5)
+        .count();
+    assert!(expected > 0, "some generated clips are proposed");
+    let label = format!("Accept {expected} tracks");
+    assert_within_smallest_window(&app, label.as_str());
+    click(&mut app, &label);
+    assert_eq!(decided_in_library(&app), expected, "{}", app.status());
+    char_key(&mut app, "u");
+    assert_eq!(decided_in_library(&app), 0, "{}", app.status());
+}
+
+/// What the command line (or another window) commits shows in the open
+/// window at its next look, with no click (issue 22, item 1).
+#[test]
+fn a_decision_made_elsewhere_shows_without_a_click() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Clips(2));
+    send(&mut app, Message::Watch); // the window's own commits, seen
+    let id = app.table.rows[0].track_id;
+    assert!(app.table.rows[0].decided.is_none());
+    let mut elsewhere = sonotag_core::store::Library::open(&home.paths.database).unwrap();
+    sonotag_core::workflow::decide::set_genre(&mut elsewhere, id, "Jazz", None, false).unwrap();
+    send(&mut app, Message::Watch);
+    let row = app.table.row(id).unwrap();
+    assert_eq!(row.decided.as_deref(), Some("Jazz"), "{row:?}");
+    // Nothing changed since: a look costs one pragma and reloads nothing.
+    send(&mut app, Message::Watch);
+    assert!(!app.reloads.pending());
+}
+
+/// Without a desktop portal the folder dialog answers at once; the window
+/// says so and asks for a typed path (issue 22, item 7).
+#[test]
+fn browse_without_a_folder_dialog_asks_for_a_typed_path() {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        eprintln!("skipped: a session bus may show a real dialog here");
+        return;
+    }
+    let home = private_home();
+    let mut app = window_on(&home, Clips::Clips(0));
+    click(&mut app, "Browse…");
+    assert!(
+        app.status().contains("No folder dialog is available"),
+        "{}",
+        app.status()
+    );
+}
+
+#[test]
+fn the_vocabulary_is_edited_in_settings_and_saved_as_toml() {
+    let home = private_home();
+    let mut app = window_on(&home, Clips::Clips(0));
+    click(&mut app, "Settings");
+    send(&mut app, settings::Message::VocabReset);
+    click(&mut app, "Save vocabulary");
+    let vocab = sonotag_core::genres::Vocabulary::load(&home.paths.vocabulary).unwrap();
+    assert_eq!(vocab.canonical("trap").as_deref(), Some("Hip-Hop"));
+}
+
+#[test]
+fn retrain_says_what_it_did_in_the_window() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(3));
+    decide_first(&mut app, 1);
+    click(&mut app, "Retrain");
+    click(&mut app, "Retrain (seconds)");
+    assert!(!app.busy());
+    assert!(
+        app.status()
+            .contains("Too few of your decisions to check it yet"),
+        "the report says why there is no figure: {}",
+        app.status()
+    );
+    assert!(
+        shows_starting(&app, "● personal-"),
+        "the new model is listed and active"
+    );
+}
+
+#[test]
+fn errors_and_the_library_survive_a_restart() {
+    let home = private_home();
+    std::fs::write(home.music.join("broken.mp3"), b"ID3 this is not audio").unwrap();
+    let app = opened(&home, Clips::Songs(2));
+    assert_eq!(app.errors.library.len(), 1, "{}", app.status());
+    drop(app);
+    // Opened again, the window says what the library holds, errors included.
+    let mut again = window_on(&home, Clips::Songs(0));
+    assert!(
+        again.status().starts_with("Library: 3 tracks — ")
+            || again.status().starts_with("Library: 2 tracks — "),
+        "{}",
+        again.status()
+    );
+    assert!(
+        again.status().contains("1 files could not be read"),
+        "{}",
+        again.status()
+    );
+    assert!(shows(&again, "Errors (1)"));
+    click(&mut again, "Errors (1)");
+    assert!(shows_starting(
+        &again,
+        &home.music.join("broken.mp3").display().to_string()
+    ));
+}
