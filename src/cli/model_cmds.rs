@@ -1,6 +1,7 @@
 //! Command-line front ends for training, evaluation, classification and
 //! retraining.
 
+use super::{open_library, print_list};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sonotag_core::cancel::Cancel;
@@ -19,6 +20,7 @@ use sonotag_core::workflow::{
     train::{TrainEvent, TrainRequest},
 };
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 /// A bar for `total` items with rate and ETA (hidden when not a terminal).
 pub fn bar(total: usize, what: &str) -> ProgressBar {
@@ -571,4 +573,167 @@ pub fn simulate_cmd(
         }
     }
     Ok(())
+}
+
+/// `sonotag train`.
+pub fn train(paths: &Paths, args: super::args::TrainArgs) -> anyhow::Result<ExitCode> {
+    let super::args::TrainArgs {
+        labels,
+        from_library,
+        out,
+        seed,
+        epochs,
+        max_slices,
+        channels,
+        input_pool,
+        no_standardise,
+        no_augment,
+        target_precision,
+        backbone,
+        folds,
+        exclude_folder,
+    } = args;
+    let (mut rows, sources) = if from_library {
+        let lib = open_library(paths)?;
+        (library_rows(paths, &lib)?, vec!["library".to_string()])
+    } else {
+        read_all_labels(paths, &labels)?
+    };
+    rows.retain(|r| !exclude_folder.iter().any(|f| in_folder(&r.path, f)));
+    let command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    train_cmd(
+        &sonotag_core::workflow::train::TrainRequest {
+            out,
+            seed,
+            epochs,
+            max_slices,
+            channels,
+            input_pool,
+            standardise: !no_standardise,
+            no_augment,
+            target_precision,
+            backbone: sonotag_core::model::Backbone::parse(&backbone)
+                .expect("clap checked the value"),
+            folds,
+            command_line: format!("sonotag {command_line}"),
+        },
+        &rows,
+        sources,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sonotag embed`.
+pub fn embed(
+    paths: &Paths,
+    labels: Vec<PathBuf>,
+    max_patches: usize,
+    out: PathBuf,
+) -> anyhow::Result<ExitCode> {
+    let (rows, _) = read_all_labels(paths, &labels)?;
+    embed_cmd(&rows, max_patches, &out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sonotag simulate-corrections`.
+pub fn simulate_corrections(
+    paths: &Paths,
+    labels: Vec<PathBuf>,
+    library: Vec<String>,
+    k: Vec<usize>,
+    weights: Vec<f32>,
+    orders: Vec<String>,
+    retrain_every: usize,
+) -> anyhow::Result<ExitCode> {
+    simulate_cmd(
+        paths,
+        &labels,
+        &library,
+        &k,
+        &weights,
+        &orders,
+        retrain_every,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sonotag eval`.
+pub fn eval(paths: &Paths, args: super::args::EvalArgs) -> anyhow::Result<ExitCode> {
+    let super::args::EvalArgs {
+        labels,
+        split,
+        model,
+        slice_threshold,
+        track_threshold,
+        folder,
+        sample,
+        among,
+        json,
+    } = args;
+    eval_cmd(
+        paths,
+        &labels,
+        EvalChoice {
+            split,
+            folder,
+            sample,
+            among,
+        },
+        model,
+        (slice_threshold, track_threshold),
+        json,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sonotag classify`.
+pub fn classify(
+    paths: &Paths,
+    model: Option<PathBuf>,
+    force: bool,
+    sample: usize,
+    full: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut lib = open_library(paths)?;
+    classify_cmd(&mut lib, model, force, (!full).then_some(sample))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sonotag proposals`.
+pub fn proposals(
+    paths: &Paths,
+    state: Option<sonotag_core::vote::ProposalState>,
+    review_next: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let lib = open_library(paths)?;
+    proposals_cmd(&lib, state, review_next, json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sonotag retrain`.
+pub fn retrain(paths: &Paths, full: bool, seed: u64, use_tags: bool) -> anyhow::Result<ExitCode> {
+    let mut lib = open_library(paths)?;
+    retrain_cmd(paths, &mut lib, full, seed, use_tags)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sonotag models`.
+pub fn models(paths: &Paths, use_model: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+    let mut lib = open_library(paths)?;
+    if let Some(name) = use_model {
+        let report = sonotag_core::workflow::retrain::use_model(&mut lib, &name)?;
+        println!("{report}");
+    }
+    let models = lib.models()?;
+    print_list(json, &models, "models", |m| {
+        format!(
+            "{} {:<20} {} genres  {}",
+            if m.active { "*" } else { " " },
+            m.name,
+            m.card.classes.len(),
+            m.path.display()
+        )
+    })?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,367 @@
+//! The command line as parsed: every subcommand and flag, with its help.
+//! Nothing runs here; `cli::run` hands each command to the module that
+//! carries it out.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Sonotag: puts genres on a music library by listening to it.
+#[derive(Parser, Debug)]
+#[command(name = "sonotag", version, about, long_about = None)]
+pub struct Cli {
+    /// Library database file [default: ~/.local/share/sonotag/library.sqlite]
+    #[arg(long, global = true, value_name = "PATH", env = "SONOTAG_DB")]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Open the window (the default when no command is given)
+    Gui {
+        /// A music folder to scan and classify at once
+        folder: Option<PathBuf>,
+    },
+    /// Scan folders for audio files and record their tags in the library
+    Scan {
+        /// Folders to scan (recursively)
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+    /// List tracks in the library
+    Tracks {
+        /// Only tracks tagged with this genre (case-insensitive)
+        #[arg(long)]
+        genre: Option<String>,
+        /// List tracks whose files have vanished instead
+        #[arg(long)]
+        missing: bool,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// List files that could not be scanned or decoded, and why
+    Errors {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what Sonotag reads from one file: properties, tags, slices
+    Info {
+        file: PathBuf,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a file's mel spectrogram as a greyscale PNG
+    Spectrogram {
+        file: PathBuf,
+        /// Output image (PNG)
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Mark slice boundaries (every 2.56 s)
+        #[arg(long)]
+        grid: bool,
+    },
+    /// Train a model from labelled files (TSV: genre, path[, split])
+    Train(TrainArgs),
+    /// Write musicnn embeddings of labelled files as JSON lines (genre, path,
+    /// split, patches × 200 values), for analysis outside Sonotag
+    Embed {
+        /// Labels TSV files (genre, path[, split])
+        #[arg(long = "labels", value_name = "TSV", required = true)]
+        labels: Vec<PathBuf>,
+        /// Evenly spaced patches per track at most
+        #[arg(long, default_value_t = 30)]
+        max_patches: usize,
+        /// Output file
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Classify labelled files and report accuracy, coverage and precision
+    Eval(EvalArgs),
+    /// Play a user who reviews K tracks of a labelled library and retrains:
+    /// accuracy, coverage and precision on the tracks left untouched
+    SimulateCorrections {
+        /// Labels TSVs (genre, path[, split]); train rows form the base set
+        #[arg(long = "labels", value_name = "TSV", required = true)]
+        labels: Vec<PathBuf>,
+        /// The user's library: `eval` (the eval rows), or a source folder
+        /// (e.g. wesnoth) held out of the base set; repeatable
+        #[arg(long, default_value = "eval")]
+        library: Vec<String>,
+        /// Numbers of reviewed tracks
+        #[arg(long, value_delimiter = ',', default_value = "0,5,10,20")]
+        k: Vec<usize>,
+        /// Weights of a decision, in base tracks
+        #[arg(long, value_delimiter = ',', default_value = "10")]
+        weights: Vec<f32>,
+        /// Review orders: review-next, random
+        #[arg(long, value_delimiter = ',', default_value = "review-next,random")]
+        orders: Vec<String>,
+        /// The user retrains after every N reviews ("review next" then
+        /// orders what is left by the new model)
+        #[arg(long, default_value_t = 5)]
+        retrain_every: usize,
+    },
+    /// Classify every scanned track not yet analysed with the model
+    Classify {
+        /// Model path without extension [default: the library's active model, else the shipped one]
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Redo tracks already analysed with this model
+        #[arg(long)]
+        force: bool,
+        /// Slices analysed per long track, evenly spaced (seeking)
+        #[arg(long, default_value_t = sonotag_core::classify::DEFAULT_SAMPLE_SLICES, conflicts_with = "full")]
+        sample: usize,
+        /// Analyse every slice of every track (slower)
+        #[arg(long)]
+        full: bool,
+    },
+    /// List genre proposals of the active model
+    Proposals {
+        /// Only proposals in this state (proposed or unsure)
+        #[arg(long)]
+        state: Option<sonotag_core::vote::ProposalState>,
+        /// Only undecided tracks, those whose decision would teach the
+        /// model most first (least certain, spread over genres)
+        #[arg(long)]
+        review_next: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Retrain on your corrections and tags (a new head in seconds; --full fine-tunes all)
+    Retrain {
+        /// Fine-tune the whole network (decodes the labelled tracks; slow)
+        #[arg(long)]
+        full: bool,
+        /// Random seed
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Also learn from the genre tags of tracks you have not decided
+        /// (through the vocabulary's map; they weigh less than decisions)
+        #[arg(long, conflicts_with = "full")]
+        use_tags: bool,
+    },
+    /// List the models registered in the library, or switch to one
+    Models {
+        /// Make this model (by name) the active one and re-vote with it
+        #[arg(long = "use", value_name = "NAME")]
+        use_model: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept the proposed genre of tracks (by id or path), or of every
+    /// undecided proposal with --min-share
+    Accept {
+        #[arg(required_unless_present = "min_share")]
+        tracks: Vec<String>,
+        /// Accept every undecided proposal with at least this share of the
+        /// votes (0.5–1.0, e.g. 0.9)
+        #[arg(long, value_name = "SHARE", conflicts_with = "tracks")]
+        min_share: Option<f32>,
+    },
+    /// Set your own genre for a track (by id or path)
+    Override {
+        track: String,
+        /// The genre to write, as typed (a vocabulary genre is spelled as the vocabulary spells it)
+        genre: String,
+        /// Allow replacing a genre the file already has
+        #[arg(long)]
+        replace: bool,
+        /// Write the genre's super-genre from the vocabulary's map instead (e.g. Soul → Pop)
+        #[arg(long)]
+        super_genre: bool,
+    },
+    /// Take decisions back (the tracks return to the model's proposal)
+    Clear {
+        /// Track ids or paths
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        tracks: Vec<String>,
+        /// Every decision
+        #[arg(long)]
+        all: bool,
+    },
+    /// List what you decided: track, genre, accepted or overridden, when
+    Decisions {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write accepted/overridden genres into the files' tags, after confirmation
+    Apply {
+        /// Only show what would be written
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace genres files already have (default: fill only empty ones)
+        #[arg(long)]
+        replace_existing: bool,
+        /// Write ID3v2.3 instead of ID3v2.4
+        #[arg(long)]
+        id3v23: bool,
+        /// Do not ask for confirmation
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Undo a batch of tag writes (default: the latest)
+    Undo { batch: Option<i64> },
+    /// List batches of tag writes
+    History,
+    /// Feed damaged copies of good files to every stage (tags, decoding for
+    /// both backbones, tag writing) and report panics, hangs and peak memory
+    Fuzz {
+        /// Cases to run
+        #[arg(long, default_value_t = 10_000)]
+        cases: u64,
+        /// Seed of the mutations (a case is reproduced by seed and number)
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// First case number
+        #[arg(long, default_value_t = 0)]
+        first: u64,
+        /// Seconds after which a case counts as hung
+        #[arg(long, default_value_t = 60)]
+        limit_s: u64,
+        /// Good files to mutate [default: the test fixtures, one per format]
+        sources: Vec<PathBuf>,
+        /// Folder for the cases; failing ones stay there [default: a temporary folder]
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+    /// Measure analysis, classification, scanning and window speed on
+    /// generated audio and made-up libraries (figures, not pass/fail)
+    Bench(BenchArgs),
+}
+
+/// `sonotag train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// Labels TSV files (header with `genre` and `path`, optional `split`)
+    #[arg(
+        long = "labels",
+        value_name = "TSV",
+        required_unless_present = "from_library"
+    )]
+    pub labels: Vec<PathBuf>,
+    /// Use the library's trusted labels (accepted, overridden, known tags)
+    #[arg(long)]
+    pub from_library: bool,
+    /// Output path without extension (writes OUT.safetensors and OUT.json)
+    #[arg(long, default_value = "models/model")]
+    pub out: PathBuf,
+    /// Random seed (same seed, same data → same model)
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Maximum epochs (early stopping on validation track accuracy)
+    #[arg(long, default_value_t = 60)]
+    pub epochs: usize,
+    /// Evenly spaced slices taken per track at most
+    #[arg(long, default_value_t = 30)]
+    pub max_slices: usize,
+    /// Output channels of the four convolution blocks
+    #[arg(long, value_delimiter = ',', default_value = "8,16,32,64")]
+    pub channels: Vec<usize>,
+    /// Average-pool factor on the 128×128 input
+    #[arg(long, default_value_t = 4)]
+    pub input_pool: usize,
+    /// Map u8 to [-1, 1] instead of standardising each slice
+    #[arg(long)]
+    pub no_standardise: bool,
+    /// Train without augmentation
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Precision the calibrated thresholds must reach on validation tracks
+    #[arg(long, default_value_t = 0.95)]
+    pub target_precision: f32,
+    /// The network under the genre head: musicnn-msd (pretrained, frozen;
+    /// a linear head is trained) or scratch-cnn (trained whole)
+    #[arg(long, default_value = "musicnn-msd", value_parser = ["musicnn-msd", "scratch-cnn"])]
+    pub backbone: String,
+    /// Cross-validation folds for calibrating a pretrained backbone's thresholds
+    #[arg(long, default_value_t = 10)]
+    pub folds: usize,
+    /// Leave out rows whose path has this folder (a source-disjoint check)
+    #[arg(long)]
+    pub exclude_folder: Vec<String>,
+}
+
+/// `sonotag eval`.
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    /// Labels TSV (genre, path[, split])
+    #[arg(long = "labels", value_name = "TSV")]
+    pub labels: PathBuf,
+    /// Only rows of this split (train or eval)
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Model path without extension [default: the shipped default model]
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Override the model's slice threshold
+    #[arg(long)]
+    pub slice_threshold: Option<f32>,
+    /// Override the model's track threshold
+    #[arg(long)]
+    pub track_threshold: Option<f32>,
+    /// Only rows whose path has this folder (e.g. one game's soundtrack)
+    #[arg(long)]
+    pub folder: Option<String>,
+    /// Let only this many evenly spaced patches per track vote, as `classify` samples
+    #[arg(long)]
+    pub sample: Option<usize>,
+    /// Restrict the choice to these genres (comma-separated), e.g. classical,electronic
+    #[arg(long, value_delimiter = ',')]
+    pub among: Vec<String>,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `sonotag bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Seconds of generated audio per track
+    #[arg(long, default_value_t = 180.0)]
+    pub seconds: f32,
+    /// Tracks analysed in parallel for the tracks/s figure
+    #[arg(long, default_value_t = 12)]
+    pub tracks: usize,
+    /// Files for the scan benchmark (0 skips it)
+    #[arg(long, default_value_t = 10_000)]
+    pub scan_files: usize,
+    /// Only compare the inference speed of candidate network shapes, and time a head retrain
+    #[arg(long)]
+    pub inference_only: bool,
+    /// Only time `classify` end to end on generated MP3s (both backbones)
+    #[arg(long, conflicts_with = "inference_only")]
+    pub classify_only: bool,
+    /// Patches sampled per track in the classify figures [default: classify's]
+    #[arg(long)]
+    pub sample: Option<usize>,
+    /// Only classify this many short tracks (hard links to one 10-s MP3)
+    /// with the default model, printing resident memory as it goes
+    #[arg(long, conflicts_with_all = ["inference_only", "classify_only"])]
+    pub memory_tracks: Option<usize>,
+    /// Only measure the window on a made-up library of this many tracks:
+    /// how long it takes to open, and how long each action holds the
+    /// UI thread
+    #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks"])]
+    pub window_tracks: Option<usize>,
+    /// Only time writing a genre into this many small files of every
+    /// format (and undoing it), journal and syncs included
+    #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks", "window_tracks"])]
+    pub apply_files: Option<usize>,
+    /// Only time `retrain` end to end on a made-up library of this many
+    /// analysed tracks, all decided, and on one ten times larger with one
+    /// in ten decided
+    #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks", "window_tracks", "apply_files"])]
+    pub retrain_tracks: Option<usize>,
+    /// Only time writing a genre into one MP3 of this many MiB whose tag
+    /// must grow, and its undo, with peak memory
+    #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks", "window_tracks", "apply_files", "retrain_tracks"])]
+    pub apply_large_mib: Option<usize>,
+}
