@@ -577,44 +577,28 @@ pub fn simulate_cmd(
 
 /// `sonotag train`.
 pub fn train(paths: &Paths, args: super::args::TrainArgs) -> anyhow::Result<ExitCode> {
-    let super::args::TrainArgs {
-        labels,
-        from_library,
-        out,
-        seed,
-        epochs,
-        max_slices,
-        channels,
-        input_pool,
-        no_standardise,
-        no_augment,
-        target_precision,
-        backbone,
-        folds,
-        exclude_folder,
-    } = args;
-    let (mut rows, sources) = if from_library {
+    let (mut rows, sources) = if args.from_library {
         let lib = open_library(paths)?;
         (library_rows(paths, &lib)?, vec!["library".to_string()])
     } else {
-        read_all_labels(paths, &labels)?
+        read_all_labels(paths, &args.labels)?
     };
-    rows.retain(|r| !exclude_folder.iter().any(|f| in_folder(&r.path, f)));
+    rows.retain(|r| !args.exclude_folder.iter().any(|f| in_folder(&r.path, f)));
     let command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
     train_cmd(
         &sonotag_core::workflow::train::TrainRequest {
-            out,
-            seed,
-            epochs,
-            max_slices,
-            channels,
-            input_pool,
-            standardise: !no_standardise,
-            no_augment,
-            target_precision,
-            backbone: sonotag_core::model::Backbone::parse(&backbone)
+            out: args.out,
+            seed: args.seed,
+            epochs: args.epochs,
+            max_slices: args.max_slices,
+            channels: args.channels,
+            input_pool: args.input_pool,
+            standardise: !args.no_standardise,
+            no_augment: args.no_augment,
+            target_precision: args.target_precision,
+            backbone: sonotag_core::model::Backbone::parse(&args.backbone)
                 .expect("clap checked the value"),
-            folds,
+            folds: args.folds,
             command_line: format!("sonotag {command_line}"),
         },
         &rows,

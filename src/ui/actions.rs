@@ -10,7 +10,6 @@ use super::{App, Input, LIST_FOCUS, Message, jobs};
 use iced::Task;
 use iced::widget::operation::focus;
 use sonotag_core::classify::ModelRow;
-use sonotag_core::paths::Paths;
 use sonotag_core::review::ReviewState;
 use sonotag_core::store::Library;
 use sonotag_core::tags::WritePolicy;
@@ -18,6 +17,21 @@ use sonotag_core::vote::Thresholds;
 use sonotag_core::workflow::decide::{self, Decision, DecisionReport, Step};
 use sonotag_core::workflow::{Phase, Progress};
 use std::path::PathBuf;
+
+/// What the track screen reads, from the shell's fields (borrowed one by
+/// one, so the track screen itself can be updated meanwhile).
+macro_rules! track_context {
+    ($app:ident, $selected:expr) => {
+        track::Context {
+            lib: &$app.lib,
+            database: &$app.paths.database,
+            thresholds: $app.settings.settings.thresholds,
+            row: $selected.and_then(|id| $app.table.row(id)),
+            vocab: &$app.settings.vocab,
+            replace: $app.settings.settings.write.policy == WritePolicy::ReplaceAll,
+        }
+    };
+}
 
 /// A screen's own tasks come back as [`Message::Returned`].
 fn returned<M: Send + 'static>(task: Task<M>, wrap: fn(M) -> Input) -> Task<Message> {
@@ -76,13 +90,7 @@ impl App {
                 Task::batch([task, then])
             }
             Input::Track(m) => {
-                let ctx = track_context(
-                    &self.lib,
-                    &self.paths,
-                    &self.settings,
-                    &self.table,
-                    self.track.selected,
-                );
+                let ctx = track_context!(self, self.track.selected);
                 let (task, event) = self.track.update(m, &ctx);
                 let then = match event {
                     Some(track::Event::Decide(d)) => {
@@ -278,13 +286,7 @@ impl App {
                 if std::mem::take(&mut self.greeting) && !self.table.rows.is_empty() {
                     self.status = self.library_summary();
                 }
-                let ctx = track_context(
-                    &self.lib,
-                    &self.paths,
-                    &self.settings,
-                    &self.table,
-                    self.track.selected,
-                );
+                let ctx = track_context!(self, self.track.selected);
                 self.track.refresh(&ctx);
             }
             Err(e) => self.status = format!("Cannot read the library: {e}"),
@@ -389,13 +391,7 @@ impl App {
     fn select(&mut self, id: i64) -> Task<Message> {
         self.panel = Panel::Track;
         let reveal = returned(self.table.reveal(id), Input::Table);
-        let ctx = track_context(
-            &self.lib,
-            &self.paths,
-            &self.settings,
-            &self.table,
-            Some(id),
-        );
+        let ctx = track_context!(self, Some(id));
         let load = self.track.select(id, &ctx);
         Task::batch([reveal, returned(load, Input::Track)])
     }
@@ -489,24 +485,5 @@ impl App {
                 Task::none()
             }
         }
-    }
-}
-
-/// What the track screen reads, from the shell's fields (borrowed one by
-/// one, so the track screen itself can be updated meanwhile).
-fn track_context<'a>(
-    lib: &'a Library,
-    paths: &'a Paths,
-    settings: &'a settings::SettingsScreen,
-    table: &'a table::Table,
-    selected: Option<i64>,
-) -> track::Context<'a> {
-    track::Context {
-        lib,
-        database: &paths.database,
-        thresholds: settings.settings.thresholds,
-        row: selected.and_then(|id| table.row(id)),
-        vocab: &settings.vocab,
-        replace: settings.settings.write.policy == WritePolicy::ReplaceAll,
     }
 }

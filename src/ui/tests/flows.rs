@@ -20,6 +20,15 @@ fn decide_first(app: &mut App, n: usize) {
     assert_eq!(decided_in_library(app), n, "{}", app.status());
 }
 
+/// Three songs, the first two decided as Jazz, and the Apply review open.
+fn reviewing_two_decisions(home: &Home) -> App {
+    let mut app = opened(home, Clips::Songs(3));
+    decide_first(&mut app, 2);
+    click(&mut app, "Apply tags…");
+    assert!(app.apply.is_some(), "{}", app.status());
+    app
+}
+
 #[test]
 fn opening_a_typed_folder_scans_and_classifies_it() {
     let home = private_home();
@@ -143,9 +152,7 @@ fn undo_and_redo_step_through_decisions() {
 #[test]
 fn the_apply_review_is_modal_and_esc_closes_it() {
     let home = private_home();
-    let mut app = opened(&home, Clips::Songs(3));
-    decide_first(&mut app, 2);
-    click(&mut app, "Apply tags…");
+    let mut app = reviewing_two_decisions(&home);
     assert!(app.apply.is_some());
     assert!(shows(&app, "Write 2 files"));
     // Keys, buttons and typing behind it change nothing.
@@ -183,9 +190,7 @@ fn the_apply_review_is_modal_and_esc_closes_it() {
 #[test]
 fn a_plan_that_changed_is_shown_again_not_written() {
     let home = private_home();
-    let mut app = opened(&home, Clips::Songs(3));
-    decide_first(&mut app, 2);
-    click(&mut app, "Apply tags…");
+    let mut app = reviewing_two_decisions(&home);
     // A decision retracted elsewhere (the command line) while it is open.
     let mut elsewhere = sonotag_core::store::Library::open(&home.paths.database).unwrap();
     let second = app
@@ -215,9 +220,7 @@ fn a_plan_that_changed_is_shown_again_not_written() {
 #[test]
 fn an_unticked_row_is_left_out_of_the_write() {
     let home = private_home();
-    let mut app = opened(&home, Clips::Songs(3));
-    decide_first(&mut app, 2);
-    click(&mut app, "Apply tags…");
+    let mut app = reviewing_two_decisions(&home);
     let rows = app.table.rows.clone();
     let id_of = |title: &str| rows.iter().find(|r| r.title == title).unwrap().track_id;
     send(
@@ -242,9 +245,7 @@ fn an_unticked_row_is_left_out_of_the_write() {
 #[test]
 fn a_write_is_undone_after_a_second_press_that_counts_the_files() {
     let home = private_home();
-    let mut app = opened(&home, Clips::Songs(3));
-    decide_first(&mut app, 2);
-    click(&mut app, "Apply tags…");
+    let mut app = reviewing_two_decisions(&home);
     click(&mut app, "Write 2 files");
     let written: Vec<_> = ["song 0.wav", "song 1.wav"]
         .map(|t| home.music.join(t))
