@@ -11,11 +11,13 @@
 
 pub mod audio;
 pub mod base_set;
+#[cfg(any(test, feature = "dev-tools"))]
 pub mod bench;
 pub mod cancel;
 pub mod classify;
 pub mod eval;
 pub mod features;
+#[cfg(any(test, feature = "dev-tools"))]
 pub mod fuzz;
 pub mod genres;
 pub mod head;
@@ -30,6 +32,7 @@ pub mod settings;
 pub mod simulate;
 pub mod spectrogram;
 pub mod store;
+#[cfg(any(test, feature = "dev-tools"))]
 pub mod synth;
 pub mod tags;
 pub mod train;

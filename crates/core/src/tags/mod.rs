@@ -190,6 +190,7 @@ pub(crate) fn genre_splices(
 
 /// The bytes a write of `genre` would give the file held in `bytes` (for
 /// the fuzz harness: the write path meets damaged files too).
+#[cfg(any(test, feature = "dev-tools"))]
 pub(crate) fn rewritten_with_genre(
     bytes: &[u8],
     path: &Path,
