@@ -241,14 +241,10 @@ impl App {
         said
     }
 
-    fn reloaded(loaded: Loaded) -> Message {
-        Message::Reloaded(loaded)
-    }
-
     /// Reads the library's rows again, soon (debounced).
     pub(super) fn request_reload(&mut self) -> Task<Message> {
         match self.reloads.request(&self.paths, &self.settings.vocab) {
-            Some(load) => Task::perform(load, Self::reloaded),
+            Some(load) => Task::perform(load, Message::Reloaded),
             None => Task::none(),
         }
     }
@@ -257,7 +253,7 @@ impl App {
     pub(super) fn reload_now(&mut self) -> Task<Message> {
         Task::perform(
             self.reloads.now(&self.paths, &self.settings.vocab),
-            Self::reloaded,
+            Message::Reloaded,
         )
     }
 

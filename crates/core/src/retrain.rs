@@ -325,14 +325,14 @@ pub(crate) fn out_of_fold_votes(
 /// precision, README "Retraining".) `None` when the target is out of reach.
 pub(crate) fn calibrate_thresholds(
     samples: &[Sample],
-    votes: &[Vec<f32>],
+    votes: Vec<Vec<f32>>,
     classes: usize,
     opts: &RetrainOptions,
 ) -> Option<Thresholds> {
-    let tracks: Vec<vote::LabelledTrack> = samples
-        .iter()
-        .zip(votes)
-        .map(|(s, v)| (v.clone(), s.class))
+    let tracks: Vec<vote::LabelledTrack> = votes
+        .into_iter()
+        .zip(samples)
+        .map(|(v, s)| (v, s.class))
         .collect();
     vote::calibrate(&tracks, classes, opts.target_precision).map(|c| c.thresholds)
 }
@@ -554,7 +554,7 @@ pub fn retrain_head(
         } => new_right >= reference_right,
     };
 
-    let (thresholds, calibrated) = match calibrate_thresholds(&samples, &votes, classes.len(), opts)
+    let (thresholds, calibrated) = match calibrate_thresholds(&samples, votes, classes.len(), opts)
     {
         Some(t) => (t, true),
         None => (parent.card.thresholds, false),

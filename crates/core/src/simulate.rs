@@ -128,8 +128,7 @@ fn retrained(
         ..Default::default()
     };
     let votes = out_of_fold_votes(&samples, classes.len(), opts, &cv_options(&head_opts))?;
-    let thresholds =
-        calibrate_thresholds(&samples, &votes, classes.len(), opts).unwrap_or_default();
+    let thresholds = calibrate_thresholds(&samples, votes, classes.len(), opts).unwrap_or_default();
     let all: Vec<&Sample> = samples.iter().collect();
     let head = fit(&all, classes.len(), &head_opts)?;
     Ok((classes, head, thresholds))
