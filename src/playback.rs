@@ -5,7 +5,7 @@
 //! opened; callers say so once and carry on.
 
 use sonotag_core::audio;
-use sonotag_core::spectrogram::SAMPLE_RATE;
+use sonotag_core::features::spectrogram::SAMPLE_RATE;
 use std::num::NonZero;
 use std::path::Path;
 

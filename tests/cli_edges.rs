@@ -27,10 +27,10 @@ fn a_closed_pipe_ends_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let music = dir.path().join("music");
     std::fs::create_dir_all(&music).unwrap();
-    let tone = sonotag_core::synth::tone(440.0, 0.2, 8_000, 0.3);
+    let tone = sonotag_core::dev::synth::tone(440.0, 0.2, 8_000, 0.3);
     // Enough tracks that the JSON listing overflows the pipe buffer.
     for i in 0..400 {
-        sonotag_core::synth::write_wav(&music.join(format!("t{i:03}.wav")), &tone, 8_000, 1)
+        sonotag_core::dev::synth::write_wav(&music.join(format!("t{i:03}.wav")), &tone, 8_000, 1)
             .unwrap();
     }
     let db = dir.path().join("lib.sqlite");
@@ -102,8 +102,8 @@ fn override_writes_the_genre_typed_and_maps_only_when_asked() {
     let music = dir.path().join("music");
     std::fs::create_dir_all(&music).unwrap();
     let song = music.join("song.wav");
-    let tone = sonotag_core::synth::tone(440.0, 1.0, 8_000, 0.3);
-    sonotag_core::synth::write_wav(&song, &tone, 8_000, 1).unwrap();
+    let tone = sonotag_core::dev::synth::tone(440.0, 1.0, 8_000, 0.3);
+    sonotag_core::dev::synth::write_wav(&song, &tone, 8_000, 1).unwrap();
     let db = dir.path().join("lib.sqlite");
     let run = |args: &[&str]| {
         let out = run_in(dir.path(), &db, args);
@@ -144,8 +144,8 @@ fn the_review_commands_name_paths_show_ids_and_dates() {
     let songs: Vec<_> = (0..3u64)
         .map(|i| {
             let path = music.join(format!("song {i}.wav"));
-            let stereo = sonotag_core::synth::music_like(6.0, 22_050, i + 20);
-            sonotag_core::synth::write_wav(&path, &stereo, 22_050, 2).unwrap();
+            let stereo = sonotag_core::dev::synth::music_like(6.0, 22_050, i + 20);
+            sonotag_core::dev::synth::write_wav(&path, &stereo, 22_050, 2).unwrap();
             path
         })
         .collect();

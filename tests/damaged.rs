@@ -35,9 +35,9 @@ fn sonotag(db: &Path, args: &[&str]) -> std::process::Output {
 fn generated_damage() -> Vec<(String, Vec<u8>)> {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("good.wav");
-    sonotag_core::synth::write_wav(
+    sonotag_core::dev::synth::write_wav(
         &wav,
-        &sonotag_core::synth::music_like(4.0, 44_100, 1),
+        &sonotag_core::dev::synth::music_like(4.0, 44_100, 1),
         44_100,
         1,
     )
@@ -150,9 +150,14 @@ fn damaged_files_never_stop_the_good_ones() {
         bad += 1;
     }
     for i in 0..3u64 {
-        let samples = sonotag_core::synth::music_like(8.0, 44_100, 20 + i);
-        sonotag_core::synth::write_wav(&music.join(format!("good-{i}.wav")), &samples, 44_100, 1)
-            .unwrap();
+        let samples = sonotag_core::dev::synth::music_like(8.0, 44_100, 20 + i);
+        sonotag_core::dev::synth::write_wav(
+            &music.join(format!("good-{i}.wav")),
+            &samples,
+            44_100,
+            1,
+        )
+        .unwrap();
     }
     let db = dir.path().join("lib.sqlite");
     let scan = sonotag(&db, &["scan", music.to_str().unwrap()]);
@@ -201,8 +206,8 @@ fn a_file_damaged_after_the_scan_is_listed_as_an_analysis_error() {
     let music = dir.path().join("music");
     std::fs::create_dir_all(&music).unwrap();
     let song = music.join("song.wav");
-    let samples = sonotag_core::synth::music_like(6.0, 44_100, 5);
-    sonotag_core::synth::write_wav(&song, &samples, 44_100, 1).unwrap();
+    let samples = sonotag_core::dev::synth::music_like(6.0, 44_100, 5);
+    sonotag_core::dev::synth::write_wav(&song, &samples, 44_100, 1).unwrap();
     let db = dir.path().join("lib.sqlite");
     assert!(
         sonotag(&db, &["scan", music.to_str().unwrap()])
@@ -231,18 +236,18 @@ fn a_file_damaged_after_the_scan_is_listed_as_an_analysis_error() {
 #[test]
 fn fuzzed_fixtures_are_all_handled() {
     let work = tempfile::tempdir().unwrap();
-    let sources = sonotag_core::fuzz::default_sources();
+    let sources = sonotag_core::dev::fuzz::default_sources();
     assert_eq!(sources.len(), 8, "one fixture per format: {sources:?}");
     let mut failures = Vec::new();
-    let campaign = sonotag_core::fuzz::Campaign {
+    let campaign = sonotag_core::dev::fuzz::Campaign {
         sources,
         seed: 2026,
         first: 0,
         cases: 320,
         limit: Duration::from_secs(60),
     };
-    let summary = sonotag_core::fuzz::campaign(&campaign, work.path(), &mut |r| {
-        if r.verdict != sonotag_core::fuzz::Verdict::Handled {
+    let summary = sonotag_core::dev::fuzz::campaign(&campaign, work.path(), &mut |r| {
+        if r.verdict != sonotag_core::dev::fuzz::Verdict::Handled {
             failures.push(format!("{r:?}"));
         }
     })

@@ -2,7 +2,7 @@
 //! generated tones), and damaged files.
 
 use sonotag_core::audio::{self, AudioError};
-use sonotag_core::spectrogram::SAMPLE_RATE;
+use sonotag_core::features::spectrogram::SAMPLE_RATE;
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
@@ -44,10 +44,10 @@ fn resampling_keeps_the_pitch() {
     // A 440 Hz tone from a 44.1 kHz stereo MP3 (440 + 660 Hz channels,
     // averaged) must still be strongest near 440/660 Hz at 22,050 Hz.
     let (samples, _) = audio::decode_file(&fixture("tone.flac")).unwrap();
-    let spec = sonotag_core::spectrogram::compute(&samples);
+    let spec = sonotag_core::features::spectrogram::compute(&samples);
     let c = spec.columns() / 2;
     let loudest = (0..128).max_by_key(|&b| spec.at(c, b)).unwrap();
-    let hz = sonotag_core::spectrogram::band_centre_hz(loudest);
+    let hz = sonotag_core::features::spectrogram::band_centre_hz(loudest);
     assert!((380.0..760.0).contains(&hz), "loudest band at {hz} Hz");
 }
 
@@ -125,9 +125,9 @@ fn decode_range_seeks() {
 fn sampled_slices_match_the_full_analysis() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("music.wav");
-    sonotag_core::synth::write_wav(
+    sonotag_core::dev::synth::write_wav(
         &wav,
-        &sonotag_core::synth::music_like(30.0, 44_100, 4),
+        &sonotag_core::dev::synth::music_like(30.0, 44_100, 4),
         44_100,
         2,
     )

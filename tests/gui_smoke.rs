@@ -41,9 +41,14 @@ fn window_opens_a_folder_and_draws() {
     let music = dir.path().join("My Music");
     std::fs::create_dir_all(&music).unwrap();
     for i in 0..4 {
-        let stereo = sonotag_core::synth::music_like(8.0, 44_100, i);
-        sonotag_core::synth::write_wav(&music.join(format!("song {i}.wav")), &stereo, 44_100, 2)
-            .unwrap();
+        let stereo = sonotag_core::dev::synth::music_like(8.0, 44_100, i);
+        sonotag_core::dev::synth::write_wav(
+            &music.join(format!("song {i}.wav")),
+            &stereo,
+            44_100,
+            2,
+        )
+        .unwrap();
     }
     let alsa = dir.path().join("alsa.conf");
     std::fs::write(

@@ -43,7 +43,7 @@ fn setup() -> Setup {
     )
     .unwrap();
     let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
-    sonotag_core::scan::scan(&mut lib, &[music], &Cancel::new(), &mut |_| {}).unwrap();
+    sonotag_core::catalog::walk::scan(&mut lib, &[music], &Cancel::new(), &mut |_| {}).unwrap();
     let id = lib.track_by_path(&track).unwrap().unwrap().id;
     sonotag_core::workflow::decide::set_genre(&mut lib, id, "Reggae", None, true).unwrap();
     Setup { dir, lib, track }
@@ -256,7 +256,7 @@ fn a_file_swapped_for_another_of_the_same_size_and_time_is_refused() {
     assert!(why.contains("replaced"), "{why}");
     assert_eq!(std::fs::read(&s.track).unwrap(), bytes);
     // After a rescan it is the reviewed file again, and is written.
-    sonotag_core::scan::scan(
+    sonotag_core::catalog::walk::scan(
         &mut s.lib,
         &[s.track.parent().unwrap().to_path_buf()],
         &Cancel::new(),
@@ -276,7 +276,7 @@ fn hard_linked_names_are_one_write_and_one_undo() {
     let names = [s.track.clone(), music.join("b.mp3"), music.join("c.mp3")];
     std::fs::hard_link(&names[0], &names[1]).unwrap();
     std::fs::hard_link(&names[0], &names[2]).unwrap();
-    sonotag_core::scan::scan(
+    sonotag_core::catalog::walk::scan(
         &mut s.lib,
         std::slice::from_ref(&music),
         &Cancel::new(),

@@ -61,9 +61,9 @@ fn library() -> Library_ {
     let mp3 = music.join("large.mp3");
     large_mp3(&mp3);
     let wav = music.join("large.wav");
-    sonotag_core::synth::write_wav(
+    sonotag_core::dev::synth::write_wav(
         &wav,
-        &sonotag_core::synth::music_like(30.0, 22_050, 3),
+        &sonotag_core::dev::synth::music_like(30.0, 22_050, 3),
         22_050,
         1,
     )
@@ -76,7 +76,7 @@ fn library() -> Library_ {
     std::fs::write(&ogg, bytes).unwrap();
     let files = vec![mp3, wav, ogg];
     let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
-    sonotag_core::scan::scan(&mut lib, &[music], &Cancel::new(), &mut |_| {}).unwrap();
+    sonotag_core::catalog::walk::scan(&mut lib, &[music], &Cancel::new(), &mut |_| {}).unwrap();
     for f in &files {
         let id = lib.track_by_path(f).unwrap().unwrap().id;
         sonotag_core::workflow::decide::set_genre(&mut lib, id, "Reggae", None, true).unwrap();

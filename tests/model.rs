@@ -3,16 +3,16 @@
 //! user's labels, and `eval --json`.
 
 use sonotag_core::cancel::Cancel;
+use sonotag_core::config::genres::Vocabulary;
+use sonotag_core::dev::synth;
 use sonotag_core::features::PatchData;
-use sonotag_core::genres::Vocabulary;
-use sonotag_core::model::{
+use sonotag_core::ml::model::{
     self, Architecture, FeatureParams, Model, ModelCard, Network, TrainingSummary,
 };
+use sonotag_core::ml::scratch_training::{self, TrainOptions};
+use sonotag_core::ml::vote::Thresholds;
 use sonotag_core::rng;
 use sonotag_core::store::Library;
-use sonotag_core::synth;
-use sonotag_core::train::{self, TrainOptions};
-use sonotag_core::vote::Thresholds;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -79,7 +79,7 @@ fn trained() -> &'static Fixture {
         let dir = tempfile::tempdir().unwrap();
         let train_files = make_tracks(&dir.path().join("train"), 8, 8.0, 1);
         let eval_files = make_tracks(&dir.path().join("eval"), 4, 8.0, 5000);
-        let (examples, skipped) = train::load_examples(&train_files, &|_, _| {});
+        let (examples, skipped) = scratch_training::load_examples(&train_files, &|_, _| {});
         assert!(skipped.is_empty());
         let classes: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
         let arch = Architecture::default();
@@ -92,7 +92,7 @@ fn trained() -> &'static Fixture {
             ..Default::default()
         };
         let started = std::time::Instant::now();
-        let t = train::train(
+        let t = scratch_training::train(
             &examples,
             &classes,
             &arch,
@@ -137,7 +137,7 @@ fn trained() -> &'static Fixture {
                     &spec,
                 )))
                 .unwrap();
-            let p = sonotag_core::vote::vote(&probs, 3, Thresholds::default());
+            let p = sonotag_core::ml::vote::vote(&probs, 3, Thresholds::default());
             right += usize::from(p.proposed() == Some(*c));
         }
         Fixture {
@@ -170,7 +170,7 @@ fn learns_a_synthetic_problem_and_reloads_identically() {
 fn training_is_deterministic_for_a_seed() {
     let dir = tempfile::tempdir().unwrap();
     let files = make_tracks(dir.path(), 3, 4.0, 77);
-    let (examples, _) = train::load_examples(&files, &|_, _| {});
+    let (examples, _) = scratch_training::load_examples(&files, &|_, _| {});
     let classes: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
     let opts = TrainOptions {
         seed: 11,
@@ -180,7 +180,7 @@ fn training_is_deterministic_for_a_seed() {
         ..Default::default()
     };
     let run = || {
-        let t = train::train(
+        let t = scratch_training::train(
             &examples,
             &classes,
             &Architecture::default(),
@@ -302,11 +302,11 @@ fn a_head_retrain_of_the_from_scratch_network_points_to_retrain_full() {
         let genre = if *c == 0 { "Ambient" } else { "Electronic" };
         sonotag_core::workflow::decide::set_genre(&mut lib, id, genre, None, false).unwrap();
     }
-    let err = sonotag_core::retrain::retrain_head(
+    let err = sonotag_core::ml::corrections::retrain_head(
         &mut lib,
         &Vocabulary::default(),
         &dir.path().join("models"),
-        &sonotag_core::retrain::RetrainOptions::default(),
+        &sonotag_core::ml::corrections::RetrainOptions::default(),
     )
     .unwrap_err()
     .to_string();

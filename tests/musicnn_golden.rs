@@ -7,7 +7,7 @@
 //! Checked: the log-mel front end on its own, then the 200-d embeddings and
 //! the 50 tags of both patches, each within 1e-3.
 
-use sonotag_core::musicnn::{self, MEL_BANDS, MusicnnNet, PATCH_FRAMES};
+use sonotag_core::ml::musicnn::{self, MEL_BANDS, MusicnnNet, PATCH_FRAMES};
 use std::path::Path;
 
 const TOLERANCE: f32 = 1e-3;

@@ -3,11 +3,11 @@
 //! from the user's corrections makes a new musicnn model in seconds, and
 //! mismatched cards are refused with a clear error.
 
+use sonotag_core::config::genres::Vocabulary;
+use sonotag_core::dev::synth;
 use sonotag_core::features::FeatureKind;
-use sonotag_core::genres::Vocabulary;
-use sonotag_core::model::{self, Backbone, Model};
+use sonotag_core::ml::model::{self, Backbone, Model};
 use sonotag_core::store::Library;
-use sonotag_core::synth;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -104,11 +104,11 @@ fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
         sonotag_core::workflow::decide::set_genre(&mut lib, id, genre, None, false).unwrap();
     }
     let models_dir = dir.path().join("models");
-    let report = sonotag_core::retrain::retrain_head(
+    let report = sonotag_core::ml::corrections::retrain_head(
         &mut lib,
         &Vocabulary::default(),
         &models_dir,
-        &sonotag_core::retrain::RetrainOptions::default(),
+        &sonotag_core::ml::corrections::RetrainOptions::default(),
     )
     .unwrap();
     // Every genre the model knew stays; the user's own genre joins.
@@ -124,7 +124,7 @@ fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
     assert_eq!(report.base_tracks, 146);
     assert_eq!(report.decided_tracks, files.len());
     match &report.check {
-        sonotag_core::retrain::Check::Compared {
+        sonotag_core::ml::corrections::Check::Compared {
             tracks, new_right, ..
         } => {
             assert_eq!(*tracks, files.len());
@@ -216,7 +216,7 @@ fn six_corrections_keep_every_genre_and_the_eval_clips() {
             if let Some(g) = &r.genre {
                 genres.insert(g.clone());
             }
-            let proposed = r.state == sonotag_core::vote::ProposalState::Proposed;
+            let proposed = r.state == sonotag_core::ml::vote::ProposalState::Proposed;
             if clip.starts_with(['7', '8', '9']) && proposed && r.genre.as_deref() == Some(&truth) {
                 right += 1;
             }
@@ -242,11 +242,11 @@ fn six_corrections_keep_every_genre_and_the_eval_clips() {
             sonotag_core::workflow::decide::set_genre(&mut lib, id, genre, None, false).unwrap();
         }
     }
-    let report = sonotag_core::retrain::retrain_head(
+    let report = sonotag_core::ml::corrections::retrain_head(
         &mut lib,
         &Vocabulary::default(),
         &dir.path().join("models"),
-        &sonotag_core::retrain::RetrainOptions::default(),
+        &sonotag_core::ml::corrections::RetrainOptions::default(),
     )
     .unwrap();
     assert!(report.activated, "{report}");

@@ -139,7 +139,7 @@ fn mp3_audio() -> Vec<u8> {
 /// A library in `dir` with `music` scanned into it.
 fn scanned(dir: &Path, music: &Path) -> Library {
     let mut lib = Library::open(&dir.join("lib.sqlite")).unwrap();
-    sonotag_core::scan::scan(
+    sonotag_core::catalog::walk::scan(
         &mut lib,
         &[music.to_path_buf()],
         &Cancel::new(),

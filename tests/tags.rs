@@ -63,10 +63,11 @@ fn rescan(
     lib: &mut Library,
     music: &Path,
 ) -> (
-    sonotag_core::scan::ScanSummary,
-    Vec<sonotag_core::scan::FileProblem>,
+    sonotag_core::catalog::walk::ScanSummary,
+    Vec<sonotag_core::catalog::walk::FileProblem>,
 ) {
-    sonotag_core::scan::scan(lib, &[music.to_path_buf()], &Cancel::new(), &mut |_| {}).unwrap()
+    sonotag_core::catalog::walk::scan(lib, &[music.to_path_buf()], &Cancel::new(), &mut |_| {})
+        .unwrap()
 }
 
 fn id_of(lib: &Library, path: &Path) -> i64 {

@@ -114,7 +114,7 @@ pub enum Command {
         #[arg(long)]
         force: bool,
         /// Slices analysed per long track, evenly spaced (seeking)
-        #[arg(long, default_value_t = sonotag_core::classify::DEFAULT_SAMPLE_SLICES, conflicts_with = "full")]
+        #[arg(long, default_value_t = sonotag_core::catalog::analyse::DEFAULT_SAMPLE_SLICES, conflicts_with = "full")]
         sample: usize,
         /// Analyse every slice of every track (slower)
         #[arg(long)]
@@ -124,7 +124,7 @@ pub enum Command {
     Proposals {
         /// Only proposals in this state (proposed or unsure)
         #[arg(long)]
-        state: Option<sonotag_core::vote::ProposalState>,
+        state: Option<sonotag_core::ml::vote::ProposalState>,
         /// Only undecided tracks, those whose decision would teach the
         /// model most first (least certain, spread over genres)
         #[arg(long)]

@@ -68,7 +68,7 @@ pub fn override_genre(
     }
     let mut lib = open_library(paths)?;
     let id = track_ref(&lib, &track)?;
-    let vocab = sonotag_core::genres::Vocabulary::load(&paths.vocabulary)?;
+    let vocab = sonotag_core::config::genres::Vocabulary::load(&paths.vocabulary)?;
     let spelled = vocab.spelling(&typed);
     let genre = if super_genre {
         vocab.display(&typed)

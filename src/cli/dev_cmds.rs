@@ -40,18 +40,20 @@ pub fn bench(args: super::args::BenchArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if inference_only {
-        let archs: Vec<sonotag_core::model::Architecture> = [
+        let archs: Vec<sonotag_core::ml::model::Architecture> = [
             (vec![16, 32, 64, 64], 2),
             (vec![8, 16, 32, 64], 2),
             (vec![16, 32, 64], 4),
             (vec![8, 16, 32, 64], 4),
         ]
         .into_iter()
-        .map(|(channels, input_pool)| sonotag_core::model::Architecture {
-            channels,
-            input_pool,
-            ..Default::default()
-        })
+        .map(
+            |(channels, input_pool)| sonotag_core::ml::model::Architecture {
+                channels,
+                input_pool,
+                ..Default::default()
+            },
+        )
         .collect();
         bench::bench_inference(&archs)?;
         bench::bench_musicnn_inference()?;
@@ -65,7 +67,7 @@ pub fn bench(args: super::args::BenchArgs) -> anyhow::Result<ExitCode> {
         parallel_tracks: tracks,
         scan_files,
         classify_only,
-        sample: sample.unwrap_or(sonotag_core::classify::DEFAULT_SAMPLE_SLICES),
+        sample: sample.unwrap_or(sonotag_core::catalog::analyse::DEFAULT_SAMPLE_SLICES),
         ..Default::default()
     })?;
     Ok(ExitCode::SUCCESS)
@@ -79,7 +81,7 @@ pub fn fuzz_cmd(
     sources: Vec<PathBuf>,
     keep: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    use sonotag_core::fuzz::{self, Verdict};
+    use sonotag_core::dev::fuzz::{self, Verdict};
     let sources = if sources.is_empty() {
         fuzz::default_sources()
     } else {

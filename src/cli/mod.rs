@@ -18,9 +18,11 @@ pub use args::{Cli, Command};
 
 use anyhow::Context;
 use sonotag_core::cancel::Cancel;
-use sonotag_core::paths::Paths;
+use sonotag_core::config::paths::Paths;
+use sonotag_core::dev::bench;
+use sonotag_core::features::spectrogram;
 use sonotag_core::store::{Library, TrackFilter};
-use sonotag_core::{audio, bench, scan, spectrogram, workflow};
+use sonotag_core::{audio, catalog::walk as scan, workflow};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

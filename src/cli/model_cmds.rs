@@ -5,16 +5,16 @@ use super::{open_library, print_list};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sonotag_core::cancel::Cancel;
-use sonotag_core::eval::{self, EvalReport};
-use sonotag_core::genres::Vocabulary;
-use sonotag_core::model::{self, Backbone, Model};
-use sonotag_core::musicnn;
-use sonotag_core::paths::Paths;
-use sonotag_core::retrain::RetrainOptions;
+use sonotag_core::config::genres::Vocabulary;
+use sonotag_core::config::paths::Paths;
+use sonotag_core::ml::corrections::RetrainOptions;
+use sonotag_core::ml::eval::{self, EvalReport};
+use sonotag_core::ml::model::{self, Backbone, Model};
+use sonotag_core::ml::musicnn;
+use sonotag_core::ml::scratch_training::{self, LabelRow, Split};
+use sonotag_core::ml::transfer;
+use sonotag_core::ml::vote::{ProposalState, Thresholds};
 use sonotag_core::store::Library;
-use sonotag_core::train::{self, LabelRow, Split};
-use sonotag_core::transfer;
-use sonotag_core::vote::{ProposalState, Thresholds};
 use sonotag_core::workflow::{
     self,
     train::{TrainEvent, TrainRequest},
@@ -65,7 +65,7 @@ pub fn train_cmd(
     Ok(())
 }
 
-fn print_epoch(e: &train::EpochReport) {
+fn print_epoch(e: &scratch_training::EpochReport) {
     eprintln!(
         "epoch {:>3}  loss {:.3}  slice acc {:>5.1}%  val track acc {:>5.1}%  ({:.1} s)",
         e.epoch,
@@ -152,7 +152,7 @@ pub fn read_all_labels(
     let mut rows = Vec::new();
     let mut sources = Vec::new();
     for p in paths {
-        rows.extend(train::read_labels(p, &vocab)?);
+        rows.extend(scratch_training::read_labels(p, &vocab)?);
         sources.push(p.to_string_lossy().into_owned());
     }
     Ok((rows, sources))
@@ -187,7 +187,7 @@ pub fn eval_cmd(
     json: bool,
 ) -> anyhow::Result<()> {
     let vocab = vocabulary(dirs)?;
-    let mut rows = train::read_labels(labels, &vocab)?;
+    let mut rows = scratch_training::read_labels(labels, &vocab)?;
     if let Some(f) = &choice.folder {
         rows.retain(|r| in_folder(&r.path, f));
     }
@@ -317,15 +317,15 @@ pub fn proposals_cmd(
     let mut rows = lib.proposals(active.id, state)?;
     if review_next {
         rows.retain(|r| r.label.is_none());
-        let keys: Vec<sonotag_core::review::ReviewKey> = rows
+        let keys: Vec<sonotag_core::catalog::review::ReviewKey> = rows
             .iter()
-            .map(|r| sonotag_core::review::ReviewKey {
+            .map(|r| sonotag_core::catalog::review::ReviewKey {
                 leaning: r.genre.as_deref(),
                 unsure: r.state == ProposalState::Unsure,
                 share: r.share,
             })
             .collect();
-        let order = sonotag_core::review::review_next_order(&keys);
+        let order = sonotag_core::catalog::review::review_next_order(&keys);
         let mut taken: Vec<Option<_>> = rows.into_iter().map(Some).collect();
         rows = order.into_iter().filter_map(|i| taken[i].take()).collect();
     }
@@ -389,16 +389,16 @@ pub fn proposals_cmd(
 fn torn_between(
     lib: &Library,
     track_id: i64,
-    model: &sonotag_core::classify::ModelRow,
+    model: &sonotag_core::catalog::analyse::ModelRow,
 ) -> anyhow::Result<Option<(String, String)>> {
     let Some(a) = lib.analysis(track_id, model.id)? else {
         return Ok(None);
     };
     let classes = &model.card.classes;
-    let p = sonotag_core::vote::vote(
+    let p = sonotag_core::ml::vote::vote(
         &a.probabilities,
         classes.len(),
-        sonotag_core::vote::Thresholds {
+        sonotag_core::ml::vote::Thresholds {
             slice: 0.0,
             track: 0.0,
         },
@@ -469,7 +469,7 @@ pub fn simulate_cmd(
     orders: &[String],
     retrain_every: usize,
 ) -> anyhow::Result<()> {
-    use sonotag_core::simulate::{self, Order, Plan, SimTrack};
+    use sonotag_core::ml::simulate::{self, Order, Plan, SimTrack};
     let orders: Vec<Order> = orders
         .iter()
         .map(|o| match o.as_str() {
@@ -483,7 +483,7 @@ pub fn simulate_cmd(
     let vocab = vocabulary(dirs)?;
     let mut rows: Vec<(LabelRow, String)> = Vec::new();
     for tsv in labels {
-        for r in train::read_labels(tsv, &vocab)? {
+        for r in scratch_training::read_labels(tsv, &vocab)? {
             let source = source_of(tsv, &r.path);
             rows.push((r, source));
         }
@@ -504,7 +504,7 @@ pub fn simulate_cmd(
     for s in &skipped {
         eprintln!("  skipped {}: {}", s.path.display(), s.reason);
     }
-    let opts = sonotag_core::retrain::RetrainOptions::default();
+    let opts = sonotag_core::ml::corrections::RetrainOptions::default();
     println!(
         "{:<12} {:<12} {:>6} {:>3} {:>9} {:>9} {:>9} {:>10} {:>7}",
         "library",
@@ -526,7 +526,7 @@ pub fn simulate_cmd(
                 embeddings: t.embeddings.clone(),
                 genre: row.genre.clone(),
             };
-            let is_eval = row.split == Some(train::Split::Eval);
+            let is_eval = row.split == Some(scratch_training::Split::Eval);
             if library == "eval" {
                 if is_eval {
                     lib.push(sim)
@@ -596,7 +596,7 @@ pub fn train(paths: &Paths, args: super::args::TrainArgs) -> anyhow::Result<Exit
             standardise: !args.no_standardise,
             no_augment: args.no_augment,
             target_precision: args.target_precision,
-            backbone: sonotag_core::model::Backbone::parse(&args.backbone)
+            backbone: sonotag_core::ml::model::Backbone::parse(&args.backbone)
                 .expect("clap checked the value"),
             folds: args.folds,
             command_line: format!("sonotag {command_line}"),
@@ -686,7 +686,7 @@ pub fn classify(
 /// `sonotag proposals`.
 pub fn proposals(
     paths: &Paths,
-    state: Option<sonotag_core::vote::ProposalState>,
+    state: Option<sonotag_core::ml::vote::ProposalState>,
     review_next: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {

@@ -9,11 +9,11 @@ use super::screen::{Panel, apply, folder, progress, retrain, settings, table, to
 use super::{App, Input, LIST_FOCUS, Message, jobs};
 use iced::Task;
 use iced::widget::operation::focus;
-use sonotag_core::classify::ModelRow;
-use sonotag_core::review::ReviewState;
+use sonotag_core::catalog::analyse::ModelRow;
+use sonotag_core::catalog::review::ReviewState;
+use sonotag_core::ml::vote::Thresholds;
 use sonotag_core::store::Library;
 use sonotag_core::tags::WritePolicy;
-use sonotag_core::vote::Thresholds;
 use sonotag_core::workflow::decide::{self, Decision, DecisionReport, Step};
 use sonotag_core::workflow::{Phase, Progress};
 use std::path::PathBuf;
@@ -157,7 +157,7 @@ impl App {
                 };
                 Task::perform(
                     with_library(self.paths.database.clone(), move |lib| {
-                        sonotag_core::classify::revote(lib, m.id, &m.card.classes, th)
+                        sonotag_core::catalog::analyse::revote(lib, m.id, &m.card.classes, th)
                             .map(|n| format!("Re-voted {n} tracks with the new thresholds"))
                     }),
                     Message::Revoted,

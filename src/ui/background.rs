@@ -10,10 +10,10 @@
 //! another window) by the library's data version.
 
 use crate::ui::screen::{retrain, table};
-use sonotag_core::classify::ModelRow;
-use sonotag_core::genres::Vocabulary;
-use sonotag_core::paths::Paths;
-use sonotag_core::review;
+use sonotag_core::catalog::analyse::ModelRow;
+use sonotag_core::catalog::review;
+use sonotag_core::config::genres::Vocabulary;
+use sonotag_core::config::paths::Paths;
 use sonotag_core::store::{DecisionSource, FileError, Library};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,7 +62,9 @@ pub fn load_snapshot(paths: &Paths, vocab: &Vocabulary) -> Result<Snapshot, Stri
     let models = lib.models().map_err(|e| e.to_string())?;
     let active = models.iter().find(|m| m.active).map(|m| m.id);
     let mut label_counts = retrain::LabelCounts::new();
-    for l in sonotag_core::retrain::trusted_labels(&lib, vocab).map_err(|e| format!("{e:#}"))? {
+    for l in
+        sonotag_core::ml::corrections::trusted_labels(&lib, vocab).map_err(|e| format!("{e:#}"))?
+    {
         let e = label_counts.entry(l.genre).or_default();
         if l.source == DecisionSource::Tag {
             e.1 += 1

@@ -11,7 +11,7 @@ use super::background::load_snapshot;
 use super::screen::{table, track};
 use super::{App, Input, Message};
 use iced::keyboard::{Key, Modifiers, key::Named};
-use sonotag_core::paths::Paths;
+use sonotag_core::config::paths::Paths;
 use sonotag_core::store::Library;
 use sonotag_core::workflow::decide::{self, Decision};
 use std::time::{Duration, Instant};
@@ -65,7 +65,7 @@ pub fn run(tracks: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let paths = Paths::in_folder(dir.path());
     let t = Instant::now();
-    sonotag_core::bench::synthetic_library(&paths.database, tracks, 7)?;
+    sonotag_core::dev::bench::synthetic_library(&paths.database, tracks, 7)?;
     println!(
         "made-up library: {tracks} tracks, one in ten decided, in {:.1} s",
         t.elapsed().as_secs_f64()

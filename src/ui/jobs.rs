@@ -11,12 +11,12 @@
 use iced::Task;
 use iced::futures::channel::mpsc;
 use sonotag_core::cancel::Cancel;
-use sonotag_core::genres::Vocabulary;
-use sonotag_core::paths::Paths;
-use sonotag_core::retrain::RetrainOptions;
+use sonotag_core::config::genres::Vocabulary;
+use sonotag_core::config::paths::Paths;
+use sonotag_core::ml::corrections::RetrainOptions;
+use sonotag_core::ml::vote::Thresholds;
 use sonotag_core::store::Library;
 use sonotag_core::tags::{PlannedWrite, WriteSettings};
-use sonotag_core::vote::Thresholds;
 use sonotag_core::workflow::{self, Phase, Progress};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -144,7 +144,7 @@ fn run(
         workflow::classify::classify_library(
             lib,
             &workflow::classify::ClassifyRequest {
-                sample: Some(sonotag_core::classify::DEFAULT_SAMPLE_SLICES),
+                sample: Some(sonotag_core::catalog::analyse::DEFAULT_SAMPLE_SLICES),
                 thresholds,
                 ..Default::default()
             },

@@ -10,34 +10,16 @@
 //! to super-genres. The binary's command line and window are thin shells.
 
 pub mod audio;
-pub mod base_set;
-#[cfg(any(test, feature = "dev-tools"))]
-pub mod bench;
 pub mod cancel;
-pub mod classify;
-pub mod eval;
+pub mod catalog;
+pub mod config;
+#[cfg(any(test, feature = "dev-tools"))]
+pub mod dev;
 pub mod features;
-#[cfg(any(test, feature = "dev-tools"))]
-pub mod fuzz;
-pub mod genres;
-pub mod head;
-pub mod model;
-pub mod musicnn;
-pub mod paths;
-pub mod retrain;
-pub mod review;
+pub mod ml;
 pub mod rng;
-pub mod scan;
-pub mod settings;
-pub mod simulate;
-pub mod spectrogram;
 pub mod store;
-#[cfg(any(test, feature = "dev-tools"))]
-pub mod synth;
 pub mod tags;
-pub mod train;
-pub mod transfer;
-pub mod vote;
 pub mod workflow;
 
 /// The repository this build came from (the top of the workspace), where

@@ -4,7 +4,7 @@
 
 use iced::Element;
 use iced::widget::{button, checkbox, column, row, text};
-use sonotag_core::classify::ModelRow;
+use sonotag_core::catalog::analyse::ModelRow;
 use std::collections::BTreeMap;
 
 /// Trusted labels per genre: (decided by the user, from tags).
@@ -60,7 +60,7 @@ pub enum Message {
 }
 
 /// Labels a genre the model does not know needs to join it.
-const NEW_GENRE_LABELS: usize = sonotag_core::retrain::RetrainOptions::DEFAULT_MIN_TRACKS;
+const NEW_GENRE_LABELS: usize = sonotag_core::ml::corrections::RetrainOptions::DEFAULT_MIN_TRACKS;
 
 fn view<'a>(
     labels: &'a LabelCounts,

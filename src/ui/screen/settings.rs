@@ -4,11 +4,11 @@
 
 use iced::widget::{button, checkbox, column, row, slider, text, text_editor};
 use iced::{Element, Length};
-use sonotag_core::genres::Vocabulary;
-use sonotag_core::paths::Paths;
-use sonotag_core::settings::Settings;
+use sonotag_core::config::genres::Vocabulary;
+use sonotag_core::config::paths::Paths;
+use sonotag_core::config::settings::Settings;
+use sonotag_core::ml::vote::Thresholds;
 use sonotag_core::tags::WritePolicy;
-use sonotag_core::vote::Thresholds;
 
 /// The settings screen's state.
 pub struct SettingsScreen {

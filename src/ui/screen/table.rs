@@ -8,7 +8,7 @@ use iced::widget::{
     button, column, container, mouse_area, pick_list, responsive, row, text, text_input,
 };
 use iced::{Element, Length, Task};
-use sonotag_core::review::{ReviewRow, ReviewState};
+use sonotag_core::catalog::review::{ReviewRow, ReviewState};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -170,16 +170,16 @@ pub fn prepare(rows: Vec<ReviewRow>) -> Prepared {
         album: rank(&|a, b| natural_cmp(&album[a], &album[b])),
         tag: rank(&|a, b| natural_cmp(&rows[a].tag_genre, &rows[b].tag_genre)),
         review: {
-            let keys: Vec<sonotag_core::review::ReviewKey> = rows
+            let keys: Vec<sonotag_core::catalog::review::ReviewKey> = rows
                 .iter()
-                .map(|r| sonotag_core::review::ReviewKey {
+                .map(|r| sonotag_core::catalog::review::ReviewKey {
                     leaning: r.proposed.as_deref(),
                     unsure: r.state == ReviewState::Unsure,
                     share: r.share,
                 })
                 .collect();
             let mut rank = vec![0u32; rows.len()];
-            for (place, i) in sonotag_core::review::review_next_order(&keys)
+            for (place, i) in sonotag_core::catalog::review::review_next_order(&keys)
                 .into_iter()
                 .enumerate()
             {

@@ -7,9 +7,9 @@ use crate::playback::Player;
 use crate::ui::widget::evidence;
 use iced::widget::{button, canvas, column, image, pick_list, row, slider, text, text_input};
 use iced::{Element, Length, Task};
-use sonotag_core::review::{self, Evidence, ReviewRow, ReviewState};
+use sonotag_core::catalog::review::{self, Evidence, ReviewRow, ReviewState};
+use sonotag_core::ml::vote::Thresholds;
 use sonotag_core::store::Library;
-use sonotag_core::vote::Thresholds;
 use sonotag_core::workflow::decide::Decision;
 use std::path::PathBuf;
 
@@ -87,7 +87,7 @@ pub struct Context<'a> {
     pub thresholds: Option<Thresholds>,
     pub row: Option<&'a ReviewRow>,
     /// Spells typed genres.
-    pub vocab: &'a sonotag_core::genres::Vocabulary,
+    pub vocab: &'a sonotag_core::config::genres::Vocabulary,
     pub replace: bool,
 }
 
@@ -120,7 +120,7 @@ impl Track {
                         let (w, h, rgba) =
                             evidence::spectrogram_rgba(&t.spectrogram, &t.boundaries);
                         let seconds = t.spectrogram.columns() as f64
-                            / sonotag_core::spectrogram::COLUMNS_PER_SECOND as f64;
+                            / sonotag_core::features::spectrogram::COLUMNS_PER_SECOND as f64;
                         (w, h, rgba, seconds)
                     })
                 })
@@ -349,7 +349,7 @@ impl Track {
                     text("0:00").size(11),
                     text(format!(
                         "time →   ↑ pitch (mel, to {} kHz)   amber: patch starts",
-                        sonotag_core::spectrogram::SAMPLE_RATE / 2000
+                        sonotag_core::features::spectrogram::SAMPLE_RATE / 2000
                     ))
                     .size(11)
                     .width(Length::Fill)

@@ -3,7 +3,7 @@
 use super::*;
 use crate::ui::screen::{apply, progress, settings, table, toolbar, track};
 use iced::keyboard::key::Named;
-use sonotag_core::review::ReviewState;
+use sonotag_core::catalog::review::ReviewState;
 
 /// Decides the selected track as `genre` by picking it from the list.
 fn override_selected(app: &mut App, genre: &str) {
@@ -116,7 +116,7 @@ fn a_typed_override_is_spelled_as_the_vocabulary_spells_it_and_clears_the_field(
     );
     send(&mut app, track::Message::OverrideSubmit);
     assert!(app.track.override_input.is_empty(), "the field is cleared");
-    let rows = sonotag_core::review::rows(&app.lib, app.model_id()).unwrap();
+    let rows = sonotag_core::catalog::review::rows(&app.lib, app.model_id()).unwrap();
     let decided: Vec<_> = rows.iter().filter_map(|r| r.decided.clone()).collect();
     assert_eq!(decided, vec!["Drum and Bass".to_string()], "{rows:?}");
     assert_eq!(selected_title(&app), "song 1.wav", "moved on");
@@ -425,7 +425,7 @@ fn the_vocabulary_is_edited_in_settings_and_saved_as_toml() {
     click(&mut app, "Settings");
     send(&mut app, settings::Message::VocabReset);
     click(&mut app, "Save vocabulary");
-    let vocab = sonotag_core::genres::Vocabulary::load(&home.paths.vocabulary).unwrap();
+    let vocab = sonotag_core::config::genres::Vocabulary::load(&home.paths.vocabulary).unwrap();
     assert_eq!(vocab.canonical("trap").as_deref(), Some("Hip-Hop"));
 }
 

@@ -12,7 +12,7 @@ use iced::futures::StreamExt;
 use iced_test::runtime::{Action, task::into_stream};
 use iced_test::simulator;
 use lofty::prelude::*;
-use sonotag_core::paths::Paths;
+use sonotag_core::config::paths::Paths;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
@@ -166,8 +166,8 @@ pub fn window_on(home: &Home, clips: Clips) -> App {
     match clips {
         Clips::Songs(n) => {
             for i in 0..n {
-                let stereo = sonotag_core::synth::music_like(6.0, 44_100, i + 10);
-                sonotag_core::synth::write_wav(
+                let stereo = sonotag_core::dev::synth::music_like(6.0, 44_100, i + 10);
+                sonotag_core::dev::synth::write_wav(
                     &home.music.join(format!("song {i}.wav")),
                     &stereo,
                     44_100,
@@ -178,8 +178,8 @@ pub fn window_on(home: &Home, clips: Clips) -> App {
         }
         Clips::Clips(n) => {
             for i in 0..n {
-                let mono = sonotag_core::synth::music_like(3.2, 16_000, i);
-                sonotag_core::synth::write_wav(
+                let mono = sonotag_core::dev::synth::music_like(3.2, 16_000, i);
+                sonotag_core::dev::synth::write_wav(
                     &home.music.join(format!("clip {i}.wav")),
                     &mono,
                     16_000,
@@ -209,7 +209,7 @@ pub fn opened(home: &Home, clips: Clips) -> App {
 
 /// How many tracks the library (not the window) holds a decision for.
 pub fn decided_in_library(app: &App) -> usize {
-    sonotag_core::review::rows(&app.lib, app.model_id())
+    sonotag_core::catalog::review::rows(&app.lib, app.model_id())
         .unwrap()
         .iter()
         .filter(|r| r.decided.is_some())

@@ -5,8 +5,8 @@
 use iced::mouse;
 use iced::widget::canvas::{self, Frame, Geometry, Path, Stroke, Text};
 use iced::{Color, Point, Rectangle, Renderer, Size, Theme};
-use sonotag_core::review::Evidence;
-use sonotag_core::spectrogram::{MEL_BANDS, Spectrogram};
+use sonotag_core::catalog::review::Evidence;
+use sonotag_core::features::spectrogram::{MEL_BANDS, Spectrogram};
 
 /// Widest image we hand to the renderer (GPU textures are limited).
 const MAX_IMAGE_WIDTH: usize = 4096;
@@ -286,7 +286,7 @@ mod tests {
     fn genre_colours_are_stable_distinct_and_never_grey() {
         // By name: the same genre keeps its colour whatever the model.
         assert_eq!(genre_colour("Jazz"), genre_colour(" jazz "));
-        let usual: Vec<&str> = sonotag_core::genres::DEFAULT_GENRES
+        let usual: Vec<&str> = sonotag_core::config::genres::DEFAULT_GENRES
             .iter()
             .copied()
             .chain(["Folk"])

@@ -2,7 +2,7 @@
 //! (the model it was retrained from) and which one is active.
 
 use super::{Library, Result, now};
-use crate::model::{Model, ModelCard};
+use crate::ml::model::{Model, ModelCard};
 use rusqlite::params;
 use serde::Serialize;
 use std::path::PathBuf;

@@ -3,9 +3,9 @@
 
 use super::{Landing, Phase, Progress};
 use crate::cancel::Cancel;
-use crate::classify::{self, ClassifySummary};
+use crate::catalog::analyse::{self, ClassifySummary};
+use crate::ml::vote::Thresholds;
 use crate::store::Library;
-use crate::vote::Thresholds;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -66,17 +66,17 @@ pub fn classify_library(
     on: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<ClassifyReport> {
     on(Progress::Phase(Phase::Classifying));
-    let (model_id, model) = classify::resolve_model(lib, request.model.as_deref())?;
+    let (model_id, model) = analyse::resolve_model(lib, request.model.as_deref())?;
     let thresholds =
-        crate::vote::Thresholds::in_force(request.thresholds, Some(model.card.thresholds));
+        crate::ml::vote::Thresholds::in_force(request.thresholds, Some(model.card.thresholds));
     // Proposals stored before unsure tracks kept their leaning genre get it
     // from the stored probabilities (no decoding, well under a second).
     if lib.proposals_without_leaning(model_id)? > 0 {
-        classify::revote(lib, model_id, &model.card.classes, thresholds)?;
+        analyse::revote(lib, model_id, &model.card.classes, thresholds)?;
     }
     let started = Instant::now();
     let mut landing = Landing::new();
-    let summary = classify::classify(
+    let summary = analyse::classify(
         lib,
         model_id,
         &model,

@@ -3,8 +3,8 @@
 //! in one transaction and returns what it changed, before and after, so the
 //! window can undo and redo it step by step.
 
+use crate::ml::vote::ProposalState;
 use crate::store::{DecisionSource, Label, Library};
-use crate::vote::ProposalState;
 use serde::Serialize;
 
 /// A decision the user made.

@@ -1,15 +1,15 @@
 //! Retraining from the user's decisions, the door every front end uses:
 //! [`retrain_head`] (`sonotag retrain`, Retrain in the window; the method
-//! lives in [`crate::retrain`]), [`retrain_full`] (the from-scratch network
+//! lives in [`crate::ml::corrections`]), [`retrain_full`] (the from-scratch network
 //! fine-tuned whole), [`use_model`] (switching models), and the library's
 //! trusted labels as training rows for `sonotag train --from-library`.
 
 use crate::cancel::Cancel;
-use crate::genres::Vocabulary;
-use crate::model::{self, Model, Network};
-use crate::retrain;
+use crate::config::genres::Vocabulary;
+use crate::ml::corrections;
+use crate::ml::model::{self, Model, Network};
+use crate::ml::scratch_training::{self, LabelRow, TrainOptions};
 use crate::store::Library;
-use crate::train::{self, LabelRow, TrainOptions};
 use crate::workflow::train::{TrainEvent, classes_and_inputs, report_skipped};
 use anyhow::Context;
 use std::path::Path;
@@ -17,7 +17,7 @@ use std::path::Path;
 /// The library's trusted labels (decisions, then known tags) as rows.
 pub fn library_rows(lib: &Library, vocab: &Vocabulary) -> anyhow::Result<Vec<LabelRow>> {
     let mut rows = Vec::new();
-    for l in retrain::trusted_labels(lib, vocab)? {
+    for l in corrections::trusted_labels(lib, vocab)? {
         if let Some(t) = lib.track(l.track_id)? {
             rows.push(LabelRow {
                 genre: l.genre,
@@ -30,16 +30,16 @@ pub fn library_rows(lib: &Library, vocab: &Vocabulary) -> anyhow::Result<Vec<Lab
 }
 
 /// A new head from the base set and the user's labels (see
-/// [`crate::retrain`]), reporting its phase and when it landed.
+/// [`crate::ml::corrections`]), reporting its phase and when it landed.
 pub fn retrain_head(
     lib: &mut Library,
     vocab: &Vocabulary,
     models_dir: &Path,
-    options: &retrain::RetrainOptions,
+    options: &corrections::RetrainOptions,
     on: &mut dyn FnMut(super::Progress),
-) -> anyhow::Result<retrain::RetrainReport> {
+) -> anyhow::Result<corrections::RetrainReport> {
     on(super::Progress::Phase(super::Phase::Retraining));
-    let report = retrain::retrain_head(lib, vocab, models_dir, options)?;
+    let report = corrections::retrain_head(lib, vocab, models_dir, options)?;
     on(super::Progress::Landed);
     Ok(report)
 }
@@ -88,7 +88,7 @@ pub fn retrain_full(
     let rows = library_rows(lib, vocab)?;
     let row_refs: Vec<&LabelRow> = rows.iter().collect();
     let (classes, inputs) = classes_and_inputs(&row_refs, "the library's decided tracks")?;
-    let (examples, skipped) = train::load_examples(&inputs, &|done, total| {
+    let (examples, skipped) = scratch_training::load_examples(&inputs, &|done, total| {
         events(TrainEvent::Reading { done, total })
     });
     report_skipped(&skipped, events);
@@ -99,7 +99,7 @@ pub fn retrain_full(
         learning_rate: 3e-4,
         ..Default::default()
     };
-    let trained = train::train(
+    let trained = scratch_training::train(
         &examples,
         &classes,
         &arch,
@@ -165,7 +165,8 @@ pub fn use_model(lib: &mut Library, name: &str) -> anyhow::Result<UseModelReport
         )
     })?;
     lib.set_active_model(row.id)?;
-    let revoted = crate::classify::revote(lib, row.id, &row.card.classes, row.card.thresholds)?;
+    let revoted =
+        crate::catalog::analyse::revote(lib, row.id, &row.card.classes, row.card.thresholds)?;
     Ok(UseModelReport {
         name: name.to_string(),
         revoted,

@@ -3,7 +3,7 @@
 
 use super::{Landing, Phase, Progress};
 use crate::cancel::Cancel;
-use crate::scan::{self, FileProblem, ScanProgress, ScanSummary};
+use crate::catalog::walk::{self, FileProblem, ScanProgress, ScanSummary};
 use crate::store::Library;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -48,7 +48,7 @@ pub fn scan_folders(
     on(Progress::Phase(Phase::Walking));
     let mut reading = false;
     let mut landing = Landing::new();
-    let (summary, problems) = scan::scan(lib, roots, cancel, &mut |p| match p {
+    let (summary, problems) = walk::scan(lib, roots, cancel, &mut |p| match p {
         ScanProgress::Walking { found } => on(Progress::Step {
             done: *found,
             total: 0,

@@ -5,15 +5,15 @@
 //! model with its card, reporting typed [`TrainEvent`]s as it goes.
 
 use crate::cancel::Cancel;
-use crate::eval::{self, EvalReport};
-use crate::head::HeadOptions;
-use crate::model::{
+use crate::ml::eval::{self, EvalReport};
+use crate::ml::head::HeadOptions;
+use crate::ml::model::{
     self, Architecture, Backbone, FeatureParams, Model, ModelCard, Network, TrainingSummary,
 };
-use crate::musicnn;
-use crate::train::{self, LabelRow, Split, TrainOptions};
-use crate::transfer::{self, TransferOptions};
-use crate::vote::{self, Thresholds};
+use crate::ml::musicnn;
+use crate::ml::scratch_training::{self, LabelRow, Split, TrainOptions};
+use crate::ml::transfer::{self, TransferOptions};
+use crate::ml::vote::{self, Thresholds};
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -46,7 +46,7 @@ pub enum TrainEvent {
     /// A training file that could not be used.
     Skipped { path: PathBuf, reason: String },
     /// One epoch of the from-scratch network.
-    Epoch(train::EpochReport),
+    Epoch(scratch_training::EpochReport),
     /// A sentence for the user (calibration, the head's recipe).
     Note(String),
     /// Accuracy on one eval set.
@@ -176,7 +176,7 @@ fn train_scratch(
     classes: &[String],
     events: &(dyn Fn(TrainEvent) + Sync),
 ) -> anyhow::Result<TrainedNet> {
-    let (examples, skipped) = train::load_examples(inputs, &|done, total| {
+    let (examples, skipped) = scratch_training::load_examples(inputs, &|done, total| {
         events(TrainEvent::Reading { done, total })
     });
     report_skipped(&skipped, events);
@@ -194,9 +194,10 @@ fn train_scratch(
         ..Default::default()
     };
     let cancel = Cancel::new();
-    let trained = train::train(&examples, classes, &arch, None, &opts, &cancel, &mut |e| {
-        events(TrainEvent::Epoch(e.clone()))
-    })?;
+    let trained =
+        scratch_training::train(&examples, classes, &arch, None, &opts, &cancel, &mut |e| {
+            events(TrainEvent::Epoch(e.clone()))
+        })?;
     let calibration = vote::calibrate(&trained.validation, classes.len(), args.target_precision);
     let mut notes = vec![format!(
         "validation: {} tracks held out of training (stratified by genre)",
@@ -267,7 +268,7 @@ fn train_transfer(
     };
     let trained = transfer::train_head_model(&tracks, classes.len(), &opts)?;
     // What every retrain of this model starts from.
-    let base_set = crate::base_set::save(&args.out, &tracks)?;
+    let base_set = crate::ml::base_set::save(&args.out, &tracks)?;
     events(TrainEvent::Note(format!(
         "base set for retraining: {} ({} tracks)",
         base_set.display(),
@@ -343,7 +344,10 @@ pub(crate) fn classes_and_inputs(
     Ok((classes, inputs))
 }
 
-pub(crate) fn report_skipped(skipped: &[train::Skipped], events: &(dyn Fn(TrainEvent) + Sync)) {
+pub(crate) fn report_skipped(
+    skipped: &[scratch_training::Skipped],
+    events: &(dyn Fn(TrainEvent) + Sync),
+) {
     for s in skipped {
         events(TrainEvent::Skipped {
             path: s.path.clone(),

@@ -187,7 +187,7 @@ fn id3v1_genre_name(index: usize) -> Option<String> {
 /// the scan normalises them (ID3v1 numbers as names), so that what the
 /// editors read agrees with what the plan showed.
 fn split_values(text: &str) -> Vec<String> {
-    crate::scan::split_genres(std::iter::once(text))
+    crate::catalog::walk::split_genres(std::iter::once(text))
 }
 
 #[cfg(test)]
@@ -212,7 +212,7 @@ mod tests {
             let good = std::fs::read(fixtures.join(name)).unwrap();
             let path = Path::new(name);
             for case in 0..300 {
-                let (_, bad) = crate::fuzz::mutate(&good, 5, case);
+                let (_, bad) = crate::dev::fuzz::mutate(&good, 5, case);
                 let genres = ["Jazz".to_string()];
                 let outcome = std::panic::catch_unwind(|| {
                     if let Ok(e) = set_genres(&bad, path, Some(&genres), EditOptions::default()) {

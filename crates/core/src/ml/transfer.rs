@@ -2,7 +2,7 @@
 //!
 //! With a few hundred labelled tracks a network trained from scratch learns
 //! the recordings more than the genres; a backbone pretrained on 200k songs
-//! ([`crate::musicnn`]) already describes music, and a linear head on its
+//! ([`crate::ml::musicnn`]) already describes music, and a linear head on its
 //! embeddings ([`LinearHead`]) is all that needs to be learned. Steps:
 //!
 //! 1. [`embed_tracks`]: every labelled track is decoded once and at most
@@ -11,15 +11,15 @@
 //! 2. [`cross_validate`]: the tracks are split into folds by **track**,
 //!    stratified by genre; each fold is predicted by a head trained on the
 //!    others. These out-of-fold votes are what the voting thresholds are
-//!    calibrated on ([`crate::vote::calibrate`]), so thresholds never see a
+//!    calibrated on ([`crate::ml::vote::calibrate`]), so thresholds never see a
 //!    track the head was trained on, and never the evaluation tracks.
 //! 3. [`fit`]: the final head on all training tracks.
 
 use crate::features::{FeatureKind, PatchData, slice_plan};
-use crate::head::{HeadOptions, LinearHead};
-use crate::musicnn::{self, MusicnnNet};
+use crate::ml::head::{HeadOptions, LinearHead};
+use crate::ml::musicnn::{self, MusicnnNet};
+use crate::ml::scratch_training::Skipped;
 use crate::rng::Rng;
-use crate::train::Skipped;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -74,7 +74,7 @@ fn cache_file(dir: &Path, path: &Path, max_patches: usize) -> Option<PathBuf> {
         meta.len(),
         mtime.as_nanos(),
         musicnn::FEATURES_VERSION,
-        crate::model::MUSICNN_SHA256,
+        crate::ml::model::MUSICNN_SHA256,
         max_patches,
     )
         .hash(&mut h);
@@ -225,10 +225,10 @@ pub fn cross_validate(
     folds: usize,
     sample: Option<usize>,
     opts: &HeadOptions,
-) -> candle_core::Result<Vec<crate::vote::LabelledTrack>> {
+) -> candle_core::Result<Vec<crate::ml::vote::LabelledTrack>> {
     let classes_of: Vec<usize> = tracks.iter().map(|t| t.class).collect();
     let fold_of = assign_folds(&classes_of, folds, opts.seed);
-    let mut out: Vec<Option<crate::vote::LabelledTrack>> = vec![None; tracks.len()];
+    let mut out: Vec<Option<crate::ml::vote::LabelledTrack>> = vec![None; tracks.len()];
     for f in 0..folds {
         let train: Vec<&TrackEmbeddings> = tracks
             .iter()
@@ -286,7 +286,7 @@ impl Default for TransferOptions {
         Self {
             head: HeadOptions::default(),
             folds: 10,
-            calibration_patches: Some(crate::classify::DEFAULT_SAMPLE_SLICES),
+            calibration_patches: Some(crate::catalog::analyse::DEFAULT_SAMPLE_SLICES),
             target_precision: 0.95,
         }
     }
@@ -295,7 +295,7 @@ impl Default for TransferOptions {
 /// A trained head with its calibrated thresholds.
 pub struct TransferTrained {
     pub head: LinearHead,
-    pub thresholds: crate::vote::Thresholds,
+    pub thresholds: crate::ml::vote::Thresholds,
     pub calibrated: bool,
     /// Top-1 track accuracy of the out-of-fold votes (no abstention).
     pub cross_validated_accuracy: f32,
@@ -316,13 +316,13 @@ pub fn train_head_model(
         opts.calibration_patches,
         &opts.head,
     )?;
-    let plurality = crate::vote::Thresholds {
+    let plurality = crate::ml::vote::Thresholds {
         slice: 0.0,
         track: 0.0,
     };
     let right = oof
         .iter()
-        .filter(|(p, c)| crate::vote::vote(p, classes, plurality).winner == Some(*c))
+        .filter(|(p, c)| crate::ml::vote::vote(p, classes, plurality).winner == Some(*c))
         .count();
     let cross_validated_accuracy = right as f32 / oof.len().max(1) as f32;
     let mut notes = vec![format!(
@@ -334,7 +334,7 @@ pub fn train_head_model(
         cross_validated_accuracy * 100.0
     )];
     let (thresholds, calibrated) =
-        match crate::vote::calibrate(&oof, classes, opts.target_precision) {
+        match crate::ml::vote::calibrate(&oof, classes, opts.target_precision) {
             Some(c) => {
                 notes.push(format!(
                 "calibrated for {:.0}% precision: {:.1}% precision at {:.1}% coverage out of fold",
@@ -349,7 +349,7 @@ pub fn train_head_model(
                     "{:.0}% precision unreachable out of fold: the article's thresholds kept",
                     opts.target_precision * 100.0
                 ));
-                (crate::vote::Thresholds::default(), false)
+                (crate::ml::vote::Thresholds::default(), false)
             }
         };
     let all: Vec<&TrackEmbeddings> = tracks.iter().collect();

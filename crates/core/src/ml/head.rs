@@ -288,7 +288,7 @@ mod tests {
         let right = y
             .iter()
             .enumerate()
-            .filter(|(i, c)| crate::vote::top(&p[i * 3..i * 3 + 3]).0 == **c as usize)
+            .filter(|(i, c)| crate::ml::vote::top(&p[i * 3..i * 3 + 3]).0 == **c as usize)
             .count();
         assert_eq!(right, y.len());
         let again = LinearHead::from_tensors(&head.tensors().unwrap()).unwrap();

@@ -3,11 +3,11 @@
 //!
 //! The GUI renders these values and never queries SQLite itself.
 
-use crate::classify::{self, Analysis};
-use crate::spectrogram::Spectrogram;
+use crate::catalog::analyse::{self, Analysis};
+use crate::features::spectrogram::Spectrogram;
+use crate::ml::vote::Thresholds;
+use crate::ml::vote::{self, Proposal, ProposalState};
 use crate::store::{DecisionSource, Library, TrackStatus, is_written};
-use crate::vote::Thresholds;
-use crate::vote::{self, Proposal, ProposalState};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -139,7 +139,7 @@ impl Evidence {
     /// Start of slice `i` in seconds.
     pub fn slice_start_seconds(&self, i: usize) -> f64 {
         self.analysis.slice_starts.get(i).copied().unwrap_or(0) as f64
-            / crate::spectrogram::COLUMNS_PER_SECOND as f64
+            / crate::features::spectrogram::COLUMNS_PER_SECOND as f64
     }
 }
 
@@ -180,7 +180,8 @@ pub struct OpenedTrack {
 
 /// Start and end columns of every patch, sorted, without repeats.
 pub fn patch_boundaries(starts: &[u32], patch_seconds: f64) -> Vec<usize> {
-    let width = (patch_seconds * crate::spectrogram::COLUMNS_PER_SECOND as f64).round() as usize;
+    let width =
+        (patch_seconds * crate::features::spectrogram::COLUMNS_PER_SECOND as f64).round() as usize;
     let mut out: Vec<usize> = starts
         .iter()
         .flat_map(|&s| [s as usize, s as usize + width])
@@ -217,9 +218,9 @@ pub fn open_track(
                 crate::audio::analyse_file(&track.path)?.0
             }
             _ => {
-                let model = crate::model::Model::load(&row.path)?;
+                let model = crate::ml::model::Model::load(&row.path)?;
                 let th = Thresholds::in_force(thresholds, Some(model.card.thresholds));
-                classify::analyse_track_fully(&mut lib, track_id, row.id, &model, th)?
+                analyse::analyse_track_fully(&mut lib, track_id, row.id, &model, th)?
             }
         };
         let starts = lib

@@ -12,17 +12,17 @@
 //! Xavier-uniform init from a seeded generator, so training is reproducible.
 //!
 //! A model is a backbone and a head ([`Backbone`], [`Network`]): the
-//! from-scratch CNN above, trained whole, or musicnn ([`crate::musicnn`])
+//! from-scratch CNN above, trained whole, or musicnn ([`crate::ml::musicnn`])
 //! frozen, with a [`LinearHead`] on its embeddings. The card names the
 //! backbone and its feature pipeline; a model made for other features than
 //! this build computes is refused.
 
+use crate::features::spectrogram::{self, MEL_BANDS, SLICE_COLUMNS};
 use crate::features::{FeatureKind, PatchData};
-use crate::head::LinearHead;
-use crate::musicnn::{self, MusicnnNet};
+use crate::ml::head::LinearHead;
+use crate::ml::musicnn::{self, MusicnnNet};
+use crate::ml::vote::Thresholds;
 use crate::rng::Rng;
-use crate::spectrogram::{self, MEL_BANDS, SLICE_COLUMNS};
-use crate::vote::Thresholds;
 use candle_core::{D, DType, Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -364,10 +364,12 @@ impl Network {
     ) -> candle_core::Result<()> {
         match self {
             Network::Scratch(net) => {
-                crate::train::train_head(net, embeddings, labels, classes, seed, steps)?;
+                crate::ml::scratch_training::train_head(
+                    net, embeddings, labels, classes, seed, steps,
+                )?;
             }
             Network::Pretrained { head, .. } => {
-                let opts = crate::head::HeadOptions {
+                let opts = crate::ml::head::HeadOptions {
                     seed,
                     steps,
                     ..Default::default()

@@ -5,7 +5,7 @@
 //! the proposals better, never worse. So a retrain never learns from the
 //! user's labels alone (a head trained on six corrections knows two
 //! genres): it trains on the model's own training set, shipped as
-//! embeddings ([`crate::base_set`]), plus the user's trusted labels from
+//! embeddings ([`crate::ml::base_set`]), plus the user's trusted labels from
 //! the library's stored embeddings (no decoding, seconds):
 //!
 //! - every genre the model knew stays a class; a genre of the user's own
@@ -22,15 +22,15 @@
 //!   never judges tracks it was trained on). A new head that gets fewer of
 //!   them right is kept but not made active, and the report says so.
 
-use crate::classify;
-use crate::genres::Vocabulary;
-use crate::head::{HeadOptions, LinearHead};
-use crate::model::{Model, Network, today};
-use crate::musicnn;
+use crate::catalog::analyse;
+use crate::config::genres::Vocabulary;
+use crate::ml::head::{HeadOptions, LinearHead};
+use crate::ml::model::{Model, Network, today};
+use crate::ml::musicnn;
+use crate::ml::transfer::{TrackEmbeddings, assign_folds};
+use crate::ml::vote::{self, Thresholds};
 use crate::store::ModelRow;
 use crate::store::{DecisionSource, Library};
-use crate::transfer::{TrackEmbeddings, assign_folds};
-use crate::vote::{self, Thresholds};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -276,7 +276,7 @@ pub(crate) fn fit(
 /// The patch probabilities of a sample's evenly spaced voting patches.
 pub(crate) fn voting_probabilities(head: &LinearHead, s: &Sample) -> Vec<f32> {
     let d = musicnn::EMBEDDING;
-    let picks = crate::features::slice_plan(s.patches(), Some(classify::DEFAULT_SAMPLE_SLICES));
+    let picks = crate::features::slice_plan(s.patches(), Some(analyse::DEFAULT_SAMPLE_SLICES));
     let sampled: Vec<f32> = picks
         .into_iter()
         .flat_map(|k| s.embeddings[k * d..(k + 1) * d].iter().copied())
@@ -418,7 +418,7 @@ pub fn retrain_head(
     let root_card = Model::load(&root.path)
         .map(|m| m.card)
         .unwrap_or(root.card.clone());
-    let base = crate::base_set::load(&root.path, root_card.classes.len()).map_err(|e| {
+    let base = crate::ml::base_set::load(&root.path, root_card.classes.len()).map_err(|e| {
         anyhow::anyhow!(
             "{e}; without the training set the model started from, retraining would forget \
              every genre you did not label"
@@ -593,7 +593,10 @@ pub fn retrain_head(
         .enumerate()
         .map(|(c, g)| {
             let tracks = samples.iter().filter(|s| s.class == c).count();
-            (g.clone(), crate::model::ClassCount { tracks, slices: 0 })
+            (
+                g.clone(),
+                crate::ml::model::ClassCount { tracks, slices: 0 },
+            )
         })
         .collect();
     model.card.parameters = model.net.parameters();
@@ -617,7 +620,7 @@ pub fn retrain_head(
     model.save(&path)?;
     let id = lib.register_model(&model, Some(parent.id))?;
     lib.set_model_parent(id, parent.id)?;
-    let revoted = classify::revote_from_embeddings(lib, parent.id, id, &model, thresholds)?;
+    let revoted = analyse::revote_from_embeddings(lib, parent.id, id, &model, thresholds)?;
     if activate {
         lib.set_active_model(id)?;
     }

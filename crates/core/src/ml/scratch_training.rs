@@ -14,13 +14,13 @@
 
 use crate::audio;
 use crate::cancel::Cancel;
+use crate::config::genres::Vocabulary;
 use crate::features::all_slices;
-use crate::genres::Vocabulary;
-use crate::model::{Architecture, ClassCount, GenreNet};
+use crate::features::spectrogram::{MEL_BANDS, SLICE_COLUMNS, Spectrogram};
+use crate::ml::model::{Architecture, ClassCount, GenreNet};
+use crate::ml::vote;
+use crate::ml::vote::Thresholds;
 use crate::rng::Rng;
-use crate::spectrogram::{MEL_BANDS, SLICE_COLUMNS, Spectrogram};
-use crate::vote;
-use crate::vote::Thresholds;
 use candle_core::{Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rayon::prelude::*;
@@ -287,7 +287,10 @@ fn track_accuracy(
     let mut right = 0;
     let mut out = Vec::new();
     for &i in idx {
-        let (probs, _) = net.infer(&all_slices(&examples[i].spec), crate::model::INFER_BATCH)?;
+        let (probs, _) = net.infer(
+            &all_slices(&examples[i].spec),
+            crate::ml::model::INFER_BATCH,
+        )?;
         let p = vote::vote(
             &probs,
             net.classes(),

@@ -1,17 +1,19 @@
 //! What a model listens to: the patches of a track, for either backbone.
 //!
 //! A model votes with its own patches. The from-scratch CNN reads 128×128
-//! slices (2.56 s) of the display spectrogram ([`crate::spectrogram`]);
+//! slices (2.56 s) of the display spectrogram ([`crate::features::spectrogram`]);
 //! musicnn reads 187-frame log-mel patches (≈ 2.99 s) of its own front end
-//! ([`crate::musicnn`]). [`FeatureKind`] names the pipeline, gives its
+//! ([`crate::ml::musicnn`]). [`FeatureKind`] names the pipeline, gives its
 //! version (stamped on analyses and cards) and its patch length, and decodes
 //! a file into [`Patches`]. Patch starts are kept in display columns (50 per
 //! second), the unit the window draws and the library stores.
 
+pub mod spectrogram;
+
 use crate::audio::{self, AudioError};
-use crate::musicnn;
-use crate::spectrogram::{self, COLUMNS_PER_SECOND, MEL_BANDS, SLICE_COLUMNS, Spectrogram};
+use crate::ml::musicnn;
 use serde::{Deserialize, Serialize};
+use spectrogram::{COLUMNS_PER_SECOND, MEL_BANDS, SLICE_COLUMNS, Spectrogram};
 use std::path::Path;
 
 /// A feature pipeline.

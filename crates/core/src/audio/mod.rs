@@ -12,7 +12,7 @@
 //! into the spectrogram builder. Corrupt packets are skipped and counted; a
 //! file that yields no audio at all is an error naming the file.
 
-use crate::spectrogram::{SAMPLE_RATE, Spectrogram, SpectrogramBuilder};
+use crate::features::spectrogram::{SAMPLE_RATE, Spectrogram, SpectrogramBuilder};
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler};
 use std::fs::File;
@@ -658,14 +658,15 @@ pub fn analyse_slices(
     path: &Path,
     indices: &[usize],
 ) -> Result<(Vec<u8>, DecodeReport), AudioError> {
-    use crate::spectrogram::{HOP, SLICE_COLUMNS, SLICE_SECONDS, compute};
+    use crate::features::spectrogram::{HOP, SLICE_COLUMNS, SLICE_SECONDS, compute};
     // Six columns (120 ms) of margin before the slice: the half window
     // (46 ms) plus an MP3 frame that cannot be decoded right after a seek
     // (its bit reservoir lies before the seek point).
     const MARGIN_COLUMNS: usize = 6;
     let margin = (MARGIN_COLUMNS * HOP) as f64 / SAMPLE_RATE as f64;
     let mut stream = AudioStream::open(path)?;
-    let mut out = Vec::with_capacity(indices.len() * SLICE_COLUMNS * crate::spectrogram::MEL_BANDS);
+    let mut out =
+        Vec::with_capacity(indices.len() * SLICE_COLUMNS * crate::features::spectrogram::MEL_BANDS);
     let mut report = DecodeReport::default();
     for &k in indices {
         let start = k as f64 * SLICE_SECONDS;
@@ -724,9 +725,9 @@ mod tests {
     fn the_watchdog_stops_a_decode_that_runs_too_long() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("long.wav");
-        crate::synth::write_wav(
+        crate::dev::synth::write_wav(
             &path,
-            &crate::synth::tone(440.0, 30.0, 8_000, 0.3),
+            &crate::dev::synth::tone(440.0, 30.0, 8_000, 0.3),
             8_000,
             1,
         )

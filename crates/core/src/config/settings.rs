@@ -1,7 +1,7 @@
 //! User settings persisted as `settings.toml` in the config directory.
 
+use crate::ml::vote::Thresholds;
 use crate::tags::WriteSettings;
-use crate::vote::Thresholds;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -5,10 +5,10 @@
 //! recall and a confusion matrix (with an "unsure" column) say where it errs.
 
 use crate::features::slice_plan;
-use crate::model::Model;
-use crate::train::LabelRow;
-use crate::vote;
-use crate::vote::Thresholds;
+use crate::ml::model::Model;
+use crate::ml::scratch_training::LabelRow;
+use crate::ml::vote;
+use crate::ml::vote::Thresholds;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -13,11 +13,11 @@
 use crate::audio;
 use crate::cancel::Cancel;
 use crate::features::Patches;
-use crate::model::Model;
+use crate::ml::model::Model;
+use crate::ml::vote::Thresholds;
+use crate::ml::vote::{self, Proposal};
 pub use crate::store::{Analysis, ModelRow, ProposalRow};
 use crate::store::{Library, Outcome};
-use crate::vote::Thresholds;
-use crate::vote::{self, Proposal};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,7 +29,7 @@ pub fn resolve_model(lib: &mut Library, explicit: Option<&Path>) -> anyhow::Resu
         Some(p) => p.to_path_buf(),
         None => match lib.active_model()? {
             Some(row) => row.path,
-            None => crate::model::default_model_path(),
+            None => crate::ml::model::default_model_path(),
         },
     };
     let model = Model::load(&base)?;
@@ -177,7 +177,7 @@ pub fn analyse_track_fully(
     model_id: i64,
     model: &Model,
     thresholds: Thresholds,
-) -> anyhow::Result<crate::spectrogram::Spectrogram> {
+) -> anyhow::Result<crate::features::spectrogram::Spectrogram> {
     let track = lib
         .track(track_id)?
         .ok_or_else(|| anyhow::anyhow!("no track with id {track_id}"))?;

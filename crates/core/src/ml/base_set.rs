@@ -11,9 +11,9 @@
 //! count. `sonotag train` writes it; retraining on it alone gives the model
 //! it belongs to.
 
-use crate::model::with_ext;
-use crate::musicnn::EMBEDDING;
-use crate::transfer::TrackEmbeddings;
+use crate::ml::model::with_ext;
+use crate::ml::musicnn::EMBEDDING;
+use crate::ml::transfer::TrackEmbeddings;
 use candle_core::{DType, Device, Tensor};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

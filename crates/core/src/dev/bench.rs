@@ -9,11 +9,11 @@
 
 use crate::audio;
 use crate::cancel::Cancel;
-use crate::model::{Architecture, GenreNet};
-use crate::scan;
-use crate::spectrogram;
+use crate::catalog::walk;
+use crate::dev::synth;
+use crate::features::spectrogram;
+use crate::ml::model::{Architecture, GenreNet};
 use crate::store::Library;
-use crate::synth;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,7 +44,7 @@ impl Default for BenchOptions {
             scan_files: 10_000,
             architectures: vec![Architecture::default()],
             classify_only: false,
-            sample: crate::classify::DEFAULT_SAMPLE_SLICES,
+            sample: crate::catalog::analyse::DEFAULT_SAMPLE_SLICES,
         }
     }
 }
@@ -156,7 +156,7 @@ pub fn bench_inference(architectures: &[Architecture]) -> anyhow::Result<()> {
         .collect();
     for arch in architectures {
         let net = GenreNet::new(arch, 11, 1)?;
-        net.infer(&slices[..64 * 128 * 128], crate::model::INFER_BATCH)?; // warm-up
+        net.infer(&slices[..64 * 128 * 128], crate::ml::model::INFER_BATCH)?; // warm-up
         for batch in [32, 64, 128, 256] {
             let t0 = Instant::now();
             net.infer(&slices, batch)?;
@@ -174,16 +174,16 @@ pub fn bench_inference(architectures: &[Architecture]) -> anyhow::Result<()> {
 }
 
 /// musicnn patches per second (backbone and head), batches of
-/// [`crate::musicnn::INFER_BATCH`], all cores.
+/// [`crate::ml::musicnn::INFER_BATCH`], all cores.
 pub fn bench_musicnn_inference() -> anyhow::Result<()> {
-    let Some(weights) = crate::model::shipped_musicnn_weights() else {
+    let Some(weights) = crate::ml::model::shipped_musicnn_weights() else {
         println!("musicnn inference: skipped (models/musicnn-msd.safetensors not found)");
         return Ok(());
     };
-    let net = crate::musicnn::MusicnnNet::load(&weights)?;
-    let per = crate::musicnn::PATCH_FRAMES * crate::musicnn::MEL_BANDS;
-    let front_end = crate::musicnn::MelFrontEnd::new();
-    let audio = synth::music_like(64.0 * 3.0, crate::musicnn::SAMPLE_RATE, 9);
+    let net = crate::ml::musicnn::MusicnnNet::load(&weights)?;
+    let per = crate::ml::musicnn::PATCH_FRAMES * crate::ml::musicnn::MEL_BANDS;
+    let front_end = crate::ml::musicnn::MelFrontEnd::new();
+    let audio = synth::music_like(64.0 * 3.0, crate::ml::musicnn::SAMPLE_RATE, 9);
     let frames = front_end.frames_centred(&audio);
     let n = frames.len() / per;
     net.forward(&frames[..per * 8])?; // warm-up
@@ -200,7 +200,7 @@ pub fn bench_musicnn_inference() -> anyhow::Result<()> {
     front_end.frames_centred(&audio);
     println!(
         "musicnn front end: {:.0} s of audio in {:.3} s",
-        audio.len() as f64 / crate::musicnn::SAMPLE_RATE as f64,
+        audio.len() as f64 / crate::ml::musicnn::SAMPLE_RATE as f64,
         t0.elapsed().as_secs_f64()
     );
     Ok(())
@@ -225,8 +225,15 @@ pub fn bench_retrain_head(tracks: usize) -> anyhow::Result<()> {
         })
         .collect();
     let t0 = Instant::now();
-    let opts = crate::retrain::RetrainOptions::default();
-    crate::train::train_head(&mut net, &embeddings, &labels, 11, opts.seed, opts.epochs)?;
+    let opts = crate::ml::corrections::RetrainOptions::default();
+    crate::ml::scratch_training::train_head(
+        &mut net,
+        &embeddings,
+        &labels,
+        11,
+        opts.seed,
+        opts.epochs,
+    )?;
     println!(
         "retrain head: {tracks} tracks × 30 slices of embeddings, {} steps in {:.2} s",
         opts.epochs,
@@ -239,8 +246,8 @@ pub fn bench_retrain_head(tracks: usize) -> anyhow::Result<()> {
 /// each, synthetic values, 11 genres), as `sonotag retrain` does it for the
 /// default model.
 pub fn bench_retrain_musicnn_head(tracks: usize) -> anyhow::Result<()> {
-    let dim = crate::musicnn::EMBEDDING;
-    let per = crate::classify::DEFAULT_SAMPLE_SLICES;
+    let dim = crate::ml::musicnn::EMBEDDING;
+    let per = crate::catalog::analyse::DEFAULT_SAMPLE_SLICES;
     let n = tracks * per;
     let mut rng = crate::rng::Rng::new(3);
     let labels: Vec<u32> = (0..n).map(|i| ((i / per) % 11) as u32).collect();
@@ -248,9 +255,9 @@ pub fn bench_retrain_musicnn_head(tracks: usize) -> anyhow::Result<()> {
         .map(|i| rng.unit() + f32::from(u8::from((i % dim) == labels[i / dim] as usize)))
         .collect();
     let weights = vec![1.0 / per as f32; n];
-    let opts = crate::head::HeadOptions::default();
+    let opts = crate::ml::head::HeadOptions::default();
     let t0 = Instant::now();
-    crate::head::LinearHead::train(&embeddings, &labels, &weights, dim, 11, &opts)?;
+    crate::ml::head::LinearHead::train(&embeddings, &labels, &weights, dim, 11, &opts)?;
     println!(
         "retrain musicnn head: {tracks} tracks × {per} patches of embeddings, {} steps in {:.2} s",
         opts.steps,
@@ -275,20 +282,21 @@ fn bench_classify(
     }
     let mut lib = scanned_library(&dir.join("classify.sqlite"), &folder)?;
     let cancel = Cancel::new();
-    let default = crate::model::default_model_path();
+    let default = crate::ml::model::default_model_path();
     let scratch = default.with_file_name("scratch-cnn");
     for model_path in [default, scratch] {
-        let (model_id, model) = match crate::classify::resolve_model(&mut lib, Some(&model_path)) {
-            Ok(m) => m,
-            Err(e) => {
-                println!("classify: skipped ({e})");
-                continue;
-            }
-        };
+        let (model_id, model) =
+            match crate::catalog::analyse::resolve_model(&mut lib, Some(&model_path)) {
+                Ok(m) => m,
+                Err(e) => {
+                    println!("classify: skipped ({e})");
+                    continue;
+                }
+            };
         let sampled = format!("{sample} sampled patches");
         for (label, sample) in [("every patch", None), (sampled.as_str(), Some(sample))] {
             let t0 = Instant::now();
-            let summary = crate::classify::classify(
+            let summary = crate::catalog::analyse::classify(
                 &mut lib,
                 model_id,
                 &model,
@@ -314,7 +322,7 @@ fn bench_classify(
 /// A fresh library at `db` with `folder` scanned into it.
 fn scanned_library(db: &Path, folder: &Path) -> anyhow::Result<Library> {
     let mut lib = Library::open(db)?;
-    scan::scan(
+    walk::scan(
         &mut lib,
         &[folder.to_path_buf()],
         &Cancel::new(),
@@ -357,19 +365,21 @@ pub fn bench_memory(n: usize) -> anyhow::Result<()> {
     }
     let mut lib = scanned_library(&dir.path().join("memory.sqlite"), &folder)?;
     let cancel = Cancel::new();
-    let (model_id, model) =
-        crate::classify::resolve_model(&mut lib, Some(&crate::model::default_model_path()))?;
+    let (model_id, model) = crate::catalog::analyse::resolve_model(
+        &mut lib,
+        Some(&crate::ml::model::default_model_path()),
+    )?;
     let (rss, _) = memory_mb();
     println!("memory: {n} tracks scanned, model loaded: {rss:.0} MB resident");
     let t0 = Instant::now();
     let step = (n / 10).max(1);
-    let summary = crate::classify::classify(
+    let summary = crate::catalog::analyse::classify(
         &mut lib,
         model_id,
         &model,
         model.card.thresholds,
         false,
-        Some(crate::classify::DEFAULT_SAMPLE_SLICES),
+        Some(crate::catalog::analyse::DEFAULT_SAMPLE_SLICES),
         &cancel,
         &mut |p| {
             if p.done % step == 0 {
@@ -434,10 +444,10 @@ fn bench_scan(dir: &Path, count: usize, encoded: &[(String, PathBuf)]) -> anyhow
     let mut lib = Library::open(&dir.join("bench.sqlite"))?;
     let cancel = Cancel::new();
     let t0 = Instant::now();
-    let (first, _) = scan::scan(&mut lib, std::slice::from_ref(&music), &cancel, &mut |_| {})?;
+    let (first, _) = walk::scan(&mut lib, std::slice::from_ref(&music), &cancel, &mut |_| {})?;
     let new_secs = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let (again, _) = scan::scan(&mut lib, std::slice::from_ref(&music), &cancel, &mut |_| {})?;
+    let (again, _) = walk::scan(&mut lib, std::slice::from_ref(&music), &cancel, &mut |_| {})?;
     let re_secs = t1.elapsed().as_secs_f64();
     println!(
         "scan: {count} new {ext} files in {new_secs:.2} s ({:.0} files/s, {} added); rescan unchanged in {re_secs:.2} s ({} unchanged)",
@@ -504,12 +514,12 @@ fn synthetic_library_with(
             .collect();
         lib.store_scanned(&files)?;
     }
-    let model = crate::model::Model::load(&crate::model::default_model_path())?;
+    let model = crate::ml::model::Model::load(&crate::ml::model::default_model_path())?;
     let model_id = lib.register_model(&model, None)?;
     lib.set_active_model(model_id)?;
     let classes = model.card.classes.clone();
     let tracks = lib.tracks(&TrackFilter::default())?;
-    let slices = crate::classify::DEFAULT_SAMPLE_SLICES;
+    let slices = crate::catalog::analyse::DEFAULT_SAMPLE_SLICES;
     let outcomes: Vec<Outcome> = tracks
         .iter()
         .map(|t| {
@@ -523,7 +533,8 @@ fn synthetic_library_with(
                 let sum: f32 = raw.iter().sum();
                 probabilities.extend(raw.iter().map(|p| p / sum));
             }
-            let proposal = crate::vote::vote(&probabilities, classes.len(), model.card.thresholds);
+            let proposal =
+                crate::ml::vote::vote(&probabilities, classes.len(), model.card.thresholds);
             Outcome::Analysed {
                 analysis: Analysis {
                     track_id: t.id,
@@ -531,7 +542,7 @@ fn synthetic_library_with(
                     slice_starts: (0..slices as u32).map(|s| s * 1500).collect(),
                     probabilities,
                     embeddings: if embeddings {
-                        let dim = crate::musicnn::EMBEDDING;
+                        let dim = crate::ml::musicnn::EMBEDDING;
                         (0..slices * dim)
                             .map(|i| rng.unit() + f32::from(u8::from(i % dim == lean)))
                             .collect()
@@ -633,13 +644,13 @@ pub fn bench_retrain_library(tracks: usize, decided_every: usize) -> anyhow::Res
     let db = dir.path().join("lib.sqlite");
     synthetic_library_with(&db, tracks, 7, true, decided_every.max(1))?;
     let mut lib = Library::open(&db)?;
-    let vocab = crate::genres::Vocabulary::default();
+    let vocab = crate::config::genres::Vocabulary::default();
     let t0 = Instant::now();
-    let report = crate::retrain::retrain_head(
+    let report = crate::ml::corrections::retrain_head(
         &mut lib,
         &vocab,
         dir.path(),
-        &crate::retrain::RetrainOptions::default(),
+        &crate::ml::corrections::RetrainOptions::default(),
     )?;
     println!(
         "retrain on a library of {tracks} tracks ({} decided): {:.2} s end to end",

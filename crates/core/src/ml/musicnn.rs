@@ -4,7 +4,7 @@
 //! Dataset tags from audio. Its penultimate layer (200 values per 3-second
 //! patch) describes music far better than a network we could train on a few
 //! hundred tracks, so Sonotag puts a small linear head on it
-//! ([`crate::head::LinearHead`]). The weights come from musicnn's PyPI wheel,
+//! ([`crate::ml::head::LinearHead`]). The weights come from musicnn's PyPI wheel,
 //! converted by `training/musicnn/convert.py` into `models/musicnn-msd.safetensors`.
 //!
 //! This module is that network, exactly: [`MelFrontEnd`] computes musicnn's
@@ -49,7 +49,7 @@ pub const PATCH_SECONDS: f64 = (PATCH_FRAMES * HOP) as f64 / SAMPLE_RATE as f64;
 /// Width of the embedding (the penultimate layer).
 pub const EMBEDDING: usize = 200;
 /// Version of this feature pipeline, stamped on analyses and model cards; the
-/// from-scratch network's pipeline is [`crate::spectrogram::FEATURES_VERSION`].
+/// from-scratch network's pipeline is [`crate::features::spectrogram::FEATURES_VERSION`].
 pub const FEATURES_VERSION: u32 = 101;
 /// Patches per inference batch: the intermediate im2col buffers are ~20 MB a
 /// patch, so larger batches cost memory without speed.
@@ -914,7 +914,7 @@ mod tests {
         let path = crate::source_tree().join("models/musicnn-msd.safetensors");
         let net = MusicnnNet::load(&path).unwrap();
         let fe = MelFrontEnd::new();
-        let audio = crate::synth::music_like(7.0, SAMPLE_RATE, 11);
+        let audio = crate::dev::synth::music_like(7.0, SAMPLE_RATE, 11);
         let frames = fe.frames_centred(&audio);
         let per = PATCH_FRAMES * MEL_BANDS;
         let fast: Vec<f32> = net
@@ -941,7 +941,7 @@ mod tests {
     fn streamed_frames_equal_whole_signal_frames() {
         let fe = MelFrontEnd::new();
         for len in [100, 257, 5_000, 48_000 + 77] {
-            let signal = crate::synth::music_like(len as f32 / 16_000.0, SAMPLE_RATE, 5);
+            let signal = crate::dev::synth::music_like(len as f32 / 16_000.0, SAMPLE_RATE, 5);
             let signal = &signal[..len.min(signal.len())];
             let whole = fe.frames_centred(signal);
             let mut streamed = CentredFrames::new(&fe);

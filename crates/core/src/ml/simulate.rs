@@ -8,17 +8,17 @@
 //! plus decisions at a weight, thresholds re-calibrated by
 //! cross-validation), after which "review next" orders what is left by the
 //! new model. After `k` reviews the untouched tracks measure accuracy
-//! (proposed and right), coverage and precision. This is how [`crate::retrain`]'s
+//! (proposed and right), coverage and precision. This is how [`crate::ml::corrections`]'s
 //! weight of a decision was chosen, and it gives the README's learning
 //! curves.
 
-use crate::head::HeadOptions;
-use crate::retrain::{
+use crate::ml::corrections::{
     RetrainOptions, Sample, calibrate_thresholds, cv_options, fit, out_of_fold_votes,
     voting_probabilities,
 };
+use crate::ml::head::HeadOptions;
+use crate::ml::vote::{self, Proposal, Thresholds};
 use crate::rng::Rng;
-use crate::vote::{self, Proposal, Thresholds};
 use serde::Serialize;
 
 /// A labelled track's embeddings.
@@ -71,16 +71,16 @@ pub fn review_order(proposals: &[&Proposal]) -> Vec<usize> {
         .iter()
         .map(|p| p.winner.map(|w| w.to_string()))
         .collect();
-    let keys: Vec<crate::review::ReviewKey> = proposals
+    let keys: Vec<crate::catalog::review::ReviewKey> = proposals
         .iter()
         .zip(&names)
-        .map(|(p, n)| crate::review::ReviewKey {
+        .map(|(p, n)| crate::catalog::review::ReviewKey {
             leaning: n.as_deref(),
             unsure: p.unsure.is_some(),
             share: p.share,
         })
         .collect();
-    crate::review::review_next_order(&keys)
+    crate::catalog::review::review_next_order(&keys)
 }
 
 fn classes_of(base: &[SimTrack]) -> Vec<String> {
@@ -97,7 +97,7 @@ fn retrained(
     decided: &[&SimTrack],
     weight: f32,
     opts: &RetrainOptions,
-) -> anyhow::Result<(Vec<String>, crate::head::LinearHead, Thresholds)> {
+) -> anyhow::Result<(Vec<String>, crate::ml::head::LinearHead, Thresholds)> {
     let mut classes = classes_of(base);
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
     for t in decided {
@@ -135,7 +135,7 @@ fn retrained(
 }
 
 fn proposals(
-    head: &crate::head::LinearHead,
+    head: &crate::ml::head::LinearHead,
     tracks: &[SimTrack],
     classes: usize,
     thresholds: Thresholds,
@@ -245,7 +245,7 @@ pub fn curves(
 fn measure(
     library: &[SimTrack],
     reviewed: &[usize],
-    (classes, head, th): &(Vec<String>, crate::head::LinearHead, Thresholds),
+    (classes, head, th): &(Vec<String>, crate::ml::head::LinearHead, Thresholds),
     order: Order,
     weight: f32,
 ) -> CurvePoint {
@@ -288,7 +288,7 @@ fn measure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vote::Unsure;
+    use crate::ml::vote::Unsure;
 
     fn p(winner: usize, share: f32, unsure: bool) -> Proposal {
         Proposal {
