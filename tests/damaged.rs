@@ -6,6 +6,7 @@
 //! 2026-11-27 build (`../shared/data/fuzz-regressions/`). A run is killed
 //! after 60 s: that guards against hangs, it does not time anything.
 
+use sonotag_core::ml::model::ModelCard;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -174,7 +175,7 @@ fn damaged_files_never_stop_the_good_ones() {
         String::from_utf8_lossy(&classify.stderr)
     );
     let lib = sonotag_core::store::Library::open(&db).unwrap();
-    let model = lib.active_model().unwrap().unwrap();
+    let model = lib.active_model::<ModelCard>().unwrap().unwrap();
     for i in 0..3 {
         let t = lib
             .track_by_path(&music.join(format!("good-{i}.wav")))

@@ -5,12 +5,13 @@
 use sonotag_core::cancel::Cancel;
 use sonotag_core::config::genres::Vocabulary;
 use sonotag_core::dev::synth;
+use sonotag_core::features::FeatureParams;
 use sonotag_core::features::PatchData;
-use sonotag_core::ml::model::{
-    self, Architecture, FeatureParams, Model, ModelCard, Network, TrainingSummary,
-};
+use sonotag_core::ml::model::{self, Model, ModelCard, TrainingSummary};
+use sonotag_core::ml::network::Network;
+use sonotag_core::ml::scratch_cnn::Architecture;
 use sonotag_core::ml::scratch_training::{self, TrainOptions};
-use sonotag_core::ml::vote::Thresholds;
+use sonotag_core::proposal::Thresholds;
 use sonotag_core::rng;
 use sonotag_core::store::Library;
 use std::path::{Path, PathBuf};
@@ -311,7 +312,11 @@ fn a_head_retrain_of_the_from_scratch_network_points_to_retrain_full() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("retrain --full"), "{err}");
-    assert_eq!(lib.models().unwrap().len(), 1, "nothing registered");
+    assert_eq!(
+        lib.models::<ModelCard>().unwrap().len(),
+        1,
+        "nothing registered"
+    );
 }
 
 #[test]

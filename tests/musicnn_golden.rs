@@ -7,7 +7,10 @@
 //! Checked: the log-mel front end on its own, then the 200-d embeddings and
 //! the 50 tags of both patches, each within 1e-3.
 
-use sonotag_core::ml::musicnn::{self, MEL_BANDS, MusicnnNet, PATCH_FRAMES};
+use sonotag_core::features::musicnn_mel;
+
+use sonotag_core::features::musicnn_mel::{MEL_BANDS, PATCH_FRAMES};
+use sonotag_core::ml::backbone::musicnn::MusicnnNet;
 use std::path::Path;
 
 const TOLERANCE: f32 = 1e-3;
@@ -46,7 +49,7 @@ fn assert_close(what: &str, ours: &[f32], theirs: &[f32], tolerance: f32) {
 }
 
 fn log_mel() -> Vec<f32> {
-    musicnn::analyse_file(Path::new("tests/fixtures/musicnn-golden.wav"))
+    musicnn_mel::analyse_file(Path::new("tests/fixtures/musicnn-golden.wav"))
         .unwrap()
         .0
 }
@@ -86,7 +89,7 @@ fn embeddings_and_tags_match_reference() {
     assert!(live < all / 4, "{live} of {all} front-end filters computed");
     let frames = log_mel();
     let patches = g["patches"].as_u64().unwrap() as usize;
-    assert_eq!(musicnn::patch_count(frames.len() / MEL_BANDS), patches);
+    assert_eq!(musicnn_mel::patch_count(frames.len() / MEL_BANDS), patches);
     let out = net
         .forward(&frames[..patches * PATCH_FRAMES * MEL_BANDS])
         .unwrap();
@@ -107,7 +110,8 @@ fn patches_taken_by_seeking_equal_the_whole_file_analysis() {
     // whole-file analysis (and the reference) computes.
     let frames = log_mel();
     let (sampled, _) =
-        musicnn::analyse_patches(Path::new("tests/fixtures/musicnn-golden.wav"), &[0, 1]).unwrap();
+        musicnn_mel::analyse_patches(Path::new("tests/fixtures/musicnn-golden.wav"), &[0, 1])
+            .unwrap();
     let per = PATCH_FRAMES * MEL_BANDS;
     assert_eq!(sampled.len(), 2 * per);
     assert_close("patch 0 by seeking", &sampled[..per], &frames[..per], 1e-6);

@@ -6,7 +6,9 @@
 use sonotag_core::config::genres::Vocabulary;
 use sonotag_core::dev::synth;
 use sonotag_core::features::FeatureKind;
-use sonotag_core::ml::model::{self, Backbone, Model};
+use sonotag_core::ml::backbone::BackboneSpec;
+use sonotag_core::ml::model::ModelCard;
+use sonotag_core::ml::model::{self, Model};
 use sonotag_core::store::Library;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,7 +62,7 @@ fn library_of_two_kinds(dir: &Path, per_class: usize) -> Vec<(PathBuf, &'static 
 #[test]
 fn shipped_default_is_musicnn_and_classifies_with_its_patches() {
     let card = Model::load(&model::default_model_path()).unwrap().card;
-    assert_eq!(card.backbone.name(), "musicnn-msd");
+    assert_eq!(card.backbone.name, "musicnn-msd");
     assert_eq!(card.features.version, FeatureKind::MusicnnMel.version());
     assert!(
         card.calibrated,
@@ -79,7 +81,7 @@ fn shipped_default_is_musicnn_and_classifies_with_its_patches() {
     );
     // 12 s → 4 patches of 187 frames, starting every 2.992 s (149.6 columns).
     let lib = Library::open(&db).unwrap();
-    let active = lib.active_model().unwrap().unwrap();
+    let active = lib.active_model::<ModelCard>().unwrap().unwrap();
     for (path, _) in &files {
         let id = lib.track_by_path(path).unwrap().unwrap().id;
         let a = lib.analysis(id, active.id).unwrap().unwrap();
@@ -137,8 +139,8 @@ fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
     // The new version sits on the same backbone and reloads from its own
     // folder (the backbone weights are found among the shipped models).
     let personal = Model::load(&models_dir.join(&report.model_name)).unwrap();
-    assert_eq!(personal.card.backbone.name(), "musicnn-msd");
-    let active = lib.active_model().unwrap().unwrap();
+    assert_eq!(personal.card.backbone.name, "musicnn-msd");
+    let active = lib.active_model::<ModelCard>().unwrap().unwrap();
     let rows = lib.proposals(active.id, None).unwrap();
     let right = rows
         .iter()
@@ -179,7 +181,7 @@ fn a_card_whose_features_do_not_match_its_backbone_is_refused() {
     );
     // The from-scratch model still loads, with its own features.
     let scratch = Model::load(&shipped.with_file_name("scratch-cnn")).unwrap();
-    assert_eq!(scratch.card.backbone, Backbone::ScratchCnn);
+    assert_eq!(scratch.card.backbone, BackboneSpec::scratch_cnn());
 }
 
 /// The scenario of issue 18: a new user of the 100 GTZAN clips overrides
@@ -198,7 +200,7 @@ fn six_corrections_keep_every_genre_and_the_eval_clips() {
     ok(&sonotag(&db, &["scan", gtzan.to_str().unwrap()]));
     ok(&sonotag(&db, &["classify"]));
     let eval_right = |lib: &Library| {
-        let active = lib.active_model().unwrap().unwrap();
+        let active = lib.active_model::<ModelCard>().unwrap().unwrap();
         let rows = lib.proposals(active.id, None).unwrap();
         let mut right = 0;
         let mut genres = std::collections::BTreeSet::new();
@@ -216,7 +218,7 @@ fn six_corrections_keep_every_genre_and_the_eval_clips() {
             if let Some(g) = &r.genre {
                 genres.insert(g.clone());
             }
-            let proposed = r.state == sonotag_core::ml::vote::ProposalState::Proposed;
+            let proposed = r.state == sonotag_core::proposal::ProposalState::Proposed;
             if clip.starts_with(['7', '8', '9']) && proposed && r.genre.as_deref() == Some(&truth) {
                 right += 1;
             }

@@ -124,7 +124,7 @@ pub enum Command {
     Proposals {
         /// Only proposals in this state (proposed or unsure)
         #[arg(long)]
-        state: Option<sonotag_core::ml::vote::ProposalState>,
+        state: Option<sonotag_core::proposal::ProposalState>,
         /// Only undecided tracks, those whose decision would teach the
         /// model most first (least certain, spread over genres)
         #[arg(long)]
@@ -277,9 +277,12 @@ pub struct TrainArgs {
     /// Precision the calibrated thresholds must reach on validation tracks
     #[arg(long, default_value_t = 0.95)]
     pub target_precision: f32,
-    /// The network under the genre head: musicnn-msd (pretrained, frozen;
-    /// a linear head is trained) or scratch-cnn (trained whole)
-    #[arg(long, default_value = "musicnn-msd", value_parser = ["musicnn-msd", "scratch-cnn"])]
+    /// The network under the genre head: a pretrained backbone such as
+    /// musicnn-msd (frozen; a linear head is trained) or scratch-cnn
+    /// (trained whole)
+    #[arg(long, default_value = "musicnn-msd",
+          value_parser = clap::builder::PossibleValuesParser::new(
+              sonotag_core::ml::backbone::BackboneSpec::names()))]
     pub backbone: String,
     /// Cross-validation folds for calibrating a pretrained backbone's thresholds
     #[arg(long, default_value_t = 10)]

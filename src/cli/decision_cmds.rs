@@ -3,6 +3,7 @@
 //! `workflow::decide`.
 
 use super::*;
+use sonotag_core::ml::model::ModelCard;
 
 /// `sonotag accept`.
 pub fn accept(
@@ -12,7 +13,7 @@ pub fn accept(
 ) -> anyhow::Result<ExitCode> {
     let mut lib = open_library(paths)?;
     let active = lib
-        .active_model()?
+        .active_model::<ModelCard>()?
         .context("no proposals yet: run `sonotag classify` first")?;
     accept_cmd(&mut lib, active.id, &tracks, min_share)
 }

@@ -40,7 +40,7 @@ pub fn bench(args: super::args::BenchArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if inference_only {
-        let archs: Vec<sonotag_core::ml::model::Architecture> = [
+        let archs: Vec<sonotag_core::ml::scratch_cnn::Architecture> = [
             (vec![16, 32, 64, 64], 2),
             (vec![8, 16, 32, 64], 2),
             (vec![16, 32, 64], 4),
@@ -48,7 +48,7 @@ pub fn bench(args: super::args::BenchArgs) -> anyhow::Result<ExitCode> {
         ]
         .into_iter()
         .map(
-            |(channels, input_pool)| sonotag_core::ml::model::Architecture {
+            |(channels, input_pool)| sonotag_core::ml::scratch_cnn::Architecture {
                 channels,
                 input_pool,
                 ..Default::default()

@@ -7,13 +7,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sonotag_core::cancel::Cancel;
 use sonotag_core::config::genres::Vocabulary;
 use sonotag_core::config::paths::Paths;
+use sonotag_core::ml::backbone::BackboneSpec;
+use sonotag_core::ml::backbone::musicnn;
 use sonotag_core::ml::corrections::RetrainOptions;
 use sonotag_core::ml::eval::{self, EvalReport};
-use sonotag_core::ml::model::{self, Backbone, Model};
-use sonotag_core::ml::musicnn;
+use sonotag_core::ml::model::ModelCard;
+use sonotag_core::ml::model::{self, Model};
 use sonotag_core::ml::scratch_training::{self, LabelRow, Split};
 use sonotag_core::ml::transfer;
-use sonotag_core::ml::vote::{ProposalState, Thresholds};
+use sonotag_core::proposal::{ProposalState, Thresholds};
 use sonotag_core::store::Library;
 use sonotag_core::workflow::{
     self,
@@ -45,9 +47,10 @@ pub fn train_cmd(
     rows: &[LabelRow],
     sources: Vec<String>,
 ) -> anyhow::Result<()> {
-    let reading = match args.backbone {
-        Backbone::ScratchCnn => "decoding",
-        Backbone::MusicnnMsd { .. } => "embedding with musicnn",
+    let reading = if args.backbone.is_scratch() {
+        "decoding".to_string()
+    } else {
+        format!("embedding with {}", args.backbone.name)
     };
     let train_rows = rows.iter().filter(|r| r.split != Some(Split::Eval)).count();
     eprintln!("{reading} {train_rows} training tracks…");
@@ -110,7 +113,7 @@ pub fn embed_cmd(rows: &[LabelRow], max_patches: usize, out: &Path) -> anyhow::R
     let pb = bar(inputs.len(), "tracks");
     let cache = transfer::default_cache_dir();
     let (tracks, skipped) = transfer::embed_tracks(
-        &backbone,
+        backbone.as_ref(),
         &inputs,
         max_patches,
         cache.as_deref(),
@@ -129,7 +132,7 @@ pub fn embed_cmd(rows: &[LabelRow], max_patches: usize, out: &Path) -> anyhow::R
             "genre": row.genre,
             "path": row.path,
             "split": row.split,
-            "embeddings": t.embeddings.chunks(musicnn::EMBEDDING).collect::<Vec<_>>(),
+            "embeddings": t.embeddings.chunks(t.dim).collect::<Vec<_>>(),
         });
         writeln!(file, "{line}")?;
     }
@@ -312,7 +315,7 @@ pub fn proposals_cmd(
     json: bool,
 ) -> anyhow::Result<()> {
     let active = lib
-        .active_model()?
+        .active_model::<ModelCard>()?
         .context("no model has classified this library yet: run `sonotag classify`")?;
     let mut rows = lib.proposals(active.id, state)?;
     if review_next {
@@ -389,7 +392,7 @@ pub fn proposals_cmd(
 fn torn_between(
     lib: &Library,
     track_id: i64,
-    model: &sonotag_core::catalog::analyse::ModelRow,
+    model: &sonotag_core::ml::model::ModelRow,
 ) -> anyhow::Result<Option<(String, String)>> {
     let Some(a) = lib.analysis(track_id, model.id)? else {
         return Ok(None);
@@ -398,7 +401,7 @@ fn torn_between(
     let p = sonotag_core::ml::vote::vote(
         &a.probabilities,
         classes.len(),
-        sonotag_core::ml::vote::Thresholds {
+        sonotag_core::proposal::Thresholds {
             slice: 0.0,
             track: 0.0,
         },
@@ -496,10 +499,13 @@ pub fn simulate_cmd(
         .collect();
     let pb = bar(inputs.len(), "tracks embedded");
     let cache = transfer::default_cache_dir();
-    let (tracks, skipped) =
-        transfer::embed_tracks(&backbone, &inputs, 30, cache.as_deref(), &|done, _| {
-            pb.set_position(done as u64)
-        });
+    let (tracks, skipped) = transfer::embed_tracks(
+        backbone.as_ref(),
+        &inputs,
+        30,
+        cache.as_deref(),
+        &|done, _| pb.set_position(done as u64),
+    );
     pb.finish_and_clear();
     for s in &skipped {
         eprintln!("  skipped {}: {}", s.path.display(), s.reason);
@@ -524,6 +530,7 @@ pub fn simulate_cmd(
             let sim = SimTrack {
                 name: row.path.display().to_string(),
                 embeddings: t.embeddings.clone(),
+                dim: t.dim,
                 genre: row.genre.clone(),
             };
             let is_eval = row.split == Some(scratch_training::Split::Eval);
@@ -596,8 +603,7 @@ pub fn train(paths: &Paths, args: super::args::TrainArgs) -> anyhow::Result<Exit
             standardise: !args.no_standardise,
             no_augment: args.no_augment,
             target_precision: args.target_precision,
-            backbone: sonotag_core::ml::model::Backbone::parse(&args.backbone)
-                .expect("clap checked the value"),
+            backbone: BackboneSpec::parse(&args.backbone).expect("clap checked the value"),
             folds: args.folds,
             command_line: format!("sonotag {command_line}"),
         },
@@ -686,7 +692,7 @@ pub fn classify(
 /// `sonotag proposals`.
 pub fn proposals(
     paths: &Paths,
-    state: Option<sonotag_core::ml::vote::ProposalState>,
+    state: Option<sonotag_core::proposal::ProposalState>,
     review_next: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -709,7 +715,7 @@ pub fn models(paths: &Paths, use_model: Option<String>, json: bool) -> anyhow::R
         let report = sonotag_core::workflow::retrain::use_model(&mut lib, &name)?;
         println!("{report}");
     }
-    let models = lib.models()?;
+    let models = lib.models::<ModelCard>()?;
     print_list(json, &models, "models", |m| {
         format!(
             "{} {:<20} {} genres  {}",

@@ -9,9 +9,9 @@ use super::screen::{Panel, apply, folder, progress, retrain, settings, table, to
 use super::{App, Input, LIST_FOCUS, Message, jobs};
 use iced::Task;
 use iced::widget::operation::focus;
-use sonotag_core::catalog::analyse::ModelRow;
 use sonotag_core::catalog::review::ReviewState;
-use sonotag_core::ml::vote::Thresholds;
+use sonotag_core::ml::model::ModelRow;
+use sonotag_core::proposal::Thresholds;
 use sonotag_core::store::Library;
 use sonotag_core::tags::WritePolicy;
 use sonotag_core::workflow::decide::{self, Decision, DecisionReport, Step};

@@ -10,10 +10,11 @@
 //! another window) by the library's data version.
 
 use crate::ui::screen::{retrain, table};
-use sonotag_core::catalog::analyse::ModelRow;
 use sonotag_core::catalog::review;
 use sonotag_core::config::genres::Vocabulary;
 use sonotag_core::config::paths::Paths;
+use sonotag_core::ml::model::ModelCard;
+use sonotag_core::ml::model::ModelRow;
 use sonotag_core::store::{DecisionSource, FileError, Library};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,7 +60,7 @@ pub struct Snapshot {
 /// Reads a [`Snapshot`] (what a reload does in the background).
 pub fn load_snapshot(paths: &Paths, vocab: &Vocabulary) -> Result<Snapshot, String> {
     let lib = Library::open(&paths.database).map_err(|e| e.to_string())?;
-    let models = lib.models().map_err(|e| e.to_string())?;
+    let models = lib.models::<ModelCard>().map_err(|e| e.to_string())?;
     let active = models.iter().find(|m| m.active).map(|m| m.id);
     let mut label_counts = retrain::LabelCounts::new();
     for l in

@@ -12,6 +12,7 @@ use super::screen::{table, track};
 use super::{App, Input, Message};
 use iced::keyboard::{Key, Modifiers, key::Named};
 use sonotag_core::config::paths::Paths;
+use sonotag_core::ml::model::ModelCard;
 use sonotag_core::store::Library;
 use sonotag_core::workflow::decide::{self, Decision};
 use std::time::{Duration, Instant};
@@ -166,7 +167,7 @@ pub fn run(tracks: usize) -> anyhow::Result<()> {
 
     // The background halves, timed on their own.
     let mut lib = Library::open(&paths.database)?;
-    let model = lib.active_model()?.map(|m| m.id);
+    let model = lib.active_model::<ModelCard>()?.map(|m| m.id);
     let t = Instant::now();
     let report = decide::decide(&mut lib, model, &Decision::AcceptAbove { min_share: 0.9 })?;
     let accept_all = t.elapsed();

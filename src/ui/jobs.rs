@@ -14,7 +14,7 @@ use sonotag_core::cancel::Cancel;
 use sonotag_core::config::genres::Vocabulary;
 use sonotag_core::config::paths::Paths;
 use sonotag_core::ml::corrections::RetrainOptions;
-use sonotag_core::ml::vote::Thresholds;
+use sonotag_core::proposal::Thresholds;
 use sonotag_core::store::Library;
 use sonotag_core::tags::{PlannedWrite, WriteSettings};
 use sonotag_core::workflow::{self, Phase, Progress};

@@ -17,6 +17,7 @@ pub mod config;
 pub mod dev;
 pub mod features;
 pub mod ml;
+pub mod proposal;
 pub mod rng;
 pub mod store;
 pub mod tags;

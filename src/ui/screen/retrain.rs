@@ -4,7 +4,7 @@
 
 use iced::Element;
 use iced::widget::{button, checkbox, column, row, text};
-use sonotag_core::catalog::analyse::ModelRow;
+use sonotag_core::ml::model::ModelRow;
 use std::collections::BTreeMap;
 
 /// Trusted labels per genre: (decided by the user, from tags).

@@ -7,7 +7,7 @@ use iced::{Element, Length};
 use sonotag_core::config::genres::Vocabulary;
 use sonotag_core::config::paths::Paths;
 use sonotag_core::config::settings::Settings;
-use sonotag_core::ml::vote::Thresholds;
+use sonotag_core::proposal::Thresholds;
 use sonotag_core::tags::WritePolicy;
 
 /// The settings screen's state.

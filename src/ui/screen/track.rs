@@ -8,7 +8,7 @@ use crate::ui::widget::evidence;
 use iced::widget::{button, canvas, column, image, pick_list, row, slider, text, text_input};
 use iced::{Element, Length, Task};
 use sonotag_core::catalog::review::{self, Evidence, ReviewRow, ReviewState};
-use sonotag_core::ml::vote::Thresholds;
+use sonotag_core::proposal::Thresholds;
 use sonotag_core::store::Library;
 use sonotag_core::workflow::decide::Decision;
 use std::path::PathBuf;

@@ -14,10 +14,11 @@ use crate::audio;
 use crate::cancel::Cancel;
 use crate::features::Patches;
 use crate::ml::model::Model;
-use crate::ml::vote::Thresholds;
-use crate::ml::vote::{self, Proposal};
-pub use crate::store::{Analysis, ModelRow, ProposalRow};
-use crate::store::{Library, Outcome};
+use crate::ml::model::ModelCard;
+use crate::ml::vote;
+use crate::proposal::Proposal;
+use crate::proposal::Thresholds;
+use crate::store::{Analysis, Library, Outcome};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,14 +28,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub fn resolve_model(lib: &mut Library, explicit: Option<&Path>) -> anyhow::Result<(i64, Model)> {
     let base = match explicit {
         Some(p) => p.to_path_buf(),
-        None => match lib.active_model()? {
+        None => match lib.active_model::<ModelCard>()? {
             Some(row) => row.path,
             None => crate::ml::model::default_model_path(),
         },
     };
     let model = Model::load(&base)?;
-    let parent = lib.active_model()?.and_then(|m| m.parent);
-    let id = lib.register_model(&model, parent)?;
+    let parent = lib.active_model::<ModelCard>()?.and_then(|m| m.parent);
+    let id = lib.register_model(&model.card.name, &model.base, &model.card, parent)?;
     lib.set_active_model(id)?;
     Ok((id, model))
 }
@@ -91,7 +92,7 @@ pub fn classify(
     };
     let total = pending.len();
     let classes = model.card.classes.clone();
-    let kind = model.card.backbone.features();
+    let kind = model.card.features.kind;
     let version = model.card.features.version;
 
     // Decoding pool → bounded channel → inference + database on this thread.
@@ -182,7 +183,7 @@ pub fn analyse_track_fully(
         .track(track_id)?
         .ok_or_else(|| anyhow::anyhow!("no track with id {track_id}"))?;
     let (spec, report) = audio::analyse_file(&track.path)?;
-    let kind = model.card.backbone.features();
+    let kind = model.card.features.kind;
     let patches = match kind {
         crate::features::FeatureKind::DisplayMel => {
             kind.from_spectrogram(&spec, report.corrupt_packets)

@@ -3,10 +3,13 @@
 //!
 //! The GUI renders these values and never queries SQLite itself.
 
-use crate::catalog::analyse::{self, Analysis};
+use crate::catalog::analyse;
 use crate::features::spectrogram::Spectrogram;
-use crate::ml::vote::Thresholds;
-use crate::ml::vote::{self, Proposal, ProposalState};
+use crate::ml::model::ModelCard;
+use crate::ml::vote;
+use crate::proposal::Thresholds;
+use crate::proposal::{Proposal, ProposalState};
+use crate::store::Analysis;
 use crate::store::{DecisionSource, Library, TrackStatus, is_written};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -149,7 +152,7 @@ pub fn evidence(
     track_id: i64,
     thresholds: Option<Thresholds>,
 ) -> anyhow::Result<Option<Evidence>> {
-    let Some(model) = lib.active_model()? else {
+    let Some(model) = lib.active_model::<ModelCard>()? else {
         return Ok(None);
     };
     let Some(analysis) = lib.analysis(track_id, model.id)? else {
@@ -167,7 +170,7 @@ pub fn evidence(
         analysis,
         proposal,
         thresholds,
-        patch_seconds: model.card.backbone.features().patch_seconds(),
+        patch_seconds: model.card.features.kind.patch_seconds(),
     }))
 }
 
@@ -205,13 +208,13 @@ pub fn open_track(
         let track = lib
             .track(track_id)?
             .ok_or_else(|| anyhow::anyhow!("track {track_id} is no longer in the library"))?;
-        let Some(row) = lib.active_model()? else {
+        let Some(row) = lib.active_model::<ModelCard>()? else {
             return Ok(OpenedTrack {
                 spectrogram: crate::audio::analyse_file(&track.path)?.0,
                 boundaries: Vec::new(),
             });
         };
-        let kind = row.card.backbone.features();
+        let kind = row.card.features.kind;
         let stored = lib.analysis(track_id, row.id)?;
         let spectrogram = match &stored {
             Some(a) if !kind.is_sampled(&a.slice_starts) => {

@@ -1,6 +1,6 @@
 //! User settings persisted as `settings.toml` in the config directory.
 
-use crate::ml::vote::Thresholds;
+use crate::proposal::Thresholds;
 use crate::tags::WriteSettings;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@ use crate::cancel::Cancel;
 use crate::catalog::walk;
 use crate::dev::synth;
 use crate::features::spectrogram;
-use crate::ml::model::{Architecture, GenreNet};
+use crate::ml::scratch_cnn::{Architecture, GenreNet};
 use crate::store::Library;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -156,7 +156,10 @@ pub fn bench_inference(architectures: &[Architecture]) -> anyhow::Result<()> {
         .collect();
     for arch in architectures {
         let net = GenreNet::new(arch, 11, 1)?;
-        net.infer(&slices[..64 * 128 * 128], crate::ml::model::INFER_BATCH)?; // warm-up
+        net.infer(
+            &slices[..64 * 128 * 128],
+            crate::ml::scratch_cnn::INFER_BATCH,
+        )?; // warm-up
         for batch in [32, 64, 128, 256] {
             let t0 = Instant::now();
             net.infer(&slices, batch)?;
@@ -174,16 +177,16 @@ pub fn bench_inference(architectures: &[Architecture]) -> anyhow::Result<()> {
 }
 
 /// musicnn patches per second (backbone and head), batches of
-/// [`crate::ml::musicnn::INFER_BATCH`], all cores.
+/// [`crate::ml::backbone::musicnn::INFER_BATCH`], all cores.
 pub fn bench_musicnn_inference() -> anyhow::Result<()> {
     let Some(weights) = crate::ml::model::shipped_musicnn_weights() else {
         println!("musicnn inference: skipped (models/musicnn-msd.safetensors not found)");
         return Ok(());
     };
-    let net = crate::ml::musicnn::MusicnnNet::load(&weights)?;
-    let per = crate::ml::musicnn::PATCH_FRAMES * crate::ml::musicnn::MEL_BANDS;
-    let front_end = crate::ml::musicnn::MelFrontEnd::new();
-    let audio = synth::music_like(64.0 * 3.0, crate::ml::musicnn::SAMPLE_RATE, 9);
+    let net = crate::ml::backbone::musicnn::MusicnnNet::load(&weights)?;
+    let per = crate::features::musicnn_mel::PATCH_FRAMES * crate::features::musicnn_mel::MEL_BANDS;
+    let front_end = crate::features::musicnn_mel::MelFrontEnd::new();
+    let audio = synth::music_like(64.0 * 3.0, crate::features::musicnn_mel::SAMPLE_RATE, 9);
     let frames = front_end.frames_centred(&audio);
     let n = frames.len() / per;
     net.forward(&frames[..per * 8])?; // warm-up
@@ -200,7 +203,7 @@ pub fn bench_musicnn_inference() -> anyhow::Result<()> {
     front_end.frames_centred(&audio);
     println!(
         "musicnn front end: {:.0} s of audio in {:.3} s",
-        audio.len() as f64 / crate::ml::musicnn::SAMPLE_RATE as f64,
+        audio.len() as f64 / crate::features::musicnn_mel::SAMPLE_RATE as f64,
         t0.elapsed().as_secs_f64()
     );
     Ok(())
@@ -226,14 +229,7 @@ pub fn bench_retrain_head(tracks: usize) -> anyhow::Result<()> {
         .collect();
     let t0 = Instant::now();
     let opts = crate::ml::corrections::RetrainOptions::default();
-    crate::ml::scratch_training::train_head(
-        &mut net,
-        &embeddings,
-        &labels,
-        11,
-        opts.seed,
-        opts.epochs,
-    )?;
+    net.train_head(&embeddings, &labels, 11, opts.seed, opts.epochs)?;
     println!(
         "retrain head: {tracks} tracks × 30 slices of embeddings, {} steps in {:.2} s",
         opts.epochs,
@@ -246,7 +242,7 @@ pub fn bench_retrain_head(tracks: usize) -> anyhow::Result<()> {
 /// each, synthetic values, 11 genres), as `sonotag retrain` does it for the
 /// default model.
 pub fn bench_retrain_musicnn_head(tracks: usize) -> anyhow::Result<()> {
-    let dim = crate::ml::musicnn::EMBEDDING;
+    let dim = crate::ml::backbone::musicnn::EMBEDDING;
     let per = crate::catalog::analyse::DEFAULT_SAMPLE_SLICES;
     let n = tracks * per;
     let mut rng = crate::rng::Rng::new(3);
@@ -309,7 +305,7 @@ fn bench_classify(
             let secs = t0.elapsed().as_secs_f64();
             println!(
                 "classify end to end, {} ({label}): {} {ext} tracks of {:.0} s in {secs:.2} s = {:.2} tracks/s",
-                model.card.backbone.name(),
+                model.card.backbone.name,
                 summary.classified,
                 seconds_of(track),
                 summary.classified as f64 / secs
@@ -515,7 +511,7 @@ fn synthetic_library_with(
         lib.store_scanned(&files)?;
     }
     let model = crate::ml::model::Model::load(&crate::ml::model::default_model_path())?;
-    let model_id = lib.register_model(&model, None)?;
+    let model_id = lib.register_model(&model.card.name, &model.base, &model.card, None)?;
     lib.set_active_model(model_id)?;
     let classes = model.card.classes.clone();
     let tracks = lib.tracks(&TrackFilter::default())?;
@@ -542,7 +538,7 @@ fn synthetic_library_with(
                     slice_starts: (0..slices as u32).map(|s| s * 1500).collect(),
                     probabilities,
                     embeddings: if embeddings {
-                        let dim = crate::ml::musicnn::EMBEDDING;
+                        let dim = crate::ml::backbone::musicnn::EMBEDDING;
                         (0..slices * dim)
                             .map(|i| rng.unit() + f32::from(u8::from(i % dim == lean)))
                             .collect()

@@ -3,15 +3,15 @@
 //! A model votes with its own patches. The from-scratch CNN reads 128×128
 //! slices (2.56 s) of the display spectrogram ([`crate::features::spectrogram`]);
 //! musicnn reads 187-frame log-mel patches (≈ 2.99 s) of its own front end
-//! ([`crate::ml::musicnn`]). [`FeatureKind`] names the pipeline, gives its
+//! ([`crate::ml::backbone::musicnn`]). [`FeatureKind`] names the pipeline, gives its
 //! version (stamped on analyses and cards) and its patch length, and decodes
 //! a file into [`Patches`]. Patch starts are kept in display columns (50 per
 //! second), the unit the window draws and the library stores.
 
+pub mod musicnn_mel;
 pub mod spectrogram;
 
 use crate::audio::{self, AudioError};
-use crate::ml::musicnn;
 use serde::{Deserialize, Serialize};
 use spectrogram::{COLUMNS_PER_SECOND, MEL_BANDS, SLICE_COLUMNS, Spectrogram};
 use std::path::Path;
@@ -40,7 +40,7 @@ impl PatchData {
     pub fn count(&self) -> usize {
         match self {
             PatchData::Slices(v) => v.len() / (MEL_BANDS * SLICE_COLUMNS),
-            PatchData::LogMel(v) => v.len() / (musicnn::PATCH_FRAMES * musicnn::MEL_BANDS),
+            PatchData::LogMel(v) => v.len() / (musicnn_mel::PATCH_FRAMES * musicnn_mel::MEL_BANDS),
         }
     }
 
@@ -58,7 +58,7 @@ impl PatchData {
                 )
             }
             PatchData::LogMel(v) => {
-                let per = musicnn::PATCH_FRAMES * musicnn::MEL_BANDS;
+                let per = musicnn_mel::PATCH_FRAMES * musicnn_mel::MEL_BANDS;
                 PatchData::LogMel(
                     indices
                         .iter()
@@ -86,7 +86,7 @@ impl FeatureKind {
     pub fn version(self) -> u32 {
         match self {
             FeatureKind::DisplayMel => spectrogram::FEATURES_VERSION,
-            FeatureKind::MusicnnMel => musicnn::FEATURES_VERSION,
+            FeatureKind::MusicnnMel => musicnn_mel::FEATURES_VERSION,
         }
     }
 
@@ -94,7 +94,7 @@ impl FeatureKind {
     pub fn patch_seconds(self) -> f64 {
         match self {
             FeatureKind::DisplayMel => spectrogram::SLICE_SECONDS,
-            FeatureKind::MusicnnMel => musicnn::PATCH_SECONDS,
+            FeatureKind::MusicnnMel => musicnn_mel::PATCH_SECONDS,
         }
     }
 
@@ -107,8 +107,8 @@ impl FeatureKind {
     pub fn patches_in(self, seconds: f64) -> usize {
         match self {
             FeatureKind::DisplayMel => spectrogram::slice_count((seconds * 50.0) as usize),
-            FeatureKind::MusicnnMel => musicnn::patch_count(
-                (seconds * musicnn::SAMPLE_RATE as f64) as usize / musicnn::HOP + 1,
+            FeatureKind::MusicnnMel => musicnn_mel::patch_count(
+                (seconds * musicnn_mel::SAMPLE_RATE as f64) as usize / musicnn_mel::HOP + 1,
             ),
         }
     }
@@ -134,8 +134,8 @@ impl FeatureKind {
                 Ok(self.from_spectrogram(&spec, report.corrupt_packets))
             }
             FeatureKind::MusicnnMel => {
-                let (frames, report) = musicnn::analyse_file(path)?;
-                let per = musicnn::PATCH_FRAMES * musicnn::MEL_BANDS;
+                let (frames, report) = musicnn_mel::analyse_file(path)?;
+                let per = musicnn_mel::PATCH_FRAMES * musicnn_mel::MEL_BANDS;
                 let count = frames.len() / per;
                 let mut frames = frames;
                 frames.truncate(count * per);
@@ -190,7 +190,7 @@ impl FeatureKind {
             let sampled = match self {
                 FeatureKind::DisplayMel => audio::analyse_slices(path, &indices)
                     .map(|(s, r)| (PatchData::Slices(s), r.corrupt_packets)),
-                FeatureKind::MusicnnMel => musicnn::analyse_patches(path, &indices)
+                FeatureKind::MusicnnMel => musicnn_mel::analyse_patches(path, &indices)
                     .map(|(p, r)| (PatchData::LogMel(p), r.corrupt_packets)),
             };
             if let Ok((data, corrupt_packets)) = sampled {
@@ -232,6 +232,65 @@ pub fn all_slices(spec: &Spectrogram) -> Vec<u8> {
     (0..spec.slice_count())
         .flat_map(|i| spec.slice(i))
         .collect()
+}
+
+/// Spectrogram parameters a model was trained on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureParams {
+    /// The pipeline (cards written before backbones existed lack it: the
+    /// display spectrogram).
+    #[serde(default = "display_mel")]
+    pub kind: FeatureKind,
+    pub version: u32,
+    pub sample_rate: u32,
+    pub hop: usize,
+    pub fft_size: usize,
+    pub mel_bands: usize,
+    pub slice_columns: usize,
+    pub f_min: f32,
+    pub f_max: f32,
+    pub db_floor: f32,
+}
+
+fn display_mel() -> FeatureKind {
+    FeatureKind::DisplayMel
+}
+
+impl FeatureParams {
+    /// The parameters of this build for `kind`.
+    pub fn of(kind: FeatureKind) -> Self {
+        match kind {
+            FeatureKind::DisplayMel => Self::current(),
+            FeatureKind::MusicnnMel => Self {
+                kind,
+                version: musicnn_mel::FEATURES_VERSION,
+                sample_rate: musicnn_mel::SAMPLE_RATE,
+                hop: musicnn_mel::HOP,
+                fft_size: musicnn_mel::N_FFT,
+                mel_bands: musicnn_mel::MEL_BANDS,
+                slice_columns: musicnn_mel::PATCH_FRAMES,
+                f_min: 0.0,
+                f_max: musicnn_mel::SAMPLE_RATE as f32 / 2.0,
+                db_floor: 0.0,
+            },
+        }
+    }
+
+    /// The display spectrogram's parameters (the from-scratch CNN's input).
+    pub fn current() -> Self {
+        Self {
+            kind: FeatureKind::DisplayMel,
+            version: spectrogram::FEATURES_VERSION,
+            sample_rate: spectrogram::SAMPLE_RATE,
+            hop: spectrogram::HOP,
+            fft_size: spectrogram::FFT_SIZE,
+            mel_bands: MEL_BANDS,
+            slice_columns: SLICE_COLUMNS,
+            f_min: spectrogram::F_MIN,
+            f_max: spectrogram::F_MAX,
+            db_floor: spectrogram::DB_FLOOR,
+        }
+    }
 }
 
 #[cfg(test)]

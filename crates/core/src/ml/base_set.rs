@@ -12,7 +12,6 @@
 //! it belongs to.
 
 use crate::ml::model::with_ext;
-use crate::ml::musicnn::EMBEDDING;
 use crate::ml::transfer::TrackEmbeddings;
 use candle_core::{DType, Device, Tensor};
 use std::collections::HashMap;
@@ -33,11 +32,12 @@ pub fn save(model_base: &Path, tracks: &[TrackEmbeddings]) -> anyhow::Result<Pat
         .collect();
     let patches: Vec<u32> = tracks.iter().map(|t| t.patches() as u32).collect();
     let classes: Vec<u32> = tracks.iter().map(|t| t.class as u32).collect();
-    let rows = all.len() / EMBEDDING;
+    let dim = tracks.first().map_or(1, |t| t.dim);
+    let rows = all.len() / dim;
     let mut tensors = HashMap::new();
     tensors.insert(
         "embeddings".to_string(),
-        Tensor::from_vec(all, (rows, EMBEDDING), &device)?.to_dtype(DType::F16)?,
+        Tensor::from_vec(all, (rows, dim), &device)?.to_dtype(DType::F16)?,
     );
     tensors.insert(
         "patches".to_string(),
@@ -63,16 +63,16 @@ pub fn load(model_base: &Path, classes: usize) -> anyhow::Result<Vec<TrackEmbedd
             .get(name)
             .ok_or_else(|| anyhow::anyhow!("the base set {} lacks `{name}`", path.display()))
     };
-    let embeddings: Vec<f32> = get("embeddings")?
-        .to_dtype(DType::F32)?
-        .flatten_all()?
-        .to_vec1()?;
+    let stored = get("embeddings")?;
+    let dim = stored.dims().get(1).copied().unwrap_or(0);
+    let embeddings: Vec<f32> = stored.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
     let patches: Vec<u32> = get("patches")?.to_vec1()?;
     let class_of: Vec<u32> = get("classes")?.to_vec1()?;
     let total: usize = patches.iter().map(|&p| p as usize).sum();
     anyhow::ensure!(
         patches.len() == class_of.len()
-            && total * EMBEDDING == embeddings.len()
+            && dim > 0
+            && total * dim == embeddings.len()
             && class_of.iter().all(|&c| (c as usize) < classes),
         "the base set {} is damaged",
         path.display()
@@ -80,11 +80,12 @@ pub fn load(model_base: &Path, classes: usize) -> anyhow::Result<Vec<TrackEmbedd
     let mut out = Vec::with_capacity(patches.len());
     let mut at = 0;
     for (i, (&p, &c)) in patches.iter().zip(&class_of).enumerate() {
-        let n = p as usize * EMBEDDING;
+        let n = p as usize * dim;
         out.push(TrackEmbeddings {
             path: PathBuf::from(format!("base track {i}")),
             class: c as usize,
             embeddings: embeddings[at..at + n].to_vec(),
+            dim,
         });
         at += n;
     }
@@ -103,7 +104,8 @@ mod tests {
             .map(|i| TrackEmbeddings {
                 path: PathBuf::from(format!("t{i}")),
                 class: i % 2,
-                embeddings: (0..(i + 1) * EMBEDDING).map(|k| k as f32 / 64.0).collect(),
+                embeddings: (0..(i + 1) * 200).map(|k| k as f32 / 64.0).collect(),
+                dim: 200,
             })
             .collect();
         save(&base, &tracks).unwrap();

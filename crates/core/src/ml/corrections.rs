@@ -25,11 +25,13 @@
 use crate::catalog::analyse;
 use crate::config::genres::Vocabulary;
 use crate::ml::head::{HeadOptions, LinearHead};
-use crate::ml::model::{Model, Network, today};
-use crate::ml::musicnn;
+use crate::ml::model::ModelCard;
+use crate::ml::model::ModelRow;
+use crate::ml::model::{Model, today};
+use crate::ml::network::Network;
 use crate::ml::transfer::{TrackEmbeddings, assign_folds};
-use crate::ml::vote::{self, Thresholds};
-use crate::store::ModelRow;
+use crate::ml::vote;
+use crate::proposal::Thresholds;
 use crate::store::{DecisionSource, Library};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -241,11 +243,13 @@ pub(crate) struct Sample {
     pub class: usize,
     pub weight: f32,
     pub track: Option<(i64, DecisionSource)>,
+    /// The backbone's embedding width.
+    pub dim: usize,
 }
 
 impl Sample {
     pub fn patches(&self) -> usize {
-        self.embeddings.len() / musicnn::EMBEDDING
+        self.embeddings.len() / self.dim
     }
 }
 
@@ -263,19 +267,13 @@ pub(crate) fn fit(
         y.extend(std::iter::repeat_n(s.class as u32, s.patches()));
         w.extend(std::iter::repeat_n(s.weight / n as f32, s.patches()));
     }
-    Ok(LinearHead::train(
-        &x,
-        &y,
-        &w,
-        musicnn::EMBEDDING,
-        classes,
-        opts,
-    )?)
+    let dim = samples.first().map_or(1, |s| s.dim);
+    Ok(LinearHead::train(&x, &y, &w, dim, classes, opts)?)
 }
 
 /// The patch probabilities of a sample's evenly spaced voting patches.
 pub(crate) fn voting_probabilities(head: &LinearHead, s: &Sample) -> Vec<f32> {
-    let d = musicnn::EMBEDDING;
+    let d = s.dim;
     let picks = crate::features::slice_plan(s.patches(), Some(analyse::DEFAULT_SAMPLE_SLICES));
     let sampled: Vec<f32> = picks
         .into_iter()
@@ -385,7 +383,7 @@ pub(crate) fn cv_options(head: &HeadOptions) -> HeadOptions {
 /// The model the library was first classified with: no user label went
 /// into it, so it can be judged on all of them.
 fn reference_model(lib: &Library, from: &ModelRow) -> anyhow::Result<ModelRow> {
-    let models = lib.models()?;
+    let models = lib.models::<ModelCard>()?;
     let mut at = from.clone();
     while let Some(parent) = at.parent.and_then(|p| models.iter().find(|m| m.id == p)) {
         at = parent.clone();
@@ -403,7 +401,7 @@ pub fn retrain_head(
     opts: &RetrainOptions,
 ) -> anyhow::Result<RetrainReport> {
     let started = std::time::Instant::now();
-    let parent = lib.active_model()?.ok_or_else(|| {
+    let parent = lib.active_model::<ModelCard>()?.ok_or_else(|| {
         anyhow::anyhow!("no model in this library yet: run `sonotag classify` first")
     })?;
     let mut model = Model::load(&parent.path)?;
@@ -464,11 +462,12 @@ pub fn retrain_head(
                 embeddings: t.embeddings,
                 weight: 1.0,
                 track: None,
+                dim: t.dim,
             })
         })
         .collect();
     let base_tracks = samples.len();
-    let dim = musicnn::EMBEDDING;
+    let dim = model.net.embedding_dim();
     for l in &usable {
         let Some(class) = class_of(&l.genre) else {
             continue;
@@ -489,6 +488,7 @@ pub fn retrain_head(
                 opts.user_weight
             },
             track: Some((l.track_id, l.source)),
+            dim,
         });
     }
     let head_opts = HeadOptions {
@@ -568,7 +568,7 @@ pub fn retrain_head(
     if let Network::Pretrained { head: h, .. } = &mut model.net {
         *h = head;
     }
-    let version = lib.models()?.len() + 1;
+    let version = lib.models::<ModelCard>()?.len() + 1;
     let name = format!("personal-{version}");
     let path = models_dir.join(&name);
     let decided_tracks = decided.len();
@@ -618,7 +618,7 @@ pub fn retrain_head(
     }
     model.base = path.clone();
     model.save(&path)?;
-    let id = lib.register_model(&model, Some(parent.id))?;
+    let id = lib.register_model(&model.card.name, &model.base, &model.card, Some(parent.id))?;
     lib.set_model_parent(id, parent.id)?;
     let revoted = analyse::revote_from_embeddings(lib, parent.id, id, &model, thresholds)?;
     if activate {

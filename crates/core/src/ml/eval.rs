@@ -8,7 +8,7 @@ use crate::features::slice_plan;
 use crate::ml::model::Model;
 use crate::ml::scratch_training::LabelRow;
 use crate::ml::vote;
-use crate::ml::vote::Thresholds;
+use crate::proposal::Thresholds;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -64,7 +64,7 @@ pub fn evaluate(
     sample: Option<usize>,
 ) -> EvalReport {
     let classes = model.card.classes.clone();
-    let kind = model.card.backbone.features();
+    let kind = model.card.features.kind;
     let tracks: Vec<TrackResult> = rows
         .par_iter()
         .map(|row| {

@@ -1,18 +1,22 @@
 //! The listener: networks, heads, training and judging.
 //!
-//! [`musicnn`] is the pretrained backbone and [`head`] the linear genre head
-//! on its embeddings; [`model`] ties a backbone and a head to a card on disk;
+//! [`backbone`] holds the pretrained backbones (musicnn) behind one trait,
+//! [`head`] the linear genre head on their embeddings and [`scratch_cnn`]
+//! the from-scratch CNN; [`network`] runs either, and [`model`] ties one to
+//! a card on disk;
 //! [`vote`] turns patch probabilities into a proposal and calibrates its
 //! thresholds. [`transfer`] trains a head, [`scratch_training`] the
 //! from-scratch CNN, [`corrections`] retrains from the user's decisions on
 //! the [`base_set`]; [`eval`] and [`simulate`] measure models.
 
+pub mod backbone;
 pub mod base_set;
 pub mod corrections;
 pub mod eval;
 pub mod head;
 pub mod model;
-pub mod musicnn;
+pub mod network;
+pub mod scratch_cnn;
 pub mod scratch_training;
 pub mod simulate;
 pub mod transfer;

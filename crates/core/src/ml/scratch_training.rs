@@ -17,9 +17,10 @@ use crate::cancel::Cancel;
 use crate::config::genres::Vocabulary;
 use crate::features::all_slices;
 use crate::features::spectrogram::{MEL_BANDS, SLICE_COLUMNS, Spectrogram};
-use crate::ml::model::{Architecture, ClassCount, GenreNet};
+use crate::ml::model::ClassCount;
+use crate::ml::scratch_cnn::{Architecture, GenreNet};
 use crate::ml::vote;
-use crate::ml::vote::Thresholds;
+use crate::proposal::Thresholds;
 use crate::rng::Rng;
 use candle_core::{Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -289,7 +290,7 @@ fn track_accuracy(
     for &i in idx {
         let (probs, _) = net.infer(
             &all_slices(&examples[i].spec),
-            crate::ml::model::INFER_BATCH,
+            crate::ml::scratch_cnn::INFER_BATCH,
         )?;
         let p = vote::vote(
             &probs,
@@ -449,70 +450,6 @@ pub fn train(
         validation,
         per_class,
     })
-}
-
-/// Slices per step of head training: the whole set when smaller.
-const HEAD_BATCH: usize = 2048;
-
-/// Trains only the head on stored embeddings (`n × dim`, one label each):
-/// `steps` AdamW steps on seeded random mini-batches (the whole set when it
-/// is small), classes weighted inversely to their counts so a big class
-/// cannot win by size. Seconds even for thousands of tracks.
-pub fn train_head(
-    net: &mut GenreNet,
-    embeddings: &[f32],
-    labels: &[u32],
-    classes: usize,
-    seed: u64,
-    steps: usize,
-) -> candle_core::Result<f32> {
-    net.reset_head(classes, seed)?;
-    let dim = net.architecture().embedding;
-    let n = labels.len();
-    let mut counts = vec![0f32; classes];
-    for &l in labels {
-        counts[l as usize] += 1.0;
-    }
-    let weight_of = |l: u32| n as f32 / (classes as f32 * counts[l as usize]);
-    let mut opt = AdamW::new(
-        net.head_vars(),
-        ParamsAdamW {
-            lr: 1e-2,
-            weight_decay: 1e-3,
-            ..Default::default()
-        },
-    )?;
-    let mut rng = Rng::new(seed);
-    let batch = n.min(HEAD_BATCH);
-    let mut last = 0.0;
-    let mut x = Vec::with_capacity(batch * dim);
-    let mut y = Vec::with_capacity(batch);
-    let mut w = Vec::with_capacity(batch);
-    for _ in 0..steps {
-        x.clear();
-        y.clear();
-        w.clear();
-        for k in 0..batch {
-            let i = if batch == n {
-                k
-            } else {
-                (rng.next_u64() % n as u64) as usize
-            };
-            x.extend_from_slice(&embeddings[i * dim..(i + 1) * dim]);
-            y.push(labels[i]);
-            w.push(weight_of(labels[i]));
-        }
-        let xt = Tensor::from_slice(&x, (batch, dim), net.device())?;
-        let yt = Tensor::from_slice(&y, batch, net.device())?;
-        let wt = Tensor::from_slice(&w, batch, net.device())?;
-        let logits = net.head(&xt, Some(&mut rng))?;
-        let logp = candle_nn::ops::log_softmax(&logits, 1)?;
-        let picked = logp.gather(&yt.unsqueeze(1)?, 1)?.squeeze(1)?;
-        let loss = (picked * &wt)?.mean_all()?.neg()?;
-        opt.backward_step(&loss)?;
-        last = loss.to_scalar::<f32>()?;
-    }
-    Ok(last)
 }
 
 #[cfg(test)]

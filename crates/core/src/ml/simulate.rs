@@ -17,7 +17,8 @@ use crate::ml::corrections::{
     voting_probabilities,
 };
 use crate::ml::head::HeadOptions;
-use crate::ml::vote::{self, Proposal, Thresholds};
+use crate::ml::vote;
+use crate::proposal::{Proposal, Thresholds};
 use crate::rng::Rng;
 use serde::Serialize;
 
@@ -27,6 +28,8 @@ pub struct SimTrack {
     /// The file, for the wrong proposals listed at debug level.
     pub name: String,
     pub embeddings: Vec<f32>,
+    /// The backbone's embedding width.
+    pub dim: usize,
     pub genre: String,
 }
 
@@ -119,6 +122,7 @@ fn retrained(
                 embeddings: t.embeddings.clone(),
                 weight: w,
                 track: None,
+                dim: t.dim,
             })
         })
         .collect();
@@ -148,6 +152,7 @@ fn proposals(
                 class: 0,
                 weight: 1.0,
                 track: None,
+                dim: t.dim,
             };
             vote::vote(&voting_probabilities(head, &s), classes, thresholds)
         })
@@ -288,7 +293,7 @@ fn measure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ml::vote::Unsure;
+    use crate::proposal::Unsure;
 
     fn p(winner: usize, share: f32, unsure: bool) -> Proposal {
         Proposal {

@@ -2,7 +2,7 @@
 //!
 //! With a few hundred labelled tracks a network trained from scratch learns
 //! the recordings more than the genres; a backbone pretrained on 200k songs
-//! ([`crate::ml::musicnn`]) already describes music, and a linear head on its
+//! ([`crate::ml::backbone::musicnn`]) already describes music, and a linear head on its
 //! embeddings ([`LinearHead`]) is all that needs to be learned. Steps:
 //!
 //! 1. [`embed_tracks`]: every labelled track is decoded once and at most
@@ -15,9 +15,9 @@
 //!    track the head was trained on, and never the evaluation tracks.
 //! 3. [`fit`]: the final head on all training tracks.
 
-use crate::features::{FeatureKind, PatchData, slice_plan};
+use crate::features::slice_plan;
+use crate::ml::backbone::Backbone;
 use crate::ml::head::{HeadOptions, LinearHead};
-use crate::ml::musicnn::{self, MusicnnNet};
 use crate::ml::scratch_training::Skipped;
 use crate::rng::Rng;
 use rayon::prelude::*;
@@ -29,19 +29,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct TrackEmbeddings {
     pub path: PathBuf,
     pub class: usize,
-    /// `patches × 200`.
+    /// `patches × dim`.
     pub embeddings: Vec<f32>,
+    /// The backbone's embedding width.
+    pub dim: usize,
 }
 
 impl TrackEmbeddings {
     /// Number of embedded patches.
     pub fn patches(&self) -> usize {
-        self.embeddings.len() / musicnn::EMBEDDING
+        self.embeddings.len() / self.dim
     }
 
     /// The embeddings of `n` evenly spaced patches (all when fewer).
     pub fn sampled(&self, n: Option<usize>) -> Vec<f32> {
-        let d = musicnn::EMBEDDING;
+        let d = self.dim;
         slice_plan(self.patches(), n)
             .into_iter()
             .flat_map(|k| self.embeddings[k * d..(k + 1) * d].iter().copied())
@@ -60,7 +62,12 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 /// The cache file of `path`'s embeddings: keyed by the file's identity
 /// (path, size, modification time), the feature version, the backbone
 /// weights and the patch cap, so any change misses.
-fn cache_file(dir: &Path, path: &Path, max_patches: usize) -> Option<PathBuf> {
+fn cache_file(
+    dir: &Path,
+    backbone: &dyn Backbone,
+    path: &Path,
+    max_patches: usize,
+) -> Option<PathBuf> {
     use std::hash::{Hash, Hasher};
     let meta = std::fs::metadata(path).ok()?;
     let mtime = meta
@@ -73,17 +80,18 @@ fn cache_file(dir: &Path, path: &Path, max_patches: usize) -> Option<PathBuf> {
         path.canonicalize().ok()?,
         meta.len(),
         mtime.as_nanos(),
-        musicnn::FEATURES_VERSION,
-        crate::ml::model::MUSICNN_SHA256,
+        backbone.name(),
+        backbone.version(),
+        crate::ml::backbone::registered(backbone.name()).map(|r| r.sha256),
         max_patches,
     )
         .hash(&mut h);
     Some(dir.join(format!("{:016x}.f32", h.finish())))
 }
 
-fn read_cache(file: &Path) -> Option<Vec<f32>> {
+fn read_cache(file: &Path, dim: usize) -> Option<Vec<f32>> {
     let bytes = std::fs::read(file).ok()?;
-    (bytes.len() % (4 * musicnn::EMBEDDING) == 0 && !bytes.is_empty()).then(|| {
+    (bytes.len() % (4 * dim) == 0 && !bytes.is_empty()).then(|| {
         bytes
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -108,7 +116,7 @@ fn write_cache(file: &Path, embeddings: &[f32]) {
 /// are shorter than one patch come back as skipped, with the reason. With
 /// `cache`, embeddings computed before for the same file are reused.
 pub fn embed_tracks(
-    backbone: &MusicnnNet,
+    backbone: &dyn Backbone,
     rows: &[(PathBuf, usize)],
     max_patches_per_track: usize,
     cache: Option<&Path>,
@@ -122,16 +130,20 @@ pub fn embed_tracks(
                 path: path.clone(),
                 reason,
             };
-            let cached = cache.and_then(|dir| cache_file(dir, path, max_patches_per_track));
-            if let Some(embeddings) = cached.as_deref().and_then(read_cache) {
+            let cached =
+                cache.and_then(|dir| cache_file(dir, backbone, path, max_patches_per_track));
+            let dim = backbone.embedding_width();
+            if let Some(embeddings) = cached.as_deref().and_then(|f| read_cache(f, dim)) {
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, rows.len());
                 return Ok(TrackEmbeddings {
                     path: path.clone(),
                     class: *class,
                     embeddings,
+                    dim,
                 });
             }
-            let outcome = FeatureKind::MusicnnMel
+            let outcome = backbone
+                .features()
                 .analyse_file(path)
                 .map_err(|e| skipped(e.to_string()))
                 .and_then(|patches| {
@@ -139,25 +151,23 @@ pub fn embed_tracks(
                     if n == 0 {
                         return Err(skipped(format!(
                             "shorter than one {:.2} s patch",
-                            musicnn::PATCH_SECONDS
+                            backbone.patch_seconds()
                         )));
                     }
-                    let PatchData::LogMel(data) = patches
+                    let data = patches
                         .data
-                        .subset(&slice_plan(n, Some(max_patches_per_track)))
-                    else {
-                        unreachable!("musicnn patches are log-mel")
-                    };
-                    let forward = backbone
-                        .forward(&data)
+                        .subset(&slice_plan(n, Some(max_patches_per_track)));
+                    let embeddings = backbone
+                        .embed(&data)
                         .map_err(|e| skipped(format!("inference failed: {e}")))?;
                     if let Some(file) = &cached {
-                        write_cache(file, &forward.embeddings);
+                        write_cache(file, &embeddings);
                     }
                     Ok(TrackEmbeddings {
                         path: path.clone(),
                         class: *class,
-                        embeddings: forward.embeddings,
+                        embeddings,
+                        dim,
                     })
                 });
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, rows.len());
@@ -184,13 +194,14 @@ pub fn fit(
     let mut x = Vec::new();
     let mut y = Vec::new();
     let mut w = Vec::new();
+    let dim = tracks.first().map_or(1, |t| t.dim);
     for t in tracks {
         x.extend_from_slice(&t.embeddings);
         y.extend(std::iter::repeat_n(t.class as u32, t.patches()));
         // Every track weighs the same, however many patches it has.
         w.extend(std::iter::repeat_n(1.0 / t.patches() as f32, t.patches()));
     }
-    LinearHead::train(&x, &y, &w, musicnn::EMBEDDING, classes, opts)
+    LinearHead::train(&x, &y, &w, dim, classes, opts)
 }
 
 /// Assigns each track a fold in `0..folds`, stratified by class and
@@ -295,7 +306,7 @@ impl Default for TransferOptions {
 /// A trained head with its calibrated thresholds.
 pub struct TransferTrained {
     pub head: LinearHead,
-    pub thresholds: crate::ml::vote::Thresholds,
+    pub thresholds: crate::proposal::Thresholds,
     pub calibrated: bool,
     /// Top-1 track accuracy of the out-of-fold votes (no abstention).
     pub cross_validated_accuracy: f32,
@@ -316,7 +327,7 @@ pub fn train_head_model(
         opts.calibration_patches,
         &opts.head,
     )?;
-    let plurality = crate::ml::vote::Thresholds {
+    let plurality = crate::proposal::Thresholds {
         slice: 0.0,
         track: 0.0,
     };
@@ -349,7 +360,7 @@ pub fn train_head_model(
                     "{:.0}% precision unreachable out of fold: the article's thresholds kept",
                     opts.target_precision * 100.0
                 ));
-                (crate::ml::vote::Thresholds::default(), false)
+                (crate::proposal::Thresholds::default(), false)
             }
         };
     let all: Vec<&TrackEmbeddings> = tracks.iter().collect();

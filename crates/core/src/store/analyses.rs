@@ -4,7 +4,7 @@
 //! compact blobs rather than JSON; this module alone knows the encodings.
 
 use super::{Library, Result, now, path_from_bytes};
-use crate::ml::vote::{Proposal, ProposalState};
+use crate::proposal::{Proposal, ProposalState};
 use half::f16;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;

@@ -25,7 +25,7 @@ mod track_rows;
 
 pub use analyses::{Analysis, Outcome, PendingTrack, ProposalRow};
 pub use labels::{DecisionRow, DecisionSource, Label, LabelledFile, TrackLabel, is_written};
-pub use models::ModelRow;
+pub use models::ModelRecord;
 pub use tag_history::{Batch, BatchState, NewWrite, TagWrite, WriteKind};
 pub use track_rows::TrackRow;
 

@@ -1,29 +1,40 @@
 //! The `models` table: every model a library has used, its card, its parent
 //! (the model it was retrained from) and which one is active.
+//!
+//! The store keeps a card as JSON and knows nothing of what it holds: the
+//! card type is the caller's (`crate::ml::model::ModelCard`), so the store
+//! does not depend on the networks.
 
 use super::{Library, Result, now};
-use crate::ml::model::{Model, ModelCard};
 use rusqlite::params;
 use serde::Serialize;
-use std::path::PathBuf;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
 
-/// A registered model.
+/// A registered model with its card of type `C`.
 #[derive(Clone, Debug, Serialize)]
-pub struct ModelRow {
+pub struct ModelRecord<C> {
     pub id: i64,
     pub name: String,
     pub path: PathBuf,
     pub parent: Option<i64>,
     pub active: bool,
-    pub card: ModelCard,
+    pub card: C,
 }
 
 impl Library {
-    /// Registers a model (by name) and returns its id; the card is refreshed.
-    pub fn register_model(&mut self, model: &Model, parent: Option<i64>) -> Result<i64> {
-        let card = serde_json::to_string(&model.card).expect("cards serialise");
-        let path = model.base.to_string_lossy().into_owned();
-        let name = model.card.name.clone();
+    /// Registers a model (by name, saved at `path` without extension) and
+    /// returns its id; the card is refreshed.
+    pub fn register_model(
+        &mut self,
+        name: &str,
+        path: &Path,
+        card: &impl Serialize,
+        parent: Option<i64>,
+    ) -> Result<i64> {
+        let card = serde_json::to_string(card).expect("cards serialise");
+        let path = path.to_string_lossy().into_owned();
+        let name = name.to_string();
         self.transaction(|tx| {
             tx.execute(
                 "INSERT INTO models (name, path, parent, card, created_at)
@@ -57,14 +68,14 @@ impl Library {
     }
 
     /// Registered models, newest first.
-    pub fn models(&self) -> Result<Vec<ModelRow>> {
+    pub fn models<C: DeserializeOwned>(&self) -> Result<Vec<ModelRecord<C>>> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, name, path, parent, active, card FROM models ORDER BY id DESC",
             )?;
             let rows = stmt.query_map([], |r| {
                 let card: String = r.get(5)?;
-                Ok(ModelRow {
+                Ok(ModelRecord {
                     id: r.get(0)?,
                     name: r.get(1)?,
                     path: PathBuf::from(r.get::<_, String>(2)?),
@@ -84,7 +95,7 @@ impl Library {
     }
 
     /// The active model, if any.
-    pub fn active_model(&self) -> Result<Option<ModelRow>> {
+    pub fn active_model<C: DeserializeOwned>(&self) -> Result<Option<ModelRecord<C>>> {
         Ok(self.models()?.into_iter().find(|m| m.active))
     }
 }

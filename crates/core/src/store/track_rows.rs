@@ -2,7 +2,7 @@
 //! the proposal of a model, the user's decision and any analysis error.
 
 use super::{DecisionSource, Library, Result, TrackStatus, path_from_bytes};
-use crate::ml::vote::ProposalState;
+use crate::proposal::ProposalState;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use std::path::PathBuf;
 

@@ -4,7 +4,7 @@
 use super::{Landing, Phase, Progress};
 use crate::cancel::Cancel;
 use crate::catalog::analyse::{self, ClassifySummary};
-use crate::ml::vote::Thresholds;
+use crate::proposal::Thresholds;
 use crate::store::Library;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -68,7 +68,7 @@ pub fn classify_library(
     on(Progress::Phase(Phase::Classifying));
     let (model_id, model) = analyse::resolve_model(lib, request.model.as_deref())?;
     let thresholds =
-        crate::ml::vote::Thresholds::in_force(request.thresholds, Some(model.card.thresholds));
+        crate::proposal::Thresholds::in_force(request.thresholds, Some(model.card.thresholds));
     // Proposals stored before unsure tracks kept their leaning genre get it
     // from the stored probabilities (no decoding, well under a second).
     if lib.proposals_without_leaning(model_id)? > 0 {

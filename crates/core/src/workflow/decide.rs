@@ -3,7 +3,7 @@
 //! in one transaction and returns what it changed, before and after, so the
 //! window can undo and redo it step by step.
 
-use crate::ml::vote::ProposalState;
+use crate::proposal::ProposalState;
 use crate::store::{DecisionSource, Label, Library};
 use serde::Serialize;
 

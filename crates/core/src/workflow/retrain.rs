@@ -7,7 +7,9 @@
 use crate::cancel::Cancel;
 use crate::config::genres::Vocabulary;
 use crate::ml::corrections;
-use crate::ml::model::{self, Model, Network};
+use crate::ml::model::ModelCard;
+use crate::ml::model::{self, Model};
+use crate::ml::network::Network;
 use crate::ml::scratch_training::{self, LabelRow, TrainOptions};
 use crate::store::Library;
 use crate::workflow::train::{TrainEvent, classes_and_inputs, report_skipped};
@@ -75,14 +77,14 @@ pub fn retrain_full(
     events: &(dyn Fn(TrainEvent) + Sync),
 ) -> anyhow::Result<FullRetrainReport> {
     let parent = lib
-        .active_model()?
+        .active_model::<ModelCard>()?
         .context("no model in this library yet: run `sonotag classify` first")?;
     let base_model = Model::load(&parent.path)?;
     let Network::Scratch(base_net) = base_model.net else {
         anyhow::bail!(
             "model {} sits on the frozen {} backbone, so only its head can learn: run `sonotag retrain` (without --full)",
             parent.name,
-            base_model.card.backbone.name()
+            base_model.card.backbone.name
         );
     };
     let rows = library_rows(lib, vocab)?;
@@ -108,7 +110,7 @@ pub fn retrain_full(
         &cancel,
         &mut |e| events(TrainEvent::Epoch(e.clone())),
     )?;
-    let name = format!("personal-full-{}", lib.models()?.len() + 1);
+    let name = format!("personal-full-{}", lib.models::<ModelCard>()?.len() + 1);
     let mut card = base_model.card.clone();
     card.name = name.clone();
     card.classes = classes.clone();
@@ -123,7 +125,7 @@ pub fn retrain_full(
         base: base.clone(),
     };
     model.save(&base)?;
-    let id = lib.register_model(&model, Some(parent.id))?;
+    let id = lib.register_model(&model.card.name, &model.base, &model.card, Some(parent.id))?;
     lib.set_active_model(id)?;
     Ok(FullRetrainReport {
         model_name: name,
@@ -153,7 +155,7 @@ impl std::fmt::Display for UseModelReport {
 /// proposals with its stored analyses (a model registered by a retrain has
 /// them; one never used here needs `sonotag classify`).
 pub fn use_model(lib: &mut Library, name: &str) -> anyhow::Result<UseModelReport> {
-    let models = lib.models()?;
+    let models = lib.models::<ModelCard>()?;
     let row = models.iter().find(|m| m.name == name).with_context(|| {
         format!(
             "no model {name} in this library; registered: {}",

@@ -5,15 +5,17 @@
 //! model with its card, reporting typed [`TrainEvent`]s as it goes.
 
 use crate::cancel::Cancel;
+use crate::features::FeatureParams;
+use crate::ml::backbone::BackboneSpec;
 use crate::ml::eval::{self, EvalReport};
 use crate::ml::head::HeadOptions;
-use crate::ml::model::{
-    self, Architecture, Backbone, FeatureParams, Model, ModelCard, Network, TrainingSummary,
-};
-use crate::ml::musicnn;
+use crate::ml::model::{self, Model, ModelCard, TrainingSummary};
+use crate::ml::network::Network;
+use crate::ml::scratch_cnn::Architecture;
 use crate::ml::scratch_training::{self, LabelRow, Split, TrainOptions};
 use crate::ml::transfer::{self, TransferOptions};
-use crate::ml::vote::{self, Thresholds};
+use crate::ml::vote;
+use crate::proposal::Thresholds;
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,7 +33,7 @@ pub struct TrainRequest {
     pub standardise: bool,
     pub no_augment: bool,
     pub target_precision: f32,
-    pub backbone: Backbone,
+    pub backbone: BackboneSpec,
     /// Cross-validation folds (pretrained backbones).
     pub folds: usize,
     /// How it was asked for, recorded in the card.
@@ -91,9 +93,10 @@ pub fn train_model(
         .filter(|r| r.split != Some(Split::Eval))
         .collect();
     let (classes, inputs) = classes_and_inputs(&train_rows, "the training rows")?;
-    let trained = match &args.backbone {
-        Backbone::ScratchCnn => train_scratch(args, &inputs, &classes, events)?,
-        Backbone::MusicnnMsd { .. } => train_transfer(args, &inputs, &classes, events)?,
+    let trained = if args.backbone.is_scratch() {
+        train_scratch(args, &inputs, &classes, events)?
+    } else {
+        train_transfer(args, &inputs, &classes, events)?
     };
     let name = args
         .out
@@ -107,7 +110,11 @@ pub fn train_model(
             created: model::today(),
             classes: classes.clone(),
             backbone: args.backbone.clone(),
-            features: FeatureParams::of(args.backbone.features()),
+            features: FeatureParams::of(
+                args.backbone
+                    .features()
+                    .context("a backbone this Sonotag lacks")?,
+            ),
             architecture: trained.architecture,
             parameters: trained.net.parameters(),
             mflops_per_slice: trained.net.mflops_per_patch(),
@@ -239,7 +246,7 @@ pub fn shipped_musicnn() -> anyhow::Result<PathBuf> {
     )
 }
 
-/// A linear head on the frozen musicnn backbone; thresholds calibrated by
+/// A linear head on a frozen pretrained backbone; thresholds calibrated by
 /// cross-validation on the training tracks.
 fn train_transfer(
     args: &TrainRequest,
@@ -247,10 +254,11 @@ fn train_transfer(
     classes: &[String],
     events: &(dyn Fn(TrainEvent) + Sync),
 ) -> anyhow::Result<TrainedNet> {
-    let backbone = musicnn::shared(&shipped_musicnn()?)?;
+    let backbone =
+        crate::ml::backbone::open(&args.backbone, &args.out).map_err(anyhow::Error::msg)?;
     let cache = transfer::default_cache_dir();
     let (tracks, skipped) = transfer::embed_tracks(
-        &backbone,
+        backbone.as_ref(),
         inputs,
         args.max_slices,
         cache.as_deref(),
@@ -285,8 +293,12 @@ fn train_transfer(
     }
     let mut notes = trained.notes;
     notes.push(format!(
-        "head: multinomial logistic regression on standardised 200-d musicnn embeddings, every patch a sample (at most {} per track), tracks and genres weighted equally, C = {}, {} full-batch AdamW steps",
-        args.max_slices, opts.head.c, opts.head.steps
+        "head: multinomial logistic regression on standardised {}-d {} embeddings, every patch a sample (at most {} per track), tracks and genres weighted equally, C = {}, {} full-batch AdamW steps",
+        backbone.embedding_width(),
+        backbone.name(),
+        args.max_slices,
+        opts.head.c,
+        opts.head.steps
     ));
     Ok(TrainedNet {
         net: Network::Pretrained {

@@ -25,40 +25,22 @@
 //! ReLU makes it exactly constant). The golden test checks the result
 //! against the numpy reference (`tests/musicnn_golden.rs`).
 
-use crate::audio::{AudioError, AudioStream, DecodeReport};
+use super::{Backbone, Registration};
+use crate::features::musicnn_mel::{LOG_MEL_MAX, MEL_BANDS, PATCH_FRAMES};
+use crate::features::{FeatureKind, PatchData};
 use candle_core::{D, Device, Tensor};
-use half::f16;
-use rustfft::num_complex::Complex64;
-use rustfft::{Fft, FftPlanner};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Input sample rate in Hz.
-pub const SAMPLE_RATE: u32 = 16_000;
-/// STFT window length in samples (32 ms).
-pub const N_FFT: usize = 512;
-/// Samples between two frames (16 ms).
-pub const HOP: usize = 256;
-/// Mel bands.
-pub const MEL_BANDS: usize = 96;
-/// Frames per patch (≈ 2.99 s), musicnn's input length.
-pub const PATCH_FRAMES: usize = 187;
-/// Seconds of audio one patch covers.
-pub const PATCH_SECONDS: f64 = (PATCH_FRAMES * HOP) as f64 / SAMPLE_RATE as f64;
 /// Width of the embedding (the penultimate layer).
 pub const EMBEDDING: usize = 200;
-/// Version of this feature pipeline, stamped on analyses and model cards; the
-/// from-scratch network's pipeline is [`crate::features::spectrogram::FEATURES_VERSION`].
-pub const FEATURES_VERSION: u32 = 101;
 /// Patches per inference batch: the intermediate im2col buffers are ~20 MB a
 /// patch, so larger batches cost memory without speed.
 pub const INFER_BATCH: usize = 8;
 
 /// Batch-norm epsilon of `tf.layers.batch_normalization`.
 const BN_EPS: f32 = 1e-3;
-/// Largest value the front end can produce: `log10(10000 × f16::MAX + 1)`.
-const LOG_MEL_MAX: f32 = 8.8163;
 /// A front-end filter whose kernel can move its normalised output by less
 /// than this is computed as a constant.
 const DEAD_FILTER_BOUND: f32 = 1e-5;
@@ -73,281 +55,6 @@ pub enum MusicnnError {
     },
     #[error("musicnn weights {}: {reason}", path.display())]
     Invalid { path: PathBuf, reason: String },
-}
-
-/// musicnn's log-mel front end. Cheap to build; share one per thread.
-pub struct MelFrontEnd {
-    fft: Arc<dyn Fft<f64>>,
-    /// Periodic Hann window, rounded to f32 as the reference does.
-    window: Vec<f32>,
-    /// Per band: first FFT bin and its weights (f32-rounded, used as f64).
-    filters: Vec<(usize, Vec<f64>)>,
-}
-
-impl Default for MelFrontEnd {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-fn slaney_hz_to_mel(f: f64) -> f64 {
-    if f >= 1000.0 {
-        15.0 + (f / 1000.0).ln() / (6.4f64.ln() / 27.0)
-    } else {
-        f / (200.0 / 3.0)
-    }
-}
-
-fn slaney_mel_to_hz(m: f64) -> f64 {
-    if m >= 15.0 {
-        1000.0 * ((6.4f64.ln() / 27.0) * (m - 15.0)).exp()
-    } else {
-        m * 200.0 / 3.0
-    }
-}
-
-impl MelFrontEnd {
-    /// Plans the FFT and builds librosa's default (Slaney) filterbank.
-    pub fn new() -> Self {
-        let window = (0..N_FFT)
-            .map(|n| {
-                (0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / N_FFT as f64).cos()) as f32
-            })
-            .collect();
-        let bins = N_FFT / 2 + 1;
-        let nyquist = SAMPLE_RATE as f64 / 2.0;
-        let fft_hz: Vec<f64> = (0..bins)
-            .map(|k| k as f64 * nyquist / (bins - 1) as f64)
-            .collect();
-        let (lo, hi) = (slaney_hz_to_mel(0.0), slaney_hz_to_mel(nyquist));
-        let mel_hz: Vec<f64> = (0..MEL_BANDS + 2)
-            .map(|i| slaney_mel_to_hz(lo + (hi - lo) * i as f64 / (MEL_BANDS + 1) as f64))
-            .collect();
-        let filters = (0..MEL_BANDS)
-            .map(|b| {
-                let norm = 2.0 / (mel_hz[b + 2] - mel_hz[b]);
-                let weights: Vec<f64> = fft_hz
-                    .iter()
-                    .map(|&f| {
-                        let lower = (f - mel_hz[b]) / (mel_hz[b + 1] - mel_hz[b]);
-                        let upper = (mel_hz[b + 2] - f) / (mel_hz[b + 2] - mel_hz[b + 1]);
-                        ((lower.min(upper)).max(0.0) * norm) as f32 as f64
-                    })
-                    .collect();
-                let first = weights.iter().position(|&w| w != 0.0).unwrap_or(0);
-                let last = weights.iter().rposition(|&w| w != 0.0).unwrap_or(0);
-                (first, weights[first..=last.max(first)].to_vec())
-            })
-            .collect();
-        Self {
-            fft: FftPlanner::new().plan_fft_forward(N_FFT),
-            window,
-            filters,
-        }
-    }
-
-    /// Frames (row-major `frames × 96`) of a whole signal, centred the way
-    /// librosa centres them: reflect-padded by half a window at both ends,
-    /// one frame every [`HOP`] samples, `1 + len / HOP` frames.
-    pub fn frames_centred(&self, samples: &[f32]) -> Vec<f32> {
-        let half = N_FFT / 2;
-        let n = samples.len();
-        let mut padded = Vec::with_capacity(n + N_FFT);
-        // numpy's "reflect" mirrors around the edge sample without repeating it.
-        let mirror = |i: isize| -> f32 {
-            if n < 2 {
-                return 0.0;
-            }
-            let period = 2 * (n as isize - 1);
-            let mut k = i.rem_euclid(period);
-            if k >= n as isize {
-                k = period - k;
-            }
-            samples[k as usize]
-        };
-        padded.extend((0..half).map(|i| mirror(i as isize - half as isize)));
-        padded.extend_from_slice(samples);
-        padded.extend((0..half).map(|i| mirror((n + i) as isize)));
-        self.frames_uncentred(&padded)
-    }
-
-    /// Frames of a segment whose frame `j` covers samples
-    /// `j*HOP .. j*HOP + N_FFT` (no padding): how a patch in the middle of a
-    /// track is computed after seeking.
-    pub fn frames_uncentred(&self, samples: &[f32]) -> Vec<f32> {
-        let count = if samples.len() >= N_FFT {
-            (samples.len() - N_FFT) / HOP + 1
-        } else {
-            0
-        };
-        let mut out = Vec::with_capacity(count * MEL_BANDS);
-        let mut buf = vec![Complex64::default(); N_FFT];
-        let mut scratch = vec![Complex64::default(); self.fft.get_inplace_scratch_len()];
-        let mut power = vec![0f64; N_FFT / 2 + 1];
-        // One frame per FFT (not two packed in one): a frame's value must not
-        // depend on its neighbour, so streamed and whole-file analyses agree
-        // bit for bit. The FFT is a few percent of the decoding cost.
-        for j in 0..count {
-            for (i, c) in buf.iter_mut().enumerate() {
-                // The window product is rounded to f32, as the reference does.
-                let a = samples[j * HOP + i] * self.window[i];
-                *c = Complex64::new(a as f64, 0.0);
-            }
-            self.fft.process_with_scratch(&mut buf, &mut scratch);
-            for (p, z) in power.iter_mut().zip(&buf) {
-                *p = z.norm_sqr();
-            }
-            self.push_log_mel(&power, &mut out);
-        }
-        out
-    }
-
-    fn push_log_mel(&self, power: &[f64], out: &mut Vec<f32>) {
-        for (first, weights) in &self.filters {
-            let mel: f64 = weights
-                .iter()
-                .zip(&power[*first..])
-                .map(|(w, p)| w * p)
-                .sum();
-            // musicnn stores its spectrograms as float16; the model was
-            // trained on that rounding.
-            let rounded = f16::from_f64(mel).to_f32();
-            out.push((10_000.0 * rounded + 1.0).log10());
-        }
-    }
-}
-
-/// Streams samples into centred frames without holding the whole signal:
-/// the reflect padding needs only the first and last 257 samples.
-struct CentredFrames<'a> {
-    front_end: &'a MelFrontEnd,
-    /// Padded samples not yet consumed by a frame.
-    pending: Vec<f32>,
-    /// The last `N_FFT / 2 + 1` samples seen (for the end's reflection).
-    tail: Vec<f32>,
-    started: bool,
-    frames: Vec<f32>,
-}
-
-impl<'a> CentredFrames<'a> {
-    fn new(front_end: &'a MelFrontEnd) -> Self {
-        Self {
-            front_end,
-            pending: Vec::new(),
-            tail: Vec::new(),
-            started: false,
-            frames: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, samples: &[f32]) {
-        let half = N_FFT / 2;
-        self.tail.extend_from_slice(samples);
-        if self.tail.len() > half + 1 {
-            self.tail.drain(..self.tail.len() - (half + 1));
-        }
-        self.pending.extend_from_slice(samples);
-        if !self.started {
-            if self.pending.len() <= half {
-                return;
-            }
-            let mut padded: Vec<f32> = self.pending[1..=half].iter().rev().copied().collect();
-            padded.append(&mut self.pending);
-            self.pending = padded;
-            self.started = true;
-        }
-        self.drain_frames();
-    }
-
-    fn drain_frames(&mut self) {
-        if self.pending.len() < N_FFT {
-            return;
-        }
-        let count = (self.pending.len() - N_FFT) / HOP + 1;
-        let used = (count - 1) * HOP + N_FFT;
-        self.frames
-            .extend(self.front_end.frames_uncentred(&self.pending[..used]));
-        self.pending.drain(..count * HOP);
-    }
-
-    fn finish(mut self) -> Vec<f32> {
-        if !self.started {
-            // Shorter than half a window: numpy's reflection of the whole.
-            return self.front_end.frames_centred(&self.pending);
-        }
-        let n = self.tail.len();
-        let reflection: Vec<f32> = (0..N_FFT / 2).map(|i| self.tail[n - 2 - i]).collect();
-        self.pending.extend(reflection);
-        self.drain_frames();
-        self.frames
-    }
-}
-
-/// Decodes a file at 16 kHz and returns its log-mel frames (`frames × 96`)
-/// exactly as [`MelFrontEnd::frames_centred`] would on the whole signal,
-/// without holding the signal.
-pub fn analyse_file(path: &Path) -> Result<(Vec<f32>, DecodeReport), AudioError> {
-    let front_end = MelFrontEnd::new();
-    let mut frames = CentredFrames::new(&front_end);
-    let mut stream = AudioStream::open_at(path, SAMPLE_RATE)?;
-    while let Some(chunk) = stream.next_chunk()? {
-        frames.push(&chunk);
-    }
-    Ok((frames.finish(), stream.report().clone()))
-}
-
-/// Analyses only the patches `indices` (patch `k` is frames
-/// `k*187..(k+1)*187` of [`analyse_file`]) by seeking to each: the fast path
-/// for classifying long tracks. A patch is decoded from 0.1 s before the
-/// first sample its frames read (an MP3 frame right after a seek cannot be
-/// decoded: its bit reservoir lies before the seek point), and computed
-/// without padding, so it matches the full analysis but for decoder and
-/// resampler warm-up. Returns the patches found (a file shorter than its
-/// duration claimed yields fewer) and the counters.
-pub fn analyse_patches(
-    path: &Path,
-    indices: &[usize],
-) -> Result<(Vec<f32>, DecodeReport), AudioError> {
-    const MARGIN: usize = SAMPLE_RATE as usize / 10;
-    let front_end = MelFrontEnd::new();
-    let per = PATCH_FRAMES * MEL_BANDS;
-    let span = (PATCH_FRAMES - 1) * HOP + N_FFT;
-    let mut stream = AudioStream::open_at(path, SAMPLE_RATE)?;
-    let mut out = Vec::with_capacity(indices.len() * per);
-    for &k in indices {
-        // Frame f reads original samples f*HOP - N_FFT/2 .. f*HOP + N_FFT/2.
-        let first = (k * PATCH_FRAMES * HOP) as i64 - (N_FFT / 2) as i64;
-        let frames = if first < 0 {
-            stream.seek(0.0)?;
-            let samples = stream.read_samples(span)?;
-            let frames = front_end.frames_centred(&samples);
-            frames[..frames.len().min(per)].to_vec()
-        } else {
-            let from = (first as usize).saturating_sub(MARGIN);
-            let skip = first as usize - from;
-            stream.seek(from as f64 / SAMPLE_RATE as f64)?;
-            let samples = stream.read_samples(skip + span)?;
-            front_end.frames_uncentred(samples.get(skip..).unwrap_or_default())
-        };
-        if frames.len() < per {
-            break;
-        }
-        out.extend_from_slice(&frames[..per]);
-    }
-    let mut report = stream.report().clone();
-    report.samples = out.len() / MEL_BANDS * HOP;
-    if out.is_empty() {
-        return Err(AudioError::NoAudio {
-            path: path.to_path_buf(),
-            errors: report.corrupt_packets,
-        });
-    }
-    Ok((out, report))
-}
-
-/// Number of whole patches in `frames` frames (the tail is dropped).
-pub fn patch_count(frames: usize) -> usize {
-    frames / PATCH_FRAMES
 }
 
 /// Per-channel batch-norm folded into `x * scale + shift`.
@@ -869,6 +576,46 @@ impl MusicnnNet {
     }
 }
 
+/// musicnn's MSD model as a [`Backbone`].
+pub const REGISTRATION: Registration = Registration {
+    name: "musicnn-msd",
+    features: FeatureKind::MusicnnMel,
+    weights: "musicnn-msd.safetensors",
+    sha256: WEIGHTS_SHA256,
+    load: |path| Ok(shared(path).map_err(|e| e.to_string())? as Arc<dyn Backbone>),
+};
+
+/// SHA-256 of `models/musicnn-msd.safetensors` as
+/// `training/musicnn/fetch-weights.sh` makes it.
+pub const WEIGHTS_SHA256: &str = "1875ddb7cac339926feba6dfa26b41ccdc9c65bb0e571e7d44f3aa99f43e2cd3";
+
+impl Backbone for MusicnnNet {
+    fn name(&self) -> &'static str {
+        REGISTRATION.name
+    }
+
+    fn features(&self) -> FeatureKind {
+        FeatureKind::MusicnnMel
+    }
+
+    fn embedding_width(&self) -> usize {
+        EMBEDDING
+    }
+
+    fn flops_per_patch(&self) -> u64 {
+        MusicnnNet::flops_per_patch(self)
+    }
+
+    fn embed(&self, patches: &PatchData) -> candle_core::Result<Vec<f32>> {
+        match patches {
+            PatchData::LogMel(p) => Ok(self.forward(p)?.embeddings),
+            PatchData::Slices(_) => Err(candle_core::Error::Msg(
+                "musicnn reads log-mel patches, not display slices".into(),
+            )),
+        }
+    }
+}
+
 /// Loads `path` once per process: models sharing the backbone share it.
 pub fn shared(path: &Path) -> Result<Arc<MusicnnNet>, MusicnnError> {
     static CACHE: OnceLock<Mutex<HashMap<PathBuf, Arc<MusicnnNet>>>> = OnceLock::new();
@@ -885,29 +632,7 @@ pub fn shared(path: &Path) -> Result<Arc<MusicnnNet>, MusicnnError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn filterbank_is_slaney() {
-        let fe = MelFrontEnd::new();
-        assert_eq!(fe.filters.len(), MEL_BANDS);
-        // Slaney area normalisation: a triangle of base W Hz has height 2/W,
-        // so a band wide enough to span many bins sums to about 1/Δ (Δ =
-        // 31.25 Hz per bin); every band covers at least one bin.
-        let sums: Vec<f64> = fe.filters.iter().map(|(_, w)| w.iter().sum()).collect();
-        assert!(sums.iter().all(|&s| s > 0.0));
-        assert!((sums[95] * 31.25 - 1.0).abs() < 0.05, "{}", sums[95]);
-        // Last band ends at 8 kHz (bin 256).
-        let (first, w) = &fe.filters[95];
-        assert!(first + w.len() <= 257);
-    }
-
-    #[test]
-    fn centred_frames_count_and_silence() {
-        let fe = MelFrontEnd::new();
-        let frames = fe.frames_centred(&vec![0.0; 16_000]);
-        assert_eq!(frames.len(), (1 + 16_000 / HOP) * MEL_BANDS);
-        assert!(frames.iter().all(|&v| v == 0.0));
-    }
+    use crate::features::musicnn_mel::{MelFrontEnd, SAMPLE_RATE};
 
     #[test]
     fn fast_front_end_equals_candle_conv2d() {
@@ -934,21 +659,6 @@ mod tests {
         assert_eq!(fast.len(), reference.len());
         for (a, b) in fast.iter().zip(&reference) {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
-        }
-    }
-
-    #[test]
-    fn streamed_frames_equal_whole_signal_frames() {
-        let fe = MelFrontEnd::new();
-        for len in [100, 257, 5_000, 48_000 + 77] {
-            let signal = crate::dev::synth::music_like(len as f32 / 16_000.0, SAMPLE_RATE, 5);
-            let signal = &signal[..len.min(signal.len())];
-            let whole = fe.frames_centred(signal);
-            let mut streamed = CentredFrames::new(&fe);
-            for chunk in signal.chunks(1_000) {
-                streamed.push(chunk);
-            }
-            assert_eq!(streamed.finish(), whole, "length {len}");
         }
     }
 }
