@@ -112,7 +112,8 @@ pub fn info(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
     if !file.exists() {
         anyhow::bail!("{}: no such file", file.display());
     }
-    let tags = scan::read_info(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let tags = sonotag_core::tags::read::read_info(file)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let analysis = audio::analyse_file(file);
     let (columns, slices, decoded_s, corrupt, decode_error) = match &analysis {
         Ok((spec, report)) => (

@@ -22,7 +22,7 @@ use sonotag_core::config::paths::Paths;
 use sonotag_core::dev::bench;
 use sonotag_core::features::spectrogram;
 use sonotag_core::store::{Library, TrackFilter};
-use sonotag_core::{audio, catalog::walk as scan, workflow};
+use sonotag_core::{audio, workflow};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

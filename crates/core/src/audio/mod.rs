@@ -12,6 +12,8 @@
 //! into the spectrogram builder. Corrupt packets are skipped and counted; a
 //! file that yields no audio at all is an error naming the file.
 
+pub mod formats;
+
 use crate::features::spectrogram::{SAMPLE_RATE, Spectrogram, SpectrogramBuilder};
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler};

@@ -156,7 +156,7 @@ pub fn peak_rss_mb() -> f64 {
 /// Panics only if a guard is missing.
 fn run_stages(path: &Path) -> usize {
     let mut errors = 0;
-    let info = crate::catalog::walk::read_info(path);
+    let info = crate::tags::read::read_info(path);
     errors += usize::from(info.is_err());
     let duration = info.ok().and_then(|i| i.duration_s);
     for kind in [FeatureKind::DisplayMel, FeatureKind::MusicnnMel] {
@@ -277,7 +277,7 @@ pub fn default_sources() -> Vec<PathBuf> {
             d.flatten()
                 .map(|e| e.path())
                 .filter(|p| {
-                    crate::catalog::walk::is_audio_candidate(p)
+                    crate::audio::formats::is_audio_candidate(p)
                         && p.file_name()
                             .is_some_and(|n| n.to_string_lossy().starts_with("tone"))
                 })

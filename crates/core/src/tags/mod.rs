@@ -26,6 +26,7 @@
 pub mod formats;
 pub mod in_place;
 pub mod journal;
+pub mod read;
 mod recover;
 mod write;
 

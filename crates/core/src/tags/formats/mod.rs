@@ -187,7 +187,7 @@ fn id3v1_genre_name(index: usize) -> Option<String> {
 /// the scan normalises them (ID3v1 numbers as names), so that what the
 /// editors read agrees with what the plan showed.
 fn split_values(text: &str) -> Vec<String> {
-    crate::catalog::walk::split_genres(std::iter::once(text))
+    crate::tags::read::split_genres(std::iter::once(text))
 }
 
 #[cfg(test)]

@@ -1,0 +1,114 @@
+//! Reading what a file says about itself: its properties (format, duration,
+//! rate) and tags (title, artist, album, genres), through lofty. A damaged
+//! header is this file's error, never a crash.
+
+use crate::audio::formats::format_name;
+use crate::store::TrackInfo;
+use lofty::prelude::*;
+use lofty::probe::Probe;
+use std::path::Path;
+
+/// Reads properties and tags of one file. The error names the cause only; the
+/// caller pairs it with the path.
+pub fn read_info(path: &Path) -> Result<TrackInfo, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read file: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file (a folder, pipe or device)".into());
+    }
+    if meta.len() == 0 {
+        return Err("empty file (0 bytes)".into());
+    }
+    // lofty panics on some damaged headers (e.g. an Opus header with 0
+    // channels): that is this file's error, not the scan's end.
+    crate::audio::guarded(path, || Ok(read_info_unguarded(path))).unwrap_or_else(|e| match e {
+        crate::audio::AudioError::Crashed { message, .. } => {
+            Err(format!("the tag reader failed on damaged data ({message})"))
+        }
+        other => Err(other.to_string()),
+    })
+}
+
+fn read_info_unguarded(path: &Path) -> Result<TrackInfo, String> {
+    let probe = Probe::open(path)
+        .map_err(|e| format!("cannot open: {e}"))?
+        .options(
+            lofty::config::ParseOptions::new()
+                .read_cover_art(false)
+                .parsing_mode(lofty::config::ParsingMode::Relaxed),
+        )
+        .guess_file_type()
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if probe.file_type().is_none() {
+        return Err("not an audio file (content is not a known audio format)".into());
+    }
+    let tagged = probe
+        .read()
+        .map_err(|e| format!("unreadable audio file: {e}"))?;
+    let props = tagged.properties();
+    if let Some(rate) = props.sample_rate()
+        && !crate::audio::PLAUSIBLE_RATES.contains(&rate)
+    {
+        return Err(format!(
+            "the header declares {rate} Hz, not a real sample rate (damaged file?)"
+        ));
+    }
+    let duration = props.duration().as_secs_f64();
+    let mut info = TrackInfo {
+        format: Some(format_name(tagged.file_type()).to_string()),
+        duration_s: (duration > 0.0).then_some(duration),
+        sample_rate: props.sample_rate(),
+        channels: props.channels(),
+        bitrate_kbps: props.audio_bitrate().or(props.overall_bitrate()),
+        ..Default::default()
+    };
+    if let Some(tag) = tagged.primary_tag().or_else(|| tagged.first_tag()) {
+        let text = |s: Option<std::borrow::Cow<'_, str>>| {
+            s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+        };
+        info.title = text(tag.title());
+        info.artist = text(tag.artist());
+        info.album = text(tag.album());
+        info.album_artist = tag
+            .get_string(ItemKey::AlbumArtist)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        info.track_no = tag.track();
+        info.year = tag.date().map(|d| d.year as i32).or_else(|| {
+            tag.get_string(ItemKey::Year)
+                .and_then(|y| y.get(..4)?.parse().ok())
+        });
+        info.genres = split_genres(tag.get_strings(ItemKey::Genre));
+    }
+    Ok(info)
+}
+
+/// Splits and normalises genre values: multi-value separators (`;`, NUL,
+/// `/` between ID3 references), ID3v1 numeric references like `(17)` or `17`
+/// resolved to names, duplicates removed (order kept).
+pub fn split_genres<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for value in values {
+        for part in value.split(['\0', ';']) {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            let name = resolve_id3_genre(part);
+            if !out.iter().any(|g| g.eq_ignore_ascii_case(&name)) {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+fn resolve_id3_genre(s: &str) -> String {
+    let inner = s
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or(s);
+    match inner.parse::<usize>() {
+        Ok(n) if n < lofty::id3::v1::GENRES.len() => lofty::id3::v1::GENRES[n].to_string(),
+        _ => s.to_string(),
+    }
+}
