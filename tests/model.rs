@@ -131,7 +131,7 @@ fn trained() -> &'static Fixture {
         // Track accuracy on unseen tracks, by vote.
         let mut right = 0;
         for (path, c) in &eval_files {
-            let (spec, _) = sonotag_core::audio::analyse_file(path).unwrap();
+            let (spec, _) = sonotag_core::features::spectrogram::analyse_file(path).unwrap();
             let (probs, _) = model
                 .net
                 .infer(&PatchData::Slices(sonotag_core::features::all_slices(

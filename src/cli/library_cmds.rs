@@ -2,6 +2,7 @@
 //! and read errors, look at one file (its tags, its spectrogram).
 
 use super::*;
+use sonotag_core::features::spectrogram;
 
 /// `sonotag scan`.
 pub fn scan(paths: &Paths, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -48,7 +49,7 @@ pub fn errors(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
 
 /// `sonotag spectrogram`.
 pub fn spectrogram(file: PathBuf, output: PathBuf, grid: bool) -> anyhow::Result<ExitCode> {
-    let (spec, report) = audio::analyse_file(&file)?;
+    let (spec, report) = spectrogram::analyse_file(&file)?;
     spec.to_image(grid)
         .save(&output)
         .with_context(|| format!("cannot write {}", output.display()))?;
@@ -114,7 +115,7 @@ pub fn info(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
     }
     let tags = sonotag_core::tags::read::read_info(file)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let analysis = audio::analyse_file(file);
+    let analysis = spectrogram::analyse_file(file);
     let (columns, slices, decoded_s, corrupt, decode_error) = match &analysis {
         Ok((spec, report)) => (
             spec.columns(),

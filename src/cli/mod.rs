@@ -20,9 +20,8 @@ use anyhow::Context;
 use sonotag_core::cancel::Cancel;
 use sonotag_core::config::paths::Paths;
 use sonotag_core::dev::bench;
-use sonotag_core::features::spectrogram;
 use sonotag_core::store::{Library, TrackFilter};
-use sonotag_core::{audio, workflow};
+use sonotag_core::workflow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

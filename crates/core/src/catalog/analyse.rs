@@ -13,6 +13,7 @@
 use crate::audio;
 use crate::cancel::Cancel;
 use crate::features::Patches;
+use crate::features::spectrogram;
 use crate::ml::model::Model;
 use crate::ml::model::ModelCard;
 use crate::ml::vote;
@@ -182,7 +183,7 @@ pub fn analyse_track_fully(
     let track = lib
         .track(track_id)?
         .ok_or_else(|| anyhow::anyhow!("no track with id {track_id}"))?;
-    let (spec, report) = audio::analyse_file(&track.path)?;
+    let (spec, report) = spectrogram::analyse_file(&track.path)?;
     let kind = model.card.features.kind;
     let patches = match kind {
         crate::features::FeatureKind::DisplayMel => {

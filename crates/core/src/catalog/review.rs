@@ -210,7 +210,7 @@ pub fn open_track(
             .ok_or_else(|| anyhow::anyhow!("track {track_id} is no longer in the library"))?;
         let Some(row) = lib.active_model::<ModelCard>()? else {
             return Ok(OpenedTrack {
-                spectrogram: crate::audio::analyse_file(&track.path)?.0,
+                spectrogram: crate::features::spectrogram::analyse_file(&track.path)?.0,
                 boundaries: Vec::new(),
             });
         };
@@ -218,7 +218,7 @@ pub fn open_track(
         let stored = lib.analysis(track_id, row.id)?;
         let spectrogram = match &stored {
             Some(a) if !kind.is_sampled(&a.slice_starts) => {
-                crate::audio::analyse_file(&track.path)?.0
+                crate::features::spectrogram::analyse_file(&track.path)?.0
             }
             _ => {
                 let model = crate::ml::model::Model::load(&row.path)?;

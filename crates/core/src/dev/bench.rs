@@ -122,7 +122,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<()> {
         let slices: usize = (0..n)
             .into_par_iter()
             .map(|_| {
-                audio::analyse_file(path)
+                spectrogram::analyse_file(path)
                     .map(|(s, _)| s.slice_count())
                     .unwrap_or(0)
             })

@@ -130,7 +130,7 @@ impl FeatureKind {
     fn analyse_file_unguarded(self, path: &Path) -> Result<Patches, AudioError> {
         match self {
             FeatureKind::DisplayMel => {
-                let (spec, report) = audio::analyse_file(path)?;
+                let (spec, report) = spectrogram::analyse_file(path)?;
                 Ok(self.from_spectrogram(&spec, report.corrupt_packets))
             }
             FeatureKind::MusicnnMel => {
@@ -188,7 +188,7 @@ impl FeatureKind {
         {
             let indices = slice_plan(total, sample);
             let sampled = match self {
-                FeatureKind::DisplayMel => audio::analyse_slices(path, &indices)
+                FeatureKind::DisplayMel => spectrogram::analyse_slices(path, &indices)
                     .map(|(s, r)| (PatchData::Slices(s), r.corrupt_packets)),
                 FeatureKind::MusicnnMel => musicnn_mel::analyse_patches(path, &indices)
                     .map(|(p, r)| (PatchData::LogMel(p), r.corrupt_packets)),

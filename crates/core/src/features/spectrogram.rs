@@ -20,14 +20,16 @@
 //! [`FEATURES_VERSION`] is stamped on everything derived from these numbers;
 //! change it whenever any constant or formula here changes.
 
+use crate::audio::{AudioError, AudioStream, DecodeReport, guarded};
 use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
+use std::path::Path;
 use std::sync::Arc;
 
 /// Version of the feature pipeline (decoding, resampling, STFT, mel, dB map).
 pub const FEATURES_VERSION: u32 = 1;
 /// Analysis sample rate in Hz.
-pub const SAMPLE_RATE: u32 = 22_050;
+pub const SAMPLE_RATE: u32 = crate::audio::SAMPLE_RATE;
 /// Samples between two columns: 20 ms at 22,050 Hz.
 pub const HOP: usize = 441;
 /// Columns per second of audio.
@@ -351,6 +353,75 @@ pub fn compute(samples: &[f32]) -> Spectrogram {
     let mut builder = SpectrogramBuilder::new();
     builder.push(samples);
     builder.finish()
+}
+
+/// Analyses only the slices `indices` (slice `k` covers columns
+/// `k*128..(k+1)*128` of the full spectrogram) by seeking to each: the
+/// fast path for classifying long tracks. Each window is decoded with a
+/// small margin so its frames are centred where the full analysis centres
+/// them. Returns the slices (row-major, as [`Spectrogram::slice`]) and the
+/// counters.
+pub fn analyse_slices(
+    path: &Path,
+    indices: &[usize],
+) -> Result<(Vec<u8>, DecodeReport), AudioError> {
+    use crate::features::spectrogram::{HOP, SLICE_COLUMNS, SLICE_SECONDS, compute};
+    // Six columns (120 ms) of margin before the slice: the half window
+    // (46 ms) plus an MP3 frame that cannot be decoded right after a seek
+    // (its bit reservoir lies before the seek point).
+    const MARGIN_COLUMNS: usize = 6;
+    let margin = (MARGIN_COLUMNS * HOP) as f64 / SAMPLE_RATE as f64;
+    let mut stream = AudioStream::open(path)?;
+    let mut out =
+        Vec::with_capacity(indices.len() * SLICE_COLUMNS * crate::features::spectrogram::MEL_BANDS);
+    let mut report = DecodeReport::default();
+    for &k in indices {
+        let start = k as f64 * SLICE_SECONDS;
+        let from = start - margin;
+        let want = ((SLICE_SECONDS + 2.0 * margin + 0.1) * SAMPLE_RATE as f64) as usize;
+        let mut samples = Vec::with_capacity(want);
+        if from < 0.0 {
+            // Before the start the full analysis sees zeros.
+            samples.resize(((-from) * SAMPLE_RATE as f64).round() as usize, 0.0);
+            stream.seek(0.0)?;
+        } else {
+            stream.seek(from)?;
+        }
+        while samples.len() < want {
+            match stream.next_chunk()? {
+                Some(chunk) => samples.extend_from_slice(&chunk),
+                None => break,
+            }
+        }
+        let spec = compute(&samples);
+        if spec.columns() < MARGIN_COLUMNS + SLICE_COLUMNS {
+            break;
+        }
+        out.extend(spec.window(MARGIN_COLUMNS));
+        report.corrupt_packets = stream.report().corrupt_packets;
+        report.source_rate = stream.report().source_rate;
+        report.source_channels = stream.report().source_channels;
+        report.samples += SLICE_COLUMNS * HOP;
+    }
+    if out.is_empty() {
+        return Err(AudioError::NoAudio {
+            path: path.to_path_buf(),
+            errors: report.corrupt_packets,
+        });
+    }
+    Ok((out, report))
+}
+
+/// Decodes a file and computes its spectrogram without holding its PCM.
+pub fn analyse_file(path: &Path) -> Result<(Spectrogram, DecodeReport), AudioError> {
+    guarded(path, || {
+        let mut stream = AudioStream::open(path)?;
+        let mut builder = SpectrogramBuilder::new();
+        while let Some(chunk) = stream.next_chunk()? {
+            builder.push(&chunk);
+        }
+        Ok((builder.finish(), stream.report().clone()))
+    })
 }
 
 #[cfg(test)]

@@ -12,10 +12,10 @@
 //! random choice comes from one seeded generator, so a seed reproduces a
 //! model.
 
-use crate::audio;
 use crate::cancel::Cancel;
 use crate::config::genres::Vocabulary;
 use crate::features::all_slices;
+use crate::features::spectrogram;
 use crate::features::spectrogram::{MEL_BANDS, SLICE_COLUMNS, Spectrogram};
 use crate::ml::model::ClassCount;
 use crate::ml::scratch_cnn::{Architecture, GenreNet};
@@ -117,7 +117,7 @@ pub fn load_examples(
     let results: Vec<Result<Example, Skipped>> = rows
         .par_iter()
         .map(|(path, class)| {
-            let r = audio::analyse_file(path);
+            let r = spectrogram::analyse_file(path);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, rows.len());
             match r {
                 Ok((spec, _)) if spec.slice_count() > 0 => Ok(Example {

@@ -1,0 +1,377 @@
+//! [`AudioStream`]: a file decoded chunk by chunk to mono `f32`, with a
+//! watchdog, caps on damage (consecutive bad packets, empty packets, length)
+//! and seeking.
+
+use super::resample::MonoResampler;
+use super::{
+    AudioError, DecodeReport, MAX_CHANNELS, MAX_DECODED_SECONDS, PLAUSIBLE_RATES, SAMPLE_RATE,
+    open_regular,
+};
+use std::path::{Path, PathBuf};
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::packet::Packet;
+use symphonia::core::units::Time;
+
+/// The packet decoder: Symphonia's, or libopus for Opus.
+enum PacketDecoder {
+    Symphonia(Box<dyn AudioDecoder>),
+    Opus {
+        decoder: opus::Decoder,
+        channels: usize,
+        buffer: Vec<f32>,
+    },
+}
+
+/// Stops a file whose every packet fails from spinning forever.
+const MAX_CONSECUTIVE_ERRORS: usize = 200;
+
+/// Packets in a row that yield no samples before a file counts as damaged
+/// (real streams have a few: priming, metadata).
+const MAX_EMPTY_PACKETS: usize = 10_000;
+
+/// The per-file watchdog: decoding may take this long plus
+/// [`DECODE_SECONDS_PER_MIB`] per MiB of file (a normal file needs well
+/// under a second per MiB on one slow core).
+const DECODE_BASE_SECONDS: u64 = 30;
+const DECODE_SECONDS_PER_MIB: u64 = 4;
+
+/// A decoder that yields mono chunks at [`SAMPLE_RATE`].
+pub struct AudioStream {
+    path: PathBuf,
+    format: Box<dyn FormatReader + 'static>,
+    decoder: PacketDecoder,
+    track_id: u32,
+    resampler: Option<MonoResampler>,
+    interleaved: Vec<f32>,
+    mono: Vec<f32>,
+    report: DecodeReport,
+    finished: bool,
+    /// Samples to drop at the start of the stream, to honour a sample-exact
+    /// seek when the demuxer landed earlier.
+    skip_source_frames: usize,
+    /// Timestamp the next packet should carry; a later one means the demuxer
+    /// skipped damaged data (counted as corrupt).
+    next_ts: Option<i64>,
+    /// When decoding must give up (the watchdog).
+    deadline: std::time::Instant,
+    budget_seconds: u64,
+}
+
+impl AudioStream {
+    /// Opens `path` and prepares its first audio track, to be read at the
+    /// spectrogram's [`SAMPLE_RATE`].
+    pub fn open(path: &Path) -> Result<Self, AudioError> {
+        Self::open_at(path, SAMPLE_RATE)
+    }
+
+    /// Opens `path` to be read as mono at `rate` Hz (musicnn reads 16 kHz).
+    pub fn open_at(path: &Path, rate: u32) -> Result<Self, AudioError> {
+        let file = open_regular(path)?;
+        let budget_seconds = file
+            .metadata()
+            .map(|m| DECODE_BASE_SECONDS + DECODE_SECONDS_PER_MIB * (m.len() >> 20))
+            .unwrap_or(DECODE_BASE_SECONDS);
+        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(&ext.to_ascii_lowercase());
+        }
+        let format = symphonia::default::get_probe()
+            .probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
+            .map_err(|e| AudioError::Unrecognised {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        let unsupported = |reason: String| AudioError::Unsupported {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let track = format
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| unsupported("no audio track".into()))?;
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or_else(|| unsupported("no audio codec parameters".into()))?
+            .clone();
+        let track_id = track.id;
+        let channels = params.channels.as_ref().map_or(0, |c| c.count());
+        let source_rate = params.sample_rate.unwrap_or(0);
+        let decoder = if params.codec == CODEC_ID_OPUS {
+            let layout = match channels {
+                1 => opus::Channels::Mono,
+                2 => opus::Channels::Stereo,
+                n => return Err(unsupported(format!("Opus with {n} channels"))),
+            };
+            let decoder = opus::Decoder::new(48_000, layout)
+                .map_err(|e| unsupported(format!("libopus: {e}")))?;
+            PacketDecoder::Opus {
+                decoder,
+                channels,
+                buffer: vec![0.0; 5760 * channels],
+            }
+        } else {
+            let decoder = symphonia::default::get_codecs()
+                .make_audio_decoder(&params, &AudioDecoderOptions::default())
+                .map_err(|e| unsupported(e.to_string()))?;
+            PacketDecoder::Symphonia(decoder)
+        };
+        let source_rate = if params.codec == CODEC_ID_OPUS {
+            48_000
+        } else {
+            source_rate
+        };
+        if source_rate == 0 {
+            return Err(unsupported("unknown sample rate".into()));
+        }
+        if !PLAUSIBLE_RATES.contains(&source_rate) {
+            return Err(unsupported(format!(
+                "the header declares {source_rate} Hz, not a real sample rate (damaged file?)"
+            )));
+        }
+        if channels > MAX_CHANNELS {
+            return Err(unsupported(format!(
+                "the header declares {channels} channels (damaged file?)"
+            )));
+        }
+        let resampler = (source_rate != rate)
+            .then(|| MonoResampler::new(source_rate, rate))
+            .transpose()
+            .map_err(|e| unsupported(format!("resampler: {e}")))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            format,
+            decoder,
+            track_id,
+            resampler,
+            interleaved: Vec::new(),
+            mono: Vec::new(),
+            report: DecodeReport {
+                source_rate,
+                source_channels: channels,
+                rate,
+                ..Default::default()
+            },
+            finished: false,
+            skip_source_frames: 0,
+            next_ts: None,
+            deadline: std::time::Instant::now() + std::time::Duration::from_secs(budget_seconds),
+            budget_seconds,
+        })
+    }
+
+    /// Replaces the watchdog's time limit (counted from now).
+    pub fn set_time_limit(&mut self, limit: std::time::Duration) {
+        self.deadline = std::time::Instant::now() + limit;
+        self.budget_seconds = limit.as_secs();
+    }
+
+    /// The file being decoded.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Counters so far.
+    pub fn report(&self) -> &DecodeReport {
+        &self.report
+    }
+
+    /// Seeks to `seconds` from the start; following chunks start there
+    /// (accurate to the source sample where the demuxer allows).
+    pub fn seek(&mut self, seconds: f64) -> Result<(), AudioError> {
+        let time = Time::try_from_secs_f64(seconds.max(0.0)).unwrap_or_default();
+        let seeked = self
+            .format
+            .seek(
+                SeekMode::Accurate,
+                SeekTo::Time {
+                    time,
+                    track_id: Some(self.track_id),
+                },
+            )
+            .map_err(|e| AudioError::Unsupported {
+                path: self.path.clone(),
+                reason: format!("cannot seek to {seconds:.2} s: {e}"),
+            })?;
+        let ahead = seeked.required_ts.get() - seeked.actual_ts.get();
+        // Timestamps are in source frames for every format we read.
+        self.skip_source_frames = ahead.max(0) as usize;
+        self.next_ts = None;
+        if let PacketDecoder::Symphonia(d) = &mut self.decoder {
+            d.reset();
+        }
+        self.mono.clear();
+        self.interleaved.clear();
+        if let Some(r) = &mut self.resampler {
+            r.reset();
+        }
+        self.finished = false;
+        Ok(())
+    }
+
+    /// Next chunk of mono samples at [`SAMPLE_RATE`]; `Ok(None)` at the end.
+    /// The error is returned only when the file yielded no audio at all.
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<f32>>, AudioError> {
+        let mut consecutive_errors = 0;
+        let mut empty_packets = 0;
+        let max_samples = (MAX_DECODED_SECONDS * self.report.rate as f64) as usize;
+        while !self.finished {
+            // A clock read per packet costs nanoseconds against a decode's
+            // microseconds.
+            if std::time::Instant::now() > self.deadline {
+                return Err(AudioError::TooSlow {
+                    path: self.path.clone(),
+                    seconds: self.budget_seconds,
+                });
+            }
+            if self.report.samples >= max_samples {
+                self.report.truncated = true;
+                self.finished = true;
+                break;
+            }
+            let packet = match self.format.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    self.finished = true;
+                    break;
+                }
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    // A truncated file: keep what we have.
+                    self.finished = true;
+                    break;
+                }
+                Err(SymError::ResetRequired) => {
+                    self.finished = true;
+                    break;
+                }
+                Err(_) => {
+                    self.report.corrupt_packets += 1;
+                    consecutive_errors += 1;
+                    if consecutive_errors > MAX_CONSECUTIVE_ERRORS {
+                        self.finished = true;
+                    }
+                    continue;
+                }
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            let ts = packet.pts.get();
+            if let Some(expected) = self.next_ts {
+                // A jump forward of more than one packet: audio was lost.
+                if ts > expected + packet.dur.get() as i64 {
+                    self.report.corrupt_packets += 1;
+                }
+            }
+            self.next_ts = Some(ts + packet.dur.get() as i64);
+            match self.decode_packet(&packet) {
+                Ok(()) => consecutive_errors = 0,
+                Err(()) => {
+                    self.report.corrupt_packets += 1;
+                    consecutive_errors += 1;
+                    if consecutive_errors > MAX_CONSECUTIVE_ERRORS {
+                        self.finished = true;
+                    }
+                    continue;
+                }
+            }
+            if self.mono.is_empty() {
+                empty_packets += 1;
+                if empty_packets > MAX_EMPTY_PACKETS {
+                    self.report.corrupt_packets += 1;
+                    self.finished = true;
+                }
+                continue;
+            }
+            empty_packets = 0;
+            let out = self.resample_pending(false);
+            if !out.is_empty() {
+                return Ok(Some(out));
+            }
+        }
+        let tail = self.resample_pending(true);
+        if !tail.is_empty() {
+            return Ok(Some(tail));
+        }
+        if self.report.samples == 0 {
+            return Err(AudioError::NoAudio {
+                path: self.path.clone(),
+                errors: self.report.corrupt_packets,
+            });
+        }
+        Ok(None)
+    }
+
+    /// The next `want` samples (fewer at the end of the file).
+    pub fn read_samples(&mut self, want: usize) -> Result<Vec<f32>, AudioError> {
+        let mut samples = Vec::with_capacity(want + 4096);
+        while samples.len() < want {
+            match self.next_chunk()? {
+                Some(chunk) => samples.extend_from_slice(&chunk),
+                None => break,
+            }
+        }
+        samples.truncate(want);
+        Ok(samples)
+    }
+
+    /// Decodes one packet, appending mono source-rate samples to `self.mono`.
+    fn decode_packet(&mut self, packet: &Packet) -> Result<(), ()> {
+        let channels;
+        match &mut self.decoder {
+            PacketDecoder::Symphonia(decoder) => {
+                let buf = decoder.decode(packet).map_err(|_| ())?;
+                channels = buf.spec().channels().count().max(1);
+                buf.copy_to_vec_interleaved(&mut self.interleaved);
+            }
+            PacketDecoder::Opus {
+                decoder,
+                channels: ch,
+                buffer,
+            } => {
+                let frames = decoder
+                    .decode_float(&packet.data, buffer, false)
+                    .map_err(|_| ())?;
+                channels = *ch;
+                let start = (packet.trim_start.get() as usize).min(frames);
+                let end = frames
+                    .saturating_sub(packet.trim_end.get() as usize)
+                    .max(start);
+                self.interleaved.clear();
+                self.interleaved
+                    .extend_from_slice(&buffer[start * channels..end * channels]);
+            }
+        }
+        let mut frames = self.interleaved.chunks_exact(channels);
+        let skip = self.skip_source_frames.min(frames.len());
+        self.skip_source_frames -= skip;
+        for _ in 0..skip {
+            frames.next();
+        }
+        let scale = 1.0 / channels as f32;
+        self.mono
+            .extend(frames.map(|f| f.iter().sum::<f32>() * scale));
+        Ok(())
+    }
+
+    fn resample_pending(&mut self, flush: bool) -> Vec<f32> {
+        let out = match &mut self.resampler {
+            None => std::mem::take(&mut self.mono),
+            Some(r) => r.process(&mut self.mono, flush),
+        };
+        self.report.samples += out.len();
+        out
+    }
+}
