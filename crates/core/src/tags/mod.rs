@@ -24,8 +24,8 @@
 //! progress), [`write`] (apply and undo), [`recover`] (what a crash left).
 
 pub mod formats;
-pub mod in_place;
-pub mod journal;
+mod in_place;
+mod journal;
 pub mod read;
 mod recover;
 mod write;
