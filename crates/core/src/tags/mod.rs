@@ -21,13 +21,14 @@
 //!
 //! The folder: [`formats`] (the exact genre edit per format), [`in_place`]
 //! (locks, stamps, in-place rewrites, undo patches), [`journal`] (writes in
-//! progress), [`write`] (apply and undo), [`recover`] (what a crash left).
+//! progress), [`write`] (apply), [`undo`], [`recover`] (what a crash left).
 
 pub mod formats;
 mod in_place;
 mod journal;
 pub mod read;
 mod recover;
+mod undo;
 mod write;
 
 pub use in_place::{
@@ -36,10 +37,8 @@ pub use in_place::{
 };
 pub use journal::{Journal, JournalEntry};
 pub use recover::{Recovered, recover};
-pub use write::{
-    ApplyReport, FileOutcome, UndoReport, Watch, apply, apply_until, apply_watched, batches, undo,
-    undo_watched,
-};
+pub use undo::{UndoReport, batches, undo, undo_watched};
+pub use write::{ApplyReport, FileOutcome, Watch, apply, apply_until, apply_watched};
 
 use crate::store::{Library, is_written};
 use formats::EditOptions;

@@ -22,18 +22,24 @@
 //!   never judges tracks it was trained on). A new head that gets fewer of
 //!   them right is kept but not made active, and the report says so.
 
+mod samples;
+
+pub(crate) use samples::{
+    PLURALITY, Sample, calibrate_thresholds, cv_options, fit, out_of_fold_votes,
+    voting_probabilities,
+};
+
 use crate::catalog::analyse;
 use crate::config::genres::Vocabulary;
-use crate::ml::head::{HeadOptions, LinearHead};
+use crate::ml::head::HeadOptions;
 use crate::ml::model::ModelCard;
 use crate::ml::model::ModelRow;
 use crate::ml::model::{Model, today};
 use crate::ml::network::Network;
-use crate::ml::transfer::{TrackEmbeddings, assign_folds};
+use crate::ml::transfer::TrackEmbeddings;
 use crate::ml::vote;
 use crate::proposal::Thresholds;
 use crate::store::{DecisionSource, Library};
-use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -234,150 +240,6 @@ pub fn trusted_labels(lib: &Library, vocab: &Vocabulary) -> anyhow::Result<Vec<T
                 }),
         })
         .collect())
-}
-
-/// One training track: its patches' embeddings, class and weight, and the
-/// library track it comes from (`None` for base-set tracks).
-pub(crate) struct Sample {
-    pub embeddings: Vec<f32>,
-    pub class: usize,
-    pub weight: f32,
-    pub track: Option<(i64, DecisionSource)>,
-    /// The backbone's embedding width.
-    pub dim: usize,
-}
-
-impl Sample {
-    pub fn patches(&self) -> usize {
-        self.embeddings.len() / self.dim
-    }
-}
-
-/// A head on `samples`, each track weighing its weight however many
-/// patches it has.
-pub(crate) fn fit(
-    samples: &[&Sample],
-    classes: usize,
-    opts: &HeadOptions,
-) -> anyhow::Result<LinearHead> {
-    let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
-    for s in samples {
-        let n = s.patches().max(1);
-        x.extend_from_slice(&s.embeddings);
-        y.extend(std::iter::repeat_n(s.class as u32, s.patches()));
-        w.extend(std::iter::repeat_n(s.weight / n as f32, s.patches()));
-    }
-    let dim = samples.first().map_or(1, |s| s.dim);
-    Ok(LinearHead::train(&x, &y, &w, dim, classes, opts)?)
-}
-
-/// The patch probabilities of a sample's evenly spaced voting patches.
-pub(crate) fn voting_probabilities(head: &LinearHead, s: &Sample) -> Vec<f32> {
-    let d = s.dim;
-    let picks = crate::features::slice_plan(s.patches(), Some(analyse::DEFAULT_SAMPLE_SLICES));
-    let sampled: Vec<f32> = picks
-        .into_iter()
-        .flat_map(|k| s.embeddings[k * d..(k + 1) * d].iter().copied())
-        .collect();
-    head.probabilities(&sampled)
-}
-
-pub(crate) const PLURALITY: Thresholds = Thresholds {
-    slice: 0.0,
-    track: 0.0,
-};
-
-/// Every sample's voting-patch probabilities from a head trained without
-/// it (`opts.folds`-fold cross-validation, stratified by class): what the
-/// thresholds are calibrated on and what the guard judges the user's
-/// decided tracks by. One cross-validation serves both.
-pub(crate) fn out_of_fold_votes(
-    samples: &[Sample],
-    classes: usize,
-    opts: &RetrainOptions,
-    cv_opts: &HeadOptions,
-) -> anyhow::Result<Vec<Vec<f32>>> {
-    let fold_of = assign_folds(
-        &samples.iter().map(|s| s.class).collect::<Vec<_>>(),
-        opts.folds,
-        opts.seed,
-    );
-    let mut votes = vec![Vec::new(); samples.len()];
-    for (i, p) in out_of_fold(
-        samples,
-        &fold_of,
-        opts.folds,
-        classes,
-        cv_opts,
-        voting_probabilities,
-    )? {
-        votes[i] = p;
-    }
-    Ok(votes)
-}
-
-/// Thresholds for `opts.target_precision` on the out-of-fold votes of
-/// every sample, base and library alike, each counted once. (Counting a
-/// decision with its training weight was tried: on the simulated
-/// corrections it let a few tracks swing the thresholds and lost
-/// precision, README "Retraining".) `None` when the target is out of reach.
-pub(crate) fn calibrate_thresholds(
-    samples: &[Sample],
-    votes: Vec<Vec<f32>>,
-    classes: usize,
-    opts: &RetrainOptions,
-) -> Option<Thresholds> {
-    let tracks: Vec<vote::LabelledTrack> = votes
-        .into_iter()
-        .zip(samples)
-        .map(|(v, s)| (v, s.class))
-        .collect();
-    vote::calibrate(&tracks, classes, opts.target_precision).map(|c| c.thresholds)
-}
-
-/// Cross-validation: for each fold `f` a head trained on every sample not
-/// in it (`fold_of[i] == f`; samples of no fold always train), and
-/// `judge`'s verdict on each sample of the fold, with the sample's index.
-/// Folds train in parallel: each head is small, so one per core beats one
-/// at a time with its matrix products split.
-fn out_of_fold<T: Send>(
-    samples: &[Sample],
-    fold_of: &[usize],
-    folds: usize,
-    classes: usize,
-    cv_opts: &HeadOptions,
-    judge: impl Fn(&LinearHead, &Sample) -> T + Sync,
-) -> anyhow::Result<Vec<(usize, T)>> {
-    let per_fold: Vec<anyhow::Result<Vec<(usize, T)>>> = (0..folds)
-        .into_par_iter()
-        .map(|f| {
-            let train: Vec<&Sample> = samples
-                .iter()
-                .zip(fold_of)
-                .filter(|(_, k)| **k != f)
-                .map(|(s, _)| s)
-                .collect();
-            let head = fit(&train, classes, cv_opts)?;
-            Ok((0..samples.len())
-                .filter(|&i| fold_of[i] == f)
-                .map(|i| (i, judge(&head, &samples[i])))
-                .collect())
-        })
-        .collect();
-    let mut out = Vec::with_capacity(samples.len());
-    for fold in per_fold {
-        out.extend(fold?);
-    }
-    Ok(out)
-}
-
-/// The cross-validation heads (guard and thresholds) judge a recipe, not
-/// the shipped head: a third of the steps keeps a retrain within seconds.
-pub(crate) fn cv_options(head: &HeadOptions) -> HeadOptions {
-    HeadOptions {
-        steps: (head.steps / 3).max(1),
-        ..*head
-    }
 }
 
 /// The model the library was first classified with: no user label went
