@@ -23,7 +23,7 @@ use std::path::PathBuf;
 macro_rules! track_context {
     ($app:ident, $selected:expr) => {
         track::Context {
-            lib: &$app.lib,
+            lib: $app.lib.as_ref(),
             database: &$app.paths.database,
             thresholds: $app.settings.settings.thresholds,
             row: $selected.and_then(|id| $app.table.row(id)),
@@ -51,7 +51,7 @@ impl App {
                 };
                 Task::batch([returned(task, Input::Folder), then])
             }
-            Input::Toolbar(m) => match self.toolbar.update(m, &self.lib) {
+            Input::Toolbar(m) => match self.toolbar.update(m, self.lib.as_ref()) {
                 Some(toolbar::Event::Show(p)) => {
                     self.panel = p;
                     Task::none()
@@ -260,7 +260,7 @@ impl App {
     /// Reloads the views (and rebuilds an open Apply review) when the
     /// library changed since the last look.
     pub(super) fn watch_library(&mut self) -> Task<Message> {
-        if !self.reloads.changed(&self.lib) {
+        if !self.lib.as_ref().is_some_and(|lib| self.reloads.changed(lib)) {
             return Task::none();
         }
         Task::batch([self.request_reload(), self.rebuild_plan()])

@@ -36,6 +36,53 @@ pub async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|e| Err(format!("background work failed: {e}")))
 }
 
+/// A value made in the background and handed to the window once: messages
+/// must be `Clone`, a library connection is not.
+pub struct Handoff<T>(Arc<std::sync::Mutex<Option<T>>>);
+
+impl<T> Clone for Handoff<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T> Handoff<T> {
+    pub fn new(value: T) -> Self {
+        Self(Arc::new(std::sync::Mutex::new(Some(value))))
+    }
+
+    /// The value, the first time only.
+    pub fn take(&self) -> Option<T> {
+        self.0.lock().ok()?.take()
+    }
+}
+
+impl<T> std::fmt::Debug for Handoff<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Handoff")
+    }
+}
+
+/// The library as the window starts with it: opened (migrated when an
+/// older Sonotag made it) and with the tag writes an earlier run left
+/// interrupted finished or rolled back.
+pub struct Opened {
+    pub lib: Library,
+    /// What recovery did, or why it could not look.
+    pub recovered: Result<Vec<sonotag_core::tags::Recovered>, String>,
+}
+
+/// Opens the library at `database` and recovers interrupted writes, off the
+/// UI thread (a migration or a recovery can take seconds).
+pub async fn open_library(database: PathBuf) -> Result<Handoff<Opened>, String> {
+    blocking(move || {
+        let mut lib = Library::open(&database).map_err(|e| e.to_string())?;
+        let recovered = sonotag_core::tags::recover(&mut lib).map_err(|e| e.to_string());
+        Ok(Handoff::new(Opened { lib, recovered }))
+    })
+    .await
+}
+
 /// Runs `work` on its own library connection, off the UI thread.
 pub fn with_library<T: Send + 'static>(
     database: PathBuf,

@@ -44,8 +44,11 @@ const LIST_FOCUS: &str = "list-keys";
 /// The window's state: the screens, and what they share.
 pub struct App {
     paths: Paths,
-    /// For one-track reads on the UI thread (a track's evidence).
-    lib: Library,
+    /// For one-track reads on the UI thread (a track's evidence); `None`
+    /// until the library is opened in the background (or when it cannot be).
+    lib: Option<Library>,
+    /// A folder to open once the library is.
+    pending_folder: Option<PathBuf>,
     job: Option<jobs::Running>,
     status: String,
     /// Nothing has said anything yet: the first read of the library may
@@ -105,6 +108,8 @@ pub enum Message {
     Tick,
     /// Look whether the library changed elsewhere.
     Watch,
+    /// The library was opened in the background (`Err`: why it could not be).
+    Opened(Result<background::Handoff<background::Opened>, String>),
 }
 
 /// Messages a screen's view produces, as the user's.
@@ -124,42 +129,18 @@ impl App {
     /// Opens the library, optionally scanning `folder` at once. The rows
     /// are read in the background: the window shows at once.
     pub fn new(paths: Paths, folder: Option<PathBuf>) -> (Self, Task<Message>) {
-        let mut lib = match Library::open(&paths.database) {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: {e}");
-                std::process::exit(1);
-            }
-        };
         let (settings, vocab_problem) = settings::SettingsScreen::load(&paths);
-        let mut greeting = vocab_problem.is_none();
-        let mut status = vocab_problem.unwrap_or_else(|| "Open a music folder to start.".into());
-        let mut errors = errors::Errors::default();
-        // Interrupted tag writes of an earlier run are finished or rolled
-        // back before anything else; what was done is listed under Errors.
-        match sonotag_core::tags::recover(&mut lib) {
-            Ok(recovered) if !recovered.is_empty() => {
-                greeting = false;
-                status = format!(
-                    "{} interrupted tag writes from an earlier run were resolved: see Errors",
-                    recovered.len()
-                );
-                errors.session.extend(
-                    recovered
-                        .into_iter()
-                        .map(|r| (r.path.display().to_string(), r.message)),
-                );
-            }
-            Ok(_) => {}
-            Err(e) => {
-                greeting = false;
-                status = format!("Could not check for interrupted tag writes: {e}");
-            }
-        }
-        let mut app = Self {
-            reloads: Reloads::watching(&lib),
+        let greeting = vocab_problem.is_none();
+        let status = vocab_problem.unwrap_or_else(|| "Opening the library…".into());
+        let open = Task::perform(
+            background::open_library(paths.database.clone()),
+            Message::Opened,
+        );
+        let app = Self {
+            reloads: Reloads::default(),
             paths,
-            lib,
+            lib: None,
+            pending_folder: folder,
             job: None,
             status,
             greeting,
@@ -172,14 +153,61 @@ impl App {
             track: track::Track::default(),
             retrain: retrain::Retrain::default(),
             settings,
-            errors,
+            errors: errors::Errors::default(),
             apply: None,
         };
-        let mut tasks = vec![app.reload_now()];
-        if let Some(f) = folder {
-            tasks.push(app.open_folder(f));
+        (app, open)
+    }
+
+    /// The library is open: say what recovery did, read the rows, and open
+    /// the folder given on the command line.
+    fn on_opened(
+        &mut self,
+        opened: Result<background::Handoff<background::Opened>, String>,
+    ) -> Task<Message> {
+        let opened = opened.and_then(|h| h.take().ok_or_else(|| "opened twice".to_string()));
+        let background::Opened { lib, recovered } = match opened {
+            Ok(o) => o,
+            Err(e) => {
+                self.greeting = false;
+                self.status = format!(
+                    "Cannot open the library {}: {e}",
+                    self.paths.database.display()
+                );
+                return Task::none();
+            }
+        };
+        if self.status == "Opening the library…" {
+            self.status = "Open a music folder to start.".into();
         }
-        (app, Task::batch(tasks))
+        // Interrupted tag writes of an earlier run were finished or rolled
+        // back before anything else; what was done is listed under Errors.
+        match recovered {
+            Ok(recovered) if !recovered.is_empty() => {
+                self.greeting = false;
+                self.status = format!(
+                    "{} interrupted tag writes from an earlier run were resolved: see Errors",
+                    recovered.len()
+                );
+                self.errors.session.extend(
+                    recovered
+                        .into_iter()
+                        .map(|r| (r.path.display().to_string(), r.message)),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.greeting = false;
+                self.status = format!("Could not check for interrupted tag writes: {e}");
+            }
+        }
+        self.reloads = Reloads::watching(&lib);
+        self.lib = Some(lib);
+        let mut tasks = vec![self.reload_now()];
+        if let Some(f) = self.pending_folder.take() {
+            tasks.push(self.open_folder(f));
+        }
+        Task::batch(tasks)
     }
 
     /// Window title.
@@ -266,6 +294,7 @@ impl App {
                 Task::none()
             }
             Message::Watch => self.watch_library(),
+            Message::Opened(o) => self.on_opened(o),
         }
     }
 

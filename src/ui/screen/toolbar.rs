@@ -56,7 +56,8 @@ impl Toolbar {
         self.undo_write_armed = None;
     }
 
-    pub fn update(&mut self, message: Message, lib: &Library) -> Option<Event> {
+    /// `lib` is `None` until the library is open.
+    pub fn update(&mut self, message: Message, lib: Option<&Library>) -> Option<Event> {
         Some(match message {
             Message::Show(p) => Event::Show(p),
             Message::Step(s) => Event::Step(s),
@@ -67,12 +68,11 @@ impl Toolbar {
                     return Some(Event::UndoWrite);
                 }
                 // Say how much the second press will undo.
-                let files = lib
-                    .latest_open_batch()
-                    .ok()
-                    .flatten()
-                    .and_then(|b| lib.batches().ok()?.into_iter().find(|x| x.id == b))
-                    .map(|b| b.files);
+                let files = lib.and_then(|lib| {
+                    let open = lib.latest_open_batch().ok().flatten()?;
+                    let batch = lib.batches().ok()?.into_iter().find(|x| x.id == open)?;
+                    Some(batch.files)
+                });
                 let Some(files) = files else {
                     return Some(Event::Status(
                         "Nothing to undo: no tag write is open.".into(),

@@ -82,7 +82,8 @@ pub enum Event {
 
 /// What the screen reads from the window for one update.
 pub struct Context<'a> {
-    pub lib: &'a Library,
+    /// `None` until the library is open.
+    pub lib: Option<&'a Library>,
     pub database: &'a std::path::Path,
     pub thresholds: Option<Thresholds>,
     pub row: Option<&'a ReviewRow>,
@@ -136,7 +137,8 @@ impl Track {
     pub fn refresh(&mut self, ctx: &Context) {
         self.evidence = self
             .selected
-            .and_then(|id| review::evidence(ctx.lib, id, ctx.thresholds).ok().flatten());
+            .zip(ctx.lib)
+            .and_then(|(id, lib)| review::evidence(lib, id, ctx.thresholds).ok().flatten());
     }
 
     /// True while a slice plays (the window then watches for its end).

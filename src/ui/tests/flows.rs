@@ -116,7 +116,7 @@ fn a_typed_override_is_spelled_as_the_vocabulary_spells_it_and_clears_the_field(
     );
     send(&mut app, track::Message::OverrideSubmit);
     assert!(app.track.override_input.is_empty(), "the field is cleared");
-    let rows = sonotag_core::catalog::review::rows(&app.lib, app.model_id()).unwrap();
+    let rows = sonotag_core::catalog::review::rows(app.lib.as_ref().unwrap(), app.model_id()).unwrap();
     let decided: Vec<_> = rows.iter().filter_map(|r| r.decided.clone()).collect();
     assert_eq!(decided, vec!["Drum and Bass".to_string()], "{rows:?}");
     assert_eq!(selected_title(&app), "song 1.wav", "moved on");
@@ -475,4 +475,31 @@ fn errors_and_the_library_survive_a_restart() {
         &again,
         &home.music.join("broken.mp3").display().to_string()
     ));
+}
+
+#[test]
+fn the_library_opens_in_the_background_and_a_damaged_one_is_named_in_the_window() {
+    let home = private_home();
+    let (mut app, open) = App::new(home.paths.clone(), None);
+    // The window exists before the library is opened: nothing blocked it.
+    assert!(app.lib.is_none());
+    assert_eq!(app.status(), "Opening the library…");
+    run(&mut app, open);
+    assert!(app.lib.is_some());
+    assert_eq!(app.status(), "Open a music folder to start.");
+
+    // A library file that is not a database: the window says which and why,
+    // and stays open instead of exiting.
+    let broken = private_home();
+    std::fs::create_dir_all(broken.paths.database.parent().unwrap()).unwrap();
+    std::fs::write(&broken.paths.database, vec![7u8; 4096]).unwrap();
+    let (mut app, open) = App::new(broken.paths.clone(), None);
+    run(&mut app, open);
+    assert!(app.lib.is_none());
+    assert!(
+        app.status().starts_with("Cannot open the library")
+            && app.status().contains("library.sqlite"),
+        "{}",
+        app.status()
+    );
 }

@@ -209,7 +209,7 @@ pub fn opened(home: &Home, clips: Clips) -> App {
 
 /// How many tracks the library (not the window) holds a decision for.
 pub fn decided_in_library(app: &App) -> usize {
-    sonotag_core::catalog::review::rows(&app.lib, app.model_id())
+    sonotag_core::catalog::review::rows(app.lib.as_ref().unwrap(), app.model_id())
         .unwrap()
         .iter()
         .filter(|r| r.decided.is_some())
