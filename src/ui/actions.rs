@@ -260,7 +260,11 @@ impl App {
     /// Reloads the views (and rebuilds an open Apply review) when the
     /// library changed since the last look.
     pub(super) fn watch_library(&mut self) -> Task<Message> {
-        if !self.lib.as_ref().is_some_and(|lib| self.reloads.changed(lib)) {
+        if !self
+            .lib
+            .as_ref()
+            .is_some_and(|lib| self.reloads.changed(lib))
+        {
             return Task::none();
         }
         Task::batch([self.request_reload(), self.rebuild_plan()])

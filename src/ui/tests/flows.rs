@@ -116,7 +116,8 @@ fn a_typed_override_is_spelled_as_the_vocabulary_spells_it_and_clears_the_field(
     );
     send(&mut app, track::Message::OverrideSubmit);
     assert!(app.track.override_input.is_empty(), "the field is cleared");
-    let rows = sonotag_core::catalog::review::rows(app.lib.as_ref().unwrap(), app.model_id()).unwrap();
+    let rows =
+        sonotag_core::catalog::review::rows(app.lib.as_ref().unwrap(), app.model_id()).unwrap();
     let decided: Vec<_> = rows.iter().filter_map(|r| r.decided.clone()).collect();
     assert_eq!(decided, vec!["Drum and Bass".to_string()], "{rows:?}");
     assert_eq!(selected_title(&app), "song 1.wav", "moved on");
