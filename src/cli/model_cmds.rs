@@ -217,8 +217,33 @@ pub fn eval_cmd(
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_eval(&report);
+        print_unseen(&model.card);
     }
     Ok(())
+}
+
+/// The model's own figures on sources left out of its training whole,
+/// measured when it was trained (with its own thresholds), next to this
+/// evaluation.
+fn print_unseen(card: &ModelCard) {
+    let unseen = card.unseen_sources();
+    if unseen.is_empty() {
+        return;
+    }
+    println!("\nmeasured at training, each source left out whole (thresholds of the card):");
+    for (name, s) in &unseen {
+        println!(
+            "  {name:<28} {:>3}/{:<3} right {:>5.1}%  coverage {:>5.1}%  precision {:>5.1}%",
+            s.right,
+            s.tracks,
+            s.accuracy() * 100.0,
+            s.coverage() * 100.0,
+            s.precision() * 100.0
+        );
+    }
+    if let Some(w) = card.worth() {
+        println!("{w}");
+    }
 }
 
 fn print_eval(r: &EvalReport) {

@@ -360,7 +360,11 @@ impl App {
             Panel::Errors => self.errors.view().map(Message::from),
             Panel::Settings => self
                 .settings
-                .view(&self.paths, self.model_thresholds())
+                .view(
+                    &self.paths,
+                    self.model_thresholds(),
+                    self.active_model().and_then(|m| m.card.worth()),
+                )
                 .map(Message::from),
         };
         let body = row![

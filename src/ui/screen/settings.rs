@@ -157,8 +157,14 @@ impl SettingsScreen {
         }
     }
 
-    /// The screen; `model` holds the active model's own thresholds.
-    pub fn view<'a>(&'a self, paths: &'a Paths, model: Option<Thresholds>) -> Element<'a, Message> {
+    /// The screen; `model` holds the active model's own thresholds and
+    /// `worth` what its proposals were measured to be worth.
+    pub fn view<'a>(
+        &'a self,
+        paths: &'a Paths,
+        model: Option<Thresholds>,
+        worth: Option<String>,
+    ) -> Element<'a, Message> {
         let t = self.thresholds(model);
         // Save sits above the editor, and the error below it, so neither
         // pushes the other out of view.
@@ -179,6 +185,10 @@ impl SettingsScreen {
             ]
             .spacing(8),
             button("Apply thresholds (re-vote)").on_press(Message::ApplyThresholds),
+            text(worth.unwrap_or_else(|| {
+                "This model's card says nothing of how often its proposals are right.".into()
+            }))
+            .size(12),
             text("Writing tags").size(18),
             checkbox(self.settings.write.policy == WritePolicy::ReplaceAll)
                 .label("Replace genres files already have (default: fill only empty ones)")

@@ -48,6 +48,10 @@ pub fn save(model_base: &Path, tracks: &[TrackEmbeddings]) -> anyhow::Result<Pat
         Tensor::from_vec(classes, tracks.len(), &device)?,
     );
     let path = path_for(model_base);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
     candle_core::safetensors::save(&tensors, &path)?;
     Ok(path)
 }
@@ -99,7 +103,8 @@ mod tests {
     #[test]
     fn a_base_set_round_trips_in_f16() {
         let dir = tempfile::tempdir().unwrap();
-        let base = dir.path().join("m");
+        // A folder that does not exist yet, as `train --out new/name` gives.
+        let base = dir.path().join("new").join("m");
         let tracks: Vec<TrackEmbeddings> = (0..3)
             .map(|i| TrackEmbeddings {
                 path: PathBuf::from(format!("t{i}")),

@@ -9,6 +9,7 @@ use crate::ml::backbone::{self, BackboneSpec};
 use crate::ml::head::LinearHead;
 use crate::ml::network::Network;
 use crate::ml::scratch_cnn::{Architecture, GenreNet};
+use crate::ml::vote::Score;
 use crate::proposal::Thresholds;
 use crate::store::ModelRecord;
 use candle_core::Device;
@@ -89,6 +90,68 @@ pub struct ModelCard {
     pub training: TrainingSummary,
     /// Metrics per evaluation set (e.g. "gtzan-mini eval").
     pub metrics: BTreeMap<String, serde_json::Value>,
+}
+
+/// The suffix of a card's metrics measured on a source left out whole.
+pub const LEFT_OUT: &str = " (left out)";
+
+impl ModelCard {
+    /// What the card measured on each source left out of training whole
+    /// (music the model had not heard), with its own thresholds.
+    pub fn unseen_sources(&self) -> Vec<(String, Score)> {
+        self.metrics
+            .iter()
+            .filter_map(|(key, v)| {
+                let name = key.strip_suffix(LEFT_OUT)?;
+                let n = |k: &str| v.get(k).and_then(|x| x.as_u64()).map(|x| x as usize);
+                Some((
+                    name.to_string(),
+                    Score {
+                        tracks: n("tracks")?,
+                        labelled: n("labelled")?,
+                        right: n("right")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// What a proposal without "?" is worth, in words: how often it was
+    /// right on sources the model had not heard, and on each eval set.
+    pub fn worth(&self) -> Option<String> {
+        let unseen = self.unseen_sources();
+        let mut parts = Vec::new();
+        if !unseen.is_empty() {
+            let total = unseen.iter().fold(Score::default(), |a, (_, s)| Score {
+                tracks: a.tracks + s.tracks,
+                labelled: a.labelled + s.labelled,
+                right: a.right + s.right,
+            });
+            parts.push(format!(
+                "right {} times in {} ({:.0}%) on music from {} sources it never heard in training, \
+                 where {:.0}% of the tracks got one",
+                total.right,
+                total.labelled,
+                total.precision() * 100.0,
+                unseen.len(),
+                total.coverage() * 100.0
+            ));
+        }
+        for (set, v) in self.metrics.iter().filter(|(k, _)| k.ends_with(" eval")) {
+            let (Some(p), Some(c)) = (
+                v.get("precision").and_then(|x| x.as_f64()),
+                v.get("coverage").and_then(|x| x.as_f64()),
+            ) else {
+                continue;
+            };
+            parts.push(format!(
+                "{:.0}% on {set} ({:.0}% got one)",
+                p * 100.0,
+                c * 100.0
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("A proposal without “?” was {}.", parts.join("; ")))
+    }
 }
 
 /// A model registered in a library, with its card.

@@ -44,10 +44,27 @@ pub struct LabelRow {
     pub genre: String,
     pub path: PathBuf,
     pub split: Option<Split>,
+    /// Where the file comes from (a game, a package, a collection's
+    /// folder): the `source` column, else the labels file's folder and the
+    /// path's first folder (`debian-music/wesnoth`, `gtzan-mini/blues`).
+    /// Calibration leaves sources out whole.
+    pub source: String,
+}
+
+/// The name of the folder holding `tsv` (the collection its rows come from).
+fn base_name(tsv: &Path) -> String {
+    std::fs::canonicalize(tsv)
+        .ok()
+        .and_then(|p| {
+            p.parent()?
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "labels".into())
 }
 
 /// Reads a labels TSV (header with at least `genre` and `path`; optional
-/// `split`). Genres are mapped through `vocab` to their display form.
+/// `split` and `source`). Genres are mapped through `vocab` to their display form.
 pub fn read_labels(tsv: &Path, vocab: &Vocabulary) -> anyhow::Result<Vec<LabelRow>> {
     let text = std::fs::read_to_string(tsv)
         .map_err(|e| anyhow::anyhow!("{}: cannot read labels: {e}", tsv.display()))?;
@@ -67,6 +84,8 @@ pub fn read_labels(tsv: &Path, vocab: &Vocabulary) -> anyhow::Result<Vec<LabelRo
         );
     };
     let si = col("split");
+    let source_column = col("source");
+    let collection = base_name(tsv);
     let base = tsv.parent().unwrap_or(Path::new("."));
     let mut rows = Vec::new();
     for (n, line) in lines.enumerate() {
@@ -84,10 +103,25 @@ pub fn read_labels(tsv: &Path, vocab: &Vocabulary) -> anyhow::Result<Vec<LabelRo
                 n + 2
             ),
         };
+        let source = match source_column.and_then(|i| cells.get(i)) {
+            Some(s) if !s.is_empty() => s.to_string(),
+            _ => {
+                let first = Path::new(p)
+                    .components()
+                    .next()
+                    .filter(|_| Path::new(p).components().count() > 1)
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned());
+                match first {
+                    Some(f) => format!("{collection}/{f}"),
+                    None => collection.clone(),
+                }
+            }
+        };
         rows.push(LabelRow {
             genre: vocab.display(g),
             path: base.join(p),
             split,
+            source,
         });
     }
     Ok(rows)

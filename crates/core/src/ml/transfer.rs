@@ -19,6 +19,7 @@ use crate::features::slice_plan;
 use crate::ml::backbone::Backbone;
 use crate::ml::head::{HeadOptions, LinearHead};
 use crate::ml::scratch_training::Skipped;
+use crate::ml::vote::{Score, score};
 use crate::rng::Rng;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -228,38 +229,140 @@ pub fn assign_folds(classes_of: &[usize], folds: usize, seed: u64) -> Vec<usize>
     fold
 }
 
+/// How training tracks are split for cross-validation: which group judges
+/// each track, and which tracks are judged by a head that never heard
+/// their source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grouping {
+    /// Group of each track; a head is trained per group, without it.
+    pub group_of: Vec<usize>,
+    pub groups: usize,
+    /// The track's whole source was left out of its head's training.
+    pub unseen: Vec<bool>,
+    /// The sources left out whole, in group order.
+    pub held_out: Vec<String>,
+}
+
+/// Groups tracks by source (the game, package or collection a file comes
+/// from): every source that can be left out whole is one group, so its
+/// tracks are judged as music from elsewhere. A source that holds every
+/// training track of one of its genres cannot be left out (the head would
+/// not know the genre: GTZAN's genre folders are such sources); its tracks
+/// are spread over `folds` further groups, stratified by class.
+pub fn group_by_source(
+    classes_of: &[usize],
+    sources: &[String],
+    folds: usize,
+    seed: u64,
+) -> Grouping {
+    let mut names: Vec<&String> = sources.iter().collect();
+    names.sort();
+    names.dedup();
+    let can_leave_out = |s: &String| {
+        (0..classes_of.len())
+            .filter(|&i| &sources[i] == s)
+            .all(|i| {
+                (0..classes_of.len()).any(|j| sources[j] != *s && classes_of[j] == classes_of[i])
+            })
+    };
+    let held_out: Vec<String> = if names.len() > 1 {
+        names
+            .into_iter()
+            .filter(|s| can_leave_out(s))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let rest: Vec<usize> = (0..classes_of.len())
+        .filter(|&i| !held_out.contains(&sources[i]))
+        .collect();
+    let rest_folds = assign_folds(
+        &rest.iter().map(|&i| classes_of[i]).collect::<Vec<_>>(),
+        folds,
+        seed,
+    );
+    let mut group_of = vec![0; classes_of.len()];
+    let mut unseen = vec![false; classes_of.len()];
+    for (i, s) in sources.iter().enumerate() {
+        if let Some(g) = held_out.iter().position(|h| h == s) {
+            group_of[i] = g;
+            unseen[i] = true;
+        }
+    }
+    for (k, &i) in rest.iter().enumerate() {
+        group_of[i] = held_out.len() + rest_folds[k];
+    }
+    Grouping {
+        groups: held_out.len() + if rest.is_empty() { 0 } else { folds.max(1) },
+        group_of,
+        unseen,
+        held_out,
+    }
+}
+
 /// Out-of-fold patch probabilities of every track: `(probabilities of its
-/// `sample` evenly spaced patches, class)`, in the order of `tracks`.
+/// `sample` evenly spaced patches, class)`, in the order of `tracks`, each
+/// from the head trained without the track's group.
 pub fn cross_validate(
     tracks: &[TrackEmbeddings],
     classes: usize,
-    folds: usize,
+    grouping: &Grouping,
     sample: Option<usize>,
     opts: &HeadOptions,
 ) -> candle_core::Result<Vec<crate::ml::vote::LabelledTrack>> {
-    let classes_of: Vec<usize> = tracks.iter().map(|t| t.class).collect();
-    let fold_of = assign_folds(&classes_of, folds, opts.seed);
-    let mut out: Vec<Option<crate::ml::vote::LabelledTrack>> = vec![None; tracks.len()];
-    for f in 0..folds {
-        let train: Vec<&TrackEmbeddings> = tracks
-            .iter()
-            .zip(&fold_of)
-            .filter(|(_, k)| **k != f)
-            .map(|(t, _)| t)
-            .collect();
-        let head = fit(&train, classes, opts)?;
-        for (i, t) in tracks.iter().enumerate() {
-            if fold_of[i] == f {
-                out[i] = Some((head.probabilities(&t.sampled(sample)), t.class));
-            }
-        }
-    }
-    Ok(out.into_iter().flatten().collect())
+    let groups: Vec<usize> = (0..grouping.groups).collect();
+    let heads = groups
+        .par_iter()
+        .map(|&g| {
+            let train: Vec<&TrackEmbeddings> = tracks
+                .iter()
+                .zip(&grouping.group_of)
+                .filter(|(_, k)| **k != g)
+                .map(|(t, _)| t)
+                .collect();
+            fit(&train, classes, opts)
+        })
+        .collect::<candle_core::Result<Vec<LinearHead>>>()?;
+    Ok(tracks
+        .iter()
+        .zip(&grouping.group_of)
+        .map(|(t, &g)| (heads[g].probabilities(&t.sampled(sample)), t.class))
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_is_left_out_whole_unless_it_alone_holds_a_genre() {
+        // Two games of genre 0, one of genre 1 only, and a collection whose
+        // genre-2 folder is the only genre 2 there is.
+        let classes = [0, 0, 0, 0, 1, 1, 2, 2, 2, 2];
+        let sources: Vec<String> = [
+            "a", "a", "b", "b", "c", "c", "col/x", "col/x", "col/x", "col/x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let g = group_by_source(&classes, &sources, 2, 7);
+        // a and b each hold genre 0, which the other also has: left out.
+        // c alone holds genre 1, col/x alone genre 2: spread over folds.
+        assert_eq!(g.held_out, vec!["a".to_string(), "b".to_string()]);
+        assert_eq!(g.groups, 4);
+        for i in 0..classes.len() {
+            assert_eq!(g.unseen[i], i < 4, "track {i}");
+        }
+        assert!(g.group_of[..2].iter().all(|&k| k == 0));
+        assert!(g.group_of[2..4].iter().all(|&k| k == 1));
+        assert!(g.group_of[4..].iter().all(|&k| k == 2 || k == 3));
+        // One source only: plain folds by track, nothing unseen.
+        let one = vec!["same".to_string(); classes.len()];
+        let g = group_by_source(&classes, &one, 3, 7);
+        assert!(g.held_out.is_empty() && g.unseen.iter().all(|&u| !u));
+        assert_eq!(g.groups, 3);
+    }
 
     #[test]
     fn folds_are_stratified_and_cover_every_fold() {
@@ -310,20 +413,26 @@ pub struct TransferTrained {
     pub calibrated: bool,
     /// Top-1 track accuracy of the out-of-fold votes (no abstention).
     pub cross_validated_accuracy: f32,
+    /// Each source left out whole, as the shipped thresholds judge it.
+    pub unseen_sources: Vec<(String, Score)>,
     pub notes: Vec<String>,
 }
 
-/// Calibrates thresholds by cross-validation on `tracks` and trains the
-/// final head on all of them.
+/// Calibrates thresholds by cross-validation on `tracks` (grouped by
+/// `sources`, one per track: see [`group_by_source`]) and trains the final
+/// head on all of them.
 pub fn train_head_model(
     tracks: &[TrackEmbeddings],
+    sources: &[String],
     classes: usize,
     opts: &TransferOptions,
 ) -> candle_core::Result<TransferTrained> {
+    let classes_of: Vec<usize> = tracks.iter().map(|t| t.class).collect();
+    let grouping = group_by_source(&classes_of, sources, opts.folds, opts.head.seed);
     let oof = cross_validate(
         tracks,
         classes,
-        opts.folds,
+        &grouping,
         opts.calibration_patches,
         &opts.head,
     )?;
@@ -331,38 +440,67 @@ pub fn train_head_model(
         slice: 0.0,
         track: 0.0,
     };
-    let right = oof
-        .iter()
-        .filter(|(p, c)| crate::ml::vote::vote(p, classes, plurality).winner == Some(*c))
-        .count();
-    let cross_validated_accuracy = right as f32 / oof.len().max(1) as f32;
+    let top1 = score(&oof, classes, plurality, |_| true);
+    let cross_validated_accuracy = top1.accuracy();
     let mut notes = vec![format!(
-        "thresholds calibrated on out-of-fold votes of the {} training tracks ({}-fold cross-validation by track, {} patches per track voting); top-1 cross-validated accuracy {:.1}%",
+        "thresholds calibrated on out-of-fold votes of the {} training tracks ({}; {} patches per track voting); top-1 cross-validated accuracy {:.1}%",
         oof.len(),
-        opts.folds,
+        if grouping.held_out.is_empty() {
+            format!("{}-fold cross-validation by track", opts.folds)
+        } else {
+            format!(
+                "each of the sources {} left out whole, the others {}-fold by track",
+                grouping.held_out.join(", "),
+                opts.folds
+            )
+        },
         opts.calibration_patches
             .map_or("all".to_string(), |n| format!("up to {n}")),
         cross_validated_accuracy * 100.0
     )];
-    let (thresholds, calibrated) =
-        match crate::ml::vote::calibrate(&oof, classes, opts.target_precision) {
-            Some(c) => {
-                notes.push(format!(
-                "calibrated for {:.0}% precision: {:.1}% precision at {:.1}% coverage out of fold",
+    let calibration = crate::ml::vote::calibrate_for_unseen(
+        &oof,
+        &grouping.unseen,
+        classes,
+        opts.target_precision,
+    );
+    let (thresholds, calibrated) = match calibration {
+        Some(c) => {
+            notes.push(format!(
+                "calibrated for {:.0}% precision overall and on the sources left out: {:.1}% precision at {:.1}% coverage out of fold",
                 opts.target_precision * 100.0,
                 c.precision * 100.0,
                 c.coverage * 100.0
             ));
-                (c.thresholds, true)
-            }
-            None => {
-                notes.push(format!(
-                    "{:.0}% precision unreachable out of fold: the article's thresholds kept",
-                    opts.target_precision * 100.0
-                ));
-                (crate::proposal::Thresholds::default(), false)
-            }
-        };
+            (c.thresholds, true)
+        }
+        None => {
+            notes.push(format!(
+                "{:.0}% precision unreachable out of fold: the article's thresholds kept",
+                opts.target_precision * 100.0
+            ));
+            (crate::proposal::Thresholds::default(), false)
+        }
+    };
+    let unseen_sources: Vec<(String, Score)> = grouping
+        .held_out
+        .iter()
+        .enumerate()
+        .map(|(g, name)| {
+            let figures = score(&oof, classes, thresholds, |i| grouping.group_of[i] == g);
+            (name.clone(), figures)
+        })
+        .collect();
+    for (name, f) in &unseen_sources {
+        notes.push(format!(
+            "{name}, left out: {}/{} right ({:.1}%), coverage {:.1}%, precision {:.1}%",
+            f.right,
+            f.tracks,
+            f.accuracy() * 100.0,
+            f.coverage() * 100.0,
+            f.precision() * 100.0
+        ));
+    }
     let all: Vec<&TrackEmbeddings> = tracks.iter().collect();
     let head = fit(&all, classes, &opts.head)?;
     Ok(TransferTrained {
@@ -370,6 +508,7 @@ pub fn train_head_model(
         thresholds,
         calibrated,
         cross_validated_accuracy,
+        unseen_sources,
         notes,
     })
 }

@@ -25,6 +25,7 @@ pub fn library_rows(lib: &Library, vocab: &Vocabulary) -> anyhow::Result<Vec<Lab
                 genre: l.genre,
                 path: t.path,
                 split: None,
+                source: "library".into(),
             });
         }
     }

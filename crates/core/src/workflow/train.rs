@@ -17,8 +17,8 @@ use crate::ml::transfer::{self, TransferOptions};
 use crate::ml::vote;
 use crate::proposal::Thresholds;
 use anyhow::Context;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 /// What to train.
 #[derive(Clone, Debug)]
@@ -96,7 +96,11 @@ pub fn train_model(
     let trained = if args.backbone.is_scratch() {
         train_scratch(args, &inputs, &classes, events)?
     } else {
-        train_transfer(args, &inputs, &classes, events)?
+        let source_of: HashMap<&Path, &str> = train_rows
+            .iter()
+            .map(|r| (r.path.as_path(), r.source.as_str()))
+            .collect();
+        train_transfer(args, &inputs, &source_of, &classes, events)?
     };
     let name = args
         .out
@@ -131,7 +135,7 @@ pub fn train_model(
                 head_only: false,
                 notes: trained.notes,
             },
-            metrics: BTreeMap::new(),
+            metrics: trained.metrics,
         },
         net: trained.net,
         base: args.out.clone(),
@@ -173,6 +177,8 @@ struct TrainedNet {
     best_epoch: usize,
     per_class: BTreeMap<String, model::ClassCount>,
     notes: Vec<String>,
+    /// Figures measured while training (each source left out), for the card.
+    metrics: BTreeMap<String, serde_json::Value>,
 }
 
 /// The from-scratch CNN, trained whole; thresholds calibrated on its
@@ -236,6 +242,7 @@ fn train_scratch(
         best_epoch: trained.best_epoch,
         per_class: trained.per_class,
         notes,
+        metrics: BTreeMap::new(),
     })
 }
 
@@ -251,6 +258,7 @@ pub fn shipped_musicnn() -> anyhow::Result<PathBuf> {
 fn train_transfer(
     args: &TrainRequest,
     inputs: &[Input],
+    source_of: &HashMap<&Path, &str>,
     classes: &[String],
     events: &(dyn Fn(TrainEvent) + Sync),
 ) -> anyhow::Result<TrainedNet> {
@@ -274,7 +282,34 @@ fn train_transfer(
         target_precision: args.target_precision,
         ..Default::default()
     };
-    let trained = transfer::train_head_model(&tracks, classes.len(), &opts)?;
+    let sources: Vec<String> = tracks
+        .iter()
+        .map(|t| {
+            source_of
+                .get(t.path.as_path())
+                .unwrap_or(&"unknown")
+                .to_string()
+        })
+        .collect();
+    let trained = transfer::train_head_model(&tracks, &sources, classes.len(), &opts)?;
+    let metrics = trained
+        .unseen_sources
+        .iter()
+        .map(|(name, f)| {
+            (
+                format!("{name} (left out)"),
+                serde_json::json!({
+                    "tracks": f.tracks,
+                    "labelled": f.labelled,
+                    "right": f.right,
+                    "accuracy": f.accuracy(),
+                    "coverage": f.coverage(),
+                    "precision": f.precision(),
+                    "thresholds": trained.thresholds,
+                }),
+            )
+        })
+        .collect();
     // What every retrain of this model starts from.
     let base_set = crate::ml::base_set::save(&args.out, &tracks)?;
     events(TrainEvent::Note(format!(
@@ -312,6 +347,7 @@ fn train_transfer(
         best_epoch: opts.head.steps,
         per_class,
         notes,
+        metrics,
     })
 }
 
