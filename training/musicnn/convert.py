@@ -141,20 +141,23 @@ def to_candle(name, shape, values):
     return shape, values
 
 
-def msd_tags(wheel):
+def model_tags(wheel, model):
     source = wheel.read("musicnn/configuration.py").decode()
     for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and node.targets[0].id == "MSD_LABELS":
+        if isinstance(node, ast.Assign) and node.targets[0].id == model + "_LABELS":
             return ast.literal_eval(node.value)
-    raise ValueError("MSD_LABELS not found in musicnn/configuration.py")
+    raise ValueError(model + "_LABELS not found in musicnn/configuration.py")
 
 
 def main():
     wheel_path, dest = sys.argv[1], sys.argv[2]
+    # Which of the wheel's models: MSD (the default backbone) or MTT.
+    model = sys.argv[3] if len(sys.argv) > 3 else "MSD"
+    checkpoint = CHECKPOINT.replace("MSD", model)
     with zipfile.ZipFile(wheel_path) as wheel:
-        index = wheel.read(CHECKPOINT + ".index")
-        data = wheel.read(CHECKPOINT + ".data-00000-of-00001")
-        tags = msd_tags(wheel)
+        index = wheel.read(checkpoint + ".index")
+        data = wheel.read(checkpoint + ".data-00000-of-00001")
+        tags = model_tags(wheel, model)
     tensors = read_checkpoint(index, data)
     header, blobs, offset = {}, [], 0
     for name in sorted(tensors):
@@ -164,7 +167,7 @@ def main():
         blobs.append(blob)
         offset += len(blob)
     header["__metadata__"] = {
-        "source": "musicnn 0.1.0 (PyPI wheel), " + CHECKPOINT + ", ISC licence, MTG-UPF",
+        "source": "musicnn 0.1.0 (PyPI wheel), " + checkpoint + ", ISC licence, MTG-UPF",
         "layout": "candle: conv2d [out,in,h,w], conv1d [out,in,k], dense [out,in]",
         "tags": json.dumps(tags),
     }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# More labelled music from sources the shipped training set lacks, from
+# Debian's archive, laid out as OUT/<source>/<file> plus OUT/labels.tsv
+# (columns: genre, path, split, licence, source, reason). Every file is
+# labelled by its package's credits, never by listening with the model; the
+# reason column says which credit. Files whose credits name no kind of music
+# this project can trust are left out.
+#
+# Never add flare-game, nexuiz-music, megaglest-data or frozen-bubble-data:
+# they are kept for independent checks (issue 19).
+#
+# Usage: training/fetch-more-music.sh OUT    (needs apt-get, unzip, ffmpeg)
+set -euo pipefail
+out=${1:?usage: fetch-more-music.sh OUT}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+pkgs=(ufoai-music openclonk-data fretsonfire-songs-muldjord)
+if ! (cd "$work" && apt-get download "${pkgs[@]}" >/dev/null 2>&1); then
+  apt-get update -qq >/dev/null
+  (cd "$work" && apt-get download "${pkgs[@]}" >/dev/null)
+fi
+for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
+r="$work/root/usr/share"
+
+labels="$out/labels.tsv"
+printf 'genre\tpath\tsplit\tlicence\tsource\treason\n' > "$labels"
+add() { # genre source licence reason file...
+  local genre=$1 src=$2 lic=$3 why=$4; shift 4
+  mkdir -p "$out/$src"
+  for f in "$@"; do
+    cp "$f" "$out/$src/"
+    printf '%s\t%s\ttrain\t%s\t%s\t%s\n' "$genre" "$src/$(basename "$f")" "$lic" "$src" "$why" >> "$labels"
+  done
+}
+
+# UFO: Alien Invasion (ufoai-music). Its copyright file credits each file:
+# the orchestral scores of Crystan and of "Marine" Baklund (CC-BY-SA-3.0)
+# and of Manuel "Vanethian" Marino (CC-BY-3.0) are classical; Simon Green's
+# (Psymong) tracks are electronic (GPL-2). Other composers' files and those
+# taken from other games are left out.
+(cd "$work" && unzip -q "$r/games/ufoai/base/0music.pk3" 'music/*' -d ufo)
+u="$work/ufo/music"
+add classical ufoai CC-BY-SA-3.0 "orchestral score credited to Crystan" "$u"/Crystan-*.ogg
+add classical ufoai CC-BY-SA-3.0 "orchestral score credited to \"Marine\" Baklund" "$u"/Marine*.ogg
+add classical ufoai CC-BY-3.0 "orchestral score credited to Manuel \"Vanethian\" Marino" "$u"/van_*.ogg
+add electronic ufoai GPL-2 "electronic tracks credited to Simon Green (Psymong)" "$u"/Psymong*.ogg
+
+# OpenClonk (openclonk-data): Music.ocg/authors.txt credits these seven
+# tracks to K-Pone, an electronic musician (Cavern is not credited: left out).
+oc="$r/games/openclonk/Music.ocg"
+add electronic openclonk CC-BY-3.0 "electronic tracks credited to K-Pone (Music.ocg/authors.txt)" \
+  "$oc"/@CrushedIceCocktail.ogg "$oc"/IslandDreams.ogg "$oc"/LucidDream.ogg "$oc"/Motorway.ogg \
+  "$oc"/Offshore.ogg "$oc"/TheSkylands.ogg "$oc"/UrbanBolero.ogg
+
+# Frets on Fire songs by Muldjord: each readme says "composed by El Senator
+# of the danish metal band Muldjord" (CC-BY-SA-3.0). A song is its backing
+# track and guitar stem mixed, as the game plays them.
+mkdir -p "$out/muldjord"
+for d in "$r"/games/fretsonfire/data/songs/muldjord/*/; do
+  name=$(basename "$d")
+  ffmpeg -loglevel error -y -i "$d/song.ogg" -i "$d/guitar.ogg" \
+    -filter_complex amix=inputs=2:duration=longest:normalize=0 -c:a libvorbis -q:a 5 \
+    "$out/muldjord/$name.ogg"
+  printf 'metal\t%s\ttrain\tCC-BY-SA-3.0\tmuldjord\t%s\n' "muldjord/$name.ogg" \
+    "readme: composed by El Senator of the danish metal band Muldjord" >> "$labels"
+done
+echo "wrote $(($(wc -l < "$labels") - 1)) labelled files to $out"
