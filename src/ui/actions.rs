@@ -5,8 +5,10 @@
 
 use super::background::{Loaded, blocking, with_library};
 use super::keys::{self, Command, Move};
-use super::screen::{Panel, apply, folder, progress, retrain, settings, table, toolbar, track};
-use super::{App, Input, LIST_FOCUS, Message, jobs};
+use super::screen::{
+    Panel, apply, folder, progress, retrain, settings, table, toolbar, track, undo_write,
+};
+use super::{App, Input, LIST_FOCUS, Message, Modal, jobs};
 use iced::Task;
 use iced::widget::operation::focus;
 use sonotag_core::catalog::review::ReviewState;
@@ -51,7 +53,7 @@ impl App {
                 };
                 Task::batch([returned(task, Input::Folder), then])
             }
-            Input::Toolbar(m) => match self.toolbar.update(m, self.lib.as_ref()) {
+            Input::Toolbar(m) => match self.toolbar.update(m) {
                 Some(toolbar::Event::Show(p)) => {
                     self.panel = p;
                     Task::none()
@@ -63,9 +65,10 @@ impl App {
                     Message::PlanReady,
                 ),
                 Some(toolbar::Event::UndoWrite) => {
-                    self.start_job(jobs::Job::Undo(self.settings.settings.write))
+                    let (dialog, read) = undo_write::Dialog::open(self.paths.database.clone());
+                    self.modal = Some(Modal::UndoWrite(dialog));
+                    returned(read, Input::UndoWrite)
                 }
-                Some(toolbar::Event::Status(s)) => self.say(s),
                 None => Task::none(),
             },
             Input::Progress(progress::Message::Cancel) => {
@@ -104,7 +107,7 @@ impl App {
                 Task::batch([returned(task, Input::Track), then])
             }
             Input::Apply(m) => {
-                let Some(dialog) = &mut self.apply else {
+                let Some(Modal::Apply(dialog)) = &mut self.modal else {
                     return Task::none();
                 };
                 let (task, event) =
@@ -120,6 +123,23 @@ impl App {
                     None => Task::none(),
                 };
                 Task::batch([returned(task, Input::Apply), then])
+            }
+            Input::UndoWrite(m) => {
+                let Some(Modal::UndoWrite(dialog)) = &mut self.modal else {
+                    return Task::none();
+                };
+                match dialog.update(m) {
+                    Some(undo_write::Event::Undo) => {
+                        let reveal = self.close_dialog();
+                        let write = self.settings.settings.write;
+                        Task::batch([reveal, self.start_job(jobs::Job::Undo(write))])
+                    }
+                    Some(undo_write::Event::Close) => self.close_dialog(),
+                    Some(undo_write::Event::Closed(s)) => {
+                        Task::batch([self.close_dialog(), self.say(s)])
+                    }
+                    None => Task::none(),
+                }
             }
             Input::Retrain(m) => match self.retrain.update(m) {
                 Some(retrain::Event::Retrain { use_tags }) => {
@@ -173,8 +193,8 @@ impl App {
     }
 
     fn key(&mut self, k: &iced::keyboard::Key, mods: iced::keyboard::Modifiers) -> Task<Message> {
-        if self.apply.is_some() {
-            // Behind the review nothing reacts; Esc closes it.
+        if self.modal.is_some() {
+            // Behind a dialog nothing reacts; Esc closes it.
             return if keys::closes_modal(k) {
                 self.close_dialog()
             } else {
@@ -309,7 +329,7 @@ impl App {
 
     /// Builds an open Apply review's plan again (decisions changed).
     fn rebuild_plan(&self) -> Task<Message> {
-        if self.apply.is_none() {
+        if !matches!(self.modal, Some(Modal::Apply(_))) {
             return Task::none();
         }
         returned(
@@ -321,7 +341,7 @@ impl App {
     /// Closes the Apply review; the list it covered comes back scrolled to
     /// the selected track, not to the top.
     fn close_dialog(&mut self) -> Task<Message> {
-        self.apply = None;
+        self.modal = None;
         self.reveal_selection()
     }
 

@@ -28,7 +28,9 @@ use background::Reloads;
 use iced::keyboard::{self, Modifiers};
 use iced::widget::{column, container, row, scrollable};
 use iced::{Element, Length, Subscription, Task, Theme};
-use screen::{Panel, apply, errors, folder, progress, retrain, settings, table, toolbar, track};
+use screen::{
+    Panel, apply, errors, folder, progress, retrain, settings, table, toolbar, track, undo_write,
+};
 use sonotag_core::config::paths::Paths;
 use sonotag_core::ml::model::ModelRow;
 use sonotag_core::store::Library;
@@ -65,8 +67,16 @@ pub struct App {
     retrain: retrain::Retrain,
     settings: settings::SettingsScreen,
     errors: errors::Errors,
-    /// The Apply review, while open: the modal screen.
-    apply: Option<apply::Dialog>,
+    /// The modal screen, while open: behind it nothing else reacts.
+    modal: Option<Modal>,
+}
+
+/// A dialog over the window.
+enum Modal {
+    /// The review of every planned write.
+    Apply(apply::Dialog),
+    /// The confirmation before a write is undone.
+    UndoWrite(undo_write::Dialog),
 }
 
 /// What the user did, addressed to one screen (or the keyboard map).
@@ -78,6 +88,7 @@ pub enum Input {
     Table(table::Message),
     Track(track::Message),
     Apply(apply::Message),
+    UndoWrite(undo_write::Message),
     Retrain(retrain::Message),
     Settings(settings::Message),
     Errors(errors::Message),
@@ -123,7 +134,7 @@ macro_rules! user_messages {
     )*};
 }
 user_messages!(folder => Folder, toolbar => Toolbar, progress => Progress, table => Table,
-    track => Track, apply => Apply, retrain => Retrain, settings => Settings, errors => Errors);
+    track => Track, apply => Apply, undo_write => UndoWrite, retrain => Retrain, settings => Settings, errors => Errors);
 
 impl App {
     /// Opens the library, optionally scanning `folder` at once. The rows
@@ -154,7 +165,7 @@ impl App {
             retrain: retrain::Retrain::default(),
             settings,
             errors: errors::Errors::default(),
-            apply: None,
+            modal: None,
         };
         (app, open)
     }
@@ -248,11 +259,15 @@ impl App {
     pub fn update(&mut self, message: Message) -> Task<Message> {
         match message {
             Message::User(input) => {
-                if self.apply.is_some() && !matches!(input, Input::Apply(_) | Input::Key(..)) {
+                let for_the_modal = match &self.modal {
+                    None => true,
+                    Some(Modal::Apply(_)) => matches!(input, Input::Apply(_) | Input::Key(..)),
+                    Some(Modal::UndoWrite(_)) => {
+                        matches!(input, Input::UndoWrite(_) | Input::Key(..))
+                    }
+                };
+                if !for_the_modal {
                     return Task::none();
-                }
-                if !matches!(input, Input::Toolbar(toolbar::Message::UndoWrite)) {
-                    self.toolbar.disarm();
                 }
                 self.route(input)
             }
@@ -282,7 +297,7 @@ impl App {
                 Task::none()
             }
             Message::PlanReady(Ok(plan)) => {
-                self.apply = Some(apply::Dialog::new(plan));
+                self.modal = Some(Modal::Apply(apply::Dialog::new(plan)));
                 Task::none()
             }
             Message::PlanReady(Err(e)) => {
@@ -386,8 +401,11 @@ impl App {
         .height(Length::Fill);
 
         let main = column![bar, tools, band, body].spacing(8).padding(12);
-        match &self.apply {
-            Some(dialog) => iced::widget::stack![main, dialog.view().map(Message::from)].into(),
+        match &self.modal {
+            Some(Modal::Apply(d)) => iced::widget::stack![main, d.view().map(Message::from)].into(),
+            Some(Modal::UndoWrite(d)) => {
+                iced::widget::stack![main, d.view().map(Message::from)].into()
+            }
             None => main.into(),
         }
     }

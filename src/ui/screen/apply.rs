@@ -268,7 +268,7 @@ impl Dialog {
         .max_width(1100)
         .max_height(560)
         .style(container::rounded_box);
-        iced::widget::center(iced::widget::opaque(dialog)).into()
+        crate::ui::widget::modal::dimmed(dialog)
     }
 }
 

@@ -12,6 +12,7 @@ pub mod settings;
 pub mod table;
 pub mod toolbar;
 pub mod track;
+pub mod undo_write;
 
 /// Which side panel is open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,15 +6,11 @@
 use super::Panel;
 use iced::widget::{button, row, space, text};
 use iced::{Element, Length};
-use sonotag_core::store::Library;
 use sonotag_core::workflow::decide::Step;
 
-/// The toolbar's state: whether "Undo last write" waits for its second press.
+/// The toolbar: it keeps no state of its own.
 #[derive(Debug, Default)]
-pub struct Toolbar {
-    /// Files the second press would restore; `None` when not armed.
-    undo_write_armed: Option<usize>,
-}
+pub struct Toolbar;
 
 /// Messages of the toolbar.
 #[derive(Clone, Debug)]
@@ -34,8 +30,8 @@ pub enum Event {
     Classify,
     /// Build the write plan and open the Apply review.
     Apply,
+    /// Ask before undoing the latest tag write.
     UndoWrite,
-    Status(String),
 }
 
 /// What the toolbar shows besides its own state.
@@ -51,39 +47,13 @@ pub struct Shown {
 }
 
 impl Toolbar {
-    /// Anything else the user does cancels a pending "Confirm undo".
-    pub fn disarm(&mut self) {
-        self.undo_write_armed = None;
-    }
-
-    /// `lib` is `None` until the library is open.
-    pub fn update(&mut self, message: Message, lib: Option<&Library>) -> Option<Event> {
+    pub fn update(&mut self, message: Message) -> Option<Event> {
         Some(match message {
             Message::Show(p) => Event::Show(p),
             Message::Step(s) => Event::Step(s),
             Message::Classify => Event::Classify,
             Message::Apply => Event::Apply,
-            Message::UndoWrite => {
-                if self.undo_write_armed.take().is_some() {
-                    return Some(Event::UndoWrite);
-                }
-                // Say how much the second press will undo.
-                let files = lib.and_then(|lib| {
-                    let open = lib.latest_open_batch().ok().flatten()?;
-                    let batch = lib.batches().ok()?.into_iter().find(|x| x.id == open)?;
-                    Some(batch.files)
-                });
-                let Some(files) = files else {
-                    return Some(Event::Status(
-                        "Nothing to undo: no tag write is open.".into(),
-                    ));
-                };
-                self.undo_write_armed = Some(files);
-                Event::Status(format!(
-                    "Press \"Confirm undo\" to restore the {files} files of the latest tag write \
-                     as they were before it; anything else cancels."
-                ))
-            }
+            Message::UndoWrite => Event::UndoWrite,
         })
     }
 
@@ -111,11 +81,8 @@ impl Toolbar {
             ),
             small("Classify".into()).on_press_maybe((!shown.busy).then_some(Message::Classify)),
             small("Apply tags…".into()).on_press_maybe((!shown.busy).then_some(Message::Apply)),
-            small(match self.undo_write_armed {
-                Some(files) => format!("Confirm undo ({files} files)"),
-                None => "Undo last write".to_string(),
-            })
-            .on_press_maybe((!shown.busy).then_some(Message::UndoWrite)),
+            small("Undo last write…".into())
+                .on_press_maybe((!shown.busy).then_some(Message::UndoWrite)),
         ]
         .spacing(6)
         .align_y(iced::Alignment::Center)

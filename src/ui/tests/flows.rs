@@ -25,7 +25,11 @@ fn reviewing_two_decisions(home: &Home) -> App {
     let mut app = opened(home, Clips::Songs(3));
     decide_first(&mut app, 2);
     click(&mut app, "Apply tags…");
-    assert!(app.apply.is_some(), "{}", app.status());
+    assert!(
+        matches!(app.modal, Some(super::super::Modal::Apply(_))),
+        "{}",
+        app.status()
+    );
     app
 }
 
@@ -69,7 +73,7 @@ fn every_control_fits_the_smallest_window() {
         "Proposed",
         "Decided",
         "Apply tags…",
-        "Undo last write",
+        "Undo last write…",
     ] {
         assert_within_smallest_window(&app, label);
     }
@@ -154,7 +158,7 @@ fn undo_and_redo_step_through_decisions() {
 fn the_apply_review_is_modal_and_esc_closes_it() {
     let home = private_home();
     let mut app = reviewing_two_decisions(&home);
-    assert!(app.apply.is_some());
+    assert!(matches!(app.modal, Some(super::super::Modal::Apply(_))));
     assert!(shows(&app, "Write 2 files"));
     // Keys, buttons and typing behind it change nothing.
     let u = Message::User(Input::Key(
@@ -185,7 +189,7 @@ fn the_apply_review_is_modal_and_esc_closes_it() {
     );
     assert_eq!(app.settings.settings.dark_theme, dark);
     named_key(&mut app, Named::Escape);
-    assert!(app.apply.is_none());
+    assert!(app.modal.is_none());
 }
 
 #[test]
@@ -244,7 +248,7 @@ fn an_unticked_row_is_left_out_of_the_write() {
 }
 
 #[test]
-fn a_write_is_undone_after_a_second_press_that_counts_the_files() {
+fn a_write_is_undone_only_after_a_modal_confirmation_that_lists_the_files() {
     let home = private_home();
     let mut app = reviewing_two_decisions(&home);
     click(&mut app, "Write 2 files");
@@ -260,13 +264,24 @@ fn a_write_is_undone_after_a_second_press_that_counts_the_files() {
         .iter()
         .filter(|r| r.state == ReviewState::Written);
     assert_eq!(states.count(), 2);
-    click(&mut app, "Undo last write");
+    click(&mut app, "Undo last write…");
     assert!(genre_tag(&written[0]).len() == 1, "nothing undone yet");
-    // Anything else in between cancels the first press.
-    send(&mut app, table::Message::Search(String::new()));
-    assert!(shows(&app, "Undo last write"));
-    click(&mut app, "Undo last write");
-    click(&mut app, "Confirm undo (2 files)");
+    // The confirmation counts and lists the files, and behind it nothing
+    // reacts: a second click on the toolbar is not an undo.
+    assert!(shows(&app, "Undo the write of 2 files?"));
+    assert!(shows_starting(&app, &written[0].display().to_string()));
+    send(&mut app, toolbar::Message::UndoWrite);
+    send(&mut app, table::Message::Search("song 1".into()));
+    assert!(
+        app.table.search.is_empty(),
+        "the list reacted behind the dialog"
+    );
+    // Esc keeps the write.
+    named_key(&mut app, Named::Escape);
+    assert!(!shows(&app, "Undo the write of 2 files?"));
+    assert_eq!(genre_tag(&written[0]), vec!["Jazz".to_string()]);
+    click(&mut app, "Undo last write…");
+    click(&mut app, "Undo 2 files");
     for p in &written {
         assert!(genre_tag(p).is_empty(), "{} still tagged", p.display());
     }
