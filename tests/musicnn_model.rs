@@ -123,7 +123,7 @@ fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
         );
     }
     assert!(report.classes.contains(&"Ambient".to_string()));
-    assert_eq!(report.base_tracks, 146);
+    assert_eq!(report.base_tracks, 201);
     assert_eq!(report.decided_tracks, files.len());
     match &report.check {
         sonotag_core::ml::corrections::Check::Compared {

@@ -232,14 +232,7 @@ fn print_unseen(card: &ModelCard) {
     }
     println!("\nmeasured at training, each source left out whole (thresholds of the card):");
     for (name, s) in &unseen {
-        println!(
-            "  {name:<28} {:>3}/{:<3} right {:>5.1}%  coverage {:>5.1}%  precision {:>5.1}%",
-            s.right,
-            s.tracks,
-            s.accuracy() * 100.0,
-            s.coverage() * 100.0,
-            s.precision() * 100.0
-        );
+        println!("  {name:<28} {s}");
     }
     if let Some(w) = card.worth() {
         println!("{w}");

@@ -157,6 +157,51 @@ pub fn calibrate_for_unseen(
     best
 }
 
+/// When no thresholds reach the target: the pair most precise on the
+/// unseen tracks (on all when none is marked) that still labels at least
+/// `min_coverage` of all tracks; ties go to the higher coverage.
+pub fn most_precise(
+    tracks: &[LabelledTrack],
+    unseen: &[bool],
+    classes: usize,
+    min_coverage: f32,
+) -> Option<Calibration> {
+    let any_unseen = unseen.iter().any(|&u| u);
+    let mut best: Option<(f32, Calibration)> = None;
+    for &slice in SLICE_GRID {
+        for &track in TRACK_GRID {
+            let th = Thresholds { slice, track };
+            let all = score(tracks, classes, th, |_| true);
+            let judged = if any_unseen {
+                score(tracks, classes, th, |i| unseen.get(i) == Some(&true))
+            } else {
+                all
+            };
+            if judged.labelled == 0 || all.coverage() + 1e-6 < min_coverage {
+                continue;
+            }
+            let key = judged.precision();
+            let better = match &best {
+                None => true,
+                Some((k, b)) => {
+                    key > k + 1e-6 || ((key - k).abs() <= 1e-6 && all.coverage() > b.coverage)
+                }
+            };
+            if better {
+                best = Some((
+                    key,
+                    Calibration {
+                        thresholds: th,
+                        precision: all.precision(),
+                        coverage: all.coverage(),
+                    },
+                ));
+            }
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
 /// How a set of tracks fares under some thresholds.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Score {
@@ -181,6 +226,21 @@ impl Score {
     /// Right proposals among proposals.
     pub fn precision(&self) -> f32 {
         self.right as f32 / self.labelled.max(1) as f32
+    }
+}
+
+impl std::fmt::Display for Score {
+    /// "12/16 right (75.0%), coverage 75.0%, precision 100.0%".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{} right ({:.1}%), coverage {:.1}%, precision {:.1}%",
+            self.right,
+            self.tracks,
+            self.accuracy() * 100.0,
+            self.coverage() * 100.0,
+            self.precision() * 100.0
+        )
     }
 }
 

@@ -10,6 +10,7 @@
 //! ([`crate::ml::scratch_cnn`]).
 
 pub mod musicnn;
+pub mod musicnn_views;
 
 use crate::features::{FeatureKind, PatchData};
 use serde::{Deserialize, Serialize};
@@ -54,7 +55,11 @@ pub struct Registration {
 }
 
 /// Every pretrained backbone of this build.
-pub const REGISTERED: &[Registration] = &[musicnn::REGISTRATION];
+pub const REGISTERED: &[Registration] = &[
+    musicnn::REGISTRATION,
+    musicnn_views::MTT,
+    musicnn_views::MSD_MTT,
+];
 
 /// Name of the from-scratch CNN in cards (a whole network, not a backbone).
 pub const SCRATCH_CNN: &str = "scratch-cnn";
