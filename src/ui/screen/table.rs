@@ -422,6 +422,7 @@ impl Table {
         // shows every column it needs, none clipped into its neighbour.
         let table = responsive(move |size| {
             let columns = columns_for(size.width);
+            let fits = fitting_chars(&columns, size.width);
             let header = row(columns.iter().map(|&col| {
                 let arrow = match sort {
                     (c, true) if c == col => " ▲",
@@ -446,8 +447,9 @@ impl Table {
 
             let row_at = |k: usize| -> Element<'_, Message> {
                 let r = &self.rows[self.shown[k]];
-                let line = row(columns.iter().map(|&col| {
-                    let cell = container(text(col.cell(r)).size(13).wrapping(Wrapping::None))
+                let line = row(columns.iter().zip(&fits).map(|(&col, &fit)| {
+                    let shown = ellipsized(col.cell(r), fit);
+                    let cell = container(text(shown).size(13).wrapping(Wrapping::None))
                         .width(col.width())
                         .clip(true);
                     if col != Column::Title {
@@ -573,6 +575,53 @@ pub fn columns_for(width: f32) -> Vec<Column> {
         .collect()
 }
 
+/// Average advance of a 13 px glyph, in pixels: a little wide, so that an
+/// ellipsized text always fits its cell.
+const GLYPH_WIDTH: f32 = 7.4;
+
+/// How many characters fit in each of `columns` in a table `width` pixels
+/// wide, laid out as the row lays them out (fixed widths first, the rest
+/// shared by portion, 4 px between cells and the list's padding).
+fn fitting_chars(columns: &[Column], width: f32) -> Vec<usize> {
+    let inner = width - 8.0 - long_list::WIDTH - 4.0 * columns.len().saturating_sub(1) as f32;
+    let fixed: f32 = columns
+        .iter()
+        .filter_map(|c| match c.width() {
+            Length::Fixed(w) => Some(w),
+            _ => None,
+        })
+        .sum();
+    let portions: u16 = columns
+        .iter()
+        .map(|c| match c.width() {
+            Length::FillPortion(p) => p,
+            _ => 0,
+        })
+        .sum();
+    let left = (inner - fixed).max(0.0);
+    columns
+        .iter()
+        .map(|c| {
+            let px = match c.width() {
+                Length::Fixed(w) => w,
+                Length::FillPortion(p) => left * p as f32 / portions.max(1) as f32,
+                _ => left,
+            };
+            ((px / GLYPH_WIDTH).floor() as usize).max(1)
+        })
+        .collect()
+}
+
+/// `s` cut to `max` characters, the last one an ellipsis, when it is longer.
+pub fn ellipsized(s: String, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s;
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// The model's genre, with a question mark where it is only a leaning
 /// (the track is unsure), so the reviewer sees which way it goes.
 fn proposed_cell(r: &ReviewRow) -> String {
@@ -585,8 +634,24 @@ fn proposed_cell(r: &ReviewRow) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Column, columns_for, natural_cmp};
+    use super::{Column, columns_for, ellipsized, fitting_chars, natural_cmp};
     use std::cmp::Ordering;
+
+    #[test]
+    fn a_long_title_ends_in_an_ellipsis_within_its_cell() {
+        assert_eq!(ellipsized("Short".into(), 10), "Short");
+        assert_eq!(ellipsized("Exactly ten".into(), 11), "Exactly ten");
+        let cut = ellipsized("A very long title of a symphony".into(), 10);
+        assert_eq!(cut, "A very lo…");
+        assert_eq!(cut.chars().count(), 10);
+        // At 1024 px every column still fits something, the title most.
+        let columns = columns_for(1024.0 * 0.6);
+        let fits = fitting_chars(&columns, 1024.0 * 0.6);
+        assert_eq!(fits.len(), columns.len());
+        assert!(fits.iter().all(|&n| n >= 1));
+        let title = fits[columns.iter().position(|c| *c == Column::Title).unwrap()];
+        assert!(fits.iter().all(|&n| n <= title), "{fits:?}");
+    }
 
     #[test]
     fn numbers_sort_by_value() {

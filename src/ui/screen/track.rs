@@ -26,6 +26,10 @@ pub struct Track {
     hovered_slice: Option<usize>,
     current_slice: usize,
     playing: Option<usize>,
+    /// When the playing slice started and how long it lasts (s), for the
+    /// position shown beside Stop: a sign that it plays even when the
+    /// output device is silent.
+    play_clock: Option<(std::time::Instant, f64)>,
     player: Option<Result<Player, String>>,
     pub(crate) override_input: String,
     pub accept_share: f32,
@@ -41,6 +45,7 @@ impl Default for Track {
             hovered_slice: None,
             current_slice: 0,
             playing: None,
+            play_clock: None,
             player: None,
             override_input: String::new(),
             accept_share: 0.9,
@@ -152,6 +157,7 @@ impl Track {
             && !p.is_playing()
         {
             self.playing = None;
+            self.play_clock = None;
         }
     }
 
@@ -253,6 +259,7 @@ impl Track {
         match player.play_slice(&path, start, seconds) {
             Ok(()) => {
                 self.playing = Some(slice);
+                self.play_clock = Some((std::time::Instant::now(), seconds));
                 self.current_slice = slice;
                 None
             }
@@ -382,6 +389,7 @@ impl Track {
             evidence: e,
             playing: self.playing,
             current: self.current_slice,
+            track_seconds: self.spectrogram.as_ref().map(|(_, seconds)| *seconds),
         })
         .width(Length::Fill)
         .height(22)
@@ -410,17 +418,28 @@ impl Track {
             }
             _ => String::new(),
         };
-        let play_row =
-            row![
-                text(slice_info).size(12).width(Length::Fill),
-                match self.playing {
-                    Some(i) => button(text(format!("■ Stop slice {}", i + 1)).size(12))
-                        .on_press(Message::Stop),
-                    None => button(text("▶ Play (Space)").size(12)).on_press(Message::PlayCurrent),
-                },
-            ]
-            .spacing(8)
-            .align_y(iced::Alignment::Center);
+        let play_row = row![
+            text(slice_info).size(12).width(Length::Fill),
+            match self.playing {
+                Some(i) => {
+                    let (elapsed, length) = self
+                        .play_clock
+                        .map(|(t, len)| (t.elapsed().as_secs_f64().min(len), len))
+                        .unwrap_or_default();
+                    button(
+                        text(format!(
+                            "■ Stop slice {} · playing {elapsed:.1} of {length:.1} s",
+                            i + 1
+                        ))
+                        .size(12),
+                    )
+                    .on_press(Message::Stop)
+                }
+                None => button(text("▶ Play (Space)").size(12)).on_press(Message::PlayCurrent),
+            },
+        ]
+        .spacing(8)
+        .align_y(iced::Alignment::Center);
         col = col.push(play_row);
         col = col.push(
             canvas(evidence::Histogram { evidence: e })

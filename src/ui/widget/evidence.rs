@@ -96,16 +96,35 @@ pub struct SliceStrip<'a> {
     pub playing: Option<usize>,
     /// The slice Space plays (marked underneath).
     pub current: usize,
+    /// Seconds the spectrogram above shows, once decoded: each cell then
+    /// sits under the patch it stands for, to scale.
+    pub track_seconds: Option<f64>,
 }
 
 impl SliceStrip<'_> {
+    /// Left edge and width of slice `i`'s cell in a strip `width` wide:
+    /// under its patch when the track's length is known, else an even share.
+    pub fn cell(&self, i: usize, width: f32) -> (f32, f32) {
+        let e = self.evidence;
+        match self.track_seconds.filter(|&t| t > 0.0) {
+            Some(total) => {
+                let x = (e.slice_start_seconds(i) / total) as f32 * width;
+                let w = (e.patch_seconds / total) as f32 * width;
+                (x.min(width), w.min(width - x.min(width)).max(1.0))
+            }
+            None => {
+                let w = width / e.analysis.slices.max(1) as f32;
+                (i as f32 * w, w)
+            }
+        }
+    }
+
     fn index(&self, bounds: Rectangle, cursor: mouse::Cursor) -> Option<usize> {
         let p = cursor.position_in(bounds)?;
-        let n = self.evidence.analysis.slices;
-        if n == 0 {
-            return None;
-        }
-        Some(((p.x / bounds.width * n as f32) as usize).min(n - 1))
+        (0..self.evidence.analysis.slices).find(|&i| {
+            let (x, w) = self.cell(i, bounds.width);
+            p.x >= x && p.x < x + w
+        })
     }
 }
 
@@ -144,31 +163,28 @@ impl canvas::Program<StripMessage> for SliceStrip<'_> {
         _cursor: mouse::Cursor,
     ) -> Vec<Geometry> {
         let mut frame = Frame::new(renderer, bounds.size());
-        let n = self.evidence.analysis.slices.max(1);
-        let w = bounds.width / n as f32;
         for i in 0..self.evidence.analysis.slices {
+            let (x, w) = self.cell(i, bounds.width);
             let (c, p) = self.evidence.slice_top(i);
             let mut colour = genre_colour(&self.evidence.classes[c]);
             if p < self.evidence.thresholds.slice {
                 colour.a = 0.25;
             }
             frame.fill_rectangle(
-                Point::new(i as f32 * w, 0.0),
+                Point::new(x, 0.0),
                 Size::new((w - 1.0).max(1.0), bounds.height),
                 colour,
             );
             if i == self.current {
                 frame.fill_rectangle(
-                    Point::new(i as f32 * w, bounds.height - 4.0),
+                    Point::new(x, bounds.height - 4.0),
                     Size::new((w - 1.0).max(1.0), 4.0),
                     theme.palette().text,
                 );
             }
             if Some(i) == *hovered || Some(i) == self.playing {
-                let outline = Path::rectangle(
-                    Point::new(i as f32 * w, 0.5),
-                    Size::new(w - 1.0, bounds.height - 1.0),
-                );
+                let outline =
+                    Path::rectangle(Point::new(x, 0.5), Size::new(w - 1.0, bounds.height - 1.0));
                 frame.stroke(
                     &outline,
                     Stroke::default()

@@ -85,7 +85,9 @@ pub struct ModelCard {
     /// Per patch (slice), backbone and head together.
     pub mflops_per_slice: f64,
     pub thresholds: Thresholds,
-    /// True when the thresholds were calibrated on validation tracks.
+    /// True when the thresholds were chosen on validation (out-of-fold)
+    /// tracks; the training notes say whether they reached the precision
+    /// target or are the most precise that could be found.
     pub calibrated: bool,
     pub training: TrainingSummary,
     /// Metrics per evaluation set (e.g. "gtzan-mini eval").

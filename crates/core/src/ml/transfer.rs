@@ -484,7 +484,7 @@ pub fn train_head_model(
                     c.precision * 100.0,
                     c.coverage * 100.0
                 ));
-                (c.thresholds, false)
+                (c.thresholds, true)
             }
             None => {
                 notes.push(format!(

@@ -150,7 +150,7 @@ pub fn open(spec: &BackboneSpec, model_base: &Path) -> Result<Arc<dyn Backbone>,
     let found = weights_file(model_base, file).ok_or_else(|| {
         format!(
             "backbone weights {file} not found next to the model nor among the shipped models; \
-             training/musicnn/fetch-weights.sh rebuilds them"
+             training/musicnn/fetch-weights.sh rebuilds them (--mtt for the MTT model)"
         )
     })?;
     (r.load)(&found)
