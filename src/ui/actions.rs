@@ -3,7 +3,7 @@
 //! record a decision, step through the decision history, move the
 //! selection, reload the library's rows).
 
-use super::background::{Loaded, blocking, with_library};
+use super::background::{self, Loaded, Reloads, blocking, with_library};
 use super::keys::{self, Command, Move};
 use super::screen::{
     Panel, apply, folder, progress, retrain, settings, table, toolbar, track, undo_write,
@@ -41,6 +41,57 @@ fn returned<M: Send + 'static>(task: Task<M>, wrap: fn(M) -> Input) -> Task<Mess
 }
 
 impl App {
+    /// The library is open: say what recovery did, read the rows, and open
+    /// the folder given on the command line.
+    pub(super) fn on_opened(
+        &mut self,
+        opened: Result<background::Handoff<background::Opened>, String>,
+    ) -> Task<Message> {
+        let opened = opened.and_then(|h| h.take().ok_or_else(|| "opened twice".to_string()));
+        let background::Opened { lib, recovered } = match opened {
+            Ok(o) => o,
+            Err(e) => {
+                self.greeting = false;
+                self.status = format!(
+                    "Cannot open the library {}: {e}",
+                    self.paths.database.display()
+                );
+                return Task::none();
+            }
+        };
+        if self.status == "Opening the library…" {
+            self.status = "Open a music folder to start.".into();
+        }
+        // Interrupted tag writes of an earlier run were finished or rolled
+        // back before anything else; what was done is listed under Errors.
+        match recovered {
+            Ok(recovered) if !recovered.is_empty() => {
+                self.greeting = false;
+                self.status = format!(
+                    "{} interrupted tag writes from an earlier run were resolved: see Errors",
+                    recovered.len()
+                );
+                self.errors.session.extend(
+                    recovered
+                        .into_iter()
+                        .map(|r| (r.path.display().to_string(), r.message)),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.greeting = false;
+                self.status = format!("Could not check for interrupted tag writes: {e}");
+            }
+        }
+        self.reloads = Reloads::watching(&lib);
+        self.lib = Some(lib);
+        let mut tasks = vec![self.reload_now()];
+        if let Some(f) = self.pending_folder.take() {
+            tasks.push(self.open_folder(f));
+        }
+        Task::batch(tasks)
+    }
+
     /// One screen's message, to that screen; then what it asked for.
     pub(super) fn route(&mut self, input: Input) -> Task<Message> {
         match input {

@@ -170,57 +170,6 @@ impl App {
         (app, open)
     }
 
-    /// The library is open: say what recovery did, read the rows, and open
-    /// the folder given on the command line.
-    fn on_opened(
-        &mut self,
-        opened: Result<background::Handoff<background::Opened>, String>,
-    ) -> Task<Message> {
-        let opened = opened.and_then(|h| h.take().ok_or_else(|| "opened twice".to_string()));
-        let background::Opened { lib, recovered } = match opened {
-            Ok(o) => o,
-            Err(e) => {
-                self.greeting = false;
-                self.status = format!(
-                    "Cannot open the library {}: {e}",
-                    self.paths.database.display()
-                );
-                return Task::none();
-            }
-        };
-        if self.status == "Opening the library…" {
-            self.status = "Open a music folder to start.".into();
-        }
-        // Interrupted tag writes of an earlier run were finished or rolled
-        // back before anything else; what was done is listed under Errors.
-        match recovered {
-            Ok(recovered) if !recovered.is_empty() => {
-                self.greeting = false;
-                self.status = format!(
-                    "{} interrupted tag writes from an earlier run were resolved: see Errors",
-                    recovered.len()
-                );
-                self.errors.session.extend(
-                    recovered
-                        .into_iter()
-                        .map(|r| (r.path.display().to_string(), r.message)),
-                );
-            }
-            Ok(_) => {}
-            Err(e) => {
-                self.greeting = false;
-                self.status = format!("Could not check for interrupted tag writes: {e}");
-            }
-        }
-        self.reloads = Reloads::watching(&lib);
-        self.lib = Some(lib);
-        let mut tasks = vec![self.reload_now()];
-        if let Some(f) = self.pending_folder.take() {
-            tasks.push(self.open_folder(f));
-        }
-        Task::batch(tasks)
-    }
-
     /// Window title.
     pub fn title(&self) -> String {
         match &self.job {
