@@ -5,7 +5,9 @@
 
 use crate::playback::Player;
 use crate::ui::widget::evidence;
-use iced::widget::{button, canvas, column, image, pick_list, row, slider, text, text_input};
+use iced::widget::{
+    button, canvas, column, container, image, pick_list, row, slider, text, text_input,
+};
 use iced::{Element, Length, Task};
 use sonotag_core::catalog::review::{self, Evidence, ReviewRow, ReviewState};
 use sonotag_core::proposal::Thresholds;
@@ -96,6 +98,12 @@ pub struct Context<'a> {
     pub vocab: &'a sonotag_core::config::genres::Vocabulary,
     pub replace: bool,
 }
+
+/// Height of the verdict: two lines of 14 px text.
+const VERDICT_HEIGHT: f32 = 40.0;
+
+/// Height of the slice description: two lines of 12 px text.
+const SLICE_INFO_HEIGHT: f32 = 34.0;
 
 impl Track {
     /// Shows track `id`: its evidence at once, its spectrogram when decoded.
@@ -311,7 +319,21 @@ impl Track {
                 ),
                 (None, None) => String::new(),
             };
-            col = col.push(text(verdict).size(14));
+            // Two lines at most, always two lines high: a long reason never
+            // pushes the buttons below down; the whole of it is a hover away.
+            col = col.push(iced::widget::tooltip(
+                container(
+                    text(crate::ui::screen::table::ellipsized(verdict.clone(), 150)).size(14),
+                )
+                .height(Length::Fixed(VERDICT_HEIGHT))
+                .width(Length::Fill)
+                .clip(true),
+                container(text(verdict).size(12))
+                    .padding(4)
+                    .max_width(420)
+                    .style(container::rounded_box),
+                iced::widget::tooltip::Position::Bottom,
+            ));
             col = col.push(
                 text(match &row.decided {
                     Some(d) => format!("Your decision: {d} ({})", row.state.label()),
@@ -419,7 +441,10 @@ impl Track {
             _ => String::new(),
         };
         let play_row = row![
-            text(slice_info).size(12).width(Length::Fill),
+            container(text(crate::ui::screen::table::ellipsized(slice_info, 160)).size(12))
+                .width(Length::Fill)
+                .height(Length::Fixed(SLICE_INFO_HEIGHT))
+                .clip(true),
             match self.playing {
                 Some(i) => {
                     let (elapsed, length) = self

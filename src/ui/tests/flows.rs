@@ -519,3 +519,22 @@ fn the_library_opens_in_the_background_and_a_damaged_one_is_named_in_the_window(
         app.status()
     );
 }
+
+#[test]
+fn the_decision_buttons_stay_put_however_long_the_verdict() {
+    use iced_test::selector::Bounded;
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(2));
+    click(&mut app, "song 0.wav");
+    let skip_y = |app: &App| {
+        let mut ui =
+            iced_test::Simulator::with_size(Default::default(), crate::ui::MIN_WINDOW, app.view());
+        ui.find("Skip").unwrap().bounds().y
+    };
+    let before = skip_y(&app);
+    // A genre name long enough to wrap the verdict over several lines.
+    let e = app.track.evidence.as_mut().expect("evidence");
+    let w = e.proposal.winner.unwrap_or(0);
+    e.classes[w] = "Progressive Symphonic Post-Minimalist Chamber Electronica ".repeat(4);
+    assert_eq!(skip_y(&app), before, "Skip moved under a long verdict");
+}
