@@ -22,3 +22,18 @@ pub enum Panel {
     Settings,
     Errors,
 }
+
+/// "1 track", "2 tracks": a count with its noun, singular or plural.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_is_singular() {
+        assert_eq!(super::counted(1, "track", "tracks"), "1 track");
+        assert_eq!(super::counted(0, "track", "tracks"), "0 tracks");
+        assert_eq!(super::counted(2, "file", "files"), "2 files");
+    }
+}

@@ -490,8 +490,14 @@ impl Track {
             slider(0.5..=1.0, self.accept_share, Message::AcceptShare)
                 .step(0.05)
                 .width(120),
-            button(text(format!("Accept {accept_count} tracks")).size(13))
-                .on_press_maybe((accept_count > 0).then_some(Message::AcceptAbove)),
+            button(
+                text(format!(
+                    "Accept {}",
+                    super::counted(accept_count, "track", "tracks")
+                ))
+                .size(13)
+            )
+            .on_press_maybe((accept_count > 0).then_some(Message::AcceptAbove)),
         ]
         .spacing(8)
         .align_y(iced::Alignment::Center)

@@ -2,6 +2,7 @@
 //! many files the undo will restore and lists them, so a double click on
 //! "Undo last write" can never undo by accident.
 
+use super::counted;
 use crate::ui::background::with_library;
 use crate::ui::widget::modal;
 use iced::widget::{button, column, container, row, scrollable, text};
@@ -91,8 +92,8 @@ impl Dialog {
                     });
                 column![
                     text(format!(
-                        "Undo the write of {n} {}?",
-                        if n == 1 { "file" } else { "files" }
+                        "Undo the write of {}?",
+                        counted(n, "file", "files")
                     ))
                     .size(18),
                     text(

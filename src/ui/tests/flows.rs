@@ -389,7 +389,10 @@ fn accept_n_accepts_exactly_what_it_counts_and_one_undo_takes_it_back() {
         .filter(|r| r.state == ReviewState::Proposed && r.share >= 0.5)
         .count();
     assert!(expected > 0, "some generated clips are proposed");
-    let label = format!("Accept {expected} tracks");
+    let label = format!(
+        "Accept {}",
+        crate::ui::screen::counted(expected, "track", "tracks")
+    );
     assert_within_smallest_window(&app, label.as_str());
     click(&mut app, &label);
     assert_eq!(decided_in_library(&app), expected, "{}", app.status());
@@ -522,7 +525,6 @@ fn the_library_opens_in_the_background_and_a_damaged_one_is_named_in_the_window(
 
 #[test]
 fn the_decision_buttons_stay_put_however_long_the_verdict() {
-    use iced_test::selector::Bounded;
     let home = private_home();
     let mut app = opened(&home, Clips::Songs(2));
     click(&mut app, "song 0.wav");
