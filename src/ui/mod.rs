@@ -159,7 +159,7 @@ impl App {
             history: History::default(),
             panel: Panel::Track,
             folder: folder::FolderBar::default(),
-            toolbar: toolbar::Toolbar::default(),
+            toolbar: toolbar::Toolbar,
             table: table::Table::default(),
             track: track::Track::default(),
             retrain: retrain::Retrain::default(),
