@@ -122,39 +122,24 @@ pub fn calibrate_for_unseen(
     classes: usize,
     target_precision: f32,
 ) -> Option<Calibration> {
-    let any_unseen = unseen.iter().any(|&u| u);
-    let mut best: Option<Calibration> = None;
-    for &slice in SLICE_GRID {
-        for &track in TRACK_GRID {
-            let th = Thresholds { slice, track };
-            let all = score(tracks, classes, th, |_| true);
-            let elsewhere = score(tracks, classes, th, |i| unseen.get(i) == Some(&true));
-            if all.labelled == 0 || (any_unseen && elsewhere.labelled == 0) {
-                continue;
-            }
-            if all.precision() + 1e-6 < target_precision
-                || (any_unseen && elsewhere.precision() + 1e-6 < target_precision)
+    let reaches = |s: &Score| s.labelled > 0 && s.precision() + 1e-6 >= target_precision;
+    candidates(tracks, unseen, classes)
+        .filter(|(_, all, elsewhere)| reaches(all) && elsewhere.as_ref().is_none_or(reaches))
+        .map(|(th, all, _)| Calibration {
+            thresholds: th,
+            precision: all.precision(),
+            coverage: all.coverage(),
+        })
+        .fold(None, |best: Option<Calibration>, c| match best {
+            Some(b)
+                if c.coverage < b.coverage - 1e-6
+                    || ((c.coverage - b.coverage).abs() <= 1e-6
+                        && c.precision <= b.precision + 1e-6) =>
             {
-                continue;
+                Some(b)
             }
-            let (precision, coverage) = (all.precision(), all.coverage());
-            let better = match &best {
-                None => true,
-                Some(b) => {
-                    coverage > b.coverage + 1e-6
-                        || ((coverage - b.coverage).abs() <= 1e-6 && precision > b.precision + 1e-6)
-                }
-            };
-            if better {
-                best = Some(Calibration {
-                    thresholds: th,
-                    precision,
-                    coverage,
-                });
-            }
-        }
-    }
-    best
+            _ => Some(c),
+        })
 }
 
 /// When no thresholds reach the target: the pair most precise on the
@@ -166,40 +151,49 @@ pub fn most_precise(
     classes: usize,
     min_coverage: f32,
 ) -> Option<Calibration> {
+    candidates(tracks, unseen, classes)
+        .filter_map(|(th, all, elsewhere)| {
+            let judged = elsewhere.unwrap_or(all);
+            (judged.labelled > 0 && all.coverage() + 1e-6 >= min_coverage).then(|| {
+                let c = Calibration {
+                    thresholds: th,
+                    precision: all.precision(),
+                    coverage: all.coverage(),
+                };
+                (judged.precision(), c)
+            })
+        })
+        .fold(
+            None,
+            |best: Option<(f32, Calibration)>, (key, c)| match best {
+                Some((k, b))
+                    if key < k - 1e-6 || ((key - k).abs() <= 1e-6 && c.coverage <= b.coverage) =>
+                {
+                    Some((k, b))
+                }
+                _ => Some((key, c)),
+            },
+        )
+        .map(|(_, c)| c)
+}
+
+/// Every pair of the threshold grid with the [`Score`] of all tracks and,
+/// when some are marked `unseen`, of those alone.
+fn candidates<'a>(
+    tracks: &'a [LabelledTrack],
+    unseen: &'a [bool],
+    classes: usize,
+) -> impl Iterator<Item = (Thresholds, Score, Option<Score>)> + 'a {
     let any_unseen = unseen.iter().any(|&u| u);
-    let mut best: Option<(f32, Calibration)> = None;
-    for &slice in SLICE_GRID {
-        for &track in TRACK_GRID {
+    SLICE_GRID.iter().flat_map(move |&slice| {
+        TRACK_GRID.iter().map(move |&track| {
             let th = Thresholds { slice, track };
             let all = score(tracks, classes, th, |_| true);
-            let judged = if any_unseen {
-                score(tracks, classes, th, |i| unseen.get(i) == Some(&true))
-            } else {
-                all
-            };
-            if judged.labelled == 0 || all.coverage() + 1e-6 < min_coverage {
-                continue;
-            }
-            let key = judged.precision();
-            let better = match &best {
-                None => true,
-                Some((k, b)) => {
-                    key > k + 1e-6 || ((key - k).abs() <= 1e-6 && all.coverage() > b.coverage)
-                }
-            };
-            if better {
-                best = Some((
-                    key,
-                    Calibration {
-                        thresholds: th,
-                        precision: all.precision(),
-                        coverage: all.coverage(),
-                    },
-                ));
-            }
-        }
-    }
-    best.map(|(_, c)| c)
+            let elsewhere =
+                any_unseen.then(|| score(tracks, classes, th, |i| unseen.get(i) == Some(&true)));
+            (th, all, elsewhere)
+        })
+    })
 }
 
 /// How a set of tracks fares under some thresholds.
