@@ -441,7 +441,13 @@ impl App {
             }
             jobs::Update::Finished(result) => {
                 self.job = None;
-                self.status = result.unwrap_or_else(|e| e);
+                self.status = match &result {
+                    Ok(report) => report.to_string(),
+                    Err(e) => e.clone(),
+                };
+                if let Ok(jobs::Report::Retrained(r)) = result {
+                    self.retrain.finished(r);
+                }
                 self.request_reload()
             }
         }

@@ -40,8 +40,38 @@ pub enum Job {
 #[derive(Clone, Debug)]
 pub enum Update {
     Progress(Progress),
-    /// The job ended: its summary, or why it could not go on.
-    Finished(Result<String, String>),
+    /// The job ended: its typed report, or why it could not go on.
+    Finished(Result<Report, String>),
+}
+
+/// What a finished job did, as the workflow reported it (the window says
+/// it in words, and hands it to the screen it concerns).
+#[derive(Clone, Debug)]
+pub enum Report {
+    /// A folder scanned, then classified unless the scan was cancelled.
+    Scanned(
+        workflow::scan::ScanReport,
+        Option<workflow::classify::ClassifyReport>,
+    ),
+    Classified(workflow::classify::ClassifyReport),
+    Retrained(sonotag_core::ml::corrections::RetrainReport),
+    Wrote(sonotag_core::tags::ApplyReport),
+    Undid(sonotag_core::tags::UndoReport),
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Report::Scanned(scan, None) => write!(f, "Scan: {scan}"),
+            Report::Scanned(scan, Some(classified)) => {
+                write!(f, "Scan: {scan}. Classify: {classified}")
+            }
+            Report::Classified(r) => r.fmt(f),
+            Report::Retrained(r) => r.fmt(f),
+            Report::Wrote(r) => r.fmt(f),
+            Report::Undid(r) => r.fmt(f),
+        }
+    }
 }
 
 /// A job in flight, as the progress line shows it.
@@ -138,7 +168,7 @@ fn run(
     thresholds: Option<Thresholds>,
     cancel: &Cancel,
     on: &mut dyn FnMut(Progress),
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Report> {
     let mut lib = Library::open(&paths.database)?;
     let classify = |lib: &mut Library, on: &mut dyn FnMut(Progress)| {
         workflow::classify::classify_library(
@@ -156,12 +186,12 @@ fn run(
         Job::ScanAndClassify(roots) => {
             let scan = workflow::scan::scan_folders(&mut lib, &roots, cancel, on)?;
             if scan.summary.cancelled || cancel.is_cancelled() {
-                return Ok(format!("Scan: {scan}"));
+                return Ok(Report::Scanned(scan, None));
             }
             let classified = classify(&mut lib, on)?;
-            Ok(format!("Scan: {scan}. Classify: {classified}"))
+            Ok(Report::Scanned(scan, Some(classified)))
         }
-        Job::Classify => Ok(classify(&mut lib, on)?.to_string()),
+        Job::Classify => Ok(Report::Classified(classify(&mut lib, on)?)),
         Job::Retrain { use_tags } => {
             let vocab = Vocabulary::load(&paths.vocabulary)?;
             let options = RetrainOptions {
@@ -169,13 +199,13 @@ fn run(
                 ..Default::default()
             };
             let r = workflow::retrain::retrain_head(&mut lib, &vocab, &paths.models, &options, on)?;
-            Ok(r.to_string())
+            Ok(Report::Retrained(r))
         }
-        Job::Apply(plan, settings) => {
-            Ok(workflow::apply::write_tags(&mut lib, &plan, settings, cancel, on)?.to_string())
-        }
-        Job::Undo(settings) => {
-            Ok(workflow::apply::undo_tags(&mut lib, None, settings, cancel, on)?.to_string())
-        }
+        Job::Apply(plan, settings) => Ok(Report::Wrote(workflow::apply::write_tags(
+            &mut lib, &plan, settings, cancel, on,
+        )?)),
+        Job::Undo(settings) => Ok(Report::Undid(workflow::apply::undo_tags(
+            &mut lib, None, settings, cancel, on,
+        )?)),
     }
 }

@@ -4,6 +4,7 @@
 
 use iced::Element;
 use iced::widget::{button, checkbox, column, row, text};
+use sonotag_core::ml::corrections::RetrainReport;
 use sonotag_core::ml::model::ModelRow;
 use std::collections::BTreeMap;
 
@@ -17,6 +18,8 @@ pub struct Retrain {
     pub labels: LabelCounts,
     /// Retrain also learns from genre tags.
     pub use_tags: bool,
+    /// What the last retrain of this session did.
+    pub last: Option<RetrainReport>,
 }
 
 /// What the retrain screen asks of the shell.
@@ -44,8 +47,19 @@ impl Retrain {
     }
 
     /// The screen: `busy` while a job runs (Retrain and Use wait for it).
+    /// Keeps a finished retrain's report, to show it here.
+    pub fn finished(&mut self, report: RetrainReport) {
+        self.last = Some(report);
+    }
+
     pub fn view<'a>(&'a self, models: &'a [ModelRow], busy: bool) -> Element<'a, Message> {
-        view(&self.labels, models, self.use_tags, busy)
+        let screen = view(&self.labels, models, self.use_tags, busy);
+        match &self.last {
+            Some(r) => column![text(format!("Last retrain: {r}")).size(12), screen]
+                .spacing(8)
+                .into(),
+            None => screen,
+        }
     }
 }
 

@@ -466,6 +466,9 @@ fn retrain_says_what_it_did_in_the_window() {
         shows_starting(&app, "● personal-"),
         "the new model is listed and active"
     );
+    // The typed report reached the retrain screen, which keeps it.
+    assert!(app.retrain.last.is_some());
+    assert!(shows_starting(&app, "Last retrain: "));
 }
 
 #[test]
