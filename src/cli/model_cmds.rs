@@ -1,6 +1,7 @@
 //! Command-line front ends for training, evaluation, classification and
 //! retraining.
 
+use super::progress::Terminal;
 use super::{open_library, print_list};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -17,10 +18,7 @@ use sonotag_core::ml::scratch_training::{self, LabelRow, Split};
 use sonotag_core::ml::transfer;
 use sonotag_core::proposal::{ProposalState, Thresholds};
 use sonotag_core::store::Library;
-use sonotag_core::workflow::{
-    self,
-    train::{TrainEvent, TrainRequest},
-};
+use sonotag_core::workflow::{self, train::TrainRequest};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -54,51 +52,13 @@ pub fn train_cmd(
     };
     let train_rows = rows.iter().filter(|r| r.split != Some(Split::Eval)).count();
     eprintln!("{reading} {train_rows} training tracks…");
-    let pb = bar(train_rows, "tracks");
-    let report = workflow::train::train_model(args, rows, sources, &|e| match e {
-        TrainEvent::Reading { done, .. } => pb.set_position(done as u64),
-        TrainEvent::Epoch(e) => {
-            pb.finish_and_clear();
-            print_epoch(&e)
-        }
-        other => print_train_event(&pb, other),
+    let terminal = std::sync::Mutex::new(Terminal::new());
+    let report = workflow::train::train_model(args, rows, sources, &|p| {
+        terminal.lock().expect("progress lock").on(p)
     })?;
-    pb.finish_and_clear();
+    terminal.lock().expect("progress lock").finish();
     eprintln!("{report}");
     Ok(())
-}
-
-fn print_epoch(e: &scratch_training::EpochReport) {
-    eprintln!(
-        "epoch {:>3}  loss {:.3}  slice acc {:>5.1}%  val track acc {:>5.1}%  ({:.1} s)",
-        e.epoch,
-        e.loss,
-        e.slice_accuracy * 100.0,
-        e.val_track_accuracy * 100.0,
-        e.seconds
-    )
-}
-
-/// Prints the training events that are sentences (skips, notes, eval sets).
-fn print_train_event(pb: &ProgressBar, e: TrainEvent) {
-    match e {
-        TrainEvent::Skipped { path, reason } => {
-            pb.suspend(|| eprintln!("  skipped {}: {reason}", path.display()))
-        }
-        TrainEvent::Note(n) => {
-            pb.finish_and_clear();
-            eprintln!("{n}")
-        }
-        TrainEvent::Evaluated { set, report } => eprintln!(
-            "{set}: accuracy {:.1}% ({}/{}), coverage {:.1}%, precision {:.1}%",
-            report.accuracy * 100.0,
-            report.right(),
-            report.tracks.len(),
-            report.coverage * 100.0,
-            report.precision * 100.0
-        ),
-        TrainEvent::Reading { .. } | TrainEvent::Epoch(_) => {}
-    }
 }
 
 /// `sonotag embed`: musicnn embeddings of labelled files as JSON lines.
@@ -308,7 +268,7 @@ pub fn classify_cmd(
     force: bool,
     sample: Option<usize>,
 ) -> anyhow::Result<()> {
-    let mut terminal = super::progress::Terminal::new();
+    let mut terminal = Terminal::new();
     let report = sonotag_core::workflow::classify::classify_library(
         lib,
         &sonotag_core::workflow::classify::ClassifyRequest {
@@ -444,19 +404,11 @@ pub fn retrain_cmd(
     let vocab = vocabulary(dirs)?;
     let models_dir = dirs.models.clone();
     if full {
-        let pb = bar(0, "tracks decoded");
-        let report =
-            workflow::retrain::retrain_full(lib, &vocab, &models_dir, seed, &|e| match e {
-                TrainEvent::Reading { done, total } => {
-                    pb.set_length(total as u64);
-                    pb.set_position(done as u64)
-                }
-                TrainEvent::Epoch(e) => {
-                    pb.finish_and_clear();
-                    print_epoch(&e)
-                }
-                other => print_train_event(&pb, other),
-            })?;
+        let terminal = std::sync::Mutex::new(Terminal::new());
+        let report = workflow::retrain::retrain_full(lib, &vocab, &models_dir, seed, &|p| {
+            terminal.lock().expect("progress lock").on(p)
+        })?;
+        terminal.lock().expect("progress lock").finish();
         println!("{report}");
         return Ok(());
     }

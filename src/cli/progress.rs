@@ -67,6 +67,7 @@ impl Terminal {
                 self.bar.suspend(|| eprintln!("  {path}: {message}"))
             }
             Progress::Landed => {}
+            Progress::Note(n) => self.bar.suspend(|| eprintln!("{n}")),
         }
     }
 

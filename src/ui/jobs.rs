@@ -118,7 +118,7 @@ impl Running {
                 self.total = *total;
                 self.current.clone_from(current);
             }
-            Progress::FileError { .. } | Progress::Landed => {}
+            Progress::FileError { .. } | Progress::Landed | Progress::Note(_) => {}
         }
     }
 }

@@ -187,6 +187,18 @@ impl EvalReport {
     }
 
     /// The summary stored in a model card (no per-track list).
+    /// One line: "accuracy 76.7% (23/30), coverage 76.7%, precision 100.0%".
+    pub fn summary(&self) -> String {
+        format!(
+            "accuracy {:.1}% ({}/{}), coverage {:.1}%, precision {:.1}%",
+            self.accuracy * 100.0,
+            self.right(),
+            self.tracks.len(),
+            self.coverage * 100.0,
+            self.precision * 100.0
+        )
+    }
+
     pub fn card_entry(&self) -> serde_json::Value {
         serde_json::json!({
             "tracks": self.tracks.len(),

@@ -230,6 +230,20 @@ pub struct EpochReport {
     pub seconds: f64,
 }
 
+impl std::fmt::Display for EpochReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "epoch {:>3}  loss {:.3}  slice acc {:>5.1}%  val track acc {:>5.1}%  ({:.1} s)",
+            self.epoch,
+            self.loss,
+            self.slice_accuracy * 100.0,
+            self.val_track_accuracy * 100.0,
+            self.seconds
+        )
+    }
+}
+
 /// The result of a training run.
 pub struct Trained {
     pub net: GenreNet,

@@ -22,6 +22,8 @@ pub enum Phase {
     Retraining,
     Writing,
     Undoing,
+    /// Decoding or embedding labelled tracks to train on.
+    Training,
 }
 
 impl std::fmt::Display for Phase {
@@ -33,6 +35,7 @@ impl std::fmt::Display for Phase {
             Phase::Retraining => "Retraining",
             Phase::Writing => "Writing tags",
             Phase::Undoing => "Undoing tag writes",
+            Phase::Training => "Reading the training tracks",
         })
     }
 }
@@ -53,6 +56,9 @@ pub enum Progress {
     FileError { path: String, message: String },
     /// Results were committed to the library: views may reload.
     Landed,
+    /// A sentence for the user: a training epoch, how the thresholds were
+    /// calibrated, an eval set's figures.
+    Note(String),
 }
 
 /// Sends [`Progress::Landed`] at most once a second, however often a

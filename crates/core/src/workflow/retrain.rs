@@ -12,7 +12,8 @@ use crate::ml::model::{self, Model};
 use crate::ml::network::Network;
 use crate::ml::scratch_training::{self, LabelRow, TrainOptions};
 use crate::store::Library;
-use crate::workflow::train::{TrainEvent, classes_and_inputs, report_skipped};
+use crate::workflow::Progress;
+use crate::workflow::train::{classes_and_inputs, reading, report_skipped};
 use anyhow::Context;
 use std::path::Path;
 
@@ -75,8 +76,9 @@ pub fn retrain_full(
     vocab: &Vocabulary,
     models_dir: &Path,
     seed: u64,
-    events: &(dyn Fn(TrainEvent) + Sync),
+    events: &(dyn Fn(Progress) + Sync),
 ) -> anyhow::Result<FullRetrainReport> {
+    events(Progress::Phase(super::Phase::Training));
     let parent = lib
         .active_model::<ModelCard>()?
         .context("no model in this library yet: run `sonotag classify` first")?;
@@ -91,9 +93,8 @@ pub fn retrain_full(
     let rows = library_rows(lib, vocab)?;
     let row_refs: Vec<&LabelRow> = rows.iter().collect();
     let (classes, inputs) = classes_and_inputs(&row_refs, "the library's decided tracks")?;
-    let (examples, skipped) = scratch_training::load_examples(&inputs, &|done, total| {
-        events(TrainEvent::Reading { done, total })
-    });
+    let (examples, skipped) =
+        scratch_training::load_examples(&inputs, &|done, total| events(reading(done, total)));
     report_skipped(&skipped, events);
     let arch = base_model.card.architecture.clone().unwrap_or_default();
     let cancel = Cancel::new();
@@ -109,7 +110,7 @@ pub fn retrain_full(
         Some(base_net),
         &opts,
         &cancel,
-        &mut |e| events(TrainEvent::Epoch(e.clone())),
+        &mut |e| events(Progress::Note(e.to_string())),
     )?;
     let name = format!("personal-full-{}", lib.models::<ModelCard>()?.len() + 1);
     let mut card = base_model.card.clone();

@@ -2,12 +2,12 @@
 //! train`, for any front end. It picks the classes, trains the backbone's
 //! network (the from-scratch CNN whole, or a head on frozen musicnn),
 //! calibrates the voting thresholds, evaluates every eval set and writes the
-//! model with its card, reporting typed [`TrainEvent`]s as it goes.
+//! model with its card, reporting [`Progress`] as it goes.
 
 use crate::cancel::Cancel;
 use crate::features::FeatureParams;
 use crate::ml::backbone::BackboneSpec;
-use crate::ml::eval::{self, EvalReport};
+use crate::ml::eval;
 use crate::ml::head::HeadOptions;
 use crate::ml::model::{self, Model, ModelCard, TrainingSummary};
 use crate::ml::network::Network;
@@ -16,6 +16,7 @@ use crate::ml::scratch_training::{self, LabelRow, Split, TrainOptions};
 use crate::ml::transfer::{self, TransferOptions};
 use crate::ml::vote;
 use crate::proposal::Thresholds;
+use crate::workflow::Progress;
 use anyhow::Context;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -38,21 +39,6 @@ pub struct TrainRequest {
     pub folds: usize,
     /// How it was asked for, recorded in the card.
     pub command_line: String,
-}
-
-/// What a training run reports as it goes.
-#[derive(Clone, Debug)]
-pub enum TrainEvent {
-    /// Decoding (from-scratch) or embedding (musicnn) training tracks.
-    Reading { done: usize, total: usize },
-    /// A training file that could not be used.
-    Skipped { path: PathBuf, reason: String },
-    /// One epoch of the from-scratch network.
-    Epoch(scratch_training::EpochReport),
-    /// A sentence for the user (calibration, the head's recipe).
-    Note(String),
-    /// Accuracy on one eval set.
-    Evaluated { set: String, report: EvalReport },
 }
 
 /// What a training run made.
@@ -85,9 +71,10 @@ pub fn train_model(
     args: &TrainRequest,
     rows: &[LabelRow],
     sources: Vec<String>,
-    events: &(dyn Fn(TrainEvent) + Sync),
+    events: &(dyn Fn(Progress) + Sync),
 ) -> anyhow::Result<TrainReport> {
     let started = std::time::Instant::now();
+    events(Progress::Phase(super::Phase::Training));
     let train_rows: Vec<&LabelRow> = rows
         .iter()
         .filter(|r| r.split != Some(Split::Eval))
@@ -153,10 +140,7 @@ pub fn train_model(
     for (set, rows) in &eval_sets {
         let report = eval::evaluate(&model, rows, thresholds, None);
         model.card.metrics.insert(set.clone(), report.card_entry());
-        events(TrainEvent::Evaluated {
-            set: set.clone(),
-            report,
-        });
+        events(Progress::Note(format!("{set}: {}", report.summary())));
     }
     model.save(&args.out)?;
     Ok(TrainReport {
@@ -187,11 +171,10 @@ fn train_scratch(
     args: &TrainRequest,
     inputs: &[Input],
     classes: &[String],
-    events: &(dyn Fn(TrainEvent) + Sync),
+    events: &(dyn Fn(Progress) + Sync),
 ) -> anyhow::Result<TrainedNet> {
-    let (examples, skipped) = scratch_training::load_examples(inputs, &|done, total| {
-        events(TrainEvent::Reading { done, total })
-    });
+    let (examples, skipped) =
+        scratch_training::load_examples(inputs, &|done, total| events(reading(done, total)));
     report_skipped(&skipped, events);
     let arch = Architecture {
         channels: args.channels.clone(),
@@ -209,7 +192,7 @@ fn train_scratch(
     let cancel = Cancel::new();
     let trained =
         scratch_training::train(&examples, classes, &arch, None, &opts, &cancel, &mut |e| {
-            events(TrainEvent::Epoch(e.clone()))
+            events(Progress::Note(e.to_string()))
         })?;
     let calibration = vote::calibrate(&trained.validation, classes.len(), args.target_precision);
     let mut notes = vec![format!(
@@ -260,7 +243,7 @@ fn train_transfer(
     inputs: &[Input],
     source_of: &HashMap<&Path, &str>,
     classes: &[String],
-    events: &(dyn Fn(TrainEvent) + Sync),
+    events: &(dyn Fn(Progress) + Sync),
 ) -> anyhow::Result<TrainedNet> {
     let backbone =
         crate::ml::backbone::open(&args.backbone, &args.out).map_err(anyhow::Error::msg)?;
@@ -270,7 +253,7 @@ fn train_transfer(
         inputs,
         args.max_slices,
         cache.as_deref(),
-        &|done, total| events(TrainEvent::Reading { done, total }),
+        &|done, total| events(reading(done, total)),
     );
     report_skipped(&skipped, events);
     let opts = TransferOptions {
@@ -312,13 +295,13 @@ fn train_transfer(
         .collect();
     // What every retrain of this model starts from.
     let base_set = crate::ml::base_set::save(&args.out, &tracks)?;
-    events(TrainEvent::Note(format!(
+    events(Progress::Note(format!(
         "base set for retraining: {} ({} tracks)",
         base_set.display(),
         tracks.len()
     )));
     for n in &trained.notes {
-        events(TrainEvent::Note(n.clone()));
+        events(Progress::Note(n.clone()));
     }
     let mut per_class: BTreeMap<String, model::ClassCount> = BTreeMap::new();
     for t in &tracks {
@@ -392,14 +375,23 @@ pub(crate) fn classes_and_inputs(
     Ok((classes, inputs))
 }
 
+/// A step of reading the training tracks.
+pub(crate) fn reading(done: usize, total: usize) -> Progress {
+    Progress::Step {
+        done,
+        total,
+        current: String::new(),
+    }
+}
+
 pub(crate) fn report_skipped(
     skipped: &[scratch_training::Skipped],
-    events: &(dyn Fn(TrainEvent) + Sync),
+    events: &(dyn Fn(Progress) + Sync),
 ) {
     for s in skipped {
-        events(TrainEvent::Skipped {
-            path: s.path.clone(),
-            reason: s.reason.clone(),
+        events(Progress::FileError {
+            path: s.path.display().to_string(),
+            message: s.reason.clone(),
         });
     }
 }
