@@ -69,6 +69,8 @@ pub struct App {
     errors: errors::Errors,
     /// The modal screen, while open: behind it nothing else reacts.
     modal: Option<Modal>,
+    /// The window's size, which the evidence follows.
+    window: iced::Size,
 }
 
 /// A dialog over the window.
@@ -119,6 +121,8 @@ pub enum Message {
     Tick,
     /// Look whether the library changed elsewhere.
     Watch,
+    /// The window was resized.
+    Resized(iced::Size),
     /// The library was opened in the background (`Err`: why it could not be).
     Opened(Result<background::Handoff<background::Opened>, String>),
 }
@@ -166,6 +170,7 @@ impl App {
             settings,
             errors: errors::Errors::default(),
             modal: None,
+            window: DEFAULT_WINDOW,
         };
         (app, open)
     }
@@ -259,6 +264,10 @@ impl App {
             }
             Message::Watch => self.watch_library(),
             Message::Opened(o) => self.on_opened(o),
+            Message::Resized(size) => {
+                self.window = size;
+                Task::none()
+            }
         }
     }
 
@@ -286,7 +295,8 @@ impl App {
             Subscription::none()
         };
         let watch = iced::time::every(background::WATCH_EVERY).map(|_| Message::Watch);
-        Subscription::batch([keys, drops, tick, watch])
+        let resized = iced::window::resize_events().map(|(_, size)| Message::Resized(size));
+        Subscription::batch([keys, drops, tick, watch, resized])
     }
 
     /// The window: folder bar, toolbar, progress band, then the list beside
@@ -318,7 +328,7 @@ impl App {
                     }
                 }
                 let row = self.track.selected.and_then(|id| self.table.row(id));
-                self.track.view(row, genres).map(Message::from)
+                self.track.view(row, genres, self.window).map(Message::from)
             }
             Panel::Retrain => self.retrain.view(&self.models, busy).map(Message::from),
             Panel::Errors => self.errors.view().map(Message::from),
@@ -364,6 +374,9 @@ impl App {
 /// with a taskbar and title bar, with room to spare).
 pub const MIN_WINDOW: iced::Size = iced::Size::new(1024.0, 640.0);
 
+/// The window's size when it opens.
+pub const DEFAULT_WINDOW: iced::Size = iced::Size::new(1280.0, 800.0);
+
 /// Starts the window.
 pub fn run(paths: Paths, folder: Option<PathBuf>) -> iced::Result {
     iced::application(
@@ -375,7 +388,7 @@ pub fn run(paths: Paths, folder: Option<PathBuf>) -> iced::Result {
     .theme(App::theme)
     .subscription(App::subscription)
     .window(iced::window::Settings {
-        size: iced::Size::new(1280.0, 800.0),
+        size: DEFAULT_WINDOW,
         // The smallest size the layout is checked at: below it columns clip.
         min_size: Some(MIN_WINDOW),
         ..Default::default()

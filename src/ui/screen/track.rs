@@ -99,6 +99,17 @@ pub struct Context<'a> {
     pub replace: bool,
 }
 
+/// The spectrogram's height in a window of `size`: 150 px up to the
+/// default 1280×800 (where the histogram below must stay in view), then
+/// taking most of each further pixel of height, as wide screens allow (at
+/// most 45 % of the side panel's width, two fifths of the window), up to
+/// 360 px.
+pub fn spectrogram_height(size: iced::Size) -> f32 {
+    let by_height = 150.0 + (size.height - 800.0).max(0.0) * 0.6;
+    let by_width = size.width * 2.0 / 5.0 * 0.45;
+    by_height.min(by_width).clamp(150.0, 360.0)
+}
+
 /// Height of the verdict: two lines of 14 px text.
 const VERDICT_HEIGHT: f32 = 40.0;
 
@@ -275,12 +286,15 @@ impl Track {
         }
     }
 
-    /// The screen. `genres` are offered for overriding.
+    /// The screen. `genres` are offered for overriding; `window` is the
+    /// window's size, which the spectrogram's height follows.
     pub fn view<'a>(
         &'a self,
         row: Option<&'a ReviewRow>,
         genres: Vec<String>,
+        window: iced::Size,
     ) -> Element<'a, Message> {
+        let spectrogram_height = spectrogram_height(window);
         let (Some(_), Some(row)) = (self.selected, row) else {
             return text("Select a track to see its spectrogram and votes. Keys: ↑/↓ or j/k move, PgUp/PgDn/Home/End jump, Enter accepts, o overrides, Space plays or stops a slice, ←/→ pick the slice, u undoes and Shift+U redoes a decision, / searches, Esc leaves a field.")
                 .size(13)
@@ -374,7 +388,7 @@ impl Track {
             (Some((handle, seconds)), _) => Element::from(column![
                 image(handle.clone())
                     .width(Length::Fill)
-                    .height(150)
+                    .height(spectrogram_height)
                     .content_fit(iced::ContentFit::Fill),
                 row![
                     text("0:00").size(11),
@@ -391,11 +405,11 @@ impl Track {
             ]),
             (None, Some(e)) => text(format!("Cannot draw the spectrogram: {e}"))
                 .size(13)
-                .height(150)
+                .height(spectrogram_height)
                 .into(),
             (None, None) => text("Computing the spectrogram…")
                 .size(13)
-                .height(150)
+                .height(spectrogram_height)
                 .into(),
         });
         let Some(e) = &self.evidence else {

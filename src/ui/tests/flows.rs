@@ -543,3 +543,19 @@ fn the_decision_buttons_stay_put_however_long_the_verdict() {
     e.classes[w] = "Progressive Symphonic Post-Minimalist Chamber Electronica ".repeat(4);
     assert_eq!(skip_y(&app), before, "Skip moved under a long verdict");
 }
+
+#[test]
+fn the_spectrogram_grows_with_the_window() {
+    let small = track::spectrogram_height(crate::ui::MIN_WINDOW);
+    let usual = track::spectrogram_height(crate::ui::DEFAULT_WINDOW);
+    let large = track::spectrogram_height(iced::Size::new(1920.0, 1080.0));
+    // The smallest and the default window keep the layout every control
+    // was checked at; a large screen gets a taller picture.
+    assert_eq!((small, usual), (150.0, 150.0));
+    assert!(large > 300.0, "{large}");
+    // A resize reaches the window's state.
+    let home = private_home();
+    let mut app = window_on(&home, Clips::Songs(0));
+    send(&mut app, Message::Resized(iced::Size::new(1920.0, 1080.0)));
+    assert_eq!(app.window, iced::Size::new(1920.0, 1080.0));
+}
