@@ -35,7 +35,13 @@ pub struct Track {
     player: Option<Result<Player, String>>,
     pub(crate) override_input: String,
     pub accept_share: f32,
+    /// The last tracks' decoded pictures, newest last: going back to a
+    /// track shows its spectrogram at once, with no decoding.
+    recent: std::collections::VecDeque<(i64, image::Handle, f64)>,
 }
+
+/// Decoded spectrograms kept for going back (about 0.5 MB each).
+const RECENT_PICTURES: usize = 16;
 
 impl Default for Track {
     fn default() -> Self {
@@ -48,6 +54,7 @@ impl Default for Track {
             current_slice: 0,
             playing: None,
             play_clock: None,
+            recent: Default::default(),
             player: None,
             override_input: String::new(),
             accept_share: 0.9,
@@ -136,6 +143,12 @@ impl Track {
         self.spectrogram_error = None;
         self.hovered_slice = None;
         self.override_input.clear();
+        if let Some((_, handle, seconds)) = self.recent.iter().find(|(t, ..)| *t == id) {
+            // Seen this session: its picture at once, and its evidence is
+            // already the full analysis (opening made it).
+            self.spectrogram = Some((handle.clone(), *seconds));
+            return Task::none();
+        }
         let db = ctx.database.to_path_buf();
         let thresholds = ctx.thresholds;
         Task::perform(
@@ -187,8 +200,12 @@ impl Track {
                 if self.selected == Some(id) {
                     match result {
                         Ok((w, h, rgba, seconds)) => {
-                            self.spectrogram =
-                                Some((image::Handle::from_rgba(w, h, rgba), seconds));
+                            let handle = image::Handle::from_rgba(w, h, rgba);
+                            if self.recent.len() == RECENT_PICTURES {
+                                self.recent.pop_front();
+                            }
+                            self.recent.push_back((id, handle.clone(), seconds));
+                            self.spectrogram = Some((handle, seconds));
                             // The full analysis may have replaced a sampled one.
                             self.refresh(ctx);
                         }

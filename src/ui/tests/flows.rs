@@ -559,3 +559,28 @@ fn the_spectrogram_grows_with_the_window() {
     send(&mut app, Message::Resized(iced::Size::new(1920.0, 1080.0)));
     assert_eq!(app.window, iced::Size::new(1920.0, 1080.0));
 }
+
+#[test]
+fn going_back_to_a_track_shows_its_spectrogram_at_once() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(2));
+    click(&mut app, "song 0.wav");
+    assert!(shows_starting(&app, "time →"), "the picture is decoded");
+    click(&mut app, "song 1.wav");
+    // Back to the first: no task runs, yet the picture is there.
+    let first = app
+        .table
+        .rows
+        .iter()
+        .find(|r| r.title == "song 0.wav")
+        .unwrap()
+        .track_id;
+    assert_ne!(app.track.selected, Some(first));
+    let task = app.update(table::Message::Select(first).into());
+    assert_eq!(app.track.selected, Some(first));
+    assert!(
+        shows_starting(&app, "time →") && !shows(&app, "Computing the spectrogram…"),
+        "the picture waits for a decode again"
+    );
+    drop(task);
+}
