@@ -35,6 +35,8 @@ pub struct Track {
     player: Option<Result<Player, String>>,
     pub(crate) override_input: String,
     pub accept_share: f32,
+    /// Stops the opening of the track left behind when another is selected.
+    opening: Option<sonotag_core::cancel::Cancel>,
     /// The last tracks' decoded pictures, newest last: going back to a
     /// track shows its spectrogram at once, with no decoding.
     recent: std::collections::VecDeque<(i64, image::Handle, f64)>,
@@ -55,6 +57,7 @@ impl Default for Track {
             playing: None,
             play_clock: None,
             recent: Default::default(),
+            opening: None,
             player: None,
             override_input: String::new(),
             accept_share: 0.9,
@@ -143,6 +146,9 @@ impl Track {
         self.spectrogram_error = None;
         self.hovered_slice = None;
         self.override_input.clear();
+        if let Some(left) = self.opening.take() {
+            left.cancel();
+        }
         if let Some((_, handle, seconds)) = self.recent.iter().find(|(t, ..)| *t == id) {
             // Seen this session: its picture at once, and its evidence is
             // already the full analysis (opening made it).
@@ -151,10 +157,12 @@ impl Track {
         }
         let db = ctx.database.to_path_buf();
         let thresholds = ctx.thresholds;
+        let cancel = sonotag_core::cancel::Cancel::new();
+        self.opening = Some(cancel.clone());
         Task::perform(
             async move {
                 tokio::task::spawn_blocking(move || {
-                    review::open_track(&db, id, thresholds).map(|t| {
+                    review::open_track(&db, id, thresholds, &cancel).map(|t| {
                         let (w, h, rgba) =
                             evidence::spectrogram_rgba(&t.spectrogram, &t.boundaries);
                         let seconds = t.spectrogram.columns() as f64

@@ -202,8 +202,15 @@ pub fn open_track(
     db: &std::path::Path,
     track_id: i64,
     thresholds: Option<Thresholds>,
+    cancel: &crate::cancel::Cancel,
 ) -> Result<OpenedTrack, String> {
+    // The user may have moved on before this started (paging with j/k
+    // queues one opening per track passed): then it does nothing.
+    let moved_on = || anyhow::anyhow!("not opened: another track was selected");
     let run = || -> anyhow::Result<OpenedTrack> {
+        if cancel.is_cancelled() {
+            return Err(moved_on());
+        }
         let mut lib = Library::open(db)?;
         let track = lib
             .track(track_id)?
@@ -221,6 +228,9 @@ pub fn open_track(
                 crate::features::spectrogram::analyse_file(&track.path)?.0
             }
             _ => {
+                if cancel.is_cancelled() {
+                    return Err(moved_on());
+                }
                 let model = crate::ml::model::Model::load(&row.path)?;
                 let th = Thresholds::in_force(thresholds, Some(model.card.thresholds));
                 analyse::analyse_track_fully(&mut lib, track_id, row.id, &model, th)?
@@ -277,4 +287,23 @@ pub fn review_next_order(keys: &[ReviewKey]) -> Vec<usize> {
         out.extend(round);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_track_left_behind_is_not_opened() {
+        let cancel = crate::cancel::Cancel::new();
+        cancel.cancel();
+        // Not even the library is opened (this path does not exist).
+        let err = super::open_track(
+            std::path::Path::new("/nonexistent/lib.sqlite"),
+            1,
+            None,
+            &cancel,
+        )
+        .err()
+        .unwrap();
+        assert!(err.contains("another track was selected"), "{err}");
+    }
 }
