@@ -328,6 +328,16 @@ impl Table {
         self.shown.iter().position(|&i| i == row)
     }
 
+    /// Whether the row of `track_id` is shown and scrolled into view.
+    #[cfg(test)]
+    pub fn row_in_view(&self, track_id: i64) -> bool {
+        self.place(track_id).is_some_and(|pos| {
+            let top = pos as f32 * ROW_HEIGHT;
+            top >= self.scroll.offset - 0.5
+                && top + ROW_HEIGHT <= self.scroll.offset + self.scroll.viewport + 0.5
+        })
+    }
+
     /// How many rows one page (Page Up/Down) moves.
     pub fn page(&self) -> i64 {
         ((self.scroll.viewport / ROW_HEIGHT).floor() as i64 - 1).max(1)

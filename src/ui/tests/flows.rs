@@ -584,3 +584,28 @@ fn going_back_to_a_track_shows_its_spectrogram_at_once() {
     );
     drop(task);
 }
+
+#[test]
+fn the_selection_stays_in_the_list_view_after_a_resort_accept_all_and_a_dialog() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Clips(60));
+    named_key(&mut app, Named::End);
+    let selected = app.track.selected.expect("a selection");
+    assert!(app.table.row_in_view(selected), "End scrolls to it");
+    // Re-sort: the selected row moves, and the list follows it.
+    click(&mut app, "State");
+    assert!(app.table.row_in_view(selected), "after sorting by State");
+    // Accept all under that sort: rows change state and places.
+    send(&mut app, track::Message::AcceptShare(0.5));
+    send(&mut app, track::Message::AcceptAbove);
+    assert_eq!(app.track.selected, Some(selected));
+    assert!(app.table.row_in_view(selected), "after Accept all");
+    // A dialog opened and closed with Esc leaves the list where it was.
+    send(&mut app, toolbar::Message::Apply);
+    named_key(&mut app, Named::Escape);
+    assert!(app.modal.is_none());
+    assert!(
+        app.table.row_in_view(selected),
+        "after closing the Apply review"
+    );
+}
