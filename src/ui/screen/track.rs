@@ -120,6 +120,9 @@ pub fn spectrogram_height(size: iced::Size) -> f32 {
     by_height.min(by_width).clamp(150.0, 360.0)
 }
 
+/// The vote histogram's container, found by tests.
+pub const HISTOGRAM: &str = "vote-histogram";
+
 /// Height of the verdict: two lines of 14 px text.
 const VERDICT_HEIGHT: f32 = 40.0;
 
@@ -506,9 +509,12 @@ impl Track {
         .align_y(iced::Alignment::Center);
         col = col.push(play_row);
         col = col.push(
-            canvas(evidence::Histogram { evidence: e })
-                .width(Length::Fill)
-                .height((e.classes.len() as f32 * 22.0 + 18.0).min(300.0)),
+            container(
+                canvas(evidence::Histogram { evidence: e })
+                    .width(Length::Fill)
+                    .height((e.classes.len() as f32 * evidence::HISTOGRAM_ROW + 18.0).min(300.0)),
+            )
+            .id(HISTOGRAM),
         );
         col.into()
     }

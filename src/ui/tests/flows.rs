@@ -609,3 +609,23 @@ fn the_selection_stays_in_the_list_view_after_a_resort_accept_all_and_a_dialog()
         "after closing the Apply review"
     );
 }
+
+#[test]
+fn the_vote_histogram_is_whole_in_the_default_window() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(2));
+    click(&mut app, "song 0.wav");
+    let size = crate::ui::DEFAULT_WINDOW;
+    let mut ui = iced_test::Simulator::with_size(Default::default(), size, app.view());
+    let histogram = ui
+        .find(iced::widget::Id::new(track::HISTOGRAM))
+        .expect("the histogram is shown");
+    let b = histogram.bounds();
+    assert!(
+        // Inside the window's 12 px padding, where the side panel ends.
+        b.y >= 0.0 && b.y + b.height <= size.height - 12.0 + 0.5,
+        "the histogram is cut at {}×{}: {b:?}",
+        size.width,
+        size.height
+    );
+}

@@ -210,6 +210,10 @@ impl canvas::Program<StripMessage> for SliceStrip<'_> {
     }
 }
 
+/// Height of one genre's bar: with 11 genres the whole histogram fits under
+/// the evidence in the default 1280×800 window.
+pub const HISTOGRAM_ROW: f32 = 14.0;
+
 /// The vote histogram canvas.
 pub struct Histogram<'a> {
     pub evidence: &'a Evidence,
@@ -232,7 +236,7 @@ impl<Message> canvas::Program<Message> for Histogram<'_> {
         let n = e.classes.len().max(1);
         let label_w = 90.0;
         // The bottom 18 px name the threshold line.
-        let bar_h = ((bounds.height - 18.0) / n as f32).min(22.0);
+        let bar_h = ((bounds.height - 18.0) / n as f32).min(HISTOGRAM_ROW);
         let full = bounds.width - label_w - 50.0;
         let text_colour = theme.palette().text;
         for (i, genre) in e.classes.iter().enumerate() {
@@ -245,20 +249,20 @@ impl<Message> canvas::Program<Message> for Histogram<'_> {
             }
             frame.fill_text(Text {
                 content: genre.clone(),
-                position: Point::new(0.0, y + 2.0),
+                position: Point::new(0.0, y + 1.0),
                 color: text_colour,
-                size: 13.0.into(),
+                size: 11.0.into(),
                 ..Text::default()
             });
             frame.fill_rectangle(
                 Point::new(label_w, y + 3.0),
-                Size::new(full * share, bar_h - 6.0),
+                Size::new(full * share, bar_h - 5.0),
                 colour,
             );
             if winner {
                 let outline = Path::rectangle(
                     Point::new(label_w, y + 3.0),
-                    Size::new((full * share).max(2.0), bar_h - 6.0),
+                    Size::new((full * share).max(2.0), bar_h - 5.0),
                 );
                 frame.stroke(
                     &outline,
@@ -267,9 +271,9 @@ impl<Message> canvas::Program<Message> for Histogram<'_> {
             }
             frame.fill_text(Text {
                 content: format!("{:.0}%", share * 100.0),
-                position: Point::new(label_w + full * share + 6.0, y + 2.0),
+                position: Point::new(label_w + full * share + 6.0, y + 1.0),
                 color: text_colour,
-                size: 12.0.into(),
+                size: 11.0.into(),
                 ..Text::default()
             });
         }
