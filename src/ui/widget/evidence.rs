@@ -284,14 +284,17 @@ impl<Message> canvas::Program<Message> for Histogram<'_> {
             &Path::line(Point::new(x, 0.0), Point::new(x, n as f32 * bar_h)),
             Stroke::default().with_width(1.5).with_color(red),
         );
+        // Named under the line, ending at it, so that a line near the right
+        // edge never pushes its caption out of the panel.
         frame.fill_text(Text {
             content: format!(
-                "share needed to propose: {:.0}% of the votes",
+                "share needed to propose: {:.0}%",
                 e.thresholds.track * 100.0
             ),
-            position: Point::new((x - 120.0).max(0.0), n as f32 * bar_h + 2.0),
+            position: Point::new(x, n as f32 * bar_h + 2.0),
             color: red,
             size: 12.0.into(),
+            align_x: iced::widget::text::Alignment::Right,
             ..Text::default()
         });
         vec![frame.into_geometry()]
