@@ -458,7 +458,7 @@ impl Table {
             let row_at = |k: usize| -> Element<'_, Message> {
                 let r = &self.rows[self.shown[k]];
                 let line = row(columns.iter().zip(&fits).map(|(&col, &fit)| {
-                    let shown = ellipsized(col.cell(r), fit);
+                    let shown = super::ellipsized(col.cell(r), fit);
                     let cell = container(text(shown).size(13).wrapping(Wrapping::None))
                         .width(col.width())
                         .clip(true);
@@ -622,16 +622,6 @@ fn fitting_chars(columns: &[Column], width: f32) -> Vec<usize> {
         .collect()
 }
 
-/// `s` cut to `max` characters, the last one an ellipsis, when it is longer.
-pub fn ellipsized(s: String, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s;
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
 /// The model's genre, with a question mark where it is only a leaning
 /// (the track is unsure), so the reviewer sees which way it goes.
 fn proposed_cell(r: &ReviewRow) -> String {
@@ -644,7 +634,8 @@ fn proposed_cell(r: &ReviewRow) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Column, columns_for, ellipsized, fitting_chars, natural_cmp};
+    use super::{Column, columns_for, fitting_chars, natural_cmp};
+    use crate::ui::screen::ellipsized;
     use std::cmp::Ordering;
 
     #[test]

@@ -364,12 +364,10 @@ impl Track {
             // Two lines at most, always two lines high: a long reason never
             // pushes the buttons below down; the whole of it is a hover away.
             col = col.push(iced::widget::tooltip(
-                container(
-                    text(crate::ui::screen::table::ellipsized(verdict.clone(), 150)).size(14),
-                )
-                .height(Length::Fixed(VERDICT_HEIGHT))
-                .width(Length::Fill)
-                .clip(true),
+                container(text(super::ellipsized(verdict.clone(), 150)).size(14))
+                    .height(Length::Fixed(VERDICT_HEIGHT))
+                    .width(Length::Fill)
+                    .clip(true),
                 container(text(verdict).size(12))
                     .padding(4)
                     .max_width(420)
@@ -483,7 +481,7 @@ impl Track {
             _ => String::new(),
         };
         let play_row = row![
-            container(text(crate::ui::screen::table::ellipsized(slice_info, 160)).size(12))
+            container(text(super::ellipsized(slice_info, 160)).size(12))
                 .width(Length::Fill)
                 .height(Length::Fixed(SLICE_INFO_HEIGHT))
                 .clip(true),

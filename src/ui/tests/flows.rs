@@ -532,8 +532,7 @@ fn the_decision_buttons_stay_put_however_long_the_verdict() {
     let mut app = opened(&home, Clips::Songs(2));
     click(&mut app, "song 0.wav");
     let skip_y = |app: &App| {
-        let mut ui =
-            iced_test::Simulator::with_size(Default::default(), crate::ui::MIN_WINDOW, app.view());
+        let mut ui = window_at(app, crate::ui::MIN_WINDOW);
         ui.find("Skip").unwrap().bounds().y
     };
     let before = skip_y(&app);
@@ -616,7 +615,7 @@ fn the_vote_histogram_is_whole_in_the_default_window() {
     let mut app = opened(&home, Clips::Songs(2));
     click(&mut app, "song 0.wav");
     let size = crate::ui::DEFAULT_WINDOW;
-    let mut ui = iced_test::Simulator::with_size(Default::default(), size, app.view());
+    let mut ui = window_at(&app, size);
     let histogram = ui
         .find(iced::widget::Id::new(track::HISTOGRAM))
         .expect("the histogram is shown");

@@ -81,8 +81,13 @@ pub fn shows_starting(app: &App, prefix: &str) -> bool {
 
 /// Whether row text `label` is built, i.e. in view at the smallest
 /// window: the list builds only the rows it shows.
+/// The window drawn at `size`, to look for widgets and their bounds.
+pub fn window_at(app: &App, size: iced::Size) -> iced_test::Simulator<'_, Message> {
+    iced_test::Simulator::with_size(Default::default(), size, app.view())
+}
+
 pub fn in_view(app: &App, label: &str) -> bool {
-    let mut ui = iced_test::Simulator::with_size(Default::default(), super::MIN_WINDOW, app.view());
+    let mut ui = window_at(app, super::MIN_WINDOW);
     ui.find(label).is_ok()
 }
 
@@ -94,7 +99,7 @@ where
     S::Output: iced_test::selector::Bounded + Clone + Send,
 {
     use iced_test::selector::Bounded;
-    let mut ui = iced_test::Simulator::with_size(Default::default(), super::MIN_WINDOW, app.view());
+    let mut ui = window_at(app, super::MIN_WINDOW);
     let target = ui
         .find(label.clone())
         .unwrap_or_else(|e| panic!("{label:?} not shown: {e}"));

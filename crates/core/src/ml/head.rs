@@ -54,6 +54,25 @@ pub struct LinearHead {
 }
 
 impl LinearHead {
+    /// Trains on whole tracks, each `(patch embeddings, class, weight)`:
+    /// every patch is a sample, and a track's weight is shared by its
+    /// patches, so a long track weighs no more than a short one.
+    pub fn train_on_tracks<'a>(
+        tracks: impl IntoIterator<Item = (&'a [f32], usize, f32)>,
+        dim: usize,
+        classes: usize,
+        opts: &HeadOptions,
+    ) -> candle_core::Result<Self> {
+        let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
+        for (embeddings, class, weight) in tracks {
+            let patches = embeddings.len() / dim;
+            x.extend_from_slice(embeddings);
+            y.extend(std::iter::repeat_n(class as u32, patches));
+            w.extend(std::iter::repeat_n(weight / patches.max(1) as f32, patches));
+        }
+        Self::train(&x, &y, &w, dim, classes, opts)
+    }
+
     /// Trains a head on `labels.len()` embeddings (`n × dim`). `weights`
     /// (one per embedding, e.g. 1 / patches of its track so a long track
     /// counts as much as a short one) are rescaled per class so every genre

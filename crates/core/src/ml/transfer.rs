@@ -192,17 +192,16 @@ pub fn fit(
     classes: usize,
     opts: &HeadOptions,
 ) -> candle_core::Result<LinearHead> {
-    let mut x = Vec::new();
-    let mut y = Vec::new();
-    let mut w = Vec::new();
+    // Every track weighs the same, however many patches it has.
     let dim = tracks.first().map_or(1, |t| t.dim);
-    for t in tracks {
-        x.extend_from_slice(&t.embeddings);
-        y.extend(std::iter::repeat_n(t.class as u32, t.patches()));
-        // Every track weighs the same, however many patches it has.
-        w.extend(std::iter::repeat_n(1.0 / t.patches() as f32, t.patches()));
-    }
-    LinearHead::train(&x, &y, &w, dim, classes, opts)
+    LinearHead::train_on_tracks(
+        tracks
+            .iter()
+            .map(|t| (t.embeddings.as_slice(), t.class, 1.0)),
+        dim,
+        classes,
+        opts,
+    )
 }
 
 /// Assigns each track a fold in `0..folds`, stratified by class and

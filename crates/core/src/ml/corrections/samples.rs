@@ -36,15 +36,15 @@ pub(crate) fn fit(
     classes: usize,
     opts: &HeadOptions,
 ) -> anyhow::Result<LinearHead> {
-    let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
-    for s in samples {
-        let n = s.patches().max(1);
-        x.extend_from_slice(&s.embeddings);
-        y.extend(std::iter::repeat_n(s.class as u32, s.patches()));
-        w.extend(std::iter::repeat_n(s.weight / n as f32, s.patches()));
-    }
     let dim = samples.first().map_or(1, |s| s.dim);
-    Ok(LinearHead::train(&x, &y, &w, dim, classes, opts)?)
+    Ok(LinearHead::train_on_tracks(
+        samples
+            .iter()
+            .map(|s| (s.embeddings.as_slice(), s.class, s.weight)),
+        dim,
+        classes,
+        opts,
+    )?)
 }
 
 /// The patch probabilities of a sample's evenly spaced voting patches.
