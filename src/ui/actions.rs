@@ -6,34 +6,39 @@
 use super::background::{self, Loaded, Reloads, blocking, with_library};
 use super::keys::{self, Command, Move};
 use super::screen::{
-    Panel, apply, folder, progress, retrain, settings, table, toolbar, track, undo_write,
+    Panel, PanelMessage, Request, apply, folder, progress, table, toolbar, track, undo_write,
 };
 use super::{App, Input, LIST_FOCUS, Message, Modal, jobs};
 use iced::Task;
 use iced::widget::operation::focus;
 use sonotag_core::catalog::review::ReviewState;
 use sonotag_core::ml::model::ModelRow;
-use sonotag_core::proposal::Thresholds;
 use sonotag_core::store::Library;
-use sonotag_core::tags::WritePolicy;
 use sonotag_core::workflow::decide::{self, Decision, DecisionReport, Step};
 use sonotag_core::workflow::{Phase, Progress};
 use std::path::PathBuf;
 
-/// What the track screen reads, from the shell's fields (borrowed one by
-/// one, so the track screen itself can be updated meanwhile).
-macro_rules! track_context {
+/// What the side panels read of the window: the shell's fields, borrowed
+/// one by one, so that a panel can be updated meanwhile. The row is the
+/// selected track's, or that of the track given.
+macro_rules! shared {
+    ($app:ident) => {
+        shared!($app, $app.panels.track.selected)
+    };
     ($app:ident, $selected:expr) => {
-        track::Context {
+        $crate::ui::screen::Shared {
             lib: $app.lib.as_ref(),
-            database: &$app.paths.database,
-            thresholds: $app.settings.settings.thresholds,
+            paths: &$app.paths,
+            settings: &$app.settings,
+            vocab: &$app.vocab,
+            models: &$app.models,
             row: $selected.and_then(|id| $app.table.row(id)),
-            vocab: &$app.settings.vocab,
-            replace: $app.settings.settings.write.policy == WritePolicy::ReplaceAll,
+            busy: $app.job.is_some(),
+            window: $app.window,
         }
     };
 }
+pub(super) use shared;
 
 /// A screen's own tasks come back as [`Message::Returned`].
 fn returned<M: Send + 'static>(task: Task<M>, wrap: fn(M) -> Input) -> Task<Message> {
@@ -71,7 +76,7 @@ impl App {
                     "{} interrupted tag writes from an earlier run were resolved: see Errors",
                     recovered.len()
                 );
-                self.errors.session.extend(
+                self.panels.errors.session.extend(
                     recovered
                         .into_iter()
                         .map(|r| (r.path.display().to_string(), r.message)),
@@ -112,7 +117,7 @@ impl App {
                 Some(toolbar::Event::Step(s)) => self.step_history(s),
                 Some(toolbar::Event::Classify) => self.start_job(jobs::Job::Classify),
                 Some(toolbar::Event::Apply) => Task::perform(
-                    apply::plan(self.paths.database.clone(), self.settings.settings.write),
+                    apply::plan(self.paths.database.clone(), self.settings.write),
                     Message::PlanReady,
                 ),
                 Some(toolbar::Event::UndoWrite) => {
@@ -143,30 +148,24 @@ impl App {
                 };
                 Task::batch([task, then])
             }
-            Input::Track(m) => {
-                let ctx = track_context!(self, self.track.selected);
-                let (task, event) = self.track.update(m, &ctx);
-                let then = match event {
-                    Some(track::Event::Decide(d)) => {
-                        Task::batch([self.decide(d), focus(LIST_FOCUS)])
-                    }
-                    Some(track::Event::Move(delta)) => self.move_selection(delta),
-                    Some(track::Event::LeaveInput) => focus(LIST_FOCUS),
-                    Some(track::Event::Status(s)) => self.say(s),
+            Input::Panel(m) => {
+                let (task, request) = self.panels.update(m, shared!(self));
+                let then = match request {
+                    Some(r) => self.carry_out(r),
                     None => Task::none(),
                 };
-                Task::batch([returned(task, Input::Track), then])
+                Task::batch([returned(task, Input::Panel), then])
             }
             Input::Apply(m) => {
                 let Some(Modal::Apply(dialog)) = &mut self.modal else {
                     return Task::none();
                 };
                 let (task, event) =
-                    dialog.update(m, self.paths.database.clone(), self.settings.settings.write);
+                    dialog.update(m, self.paths.database.clone(), self.settings.write);
                 let then = match event {
                     Some(apply::Event::Write(plan)) => {
                         let reveal = self.close_dialog();
-                        let write = self.settings.settings.write;
+                        let write = self.settings.write;
                         Task::batch([reveal, self.start_job(jobs::Job::Apply(plan, write))])
                     }
                     Some(apply::Event::Close) => self.close_dialog(),
@@ -182,7 +181,7 @@ impl App {
                 match dialog.update(m) {
                     Some(undo_write::Event::Undo) => {
                         let reveal = self.close_dialog();
-                        let write = self.settings.settings.write;
+                        let write = self.settings.write;
                         Task::batch([reveal, self.start_job(jobs::Job::Undo(write))])
                     }
                     Some(undo_write::Event::Close) => self.close_dialog(),
@@ -191,24 +190,6 @@ impl App {
                     }
                     None => Task::none(),
                 }
-            }
-            Input::Retrain(m) => match self.retrain.update(m) {
-                Some(retrain::Event::Retrain { use_tags }) => {
-                    self.start_job(jobs::Job::Retrain { use_tags })
-                }
-                Some(retrain::Event::Use(name)) => Task::perform(
-                    with_library(self.paths.database.clone(), move |lib| {
-                        sonotag_core::workflow::retrain::use_model(lib, &name)
-                            .map(|r| r.to_string())
-                    }),
-                    Message::Revoted,
-                ),
-                None => Task::none(),
-            },
-            Input::Settings(m) => self.on_settings(m),
-            Input::Errors(m) => {
-                self.errors.update(m);
-                Task::none()
             }
             Input::Key(k, mods) => self.key(&k, mods),
         }
@@ -219,10 +200,25 @@ impl App {
         Task::none()
     }
 
-    fn on_settings(&mut self, m: settings::Message) -> Task<Message> {
-        let model = self.model_thresholds();
-        match self.settings.update(m, &self.paths, model) {
-            Some(settings::Event::Revote(th)) => {
+    /// Carries out what a side panel asked for.
+    fn carry_out(&mut self, request: Request) -> Task<Message> {
+        match request {
+            Request::Status(s) => self.say(s),
+            Request::Decide(d) => Task::batch([self.decide(d), focus(LIST_FOCUS)]),
+            Request::Move(delta) => self.move_selection(delta),
+            Request::LeaveInput => focus(LIST_FOCUS),
+            Request::Retrain { use_tags } => self.start_job(jobs::Job::Retrain { use_tags }),
+            Request::UseModel(name) => Task::perform(
+                with_library(self.paths.database.clone(), move |lib| {
+                    sonotag_core::workflow::retrain::use_model(lib, &name).map(|r| r.to_string())
+                }),
+                Message::Revoted,
+            ),
+            Request::Revote(th) => {
+                self.settings.thresholds = Some(th);
+                if let Err(e) = self.save_settings() {
+                    return self.say(e);
+                }
                 let Some(m) = self.active_model().cloned() else {
                     return self.say("No model has classified this library yet.".into());
                 };
@@ -234,13 +230,29 @@ impl App {
                     Message::Revoted,
                 )
             }
-            Some(settings::Event::VocabularySaved) => {
+            Request::SaveSettings(settings) => {
+                self.settings = settings;
+                match self.save_settings() {
+                    Ok(()) => Task::none(),
+                    Err(e) => self.say(e),
+                }
+            }
+            Request::VocabularySaved(vocab) => {
+                self.vocab = vocab;
                 self.status = format!("Vocabulary saved to {}", self.paths.vocabulary.display());
                 self.request_reload()
             }
-            Some(settings::Event::Status(s)) => self.say(s),
-            None => Task::none(),
         }
+    }
+
+    /// Saves the settings; the error names the file.
+    fn save_settings(&self) -> Result<(), String> {
+        self.settings.save(&self.paths.settings).map_err(|e| {
+            format!(
+                "Cannot save settings to {}: {e}",
+                self.paths.settings.display()
+            )
+        })
     }
 
     fn key(&mut self, k: &iced::keyboard::Key, mods: iced::keyboard::Modifiers) -> Task<Message> {
@@ -259,9 +271,9 @@ impl App {
                 Move::First => i64::MIN / 2,
                 Move::Last => i64::MAX / 2,
             }),
-            Some(Command::Track(m)) => self.route(Input::Track(m)),
+            Some(Command::Track(m)) => self.route(Input::Panel(PanelMessage::Track(m))),
             Some(Command::Leave) => {
-                let stop = self.route(Input::Track(track::Message::Stop));
+                let stop = self.route(Input::Panel(PanelMessage::Track(track::Message::Stop)));
                 Task::batch([stop, focus(LIST_FOCUS)])
             }
             Some(Command::Focus(id)) => focus(id),
@@ -278,16 +290,14 @@ impl App {
         self.active_model().map(|m| m.id)
     }
 
-    pub(super) fn model_thresholds(&self) -> Option<Thresholds> {
-        self.active_model().map(|m| m.card.thresholds)
-    }
-
     /// How many undecided proposals "Accept all" would accept now.
     pub(super) fn accept_count(&self) -> usize {
         self.table
             .rows
             .iter()
-            .filter(|r| r.state == ReviewState::Proposed && r.share >= self.track.accept_share)
+            .filter(|r| {
+                r.state == ReviewState::Proposed && r.share >= self.panels.track.accept_share
+            })
             .count()
     }
 
@@ -303,7 +313,7 @@ impl App {
             "Library: {} tracks — {review} to review, {decided} decided and not yet written, {written} written.",
             self.table.rows.len()
         );
-        let unreadable = self.errors.library.len();
+        let unreadable = self.panels.errors.library.len();
         if unreadable > 0 {
             said.push_str(&format!(
                 " {unreadable} files could not be read or analysed: see Errors."
@@ -314,7 +324,7 @@ impl App {
 
     /// Reads the library's rows again, soon (debounced).
     pub(super) fn request_reload(&mut self) -> Task<Message> {
-        match self.reloads.request(&self.paths, &self.settings.vocab) {
+        match self.reloads.request(&self.paths, &self.vocab) {
             Some(load) => Task::perform(load, Message::Reloaded),
             None => Task::none(),
         }
@@ -323,7 +333,7 @@ impl App {
     /// Reads the library's rows again at once.
     pub(super) fn reload_now(&mut self) -> Task<Message> {
         Task::perform(
-            self.reloads.now(&self.paths, &self.settings.vocab),
+            self.reloads.now(&self.paths, &self.vocab),
             Message::Reloaded,
         )
     }
@@ -346,19 +356,20 @@ impl App {
         let mut moved = false;
         match loaded {
             Ok(s) => {
-                let s = std::sync::Arc::try_unwrap(s).unwrap_or_else(|shared| (*shared).clone());
-                let place = |app: &Self| app.track.selected.and_then(|id| app.table.position(id));
+                let mut s =
+                    std::sync::Arc::try_unwrap(s).unwrap_or_else(|shared| (*shared).clone());
+                let place = |app: &Self| {
+                    let selected = app.panels.track.selected;
+                    selected.and_then(|id| app.table.position(id))
+                };
                 let before = place(self);
-                self.table.set_prepared(s.rows);
+                self.table.set_prepared(std::mem::take(&mut s.rows));
                 moved = place(self) != before;
-                self.models = s.models;
-                self.retrain.labels = s.label_counts;
-                self.errors.library = s.file_errors;
+                self.models = std::mem::take(&mut s.models);
+                self.panels.reloaded(&s, shared!(self));
                 if std::mem::take(&mut self.greeting) && !self.table.rows.is_empty() {
                     self.status = self.library_summary();
                 }
-                let ctx = track_context!(self, self.track.selected);
-                self.track.refresh(&ctx);
             }
             Err(e) => self.status = format!("Cannot read the library: {e}"),
         }
@@ -384,7 +395,7 @@ impl App {
             return Task::none();
         }
         returned(
-            apply::Dialog::rebuild(self.paths.database.clone(), self.settings.settings.write),
+            apply::Dialog::rebuild(self.paths.database.clone(), self.settings.write),
             Input::Apply,
         )
     }
@@ -398,7 +409,7 @@ impl App {
 
     /// Scrolls the list so that the selected track is in view.
     fn reveal_selection(&mut self) -> Task<Message> {
-        match self.track.selected {
+        match self.panels.track.selected {
             Some(id) => returned(self.table.reveal(id), Input::Table),
             None => Task::none(),
         }
@@ -416,8 +427,7 @@ impl App {
         if self.job.is_some() {
             return self.say("Wait for the current job to finish, or cancel it.".into());
         }
-        let (running, task) =
-            jobs::start(self.paths.clone(), job, self.settings.settings.thresholds);
+        let (running, task) = jobs::start(self.paths.clone(), job, self.settings.thresholds);
         self.job = Some(running);
         task.map(Message::Job)
     }
@@ -429,7 +439,10 @@ impl App {
                     && self.writing()
                 {
                     // Read errors live in the library; write errors here.
-                    self.errors.session.push((path.clone(), message.clone()));
+                    self.panels
+                        .errors
+                        .session
+                        .push((path.clone(), message.clone()));
                 }
                 if let Some(job) = &mut self.job {
                     job.on(&p);
@@ -446,7 +459,7 @@ impl App {
                     Err(e) => e.clone(),
                 };
                 if let Ok(jobs::Report::Retrained(r)) = result {
-                    self.retrain.finished(r);
+                    self.panels.retrain.finished(r);
                 }
                 self.request_reload()
             }
@@ -457,9 +470,9 @@ impl App {
         if !folder.is_dir() {
             return self.say(format!("{} is not a folder", folder.display()));
         }
-        self.settings.settings.remember_folder(&folder);
-        if let Some(settings::Event::Status(s)) = self.settings.save(&self.paths) {
-            self.status = s;
+        self.settings.remember_folder(&folder);
+        if let Err(e) = self.save_settings() {
+            self.status = e;
         }
         self.folder.opened(&folder);
         self.start_job(jobs::Job::ScanAndClassify(vec![folder]))
@@ -468,13 +481,15 @@ impl App {
     fn select(&mut self, id: i64) -> Task<Message> {
         self.panel = Panel::Track;
         let reveal = returned(self.table.reveal(id), Input::Table);
-        let ctx = track_context!(self, Some(id));
-        let load = self.track.select(id, &ctx);
-        Task::batch([reveal, returned(load, Input::Track)])
+        let load = self.panels.track.select(id, shared!(self, Some(id)));
+        Task::batch([
+            reveal,
+            returned(load.map(PanelMessage::Track), Input::Panel),
+        ])
     }
 
     fn move_selection(&mut self, delta: i64) -> Task<Message> {
-        match self.table.neighbour(self.track.selected, delta) {
+        match self.table.neighbour(self.panels.track.selected, delta) {
             Some(id) => self.select(id),
             None => Task::none(),
         }

@@ -88,7 +88,7 @@ pub fn run(tracks: usize) -> anyhow::Result<()> {
     let open_read = t.elapsed();
     let took_library = ui_step(&mut app, &mut frames, Message::Opened(opened));
     let t = Instant::now();
-    let snapshot = load_snapshot(&paths, &app.settings.vocab).map_err(anyhow::Error::msg)?;
+    let snapshot = load_snapshot(&paths, &app.vocab).map_err(anyhow::Error::msg)?;
     let read = t.elapsed();
     let taken = ui_step(
         &mut app,
@@ -192,7 +192,7 @@ pub fn run(tracks: usize) -> anyhow::Result<()> {
     decide::restore(&mut lib, &report.undo_steps())?;
     let undo_all = t.elapsed();
     let t = Instant::now();
-    let snapshot = load_snapshot(&paths, &app.settings.vocab).map_err(anyhow::Error::msg)?;
+    let snapshot = load_snapshot(&paths, &app.vocab).map_err(anyhow::Error::msg)?;
     let reload = t.elapsed();
     time(
         "taking in a reload",

@@ -24,14 +24,17 @@ pub mod screen;
 mod tests;
 pub mod widget;
 
+use actions::shared;
 use background::Reloads;
 use iced::keyboard::{self, Modifiers};
 use iced::widget::{column, container, row, scrollable};
 use iced::{Element, Length, Subscription, Task, Theme};
 use screen::{
-    Panel, apply, errors, folder, progress, retrain, settings, table, toolbar, track, undo_write,
+    Panel, PanelMessage, Panels, apply, folder, progress, settings, table, toolbar, undo_write,
 };
+use sonotag_core::config::genres::Vocabulary;
 use sonotag_core::config::paths::Paths;
+use sonotag_core::config::settings::Settings;
 use sonotag_core::ml::model::ModelRow;
 use sonotag_core::store::Library;
 use sonotag_core::tags::PlannedWrite;
@@ -56,6 +59,9 @@ pub struct App {
     /// Nothing has said anything yet: the first read of the library may
     /// replace the greeting with a summary of what the library holds.
     greeting: bool,
+    settings: Settings,
+    /// The genre vocabulary: canonical names and the super-genre map.
+    vocab: Vocabulary,
     models: Vec<ModelRow>,
     history: History,
     reloads: Reloads,
@@ -63,10 +69,8 @@ pub struct App {
     folder: folder::FolderBar,
     toolbar: toolbar::Toolbar,
     table: table::Table,
-    track: track::Track,
-    retrain: retrain::Retrain,
-    settings: settings::SettingsScreen,
-    errors: errors::Errors,
+    /// The side panels (`screen::side_panels!`), the track's among them.
+    panels: Panels,
     /// The modal screen, while open: behind it nothing else reacts.
     modal: Option<Modal>,
     /// The window's size, which the evidence follows.
@@ -88,12 +92,10 @@ pub enum Input {
     Toolbar(toolbar::Message),
     Progress(progress::Message),
     Table(table::Message),
-    Track(track::Message),
+    /// A message of one of the side panels.
+    Panel(PanelMessage),
     Apply(apply::Message),
     UndoWrite(undo_write::Message),
-    Retrain(retrain::Message),
-    Settings(settings::Message),
-    Errors(errors::Message),
     Key(keyboard::Key, Modifiers),
 }
 
@@ -138,19 +140,26 @@ macro_rules! user_messages {
     )*};
 }
 user_messages!(folder => Folder, toolbar => Toolbar, progress => Progress, table => Table,
-    track => Track, apply => Apply, undo_write => UndoWrite, retrain => Retrain, settings => Settings, errors => Errors);
+    apply => Apply, undo_write => UndoWrite);
+
+impl From<PanelMessage> for Message {
+    fn from(m: PanelMessage) -> Self {
+        Message::User(Input::Panel(m))
+    }
+}
 
 impl App {
     /// Opens the library, optionally scanning `folder` at once. The rows
     /// are read in the background: the window shows at once.
     pub fn new(paths: Paths, folder: Option<PathBuf>) -> (Self, Task<Message>) {
-        let (settings, vocab_problem) = settings::SettingsScreen::load(&paths);
+        let (settings, vocab, vocab_problem) = settings::load(&paths);
         let greeting = vocab_problem.is_none();
         let status = vocab_problem.unwrap_or_else(|| "Opening the library…".into());
         let open = Task::perform(
             background::open_library(paths.database.clone()),
             Message::Opened,
         );
+        let panels = Panels::new(screen::Shared::before_opening(&paths, &settings, &vocab));
         let app = Self {
             reloads: Reloads::default(),
             paths,
@@ -159,16 +168,15 @@ impl App {
             job: None,
             status,
             greeting,
+            settings,
+            vocab,
             models: Vec::new(),
             history: History::default(),
             panel: Panel::Track,
             folder: folder::FolderBar::default(),
             toolbar: toolbar::Toolbar,
             table: table::Table::default(),
-            track: track::Track::default(),
-            retrain: retrain::Retrain::default(),
-            settings,
-            errors: errors::Errors::default(),
+            panels,
             modal: None,
             window: DEFAULT_WINDOW,
         };
@@ -190,7 +198,7 @@ impl App {
 
     /// Light or dark.
     pub fn theme(&self) -> Theme {
-        if self.settings.settings.dark_theme {
+        if self.settings.dark_theme {
             Theme::Dark
         } else {
             Theme::Light
@@ -259,7 +267,7 @@ impl App {
                 Task::none()
             }
             Message::Tick => {
-                self.track.tick();
+                self.panels.track.tick();
                 Task::none()
             }
             Message::Watch => self.watch_library(),
@@ -289,7 +297,7 @@ impl App {
             }
             _ => None,
         });
-        let tick = if self.track.is_playing() {
+        let tick = if self.panels.track.is_playing() {
             iced::time::every(Duration::from_millis(250)).map(|_| Message::Tick)
         } else {
             Subscription::none()
@@ -305,13 +313,16 @@ impl App {
         let busy = self.job.is_some();
         let bar = self
             .folder
-            .view(&self.settings.settings.recent_folders)
+            .view(&self.settings.recent_folders)
             .map(Message::from);
         let tools = self
             .toolbar
             .view(toolbar::Shown {
                 panel: self.panel,
-                errors: self.errors.count(),
+                tabs: Panel::ALL
+                    .iter()
+                    .map(|&p| (p, self.panels.tab(p)))
+                    .collect(),
                 can_undo: self.history.can(Step::Undo),
                 can_redo: self.history.can(Step::Redo),
                 busy,
@@ -319,32 +330,17 @@ impl App {
             })
             .map(Message::from);
         let band = progress::view(self.job.as_ref(), &self.status).map(Message::from);
-        let side: Element<'_, Message> = match self.panel {
-            Panel::Track => {
-                let mut genres = self.settings.vocab.genres.clone();
-                for m in self.active_model().iter().flat_map(|m| &m.card.classes) {
-                    if !genres.contains(m) {
-                        genres.push(m.clone());
-                    }
-                }
-                let row = self.track.selected.and_then(|id| self.table.row(id));
-                self.track.view(row, genres, self.window).map(Message::from)
-            }
-            Panel::Retrain => self.retrain.view(&self.models, busy).map(Message::from),
-            Panel::Errors => self.errors.view().map(Message::from),
-            Panel::Settings => self
-                .settings
-                .view(
-                    &self.paths,
-                    self.model_thresholds(),
-                    self.active_model().and_then(|m| m.card.worth()),
-                )
-                .map(Message::from),
-        };
+        let side = self
+            .panels
+            .view(self.panel, shared!(self))
+            .map(Message::from);
         let body = row![
             column![
-                self.table.view(self.track.selected).map(Message::from),
-                self.track
+                self.table
+                    .view(self.panels.track.selected)
+                    .map(Message::from),
+                self.panels
+                    .track
                     .batch_view(self.accept_count())
                     .map(Message::from),
             ]

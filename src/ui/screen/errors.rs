@@ -2,8 +2,10 @@
 //! (kept in the library, so they survive a restart), and the problems of
 //! this session's tag writes and undos.
 
-use iced::Element;
+use super::{Request, Shared, SidePanel};
+use crate::ui::background::Snapshot;
 use iced::widget::{button, column, text};
+use iced::{Element, Task};
 use sonotag_core::store::FileError;
 
 /// The errors screen's state.
@@ -25,14 +27,31 @@ impl Errors {
     pub fn count(&self) -> usize {
         self.library.len() + self.session.len()
     }
+}
 
-    pub fn update(&mut self, message: Message) {
+impl SidePanel for Errors {
+    type Message = Message;
+
+    fn new(_: Shared<'_>) -> Self {
+        Self::default()
+    }
+
+    fn tab(&self) -> String {
+        format!("Errors ({})", self.count())
+    }
+
+    fn update(&mut self, message: Message, _: Shared<'_>) -> (Task<Message>, Option<Request>) {
         match message {
             Message::ClearSession => self.session.clear(),
         }
+        (Task::none(), None)
     }
 
-    pub fn view(&self) -> Element<'_, Message> {
+    fn reloaded(&mut self, library: &Snapshot, _: Shared<'_>) {
+        self.library = library.file_errors.clone();
+    }
+
+    fn view<'a>(&'a self, _: Shared<'a>) -> Element<'a, Message> {
         let mut col = column![text("Files that could not be read").size(18)].spacing(4);
         for e in &self.library {
             col = col.push(

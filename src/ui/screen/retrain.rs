@@ -2,8 +2,10 @@
 //! model does not know has come), the registered models with their measured
 //! figures and a button to switch to any of them, and the Retrain button.
 
-use iced::Element;
+use super::{Request, Shared, SidePanel};
+use crate::ui::background::Snapshot;
 use iced::widget::{button, checkbox, column, row, text};
+use iced::{Element, Task};
 use sonotag_core::ml::corrections::RetrainReport;
 use sonotag_core::ml::model::ModelRow;
 use std::collections::BTreeMap;
@@ -22,38 +24,45 @@ pub struct Retrain {
     pub last: Option<RetrainReport>,
 }
 
-/// What the retrain screen asks of the shell.
-#[derive(Clone, Debug)]
-pub enum Event {
-    Retrain {
-        use_tags: bool,
-    },
-    /// Make the model of this name the active one.
-    Use(String),
+impl Retrain {
+    /// Keeps a finished retrain's report, to show it here.
+    pub fn finished(&mut self, report: RetrainReport) {
+        self.last = Some(report);
+    }
 }
 
-impl Retrain {
-    pub fn update(&mut self, message: Message) -> Option<Event> {
-        match message {
-            Message::Retrain => Some(Event::Retrain {
+impl SidePanel for Retrain {
+    type Message = Message;
+
+    fn new(_: Shared<'_>) -> Self {
+        Self::default()
+    }
+
+    fn tab(&self) -> String {
+        "Retrain".into()
+    }
+
+    fn update(&mut self, message: Message, _: Shared<'_>) -> (Task<Message>, Option<Request>) {
+        let request = match message {
+            Message::Retrain => Some(Request::Retrain {
                 use_tags: self.use_tags,
             }),
             Message::UseTags(on) => {
                 self.use_tags = on;
                 None
             }
-            Message::Use(name) => Some(Event::Use(name)),
-        }
+            Message::Use(name) => Some(Request::UseModel(name)),
+        };
+        (Task::none(), request)
     }
 
-    /// The screen: `busy` while a job runs (Retrain and Use wait for it).
-    /// Keeps a finished retrain's report, to show it here.
-    pub fn finished(&mut self, report: RetrainReport) {
-        self.last = Some(report);
+    fn reloaded(&mut self, library: &Snapshot, _: Shared<'_>) {
+        self.labels = library.label_counts.clone();
     }
 
-    pub fn view<'a>(&'a self, models: &'a [ModelRow], busy: bool) -> Element<'a, Message> {
-        let screen = view(&self.labels, models, self.use_tags, busy);
+    /// The screen: while a job runs, Retrain and Use wait for it.
+    fn view<'a>(&'a self, shared: Shared<'a>) -> Element<'a, Message> {
+        let screen = view(&self.labels, shared.models, self.use_tags, shared.busy);
         match &self.last {
             Some(r) => column![text(format!("Last retrain: {r}")).size(12), screen]
                 .spacing(8)

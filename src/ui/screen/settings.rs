@@ -1,19 +1,23 @@
 //! The settings screen: voting thresholds, how tags are written, the theme,
 //! and the genre vocabulary edited as TOML (checked before it is saved).
-//! It owns the settings and the vocabulary; the window reads them.
+//! The window owns the settings and the vocabulary; this screen edits
+//! drafts of them and asks the window to keep what the user applies.
 
+use super::{Request, Shared, SidePanel};
 use iced::widget::{button, checkbox, column, row, slider, text, text_editor};
-use iced::{Element, Length};
+use iced::{Element, Length, Task};
 use sonotag_core::config::genres::Vocabulary;
 use sonotag_core::config::paths::Paths;
 use sonotag_core::config::settings::Settings;
 use sonotag_core::proposal::Thresholds;
 use sonotag_core::tags::WritePolicy;
 
-/// The settings screen's state.
+/// The settings screen's state: the drafts being edited. The settings and
+/// the vocabulary themselves belong to the window, which saves what this
+/// screen asks it to.
 pub struct SettingsScreen {
-    pub settings: Settings,
-    pub vocab: Vocabulary,
+    /// Thresholds moved on the sliders and not yet applied.
+    draft: Option<Thresholds>,
     vocab_text: text_editor::Content,
     /// Why the edited vocabulary was not saved (shown under the editor).
     vocab_error: Option<String>,
@@ -33,113 +37,107 @@ pub enum Message {
     VocabReset,
 }
 
-/// What the window must do after a settings message.
-pub enum Event {
-    /// Re-vote every track with these thresholds (off the UI thread).
-    Revote(Thresholds),
-    /// The vocabulary changed: reload what depends on it.
-    VocabularySaved,
-    Status(String),
+/// Reads the settings and the vocabulary; the second is the default, and
+/// the problem is said, when the vocabulary file cannot be used.
+pub fn load(paths: &Paths) -> (Settings, Vocabulary, Option<String>) {
+    let settings = Settings::load(&paths.settings);
+    match Vocabulary::load(&paths.vocabulary) {
+        Ok(v) => (settings, v, None),
+        Err(e) => (
+            settings,
+            Vocabulary::default(),
+            Some(format!(
+                "{e}; the default vocabulary is used until it is fixed"
+            )),
+        ),
+    }
 }
 
 impl SettingsScreen {
-    pub fn load(paths: &Paths) -> (Self, Option<String>) {
-        let settings = Settings::load(&paths.settings);
-        let (vocab, problem) = match Vocabulary::load(&paths.vocabulary) {
-            Ok(v) => (v, None),
-            Err(e) => (
-                Vocabulary::default(),
-                Some(format!(
-                    "{e}; the default vocabulary is used until it is fixed"
-                )),
+    /// The thresholds shown: the draft, else those in force.
+    fn thresholds(&self, shared: Shared<'_>) -> Thresholds {
+        self.draft.unwrap_or_else(|| shared.thresholds())
+    }
+
+    /// `settings` changed by `change`, to be kept and saved.
+    fn changed(shared: Shared<'_>, change: impl FnOnce(&mut Settings)) -> Option<Request> {
+        let mut settings = shared.settings.clone();
+        change(&mut settings);
+        Some(Request::SaveSettings(settings))
+    }
+}
+
+impl SidePanel for SettingsScreen {
+    type Message = Message;
+
+    fn new(shared: Shared<'_>) -> Self {
+        Self {
+            draft: None,
+            vocab_text: text_editor::Content::with_text(
+                &toml::to_string_pretty(shared.vocab).unwrap_or_default(),
             ),
-        };
-        let text = toml::to_string_pretty(&vocab).unwrap_or_default();
-        (
-            Self {
-                settings,
-                vocab,
-                vocab_text: text_editor::Content::with_text(&text),
-                vocab_error: None,
-            },
-            problem,
-        )
+            vocab_error: None,
+        }
     }
 
-    /// The thresholds in force: the user's, else the model's own.
-    pub fn thresholds(&self, model: Option<Thresholds>) -> Thresholds {
-        Thresholds::in_force(self.settings.thresholds, model)
+    fn tab(&self) -> String {
+        "Settings".into()
     }
 
-    /// Saves the settings; the error names the file.
-    pub fn save(&self, paths: &Paths) -> Option<Event> {
-        self.settings.save(&paths.settings).err().map(|e| {
-            Event::Status(format!(
-                "Cannot save settings to {}: {e}",
-                paths.settings.display()
-            ))
-        })
-    }
-
-    /// Handles a message; `model` holds the active model's own thresholds.
-    pub fn update(
-        &mut self,
-        message: Message,
-        paths: &Paths,
-        model: Option<Thresholds>,
-    ) -> Option<Event> {
-        match message {
+    fn update(&mut self, message: Message, shared: Shared<'_>) -> (Task<Message>, Option<Request>) {
+        let request = match message {
             Message::SliceThreshold(v) => {
-                let t = self.thresholds(model);
-                self.settings.thresholds = Some(Thresholds { slice: v, ..t });
+                self.draft = Some(Thresholds {
+                    slice: v,
+                    ..self.thresholds(shared)
+                });
                 None
             }
             Message::TrackThreshold(v) => {
-                let t = self.thresholds(model);
-                self.settings.thresholds = Some(Thresholds { track: v, ..t });
+                self.draft = Some(Thresholds {
+                    track: v,
+                    ..self.thresholds(shared)
+                });
                 None
             }
-            Message::ApplyThresholds => self
-                .save(paths)
-                .or(Some(Event::Revote(self.thresholds(model)))),
-            Message::ReplaceExisting(v) => {
-                self.settings.write.policy = if v {
+            Message::ApplyThresholds => {
+                let t = self.thresholds(shared);
+                self.draft = None;
+                Some(Request::Revote(t))
+            }
+            Message::ReplaceExisting(v) => Self::changed(shared, |s| {
+                s.write.policy = if v {
                     WritePolicy::ReplaceAll
                 } else {
                     WritePolicy::FillEmpty
-                };
-                self.save(paths)
-            }
-            Message::Id3v23(v) => {
-                self.settings.write.id3v23 = v;
-                self.save(paths)
-            }
-            Message::DarkTheme(v) => {
-                self.settings.dark_theme = v;
-                self.save(paths)
-            }
+                }
+            }),
+            Message::Id3v23(v) => Self::changed(shared, |s| s.write.id3v23 = v),
+            Message::DarkTheme(v) => Self::changed(shared, |s| s.dark_theme = v),
             Message::VocabEdit(action) => {
                 self.vocab_text.perform(action);
                 None
             }
             Message::VocabSave => {
                 let checked = toml::from_str::<Vocabulary>(&self.vocab_text.text())
-                    .map_err(|e| format!("not valid TOML: {e}"))
-                    .and_then(|v| v.validate().map(|()| v));
+                    .map_err(|e| format!("Nothing saved: not valid TOML: {e}"))
+                    .and_then(|v| {
+                        v.validate()
+                            .map_err(|e| format!("Nothing saved: {e}"))
+                            .map(|()| v)
+                    })
+                    .and_then(|v| {
+                        v.save(&shared.paths.vocabulary)
+                            .map_err(|e| e.to_string())
+                            .map(|()| v)
+                    });
                 match checked {
-                    Ok(v) => match v.save(&paths.vocabulary) {
-                        Ok(()) => {
-                            self.vocab = v;
-                            self.vocab_error = None;
-                            Some(Event::VocabularySaved)
-                        }
-                        Err(e) => {
-                            self.vocab_error = Some(e.to_string());
-                            None
-                        }
-                    },
+                    Ok(v) => {
+                        self.vocab_error = None;
+                        Some(Request::VocabularySaved(v))
+                    }
                     Err(e) => {
-                        self.vocab_error = Some(format!("Nothing saved: {e}"));
+                        self.vocab_error = Some(e);
                         None
                     }
                 }
@@ -150,22 +148,20 @@ impl SettingsScreen {
                 );
                 // The error was about the text just replaced.
                 self.vocab_error = None;
-                Some(Event::Status(
+                Some(Request::Status(
                     "Default vocabulary loaded into the editor; Save to keep it.".into(),
                 ))
             }
-        }
+        };
+        (Task::none(), request)
     }
 
-    /// The screen; `model` holds the active model's own thresholds and
-    /// `worth` what its proposals were measured to be worth.
-    pub fn view<'a>(
-        &'a self,
-        paths: &'a Paths,
-        model: Option<Thresholds>,
-        worth: Option<String>,
-    ) -> Element<'a, Message> {
-        let t = self.thresholds(model);
+    /// The screen, with what the active model's proposals were measured
+    /// to be worth.
+    fn view<'a>(&'a self, shared: Shared<'a>) -> Element<'a, Message> {
+        let t = self.thresholds(shared);
+        let worth = shared.active_model().and_then(|m| m.card.worth());
+        let settings = shared.settings;
         // Save sits above the editor, and the error below it, so neither
         // pushes the other out of view.
         column![
@@ -190,20 +186,20 @@ impl SettingsScreen {
             }))
             .size(12),
             text("Writing tags").size(18),
-            checkbox(self.settings.write.policy == WritePolicy::ReplaceAll)
+            checkbox(settings.write.policy == WritePolicy::ReplaceAll)
                 .label("Replace genres files already have (default: fill only empty ones)")
                 .on_toggle(Message::ReplaceExisting),
-            checkbox(self.settings.write.id3v23)
+            checkbox(settings.write.id3v23)
                 .label("Write ID3v2.3 instead of ID3v2.4 (older players)")
                 .on_toggle(Message::Id3v23),
             text("Appearance").size(18),
-            checkbox(self.settings.dark_theme)
+            checkbox(settings.dark_theme)
                 .label("Dark theme")
                 .on_toggle(Message::DarkTheme),
             text("Genres and super-genre map").size(18),
             text(format!(
                 "`genres` are the canonical names; `map` sends sub-genres and spellings to them (used for tags and overrides); every mapping must lead to one of the genres. Saved in {}",
-                paths.vocabulary.display()
+                shared.paths.vocabulary.display()
             ))
             .size(12),
             row![
@@ -230,14 +226,16 @@ mod tests {
     fn defaults_clear_the_error_of_the_text_they_replace() {
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths::in_folder(dir.path());
-        let (mut screen, _) = SettingsScreen::load(&paths);
+        let (settings, vocab, _) = load(&paths);
+        let shared = Shared::before_opening(&paths, &settings, &vocab);
+        let mut screen = SettingsScreen::new(shared);
         screen.vocab_text = text_editor::Content::with_text("not [valid toml");
-        screen.update(Message::VocabSave, &paths, None);
+        let _ = screen.update(Message::VocabSave, shared);
         assert!(
             screen.vocab_error.is_some(),
             "a broken vocabulary is refused"
         );
-        screen.update(Message::VocabReset, &paths, None);
+        let _ = screen.update(Message::VocabReset, shared);
         assert!(screen.vocab_error.is_none(), "{:?}", screen.vocab_error);
     }
 }

@@ -37,7 +37,8 @@ pub enum Event {
 /// What the toolbar shows besides its own state.
 pub struct Shown {
     pub panel: Panel,
-    pub errors: usize,
+    /// Every side panel's tab, in order.
+    pub tabs: Vec<(Panel, String)>,
     pub can_undo: bool,
     pub can_redo: bool,
     /// A job runs: library-wide actions wait.
@@ -58,34 +59,38 @@ impl Toolbar {
     }
 
     pub fn view(&self, shown: Shown) -> Element<'_, Message> {
-        let tab = |label: String, panel: Panel| {
+        let tabs = shown.tabs.into_iter().map(|(panel, label)| {
             let b = button(text(label).size(13)).on_press(Message::Show(panel));
-            if panel == shown.panel {
+            Element::from(if panel == shown.panel {
                 b.style(button::primary)
             } else {
                 b.style(button::secondary)
-            }
-        };
+            })
+        });
         let small = |label: String| button(text(label).size(13));
-        row![
-            tab("Track".into(), Panel::Track),
-            tab("Retrain".into(), Panel::Retrain),
-            tab(format!("Errors ({})", shown.errors), Panel::Errors),
-            tab("Settings".into(), Panel::Settings),
-            space().width(Length::Fill),
-            small("Undo decision (u)".into()).on_press_maybe(
-                (shown.can_undo && !shown.writing).then_some(Message::Step(Step::Undo))
-            ),
-            small("Redo (U)".into()).on_press_maybe(
-                (shown.can_redo && !shown.writing).then_some(Message::Step(Step::Redo))
-            ),
-            small("Classify".into()).on_press_maybe((!shown.busy).then_some(Message::Classify)),
-            small("Apply tags…".into()).on_press_maybe((!shown.busy).then_some(Message::Apply)),
-            small("Undo last write…".into())
-                .on_press_maybe((!shown.busy).then_some(Message::UndoWrite)),
-        ]
-        .spacing(6)
-        .align_y(iced::Alignment::Center)
-        .into()
+        row(tabs)
+            .push(
+                row![
+                    space().width(Length::Fill),
+                    small("Undo decision (u)".into()).on_press_maybe(
+                        (shown.can_undo && !shown.writing).then_some(Message::Step(Step::Undo))
+                    ),
+                    small("Redo (U)".into()).on_press_maybe(
+                        (shown.can_redo && !shown.writing).then_some(Message::Step(Step::Redo))
+                    ),
+                    small("Classify".into())
+                        .on_press_maybe((!shown.busy).then_some(Message::Classify)),
+                    small("Apply tags…".into())
+                        .on_press_maybe((!shown.busy).then_some(Message::Apply)),
+                    small("Undo last write…".into())
+                        .on_press_maybe((!shown.busy).then_some(Message::UndoWrite)),
+                ]
+                .spacing(6)
+                .width(Length::Fill)
+                .align_y(iced::Alignment::Center),
+            )
+            .spacing(6)
+            .align_y(iced::Alignment::Center)
+            .into()
     }
 }

@@ -1,17 +1,17 @@
 //! The track screen: the selected track's spectrogram, slice strip and vote
 //! histogram, its slice preview, and the decision buttons. Decisions are
-//! handed to the window as [`Event::Decide`]: they are written to the
+//! handed to the window as [`Request::Decide`]: they are written to the
 //! library off the UI thread, and each one can be undone.
 
+use super::{Request, Shared, SidePanel};
 use crate::playback::Player;
 use crate::ui::widget::evidence;
 use iced::widget::{
     button, canvas, column, container, image, pick_list, row, slider, text, text_input,
 };
 use iced::{Element, Length, Task};
-use sonotag_core::catalog::review::{self, Evidence, ReviewRow, ReviewState};
-use sonotag_core::proposal::Thresholds;
-use sonotag_core::store::Library;
+use sonotag_core::catalog::review::{self, Evidence, ReviewState};
+use sonotag_core::tags::WritePolicy;
 use sonotag_core::workflow::decide::Decision;
 use std::path::PathBuf;
 
@@ -86,29 +86,6 @@ pub enum Message {
     StepSlice(i64),
 }
 
-/// What the window must do after a track-screen message.
-pub enum Event {
-    /// Record a decision (off the UI thread).
-    Decide(Decision),
-    /// Select the track `delta` rows away.
-    Move(i64),
-    /// Give the keyboard back to the list.
-    LeaveInput,
-    Status(String),
-}
-
-/// What the screen reads from the window for one update.
-pub struct Context<'a> {
-    /// `None` until the library is open.
-    pub lib: Option<&'a Library>,
-    pub database: &'a std::path::Path,
-    pub thresholds: Option<Thresholds>,
-    pub row: Option<&'a ReviewRow>,
-    /// Spells typed genres.
-    pub vocab: &'a sonotag_core::config::genres::Vocabulary,
-    pub replace: bool,
-}
-
 /// The spectrogram's height in a window of `size`: 150 px up to the
 /// default 1280×800 (where the histogram below must stay in view), then
 /// taking most of each further pixel of height, as wide screens allow (at
@@ -131,12 +108,12 @@ const SLICE_INFO_HEIGHT: f32 = 34.0;
 
 impl Track {
     /// Shows track `id`: its evidence at once, its spectrogram when decoded.
-    pub fn select(&mut self, id: i64, ctx: &Context) -> Task<Message> {
+    pub fn select(&mut self, id: i64, shared: Shared<'_>) -> Task<Message> {
         if self.selected == Some(id) {
             return Task::none();
         }
         self.selected = Some(id);
-        self.refresh(ctx);
+        self.refresh(shared);
         self.current_slice = self
             .evidence
             .as_ref()
@@ -158,8 +135,8 @@ impl Track {
             self.spectrogram = Some((handle.clone(), *seconds));
             return Task::none();
         }
-        let db = ctx.database.to_path_buf();
-        let thresholds = ctx.thresholds;
+        let db = shared.paths.database.clone();
+        let thresholds = shared.settings.thresholds;
         let cancel = sonotag_core::cancel::Cancel::new();
         self.opening = Some(cancel.clone());
         Task::perform(
@@ -182,11 +159,11 @@ impl Track {
 
     /// Reads the selected track's evidence again (after decisions or a
     /// re-vote): one track, milliseconds.
-    pub fn refresh(&mut self, ctx: &Context) {
+    pub fn refresh(&mut self, shared: Shared<'_>) {
         self.evidence = self
             .selected
-            .zip(ctx.lib)
-            .and_then(|(id, lib)| review::evidence(lib, id, ctx.thresholds).ok().flatten());
+            .zip(shared.lib)
+            .and_then(|(id, lib)| review::evidence(lib, id, shared.settings.thresholds).ok().flatten());
     }
 
     /// True while a slice plays (the window then watches for its end).
@@ -205,7 +182,7 @@ impl Track {
     }
 
     /// Handles a message.
-    pub fn update(&mut self, message: Message, ctx: &Context) -> (Task<Message>, Option<Event>) {
+    fn handle(&mut self, message: Message, shared: Shared<'_>) -> (Task<Message>, Option<Request>) {
         let event = match message {
             Message::Spectrogram(id, result) => {
                 if self.selected == Some(id) {
@@ -218,7 +195,7 @@ impl Track {
                             self.recent.push_back((id, handle.clone(), seconds));
                             self.spectrogram = Some((handle, seconds));
                             // The full analysis may have replaced a sampled one.
-                            self.refresh(ctx);
+                            self.refresh(shared);
                         }
                         Err(e) => self.spectrogram_error = Some(e),
                     }
@@ -229,8 +206,8 @@ impl Track {
                 self.hovered_slice = i;
                 None
             }
-            Message::Strip(evidence::StripMessage::Play(i)) => self.play(i, ctx),
-            Message::PlayCurrent => self.play(self.current_slice, ctx),
+            Message::Strip(evidence::StripMessage::Play(i)) => self.play(i, shared),
+            Message::PlayCurrent => self.play(self.current_slice, shared),
             Message::Stop => {
                 if let Some(Ok(p)) = &mut self.player {
                     p.stop();
@@ -248,7 +225,7 @@ impl Track {
             }
             Message::Accept => self.selected.and_then(|id| {
                 let winner = self.evidence.as_ref()?.proposal.winner;
-                winner.map(|_| Event::Decide(Decision::Accept(vec![id])))
+                winner.map(|_| Request::Decide(Decision::Accept(vec![id])))
             }),
             Message::OverrideInput(s) => {
                 self.override_input = s;
@@ -256,47 +233,47 @@ impl Track {
             }
             Message::OverridePick(g) => {
                 self.override_input = g;
-                return self.update(Message::OverrideSubmit, ctx);
+                return self.handle(Message::OverrideSubmit, shared);
             }
             Message::OverrideSubmit => match self.selected {
-                Some(_) if self.override_input.trim().is_empty() => Some(Event::LeaveInput),
+                Some(_) if self.override_input.trim().is_empty() => Some(Request::LeaveInput),
                 Some(id) => {
                     // Written as chosen, never silently mapped to a super-genre.
-                    let genre = ctx.vocab.spelling(&self.override_input);
+                    let genre = shared.vocab.spelling(&self.override_input);
                     self.override_input.clear();
-                    Some(Event::Decide(Decision::Override {
+                    Some(Request::Decide(Decision::Override {
                         tracks: vec![id],
                         genre,
                         mapped_from: None,
-                        replace: ctx.replace,
+                        replace: shared.settings.write.policy == WritePolicy::ReplaceAll,
                     }))
                 }
-                None => Some(Event::Status("Select a track first.".into())),
+                None => Some(Request::Status("Select a track first.".into())),
             },
-            Message::Skip => Some(Event::Move(1)),
+            Message::Skip => Some(Request::Move(1)),
             Message::Clear => self
                 .selected
-                .map(|id| Event::Decide(Decision::Clear(vec![id]))),
+                .map(|id| Request::Decide(Decision::Clear(vec![id]))),
             Message::AcceptShare(v) => {
                 self.accept_share = v;
                 None
             }
-            Message::AcceptAbove => Some(Event::Decide(Decision::AcceptAbove {
+            Message::AcceptAbove => Some(Request::Decide(Decision::AcceptAbove {
                 min_share: self.accept_share,
             })),
         };
         (Task::none(), event)
     }
 
-    fn play(&mut self, slice: usize, ctx: &Context) -> Option<Event> {
-        let (e, path): (&Evidence, PathBuf) = (self.evidence.as_ref()?, ctx.row?.path.clone());
+    fn play(&mut self, slice: usize, shared: Shared<'_>) -> Option<Request> {
+        let (e, path): (&Evidence, PathBuf) = (self.evidence.as_ref()?, shared.row?.path.clone());
         let start = e.slice_start_seconds(slice);
         let seconds = e.patch_seconds;
         let player = self.player.get_or_insert_with(Player::open);
         let player = match player {
             Ok(p) => p,
             // Said once; previews stay off for this session.
-            Err(msg) => return (self.playing.is_none()).then(|| Event::Status(msg.clone())),
+            Err(msg) => return (self.playing.is_none()).then(|| Request::Status(msg.clone())),
         };
         if self.playing == Some(slice) && player.is_playing() {
             player.stop();
@@ -310,19 +287,15 @@ impl Track {
                 self.current_slice = slice;
                 None
             }
-            Err(e) => Some(Event::Status(e)),
+            Err(e) => Some(Request::Status(e)),
         }
     }
 
-    /// The screen. `genres` are offered for overriding; `window` is the
-    /// window's size, which the spectrogram's height follows.
-    pub fn view<'a>(
-        &'a self,
-        row: Option<&'a ReviewRow>,
-        genres: Vec<String>,
-        window: iced::Size,
-    ) -> Element<'a, Message> {
-        let spectrogram_height = spectrogram_height(window);
+    /// The screen: the selected row's evidence, with the genres offered
+    /// for overriding; the spectrogram's height follows the window's.
+    fn draw<'a>(&'a self, shared: Shared<'a>) -> Element<'a, Message> {
+        let (row, genres) = (shared.row, shared.genres());
+        let spectrogram_height = spectrogram_height(shared.window);
         let (Some(_), Some(row)) = (self.selected, row) else {
             return text("Select a track to see its spectrogram and votes. Keys: ↑/↓ or j/k move, PgUp/PgDn/Home/End jump, Enter accepts, o overrides, Space plays or stops a slice, ←/→ pick the slice, u undoes and Shift+U redoes a decision, / searches, Esc leaves a field.")
                 .size(13)
@@ -554,4 +527,29 @@ impl Track {
 fn minutes(seconds: f64) -> String {
     let s = seconds.round() as u64;
     format!("{}:{:02}", s / 60, s % 60)
+}
+
+impl SidePanel for Track {
+    type Message = Message;
+
+    fn new(_: Shared<'_>) -> Self {
+        Self::default()
+    }
+
+    fn tab(&self) -> String {
+        "Track".into()
+    }
+
+    fn update(&mut self, message: Message, shared: Shared<'_>) -> (Task<Message>, Option<Request>) {
+        self.handle(message, shared)
+    }
+
+    fn view<'a>(&'a self, shared: Shared<'a>) -> Element<'a, Message> {
+        self.draw(shared)
+    }
+
+    /// Decisions or a re-vote may have changed the selected track's evidence.
+    fn reloaded(&mut self, _: &crate::ui::background::Snapshot, shared: Shared<'_>) {
+        self.refresh(shared);
+    }
 }

@@ -53,7 +53,7 @@ fn the_evidence_explains_itself_and_follows_the_slice_keys() {
     let home = private_home();
     let mut app = opened(&home, Clips::Songs(3));
     click(&mut app, "song 0.wav");
-    let evidence = app.track.evidence.as_ref().expect("evidence loaded");
+    let evidence = app.panels.track.evidence.as_ref().expect("evidence loaded");
     assert_eq!(evidence.analysis.slices, 2);
     assert!(shows_starting(&app, "time →"), "no axis caption");
     assert!(shows_starting(&app, "Slice 1 of 2 at 0.0 s: "));
@@ -79,6 +79,7 @@ fn every_control_fits_the_smallest_window() {
     }
     assert_within_smallest_window(&app, iced::widget::Id::new(track::OVERRIDE_INPUT));
     if let Some(w) = app
+        .panels
         .track
         .evidence
         .as_ref()
@@ -93,8 +94,9 @@ fn a_decision_moves_the_selection_to_the_next_track() {
     let home = private_home();
     let mut app = opened(&home, Clips::Songs(3));
     click(&mut app, "song 0.wav");
-    let first = app.track.selected.unwrap();
+    let first = app.panels.track.selected.unwrap();
     let winner = app
+        .panels
         .track
         .evidence
         .as_ref()
@@ -103,7 +105,7 @@ fn a_decision_moves_the_selection_to_the_next_track() {
         Some(w) => click(&mut app, &format!("Accept {w} (Enter)")),
         None => override_selected(&mut app, "Jazz"),
     }
-    let second = app.track.selected.expect("a selection");
+    let second = app.panels.track.selected.expect("a selection");
     assert_ne!(first, second, "moved on");
     assert_eq!(selected_title(&app), "song 1.wav");
     assert_eq!(decided_in_library(&app), 1);
@@ -119,7 +121,10 @@ fn a_typed_override_is_spelled_as_the_vocabulary_spells_it_and_clears_the_field(
         track::Message::OverrideInput("drum and bass".into()),
     );
     send(&mut app, track::Message::OverrideSubmit);
-    assert!(app.track.override_input.is_empty(), "the field is cleared");
+    assert!(
+        app.panels.track.override_input.is_empty(),
+        "the field is cleared"
+    );
     let rows =
         sonotag_core::catalog::review::rows(app.lib.as_ref().unwrap(), app.model_id()).unwrap();
     let decided: Vec<_> = rows.iter().filter_map(|r| r.decided.clone()).collect();
@@ -141,7 +146,7 @@ fn undo_and_redo_step_through_decisions() {
         .track_id;
     char_key(&mut app, "u");
     assert_eq!(decided_in_library(&app), 1, "{}", app.status());
-    assert_eq!(app.track.selected, Some(second), "back to its track");
+    assert_eq!(app.panels.track.selected, Some(second), "back to its track");
     char_key(&mut app, "u");
     assert_eq!(decided_in_library(&app), 0, "two steps back");
     char_key(&mut app, "U");
@@ -176,7 +181,7 @@ fn the_apply_review_is_modal_and_esc_closes_it() {
         &mut app,
         track::Message::OverrideInput("drum and bass".into()),
     );
-    let dark = app.settings.settings.dark_theme;
+    let dark = app.settings.dark_theme;
     send(&mut app, settings::Message::DarkTheme(!dark));
     assert_eq!(
         decided_in_library(&app),
@@ -184,10 +189,10 @@ fn the_apply_review_is_modal_and_esc_closes_it() {
         "nothing behind the review reacted"
     );
     assert!(
-        app.track.override_input.is_empty(),
+        app.panels.track.override_input.is_empty(),
         "typing behind it is ignored"
     );
-    assert_eq!(app.settings.settings.dark_theme, dark);
+    assert_eq!(app.settings.dark_theme, dark);
     named_key(&mut app, Named::Escape);
     assert!(app.modal.is_none());
 }
@@ -467,7 +472,7 @@ fn retrain_says_what_it_did_in_the_window() {
         "the new model is listed and active"
     );
     // The typed report reached the retrain screen, which keeps it.
-    assert!(app.retrain.last.is_some());
+    assert!(app.panels.retrain.last.is_some());
     assert!(shows_starting(&app, "Last retrain: "));
 }
 
@@ -476,7 +481,7 @@ fn errors_and_the_library_survive_a_restart() {
     let home = private_home();
     std::fs::write(home.music.join("broken.mp3"), b"ID3 this is not audio").unwrap();
     let app = opened(&home, Clips::Songs(2));
-    assert_eq!(app.errors.library.len(), 1, "{}", app.status());
+    assert_eq!(app.panels.errors.library.len(), 1, "{}", app.status());
     drop(app);
     // Opened again, the window says what the library holds, errors included.
     let mut again = window_on(&home, Clips::Songs(0));
@@ -537,7 +542,7 @@ fn the_decision_buttons_stay_put_however_long_the_verdict() {
     };
     let before = skip_y(&app);
     // A genre name long enough to wrap the verdict over several lines.
-    let e = app.track.evidence.as_mut().expect("evidence");
+    let e = app.panels.track.evidence.as_mut().expect("evidence");
     let w = e.proposal.winner.unwrap_or(0);
     e.classes[w] = "Progressive Symphonic Post-Minimalist Chamber Electronica ".repeat(4);
     assert_eq!(skip_y(&app), before, "Skip moved under a long verdict");
@@ -574,9 +579,9 @@ fn going_back_to_a_track_shows_its_spectrogram_at_once() {
         .find(|r| r.title == "song 0.wav")
         .unwrap()
         .track_id;
-    assert_ne!(app.track.selected, Some(first));
+    assert_ne!(app.panels.track.selected, Some(first));
     let task = app.update(table::Message::Select(first).into());
-    assert_eq!(app.track.selected, Some(first));
+    assert_eq!(app.panels.track.selected, Some(first));
     assert!(
         shows_starting(&app, "time →") && !shows(&app, "Computing the spectrogram…"),
         "the picture waits for a decode again"
@@ -589,7 +594,7 @@ fn the_selection_stays_in_the_list_view_after_a_resort_accept_all_and_a_dialog()
     let home = private_home();
     let mut app = opened(&home, Clips::Clips(60));
     named_key(&mut app, Named::End);
-    let selected = app.track.selected.expect("a selection");
+    let selected = app.panels.track.selected.expect("a selection");
     assert!(app.table.row_in_view(selected), "End scrolls to it");
     // Re-sort: the selected row moves, and the list follows it.
     click(&mut app, "State");
@@ -597,7 +602,7 @@ fn the_selection_stays_in_the_list_view_after_a_resort_accept_all_and_a_dialog()
     // Accept all under that sort: rows change state and places.
     send(&mut app, track::Message::AcceptShare(0.5));
     send(&mut app, track::Message::AcceptAbove);
-    assert_eq!(app.track.selected, Some(selected));
+    assert_eq!(app.panels.track.selected, Some(selected));
     assert!(app.table.row_in_view(selected), "after Accept all");
     // A dialog opened and closed with Esc leaves the list where it was.
     send(&mut app, toolbar::Message::Apply);
@@ -626,5 +631,45 @@ fn the_vote_histogram_is_whole_in_the_default_window() {
         "the histogram is cut at {}×{}: {b:?}",
         size.width,
         size.height
+    );
+}
+
+#[test]
+fn every_side_panel_opens_from_its_tab() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(2));
+    for &panel in crate::ui::screen::Panel::ALL {
+        let tab = app.panels.tab(panel);
+        click(&mut app, &tab);
+        assert_eq!(app.panel, panel, "the tab {tab:?} opens its panel");
+    }
+    click(&mut app, "song 0.wav");
+    assert_eq!(
+        app.panel,
+        crate::ui::screen::Panel::Track,
+        "choosing a track shows its evidence"
+    );
+}
+
+#[test]
+fn moved_thresholds_are_kept_and_saved_only_when_applied() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(2));
+    click(&mut app, "Settings");
+    send(&mut app, settings::Message::SliceThreshold(0.5));
+    assert!(shows(&app, "Slice confidence ≥ 0.50"), "the draft is shown");
+    assert_eq!(app.settings.thresholds, None, "a draft is not yet kept");
+    click(&mut app, "Apply thresholds (re-vote)");
+    let kept = app
+        .settings
+        .thresholds
+        .expect("applied thresholds are kept");
+    assert_eq!(kept.slice, 0.5);
+    let saved = sonotag_core::config::settings::Settings::load(&home.paths.settings);
+    assert_eq!(saved.thresholds.map(|t| t.slice), Some(0.5), "and saved");
+    assert!(
+        app.status().starts_with("Re-voted 2 tracks"),
+        "{}",
+        app.status()
     );
 }

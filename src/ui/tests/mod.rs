@@ -223,6 +223,6 @@ pub fn decided_in_library(app: &App) -> usize {
 
 /// The title of the selected row.
 pub fn selected_title(app: &App) -> String {
-    let id = app.track.selected.expect("a selection");
+    let id = app.panels.track.selected.expect("a selection");
     app.table.row(id).unwrap().title.clone()
 }
