@@ -8,6 +8,7 @@
 //! only; it asserts nothing.
 
 use super::background::load_snapshot;
+use super::frames::Frames;
 use super::screen::{table, track};
 use super::{App, Input, Message};
 use iced::keyboard::{Key, Modifiers, key::Named};
@@ -17,44 +18,14 @@ use sonotag_core::store::Library;
 use sonotag_core::workflow::decide::{self, Decision};
 use std::time::{Duration, Instant};
 
-/// Lays out and draws frames as the window would, headless.
-struct Frames(iced::Renderer);
-
-impl Frames {
-    fn new() -> anyhow::Result<Self> {
-        use iced_test::core::renderer::Headless;
-        let renderer = iced::futures::executor::block_on(iced::Renderer::new(
-            iced::Font::DEFAULT,
-            iced::Pixels(16.0),
-            Some("tiny-skia"),
-        ))
-        .ok_or_else(|| anyhow::anyhow!("no headless renderer"))?;
-        Ok(Self(renderer))
-    }
-
-    /// The next frame of `app`: view, layout and draw.
-    fn next(&mut self, app: &App) {
-        let mut ui = iced_test::runtime::UserInterface::build(
-            app.view(),
-            iced::Size::new(1280.0, 800.0),
-            iced_test::runtime::user_interface::Cache::default(),
-            &mut self.0,
-        );
-        ui.draw(
-            &mut self.0,
-            &app.theme(),
-            &iced_test::core::renderer::Style::default(),
-            iced::mouse::Cursor::Unavailable,
-        );
-    }
-}
-
-/// One timed UI-thread step: the update, and the next frame.
+/// One timed UI-thread step: the update, and the next frame's view, layout
+/// and drawing into primitives. Rasterising is timed apart (`rasters`).
 fn ui_step(app: &mut App, frames: &mut Frames, message: Message) -> Duration {
     let t = Instant::now();
     let _task = app.update(message);
+    let updated = t.elapsed();
     frames.next(app);
-    t.elapsed()
+    updated + frames.last_build
 }
 
 fn ms(d: Duration) -> f64 {
@@ -74,7 +45,7 @@ pub fn run(tracks: usize) -> anyhow::Result<()> {
 
     // Opening: the UI-thread part, then the rows read in the background,
     // then taking them in and drawing the first full frame.
-    let mut frames = Frames::new()?;
+    let mut frames = Frames::new(super::DEFAULT_WINDOW).map_err(anyhow::Error::msg)?;
     let t = Instant::now();
     let (mut app, _task) = App::new(paths.clone(), None);
     frames.next(&app);
@@ -223,6 +194,24 @@ pub fn run(tracks: usize) -> anyhow::Result<()> {
         .max_by_key(|(_, d)| *d)
         .expect("actions were timed");
     println!("longest UI-thread block: {:.1} ms ({name})", ms(*d));
+    let mut rasters = frames.rasters.clone();
+    rasters.sort();
+    println!(
+        "rasterising a frame whole (tiny-skia, the renderer without a GPU; \
+         every frame is repainted whole): median {:.1} ms, longest {:.1} ms over {} frames",
+        ms(rasters[rasters.len() / 2]),
+        ms(*rasters.last().expect("frames were drawn")),
+        rasters.len()
+    );
+    println!(
+        "frames left with stale pixels: {}{}",
+        frames.stale_frames,
+        frames
+            .first_stale
+            .as_ref()
+            .map(|s| format!(" (the first: {s})"))
+            .unwrap_or_default()
+    );
     println!("\nin the background (the window stays responsive meanwhile):");
     println!(
         "  reading every row again                           {:>7.0} ms",

@@ -17,6 +17,7 @@
 mod actions;
 pub mod background;
 pub mod bench;
+pub mod frames;
 pub mod jobs;
 pub mod keys;
 pub mod screen;
@@ -356,13 +357,14 @@ impl App {
         .height(Length::Fill);
 
         let main = column![bar, tools, band, body].spacing(8).padding(12);
-        match &self.modal {
+        let window: Element<'_, Message> = match &self.modal {
             Some(Modal::Apply(d)) => iced::widget::stack![main, d.view().map(Message::from)].into(),
             Some(Modal::UndoWrite(d)) => {
                 iced::widget::stack![main, d.view().map(Message::from)].into()
             }
             None => main.into(),
-        }
+        };
+        widget::whole_frames::whole_frames(window)
     }
 }
 
