@@ -6,6 +6,7 @@ SONOTAG_PACKAGES=(
   pkg-config libasound2-dev cmake         # build: ALSA (rodio); cmake builds the bundled libopus
   xvfb xauth imagemagick                  # tests: headless window smoke test + screenshot
   curl ffmpeg python3-mutagen             # tests: tag corpus fetch, and two independent tag readers
+  fonts-dejavu-core                       # tests: the glyphs the bundled Fira Sans lacks, drawn the same in snapshots
 )
 missing=()
 for p in "${SONOTAG_PACKAGES[@]}"; do

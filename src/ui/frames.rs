@@ -10,7 +10,7 @@ use super::App;
 use iced::theme::Base;
 use iced::{Rectangle, Size};
 use iced_test::core::renderer::{Headless, Style};
-use iced_test::core::{Font, Pixels, mouse};
+use iced_test::core::{Pixels, mouse};
 use iced_test::runtime::user_interface::{Cache, UserInterface};
 use iced_tiny_skia::Layer;
 use iced_tiny_skia::graphics::{Viewport, damage};
@@ -42,6 +42,14 @@ pub struct Stale {
     pub region: Rectangle,
 }
 
+/// A region of a frame: its size in pixels and its RGBA pixels.
+#[cfg(test)]
+pub struct Picture {
+    pub width: u32,
+    pub height: u32,
+    pub rgba: Vec<u8>,
+}
+
 impl std::fmt::Display for Stale {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let r = self.region;
@@ -57,7 +65,7 @@ impl Frames {
     /// A window of `size` at scale factor 1, as on an ordinary screen.
     pub fn new(size: Size) -> Result<Self, String> {
         let renderer = iced::futures::executor::block_on(iced::Renderer::new(
-            Font::DEFAULT,
+            super::FONT,
             Pixels(16.0),
             Some("tiny-skia"),
         ))
@@ -75,6 +83,30 @@ impl Frames {
             stale_frames: 0,
             first_stale: None,
         })
+    }
+
+    #[cfg(test)]
+    /// The part of the last frame within `region` (logical pixels, at
+    /// scale factor 1 the same as physical ones), as it is on screen.
+    pub fn picture(&self, region: Rectangle) -> Picture {
+        let full = self.size.width as u32;
+        let x0 = region.x.max(0.0).round() as u32;
+        let y0 = region.y.max(0.0).round() as u32;
+        let width = (region.width.round() as u32).min(full - x0);
+        let height = (region.height.round() as u32).min(self.size.height as u32 - y0);
+        let mut rgba = Vec::with_capacity((width * height * 4) as usize);
+        for y in y0..y0 + height {
+            let start = ((y * full + x0) * 4) as usize;
+            // iced paints for a 0RGB window buffer: blue comes first.
+            for bgra in self.screen[start..start + (width * 4) as usize].chunks(4) {
+                rgba.extend_from_slice(&[bgra[2], bgra[1], bgra[0], bgra[3]]);
+            }
+        }
+        Picture {
+            width,
+            height,
+            rgba,
+        }
     }
 
     /// Draws `app`'s next frame as the window would (the first one whole)

@@ -351,6 +351,7 @@ impl App {
             container(scrollable(
                 container(side).padding(iced::Padding::ZERO.right(14))
             ))
+            .id(SIDE_PANEL)
             .width(Length::FillPortion(2)),
         ]
         .spacing(12)
@@ -367,6 +368,14 @@ impl App {
         widget::whole_frames::whole_frames(window)
     }
 }
+
+/// The side panel's frame, found by tests.
+pub const SIDE_PANEL: &str = "side-panel";
+
+/// The window's font, bundled with iced: text is measured and drawn the
+/// same on every machine, whatever fonts it has (the layout's checks and
+/// the snapshots hold everywhere).
+pub const FONT: iced::Font = iced::Font::with_name("Fira Sans");
 
 /// The smallest window the layout is made for (a 1366×768 laptop screen
 /// with a taskbar and title bar, with room to spare).
@@ -385,6 +394,7 @@ pub fn run(paths: Paths, folder: Option<PathBuf>) -> iced::Result {
     .title(App::title)
     .theme(App::theme)
     .subscription(App::subscription)
+    .default_font(FONT)
     .window(iced::window::Settings {
         size: DEFAULT_WINDOW,
         // The smallest size the layout is checked at: below it columns clip.

@@ -267,10 +267,14 @@ impl Dialog {
         .padding(16)
         .max_width(1100)
         .max_height(560)
-        .style(container::rounded_box);
+        .style(container::rounded_box)
+        .id(DIALOG);
         crate::ui::widget::modal::dimmed(dialog)
     }
 }
+
+/// The dialog's box, found by tests.
+pub const DIALOG: &str = "apply-review";
 
 fn include_box<'a>(track_id: i64, on: bool) -> Element<'a, Message> {
     checkbox(on)

@@ -5,6 +5,7 @@
 //! shown and where.
 
 mod flows;
+mod snapshots;
 
 use super::{App, Input, Message};
 use iced::Task;
@@ -141,7 +142,8 @@ pub fn genre_tag(path: &Path) -> Vec<String> {
 /// A private Sonotag home (library, settings, vocabulary) and a `music`
 /// folder, in a temporary folder that lives as long as `_home`.
 pub struct Home {
-    pub _home: tempfile::TempDir,
+    /// Removes the home when the test ends.
+    pub _home: Box<dyn std::any::Any>,
     pub paths: Paths,
     pub music: PathBuf,
 }
@@ -152,9 +154,33 @@ pub fn private_home() -> Home {
     let music = dir.path().join("music");
     std::fs::create_dir_all(&music).unwrap();
     Home {
-        _home: dir,
+        _home: Box::new(dir),
         paths,
         music,
+    }
+}
+
+/// Removes a folder when dropped.
+struct RemovedAfter(PathBuf);
+
+impl Drop for RemovedAfter {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A home at a fixed path, `/tmp/sonotag-test-{name}`, so that the paths
+/// the window shows are the same on every run and every machine (for
+/// snapshots); it starts empty and is removed after the test.
+pub fn fixed_home(name: &str) -> Home {
+    let root = std::env::temp_dir().join(format!("sonotag-test-{name}"));
+    let _ = std::fs::remove_dir_all(&root);
+    let music = root.join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    Home {
+        paths: Paths::in_folder(&root.join("sonotag")),
+        music,
+        _home: Box::new(RemovedAfter(root)),
     }
 }
 
