@@ -673,3 +673,26 @@ fn moved_thresholds_are_kept_and_saved_only_when_applied() {
         app.status()
     );
 }
+
+#[test]
+fn the_selection_stays_in_view_when_a_change_made_elsewhere_moves_it() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Clips(60));
+    send(&mut app, Message::Watch); // the window's own commits, seen
+    click(&mut app, "State");
+    named_key(&mut app, Named::Home);
+    let selected = app.panels.track.selected.expect("a selection");
+    let before = app.table.position(selected);
+    assert!(app.table.row_in_view(selected));
+    // Decided from the command line: under a sort by state, its row moves.
+    let mut elsewhere = sonotag_core::store::Library::open(&home.paths.database).unwrap();
+    sonotag_core::workflow::decide::set_genre(&mut elsewhere, selected, "Jazz", None, false)
+        .unwrap();
+    send(&mut app, Message::Watch);
+    assert_ne!(app.table.position(selected), before, "the row moved");
+    assert_eq!(app.panels.track.selected, Some(selected));
+    assert!(
+        app.table.row_in_view(selected),
+        "after a reload of a change made elsewhere"
+    );
+}

@@ -173,7 +173,9 @@ impl Drop for RemovedAfter {
 /// the window shows are the same on every run and every machine (for
 /// snapshots); it starts empty and is removed after the test.
 pub fn fixed_home(name: &str) -> Home {
-    let root = std::env::temp_dir().join(format!("sonotag-test-{name}"));
+    // Not `temp_dir()`: TMPDIR may differ between machines, and the path
+    // is drawn.
+    let root = Path::new("/tmp").join(format!("sonotag-test-{name}"));
     let _ = std::fs::remove_dir_all(&root);
     let music = root.join("music");
     std::fs::create_dir_all(&music).unwrap();
