@@ -63,6 +63,18 @@ pub fn bench_musicnn_inference() -> anyhow::Result<()> {
         peak * cores as f64,
         100.0 * gflops / (peak * cores as f64)
     );
+    println!(
+        "  where the time goes (front-end convolutions on one core; the rest as inference runs it):"
+    );
+    for layer in net.profile(&frames[..n.min(64) * per])? {
+        println!(
+            "    {:<52} {:>6.1} MFLOP {:>6.2} ms a patch = {:>5.1} GFLOP/s",
+            layer.name,
+            layer.mflop_per_patch,
+            layer.ms_per_patch,
+            layer.mflop_per_patch / layer.ms_per_patch
+        );
+    }
     let t0 = Instant::now();
     front_end.frames_centred(&audio);
     println!(
@@ -75,49 +87,54 @@ pub fn bench_musicnn_inference() -> anyhow::Result<()> {
 
 /// One core's f32 multiply-add rate, measured: many independent
 /// accumulators, so the loop is bound by the FMA units, not by latency or
-/// memory. With AVX2 and FMA (detected at run time) it is what vectorised
-/// kernels can reach; otherwise the baseline SSE rate.
+/// memory. With the widest vector extension the CPU has (AVX-512, else AVX2
+/// with FMA, detected at run time, as the network's kernels choose) it is
+/// what vectorised kernels can reach; otherwise the baseline SSE rate.
 pub fn fma_peak_gflops() -> f64 {
     const ROUNDS: usize = 2_000_000;
     let t0 = Instant::now();
     #[cfg(target_arch = "x86_64")]
-    let lanes = if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    let lanes = if is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has the features the function is compiled for.
+        unsafe { fma_loop_avx512(ROUNDS) }
+    } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        // SAFETY: as above.
         unsafe { fma_loop_avx2(ROUNDS) }
     } else {
-        fma_loop(ROUNDS)
+        fma_rounds::<96>(ROUNDS)
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let lanes = fma_loop(ROUNDS);
+    let lanes = fma_rounds::<96>(ROUNDS);
     let secs = t0.elapsed().as_secs_f64();
     (2 * lanes * ROUNDS) as f64 / secs / 1e9
 }
 
-/// 96 accumulators: twelve 8-wide registers, enough to hide the FMA latency.
-const FMA_LANES: usize = 96;
-
+/// `LANES` accumulators: twelve vector registers' worth, enough to hide the
+/// FMA latency on both units.
 #[inline(always)]
-fn fma_rounds(rounds: usize) -> usize {
-    let mut acc = [0.0f32; FMA_LANES];
-    let a = std::hint::black_box([1.000_001f32; FMA_LANES]);
-    let b = std::hint::black_box([0.999_999f32; FMA_LANES]);
+fn fma_rounds<const LANES: usize>(rounds: usize) -> usize {
+    let mut acc = [0.0f32; LANES];
+    let a = std::hint::black_box([1.000_001f32; LANES]);
+    let b = std::hint::black_box([0.999_999f32; LANES]);
     for _ in 0..rounds {
-        for k in 0..FMA_LANES {
+        for k in 0..LANES {
             acc[k] = acc[k].mul_add(a[k], b[k]);
         }
     }
     std::hint::black_box(acc);
-    FMA_LANES
-}
-
-fn fma_loop(rounds: usize) -> usize {
-    fma_rounds(rounds)
+    LANES
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn fma_loop_avx2(rounds: usize) -> usize {
-    fma_rounds(rounds)
+    fma_rounds::<96>(rounds)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn fma_loop_avx512(rounds: usize) -> usize {
+    fma_rounds::<192>(rounds)
 }
 
 /// Head retraining on `tracks` tracks' stored embeddings (30 slices each,

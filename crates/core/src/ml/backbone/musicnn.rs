@@ -29,6 +29,7 @@ use super::{Backbone, Registration};
 use crate::features::musicnn_mel::{LOG_MEL_MAX, MEL_BANDS, PATCH_FRAMES};
 use crate::features::{FeatureKind, PatchData};
 use candle_core::{D, Device, Tensor};
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -84,8 +85,8 @@ impl Affine {
 struct FrontConv {
     /// `[live, 1, time, freq]`.
     kernel: Tensor,
-    /// The same as a matrix `[time × freq, live]` for the im2col product.
-    kernel_matrix: Tensor,
+    /// The same as plain values, `[live][time][freq]`, for the kernels.
+    taps: Vec<f32>,
     /// `[1, live, 1, 1]` each (the candle reference path of the tests).
     #[cfg_attr(not(test), allow(dead_code))]
     bias: Tensor,
@@ -99,6 +100,8 @@ struct FrontConv {
     kh: usize,
     kw: usize,
     pad_before: usize,
+    /// (The candle reference path of the tests pads with it.)
+    #[cfg_attr(not(test), allow(dead_code))]
     pad_after: usize,
 }
 
@@ -107,74 +110,16 @@ impl FrontConv {
         self.bias_values.len()
     }
 
-    /// Output over time (`live × 187`, appended to `out`) of one patch
-    /// (`x`: 187 × 96, normalised), by building the im2col matrix with
-    /// contiguous copies and one matrix product. candle's generic conv2d
-    /// extracts patches element by element; this is several times faster.
-    fn forward_patch(&self, x: &[f32], out: &mut Vec<f32>) -> candle_core::Result<()> {
-        let (t_out, bands) = (PATCH_FRAMES, MEL_BANDS);
-        let k = self.kh * self.kw;
-        let rows_padded = t_out + self.pad_before + self.pad_after;
-        let (positions, col) = if self.kw > 1 {
-            // Timbral: windows of kh frames × kw bands; row (t, f').
-            let mut padded = vec![0f32; rows_padded * bands];
-            padded[self.pad_before * bands..(self.pad_before + t_out) * bands].copy_from_slice(x);
-            let f_out = bands - self.kw + 1;
-            let mut col = vec![0f32; t_out * f_out * k];
-            for t in 0..t_out {
-                for f in 0..f_out {
-                    let row = &mut col[(t * f_out + f) * k..(t * f_out + f + 1) * k];
-                    for dt in 0..self.kh {
-                        let src = (t + dt) * bands + f;
-                        row[dt * self.kw..(dt + 1) * self.kw]
-                            .copy_from_slice(&padded[src..src + self.kw]);
-                    }
-                }
-            }
-            (f_out, col)
-        } else {
-            // Temporal: windows of kh frames in one band; row (f, t), read
-            // from the transposed input so each window is contiguous.
-            let mut transposed = vec![0f32; bands * rows_padded];
-            for t in 0..t_out {
-                for f in 0..bands {
-                    transposed[f * rows_padded + self.pad_before + t] = x[t * bands + f];
-                }
-            }
-            let mut col = vec![0f32; bands * t_out * k];
-            for f in 0..bands {
-                for t in 0..t_out {
-                    let src = f * rows_padded + t;
-                    col[(f * t_out + t) * k..(f * t_out + t + 1) * k]
-                        .copy_from_slice(&transposed[src..src + k]);
-                }
-            }
-            (bands, col)
-        };
-        let live = self.live();
-        let y: Vec<f32> = Tensor::from_vec(col, (t_out * positions, k), &Device::Cpu)?
-            .matmul(&self.kernel_matrix)?
-            .flatten_all()?
-            .to_vec1()?;
-        // Bias, ReLU, batch-norm, then the max over frequency positions.
-        let start = out.len();
-        out.resize(start + live * t_out, f32::MIN);
-        let feats = &mut out[start..];
-        for (r, values) in y.chunks_exact(live).enumerate() {
-            let t = if self.kw > 1 {
-                r / positions
-            } else {
-                r % t_out
-            };
-            for (c, &v) in values.iter().enumerate() {
-                let z = self.affine.apply(c, (v + self.bias_values[c]).max(0.0));
-                let slot = &mut feats[c * t_out + t];
-                if z > *slot {
-                    *slot = z;
-                }
-            }
+    /// The live filters, for the kernels.
+    fn filters(&self) -> kernels::Filters<'_> {
+        kernels::Filters {
+            taps: &self.taps,
+            bias: &self.bias_values,
+            affine: &self.affine,
+            kh: self.kh,
+            kw: self.kw,
+            pad_before: self.pad_before,
         }
-        Ok(())
     }
 }
 
@@ -337,14 +282,13 @@ impl MusicnnNet {
             let pick = |v: &[f32]| -> Vec<f32> { keep.iter().map(|&o| v[o as usize]).collect() };
             let shape = (1, keep.len(), 1, 1);
             let live_kernel = kernel.index_select(&idx, 0).map_err(candle)?;
-            let kernel_matrix = live_kernel
-                .reshape((keep.len(), kh * kw))
-                .and_then(|k| k.t())
-                .and_then(|k| k.contiguous())
+            let taps = live_kernel
+                .flatten_all()
+                .and_then(|k| k.to_vec1())
                 .map_err(candle)?;
             front.push(FrontConv {
                 kernel: live_kernel,
-                kernel_matrix,
+                taps,
                 bias_values: pick(&bias),
                 affine: Affine {
                     scale: pick(&affine.scale),
@@ -487,12 +431,20 @@ impl MusicnnNet {
         let (s, b) = self.input;
         let x: Vec<f32> = patches.iter().map(|v| v * s + b).collect();
         let per = PATCH_FRAMES * MEL_BANDS;
-        let mut out = Vec::with_capacity(n * self.live.len() * PATCH_FRAMES);
-        for p in 0..n {
-            for conv in self.front.iter().filter(|c| c.live() > 0) {
-                conv.forward_patch(&x[p * per..(p + 1) * per], &mut out)?;
-            }
-        }
+        let width = self.live.len() * PATCH_FRAMES;
+        let mut out = vec![0f32; n * width];
+        // Patches in parallel: each runs every kernel on one core.
+        out.par_chunks_mut(width)
+            .zip(x.par_chunks(per))
+            .for_each(|(patch_out, patch)| {
+                let mut start = 0;
+                for conv in self.front.iter().filter(|c| c.live() > 0) {
+                    let len = conv.live() * PATCH_FRAMES;
+                    conv.filters()
+                        .forward(patch, &mut patch_out[start..start + len]);
+                    start += len;
+                }
+            });
         Tensor::from_vec(out, (n, self.live.len(), PATCH_FRAMES), &self.device)
     }
 
@@ -607,6 +559,15 @@ pub fn shared(path: &Path) -> Result<Arc<MusicnnNet>, MusicnnError> {
     Ok(net)
 }
 
+#[path = "musicnn_kernels.rs"]
+mod kernels;
+
 #[cfg(test)]
 #[path = "musicnn_tests.rs"]
 mod tests;
+
+#[cfg(any(test, feature = "dev-tools"))]
+#[path = "musicnn_profile.rs"]
+mod profile;
+#[cfg(any(test, feature = "dev-tools"))]
+pub use profile::LayerTime;
