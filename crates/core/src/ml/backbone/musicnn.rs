@@ -28,7 +28,7 @@
 use super::{Backbone, Registration};
 use crate::features::musicnn_mel::{LOG_MEL_MAX, MEL_BANDS, PATCH_FRAMES};
 use crate::features::{FeatureKind, PatchData};
-use candle_core::{D, Device, Tensor};
+use candle_core::{Device, Tensor};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -125,21 +125,25 @@ impl FrontConv {
 
 /// A 7-wide convolution over time with its batch-norm.
 struct TimeConv {
-    /// `[64, in, 7]`.
-    kernel: Tensor,
-    /// `[1, 64, 1]` each.
-    bias: Tensor,
-    scale: Tensor,
-    shift: Tensor,
+    /// `[64][in][7]`.
+    taps: Vec<f32>,
+    inputs: usize,
+    bias: Vec<f32>,
+    affine: Affine,
 }
 
 impl TimeConv {
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.conv1d(&self.kernel, 3, 1, 1, 1)?
-            .broadcast_add(&self.bias)?
-            .relu()?
-            .broadcast_mul(&self.scale)?
-            .broadcast_add(&self.shift)
+    /// `bn(relu(conv(x) + bias + offset))` for one patch: `x` is `in ×
+    /// 187`, `out` is `64 × 187`, `offset` (if any) the same shape.
+    fn forward(&self, x: &[f32], offset: Option<&[f32]>, out: &mut [f32]) {
+        kernels::time_conv(&self.taps, self.inputs, x, out);
+        for (o, row) in out.chunks_exact_mut(PATCH_FRAMES).enumerate() {
+            let shift = offset.map(|off| &off[o * PATCH_FRAMES..(o + 1) * PATCH_FRAMES]);
+            for (t, v) in row.iter_mut().enumerate() {
+                let z = *v + self.bias[o] + shift.map_or(0.0, |s| s[t]);
+                *v = self.affine.apply(o, z.max(0.0));
+            }
+        }
     }
 }
 
@@ -155,8 +159,8 @@ pub struct MusicnnNet {
     constants: Vec<f32>,
     /// First mid-end convolution on the live channels only.
     mid1: TimeConv,
-    /// What the dead channels add to `mid1` at each frame, `[1, 64, 187]`.
-    mid1_offset: Tensor,
+    /// What the dead channels add to `mid1` at each frame, `64 × 187`.
+    mid1_offset: Vec<f32>,
     mid2: TimeConv,
     mid3: TimeConv,
     pool_norm: Affine,
@@ -316,14 +320,21 @@ impl MusicnnNet {
                 let idx = Tensor::from_slice(&idx, idx.len(), &device).map_err(candle)?;
                 kernel = kernel.index_select(&idx, 1).map_err(candle)?;
             }
-            let (s, t) = bn(norm)?.tensors(1, &device).map_err(candle)?;
-            let bias = vec(&format!("{conv}/bias"))?;
+            let (outputs, inputs, width) = kernel.dims3().map_err(candle)?;
+            if width != kernels::TIME_TAPS || outputs == 0 {
+                return Err(MusicnnError::Invalid {
+                    path: path.to_path_buf(),
+                    reason: format!("{conv}: a kernel {outputs}×{inputs}×{width}"),
+                });
+            }
             Ok(TimeConv {
-                kernel,
-                bias: Tensor::from_vec(bias.clone(), (1, bias.len(), 1), &device)
+                taps: kernel
+                    .flatten_all()
+                    .and_then(|k| k.to_vec1())
                     .map_err(candle)?,
-                scale: s,
-                shift: t,
+                inputs,
+                bias: vec(&format!("{conv}/bias"))?,
+                affine: bn(norm)?,
             })
         };
         let mid1 = time_conv("conv2d_5", "batch_normalization_6", Some(&live))?;
@@ -339,6 +350,8 @@ impl MusicnnNet {
         }
         let mid1_offset = Tensor::from_vec(dead_input, (1, front_channels, PATCH_FRAMES), &device)
             .and_then(|x| x.conv1d(&full, 3, 1, 1, 1))
+            .and_then(|x| x.flatten_all())
+            .and_then(|x| x.to_vec1())
             .map_err(candle)?;
         let mid2 = time_conv("conv2d_6", "batch_normalization_7", None)?;
         let mid3 = time_conv("conv2d_7", "batch_normalization_8", None)?;
@@ -422,12 +435,13 @@ impl MusicnnNet {
         patches: &[f32],
         n: usize,
     ) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
-        let front = self.front_end(patches, n)?; // [n, live, 187]
-        self.mid_and_back(&front, n)
+        let front = self.front_end(patches, n); // n × live × 187
+        let pooled = self.mid_end(&front);
+        self.back_end(pooled, n)
     }
 
-    /// The live front-end channels of `n` patches, `[n, live, 187]`.
-    fn front_end(&self, patches: &[f32], n: usize) -> candle_core::Result<Tensor> {
+    /// The live front-end channels of `n` patches, `n × live × 187`.
+    fn front_end(&self, patches: &[f32], n: usize) -> Vec<f32> {
         let (s, b) = self.input;
         let x: Vec<f32> = patches.iter().map(|v| v * s + b).collect();
         let per = PATCH_FRAMES * MEL_BANDS;
@@ -445,47 +459,56 @@ impl MusicnnNet {
                     start += len;
                 }
             });
-        Tensor::from_vec(out, (n, self.live.len(), PATCH_FRAMES), &self.device)
+        out
     }
 
-    fn mid_and_back(&self, front: &Tensor, n: usize) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
-        let c1 = front
-            .conv1d(&self.mid1.kernel, 3, 1, 1, 1)?
-            .broadcast_add(&self.mid1_offset)?
-            .broadcast_add(&self.mid1.bias)?
-            .relu()?
-            .broadcast_mul(&self.mid1.scale)?
-            .broadcast_add(&self.mid1.shift)?;
-        let r2 = (self.mid2.forward(&c1)? + &c1)?;
-        let r3 = (self.mid3.forward(&r2)? + &r2)?;
-        let computed = Tensor::cat(&[front, &c1, &r2, &r3], 1)?;
-        let maxes: Vec<f32> = computed.max(D::Minus1)?.flatten_all()?.to_vec1()?;
-        let means: Vec<f32> = computed.mean(D::Minus1)?.flatten_all()?.to_vec1()?;
-        // Pooled features, max and mean interleaved per channel as musicnn
-        // lays them out; dead front channels are their constant.
-        let width = computed.dim(1)?;
+    /// The mid end of each patch (`front`: `n × live × 187`) and the max
+    /// and mean over time of every channel, batch-normed: `n × pooled`.
+    fn mid_end(&self, front: &[f32]) -> Vec<f32> {
+        let m = self.mid_channels * PATCH_FRAMES;
+        let live = self.live.len();
         let pooled_len = self.pool_norm.scale.len();
-        let mut pooled = Vec::with_capacity(n * pooled_len);
-        for p in 0..n {
-            let start = pooled.len();
-            for &v in &self.constants {
-                pooled.extend([v, v]);
-            }
-            pooled.resize(start + pooled_len, 0.0);
-            let row = &mut pooled[start..];
-            for k in 0..width {
-                let channel = if k < self.live.len() {
-                    self.live[k]
-                } else {
-                    self.front_channels + k - self.live.len()
-                };
-                row[2 * channel] = maxes[p * width + k];
-                row[2 * channel + 1] = means[p * width + k];
-            }
-            for (c, v) in row.iter_mut().enumerate() {
-                *v = self.pool_norm.apply(c, *v);
-            }
-        }
+        let mut pooled = vec![0f32; front.len() / (live * PATCH_FRAMES) * pooled_len];
+        pooled
+            .par_chunks_mut(pooled_len)
+            .zip(front.par_chunks(live * PATCH_FRAMES))
+            .for_each(|(row, front)| {
+                let mut mid = vec![0f32; 3 * m];
+                let (c1, rest) = mid.split_at_mut(m);
+                let (r2, r3) = rest.split_at_mut(m);
+                self.mid1.forward(front, Some(&self.mid1_offset), c1);
+                self.mid2.forward(c1, None, r2);
+                r2.iter_mut().zip(c1.iter()).for_each(|(r, c)| *r += c);
+                self.mid3.forward(r2, None, r3);
+                r3.iter_mut().zip(r2.iter()).for_each(|(r, c)| *r += c);
+                // Max and mean interleaved per channel as musicnn lays them
+                // out; dead front channels are their constant.
+                for (c, &v) in self.constants.iter().enumerate() {
+                    row[2 * c] = v;
+                    row[2 * c + 1] = v;
+                }
+                let channels = front
+                    .chunks_exact(PATCH_FRAMES)
+                    .chain(mid.chunks_exact(PATCH_FRAMES));
+                for (k, values) in channels.enumerate() {
+                    let channel = if k < live {
+                        self.live[k]
+                    } else {
+                        self.front_channels + k - live
+                    };
+                    row[2 * channel] = values.iter().copied().fold(f32::MIN, f32::max);
+                    row[2 * channel + 1] = values.iter().sum::<f32>() / PATCH_FRAMES as f32;
+                }
+                for (c, v) in row.iter_mut().enumerate() {
+                    *v = self.pool_norm.apply(c, *v);
+                }
+            });
+        pooled
+    }
+
+    /// The embedding (and musicnn's tags) of `n` pooled rows.
+    fn back_end(&self, pooled: Vec<f32>, n: usize) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
+        let pooled_len = self.pool_norm.scale.len();
         let pooled = Tensor::from_vec(pooled, (n, pooled_len), &self.device)?;
         let (ds, dt) = self.dense_norm.tensors(0, &self.device)?;
         let embedding = pooled

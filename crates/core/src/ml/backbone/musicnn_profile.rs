@@ -40,13 +40,13 @@ impl MusicnnNet {
         }
         let mut front = Vec::new();
         for chunk in patches.chunks(per * INFER_BATCH) {
-            front.push((self.front_end(chunk, chunk.len() / per)?, chunk.len() / per));
+            front.push((self.front_end(chunk, chunk.len() / per), chunk.len() / per));
         }
         let t = PATCH_FRAMES as f64;
         let m = self.mid_channels as f64;
         let t0 = Instant::now();
-        for (f, k) in &front {
-            self.mid_and_back(f, *k)?;
+        for (f, k) in front {
+            self.back_end(self.mid_end(&f), k)?;
         }
         layers.push(LayerTime {
             name: "mid end (3 convolutions over time) and back end".into(),
