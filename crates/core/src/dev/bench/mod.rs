@@ -204,7 +204,35 @@ fn bench_classify(
                 summary.classified as f64 / secs
             );
         }
+        if model.card.backbone.name == crate::ml::backbone::musicnn::REGISTRATION.name {
+            bench_open_track(&dir.join("classify.sqlite"), &lib)?;
+        }
     }
+    Ok(())
+}
+
+/// What selecting a track in the window waits for, on a track classified
+/// with sampled patches: its decoded spectrogram, and the analysis of its
+/// every patch (`review::open_track`, as the window runs it).
+fn bench_open_track(db: &Path, lib: &Library) -> anyhow::Result<()> {
+    let tracks = lib.tracks(&Default::default())?;
+    let Some(track) = tracks.last() else {
+        return Ok(());
+    };
+    let t0 = Instant::now();
+    crate::features::spectrogram::analyse_file(&track.path)?;
+    let spectrogram = t0.elapsed();
+    let t0 = Instant::now();
+    crate::catalog::review::open_track(db, track.id, None, &Cancel::new())
+        .map_err(anyhow::Error::msg)?;
+    let opened = t0.elapsed();
+    println!(
+        "selecting a {:.0}-s track in the window: its spectrogram alone takes {:.0} ms; \
+         the spectrogram with every patch's vote {:.0} ms",
+        seconds_of(&track.path),
+        spectrogram.as_secs_f64() * 1e3,
+        opened.as_secs_f64() * 1e3
+    );
     Ok(())
 }
 
