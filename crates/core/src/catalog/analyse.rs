@@ -183,16 +183,26 @@ pub fn analyse_track_fully(
     let track = lib
         .track(track_id)?
         .ok_or_else(|| anyhow::anyhow!("no track with id {track_id}"))?;
-    let (spec, report) = spectrogram::analyse_file(&track.path)?;
     let kind = model.card.features.kind;
-    let patches = match kind {
+    let (spec, outcome) = match kind {
         crate::features::FeatureKind::DisplayMel => {
-            kind.from_spectrogram(&spec, report.corrupt_packets)
+            let (spec, report) = spectrogram::analyse_file(&track.path)?;
+            let patches = kind.from_spectrogram(&spec, report.corrupt_packets);
+            (spec, analysed(track_id, &patches, model, thresholds)?)
         }
-        // musicnn reads its own 16 kHz front end: a second decode.
-        crate::features::FeatureKind::MusicnnMel => kind.analyse_file(&track.path)?,
+        // musicnn reads its own 16 kHz front end: a second decode, on the
+        // other core while the first makes the picture.
+        crate::features::FeatureKind::MusicnnMel => {
+            let (picture, outcome) = rayon::join(
+                || spectrogram::analyse_file(&track.path),
+                || -> anyhow::Result<Outcome> {
+                    let patches = kind.analyse_file(&track.path)?;
+                    Ok(analysed(track_id, &patches, model, thresholds)?)
+                },
+            );
+            (picture?.0, outcome?)
+        }
     };
-    let outcome = analysed(track_id, &patches, model, thresholds)?;
     lib.store_outcomes(
         model_id,
         model.card.features.version,
