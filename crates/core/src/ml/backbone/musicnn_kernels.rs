@@ -322,35 +322,24 @@ fn time_conv_with<const FUSED: bool>(
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn time_conv_avx512(
-    taps: &[f32],
-    inputs: usize,
-    x: &[f32],
-    rows: &mut Vec<f32>,
-    out: &mut [f32],
-) {
-    time_conv_with::<true>(taps, inputs, x, rows, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn time_conv_avx2(
-    taps: &[f32],
-    inputs: usize,
-    x: &[f32],
-    rows: &mut Vec<f32>,
-    out: &mut [f32],
-) {
-    time_conv_with::<true>(taps, inputs, x, rows, out)
-}
-
-/// The kernels compiled for one instruction set: `$frames` output frames
-/// a group for blocks of 64 and of 32 frequency offsets.
+/// The kernels compiled for one instruction set: for the timbral ones,
+/// how many output frames a group and whether filters go in pairs, for
+/// blocks of 64 and of 32 frequency offsets.
 macro_rules! compiled_for {
-    ($temporal:ident, $timbral:ident, $features:literal,
+    ($temporal:ident, $timbral:ident, $time_conv:ident, $features:literal,
      wide: $wf:literal frames $wp:literal pairs, narrow: $nf:literal frames $np:literal pairs) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        unsafe fn $time_conv(
+            taps: &[f32],
+            inputs: usize,
+            x: &[f32],
+            rows: &mut Vec<f32>,
+            out: &mut [f32],
+        ) {
+            time_conv_with::<true>(taps, inputs, x, rows, out)
+        }
+
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $features)]
         unsafe fn $temporal(f: &Filters, x: &[f32], rows: &mut Vec<f32>, out: &mut [f32]) {
@@ -382,9 +371,9 @@ macro_rules! compiled_for {
 // Frames a group and whether filters go in pairs, for blocks of 64 and of
 // 32 offsets: as many accumulators as the registers hold (32 of 16 lanes
 // with AVX-512, 16 of 8 with AVX2), leaving room for the loads.
-compiled_for!(temporal_avx512, timbral_avx512, "avx512f",
+compiled_for!(temporal_avx512, timbral_avx512, time_conv_avx512, "avx512f",
     wide: 2 frames true pairs, narrow: 1 frames true pairs);
-compiled_for!(temporal_avx2, timbral_avx2, "avx2,fma",
+compiled_for!(temporal_avx2, timbral_avx2, time_conv_avx2, "avx2,fma",
     wide: 1 frames false pairs, narrow: 1 frames true pairs);
 
 /// Timbral filters without a vector extension known at compile time.
