@@ -42,6 +42,20 @@ pub struct Track {
     recent: std::collections::VecDeque<(i64, image::Handle, f64)>,
 }
 
+/// A spectrogram drawn: width, height, RGBA pixels, seconds shown.
+type Picture = (u32, u32, Vec<u8>, f64);
+
+/// `spectrogram` drawn with the patches starting at the columns `boundaries`.
+fn picture(
+    spectrogram: &sonotag_core::features::spectrogram::Spectrogram,
+    boundaries: &[usize],
+) -> Picture {
+    let (w, h, rgba) = evidence::spectrogram_rgba(spectrogram, boundaries);
+    let seconds = spectrogram.columns() as f64
+        / sonotag_core::features::spectrogram::COLUMNS_PER_SECOND as f64;
+    (w, h, rgba, seconds)
+}
+
 /// Decoded spectrograms kept for going back (about 0.5 MB each).
 const RECENT_PICTURES: usize = 16;
 
@@ -68,8 +82,11 @@ impl Default for Track {
 /// Messages of the track screen.
 #[derive(Clone, Debug)]
 pub enum Message {
-    /// A decoded spectrogram: width, height, RGBA pixels, seconds shown.
-    Spectrogram(i64, Result<(u32, u32, Vec<u8>, f64), String>),
+    /// A decoded spectrogram with its patches' boundaries: width,
+    /// height, RGBA pixels, seconds shown. Its votes are in the library.
+    Spectrogram(i64, Result<Picture, String>),
+    /// The spectrogram as soon as it is decoded, before the votes.
+    Sketch(i64, Picture),
     Strip(evidence::StripMessage),
     Accept,
     OverrideInput(String),
@@ -139,22 +156,25 @@ impl Track {
         let thresholds = shared.settings.thresholds;
         let cancel = sonotag_core::cancel::Cancel::new();
         self.opening = Some(cancel.clone());
-        Task::perform(
-            async move {
-                tokio::task::spawn_blocking(move || {
-                    review::open_track(&db, id, thresholds, &cancel).map(|t| {
-                        let (w, h, rgba) =
-                            evidence::spectrogram_rgba(&t.spectrogram, &t.boundaries);
-                        let seconds = t.spectrogram.columns() as f64
-                            / sonotag_core::features::spectrogram::COLUMNS_PER_SECOND as f64;
-                        (w, h, rgba, seconds)
-                    })
+        // The picture as soon as it is decoded, without the patches'
+        // boundaries; then, with the votes, the picture with them.
+        let opening = move |mut out: iced::futures::channel::mpsc::Sender<Message>| async move {
+            use iced::futures::SinkExt;
+            let early = std::sync::Mutex::new(out.clone());
+            let opened = tokio::task::spawn_blocking(move || {
+                review::open_track(&db, id, thresholds, &cancel, &|spectrogram| {
+                    let sketch = picture(spectrogram, &[]);
+                    let _ = early
+                        .lock()
+                        .map(|mut early| early.try_send(Message::Sketch(id, sketch)));
                 })
-                .await
-                .unwrap_or_else(|e| Err(e.to_string()))
-            },
-            move |r| Message::Spectrogram(id, r),
-        )
+                .map(|t| picture(&t.spectrogram, &t.boundaries))
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+            let _ = out.send(Message::Spectrogram(id, opened)).await;
+        };
+        Task::run(iced::stream::channel(2, opening), |m| m)
     }
 
     /// Reads the selected track's evidence again (after decisions or a
@@ -184,6 +204,12 @@ impl Track {
     /// Handles a message.
     fn handle(&mut self, message: Message, shared: Shared<'_>) -> (Task<Message>, Option<Request>) {
         let event = match message {
+            Message::Sketch(id, (w, h, rgba, seconds)) => {
+                if self.selected == Some(id) && self.spectrogram.is_none() {
+                    self.spectrogram = Some((image::Handle::from_rgba(w, h, rgba), seconds));
+                }
+                None
+            }
             Message::Spectrogram(id, result) => {
                 if self.selected == Some(id) {
                     match result {

@@ -1,7 +1,7 @@
 //! One test per flow of the window, each named for what a user does.
 
 use super::*;
-use crate::ui::screen::{apply, progress, settings, table, toolbar, track};
+use crate::ui::screen::{PanelMessage, apply, progress, settings, table, toolbar, track};
 use iced::keyboard::key::Named;
 use sonotag_core::catalog::review::ReviewState;
 
@@ -695,4 +695,29 @@ fn the_selection_stays_in_view_when_a_change_made_elsewhere_moves_it() {
         app.table.row_in_view(selected),
         "after a reload of a change made elsewhere"
     );
+}
+
+#[test]
+fn a_new_track_shows_its_spectrogram_before_its_votes() {
+    let home = private_home();
+    // Long enough (10 patches) for classify to sample it: selecting it
+    // analyses every patch.
+    let long = sonotag_core::dev::synth::music_like(30.0, 22_050, 3);
+    sonotag_core::dev::synth::write_wav(&home.music.join("long.wav"), &long, 22_050, 1).unwrap();
+    let mut app = opened(&home, Clips::Songs(0));
+    let id = app.table.rows[0].track_id;
+    // What selecting it brings back, in order, before anything is taken in.
+    let task = app.update(Message::from(table::Message::Select(id)));
+    let brought: Vec<&'static str> = outputs(task)
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Returned(Input::Panel(PanelMessage::Track(m))) => match m {
+                track::Message::Sketch(..) => Some("sketch"),
+                track::Message::Spectrogram(..) => Some("spectrogram with votes"),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(brought, ["sketch", "spectrogram with votes"]);
 }

@@ -44,6 +44,26 @@ pub fn run(app: &mut App, task: Task<Message>) {
     }
 }
 
+/// The messages `task` brings back, in order, without feeding them back.
+pub fn outputs(task: Task<Message>) -> Vec<Message> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let Some(mut stream) = into_stream(task) else {
+        return Vec::new();
+    };
+    rt.block_on(async {
+        let mut out = Vec::new();
+        while let Some(action) = stream.next().await {
+            if let Action::Output(m) = action {
+                out.push(m);
+            }
+        }
+        out
+    })
+}
+
 /// The messages a click on the widget showing `label` produces.
 pub fn click_messages(app: &App, label: &str) -> Vec<Message> {
     let mut ui = simulator(app.view());

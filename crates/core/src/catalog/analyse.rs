@@ -172,13 +172,16 @@ pub fn classify(
 
 /// Analyses every slice of one track (decoding it whole) and stores the
 /// result for the model, replacing a sampled analysis: what the track view
-/// shows once the user opens a track. Returns the spectrogram it computed.
+/// shows once the user opens a track. Returns the spectrogram it computed,
+/// and hands it to `on_picture` as soon as it is there, before the
+/// analysis ends (the window shows it while the votes are computed).
 pub fn analyse_track_fully(
     lib: &mut Library,
     track_id: i64,
     model_id: i64,
     model: &Model,
     thresholds: Thresholds,
+    on_picture: &(dyn Fn(&crate::features::spectrogram::Spectrogram) + Sync),
 ) -> anyhow::Result<crate::features::spectrogram::Spectrogram> {
     let track = lib
         .track(track_id)?
@@ -187,6 +190,7 @@ pub fn analyse_track_fully(
     let (spec, outcome) = match kind {
         crate::features::FeatureKind::DisplayMel => {
             let (spec, report) = spectrogram::analyse_file(&track.path)?;
+            on_picture(&spec);
             let patches = kind.from_spectrogram(&spec, report.corrupt_packets);
             (spec, analysed(track_id, &patches, model, thresholds)?)
         }
@@ -194,7 +198,13 @@ pub fn analyse_track_fully(
         // other core while the first makes the picture.
         crate::features::FeatureKind::MusicnnMel => {
             let (picture, outcome) = rayon::join(
-                || spectrogram::analyse_file(&track.path),
+                || {
+                    let picture = spectrogram::analyse_file(&track.path);
+                    if let Ok((spec, _)) = &picture {
+                        on_picture(spec);
+                    }
+                    picture
+                },
                 || -> anyhow::Result<Outcome> {
                     let patches = kind.analyse_file(&track.path)?;
                     Ok(analysed(track_id, &patches, model, thresholds)?)

@@ -198,11 +198,14 @@ pub fn patch_boundaries(starts: &[u32], patch_seconds: f64) -> Vec<usize> {
 /// its spectrogram (not stored: 2 MB per 3-minute track would bloat the
 /// library) and, when the active model has only a sampled analysis of it,
 /// replace that with the analysis of every slice. Uses its own connection.
+/// When that analysis is needed, `on_picture` gets the spectrogram as soon
+/// as it is decoded, before the votes.
 pub fn open_track(
     db: &std::path::Path,
     track_id: i64,
     thresholds: Option<Thresholds>,
     cancel: &crate::cancel::Cancel,
+    on_picture: &(dyn Fn(&Spectrogram) + Sync),
 ) -> Result<OpenedTrack, String> {
     // The user may have moved on before this started (paging with j/k
     // queues one opening per track passed): then it does nothing.
@@ -233,7 +236,7 @@ pub fn open_track(
                 }
                 let model = crate::ml::model::Model::load(&row.path)?;
                 let th = Thresholds::in_force(thresholds, Some(model.card.thresholds));
-                analyse::analyse_track_fully(&mut lib, track_id, row.id, &model, th)?
+                analyse::analyse_track_fully(&mut lib, track_id, row.id, &model, th, on_picture)?
             }
         };
         let starts = lib
@@ -301,6 +304,7 @@ mod tests {
             1,
             None,
             &cancel,
+            &|_| {},
         )
         .err()
         .unwrap();
