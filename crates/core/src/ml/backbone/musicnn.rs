@@ -36,8 +36,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// Width of the embedding (the penultimate layer).
 pub const EMBEDDING: usize = 200;
-/// Patches per inference batch: the intermediate im2col buffers are ~20 MB a
-/// patch, so larger batches cost memory without speed.
+/// Patches per inference batch: the front end runs them in parallel, one a
+/// core, and larger batches only hold more intermediate values at once.
 pub const INFER_BATCH: usize = 8;
 
 /// Batch-norm epsilon of `tf.layers.batch_normalization`.
@@ -83,7 +83,8 @@ impl Affine {
 
 /// One front-end convolution, live filters only.
 struct FrontConv {
-    /// `[live, 1, time, freq]`.
+    /// `[live, 1, time, freq]` (the candle reference path of the tests).
+    #[cfg_attr(not(test), allow(dead_code))]
     kernel: Tensor,
     /// The same as plain values, `[live][time][freq]`, for the kernels.
     taps: Vec<f32>,
@@ -108,6 +109,12 @@ struct FrontConv {
 impl FrontConv {
     fn live(&self) -> usize {
         self.bias_values.len()
+    }
+
+    /// Multiply-adds ×2 per patch.
+    fn flops(&self) -> u64 {
+        let offsets = (MEL_BANDS - self.kw + 1) as u64;
+        2 * self.live() as u64 * (self.kh * self.kw) as u64 * offsets * PATCH_FRAMES as u64
     }
 
     /// The live filters, for the kernels.
@@ -402,16 +409,16 @@ impl MusicnnNet {
 
     /// Multiply-adds ×2 per patch actually computed.
     pub fn flops_per_patch(&self) -> u64 {
-        let t = PATCH_FRAMES as u64;
-        let mut total = 0u64;
-        for conv in &self.front {
-            let (live, _, kh, kw) = conv.kernel.dims4().unwrap_or_default();
-            let fo = (MEL_BANDS - kw + 1) as u64;
-            total += 2 * live as u64 * (kh * kw) as u64 * fo * t;
-        }
-        let m = self.mid_channels as u64;
-        total += 2 * m * self.live.len() as u64 * 7 * t + 2 * 2 * m * m * 7 * t;
-        total + 2 * (EMBEDDING * self.pool_norm.scale.len()) as u64
+        self.front.iter().map(FrontConv::flops).sum::<u64>() + self.mid_and_back_flops()
+    }
+
+    /// Multiply-adds ×2 per patch of the mid end and the dense layer.
+    fn mid_and_back_flops(&self) -> u64 {
+        let (t, m) = (PATCH_FRAMES as u64, self.mid_channels as u64);
+        let taps = kernels::TIME_TAPS as u64;
+        2 * m * self.live.len() as u64 * taps * t
+            + 2 * 2 * m * m * taps * t
+            + 2 * (EMBEDDING * self.pool_norm.scale.len()) as u64
     }
 
     /// Embeddings and tags of `n` patches (`n × 187 × 96` log-mel values,
@@ -440,10 +447,15 @@ impl MusicnnNet {
         self.back_end(pooled, n)
     }
 
+    /// `patches` through musicnn's input batch-norm (a scale and a shift).
+    fn normalised(&self, patches: &[f32]) -> Vec<f32> {
+        let (s, b) = self.input;
+        patches.iter().map(|v| v * s + b).collect()
+    }
+
     /// The live front-end channels of `n` patches, `n × live × 187`.
     fn front_end(&self, patches: &[f32], n: usize) -> Vec<f32> {
-        let (s, b) = self.input;
-        let x: Vec<f32> = patches.iter().map(|v| v * s + b).collect();
+        let x = self.normalised(patches);
         let per = PATCH_FRAMES * MEL_BANDS;
         let width = self.live.len() * PATCH_FRAMES;
         let mut out = vec![0f32; n * width];

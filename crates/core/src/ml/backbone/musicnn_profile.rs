@@ -18,23 +18,16 @@ impl MusicnnNet {
         let per = PATCH_FRAMES * MEL_BANDS;
         let n = patches.len() / per;
         let mut layers = Vec::new();
-        let (s, b) = self.input;
-        let x: Vec<f32> = patches.iter().map(|v| v * s + b).collect();
+        let x = self.normalised(patches);
         for conv in self.front.iter().filter(|c| c.live() > 0) {
             let t0 = Instant::now();
             let mut out = vec![0f32; conv.live() * PATCH_FRAMES];
             for p in 0..n {
                 conv.filters().forward(&x[p * per..(p + 1) * per], &mut out);
             }
-            let fo = (MEL_BANDS - conv.kw + 1) as f64;
             layers.push(LayerTime {
                 name: format!("front {}×{} ({} live)", conv.kh, conv.kw, conv.live()),
-                mflop_per_patch: 2.0
-                    * conv.live() as f64
-                    * (conv.kh * conv.kw) as f64
-                    * fo
-                    * PATCH_FRAMES as f64
-                    / 1e6,
+                mflop_per_patch: conv.flops() as f64 / 1e6,
                 ms_per_patch: t0.elapsed().as_secs_f64() * 1e3 / n as f64,
             });
         }
@@ -42,18 +35,13 @@ impl MusicnnNet {
         for chunk in patches.chunks(per * INFER_BATCH) {
             front.push((self.front_end(chunk, chunk.len() / per), chunk.len() / per));
         }
-        let t = PATCH_FRAMES as f64;
-        let m = self.mid_channels as f64;
         let t0 = Instant::now();
         for (f, k) in front {
             self.back_end(self.mid_end(&f), k)?;
         }
         layers.push(LayerTime {
             name: "mid end (3 convolutions over time) and back end".into(),
-            mflop_per_patch: (2.0 * m * self.live.len() as f64 * 7.0 * t
-                + 4.0 * m * m * 7.0 * t
-                + 2.0 * (EMBEDDING * self.pool_norm.scale.len()) as f64)
-                / 1e6,
+            mflop_per_patch: self.mid_and_back_flops() as f64 / 1e6,
             ms_per_patch: t0.elapsed().as_secs_f64() * 1e3 / n as f64,
         });
         Ok(layers)

@@ -8,8 +8,7 @@ impl MusicnnNet {
     /// The same with candle's conv2d: the plain reference the fast front
     /// end is tested against.
     fn front_end_reference(&self, patches: &[f32], n: usize) -> candle_core::Result<Tensor> {
-        let (s, b) = self.input;
-        let x: Vec<f32> = patches.iter().map(|v| v * s + b).collect();
+        let x = self.normalised(patches);
         let x = Tensor::from_vec(x, (n, 1, PATCH_FRAMES, MEL_BANDS), &self.device)?;
         let mut feats = Vec::with_capacity(self.front.len());
         for conv in self.front.iter().filter(|c| c.live() > 0) {
