@@ -87,6 +87,9 @@ pub enum Message {
     Spectrogram(i64, Result<Picture, String>),
     /// The spectrogram as soon as it is decoded, before the votes.
     Sketch(i64, Picture),
+    /// The votes of the patches analysed so far, nearest the current
+    /// slice first.
+    Votes(i64, Box<review::Evidence>),
     Strip(evidence::StripMessage),
     Accept,
     OverrideInput(String),
@@ -156,34 +159,61 @@ impl Track {
         let thresholds = shared.settings.thresholds;
         let cancel = sonotag_core::cancel::Cancel::new();
         self.opening = Some(cancel.clone());
+        let focus_seconds = self
+            .evidence
+            .as_ref()
+            .map_or(0.0, |e| e.slice_start_seconds(self.current_slice));
         // The picture as soon as it is decoded, without the patches'
-        // boundaries; then, with the votes, the picture with them.
+        // boundaries; the votes as they come, nearest the current slice
+        // first; then the picture with the boundaries and every vote.
         let opening = move |mut out: iced::futures::channel::mpsc::Sender<Message>| async move {
             use iced::futures::SinkExt;
             let early = std::sync::Mutex::new(out.clone());
+            // A partial message that finds the channel full is dropped: the
+            // next one, or the whole, supersedes it.
+            let tell = move |message| {
+                let _ = early.lock().map(|mut early| early.try_send(message));
+            };
             let opened = tokio::task::spawn_blocking(move || {
-                review::open_track(&db, id, thresholds, &cancel, &|spectrogram| {
-                    let sketch = picture(spectrogram, &[]);
-                    let _ = early
-                        .lock()
-                        .map(|mut early| early.try_send(Message::Sketch(id, sketch)));
-                })
-                .map(|t| picture(&t.spectrogram, &t.boundaries))
+                let opening = review::Opening {
+                    focus_seconds,
+                    on_picture: &|spectrogram| tell(Message::Sketch(id, picture(spectrogram, &[]))),
+                    on_votes: &|evidence| tell(Message::Votes(id, Box::new(evidence))),
+                };
+                review::open_track(&db, id, thresholds, &cancel, &opening)
+                    .map(|t| picture(&t.spectrogram, &t.boundaries))
             })
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
             let _ = out.send(Message::Spectrogram(id, opened)).await;
         };
-        Task::run(iced::stream::channel(2, opening), |m| m)
+        Task::run(iced::stream::channel(8, opening), |m| m)
     }
 
     /// Reads the selected track's evidence again (after decisions or a
     /// re-vote): one track, milliseconds.
     pub fn refresh(&mut self, shared: Shared<'_>) {
-        self.evidence = self
+        let evidence = self
             .selected
             .zip(shared.lib)
             .and_then(|(id, lib)| review::evidence(lib, id, shared.settings.thresholds).ok().flatten());
+        self.show_evidence(evidence);
+    }
+
+    /// Shows `evidence`, keeping the current slice where it was in the
+    /// track: a sampled analysis, a partial one and the full one number
+    /// their patches differently.
+    fn show_evidence(&mut self, evidence: Option<review::Evidence>) {
+        let at = self
+            .evidence
+            .as_ref()
+            .and_then(|e| e.analysis.slice_starts.get(self.current_slice).copied());
+        self.evidence = evidence;
+        if let (Some(at), Some(e)) = (at, &self.evidence) {
+            self.current_slice = (0..e.analysis.slices)
+                .min_by_key(|&i| e.analysis.slice_starts[i].abs_diff(at))
+                .unwrap_or(0);
+        }
     }
 
     /// True while a slice plays (the window then watches for its end).
@@ -207,6 +237,12 @@ impl Track {
             Message::Sketch(id, (w, h, rgba, seconds)) => {
                 if self.selected == Some(id) && self.spectrogram.is_none() {
                     self.spectrogram = Some((image::Handle::from_rgba(w, h, rgba), seconds));
+                }
+                None
+            }
+            Message::Votes(id, evidence) => {
+                if self.selected == Some(id) {
+                    self.show_evidence(Some(*evidence));
                 }
                 None
             }

@@ -700,24 +700,49 @@ fn the_selection_stays_in_view_when_a_change_made_elsewhere_moves_it() {
 #[test]
 fn a_new_track_shows_its_spectrogram_before_its_votes() {
     let home = private_home();
-    // Long enough (10 patches) for classify to sample it: selecting it
-    // analyses every patch.
-    let long = sonotag_core::dev::synth::music_like(30.0, 22_050, 3);
+    // Long enough (33 patches) for classify to sample it, and for selecting
+    // it to analyse every patch in three rounds.
+    let long = sonotag_core::dev::synth::music_like(100.0, 22_050, 3);
     sonotag_core::dev::synth::write_wav(&home.music.join("long.wav"), &long, 22_050, 1).unwrap();
     let mut app = opened(&home, Clips::Songs(0));
     let id = app.table.rows[0].track_id;
     // What selecting it brings back, in order, before anything is taken in.
     let task = app.update(Message::from(table::Message::Select(id)));
+    let mut partial_starts: Vec<Vec<u32>> = Vec::new();
+    let mut patch_seconds = 0.0;
     let brought: Vec<&'static str> = outputs(task)
         .into_iter()
         .filter_map(|m| match m {
             Message::Returned(Input::Panel(PanelMessage::Track(m))) => match m {
                 track::Message::Sketch(..) => Some("sketch"),
-                track::Message::Spectrogram(..) => Some("spectrogram with votes"),
+                track::Message::Votes(_, evidence) => {
+                    partial_starts.push(evidence.analysis.slice_starts.clone());
+                    patch_seconds = evidence.patch_seconds;
+                    Some("votes so far")
+                }
+                track::Message::Spectrogram(..) => Some("spectrogram with every vote"),
                 _ => None,
             },
             _ => None,
         })
         .collect();
-    assert_eq!(brought, ["sketch", "spectrogram with votes"]);
+    let rounds = partial_starts.len();
+    assert!(rounds >= 2, "{brought:?}");
+    let mut expected = vec!["sketch"];
+    expected.extend(std::iter::repeat_n("votes so far", rounds));
+    expected.push("spectrogram with every vote");
+    assert_eq!(brought, expected);
+    // Nearest the current slice first: each round adds the patches next to
+    // those already shown, so the patches shown are always one run.
+    let all: Vec<u32> = (0..200)
+        .map(|k| (k as f64 * patch_seconds * 50.0).round() as u32)
+        .collect();
+    let mut shown_before: &[u32] = &[];
+    for (round, starts) in partial_starts.iter().enumerate() {
+        assert_eq!(starts.len(), 16 * (round + 1));
+        let first = all.iter().position(|s| *s == starts[0]).unwrap();
+        assert_eq!(starts[..], all[first..first + starts.len()], "not one run");
+        assert!(shown_before.iter().all(|s| starts.contains(s)));
+        shown_before = starts;
+    }
 }

@@ -16,6 +16,7 @@ pub mod formats;
 mod resample;
 mod stream;
 
+pub use resample::Resampler;
 pub use stream::AudioStream;
 
 /// The rate [`AudioStream::open`] decodes at: the display spectrogram's

@@ -3,10 +3,10 @@
 //! time `n / rate`.
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Fft, FixedSync, Indexing, Resampler};
+use rubato::{Fft, FixedSync, Indexing, Resampler as _};
 
 /// Streaming mono resampler to a target rate that hides rubato's delay.
-pub(super) struct MonoResampler {
+pub struct Resampler {
     inner: Fft<f32>,
     ratio: f64,
     /// Output frames still to drop (the filter delay).
@@ -17,13 +17,11 @@ pub(super) struct MonoResampler {
     out_buf: Vec<f32>,
 }
 
-impl MonoResampler {
+impl Resampler {
     const CHUNK: usize = 4096;
 
-    pub(super) fn new(
-        source_rate: u32,
-        rate: u32,
-    ) -> Result<Self, rubato::ResamplerConstructionError> {
+    /// A resampler from `source_rate` to `rate` Hz.
+    pub fn new(source_rate: u32, rate: u32) -> Result<Self, rubato::ResamplerConstructionError> {
         let inner = Fft::<f32>::new(
             source_rate as usize,
             rate as usize,
@@ -43,7 +41,8 @@ impl MonoResampler {
         })
     }
 
-    pub(super) fn reset(&mut self) {
+    /// Forgets the signal so far (after a seek).
+    pub fn reset(&mut self) {
         self.inner.reset();
         self.delay_left = self.inner.output_delay();
         self.input_total = 0;
@@ -52,7 +51,7 @@ impl MonoResampler {
 
     /// Consumes whole chunks of `input` (all of it when `flush`), returning
     /// the resampled output with the filter delay removed.
-    pub(super) fn process(&mut self, input: &mut Vec<f32>, flush: bool) -> Vec<f32> {
+    pub fn process(&mut self, input: &mut Vec<f32>, flush: bool) -> Vec<f32> {
         let mut out = Vec::new();
         let mut consumed = 0;
         loop {

@@ -2,7 +2,7 @@
 //! watchdog, caps on damage (consecutive bad packets, empty packets, length)
 //! and seeking.
 
-use super::resample::MonoResampler;
+use super::resample::Resampler;
 use super::{
     AudioError, DecodeReport, MAX_CHANNELS, MAX_DECODED_SECONDS, PLAUSIBLE_RATES, SAMPLE_RATE,
     open_regular,
@@ -47,14 +47,21 @@ pub struct AudioStream {
     format: Box<dyn FormatReader + 'static>,
     decoder: PacketDecoder,
     track_id: u32,
-    resampler: Option<MonoResampler>,
+    resampler: Option<Resampler>,
+    /// The container's count of playable source frames, when it states one.
+    source_frames: Option<u64>,
     interleaved: Vec<f32>,
     mono: Vec<f32>,
     report: DecodeReport,
     finished: bool,
-    /// Samples to drop at the start of the stream, to honour a sample-exact
-    /// seek when the demuxer landed earlier.
-    skip_source_frames: usize,
+    /// The source frame a seek asked for, until a packet reaches it: the
+    /// samples before it are dropped, so a seek is sample-exact where the
+    /// demuxer lands earlier.
+    seek_target: Option<i64>,
+    /// Source frames between the seek target and the first sample decoded
+    /// after it (a decoder that needs a packet of warm-up after a seek, as
+    /// Vorbis does, starts late).
+    late_after_seek: usize,
     /// Timestamp the next packet should carry; a later one means the demuxer
     /// skipped damaged data (counted as corrupt).
     next_ts: Option<i64>,
@@ -72,6 +79,16 @@ impl AudioStream {
 
     /// Opens `path` to be read as mono at `rate` Hz (musicnn reads 16 kHz).
     pub fn open_at(path: &Path, rate: u32) -> Result<Self, AudioError> {
+        Self::open_with(path, Some(rate))
+    }
+
+    /// Opens `path` to be read as mono at its own rate, for a reader that
+    /// resamples to more than one rate itself.
+    pub fn open_native(path: &Path) -> Result<Self, AudioError> {
+        Self::open_with(path, None)
+    }
+
+    fn open_with(path: &Path, rate: Option<u32>) -> Result<Self, AudioError> {
         let file = open_regular(path)?;
         let budget_seconds = file
             .metadata()
@@ -107,6 +124,7 @@ impl AudioStream {
             .ok_or_else(|| unsupported("no audio codec parameters".into()))?
             .clone();
         let track_id = track.id;
+        let source_frames = track.num_frames;
         let channels = params.channels.as_ref().map_or(0, |c| c.count());
         let source_rate = params.sample_rate.unwrap_or(0);
         let decoder = if params.codec == CODEC_ID_OPUS {
@@ -146,8 +164,9 @@ impl AudioStream {
                 "the header declares {channels} channels (damaged file?)"
             )));
         }
+        let rate = rate.unwrap_or(source_rate);
         let resampler = (source_rate != rate)
-            .then(|| MonoResampler::new(source_rate, rate))
+            .then(|| Resampler::new(source_rate, rate))
             .transpose()
             .map_err(|e| unsupported(format!("resampler: {e}")))?;
         Ok(Self {
@@ -156,6 +175,7 @@ impl AudioStream {
             decoder,
             track_id,
             resampler,
+            source_frames,
             interleaved: Vec::new(),
             mono: Vec::new(),
             report: DecodeReport {
@@ -165,7 +185,8 @@ impl AudioStream {
                 ..Default::default()
             },
             finished: false,
-            skip_source_frames: 0,
+            seek_target: None,
+            late_after_seek: 0,
             next_ts: None,
             deadline: std::time::Instant::now() + std::time::Duration::from_secs(budget_seconds),
             budget_seconds,
@@ -181,6 +202,19 @@ impl AudioStream {
     /// The file being decoded.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The length the container states, in seconds (an estimate for a
+    /// stream without an index, such as an MP3 without a Xing header).
+    pub fn stated_seconds(&self) -> Option<f64> {
+        self.source_frames
+            .map(|frames| frames as f64 / self.report.source_rate.max(1) as f64)
+    }
+
+    /// How many source frames past the last seek's target the samples
+    /// returned since begin (0 for a seek that landed exactly).
+    pub fn late_after_seek(&self) -> usize {
+        self.late_after_seek
     }
 
     /// Counters so far.
@@ -205,9 +239,9 @@ impl AudioStream {
                 path: self.path.clone(),
                 reason: format!("cannot seek to {seconds:.2} s: {e}"),
             })?;
-        let ahead = seeked.required_ts.get() - seeked.actual_ts.get();
         // Timestamps are in source frames for every format we read.
-        self.skip_source_frames = ahead.max(0) as usize;
+        self.seek_target = Some(seeked.required_ts.get());
+        self.late_after_seek = 0;
         self.next_ts = None;
         if let PacketDecoder::Symphonia(d) = &mut self.decoder {
             d.reset();
@@ -354,15 +388,36 @@ impl AudioStream {
                     .extend_from_slice(&buffer[start * channels..end * channels]);
             }
         }
-        let mut frames = self.interleaved.chunks_exact(channels);
-        let skip = self.skip_source_frames.min(frames.len());
-        self.skip_source_frames -= skip;
-        for _ in 0..skip {
-            frames.next();
+        let whole_frames = self.interleaved.len() / channels;
+        let mut skip = 0;
+        if let Some(target) = self.seek_target
+            && whole_frames > 0
+        {
+            let first = packet.pts.get();
+            if first + (whole_frames as i64) <= target {
+                skip = whole_frames;
+            } else {
+                skip = (target - first).max(0) as usize;
+                self.late_after_seek = (first - target).max(0) as usize;
+                self.seek_target = None;
+            }
         }
+        let samples = &self.interleaved[skip * channels..whole_frames * channels];
         let scale = 1.0 / channels as f32;
-        self.mono
-            .extend(frames.map(|f| f.iter().sum::<f32>() * scale));
+        match channels {
+            // Stereo, nearly every file: fixed-width frames the compiler
+            // vectorises; the same sums as the general case.
+            2 => {
+                let (pairs, _) = samples.as_chunks::<2>();
+                self.mono
+                    .extend(pairs.iter().map(|[left, right]| (left + right) * scale));
+            }
+            _ => self.mono.extend(
+                samples
+                    .chunks_exact(channels)
+                    .map(|f| f.iter().sum::<f32>() * scale),
+            ),
+        }
         Ok(())
     }
 

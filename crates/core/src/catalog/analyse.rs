@@ -13,7 +13,7 @@
 use crate::audio;
 use crate::cancel::Cancel;
 use crate::features::Patches;
-use crate::features::spectrogram;
+use crate::features::{spectrogram, whole_track};
 use crate::ml::model::Model;
 use crate::ml::model::ModelCard;
 use crate::ml::vote;
@@ -170,56 +170,114 @@ pub fn classify(
     Ok(summary)
 }
 
-/// Analyses every slice of one track (decoding it whole) and stores the
+/// What the window hears while it opens a track, and where it looks.
+pub struct Watch<'a> {
+    /// Votes come first from the patches nearest this column.
+    pub focus_column: u32,
+    /// The spectrogram, as soon as it is drawn.
+    pub on_picture: &'a (dyn Fn(&spectrogram::Spectrogram) + Sync),
+    /// The patches analysed so far, after each round.
+    pub on_votes: &'a (dyn Fn(&Analysis) + Sync),
+    /// Stops between rounds when the user has moved on.
+    pub cancel: &'a Cancel,
+}
+
+/// Analyses every patch of one track (decoding it whole) and stores the
 /// result for the model, replacing a sampled analysis: what the track view
-/// shows once the user opens a track. Returns the spectrogram it computed,
-/// and hands it to `on_picture` as soon as it is there, before the
-/// analysis ends (the window shows it while the votes are computed).
+/// shows once the user opens a track. Returns the spectrogram it computed.
+/// The window sees the picture as soon as it is there and the votes as they
+/// are computed, nearest its focus first; a cancelled analysis stores
+/// nothing and says so.
 pub fn analyse_track_fully(
     lib: &mut Library,
     track_id: i64,
     model_id: i64,
     model: &Model,
     thresholds: Thresholds,
-    on_picture: &(dyn Fn(&crate::features::spectrogram::Spectrogram) + Sync),
-) -> anyhow::Result<crate::features::spectrogram::Spectrogram> {
+    watch: &Watch,
+) -> anyhow::Result<spectrogram::Spectrogram> {
     let track = lib
         .track(track_id)?
         .ok_or_else(|| anyhow::anyhow!("no track with id {track_id}"))?;
     let kind = model.card.features.kind;
-    let (spec, outcome) = match kind {
-        crate::features::FeatureKind::DisplayMel => {
-            let (spec, report) = spectrogram::analyse_file(&track.path)?;
-            on_picture(&spec);
-            let patches = kind.from_spectrogram(&spec, report.corrupt_packets);
-            (spec, analysed(track_id, &patches, model, thresholds)?)
-        }
-        // musicnn reads its own 16 kHz front end: a second decode, on the
-        // other core while the first makes the picture.
-        crate::features::FeatureKind::MusicnnMel => {
-            let (picture, outcome) = rayon::join(
-                || {
-                    let picture = spectrogram::analyse_file(&track.path);
-                    if let Ok((spec, _)) = &picture {
-                        on_picture(spec);
-                    }
-                    picture
-                },
-                || -> anyhow::Result<Outcome> {
-                    let patches = kind.analyse_file(&track.path)?;
-                    Ok(analysed(track_id, &patches, model, thresholds)?)
-                },
-            );
-            (picture?.0, outcome?)
-        }
-    };
+    // One decode, split across the cores, gives both the picture and the
+    // patches.
+    let track_view = whole_track::analyse(&track.path, Some(kind), watch.on_picture)?;
+    let patches = track_view
+        .patches
+        .expect("the analysis of a pipeline yields its patches");
+    let outcome = analysed_nearest_first(track_id, &patches, model, thresholds, watch)?;
     lib.store_outcomes(
         model_id,
         model.card.features.version,
         &model.card.classes,
         &[outcome],
     )?;
-    Ok(spec)
+    Ok(track_view.picture)
+}
+
+/// Patches per round when votes are shown as they come: about 20 ms of
+/// both cores' work, so the strip fills in a few steps.
+const PATCHES_PER_ROUND: usize = 16;
+
+/// [`analysed`] in rounds, the patches nearest the focus first, handing
+/// each round's partial analysis to the watcher. The patches' results do
+/// not depend on the rounds: each is computed on its own.
+fn analysed_nearest_first(
+    track_id: i64,
+    patches: &Patches,
+    model: &Model,
+    thresholds: Thresholds,
+    watch: &Watch,
+) -> anyhow::Result<Outcome> {
+    let count = patches.starts.len();
+    let classes = model.card.classes.len();
+    let mut order: Vec<usize> = (0..count).collect();
+    order.sort_by_key(|&k| patches.starts[k].abs_diff(watch.focus_column));
+    let mut probabilities = vec![0f32; count * classes];
+    let mut embeddings = Vec::new();
+    let mut done = vec![false; count];
+    for (round, indices) in order.chunks(PATCHES_PER_ROUND).enumerate() {
+        if watch.cancel.is_cancelled() {
+            anyhow::bail!("not analysed: another track was selected");
+        }
+        let (p, e) = model.net.infer(&patches.data.subset(indices))?;
+        let dim = e.len() / indices.len();
+        embeddings.resize(count * dim, 0.0);
+        for (j, &k) in indices.iter().enumerate() {
+            probabilities[k * classes..(k + 1) * classes]
+                .copy_from_slice(&p[j * classes..(j + 1) * classes]);
+            embeddings[k * dim..(k + 1) * dim].copy_from_slice(&e[j * dim..(j + 1) * dim]);
+            done[k] = true;
+        }
+        if (round + 1) * PATCHES_PER_ROUND < count {
+            let so_far: Vec<usize> = (0..count).filter(|&k| done[k]).collect();
+            (watch.on_votes)(&Analysis {
+                track_id,
+                slices: so_far.len(),
+                slice_starts: so_far.iter().map(|&k| patches.starts[k]).collect(),
+                probabilities: so_far
+                    .iter()
+                    .flat_map(|&k| &probabilities[k * classes..(k + 1) * classes])
+                    .copied()
+                    .collect(),
+                embeddings: Vec::new(),
+                decode_errors: patches.corrupt_packets,
+            });
+        }
+    }
+    let proposal = vote::vote(&probabilities, classes, thresholds);
+    Ok(Outcome::Analysed {
+        analysis: Analysis {
+            track_id,
+            slices: count,
+            slice_starts: patches.starts.clone(),
+            probabilities,
+            embeddings,
+            decode_errors: patches.corrupt_packets,
+        },
+        proposal,
+    })
 }
 
 /// Runs the model on a track's patches and votes.

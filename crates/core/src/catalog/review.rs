@@ -194,18 +194,36 @@ pub fn patch_boundaries(starts: &[u32], patch_seconds: f64) -> Vec<usize> {
     out
 }
 
+/// What the window hears while a track opens, and where it looks.
+pub struct Opening<'a> {
+    /// Votes come first from the patches nearest this point of the track.
+    pub focus_seconds: f64,
+    /// The spectrogram as soon as it is decoded, before the votes.
+    pub on_picture: &'a (dyn Fn(&Spectrogram) + Sync),
+    /// The evidence of the patches analysed so far, after each round.
+    pub on_votes: &'a (dyn Fn(Evidence) + Sync),
+}
+
+impl Opening<'_> {
+    /// Hears nothing, looks at the start.
+    pub const QUIET: Opening<'static> = Opening {
+        focus_seconds: 0.0,
+        on_picture: &|_| {},
+        on_votes: &|_| {},
+    };
+}
+
 /// What opening a track does, off the UI thread: decode it whole, compute
 /// its spectrogram (not stored: 2 MB per 3-minute track would bloat the
 /// library) and, when the active model has only a sampled analysis of it,
-/// replace that with the analysis of every slice. Uses its own connection.
-/// When that analysis is needed, `on_picture` gets the spectrogram as soon
-/// as it is decoded, before the votes.
+/// replace that with the analysis of every slice, telling `opening` of the
+/// picture and the votes as they come. Uses its own connection.
 pub fn open_track(
     db: &std::path::Path,
     track_id: i64,
     thresholds: Option<Thresholds>,
     cancel: &crate::cancel::Cancel,
-    on_picture: &(dyn Fn(&Spectrogram) + Sync),
+    opening: &Opening,
 ) -> Result<OpenedTrack, String> {
     // The user may have moved on before this started (paging with j/k
     // queues one opening per track passed): then it does nothing.
@@ -220,23 +238,40 @@ pub fn open_track(
             .ok_or_else(|| anyhow::anyhow!("track {track_id} is no longer in the library"))?;
         let Some(row) = lib.active_model::<ModelCard>()? else {
             return Ok(OpenedTrack {
-                spectrogram: crate::features::spectrogram::analyse_file(&track.path)?.0,
+                spectrogram: picture_of(&track.path)?,
                 boundaries: Vec::new(),
             });
         };
         let kind = row.card.features.kind;
         let stored = lib.analysis(track_id, row.id)?;
         let spectrogram = match &stored {
-            Some(a) if !kind.is_sampled(&a.slice_starts) => {
-                crate::features::spectrogram::analyse_file(&track.path)?.0
-            }
+            Some(a) if !kind.is_sampled(&a.slice_starts) => picture_of(&track.path)?,
             _ => {
                 if cancel.is_cancelled() {
                     return Err(moved_on());
                 }
                 let model = crate::ml::model::Model::load(&row.path)?;
                 let th = Thresholds::in_force(thresholds, Some(model.card.thresholds));
-                analyse::analyse_track_fully(&mut lib, track_id, row.id, &model, th, on_picture)?
+                let card = &model.card;
+                let on_votes = |analysis: &Analysis| {
+                    (opening.on_votes)(Evidence {
+                        track_id,
+                        classes: card.classes.clone(),
+                        proposal: vote::vote(&analysis.probabilities, card.classes.len(), th),
+                        analysis: analysis.clone(),
+                        thresholds: th,
+                        patch_seconds: kind.patch_seconds(),
+                    })
+                };
+                let watch = analyse::Watch {
+                    focus_column: (opening.focus_seconds
+                        * crate::features::spectrogram::COLUMNS_PER_SECOND as f64)
+                        as u32,
+                    on_picture: opening.on_picture,
+                    on_votes: &on_votes,
+                    cancel,
+                };
+                analyse::analyse_track_fully(&mut lib, track_id, row.id, &model, th, &watch)?
             }
         };
         let starts = lib
@@ -249,6 +284,11 @@ pub fn open_track(
         })
     };
     run().map_err(|e| format!("{e:#}"))
+}
+
+/// A track's display spectrogram alone, decoded on every core.
+fn picture_of(path: &std::path::Path) -> Result<Spectrogram, crate::audio::AudioError> {
+    Ok(crate::features::whole_track::analyse(path, None, &|_| {})?.picture)
 }
 
 /// What "review next" needs to know of a proposal.
@@ -304,7 +344,7 @@ mod tests {
             1,
             None,
             &cancel,
-            &|_| {},
+            &super::Opening::QUIET,
         )
         .err()
         .unwrap();

@@ -10,6 +10,7 @@
 
 pub mod musicnn_mel;
 pub mod spectrogram;
+pub mod whole_track;
 
 use crate::audio::{self, AudioError};
 use serde::{Deserialize, Serialize};
@@ -135,16 +136,22 @@ impl FeatureKind {
             }
             FeatureKind::MusicnnMel => {
                 let (frames, report) = musicnn_mel::analyse_file(path)?;
-                let per = musicnn_mel::PATCH_FRAMES * musicnn_mel::MEL_BANDS;
-                let count = frames.len() / per;
-                let mut frames = frames;
-                frames.truncate(count * per);
-                Ok(Patches {
-                    data: PatchData::LogMel(frames),
-                    starts: (0..count).map(|k| self.patch_start_column(k)).collect(),
-                    corrupt_packets: report.corrupt_packets,
-                })
+                Ok(self.from_log_mel(frames, report.corrupt_packets))
             }
+        }
+    }
+
+    /// The whole patches of a track's musicnn log-mel frames (the tail
+    /// shorter than a patch is dropped).
+    pub fn from_log_mel(self, mut frames: Vec<f32>, corrupt_packets: usize) -> Patches {
+        debug_assert_eq!(self, FeatureKind::MusicnnMel);
+        let per = musicnn_mel::PATCH_FRAMES * musicnn_mel::MEL_BANDS;
+        let count = frames.len() / per;
+        frames.truncate(count * per);
+        Patches {
+            data: PatchData::LogMel(frames),
+            starts: (0..count).map(|k| self.patch_start_column(k)).collect(),
+            corrupt_packets,
         }
     }
 

@@ -175,7 +175,7 @@ impl MelFrontEnd {
 
 /// Streams samples into centred frames without holding the whole signal:
 /// the reflect padding needs only the first and last 257 samples.
-struct CentredFrames<'a> {
+pub(crate) struct CentredFrames<'a> {
     front_end: &'a MelFrontEnd,
     /// Padded samples not yet consumed by a frame.
     pending: Vec<f32>,
@@ -186,7 +186,7 @@ struct CentredFrames<'a> {
 }
 
 impl<'a> CentredFrames<'a> {
-    fn new(front_end: &'a MelFrontEnd) -> Self {
+    pub(crate) fn new(front_end: &'a MelFrontEnd) -> Self {
         Self {
             front_end,
             pending: Vec::new(),
@@ -196,7 +196,34 @@ impl<'a> CentredFrames<'a> {
         }
     }
 
-    fn push(&mut self, samples: &[f32]) {
+    /// Frames from some frame `f` on, to be fed the samples from
+    /// [`CentredFrames::first_sample_of`]`(f)` on: the later part of a track
+    /// decoded in parts. Its frames are the same as those of the whole
+    /// track's stream.
+    pub(crate) fn resuming(front_end: &'a MelFrontEnd) -> Self {
+        Self {
+            started: true,
+            ..Self::new(front_end)
+        }
+    }
+
+    /// The first sample (at [`SAMPLE_RATE`]) that frame `frame` reads;
+    /// frames from 1 on start inside the track.
+    pub(crate) fn first_sample_of(frame: usize) -> usize {
+        (frame * HOP)
+            .checked_sub(N_FFT / 2)
+            .expect("frames from 1 on start inside the track")
+    }
+
+    /// The first `frames` frames computed, or `None` when fewer are.
+    pub(crate) fn into_first_frames(mut self, frames: usize) -> Option<Vec<f32>> {
+        (self.frames.len() >= frames * MEL_BANDS).then(|| {
+            self.frames.truncate(frames * MEL_BANDS);
+            self.frames
+        })
+    }
+
+    pub(crate) fn push(&mut self, samples: &[f32]) {
         let half = N_FFT / 2;
         self.tail.extend_from_slice(samples);
         if self.tail.len() > half + 1 {
@@ -226,7 +253,7 @@ impl<'a> CentredFrames<'a> {
         self.pending.drain(..count * HOP);
     }
 
-    fn finish(mut self) -> Vec<f32> {
+    pub(crate) fn finish(mut self) -> Vec<f32> {
         if !self.started {
             // Shorter than half a window: numpy's reflection of the whole.
             return self.front_end.frames_centred(&self.pending);
