@@ -222,8 +222,15 @@ fn bench_open_track(db: &Path, lib: &Library) -> anyhow::Result<()> {
     for track in tracks.iter().rev().take(4) {
         let t0 = Instant::now();
         let picture = std::sync::Mutex::new(None);
+        let first_votes = std::sync::Mutex::new(None);
         let opening = crate::catalog::review::Opening {
             on_picture: &|_| *picture.lock().expect("not poisoned") = Some(t0.elapsed()),
+            on_votes: &|_| {
+                first_votes
+                    .lock()
+                    .expect("not poisoned")
+                    .get_or_insert(t0.elapsed());
+            },
             ..crate::catalog::review::Opening::QUIET
         };
         crate::catalog::review::open_track(db, track.id, None, &Cancel::new(), &opening)
@@ -233,21 +240,31 @@ fn bench_open_track(db: &Path, lib: &Library) -> anyhow::Result<()> {
             .into_inner()
             .expect("not poisoned")
             .unwrap_or(opened);
-        times.push((picture.as_secs_f64() * 1e3, opened.as_secs_f64() * 1e3));
+        let first_votes = first_votes
+            .into_inner()
+            .expect("not poisoned")
+            .unwrap_or(opened);
+        times.push((
+            picture.as_secs_f64() * 1e3,
+            opened.as_secs_f64() * 1e3,
+            first_votes.as_secs_f64() * 1e3,
+        ));
     }
-    let Some(&(first_picture, first_votes)) = times.first() else {
+    let Some(&(first_picture, first_votes, first_round)) = times.first() else {
         return Ok(());
     };
-    let median = |pick: fn(&(f64, f64)) -> f64| {
+    let median = |pick: fn(&(f64, f64, f64)) -> f64| {
         let mut next: Vec<f64> = times[1..].iter().map(pick).collect();
         next.sort_by(f64::total_cmp);
         next.get(next.len() / 2).copied().unwrap_or(f64::NAN)
     };
     println!(
         "selecting a {:.0}-s track in the window: its spectrogram is there after {first_picture:.0} ms, \
-         every patch's vote after {first_votes:.0} ms; selecting the next ones: {:.0} ms and {:.0} ms (median of {})",
+         the first round of votes after {first_round:.0} ms, every patch's vote after {first_votes:.0} ms; \
+         selecting the next ones: {:.0}, {:.0} and {:.0} ms (median of {})",
         seconds_of(&tracks[tracks.len() - 1].path),
         median(|t| t.0),
+        median(|t| t.2),
         median(|t| t.1),
         times.len() - 1,
     );
