@@ -2,7 +2,7 @@
 //! cores: what selecting a track in the window waits for.
 //!
 //! Decoding dominates both (a 3-minute MP3 takes about 135 ms on one core,
-//! its picture 30 ms more), so the file is decoded once, in two halves side
+//! resampling and drawing its picture 40 ms more), so the file is decoded once, in two halves side
 //! by side. Each half is resampled to the display rate and drawn, and kept
 //! at its own rate; once the picture is out, the kept samples are resampled
 //! to the model's rate and framed, again one half per core.
