@@ -266,18 +266,14 @@ fn analysed_nearest_first(
             });
         }
     }
-    let proposal = vote::vote(&probabilities, classes, thresholds);
-    Ok(Outcome::Analysed {
-        analysis: Analysis {
-            track_id,
-            slices: count,
-            slice_starts: patches.starts.clone(),
-            probabilities,
-            embeddings,
-            decode_errors: patches.corrupt_packets,
-        },
-        proposal,
-    })
+    Ok(voted(
+        track_id,
+        patches,
+        probabilities,
+        embeddings,
+        classes,
+        thresholds,
+    ))
 }
 
 /// Runs the model on a track's patches and votes.
@@ -288,8 +284,28 @@ fn analysed(
     thresholds: Thresholds,
 ) -> candle_core::Result<Outcome> {
     let (probabilities, embeddings) = model.net.infer(&patches.data)?;
-    let proposal = vote::vote(&probabilities, model.card.classes.len(), thresholds);
-    Ok(Outcome::Analysed {
+    let classes = model.card.classes.len();
+    Ok(voted(
+        track_id,
+        patches,
+        probabilities,
+        embeddings,
+        classes,
+        thresholds,
+    ))
+}
+
+/// A track's analysis from its every patch's results, and their vote.
+fn voted(
+    track_id: i64,
+    patches: &Patches,
+    probabilities: Vec<f32>,
+    embeddings: Vec<f32>,
+    classes: usize,
+    thresholds: Thresholds,
+) -> Outcome {
+    let proposal = vote::vote(&probabilities, classes, thresholds);
+    Outcome::Analysed {
         analysis: Analysis {
             track_id,
             slices: patches.starts.len(),
@@ -299,7 +315,7 @@ fn analysed(
             decode_errors: patches.corrupt_packets,
         },
         proposal,
-    })
+    }
 }
 
 /// Copies every analysis of `from` to `to` with probabilities recomputed by

@@ -91,7 +91,7 @@ fn in_one_pass(
             picture
         },
         || match kind {
-            Some(FeatureKind::MusicnnMel) => kind.map(|k| k.analyse_file(path)).transpose(),
+            Some(FeatureKind::MusicnnMel) => FeatureKind::MusicnnMel.analyse_file(path).map(Some),
             _ => Ok(None),
         },
     );
