@@ -377,11 +377,11 @@ fn shipped_models_match_their_cards_on_gtzan_eval() {
     }
     // (model, accuracy with its thresholds at least, precision at least).
     // The default's thresholds are the most precise on sources it never
-    // heard (README, "What a proposal without ? is worth"): on GTZAN they
-    // leave more clips unsure (76.7 %) at 100 % precision; issue 19's 85 %
-    // is not met by this model.
-    for (name, min_accuracy, min_precision) in [("default", 0.75, 0.95), ("scratch-cnn", 0.6, 0.0)]
-    {
+    // heard (README, "What a proposal without ? is worth"), and its head is
+    // shrunk hard so that it hears genres rather than sources: on GTZAN
+    // they leave more clips unsure (73.3 %) at 100 % precision; issue 19's
+    // 85 % is not met by this model.
+    for (name, min_accuracy, min_precision) in [("default", 0.7, 0.95), ("scratch-cnn", 0.6, 0.0)] {
         let base = root.join("models").join(name);
         let card = Model::load(&base).unwrap().card;
         assert!(card.training.seconds < 3600.0);

@@ -123,7 +123,7 @@ fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
         );
     }
     assert!(report.classes.contains(&"Ambient".to_string()));
-    assert_eq!(report.base_tracks, 201);
+    assert_eq!(report.base_tracks, 259);
     assert_eq!(report.decided_tracks, files.len());
     match &report.check {
         sonotag_core::ml::corrections::Check::Compared {
@@ -186,8 +186,12 @@ fn a_card_whose_features_do_not_match_its_backbone_is_refused() {
 
 /// The scenario of issue 18: a new user of the 100 GTZAN clips overrides
 /// three Jazz and three Rock tracks and retrains. The new model must still
-/// know every genre, and be right on the eval clips (7–9) at least as often
-/// as the default model, minus one clip. Skips without `../shared/data`.
+/// know every genre, propose nothing wrong among the eval clips (7–9), and
+/// be right on them at least as often as the default model, minus two
+/// clips. (Minus one until issue 19: with the more strongly shrunk head,
+/// the default proposes 22 clips at 100 %, and after the retrain two of
+/// them lose one of their six votes, 5/6 → 4/6, under the 0.7 share, so
+/// they turn unsure, not wrong.) Skips without `../shared/data`.
 #[test]
 fn six_corrections_keep_every_genre_and_the_eval_clips() {
     let gtzan = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/gtzan-mini");
@@ -203,6 +207,7 @@ fn six_corrections_keep_every_genre_and_the_eval_clips() {
         let active = lib.active_model::<ModelCard>().unwrap().unwrap();
         let rows = lib.proposals(active.id, None).unwrap();
         let mut right = 0;
+        let mut wrong = 0;
         let mut genres = std::collections::BTreeSet::new();
         for r in &rows {
             let name = Path::new(&r.path)
@@ -219,11 +224,15 @@ fn six_corrections_keep_every_genre_and_the_eval_clips() {
                 genres.insert(g.clone());
             }
             let proposed = r.state == sonotag_core::proposal::ProposalState::Proposed;
-            if clip.starts_with(['7', '8', '9']) && proposed && r.genre.as_deref() == Some(&truth) {
-                right += 1;
+            if clip.starts_with(['7', '8', '9']) && proposed {
+                if r.genre.as_deref() == Some(&truth) {
+                    right += 1;
+                } else {
+                    wrong += 1;
+                }
             }
         }
-        (right, genres.len())
+        (right, wrong, genres.len())
     };
     // Review next: undecided tracks, the unsure ones first, each with the
     // two genres it is torn between.
@@ -232,7 +241,7 @@ fn six_corrections_keep_every_genre_and_the_eval_clips() {
     assert!(first.contains("unsure"), "{next}");
     assert!(next.contains("[between "), "{next}");
     let mut lib = Library::open(&db).unwrap();
-    let (default_right, _) = eval_right(&lib);
+    let (default_right, _, _) = eval_right(&lib);
     for (folder, genre) in [("jazz", "Jazz"), ("rock", "Rock")] {
         for clip in 0..3 {
             let path = gtzan.join(folder).join(format!("{folder}.0000{clip}.mp3"));
@@ -252,14 +261,18 @@ fn six_corrections_keep_every_genre_and_the_eval_clips() {
     )
     .unwrap();
     assert!(report.activated, "{report}");
-    let (right, genres) = eval_right(&lib);
+    let (right, wrong, genres) = eval_right(&lib);
     eprintln!("eval clips right after retrain: {right} of 30 (default {default_right}); {report}");
     assert!(
         genres >= 10,
         "every GTZAN genre is still proposed somewhere ({genres}): {report}"
     );
+    assert_eq!(
+        wrong, 0,
+        "eval clips proposed wrongly after retrain: {report}"
+    );
     assert!(
-        right + 1 >= default_right,
+        right + 2 >= default_right,
         "{right} of 30 eval clips right, default {default_right}"
     );
 }

@@ -9,7 +9,8 @@
 # Never add flare-game, nexuiz-music, megaglest-data or frozen-bubble-data:
 # they are kept for independent checks (issue 19).
 #
-# Usage: training/fetch-more-music.sh OUT    (needs apt-get, unzip, ffmpeg)
+# Usage: training/fetch-more-music.sh OUT    (needs apt-get, unzip, ffmpeg;
+# about 1.6 GB is downloaded, 0ad-data being most of it)
 set -euo pipefail
 out=${1:?usage: fetch-more-music.sh OUT}
 mkdir -p "$out"
@@ -17,12 +18,20 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-pkgs=(ufoai-music openclonk-data fretsonfire-songs-muldjord)
+pkgs=(ufoai-music openclonk-data fretsonfire-songs-muldjord 0ad-data)
 if ! (cd "$work" && apt-get download "${pkgs[@]}" >/dev/null 2>&1); then
   apt-get update -qq >/dev/null
   (cd "$work" && apt-get download "${pkgs[@]}" >/dev/null)
 fi
-for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
+# 0ad-data unpacks to 3 GB; only its game archive is needed.
+zero_ad=./usr/share/games/0ad/mods/public/public.zip
+for deb in "$work"/*.deb; do
+  case $(basename "$deb") in
+    0ad-data_*) mkdir -p "$work/root" && dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work/root" "$zero_ad" ;;
+    *) dpkg-deb -x "$deb" "$work/root" ;;
+  esac
+  rm "$deb"
+done
 r="$work/root/usr/share"
 
 labels="$out/labels.tsv"
@@ -67,4 +76,17 @@ for d in "$r"/games/fretsonfire/data/songs/muldjord/*/; do
   printf 'metal\t%s\ttrain\tCC-BY-SA-3.0\tmuldjord\t%s\n' "muldjord/$name.ogg" \
     "readme: composed by El Senator of the danish metal band Muldjord" >> "$labels"
 done
+# 0 A.D. (0ad-data; the Debian copyright file puts every file under
+# CC-BY-SA-3.0). gui/credits/texts/audio.json credits the score to its lead
+# composer and the live soloists of an orchestra: cello, viola and violin,
+# harp, flute, trumpet. Left out: the 8-bit bonus track and the two taiko
+# drum pieces, which are not orchestral.
+(cd "$work" && unzip -q "$work/root/$zero_ad" 'audio/music/*.ogg' -d 0ad)
+zad=()
+for f in "$work"/0ad/audio/music/*.ogg; do
+  case $(basename "$f") in 0_8Bit_Bonus_Track.ogg | Taiko_*.ogg) continue ;; esac
+  zad+=("$f")
+done
+add classical 0ad CC-BY-SA-3.0 "orchestral score; credits (gui/credits/texts/audio.json) name its composers and soloists on cello, viola, violin, harp, flute and trumpet" "${zad[@]}"
+
 echo "wrote $(($(wc -l < "$labels") - 1)) labelled files to $out"

@@ -66,12 +66,18 @@ pub enum Command {
     },
     /// Train a model from labelled files (TSV: genre, path[, split])
     Train(TrainArgs),
-    /// Write musicnn embeddings of labelled files as JSON lines (genre, path,
-    /// split, patches × 200 values), for analysis outside Sonotag
+    /// Write a backbone's embeddings of labelled files as JSON lines (genre,
+    /// path, split, source, patches × width values), for analysis outside
+    /// Sonotag
     Embed {
         /// Labels TSV files (genre, path[, split])
         #[arg(long = "labels", value_name = "TSV", required = true)]
         labels: Vec<PathBuf>,
+        /// Which pretrained network embeds the patches
+        #[arg(long, default_value = "musicnn-msd",
+              value_parser = clap::builder::PossibleValuesParser::new(
+                  sonotag_core::ml::backbone::BackboneSpec::names().into_iter().filter(|n| *n != "scratch-cnn")))]
+        backbone: String,
         /// Evenly spaced patches per track at most
         #[arg(long, default_value_t = 30)]
         max_patches: usize,
@@ -287,6 +293,10 @@ pub struct TrainArgs {
     /// Cross-validation folds for calibrating a pretrained backbone's thresholds
     #[arg(long, default_value_t = 10)]
     pub folds: usize,
+    /// The head's inverse regularisation strength (scikit-learn's C) on a
+    /// pretrained backbone; smaller shrinks it more
+    #[arg(long, default_value_t = sonotag_core::ml::head::HeadOptions::default().c)]
+    pub head_c: f64,
     /// Leave out rows whose path has this folder (a source-disjoint check)
     #[arg(long)]
     pub exclude_folder: Vec<String>,

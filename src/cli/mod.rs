@@ -61,9 +61,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Train(args) => model_cmds::train(&paths, args),
         Command::Embed {
             labels,
+            backbone,
             max_patches,
             out,
-        } => model_cmds::embed(&paths, labels, max_patches, out),
+        } => model_cmds::embed(&paths, labels, &backbone, max_patches, out),
         Command::SimulateCorrections {
             labels,
             library,

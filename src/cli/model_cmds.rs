@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sonotag_core::cancel::Cancel;
 use sonotag_core::config::genres::Vocabulary;
 use sonotag_core::config::paths::Paths;
-use sonotag_core::ml::backbone::BackboneSpec;
 use sonotag_core::ml::backbone::musicnn;
+use sonotag_core::ml::backbone::{Backbone, BackboneSpec};
 use sonotag_core::ml::corrections::RetrainOptions;
 use sonotag_core::ml::eval::{self, EvalReport};
 use sonotag_core::ml::model::ModelCard;
@@ -61,10 +61,14 @@ pub fn train_cmd(
     Ok(())
 }
 
-/// `sonotag embed`: musicnn embeddings of labelled files as JSON lines.
-pub fn embed_cmd(rows: &[LabelRow], max_patches: usize, out: &Path) -> anyhow::Result<()> {
+/// `sonotag embed`: a backbone's embeddings of labelled files as JSON lines.
+pub fn embed_cmd(
+    backbone: &dyn Backbone,
+    rows: &[LabelRow],
+    max_patches: usize,
+    out: &Path,
+) -> anyhow::Result<()> {
     use std::io::Write;
-    let backbone = musicnn::shared(&shipped_musicnn()?)?;
     let inputs: Vec<(PathBuf, usize)> = rows
         .iter()
         .enumerate()
@@ -73,7 +77,7 @@ pub fn embed_cmd(rows: &[LabelRow], max_patches: usize, out: &Path) -> anyhow::R
     let pb = bar(inputs.len(), "tracks");
     let cache = transfer::default_cache_dir();
     let (tracks, skipped) = transfer::embed_tracks(
-        backbone.as_ref(),
+        backbone,
         &inputs,
         max_patches,
         cache.as_deref(),
@@ -92,6 +96,7 @@ pub fn embed_cmd(rows: &[LabelRow], max_patches: usize, out: &Path) -> anyhow::R
             "genre": row.genre,
             "path": row.path,
             "split": row.split,
+            "source": row.source,
             "embeddings": t.embeddings.chunks(t.dim).collect::<Vec<_>>(),
         });
         writeln!(file, "{line}")?;
@@ -502,6 +507,7 @@ pub fn simulate_cmd(
                 embeddings: t.embeddings.clone(),
                 dim: t.dim,
                 genre: row.genre.clone(),
+                source: row.source.clone(),
             };
             let is_eval = row.split == Some(scratch_training::Split::Eval);
             if library == "eval" {
@@ -575,6 +581,7 @@ pub fn train(paths: &Paths, args: super::args::TrainArgs) -> anyhow::Result<Exit
             target_precision: args.target_precision,
             backbone: BackboneSpec::parse(&args.backbone).expect("clap checked the value"),
             folds: args.folds,
+            head_c: args.head_c,
             command_line: format!("sonotag {command_line}"),
         },
         &rows,
@@ -587,11 +594,15 @@ pub fn train(paths: &Paths, args: super::args::TrainArgs) -> anyhow::Result<Exit
 pub fn embed(
     paths: &Paths,
     labels: Vec<PathBuf>,
+    backbone: &str,
     max_patches: usize,
     out: PathBuf,
 ) -> anyhow::Result<ExitCode> {
     let (rows, _) = read_all_labels(paths, &labels)?;
-    embed_cmd(&rows, max_patches, &out)?;
+    let spec = BackboneSpec::parse(backbone).expect("clap checked the value");
+    let backbone = sonotag_core::ml::backbone::open(&spec, &shipped_musicnn()?)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    embed_cmd(backbone.as_ref(), &rows, max_patches, &out)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -23,8 +23,23 @@ pub fn path_for(model_base: &Path) -> PathBuf {
     with_ext(model_base, "base.safetensors")
 }
 
-/// Writes `tracks` as the base set of the model at `model_base`.
-pub fn save(model_base: &Path, tracks: &[TrackEmbeddings]) -> anyhow::Result<PathBuf> {
+/// A base set as read back: each track, and the source it came from as a
+/// number (equal numbers, same source; `None` in sets written before
+/// sources were kept), so a retrain can leave sources out whole when it
+/// calibrates, as training did.
+pub struct BaseSet {
+    pub tracks: Vec<TrackEmbeddings>,
+    pub sources: Vec<Option<u32>>,
+}
+
+/// Writes `tracks` (from `sources`, one name per track) as the base set of
+/// the model at `model_base`.
+pub fn save(
+    model_base: &Path,
+    tracks: &[TrackEmbeddings],
+    sources: &[String],
+) -> anyhow::Result<PathBuf> {
+    assert_eq!(tracks.len(), sources.len(), "one source per track");
     let device = Device::Cpu;
     let all: Vec<f32> = tracks
         .iter()
@@ -32,6 +47,14 @@ pub fn save(model_base: &Path, tracks: &[TrackEmbeddings]) -> anyhow::Result<Pat
         .collect();
     let patches: Vec<u32> = tracks.iter().map(|t| t.patches() as u32).collect();
     let classes: Vec<u32> = tracks.iter().map(|t| t.class as u32).collect();
+    let weights: Vec<f32> = tracks.iter().map(|t| t.weight).collect();
+    let mut names: Vec<&String> = sources.iter().collect();
+    names.sort();
+    names.dedup();
+    let source_ids: Vec<u32> = sources
+        .iter()
+        .map(|s| names.binary_search(&s).expect("every source is named") as u32)
+        .collect();
     let dim = tracks.first().map_or(1, |t| t.dim);
     let rows = all.len() / dim;
     let mut tensors = HashMap::new();
@@ -47,6 +70,14 @@ pub fn save(model_base: &Path, tracks: &[TrackEmbeddings]) -> anyhow::Result<Pat
         "classes".to_string(),
         Tensor::from_vec(classes, tracks.len(), &device)?,
     );
+    tensors.insert(
+        "weights".to_string(),
+        Tensor::from_vec(weights, tracks.len(), &device)?,
+    );
+    tensors.insert(
+        "sources".to_string(),
+        Tensor::from_vec(source_ids, tracks.len(), &device)?,
+    );
     let path = path_for(model_base);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -58,7 +89,7 @@ pub fn save(model_base: &Path, tracks: &[TrackEmbeddings]) -> anyhow::Result<Pat
 
 /// Reads the base set of the model at `model_base`; `classes` is the number
 /// of classes of its card (a class index beyond it is damage).
-pub fn load(model_base: &Path, classes: usize) -> anyhow::Result<Vec<TrackEmbeddings>> {
+pub fn load(model_base: &Path, classes: usize) -> anyhow::Result<BaseSet> {
     let path = path_for(model_base);
     let tensors = candle_core::safetensors::load(&path, &Device::Cpu)
         .map_err(|e| anyhow::anyhow!("cannot read the base set {}: {e}", path.display()))?;
@@ -72,9 +103,21 @@ pub fn load(model_base: &Path, classes: usize) -> anyhow::Result<Vec<TrackEmbedd
     let embeddings: Vec<f32> = stored.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
     let patches: Vec<u32> = get("patches")?.to_vec1()?;
     let class_of: Vec<u32> = get("classes")?.to_vec1()?;
+    // Sets written before tracks had weights: every track weighs 1.
+    let weights: Vec<f32> = match tensors.get("weights") {
+        Some(w) => w.to_vec1()?,
+        None => vec![1.0; patches.len()],
+    };
+    let sources: Vec<Option<u32>> = match tensors.get("sources") {
+        Some(s) => s.to_vec1::<u32>()?.into_iter().map(Some).collect(),
+        None => vec![None; patches.len()],
+    };
     let total: usize = patches.iter().map(|&p| p as usize).sum();
     anyhow::ensure!(
         patches.len() == class_of.len()
+            && weights.len() == patches.len()
+            && sources.len() == patches.len()
+            && weights.iter().all(|w| w.is_finite() && *w >= 0.0)
             && dim > 0
             && total * dim == embeddings.len()
             && class_of.iter().all(|&c| (c as usize) < classes),
@@ -83,17 +126,21 @@ pub fn load(model_base: &Path, classes: usize) -> anyhow::Result<Vec<TrackEmbedd
     );
     let mut out = Vec::with_capacity(patches.len());
     let mut at = 0;
-    for (i, (&p, &c)) in patches.iter().zip(&class_of).enumerate() {
+    for (i, ((&p, &c), &weight)) in patches.iter().zip(&class_of).zip(&weights).enumerate() {
         let n = p as usize * dim;
         out.push(TrackEmbeddings {
             path: PathBuf::from(format!("base track {i}")),
             class: c as usize,
             embeddings: embeddings[at..at + n].to_vec(),
             dim,
+            weight,
         });
         at += n;
     }
-    Ok(out)
+    Ok(BaseSet {
+        tracks: out,
+        sources,
+    })
 }
 
 #[cfg(test)]
@@ -111,13 +158,18 @@ mod tests {
                 class: i % 2,
                 embeddings: (0..(i + 1) * 200).map(|k| k as f32 / 64.0).collect(),
                 dim: 200,
+                weight: 0.5 + i as f32,
             })
             .collect();
-        save(&base, &tracks).unwrap();
+        let sources = ["b", "a", "b"].map(String::from);
+        save(&base, &tracks, &sources).unwrap();
         let back = load(&base, 2).unwrap();
+        assert_eq!(back.sources, vec![Some(1), Some(0), Some(1)]);
+        let back = back.tracks;
         assert_eq!(back.len(), 3);
         for (a, b) in tracks.iter().zip(&back) {
             assert_eq!(a.class, b.class);
+            assert_eq!(a.weight, b.weight);
             assert_eq!(a.patches(), b.patches());
             for (x, y) in a.embeddings.iter().zip(&b.embeddings) {
                 assert!((x - y).abs() <= x.abs() * 1e-3 + 1e-3);

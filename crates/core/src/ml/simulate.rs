@@ -31,6 +31,9 @@ pub struct SimTrack {
     /// The backbone's embedding width.
     pub dim: usize,
     pub genre: String,
+    /// Where it comes from (a labels row's source), for the base set's
+    /// weights and cross-validation as training gives them.
+    pub source: String,
 }
 
 /// In what order the simulated user reviews tracks.
@@ -112,16 +115,26 @@ fn retrained(
         }
     }
     classes.sort();
+    // The base set as training weighs it: each source of a genre alike.
+    let base_weights = crate::ml::transfer::source_weights(
+        &base
+            .iter()
+            .map(|t| classes.iter().position(|c| *c == t.genre).unwrap_or(0))
+            .collect::<Vec<_>>(),
+        &base.iter().map(|t| t.source.clone()).collect::<Vec<_>>(),
+    );
     let samples: Vec<Sample> = base
         .iter()
-        .map(|t| (t, 1.0))
-        .chain(decided.iter().map(|t| (*t, weight)))
-        .filter_map(|(t, w)| {
+        .zip(base_weights)
+        .map(|(t, w)| (t, w, t.source.clone()))
+        .chain(decided.iter().map(|t| (*t, weight, String::new())))
+        .filter_map(|(t, w, source)| {
             Some(Sample {
                 class: classes.iter().position(|c| *c == t.genre)?,
                 embeddings: t.embeddings.clone(),
                 weight: w,
                 track: None,
+                source,
                 dim: t.dim,
             })
         })
@@ -152,6 +165,7 @@ fn proposals(
                 class: 0,
                 weight: 1.0,
                 track: None,
+                source: String::new(),
                 dim: t.dim,
             };
             vote::vote(&voting_probabilities(head, &s), classes, thresholds)

@@ -142,16 +142,56 @@ pub fn calibrate_for_unseen(
         })
 }
 
+/// The least share of validation tracks chosen thresholds must propose for.
+/// Thresholds that reach the target only by proposing for a handful of
+/// tracks leave a user nearly everything to do: they count as missing it.
+pub const MIN_COVERAGE: f32 = 0.25;
+
+/// How [`choose_thresholds`] came by its pair.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Choice {
+    /// The target reached, overall and on the unseen tracks, for at least
+    /// [`MIN_COVERAGE`] of the tracks.
+    Reached(Calibration),
+    /// Out of reach: the pair most precise on the unseen tracks that still
+    /// proposes for [`MIN_COVERAGE`] of them.
+    MostPrecise(Calibration),
+    /// No pair proposes for that many.
+    None,
+}
+
+/// The thresholds training and retraining ship: [`calibrate_for_unseen`]
+/// when it reaches the target for [`MIN_COVERAGE`] of the tracks, else
+/// [`most_precise`].
+pub fn choose_thresholds(
+    tracks: &[LabelledTrack],
+    unseen: &[bool],
+    classes: usize,
+    target_precision: f32,
+) -> Choice {
+    match calibrate_for_unseen(tracks, unseen, classes, target_precision)
+        .filter(|c| c.coverage + 1e-6 >= MIN_COVERAGE)
+    {
+        Some(c) => Choice::Reached(c),
+        None => most_precise(tracks, unseen, classes, MIN_COVERAGE)
+            .map_or(Choice::None, Choice::MostPrecise),
+    }
+}
+
 /// When no thresholds reach the target: the pair most precise on the
 /// unseen tracks (on all when none is marked) that still labels at least
-/// `min_coverage` of all tracks; ties go to the higher coverage.
+/// `min_coverage` of all tracks. Pairs within [`PRECISION_SLACK`] of that
+/// precision count as tied, and of those the one labelling the most tracks
+/// wins: many pairs are nearly as precise, and without the slack a track
+/// more or less (a retrain's few decisions) swings the choice between
+/// pairs that leave very different numbers of tracks unsure.
 pub fn most_precise(
     tracks: &[LabelledTrack],
     unseen: &[bool],
     classes: usize,
     min_coverage: f32,
 ) -> Option<Calibration> {
-    candidates(tracks, unseen, classes)
+    let eligible: Vec<(f32, Calibration)> = candidates(tracks, unseen, classes)
         .filter_map(|(th, all, elsewhere)| {
             let judged = elsewhere.unwrap_or(all);
             (judged.labelled > 0 && all.coverage() + 1e-6 >= min_coverage).then(|| {
@@ -163,19 +203,29 @@ pub fn most_precise(
                 (judged.precision(), c)
             })
         })
+        .collect();
+    let best = eligible.iter().map(|(p, _)| *p).fold(f32::MIN, f32::max);
+    eligible
+        .into_iter()
+        .filter(|(p, _)| *p + PRECISION_SLACK + 1e-6 >= best)
         .fold(
             None,
-            |best: Option<(f32, Calibration)>, (key, c)| match best {
-                Some((k, b))
-                    if key < k - 1e-6 || ((key - k).abs() <= 1e-6 && c.coverage <= b.coverage) =>
+            |kept: Option<(f32, Calibration)>, (p, c)| match kept {
+                Some((kp, k))
+                    if c.coverage < k.coverage - 1e-6
+                        || ((c.coverage - k.coverage).abs() <= 1e-6 && p <= kp) =>
                 {
-                    Some((k, b))
+                    Some((kp, k))
                 }
-                _ => Some((key, c)),
+                _ => Some((p, c)),
             },
         )
         .map(|(_, c)| c)
 }
+
+/// Precision on the unseen tracks within which [`most_precise`] prefers
+/// the pair that proposes more.
+pub const PRECISION_SLACK: f32 = 0.01;
 
 /// Every pair of the threshold grid with the [`Score`] of all tracks and,
 /// when some are marked `unseen`, of those alone.

@@ -37,6 +37,8 @@ pub struct TrainRequest {
     pub backbone: BackboneSpec,
     /// Cross-validation folds (pretrained backbones).
     pub folds: usize,
+    /// The head's C (pretrained backbones; [`HeadOptions::c`]).
+    pub head_c: f64,
     /// How it was asked for, recorded in the card.
     pub command_line: String,
 }
@@ -248,7 +250,7 @@ fn train_transfer(
     let backbone =
         crate::ml::backbone::open(&args.backbone, &args.out).map_err(anyhow::Error::msg)?;
     let cache = transfer::default_cache_dir();
-    let (tracks, skipped) = transfer::embed_tracks(
+    let (mut tracks, skipped) = transfer::embed_tracks(
         backbone.as_ref(),
         inputs,
         args.max_slices,
@@ -259,6 +261,7 @@ fn train_transfer(
     let opts = TransferOptions {
         head: HeadOptions {
             seed: args.seed,
+            c: args.head_c,
             ..Default::default()
         },
         folds: args.folds,
@@ -274,6 +277,7 @@ fn train_transfer(
                 .to_string()
         })
         .collect();
+    transfer::weigh_by_source(&mut tracks, &sources);
     let trained = transfer::train_head_model(&tracks, &sources, classes.len(), &opts)?;
     let metrics = trained
         .unseen_sources
@@ -294,7 +298,7 @@ fn train_transfer(
         })
         .collect();
     // What every retrain of this model starts from.
-    let base_set = crate::ml::base_set::save(&args.out, &tracks)?;
+    let base_set = crate::ml::base_set::save(&args.out, &tracks, &sources)?;
     events(Progress::Note(format!(
         "base set for retraining: {} ({} tracks)",
         base_set.display(),
@@ -311,7 +315,7 @@ fn train_transfer(
     }
     let mut notes = trained.notes;
     notes.push(format!(
-        "head: multinomial logistic regression on standardised {}-d {} embeddings, every patch a sample (at most {} per track), tracks and genres weighted equally, C = {}, {} full-batch AdamW steps",
+        "head: multinomial logistic regression on standardised {}-d {} embeddings, every patch a sample (at most {} per track), genres weighted equally and within a genre each source, C = {}, {} full-batch AdamW steps",
         backbone.embedding_width(),
         backbone.name(),
         args.max_slices,

@@ -317,13 +317,16 @@ pub fn retrain_head(
     classes.sort();
     let class_of = |g: &str| classes.iter().position(|c| c == g);
     let mut samples: Vec<Sample> = base
+        .tracks
         .into_iter()
-        .filter_map(|t: TrackEmbeddings| {
+        .zip(base.sources)
+        .filter_map(|(t, source): (TrackEmbeddings, Option<u32>)| {
             Some(Sample {
                 class: class_of(&root_card.classes[t.class])?,
                 embeddings: t.embeddings,
-                weight: 1.0,
+                weight: t.weight,
                 track: None,
+                source: source.map_or(String::new(), |s| format!("base source {s}")),
                 dim: t.dim,
             })
         })
@@ -350,6 +353,7 @@ pub fn retrain_head(
                 opts.user_weight
             },
             track: Some((l.track_id, l.source)),
+            source: String::new(),
             dim,
         });
     }
@@ -364,7 +368,7 @@ pub fn retrain_head(
         started.elapsed().as_secs_f64()
     );
 
-    let votes = out_of_fold_votes(&samples, classes.len(), opts, &cv_opts)?;
+    let out_of_fold = out_of_fold_votes(&samples, classes.len(), opts, &cv_opts)?;
     tracing::debug!(
         "retrain: cross-validation after {:.2} s",
         started.elapsed().as_secs_f64()
@@ -392,7 +396,7 @@ pub fn retrain_head(
                 continue;
             };
             judged += 1;
-            let new = vote::vote(&votes[i], classes.len(), PLURALITY);
+            let new = vote::vote(&out_of_fold.votes[i], classes.len(), PLURALITY);
             new_right += usize::from(new.winner == Some(s.class));
             let old = vote::vote(&reference.probabilities, root.card.classes.len(), PLURALITY);
             reference_right += usize::from(
@@ -416,11 +420,11 @@ pub fn retrain_head(
         } => new_right >= reference_right,
     };
 
-    let (thresholds, calibrated) = match calibrate_thresholds(&samples, votes, classes.len(), opts)
-    {
-        Some(t) => (t, true),
-        None => (parent.card.thresholds, false),
-    };
+    let (thresholds, calibrated) =
+        match calibrate_thresholds(&samples, out_of_fold, classes.len(), opts) {
+            Some(t) => (t, true),
+            None => (parent.card.thresholds, false),
+        };
     let all: Vec<&Sample> = samples.iter().collect();
     let head = fit(&all, classes.len(), &head_opts)?;
     tracing::debug!(

@@ -4,7 +4,7 @@
 
 use crate::catalog::analyse;
 use crate::ml::head::{HeadOptions, LinearHead};
-use crate::ml::transfer::assign_folds;
+use crate::ml::transfer::group_by_source;
 use crate::ml::vote;
 use crate::proposal::Thresholds;
 use crate::store::DecisionSource;
@@ -19,6 +19,9 @@ pub(crate) struct Sample {
     pub class: usize,
     pub weight: f32,
     pub track: Option<(i64, DecisionSource)>,
+    /// The base-set source it comes from; empty for a library track (and
+    /// in base sets that kept no sources): never left out whole.
+    pub source: String,
     /// The backbone's embedding width.
     pub dim: usize,
 }
@@ -64,51 +67,71 @@ pub(crate) const PLURALITY: Thresholds = Thresholds {
 };
 
 /// Every sample's voting-patch probabilities from a head trained without
-/// it (`opts.folds`-fold cross-validation, stratified by class): what the
-/// thresholds are calibrated on and what the guard judges the user's
-/// decided tracks by. One cross-validation serves both.
+/// it: what the thresholds are calibrated on and what the guard judges the
+/// user's decided tracks by. One cross-validation serves both. As in
+/// training, each base source that can be left out whole is
+/// ([`group_by_source`]); the user's tracks and the rest go into
+/// `opts.folds` folds, stratified by class.
 pub(crate) fn out_of_fold_votes(
     samples: &[Sample],
     classes: usize,
     opts: &RetrainOptions,
     cv_opts: &HeadOptions,
-) -> anyhow::Result<Vec<Vec<f32>>> {
-    let fold_of = assign_folds(
+) -> anyhow::Result<OutOfFold> {
+    let grouping = group_by_source(
         &samples.iter().map(|s| s.class).collect::<Vec<_>>(),
+        &samples.iter().map(|s| s.source.clone()).collect::<Vec<_>>(),
         opts.folds,
         opts.seed,
     );
     let mut votes = vec![Vec::new(); samples.len()];
     for (i, p) in out_of_fold(
         samples,
-        &fold_of,
-        opts.folds,
+        &grouping.group_of,
+        grouping.groups,
         classes,
         cv_opts,
         voting_probabilities,
     )? {
         votes[i] = p;
     }
-    Ok(votes)
+    Ok(OutOfFold {
+        votes,
+        unseen: grouping.unseen,
+    })
+}
+
+/// [`out_of_fold_votes`]: each sample's votes, and whether its source was
+/// left out whole.
+pub(crate) struct OutOfFold {
+    pub votes: Vec<Vec<f32>>,
+    pub unseen: Vec<bool>,
 }
 
 /// Thresholds for `opts.target_precision` on the out-of-fold votes of
-/// every sample, base and library alike, each counted once. (Counting a
+/// every sample, base and library alike, each counted once, chosen as
+/// training chooses them ([`vote::choose_thresholds`]: the target on the
+/// sources left out too, else the most precise pair there). (Counting a
 /// decision with its training weight was tried: on the simulated
 /// corrections it let a few tracks swing the thresholds and lost
-/// precision, README "Retraining".) `None` when the target is out of reach.
+/// precision, README "Retraining".) `None` when no pair proposes for
+/// enough tracks.
 pub(crate) fn calibrate_thresholds(
     samples: &[Sample],
-    votes: Vec<Vec<f32>>,
+    out_of_fold: OutOfFold,
     classes: usize,
     opts: &RetrainOptions,
 ) -> Option<Thresholds> {
-    let tracks: Vec<vote::LabelledTrack> = votes
+    let tracks: Vec<vote::LabelledTrack> = out_of_fold
+        .votes
         .into_iter()
         .zip(samples)
         .map(|(v, s)| (v, s.class))
         .collect();
-    vote::calibrate(&tracks, classes, opts.target_precision).map(|c| c.thresholds)
+    match vote::choose_thresholds(&tracks, &out_of_fold.unseen, classes, opts.target_precision) {
+        vote::Choice::Reached(c) | vote::Choice::MostPrecise(c) => Some(c.thresholds),
+        vote::Choice::None => None,
+    }
 }
 
 /// Cross-validation: for each fold `f` a head trained on every sample not
