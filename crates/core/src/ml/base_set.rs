@@ -62,21 +62,17 @@ pub fn save(
         "embeddings".to_string(),
         Tensor::from_vec(all, (rows, dim), &device)?.to_dtype(DType::F16)?,
     );
-    tensors.insert(
-        "patches".to_string(),
-        Tensor::from_vec(patches, tracks.len(), &device)?,
-    );
-    tensors.insert(
-        "classes".to_string(),
-        Tensor::from_vec(classes, tracks.len(), &device)?,
-    );
+    let n = tracks.len();
+    for (name, values) in [
+        ("patches", patches),
+        ("classes", classes),
+        ("sources", source_ids),
+    ] {
+        tensors.insert(name.to_string(), Tensor::from_vec(values, n, &device)?);
+    }
     tensors.insert(
         "weights".to_string(),
-        Tensor::from_vec(weights, tracks.len(), &device)?,
-    );
-    tensors.insert(
-        "sources".to_string(),
-        Tensor::from_vec(source_ids, tracks.len(), &device)?,
+        Tensor::from_vec(weights, n, &device)?,
     );
     let path = path_for(model_base);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
