@@ -419,6 +419,26 @@ mod tests {
     }
 
     #[test]
+    fn each_source_of_a_genre_weighs_alike_and_the_genre_keeps_its_total() {
+        // Genre 0: six tracks of source a, two of b; genre 1: one of c.
+        let classes = [0, 0, 0, 0, 0, 0, 0, 0, 1];
+        let sources: Vec<String> = ["a", "a", "a", "a", "a", "a", "b", "b", "c"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let w = source_weights(&classes, &sources);
+        // 8 tracks, 2 sources: each source sums to 4.
+        assert!(
+            w[..6].iter().all(|&x| (x - 4.0 / 6.0).abs() < 1e-6),
+            "{w:?}"
+        );
+        assert!(w[6..8].iter().all(|&x| (x - 2.0).abs() < 1e-6), "{w:?}");
+        assert_eq!(w[8], 1.0);
+        let genre0: f32 = w[..8].iter().sum();
+        assert!((genre0 - 8.0).abs() < 1e-5);
+    }
+
+    #[test]
     fn folds_are_stratified_and_cover_every_fold() {
         let classes = [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2];
         let folds = assign_folds(&classes, 5, 1);

@@ -456,4 +456,38 @@ mod tests {
         let held = score(&tracks, 2, strict.thresholds, |i| unseen[i]);
         assert_eq!((held.labelled, held.right), (1, 1));
     }
+
+    #[test]
+    fn a_target_reached_for_a_handful_of_tracks_counts_as_missed() {
+        // One confident right track and seven confidently wrong ones: only
+        // slice 0.9 reaches 95 %, for one track in eight.
+        let mut tracks: Vec<LabelledTrack> = vec![(slices(&[(0, 0.99), (0, 0.99)], 2), 0)];
+        tracks.extend((0..7).map(|_| (slices(&[(1, 0.8), (1, 0.8)], 2), 0)));
+        let narrow = calibrate(&tracks, 2, 0.95).unwrap();
+        assert!(narrow.coverage < MIN_COVERAGE);
+        match choose_thresholds(&tracks, &[], 2, 0.95) {
+            Choice::MostPrecise(c) => assert!(c.coverage + 1e-6 >= MIN_COVERAGE, "{c:?}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn within_a_point_of_the_best_precision_the_pair_proposing_more_wins() {
+        // 120 tracks right at 0.95, one wrong at 0.85, 39 wrong at 0.55. A
+        // slice threshold above 0.85 is right 120 of 120; from 0.6 to 0.8 it
+        // is right 120 of 121 (99.2 %, within a point) and proposes more.
+        let mut tracks: Vec<LabelledTrack> = (0..120)
+            .map(|_| (slices(&[(0, 0.95), (0, 0.95)], 2), 0))
+            .collect();
+        tracks.push((slices(&[(1, 0.85), (1, 0.85)], 2), 0));
+        tracks.extend((0..39).map(|_| (slices(&[(1, 0.55), (1, 0.55)], 2), 0)));
+        // A target nothing reaches: the most precise pair, with the slack.
+        let c = most_precise(&tracks, &[], 2, MIN_COVERAGE).unwrap();
+        assert!((c.coverage - 121.0 / 160.0).abs() < 1e-6, "{c:?}");
+        assert!(c.thresholds.slice > 0.5 && c.thresholds.slice <= 0.8);
+        assert_eq!(
+            choose_thresholds(&tracks, &[], 2, 1.01),
+            Choice::MostPrecise(c)
+        );
+    }
 }
