@@ -103,6 +103,7 @@ fn retrained(
     decided: &[&SimTrack],
     weight: f32,
     opts: &RetrainOptions,
+    current: Option<Thresholds>,
 ) -> anyhow::Result<(Vec<String>, crate::ml::head::LinearHead, Thresholds)> {
     let mut classes = classes_of(base);
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
@@ -145,7 +146,8 @@ fn retrained(
         ..Default::default()
     };
     let votes = out_of_fold_votes(&samples, classes.len(), opts, &cv_options(&head_opts))?;
-    let thresholds = calibrate_thresholds(&samples, votes, classes.len(), opts).unwrap_or_default();
+    let thresholds =
+        calibrate_thresholds(&samples, votes, classes.len(), opts, current).unwrap_or_default();
     let all: Vec<&Sample> = samples.iter().collect();
     let head = fit(&all, classes.len(), &head_opts)?;
     Ok((classes, head, thresholds))
@@ -194,7 +196,7 @@ pub fn curves(
     plan: &Plan,
     opts: &RetrainOptions,
 ) -> anyhow::Result<Vec<CurvePoint>> {
-    let first = retrained(base, &[], 1.0, opts)?;
+    let first = retrained(base, &[], 1.0, opts, None)?;
     let mut shuffled: Vec<usize> = (0..library.len()).collect();
     let mut rng = Rng::new(opts.seed);
     for i in (1..shuffled.len()).rev() {
@@ -249,7 +251,7 @@ pub fn curves(
                     };
                     reviewed.extend(next.into_iter().take(stop - reviewed.len()));
                     let decided: Vec<&SimTrack> = reviewed.iter().map(|&i| &library[i]).collect();
-                    model = retrained(base, &decided, weight, opts)?;
+                    model = retrained(base, &decided, weight, opts, Some(model.2))?;
                 }
                 if plan.ks.iter().any(|&k| k.min(library.len()) == stop) {
                     out.push(measure(library, &reviewed, &model, order, weight));

@@ -537,6 +537,7 @@ pub fn train_head_model(
         &grouping.unseen,
         classes,
         opts.target_precision,
+        None,
     ) {
         Choice::Reached(c) => {
             notes.push(format!(

@@ -162,19 +162,60 @@ pub enum Choice {
 
 /// The thresholds training and retraining ship: [`calibrate_for_unseen`]
 /// when it reaches the target for [`MIN_COVERAGE`] of the tracks, else
-/// [`most_precise`].
+/// [`most_precise`]. `current`, the pair in force before (a retrain's
+/// parent), is kept when it is as good by the same rule within
+/// [`PRECISION_SLACK`]: proposals should not change under a user's feet
+/// for a difference a track or two makes.
 pub fn choose_thresholds(
     tracks: &[LabelledTrack],
     unseen: &[bool],
     classes: usize,
     target_precision: f32,
+    current: Option<Thresholds>,
 ) -> Choice {
+    let any_unseen = unseen.iter().any(|&u| u);
+    let judge = |th: Thresholds| {
+        let all = score(tracks, classes, th, |_| true);
+        let elsewhere = if any_unseen {
+            score(tracks, classes, th, |i| unseen.get(i) == Some(&true))
+        } else {
+            all
+        };
+        let c = Calibration {
+            thresholds: th,
+            precision: all.precision(),
+            coverage: all.coverage(),
+        };
+        (c, elsewhere)
+    };
+    let current = current
+        .map(judge)
+        .filter(|(c, elsewhere)| elsewhere.labelled > 0 && c.coverage + 1e-6 >= MIN_COVERAGE);
     match calibrate_for_unseen(tracks, unseen, classes, target_precision)
         .filter(|c| c.coverage + 1e-6 >= MIN_COVERAGE)
     {
-        Some(c) => Choice::Reached(c),
-        None => most_precise(tracks, unseen, classes, MIN_COVERAGE)
-            .map_or(Choice::None, Choice::MostPrecise),
+        Some(best) => Choice::Reached(
+            current
+                .filter(|(c, elsewhere)| {
+                    c.precision + 1e-6 >= target_precision
+                        && elsewhere.precision() + 1e-6 >= target_precision
+                        && c.coverage + PRECISION_SLACK + 1e-6 >= best.coverage
+                })
+                .map_or(best, |(c, _)| c),
+        ),
+        None => match most_precise(tracks, unseen, classes, MIN_COVERAGE) {
+            Some(best) => {
+                let best_elsewhere = judge(best.thresholds).1.precision();
+                Choice::MostPrecise(
+                    current
+                        .filter(|(_, elsewhere)| {
+                            elsewhere.precision() + PRECISION_SLACK + 1e-6 >= best_elsewhere
+                        })
+                        .map_or(best, |(c, _)| c),
+                )
+            }
+            None => Choice::None,
+        },
     }
 }
 
@@ -465,7 +506,7 @@ mod tests {
         tracks.extend((0..7).map(|_| (slices(&[(1, 0.8), (1, 0.8)], 2), 0)));
         let narrow = calibrate(&tracks, 2, 0.95).unwrap();
         assert!(narrow.coverage < MIN_COVERAGE);
-        match choose_thresholds(&tracks, &[], 2, 0.95) {
+        match choose_thresholds(&tracks, &[], 2, 0.95, None) {
             Choice::MostPrecise(c) => assert!(c.coverage + 1e-6 >= MIN_COVERAGE, "{c:?}"),
             other => panic!("{other:?}"),
         }
@@ -486,7 +527,24 @@ mod tests {
         assert!((c.coverage - 121.0 / 160.0).abs() < 1e-6, "{c:?}");
         assert!(c.thresholds.slice > 0.5 && c.thresholds.slice <= 0.8);
         assert_eq!(
-            choose_thresholds(&tracks, &[], 2, 1.01),
+            choose_thresholds(&tracks, &[], 2, 1.01, None),
+            Choice::MostPrecise(c.clone())
+        );
+        // The pair in force is kept when it is as good within the slack
+        // (slice 0.9: 100 %, against the 99.2 % chosen), not when it is
+        // worse (slice 0.5: 75.6 %).
+        let strict = Thresholds {
+            slice: 0.9,
+            track: 0.3,
+        };
+        let kept = choose_thresholds(&tracks, &[], 2, 1.01, Some(strict));
+        assert!(matches!(kept, Choice::MostPrecise(k) if k.thresholds == strict));
+        let loose = Thresholds {
+            slice: 0.5,
+            track: 0.3,
+        };
+        assert_eq!(
+            choose_thresholds(&tracks, &[], 2, 1.01, Some(loose)),
             Choice::MostPrecise(c)
         );
     }

@@ -420,11 +420,16 @@ pub fn retrain_head(
         } => new_right >= reference_right,
     };
 
-    let (thresholds, calibrated) =
-        match calibrate_thresholds(&samples, out_of_fold, classes.len(), opts) {
-            Some(t) => (t, true),
-            None => (parent.card.thresholds, false),
-        };
+    let (thresholds, calibrated) = match calibrate_thresholds(
+        &samples,
+        out_of_fold,
+        classes.len(),
+        opts,
+        Some(parent.card.thresholds),
+    ) {
+        Some(t) => (t, true),
+        None => (parent.card.thresholds, false),
+    };
     let all: Vec<&Sample> = samples.iter().collect();
     let head = fit(&all, classes.len(), &head_opts)?;
     tracing::debug!(

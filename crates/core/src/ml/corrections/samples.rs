@@ -121,6 +121,7 @@ pub(crate) fn calibrate_thresholds(
     out_of_fold: OutOfFold,
     classes: usize,
     opts: &RetrainOptions,
+    current: Option<Thresholds>,
 ) -> Option<Thresholds> {
     let tracks: Vec<vote::LabelledTrack> = out_of_fold
         .votes
@@ -128,7 +129,13 @@ pub(crate) fn calibrate_thresholds(
         .zip(samples)
         .map(|(v, s)| (v, s.class))
         .collect();
-    match vote::choose_thresholds(&tracks, &out_of_fold.unseen, classes, opts.target_precision) {
+    match vote::choose_thresholds(
+        &tracks,
+        &out_of_fold.unseen,
+        classes,
+        opts.target_precision,
+        current,
+    ) {
         vote::Choice::Reached(c) | vote::Choice::MostPrecise(c) => Some(c.thresholds),
         vote::Choice::None => None,
     }
