@@ -600,7 +600,8 @@ pub fn embed(
 ) -> anyhow::Result<ExitCode> {
     let (rows, _) = read_all_labels(paths, &labels)?;
     let spec = BackboneSpec::parse(backbone).expect("clap checked the value");
-    let backbone = sonotag_core::ml::backbone::open(&spec, &shipped_musicnn()?)
+    // Its weights are looked up among the shipped models.
+    let backbone = sonotag_core::ml::backbone::open(&spec, &model::default_model_path())
         .map_err(|e| anyhow::anyhow!(e))?;
     embed_cmd(backbone.as_ref(), &rows, max_patches, &out)?;
     Ok(ExitCode::SUCCESS)

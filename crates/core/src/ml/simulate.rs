@@ -120,7 +120,12 @@ fn retrained(
     let base_weights = crate::ml::transfer::source_weights(
         &base
             .iter()
-            .map(|t| classes.iter().position(|c| *c == t.genre).unwrap_or(0))
+            .map(|t| {
+                classes
+                    .iter()
+                    .position(|c| *c == t.genre)
+                    .expect("every base genre is a class")
+            })
             .collect::<Vec<_>>(),
         &base.iter().map(|t| t.source.clone()).collect::<Vec<_>>(),
     );
