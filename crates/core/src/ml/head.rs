@@ -9,6 +9,7 @@
 //! once from stored embeddings (no decoding).
 
 use crate::rng::Rng;
+use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use std::collections::HashMap;
@@ -126,7 +127,6 @@ impl LinearHead {
         }
         let device = Device::Cpu;
         let x = Tensor::from_vec(head.standardise(embeddings), (n, dim), &device)?;
-        let y = Tensor::from_slice(labels, n, &device)?;
         let mut per_class = vec![0f64; classes];
         for (&l, &w) in labels.iter().zip(weights) {
             per_class[l as usize] += w as f64;
@@ -138,7 +138,15 @@ impl LinearHead {
             .zip(weights)
             .map(|(&l, &w)| (w as f64 * n as f64 / (present * per_class[l as usize])) as f32)
             .collect();
-        let sample_weight = Tensor::from_vec(balanced, n, &device)?;
+        // Each row of `target` is the patch's one-hot class times its
+        // weight: with it the loss's gradient needs no automatic
+        // differentiation (below).
+        let mut target = vec![0f32; n * classes];
+        for (i, (&l, &sw)) in labels.iter().zip(&balanced).enumerate() {
+            target[i * classes + l as usize] = sw;
+        }
+        let sample_weight = Tensor::from_vec(balanced, (n, 1), &device)?;
+        let target = Tensor::from_vec(target, (n, classes), &device)?;
         // ½‖W‖² + C·Σ losses, divided by C·n to work on the mean loss.
         let l2 = 1.0 / (opts.c * n as f64);
         // Small random start so runs with different seeds can differ; the
@@ -155,34 +163,61 @@ impl LinearHead {
                 ..Default::default()
             },
         )?;
+        // Large libraries step on mini-batches so a retrain stays a matter
+        // of seconds; small sets (every shipped model) use all. The rows
+        // are put in a seeded random order once, and the batches are
+        // consecutive runs of it, taken in turn: a step reads its batch in
+        // place instead of gathering a copy.
+        let (x, sample_weight, target, batches) = if n > FULL_BATCH_UP_TO {
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            for i in (1..n).rev() {
+                order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+            }
+            let order = Tensor::from_vec(order, n, &device)?;
+            let count = n.div_ceil(MAX_BATCH);
+            (
+                x.index_select(&order, 0)?,
+                sample_weight.index_select(&order, 0)?,
+                target.index_select(&order, 0)?,
+                Some((n.div_ceil(count), count)),
+            )
+        } else {
+            (x, sample_weight, target, None)
+        };
         for step in 0..opts.steps {
             // The step size falls linearly to zero: with the strong
             // shrinkage of the default C the optimal weights are small, and
             // a constant step keeps circling them instead of settling.
             opt.set_learning_rate(opts.learning_rate * (1.0 - step as f64 / opts.steps as f64));
-            // Large libraries step on seeded mini-batches so a retrain stays
-            // a matter of seconds; small sets (every shipped model) use all.
-            let (xb, yb, wb) = if n > FULL_BATCH_UP_TO {
-                let pick: Vec<u32> = (0..MAX_BATCH)
-                    .map(|_| (rng.next_u64() % n as u64) as u32)
-                    .collect();
-                let pick = Tensor::from_vec(pick, MAX_BATCH, &device)?;
-                (
-                    x.index_select(&pick, 0)?,
-                    y.index_select(&pick, 0)?,
-                    sample_weight.index_select(&pick, 0)?,
-                )
-            } else {
-                (x.clone(), y.clone(), sample_weight.clone())
+            let (xb, wb, tb) = match batches {
+                Some((size, count)) => {
+                    let start = (step % count) * size;
+                    let len = size.min(n - start);
+                    (
+                        x.narrow(0, start, len)?,
+                        sample_weight.narrow(0, start, len)?,
+                        target.narrow(0, start, len)?,
+                    )
+                }
+                None => (x.clone(), sample_weight.clone(), target.clone()),
             };
+            // The weighted mean cross-entropy's gradient with respect to
+            // the logits is (softmax − one-hot) × weight / batch, so the
+            // weights' is its product with the batch and the bias' its sum.
+            // Written out because automatic differentiation would also
+            // work out the gradient with respect to the embeddings, a
+            // batch-sized product the step never uses: half of each step.
             let logits = xb
                 .matmul(&w.as_tensor().t()?)?
                 .broadcast_add(b.as_tensor())?;
-            let logp = candle_nn::ops::log_softmax(&logits, 1)?;
-            let picked = logp.gather(&yb.unsqueeze(1)?, 1)?.squeeze(1)?;
-            let nll = (picked * &wb)?.mean_all()?.neg()?;
-            let penalty = (w.as_tensor().sqr()?.sum_all()? * (l2 / 2.0))?;
-            opt.backward_step(&(nll + penalty)?)?;
+            let probs = candle_nn::ops::softmax_last_dim(&logits)?;
+            let per_logit = ((probs.broadcast_mul(&wb)? - tb)? / xb.dim(0)? as f64)?;
+            let grad_w = (per_logit.t()?.matmul(&xb)? + (w.as_tensor() * l2)?)?;
+            let grad_b = per_logit.sum(0)?;
+            let mut grads = GradStore::default();
+            grads.insert(w.as_tensor(), grad_w);
+            grads.insert(b.as_tensor(), grad_b);
+            opt.step(&grads)?;
         }
         head.weight = w.as_tensor().flatten_all()?.to_vec1()?;
         head.bias = b.as_tensor().to_vec1()?;
