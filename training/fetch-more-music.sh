@@ -2,8 +2,8 @@
 # More labelled music from sources the shipped training set lacks, from
 # Debian's archive, laid out as OUT/<source>/<file> plus OUT/labels.tsv
 # (columns: genre, path, split, licence, source, reason). Every file is
-# labelled by its package's credits, never by listening with the model; the
-# reason column says which credit. Files whose credits name no kind of music
+# labelled by its package's credits (UFO:AI's by issue 19 and its credits,
+# below), never by listening with the model; the reason column says which. Files whose credits name no kind of music
 # this project can trust are left out.
 #
 # Never add flare-game, nexuiz-music, megaglest-data or frozen-bubble-data:
@@ -45,17 +45,20 @@ add() { # genre source licence reason file...
   done
 }
 
-# UFO: Alien Invasion (ufoai-music). Its copyright file credits each file:
-# the orchestral scores of Crystan and of "Marine" Baklund (CC-BY-SA-3.0)
-# and of Manuel "Vanethian" Marino (CC-BY-3.0) are classical; Simon Green's
-# (Psymong) tracks are electronic (GPL-2). Other composers' files and those
-# taken from other games are left out.
+# UFO: Alien Invasion (ufoai-music). Its copyright file credits each file
+# to a composer and a licence, but names no style: the styles are the ones
+# issue 19 gives (orchestral: Crystan, "Marine" Baklund, Manuel "Vanethian"
+# Marino; electronic: Simon Green, Psymong). They are the weakest labels
+# here: UFO:AI's wiki lists Crystan as its sound designer, and his files
+# carry the tag GENRE=Sound FX. The figures are reported with and without
+# this source. Other composers' files and those taken from other games are
+# left out.
 (cd "$work" && unzip -q "$r/games/ufoai/base/0music.pk3" 'music/*' -d ufo)
 u="$work/ufo/music"
-add classical ufoai CC-BY-SA-3.0 "orchestral score credited to Crystan" "$u"/Crystan-*.ogg
-add classical ufoai CC-BY-SA-3.0 "orchestral score credited to \"Marine\" Baklund" "$u"/Marine*.ogg
-add classical ufoai CC-BY-3.0 "orchestral score credited to Manuel \"Vanethian\" Marino" "$u"/van_*.ogg
-add electronic ufoai GPL-2 "electronic tracks credited to Simon Green (Psymong)" "$u"/Psymong*.ogg
+add classical ufoai CC-BY-SA-3.0 "orchestral per issue 19; copyright file credits Crystan" "$u"/Crystan-*.ogg
+add classical ufoai CC-BY-SA-3.0 "orchestral per issue 19; copyright file credits \"Marine\" Baklund" "$u"/Marine*.ogg
+add classical ufoai CC-BY-3.0 "orchestral per issue 19; copyright file credits Manuel \"Vanethian\" Marino" "$u"/van_*.ogg
+add electronic ufoai GPL-2 "electronic per issue 19; copyright file credits Simon Green (Psymong)" "$u"/Psymong*.ogg
 
 # OpenClonk (openclonk-data): Music.ocg/authors.txt credits these seven
 # tracks to K-Pone, an electronic musician (Cavern is not credited: left out).
