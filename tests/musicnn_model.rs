@@ -275,6 +275,28 @@ fn six_corrections_keep_every_genre_and_the_eval_clips() {
         right + 2 >= default_right,
         "{right} of 30 eval clips right, default {default_right}"
     );
+    // The retrained card says what its proposals are worth, as the shipped
+    // one does: on each base source left out whole (by name) and on the
+    // six decisions, each judged by a head trained without it.
+    let card = lib.active_model::<ModelCard>().unwrap().unwrap().card;
+    let unseen = card.unseen_sources();
+    let names: Vec<&str> = unseen.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(
+        names.contains(&"ufoai") && names.contains(&"gtzan-mini/classical"),
+        "{names:?}"
+    );
+    assert!(
+        unseen
+            .iter()
+            .all(|(_, s)| s.tracks > 0 && s.right <= s.labelled && s.labelled <= s.tracks),
+        "{unseen:?}"
+    );
+    let worth = card.worth().expect("a retrained card has figures");
+    assert!(
+        worth.contains("on your own decided tracks") && worth.contains("sources it never heard"),
+        "{worth}"
+    );
+    eprintln!("{worth}");
 }
 
 /// Issue 18's target on a soundtrack the model never heard: Wesnoth held

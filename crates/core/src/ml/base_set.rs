@@ -26,10 +26,31 @@ pub fn path_for(model_base: &Path) -> PathBuf {
 /// A base set as read back: each track, and the source it came from as a
 /// number (equal numbers, same source; `None` in sets written before
 /// sources were kept), so a retrain can leave sources out whole when it
-/// calibrates, as training did.
+/// calibrates, as training did, and report what it measured on each.
 pub struct BaseSet {
     pub tracks: Vec<TrackEmbeddings>,
     pub sources: Vec<Option<u32>>,
+    /// Each source number's name (empty in sets written before names were
+    /// kept).
+    pub source_names: Vec<String>,
+}
+
+impl BaseSet {
+    /// The name of each track's source: its stored name, else `base source
+    /// N`, else empty (a set that kept no sources).
+    pub fn source_of_each(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .map(|s| match s {
+                Some(id) => self
+                    .source_names
+                    .get(*id as usize)
+                    .cloned()
+                    .unwrap_or_else(|| format!("base source {id}")),
+                None => String::new(),
+            })
+            .collect()
+    }
 }
 
 /// Writes `tracks` (from `sources`, one name per track) as the base set of
@@ -74,6 +95,18 @@ pub fn save(
         "weights".to_string(),
         Tensor::from_vec(weights, n, &device)?,
     );
+    // The names as their UTF-8 bytes one after another, and each one's
+    // length: safetensors holds tensors, not strings.
+    let name_bytes: Vec<u8> = names.iter().flat_map(|s| s.bytes()).collect();
+    let name_lengths: Vec<u32> = names.iter().map(|s| s.len() as u32).collect();
+    tensors.insert(
+        "source_names".to_string(),
+        Tensor::from_vec(name_bytes.clone(), name_bytes.len(), &device)?,
+    );
+    tensors.insert(
+        "source_name_lengths".to_string(),
+        Tensor::from_vec(name_lengths, names.len(), &device)?,
+    );
     let path = path_for(model_base);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -108,6 +141,27 @@ pub fn load(model_base: &Path, classes: usize) -> anyhow::Result<BaseSet> {
         Some(s) => s.to_vec1::<u32>()?.into_iter().map(Some).collect(),
         None => vec![None; patches.len()],
     };
+    let source_names = match (
+        tensors.get("source_names"),
+        tensors.get("source_name_lengths"),
+    ) {
+        (Some(bytes), Some(lengths)) => {
+            let bytes: Vec<u8> = bytes.to_vec1()?;
+            let mut at = 0;
+            let mut names = Vec::new();
+            for len in lengths.to_vec1::<u32>()? {
+                let end = at + len as usize;
+                let name = bytes
+                    .get(at..end)
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .ok_or_else(|| anyhow::anyhow!("the base set {} is damaged", path.display()))?;
+                names.push(name.to_string());
+                at = end;
+            }
+            names
+        }
+        _ => Vec::new(),
+    };
     let total: usize = patches.iter().map(|&p| p as usize).sum();
     anyhow::ensure!(
         patches.len() == class_of.len()
@@ -136,6 +190,7 @@ pub fn load(model_base: &Path, classes: usize) -> anyhow::Result<BaseSet> {
     Ok(BaseSet {
         tracks: out,
         sources,
+        source_names,
     })
 }
 
@@ -161,6 +216,7 @@ mod tests {
         save(&base, &tracks, &sources).unwrap();
         let back = load(&base, 2).unwrap();
         assert_eq!(back.sources, vec![Some(1), Some(0), Some(1)]);
+        assert_eq!(back.source_of_each(), sources);
         let back = back.tracks;
         assert_eq!(back.len(), 3);
         for (a, b) in tracks.iter().zip(&back) {

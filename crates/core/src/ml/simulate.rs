@@ -150,9 +150,11 @@ fn retrained(
         steps: opts.epochs,
         ..Default::default()
     };
-    let votes = out_of_fold_votes(&samples, classes.len(), opts, &cv_options(&head_opts))?;
+    let (judged, unseen) =
+        out_of_fold_votes(&samples, classes.len(), opts, &cv_options(&head_opts))?
+            .into_judged(&samples);
     let thresholds =
-        calibrate_thresholds(&samples, votes, classes.len(), opts, current).unwrap_or_default();
+        calibrate_thresholds(&judged, &unseen, classes.len(), opts, current).unwrap_or_default();
     let all: Vec<&Sample> = samples.iter().collect();
     let head = fit(&all, classes.len(), &head_opts)?;
     Ok((classes, head, thresholds))

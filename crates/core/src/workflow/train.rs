@@ -284,16 +284,8 @@ fn train_transfer(
         .iter()
         .map(|(name, f)| {
             (
-                format!("{name} (left out)"),
-                serde_json::json!({
-                    "tracks": f.tracks,
-                    "labelled": f.labelled,
-                    "right": f.right,
-                    "accuracy": f.accuracy(),
-                    "coverage": f.coverage(),
-                    "precision": f.precision(),
-                    "thresholds": trained.thresholds,
-                }),
+                format!("{name}{}", crate::ml::model::LEFT_OUT),
+                crate::ml::model::score_entry(f, trained.thresholds),
             )
         })
         .collect();

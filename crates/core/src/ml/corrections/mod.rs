@@ -25,8 +25,8 @@
 mod samples;
 
 pub(crate) use samples::{
-    PLURALITY, Sample, calibrate_thresholds, cv_options, fit, out_of_fold_votes,
-    voting_probabilities,
+    PLURALITY, Sample, calibrate_thresholds, cv_options, fit, out_of_fold_scores,
+    out_of_fold_votes, voting_probabilities,
 };
 
 use crate::catalog::analyse;
@@ -316,17 +316,18 @@ pub fn retrain_head(
     }
     classes.sort();
     let class_of = |g: &str| classes.iter().position(|c| c == g);
+    let base_sources = base.source_of_each();
     let mut samples: Vec<Sample> = base
         .tracks
         .into_iter()
-        .zip(base.sources)
-        .filter_map(|(t, source): (TrackEmbeddings, Option<u32>)| {
+        .zip(base_sources)
+        .filter_map(|(t, source): (TrackEmbeddings, String)| {
             Some(Sample {
                 class: class_of(&root_card.classes[t.class])?,
                 embeddings: t.embeddings,
                 weight: t.weight,
                 track: None,
-                source: source.map_or(String::new(), |s| format!("base source {s}")),
+                source,
                 dim: t.dim,
             })
         })
@@ -420,9 +421,10 @@ pub fn retrain_head(
         } => new_right >= reference_right,
     };
 
+    let (judged, unseen) = out_of_fold.into_judged(&samples);
     let (thresholds, calibrated) = match calibrate_thresholds(
-        &samples,
-        out_of_fold,
+        &judged,
+        &unseen,
         classes.len(),
         opts,
         Some(parent.card.thresholds),
@@ -430,6 +432,8 @@ pub fn retrain_head(
         Some(t) => (t, true),
         None => (parent.card.thresholds, false),
     };
+    let (left_out, on_decisions) =
+        out_of_fold_scores(&samples, &judged, &unseen, classes.len(), thresholds);
     let all: Vec<&Sample> = samples.iter().collect();
     let head = fit(&all, classes.len(), &head_opts)?;
     tracing::debug!(
@@ -485,6 +489,18 @@ pub fn retrain_head(
                 "tracks": tracks, "right": new_right,
                 "reference": reference, "reference_right": reference_right,
             }),
+        );
+    }
+    for (name, score) in &left_out {
+        model.card.metrics.insert(
+            format!("{name}{}", crate::ml::model::LEFT_OUT),
+            crate::ml::model::score_entry(score, thresholds),
+        );
+    }
+    if on_decisions.tracks > 0 {
+        model.card.metrics.insert(
+            crate::ml::model::ON_DECISIONS.into(),
+            crate::ml::model::score_entry(&on_decisions, thresholds),
         );
     }
     model.base = path.clone();

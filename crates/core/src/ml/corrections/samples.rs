@@ -108,37 +108,75 @@ pub(crate) struct OutOfFold {
     pub unseen: Vec<bool>,
 }
 
+impl OutOfFold {
+    /// Each sample's votes with its class, as the calibration and the
+    /// scores read them, and whether its source was left out whole.
+    pub fn into_judged(self, samples: &[Sample]) -> (Vec<vote::LabelledTrack>, Vec<bool>) {
+        let judged = self
+            .votes
+            .into_iter()
+            .zip(samples)
+            .map(|(v, s)| (v, s.class))
+            .collect();
+        (judged, self.unseen)
+    }
+}
+
 /// Thresholds for `opts.target_precision` on the out-of-fold votes of
-/// every sample, base and library alike, each counted once, chosen as
-/// training chooses them ([`vote::choose_thresholds`]: the target on the
-/// sources left out too, else the most precise pair there). (Counting a
-/// decision with its training weight was tried: on the simulated
-/// corrections it let a few tracks swing the thresholds and lost
-/// precision, README "Retraining".) `None` when no pair proposes for
-/// enough tracks.
+/// every sample (`judged`, each with its class), base and library alike,
+/// each counted once, chosen as training chooses them
+/// ([`vote::choose_thresholds`]: the target on the sources left out
+/// (`unseen`) too, else the most precise pair there). (Counting a decision
+/// with its training weight was tried: on the simulated corrections it let
+/// a few tracks swing the thresholds and lost precision, README
+/// "Retraining".) `None` when no pair proposes for enough tracks.
 pub(crate) fn calibrate_thresholds(
-    samples: &[Sample],
-    out_of_fold: OutOfFold,
+    judged: &[vote::LabelledTrack],
+    unseen: &[bool],
     classes: usize,
     opts: &RetrainOptions,
     current: Option<Thresholds>,
 ) -> Option<Thresholds> {
-    let tracks: Vec<vote::LabelledTrack> = out_of_fold
-        .votes
-        .into_iter()
-        .zip(samples)
-        .map(|(v, s)| (v, s.class))
-        .collect();
-    match vote::choose_thresholds(
-        &tracks,
-        &out_of_fold.unseen,
-        classes,
-        opts.target_precision,
-        current,
-    ) {
+    match vote::choose_thresholds(judged, unseen, classes, opts.target_precision, current) {
         vote::Choice::Reached(c) | vote::Choice::MostPrecise(c) => Some(c.thresholds),
         vote::Choice::None => None,
     }
+}
+
+/// What `thresholds` get out of fold on each base source left out whole
+/// (by name, sorted), and on the user's decided tracks: the figures a
+/// retrained model's card gives, as a trained one's does.
+pub(crate) fn out_of_fold_scores(
+    samples: &[Sample],
+    judged: &[vote::LabelledTrack],
+    unseen: &[bool],
+    classes: usize,
+    thresholds: Thresholds,
+) -> (Vec<(String, vote::Score)>, vote::Score) {
+    let mut names: Vec<&str> = samples
+        .iter()
+        .zip(unseen)
+        .filter(|(_, u)| **u)
+        .map(|(s, _)| s.source.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let per_source = names
+        .into_iter()
+        .map(|name| {
+            let score = vote::score(judged, classes, thresholds, |i| {
+                unseen[i] && samples[i].source == name
+            });
+            (name.to_string(), score)
+        })
+        .collect();
+    let decided = vote::score(
+        judged,
+        classes,
+        thresholds,
+        |i| matches!(samples[i].track, Some((_, s)) if s != DecisionSource::Tag),
+    );
+    (per_source, decided)
 }
 
 /// Cross-validation: for each fold `f` a head trained on every sample not
