@@ -155,6 +155,13 @@ fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // `sonotag retrain` says what the new model's proposals are worth: on
+    // the user's decided tracks and on the base sources left out.
+    let out = ok(&sonotag(&db, &["retrain"]));
+    assert!(
+        out.contains("on your own decided tracks") && out.contains("sources it never heard"),
+        "{out}"
+    );
 }
 
 #[test]

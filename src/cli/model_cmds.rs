@@ -424,6 +424,14 @@ pub fn retrain_cmd(
     };
     let report = workflow::retrain::retrain_head(lib, &vocab, &models_dir, &options, &mut |_| {})?;
     println!("{report}");
+    let worth = lib
+        .models::<ModelCard>()?
+        .into_iter()
+        .find(|m| m.id == report.model_id)
+        .and_then(|m| m.card.worth());
+    if let Some(w) = worth {
+        println!("{w}");
+    }
     Ok(())
 }
 
