@@ -358,3 +358,65 @@ fn ten_corrections_teach_a_new_soundtrack_without_losing_precision() {
     assert!(after >= before + 10.0, "{before} % → {after} %");
     assert!(precision >= 95.0, "precision {precision} %");
 }
+
+/// `classify` votes as the calibration does: six patches, and where their
+/// genres differ, the five between them too. Each second look's patches
+/// are stored in time order with the results of those very patches: the
+/// same as a full analysis gives at the same starts. Skips without the
+/// Debian soundtracks (`../data/debian-music`).
+#[test]
+fn classify_looks_twice_where_the_first_six_patches_disagree() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let wesnoth = root.join("../data/debian-music/wesnoth");
+    if !wesnoth.is_dir() {
+        eprintln!("skipped: {} is absent", wesnoth.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lib.sqlite");
+    ok(&sonotag(&db, &["scan", wesnoth.to_str().unwrap()]));
+    ok(&sonotag(&db, &["classify"]));
+    let lib = Library::open(&db).unwrap();
+    let active = lib.active_model::<ModelCard>().unwrap().unwrap();
+    let model = Model::load(&active.path).unwrap();
+    let classes = model.card.classes.len();
+    let top = |p: &[f32]| sonotag_core::ml::vote::top(p).0;
+    let (mut once, mut twice) = (0, 0);
+    for a in lib.analyses(active.id).unwrap() {
+        assert!(
+            a.slice_starts.windows(2).all(|w| w[0] < w[1]),
+            "{:?}",
+            a.slice_starts
+        );
+        let tops: Vec<usize> = a.probabilities.chunks_exact(classes).map(top).collect();
+        if a.slices <= 6 {
+            once += 1;
+            assert!(
+                tops.iter().all(|&c| c == tops[0]),
+                "a first look that disagrees and got no second: {tops:?}"
+            );
+            continue;
+        }
+        twice += 1;
+        assert!(a.slices <= 11, "{} patches", a.slices);
+        let path = lib.track(a.track_id).unwrap().unwrap().path;
+        let full = FeatureKind::MusicnnMel.analyse_file(&path).unwrap();
+        let (probs, _) = model.net.infer(&full.data).unwrap();
+        for (k, stored) in a.probabilities.chunks_exact(classes).enumerate() {
+            let at = full
+                .starts
+                .iter()
+                .position(|&s| s == a.slice_starts[k])
+                .unwrap_or_else(|| panic!("{}: no patch at {}", path.display(), a.slice_starts[k]));
+            let fresh = &probs[at * classes..(at + 1) * classes];
+            let worst = stored
+                .iter()
+                .zip(fresh)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 0.05, "{} patch {k}: off by {worst}", path.display());
+        }
+    }
+    eprintln!("{once} tracks decided by their first six patches, {twice} looked at twice");
+    assert!(once > 0 && twice > 0, "{once} once, {twice} twice");
+}

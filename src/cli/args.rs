@@ -119,9 +119,10 @@ pub enum Command {
         /// Redo tracks already analysed with this model
         #[arg(long)]
         force: bool,
-        /// Slices analysed per long track, evenly spaced (seeking)
-        #[arg(long, default_value_t = sonotag_core::catalog::analyse::DEFAULT_SAMPLE_SLICES, conflicts_with = "full")]
-        sample: usize,
+        /// Analyse this many evenly spaced patches per long track (seeking)
+        /// [default: 6, and the 5 between them where those 6 disagree]
+        #[arg(long, conflicts_with = "full")]
+        sample: Option<usize>,
         /// Analyse every slice of every track (slower)
         #[arg(long)]
         full: bool,
@@ -323,9 +324,13 @@ pub struct EvalArgs {
     /// Only rows whose path has this folder (e.g. one game's soundtrack)
     #[arg(long)]
     pub folder: Option<String>,
-    /// Let only this many evenly spaced patches per track vote, as `classify` samples
+    /// Let only this many evenly spaced patches per track vote
     #[arg(long)]
     pub sample: Option<usize>,
+    /// Let the patches vote as `classify` chooses them: 6, and 11 where
+    /// those 6 disagree
+    #[arg(long, conflicts_with = "sample")]
+    pub as_classify: bool,
     /// Restrict the choice to these genres (comma-separated), e.g. classical,electronic
     #[arg(long, value_delimiter = ',')]
     pub among: Vec<String>,
@@ -352,9 +357,14 @@ pub struct BenchArgs {
     /// Only time `classify` end to end on generated MP3s (both backbones)
     #[arg(long, conflicts_with = "inference_only")]
     pub classify_only: bool,
-    /// Patches sampled per track in the classify figures [default: classify's]
+    /// Patches sampled per track in the classify figures [default: classify's:
+    /// 6, and 11 where those 6 disagree]
     #[arg(long)]
     pub sample: Option<usize>,
+    /// Time `classify` on the music files under this folder instead of on
+    /// generated tracks (with --classify-only)
+    #[arg(long, requires = "classify_only")]
+    pub music: Option<PathBuf>,
     /// Only classify this many short tracks (hard links to one 10-s MP3)
     /// with the default model, printing resident memory as it goes
     #[arg(long, conflicts_with_all = ["inference_only", "classify_only"])]

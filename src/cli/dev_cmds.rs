@@ -2,6 +2,7 @@
 //! no assertions).
 
 use super::*;
+use sonotag_core::ml::look::Voting;
 
 /// `sonotag bench`.
 pub fn bench(args: super::args::BenchArgs) -> anyhow::Result<ExitCode> {
@@ -12,6 +13,7 @@ pub fn bench(args: super::args::BenchArgs) -> anyhow::Result<ExitCode> {
         inference_only,
         classify_only,
         sample,
+        music,
         memory_tracks,
         window_tracks,
         apply_files,
@@ -67,7 +69,8 @@ pub fn bench(args: super::args::BenchArgs) -> anyhow::Result<ExitCode> {
         parallel_tracks: tracks,
         scan_files,
         classify_only,
-        sample: sample.unwrap_or(sonotag_core::catalog::analyse::DEFAULT_SAMPLE_SLICES),
+        voting: sample.map_or(Voting::SecondLook, Voting::Evenly),
+        music,
         ..Default::default()
     })?;
     Ok(ExitCode::SUCCESS)

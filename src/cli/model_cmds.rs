@@ -12,6 +12,7 @@ use sonotag_core::ml::backbone::musicnn;
 use sonotag_core::ml::backbone::{Backbone, BackboneSpec};
 use sonotag_core::ml::corrections::RetrainOptions;
 use sonotag_core::ml::eval::{self, EvalReport};
+use sonotag_core::ml::look::Voting;
 use sonotag_core::ml::model::ModelCard;
 use sonotag_core::ml::model::{self, Model};
 use sonotag_core::ml::scratch_training::{self, LabelRow, Split};
@@ -135,7 +136,7 @@ pub fn library_rows(dirs: &Paths, lib: &Library) -> anyhow::Result<Vec<LabelRow>
 pub struct EvalChoice {
     pub split: Option<String>,
     pub folder: Option<String>,
-    pub sample: Option<usize>,
+    pub voting: Voting,
     pub among: Vec<String>,
 }
 
@@ -177,7 +178,7 @@ pub fn eval_cmd(
         slice: thresholds.0.unwrap_or(model.card.thresholds.slice),
         track: thresholds.1.unwrap_or(model.card.thresholds.track),
     };
-    let report = eval::evaluate(&model, &rows, th, choice.sample);
+    let report = eval::evaluate(&model, &rows, th, choice.voting);
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -271,7 +272,7 @@ pub fn classify_cmd(
     lib: &mut Library,
     model: Option<PathBuf>,
     force: bool,
-    sample: Option<usize>,
+    voting: Voting,
 ) -> anyhow::Result<()> {
     let mut terminal = Terminal::new();
     let report = sonotag_core::workflow::classify::classify_library(
@@ -279,7 +280,7 @@ pub fn classify_cmd(
         &sonotag_core::workflow::classify::ClassifyRequest {
             model,
             force,
-            sample,
+            voting,
             thresholds: None,
         },
         &Cancel::new(),
@@ -647,16 +648,22 @@ pub fn eval(paths: &Paths, args: super::args::EvalArgs) -> anyhow::Result<ExitCo
         track_threshold,
         folder,
         sample,
+        as_classify,
         among,
         json,
     } = args;
+    let voting = match (as_classify, sample) {
+        (true, _) => Voting::SecondLook,
+        (false, Some(n)) => Voting::Evenly(n),
+        (false, None) => Voting::All,
+    };
     eval_cmd(
         paths,
         &labels,
         EvalChoice {
             split,
             folder,
-            sample,
+            voting,
             among,
         },
         model,
@@ -671,11 +678,16 @@ pub fn classify(
     paths: &Paths,
     model: Option<PathBuf>,
     force: bool,
-    sample: usize,
+    sample: Option<usize>,
     full: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut lib = open_library(paths)?;
-    classify_cmd(&mut lib, model, force, (!full).then_some(sample))?;
+    let voting = match (full, sample) {
+        (true, _) => Voting::All,
+        (false, Some(n)) => Voting::Evenly(n),
+        (false, None) => Voting::SecondLook,
+    };
+    classify_cmd(&mut lib, model, force, voting)?;
     Ok(ExitCode::SUCCESS)
 }
 

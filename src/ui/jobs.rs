@@ -174,7 +174,7 @@ fn run(
         workflow::classify::classify_library(
             lib,
             &workflow::classify::ClassifyRequest {
-                sample: Some(sonotag_core::catalog::analyse::DEFAULT_SAMPLE_SLICES),
+                voting: sonotag_core::ml::look::Voting::SecondLook,
                 thresholds,
                 ..Default::default()
             },

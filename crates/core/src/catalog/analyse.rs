@@ -6,14 +6,14 @@
 //! embeddings (f16) — compact blobs, not JSON — plus the proposal. Each
 //! track's rows are written in one transaction with the others of its batch,
 //! keyed by (track, model), so a killed run loses at most one batch and a
-//! rerun neither repeats nor duplicates work. Decoding runs on a dedicated
-//! thread pool feeding a bounded channel, so inference overlaps decoding and
-//! memory stays bounded whatever the library size.
+//! rerun neither repeats nor duplicates work. Decoding and inference run on
+//! a dedicated thread pool, one track per worker, feeding a bounded channel
+//! to the database, so memory stays bounded whatever the library size.
 
-use crate::audio;
 use crate::cancel::Cancel;
 use crate::features::Patches;
 use crate::features::{spectrogram, whole_track};
+use crate::ml::look::{self, Voting};
 use crate::ml::model::Model;
 use crate::ml::model::ModelCard;
 use crate::ml::vote;
@@ -59,14 +59,10 @@ pub struct ClassifyProgress {
     pub current: PathBuf,
 }
 
-/// Patches per track analysed by default when classifying a library; opening
-/// a track in the window analyses it fully. Chosen from measurements: see
-/// the README ("How many patches").
-pub const DEFAULT_SAMPLE_SLICES: usize = 6;
-
 /// Classifies every pending track with the model. `force` redoes tracks
-/// already analysed with it; `sample` analyses at most that many slices per
-/// track (see [`crate::features::FeatureKind::analyse_for_classification`]).
+/// already analysed with it; `voting` says which patches are analysed and
+/// vote ([`Voting::SecondLook`] by default: opening a track in the window
+/// analyses it fully).
 #[allow(clippy::too_many_arguments)]
 pub fn classify(
     lib: &mut Library,
@@ -74,7 +70,7 @@ pub fn classify(
     model: &Model,
     thresholds: Thresholds,
     force: bool,
-    sample: Option<usize>,
+    voting: Voting,
     cancel: &Cancel,
     progress: &mut dyn FnMut(&ClassifyProgress),
 ) -> anyhow::Result<ClassifySummary> {
@@ -95,12 +91,19 @@ pub fn classify(
     let classes = model.card.classes.clone();
     let kind = model.card.features.kind;
     let version = model.card.features.version;
+    let sample = match voting {
+        Voting::All => None,
+        Voting::Evenly(n) => Some(n),
+        Voting::SecondLook => Some(look::FIRST_LOOK),
+    };
 
-    // Decoding pool → bounded channel → inference + database on this thread.
-    let (tx_spec, rx_spec) = crossbeam_channel::bounded(8);
-    let decoders = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Decoding and inference on a pool → bounded channel → database on this
+    // thread. Each worker runs the model on the track it decoded, so that a
+    // second look decodes there too instead of holding up the others.
+    let (tx_outcome, rx_outcome) = crossbeam_channel::bounded(8);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(decoders)
+        .num_threads(workers)
         .thread_name(|i| format!("sonotag-decode-{i}"))
         .build()?;
     let stop = AtomicBool::new(false);
@@ -112,43 +115,50 @@ pub fn classify(
             pool.install(|| {
                 pending
                     .par_iter()
-                    .for_each_with(tx_spec, |tx, (id, path, duration)| {
+                    .for_each_with(tx_outcome, |tx, (id, path, duration)| {
                         if stop.load(Ordering::Relaxed) {
                             return;
                         }
-                        let r = kind.analyse_for_classification(path, *duration, sample);
-                        let _ = tx.send((*id, path.clone(), r));
+                        let outcome = match kind.analyse_for_classification(path, *duration, sample)
+                        {
+                            Ok(patches) => {
+                                let second_look = (voting == Voting::SecondLook)
+                                    .then(|| duration.map(|d| kind.patches_in(d)))
+                                    .flatten();
+                                analysed(*id, patches, model, thresholds, second_look, path)
+                            }
+                            Err(e) => Ok(Outcome::Failed {
+                                track_id: *id,
+                                message: e.to_string(),
+                            }),
+                        };
+                        let _ = tx.send((path.clone(), outcome));
                     });
             });
         });
         let mut batch: Vec<Outcome> = Vec::new();
         let mut last_commit = std::time::Instant::now();
-        for (done, (id, path, result)) in (1..).zip(rx_spec.iter()) {
-            let result: Result<Patches, audio::AudioError> = result;
+        for (done, (path, outcome)) in (1..).zip(rx_outcome.iter()) {
             if cancel.is_cancelled() {
                 stop.store(true, Ordering::Relaxed);
                 summary.cancelled = true;
                 break;
             }
-            let stored = match result {
-                Ok(patches) => {
-                    let stored = analysed(id, &patches, model, thresholds)?;
-                    if let Outcome::Analysed { proposal, .. } = &stored
-                        && proposal.unsure.is_some()
-                    {
-                        summary.unsure += 1;
-                    }
-                    summary.classified += 1;
-                    stored
-                }
+            let stored = match outcome {
+                Ok(stored) => stored,
                 Err(e) => {
-                    summary.errors += 1;
-                    Outcome::Failed {
-                        track_id: id,
-                        message: e.to_string(),
-                    }
+                    stop.store(true, Ordering::Relaxed);
+                    for _ in rx_outcome.iter() {}
+                    return Err(e.into());
                 }
             };
+            match &stored {
+                Outcome::Analysed { proposal, .. } => {
+                    summary.classified += 1;
+                    summary.unsure += usize::from(proposal.unsure.is_some());
+                }
+                Outcome::Failed { .. } => summary.errors += 1,
+            }
             batch.push(stored);
             progress(&ClassifyProgress {
                 done,
@@ -162,8 +172,8 @@ pub fn classify(
             }
         }
         stop.store(true, Ordering::Relaxed);
-        // Drain so the decoding threads can finish.
-        for _ in rx_spec.iter() {}
+        // Drain so the workers can finish.
+        for _ in rx_outcome.iter() {}
         lib.store_outcomes(model_id, version, &classes, &batch)?;
         Ok(())
     })?;
@@ -276,20 +286,69 @@ fn analysed_nearest_first(
     ))
 }
 
-/// Runs the model on a track's patches and votes.
+/// Runs the model on a track's patches and votes. With `second_look` (the
+/// track's patch count, when classifying with [`Voting::SecondLook`]), a
+/// sampled first look whose patches disagree is joined by the patches
+/// between them, decoded from `path` here, and all of them vote. A second
+/// look that cannot be decoded leaves the first look's vote.
 fn analysed(
     track_id: i64,
-    patches: &Patches,
+    patches: Patches,
     model: &Model,
     thresholds: Thresholds,
+    second_look: Option<usize>,
+    path: &Path,
 ) -> candle_core::Result<Outcome> {
     let (probabilities, embeddings) = model.net.infer(&patches.data)?;
     let classes = model.card.classes.len();
+    // A sampled first look has at most six patches (fewer where the last
+    // ends past what the file holds); a track of more patches than six
+    // was analysed whole.
+    let kind = model.card.features.kind;
+    let extra: Vec<usize> = match second_look {
+        Some(total)
+            if patches.starts.len() <= look::FIRST_LOOK
+                && total > look::FIRST_LOOK
+                && look::disagree(&probabilities, classes) =>
+        {
+            look::second_look_extra(total)
+                .into_iter()
+                .filter(|&k| !patches.starts.contains(&kind.patch_start_column(k)))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let more = (!extra.is_empty())
+        .then(|| kind.patches_at(path, &extra).ok())
+        .flatten()
+        .filter(|m| m.data.count() > 0);
+    let Some(more) = more else {
+        return Ok(voted(
+            track_id,
+            &patches,
+            probabilities,
+            embeddings,
+            classes,
+            thresholds,
+        ));
+    };
+    let (more_probabilities, more_embeddings) = model.net.infer(&more.data)?;
+    let width = embeddings.len() / patches.starts.len().max(1);
+    let (all, order) = patches.merged(more);
+    let row = |first: &[f32], later: &[f32], n: usize| -> Vec<f32> {
+        order
+            .iter()
+            .flat_map(|&(is_later, k)| {
+                let from = if is_later { later } else { first };
+                from[k * n..(k + 1) * n].iter().copied()
+            })
+            .collect()
+    };
     Ok(voted(
         track_id,
-        patches,
-        probabilities,
-        embeddings,
+        &all,
+        row(&probabilities, &more_probabilities, classes),
+        row(&embeddings, &more_embeddings, width),
         classes,
         thresholds,
     ))

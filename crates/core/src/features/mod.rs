@@ -82,6 +82,46 @@ pub struct Patches {
     pub corrupt_packets: usize,
 }
 
+impl Patches {
+    /// These patches and `more` of the same track, in time order, with
+    /// where each came from: `(false, k)` is this set's `k`-th patch,
+    /// `(true, k)` the `k`-th of `more`.
+    pub fn merged(self, more: Patches) -> (Patches, Vec<(bool, usize)>) {
+        let mut order: Vec<(u32, bool, usize)> = self
+            .starts
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| (s, false, k))
+            .chain(more.starts.iter().enumerate().map(|(k, &s)| (s, true, k)))
+            .collect();
+        order.sort_unstable();
+        let first = self.data.count();
+        let indices: Vec<usize> = order
+            .iter()
+            .map(|&(_, later, k)| if later { first + k } else { k })
+            .collect();
+        let data = match (self.data, more.data) {
+            (PatchData::Slices(mut a), PatchData::Slices(b)) => {
+                a.extend(b);
+                PatchData::Slices(a)
+            }
+            (PatchData::LogMel(mut a), PatchData::LogMel(b)) => {
+                a.extend(b);
+                PatchData::LogMel(a)
+            }
+            _ => unreachable!("one track's patches come from one pipeline"),
+        };
+        (
+            Patches {
+                data: data.subset(&indices),
+                starts: order.iter().map(|&(s, _, _)| s).collect(),
+                corrupt_packets: self.corrupt_packets + more.corrupt_packets,
+            },
+            order.into_iter().map(|(_, later, k)| (later, k)).collect(),
+        )
+    }
+}
+
 impl FeatureKind {
     /// Version stamped on everything computed with this pipeline.
     pub fn version(self) -> u32 {
@@ -192,28 +232,36 @@ impl FeatureKind {
         let planned = duration_s.map(|d| self.patches_in(d));
         if let (Some(total), Some(n)) = (planned, sample)
             && total > n
+            && let Ok(patches) = self.patches_at_unguarded(path, &slice_plan(total, sample))
         {
-            let indices = slice_plan(total, sample);
-            let sampled = match self {
-                FeatureKind::DisplayMel => spectrogram::analyse_slices(path, &indices)
-                    .map(|(s, r)| (PatchData::Slices(s), r.corrupt_packets)),
-                FeatureKind::MusicnnMel => musicnn_mel::analyse_patches(path, &indices)
-                    .map(|(p, r)| (PatchData::LogMel(p), r.corrupt_packets)),
-            };
-            if let Ok((data, corrupt_packets)) = sampled {
-                let got = data.count();
-                return Ok(Patches {
-                    data,
-                    starts: indices[..got]
-                        .iter()
-                        .map(|&k| self.patch_start_column(k))
-                        .collect(),
-                    corrupt_packets,
-                });
-            }
-            // A file that cannot seek falls back to the full analysis.
+            return Ok(patches);
         }
+        // A file that cannot seek falls back to the full analysis.
         self.analyse_file_unguarded(path)
+    }
+
+    /// The patches of `path` at `indices` (ascending), each decoded after a
+    /// seek to it: a second look at a track adds these to the first.
+    pub fn patches_at(self, path: &Path, indices: &[usize]) -> Result<Patches, AudioError> {
+        audio::guarded(path, || self.patches_at_unguarded(path, indices))
+    }
+
+    fn patches_at_unguarded(self, path: &Path, indices: &[usize]) -> Result<Patches, AudioError> {
+        let (data, corrupt_packets) = match self {
+            FeatureKind::DisplayMel => spectrogram::analyse_slices(path, indices)
+                .map(|(s, r)| (PatchData::Slices(s), r.corrupt_packets))?,
+            FeatureKind::MusicnnMel => musicnn_mel::analyse_patches(path, indices)
+                .map(|(p, r)| (PatchData::LogMel(p), r.corrupt_packets))?,
+        };
+        let got = data.count();
+        Ok(Patches {
+            data,
+            starts: indices[..got]
+                .iter()
+                .map(|&k| self.patch_start_column(k))
+                .collect(),
+            corrupt_packets,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 //! tracks labelled; precision is accuracy among labelled tracks. Per-genre
 //! recall and a confusion matrix (with an "unsure" column) say where it errs.
 
-use crate::features::slice_plan;
+use crate::ml::look::Voting;
 use crate::ml::model::Model;
 use crate::ml::scratch_training::LabelRow;
 use crate::ml::vote;
@@ -54,14 +54,14 @@ pub struct EvalReport {
     pub thresholds: Thresholds,
 }
 
-/// Classifies every row's file with `model` and scores it. With `sample`,
-/// only that many evenly spaced patches of each track vote (as `classify`
-/// samples them), to measure what sampling costs in accuracy.
+/// Classifies every row's file with `model` and scores it, the patches
+/// `voting` chooses voting (all of them, or as `classify` samples them, to
+/// measure what sampling costs in accuracy).
 pub fn evaluate(
     model: &Model,
     rows: &[LabelRow],
     thresholds: Thresholds,
-    sample: Option<usize>,
+    voting: Voting,
 ) -> EvalReport {
     let classes = model.card.classes.clone();
     let kind = model.card.features.kind;
@@ -73,19 +73,24 @@ pub fn evaluate(
                 .analyse_file(&row.path)
                 .map_err(|e| e.to_string())
                 .and_then(|patches| {
-                    let data = match sample {
-                        Some(n) => patches
-                            .data
-                            .subset(&slice_plan(patches.data.count(), Some(n))),
-                        None => patches.data,
-                    };
-                    model
+                    let (all, _) = model
                         .net
-                        .infer(&data)
-                        .map_err(|e| format!("{path}: inference failed: {e}"))
+                        .infer(&patches.data)
+                        .map_err(|e| format!("{path}: inference failed: {e}"))?;
+                    let rows = |picks: &[usize]| -> Vec<f32> {
+                        picks
+                            .iter()
+                            .flat_map(|&k| {
+                                all[k * classes.len()..(k + 1) * classes.len()]
+                                    .iter()
+                                    .copied()
+                            })
+                            .collect()
+                    };
+                    Ok(voting.probabilities(patches.data.count(), classes.len(), rows))
                 });
             match outcome {
-                Ok((probs, _)) => {
+                Ok(probs) => {
                     let p = vote::vote(&probs, classes.len(), thresholds);
                     TrackResult {
                         path,

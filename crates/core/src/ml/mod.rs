@@ -4,8 +4,8 @@
 //! [`head`] the linear genre head on their embeddings and [`scratch_cnn`]
 //! the from-scratch CNN; [`network`] runs either, and [`model`] ties one to
 //! a card on disk;
-//! [`vote`] turns patch probabilities into a proposal and calibrates its
-//! thresholds. [`transfer`] trains a head, [`scratch_training`] the
+//! [`look`] says which patches vote, [`vote`] turns their probabilities
+//! into a proposal and calibrates its thresholds. [`transfer`] trains a head, [`scratch_training`] the
 //! from-scratch CNN, [`corrections`] retrains from the user's decisions on
 //! the [`base_set`]; [`eval`] and [`simulate`] measure models.
 
@@ -14,6 +14,7 @@ pub mod base_set;
 pub mod corrections;
 pub mod eval;
 pub mod head;
+pub mod look;
 pub mod model;
 pub mod network;
 pub mod scratch_cnn;

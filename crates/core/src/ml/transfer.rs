@@ -18,6 +18,7 @@
 use crate::features::slice_plan;
 use crate::ml::backbone::Backbone;
 use crate::ml::head::{HeadOptions, LinearHead};
+use crate::ml::look::Voting;
 use crate::ml::scratch_training::Skipped;
 use crate::ml::vote::{Choice, Score, score};
 use crate::rng::Rng;
@@ -85,12 +86,12 @@ impl TrackEmbeddings {
         self.embeddings.len() / self.dim
     }
 
-    /// The embeddings of `n` evenly spaced patches (all when fewer).
-    pub fn sampled(&self, n: Option<usize>) -> Vec<f32> {
+    /// The embeddings of the patches at `picks`.
+    pub fn picked(&self, picks: &[usize]) -> Vec<f32> {
         let d = self.dim;
-        slice_plan(self.patches(), n)
-            .into_iter()
-            .flat_map(|k| self.embeddings[k * d..(k + 1) * d].iter().copied())
+        picks
+            .iter()
+            .flat_map(|&k| self.embeddings[k * d..(k + 1) * d].iter().copied())
             .collect()
     }
 }
@@ -349,13 +350,13 @@ pub fn group_by_source(
 }
 
 /// Out-of-fold patch probabilities of every track: `(probabilities of its
-/// `sample` evenly spaced patches, class)`, in the order of `tracks`, each
-/// from the head trained without the track's group.
+/// voting patches, class)`, in the order of `tracks`, each from the head
+/// trained without the track's group.
 pub fn cross_validate(
     tracks: &[TrackEmbeddings],
     classes: usize,
     grouping: &Grouping,
-    sample: Option<usize>,
+    voting: Voting,
     opts: &HeadOptions,
 ) -> candle_core::Result<Vec<crate::ml::vote::LabelledTrack>> {
     let groups: Vec<usize> = (0..grouping.groups).collect();
@@ -374,7 +375,12 @@ pub fn cross_validate(
     Ok(tracks
         .iter()
         .zip(&grouping.group_of)
-        .map(|(t, &g)| (heads[g].probabilities(&t.sampled(sample)), t.class))
+        .map(|(t, &g)| {
+            let probs = voting.probabilities(t.patches(), classes, |picks| {
+                heads[g].probabilities(&t.picked(picks))
+            });
+            (probs, t.class)
+        })
         .collect())
 }
 
@@ -462,9 +468,9 @@ pub struct TransferOptions {
     pub head: HeadOptions,
     /// Cross-validation folds for calibrating the thresholds.
     pub folds: usize,
-    /// Patches per track that vote during calibration: what `classify`
-    /// samples by default, so the thresholds fit the votes users see.
-    pub calibration_patches: Option<usize>,
+    /// The patches that vote during calibration: as `classify` samples
+    /// them, so the thresholds fit the votes users see.
+    pub calibration: Voting,
     /// Precision the thresholds must reach on the out-of-fold votes.
     pub target_precision: f32,
 }
@@ -474,7 +480,7 @@ impl Default for TransferOptions {
         Self {
             head: HeadOptions::default(),
             folds: 10,
-            calibration_patches: Some(crate::catalog::analyse::DEFAULT_SAMPLE_SLICES),
+            calibration: Voting::SecondLook,
             target_precision: 0.95,
         }
     }
@@ -503,13 +509,7 @@ pub fn train_head_model(
 ) -> candle_core::Result<TransferTrained> {
     let classes_of: Vec<usize> = tracks.iter().map(|t| t.class).collect();
     let grouping = group_by_source(&classes_of, sources, opts.folds, opts.head.seed);
-    let oof = cross_validate(
-        tracks,
-        classes,
-        &grouping,
-        opts.calibration_patches,
-        &opts.head,
-    )?;
+    let oof = cross_validate(tracks, classes, &grouping, opts.calibration, &opts.head)?;
     let plurality = crate::proposal::Thresholds {
         slice: 0.0,
         track: 0.0,
@@ -517,7 +517,7 @@ pub fn train_head_model(
     let top1 = score(&oof, classes, plurality, |_| true);
     let cross_validated_accuracy = top1.accuracy();
     let mut notes = vec![format!(
-        "thresholds calibrated on out-of-fold votes of the {} training tracks ({}; {} patches per track voting); top-1 cross-validated accuracy {:.1}%",
+        "thresholds calibrated on out-of-fold votes of the {} training tracks ({}; {} voting); top-1 cross-validated accuracy {:.1}%",
         oof.len(),
         if grouping.held_out.is_empty() {
             format!("{}-fold cross-validation by track", opts.folds)
@@ -528,8 +528,7 @@ pub fn train_head_model(
                 opts.folds
             )
         },
-        opts.calibration_patches
-            .map_or("all".to_string(), |n| format!("up to {n}")),
+        opts.calibration.describe(),
         cross_validated_accuracy * 100.0
     )];
     let (thresholds, calibrated) = match crate::ml::vote::choose_thresholds(

@@ -4,6 +4,7 @@
 use super::{Landing, Phase, Progress};
 use crate::cancel::Cancel;
 use crate::catalog::analyse::{self, ClassifySummary};
+use crate::ml::look::Voting;
 use crate::proposal::Thresholds;
 use crate::store::Library;
 use serde::Serialize;
@@ -18,8 +19,8 @@ pub struct ClassifyRequest {
     pub model: Option<PathBuf>,
     /// Redo tracks already analysed with the model.
     pub force: bool,
-    /// Patches analysed per track (`None`: every patch).
-    pub sample: Option<usize>,
+    /// Which patches are analysed and vote.
+    pub voting: Voting,
     /// Voting thresholds (default: the model's own).
     pub thresholds: Option<Thresholds>,
 }
@@ -82,7 +83,7 @@ pub fn classify_library(
         &model,
         thresholds,
         request.force,
-        request.sample,
+        request.voting,
         cancel,
         &mut |p| {
             on(Progress::Step {

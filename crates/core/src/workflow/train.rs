@@ -9,6 +9,7 @@ use crate::features::FeatureParams;
 use crate::ml::backbone::BackboneSpec;
 use crate::ml::eval;
 use crate::ml::head::HeadOptions;
+use crate::ml::look::Voting;
 use crate::ml::model::{self, Model, ModelCard, TrainingSummary};
 use crate::ml::network::Network;
 use crate::ml::scratch_cnn::Architecture;
@@ -140,7 +141,7 @@ pub fn train_model(
             .push(r.clone());
     }
     for (set, rows) in &eval_sets {
-        let report = eval::evaluate(&model, rows, thresholds, None);
+        let report = eval::evaluate(&model, rows, thresholds, Voting::All);
         model.card.metrics.insert(set.clone(), report.card_entry());
         events(Progress::Note(format!("{set}: {}", report.summary())));
     }

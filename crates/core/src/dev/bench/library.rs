@@ -64,7 +64,7 @@ fn synthetic_library_with(
     lib.set_active_model(model_id)?;
     let classes = model.card.classes.clone();
     let tracks = lib.tracks(&TrackFilter::default())?;
-    let slices = crate::catalog::analyse::DEFAULT_SAMPLE_SLICES;
+    let slices = crate::ml::look::FIRST_LOOK;
     let outcomes: Vec<Outcome> = tracks
         .iter()
         .map(|t| {

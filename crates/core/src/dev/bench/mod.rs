@@ -20,6 +20,7 @@ use crate::cancel::Cancel;
 use crate::catalog::walk;
 use crate::dev::synth;
 use crate::features::spectrogram;
+use crate::ml::look::{self, Voting};
 use crate::ml::scratch_cnn::{Architecture, GenreNet};
 use crate::store::Library;
 use rayon::prelude::*;
@@ -40,8 +41,11 @@ pub struct BenchOptions {
     pub architectures: Vec<Architecture>,
     /// Only the end-to-end `classify` figures.
     pub classify_only: bool,
-    /// Patches sampled per track in the sampled `classify` figure.
-    pub sample: usize,
+    /// Which patches vote in the sampled `classify` figure (a second look
+    /// is timed beside 6 patches).
+    pub voting: Voting,
+    /// Real music to time `classify` on instead of the generated track.
+    pub music: Option<PathBuf>,
 }
 
 impl Default for BenchOptions {
@@ -52,7 +56,8 @@ impl Default for BenchOptions {
             scan_files: 10_000,
             architectures: vec![Architecture::default()],
             classify_only: false,
-            sample: crate::catalog::analyse::DEFAULT_SAMPLE_SLICES,
+            voting: Voting::SecondLook,
+            music: None,
         }
     }
 }
@@ -94,13 +99,19 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<()> {
         "format", "decode s", "spectro s", "total s", "x realtime"
     );
     let mut encoded: Vec<(String, PathBuf)> = Vec::new();
+    if opts.classify_only
+        && let Some(music) = &opts.music
+    {
+        let lib = scanned_library(&dir.path().join("classify.sqlite"), music)?;
+        return bench_classify_library(lib, music, opts.voting);
+    }
     if opts.classify_only {
         let mp3 = dir.path().join("bench.mp3");
         anyhow::ensure!(
             ffmpeg_encode(&wav, &mp3, FORMATS[1].1),
             "the classify benchmark needs ffmpeg with libmp3lame"
         );
-        return bench_classify(dir.path(), &mp3, "mp3", opts.parallel_tracks, opts.sample);
+        return bench_classify(dir.path(), &mp3, "mp3", opts.parallel_tracks, opts.voting);
     }
     for (ext, args) in FORMATS {
         let path = dir.path().join(format!("bench.{ext}"));
@@ -147,7 +158,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<()> {
     bench_retrain_head(5_000)?;
     bench_retrain_musicnn_head(5_000)?;
     if let Some((ext, path)) = encoded.iter().find(|(e, _)| e == "mp3").or(encoded.first()) {
-        bench_classify(dir.path(), path, ext, opts.parallel_tracks, opts.sample)?;
+        bench_classify(dir.path(), path, ext, opts.parallel_tracks, opts.voting)?;
     }
     if opts.scan_files > 0 {
         bench_scan(dir.path(), opts.scan_files, &encoded)?;
@@ -162,7 +173,7 @@ fn bench_classify(
     track: &Path,
     ext: &str,
     n: usize,
-    sample: usize,
+    voting: Voting,
 ) -> anyhow::Result<()> {
     let folder = dir.join("classify");
     std::fs::create_dir_all(&folder)?;
@@ -170,9 +181,9 @@ fn bench_classify(
         std::fs::copy(track, folder.join(format!("track{i:03}.{ext}")))?;
     }
     let mut lib = scanned_library(&dir.join("classify.sqlite"), &folder)?;
-    let cancel = Cancel::new();
     let default = crate::ml::model::default_model_path();
     let scratch = default.with_file_name("scratch-cnn");
+    let what = format!("{ext} tracks of {:.0} s", seconds_of(track));
     for model_path in [default, scratch] {
         let (model_id, model) =
             match crate::catalog::analyse::resolve_model(&mut lib, Some(&model_path)) {
@@ -182,31 +193,73 @@ fn bench_classify(
                     continue;
                 }
             };
-        let sampled = format!("{sample} sampled patches");
-        for (label, sample) in [("every patch", None), (sampled.as_str(), Some(sample))] {
-            let t0 = Instant::now();
-            let summary = crate::catalog::analyse::classify(
-                &mut lib,
-                model_id,
-                &model,
-                model.card.thresholds,
-                true,
-                sample,
-                &cancel,
-                &mut |_| {},
-            )?;
-            let secs = t0.elapsed().as_secs_f64();
-            println!(
-                "classify end to end, {} ({label}): {} {ext} tracks of {:.0} s in {secs:.2} s = {:.2} tracks/s",
-                model.card.backbone.name,
-                summary.classified,
-                seconds_of(track),
-                summary.classified as f64 / secs
-            );
-        }
+        time_classify(&mut lib, model_id, &model, &what, voting)?;
         if model.card.backbone.name == crate::ml::backbone::musicnn::REGISTRATION.name {
             bench_open_track(&dir.join("classify.sqlite"), &lib)?;
         }
+    }
+    Ok(())
+}
+
+/// `classify` end to end on the real music of a folder, with the shipped
+/// default model: what a second look costs depends on how often the first
+/// six patches disagree, which generated audio cannot tell.
+fn bench_classify_library(mut lib: Library, music: &Path, voting: Voting) -> anyhow::Result<()> {
+    let (model_id, model) = crate::catalog::analyse::resolve_model(
+        &mut lib,
+        Some(&crate::ml::model::default_model_path()),
+    )?;
+    let what = format!("tracks of {}", music.display());
+    time_classify(&mut lib, model_id, &model, &what, voting)
+}
+
+/// Classifies the library's tracks every way worth comparing (every patch,
+/// 6 patches, `voting`) and prints the rate of each; for a second look,
+/// how many tracks got one.
+fn time_classify(
+    lib: &mut Library,
+    model_id: i64,
+    model: &crate::ml::model::Model,
+    what: &str,
+    voting: Voting,
+) -> anyhow::Result<()> {
+    let mut ways = vec![Voting::All, Voting::Evenly(look::FIRST_LOOK)];
+    if !ways.contains(&voting) {
+        ways.push(voting);
+    }
+    for way in ways {
+        let t0 = Instant::now();
+        let summary = crate::catalog::analyse::classify(
+            lib,
+            model_id,
+            model,
+            model.card.thresholds,
+            true,
+            way,
+            &Cancel::new(),
+            &mut |_| {},
+        )?;
+        let secs = t0.elapsed().as_secs_f64();
+        let looked_twice = if way == Voting::SecondLook {
+            let twice = lib
+                .analyses(model_id)?
+                .iter()
+                .filter(|a| a.slices > look::FIRST_LOOK)
+                .count();
+            format!(
+                ", {twice} of them voting with more than {} patches",
+                look::FIRST_LOOK
+            )
+        } else {
+            String::new()
+        };
+        println!(
+            "classify end to end, {} ({}): {} {what} in {secs:.2} s = {:.2} tracks/s{looked_twice}",
+            model.card.backbone.name,
+            way.describe(),
+            summary.classified,
+            summary.classified as f64 / secs
+        );
     }
     Ok(())
 }
@@ -331,7 +384,7 @@ pub fn bench_memory(n: usize) -> anyhow::Result<()> {
         &model,
         model.card.thresholds,
         false,
-        Some(crate::catalog::analyse::DEFAULT_SAMPLE_SLICES),
+        Voting::SecondLook,
         &cancel,
         &mut |p| {
             if p.done % step == 0 {

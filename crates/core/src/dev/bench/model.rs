@@ -171,7 +171,7 @@ pub fn bench_retrain_head(tracks: usize) -> anyhow::Result<()> {
 /// default model.
 pub fn bench_retrain_musicnn_head(tracks: usize) -> anyhow::Result<()> {
     let dim = crate::ml::backbone::musicnn::EMBEDDING;
-    let per = crate::catalog::analyse::DEFAULT_SAMPLE_SLICES;
+    let per = crate::ml::look::FIRST_LOOK;
     let n = tracks * per;
     let mut rng = crate::rng::Rng::new(3);
     let labels: Vec<u32> = (0..n).map(|i| ((i / per) % 11) as u32).collect();

@@ -2,8 +2,8 @@
 //! them, and the cross-validation that serves both the guard and the
 //! threshold calibration (each track judged by a head trained without it).
 
-use crate::catalog::analyse;
 use crate::ml::head::{HeadOptions, LinearHead};
+use crate::ml::look::Voting;
 use crate::ml::transfer::group_by_source;
 use crate::ml::vote;
 use crate::proposal::Thresholds;
@@ -50,15 +50,17 @@ pub(crate) fn fit(
     )?)
 }
 
-/// The patch probabilities of a sample's evenly spaced voting patches.
+/// The patch probabilities of a sample's voting patches, chosen as
+/// `classify` chooses them ([`Voting::SecondLook`]).
 pub(crate) fn voting_probabilities(head: &LinearHead, s: &Sample) -> Vec<f32> {
     let d = s.dim;
-    let picks = crate::features::slice_plan(s.patches(), Some(analyse::DEFAULT_SAMPLE_SLICES));
-    let sampled: Vec<f32> = picks
-        .into_iter()
-        .flat_map(|k| s.embeddings[k * d..(k + 1) * d].iter().copied())
-        .collect();
-    head.probabilities(&sampled)
+    Voting::SecondLook.probabilities(s.patches(), head.classes, |picks| {
+        let picked: Vec<f32> = picks
+            .iter()
+            .flat_map(|&k| s.embeddings[k * d..(k + 1) * d].iter().copied())
+            .collect();
+        head.probabilities(&picked)
+    })
 }
 
 pub(crate) const PLURALITY: Thresholds = Thresholds {
