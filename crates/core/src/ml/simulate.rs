@@ -155,6 +155,7 @@ fn retrained(
             .into_judged(&samples);
     let thresholds =
         calibrate_thresholds(&judged, &unseen, classes.len(), opts, current).unwrap_or_default();
+    tracing::debug!("simulation retrain: thresholds {thresholds:?} (were {current:?})");
     let all: Vec<&Sample> = samples.iter().collect();
     let head = fit(&all, classes.len(), &head_opts)?;
     Ok((classes, head, thresholds))
