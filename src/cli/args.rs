@@ -362,7 +362,9 @@ pub struct BenchArgs {
     #[arg(long)]
     pub sample: Option<usize>,
     /// Time `classify` on the music files under this folder instead of on
-    /// generated tracks (with --classify-only)
+    /// generated tracks (with --classify-only). Every file is classified
+    /// three ways, once with every patch: a folder of a few hundred tracks
+    /// is plenty
     #[arg(long, requires = "classify_only")]
     pub music: Option<PathBuf>,
     /// Only classify this many short tracks (hard links to one 10-s MP3)
