@@ -335,23 +335,26 @@ fn analysed(
     let (more_probabilities, more_embeddings) = model.net.infer(&more.data)?;
     let width = embeddings.len() / patches.starts.len().max(1);
     let (all, order) = patches.merged(more);
-    let row = |first: &[f32], later: &[f32], n: usize| -> Vec<f32> {
-        order
-            .iter()
-            .flat_map(|&(is_later, k)| {
-                let from = if is_later { later } else { first };
-                from[k * n..(k + 1) * n].iter().copied()
-            })
-            .collect()
-    };
     Ok(voted(
         track_id,
         &all,
-        row(&probabilities, &more_probabilities, classes),
-        row(&embeddings, &more_embeddings, width),
+        in_order(&probabilities, &more_probabilities, &order, classes),
+        in_order(&embeddings, &more_embeddings, &order, width),
         classes,
         thresholds,
     ))
+}
+
+/// Per-patch rows (`width` values each) of a first look and of a second,
+/// in the merged order [`Patches::merged`] gives.
+fn in_order(first: &[f32], later: &[f32], order: &[(bool, usize)], width: usize) -> Vec<f32> {
+    order
+        .iter()
+        .flat_map(|&(is_later, k)| {
+            let from = if is_later { later } else { first };
+            from[k * width..(k + 1) * width].iter().copied()
+        })
+        .collect()
 }
 
 /// A track's analysis from its every patch's results, and their vote.
@@ -417,4 +420,20 @@ pub fn revote(
         .collect();
     lib.store_proposals(model_id, classes, &proposals)?;
     Ok(proposals.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_looks_rows_follow_the_merged_order() {
+        let first = [0.0, 0.1, 4.0, 4.1];
+        let later = [2.0, 2.1];
+        let order = [(false, 0), (true, 0), (false, 1)];
+        assert_eq!(
+            in_order(&first, &later, &order, 2),
+            vec![0.0, 0.1, 2.0, 2.1, 4.0, 4.1]
+        );
+    }
 }

@@ -352,6 +352,40 @@ impl FeatureParams {
 mod tests {
     use super::*;
 
+    /// A second look's patches join the first look's in time order, each
+    /// with its own data, and the order says where each came from.
+    #[test]
+    fn merged_patches_are_in_time_order_with_their_data() {
+        let per = musicnn_mel::PATCH_FRAMES * musicnn_mel::MEL_BANDS;
+        // Every value of a patch is its index in the track.
+        let patches = |indices: &[usize]| Patches {
+            data: PatchData::LogMel(
+                indices
+                    .iter()
+                    .flat_map(|&k| std::iter::repeat_n(k as f32, per))
+                    .collect(),
+            ),
+            starts: indices
+                .iter()
+                .map(|&k| FeatureKind::MusicnnMel.patch_start_column(k))
+                .collect(),
+            corrupt_packets: 1,
+        };
+        let (all, order) = patches(&[0, 4, 8]).merged(patches(&[2, 6]));
+        let PatchData::LogMel(data) = &all.data else {
+            panic!("one pipeline in, the same out");
+        };
+        let firsts: Vec<f32> = data.chunks_exact(per).map(|p| p[0]).collect();
+        assert_eq!(firsts, vec![0.0, 2.0, 4.0, 6.0, 8.0]);
+        assert!(data.chunks_exact(per).all(|p| p.iter().all(|&v| v == p[0])));
+        assert!(all.starts.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(
+            order,
+            vec![(false, 0), (true, 0), (false, 1), (true, 1), (false, 2)]
+        );
+        assert_eq!(all.corrupt_packets, 2);
+    }
+
     #[test]
     fn patch_starts_in_display_columns() {
         assert_eq!(FeatureKind::DisplayMel.patch_start_column(3), 384);
