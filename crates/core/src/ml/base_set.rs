@@ -99,9 +99,10 @@ pub fn save(
     // length: safetensors holds tensors, not strings.
     let name_bytes: Vec<u8> = names.iter().flat_map(|s| s.bytes()).collect();
     let name_lengths: Vec<u32> = names.iter().map(|s| s.len() as u32).collect();
+    let byte_count = name_bytes.len();
     tensors.insert(
         "source_names".to_string(),
-        Tensor::from_vec(name_bytes.clone(), name_bytes.len(), &device)?,
+        Tensor::from_vec(name_bytes, byte_count, &device)?,
     );
     tensors.insert(
         "source_name_lengths".to_string(),

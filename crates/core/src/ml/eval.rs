@@ -73,21 +73,14 @@ pub fn evaluate(
                 .analyse_file(&row.path)
                 .map_err(|e| e.to_string())
                 .and_then(|patches| {
-                    let (all, _) = model
-                        .net
-                        .infer(&patches.data)
-                        .map_err(|e| format!("{path}: inference failed: {e}"))?;
-                    let rows = |picks: &[usize]| -> Vec<f32> {
-                        picks
-                            .iter()
-                            .flat_map(|&k| {
-                                all[k * classes.len()..(k + 1) * classes.len()]
-                                    .iter()
-                                    .copied()
-                            })
-                            .collect()
-                    };
-                    Ok(voting.probabilities(patches.data.count(), classes.len(), rows))
+                    // Only the voting patches go through the network.
+                    voting.try_probabilities(patches.data.count(), classes.len(), |picks| {
+                        model
+                            .net
+                            .infer(&patches.data.subset(picks))
+                            .map(|(probs, _)| probs)
+                            .map_err(|e| format!("{path}: inference failed: {e}"))
+                    })
                 });
             match outcome {
                 Ok(probs) => {

@@ -60,15 +60,29 @@ impl Voting {
         classes: usize,
         probs_of: impl Fn(&[usize]) -> Vec<f32>,
     ) -> Vec<f32> {
+        let infallible = |picks: &[usize]| Ok::<_, std::convert::Infallible>(probs_of(picks));
+        match self.try_probabilities(total, classes, infallible) {
+            Ok(probs) => probs,
+        }
+    }
+
+    /// [`Voting::probabilities`] where working out the probabilities can
+    /// fail (running a network): the first error is returned.
+    pub fn try_probabilities<E>(
+        self,
+        total: usize,
+        classes: usize,
+        probs_of: impl Fn(&[usize]) -> Result<Vec<f32>, E>,
+    ) -> Result<Vec<f32>, E> {
         match self {
             Voting::All => probs_of(&slice_plan(total, None)),
             Voting::Evenly(n) => probs_of(&slice_plan(total, Some(n))),
             Voting::SecondLook => {
-                let first = probs_of(&slice_plan(total, Some(FIRST_LOOK)));
+                let first = probs_of(&slice_plan(total, Some(FIRST_LOOK)))?;
                 if total > FIRST_LOOK && disagree(&first, classes) {
                     probs_of(&slice_plan(total, Some(SECOND_LOOK)))
                 } else {
-                    first
+                    Ok(first)
                 }
             }
         }
