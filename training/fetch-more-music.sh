@@ -10,7 +10,7 @@
 # they are kept for independent checks (issue 19).
 #
 # Usage: training/fetch-more-music.sh OUT    (needs apt-get, unzip, ffmpeg;
-# about 1.6 GB is downloaded, 0ad-data being most of it)
+# about 2 GB is downloaded, 0ad-data being most of it)
 set -euo pipefail
 out=${1:?usage: fetch-more-music.sh OUT}
 mkdir -p "$out"
@@ -18,16 +18,19 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-pkgs=(ufoai-music openclonk-data fretsonfire-songs-muldjord 0ad-data)
+pkgs=(ufoai-music openclonk-data fretsonfire-songs-muldjord 0ad-data widelands-data)
 if ! (cd "$work" && apt-get download "${pkgs[@]}" >/dev/null 2>&1); then
   apt-get update -qq >/dev/null
   (cd "$work" && apt-get download "${pkgs[@]}" >/dev/null)
 fi
-# 0ad-data unpacks to 3 GB; only its game archive is needed.
+# 0ad-data unpacks to 3 GB; only its game archive is needed (and only
+# Widelands' music of widelands-data).
 zero_ad=./usr/share/games/0ad/mods/public/public.zip
 for deb in "$work"/*.deb; do
   case $(basename "$deb") in
     0ad-data_*) mkdir -p "$work/root" && dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work/root" "$zero_ad" ;;
+    widelands-data_*) mkdir -p "$work/root" && dpkg-deb --fsys-tarfile "$deb" |
+      tar -x -C "$work/root" --wildcards './usr/share/games/widelands/data/music/*.ogg' ;;
     *) dpkg-deb -x "$deb" "$work/root" ;;
   esac
   rm "$deb"
@@ -91,5 +94,18 @@ for f in "$work"/0ad/audio/music/*.ogg; do
   zad+=("$f")
 done
 add classical 0ad CC-BY-SA-3.0 "orchestral score; credits (gui/credits/texts/audio.json) name its composers and soloists on cello, viola, violin, harp, flute and trumpet" "${zad[@]}"
+
+# Widelands (widelands-data). Issue 19 calls its music "orchestral and
+# medieval"; the copyright file credits the Widelands team (GPL-2+) and
+# Stuart Marshall (three files, CC-BY-SA-3.0) and, like UFO:AI's, names no
+# kind of music. A record shop files both under Classical (medieval music as
+# early music), so all 31 files are Classical, by the issue's reading as
+# UFO:AI's are. Chosen by training/notes/issue-sources-rule.md, which also
+# tried SuperTuxKart's music as "electronic" (issue 19) and did not keep it.
+wl="$r/games/widelands/data/music"
+why="orchestral and medieval per issue 19; copyright file credits"
+add classical widelands CC-BY-SA-3.0 "$why Stuart Marshall" "$wl"/ingame_2[456].ogg
+add classical widelands GPL-2+ "$why the Widelands Development Team" \
+  $(ls "$wl"/*.ogg | grep -v '/ingame_2[456]\.ogg$')
 
 echo "wrote $(($(wc -l < "$labels") - 1)) labelled files to $out"
