@@ -157,7 +157,7 @@ impl ModelCard {
                 labelled: a.labelled + s.labelled,
                 right: a.right + s.right,
             });
-            parts.push(format!(
+            let mut sentence = format!(
                 "right {} times in {} ({:.0}%) on music from {} sources it never heard in training, \
                  where {:.0}% of the tracks got one",
                 total.right,
@@ -165,7 +165,16 @@ impl ModelCard {
                 total.precision() * 100.0,
                 unseen.len(),
                 total.coverage() * 100.0
-            ));
+            );
+            if let Some((name, worst)) = worst_source(&unseen, &total) {
+                sentence.push_str(&format!(
+                    ", but only {} times in {} ({:.0}%) on the one it did worst on ({name})",
+                    worst.right,
+                    worst.labelled,
+                    worst.precision() * 100.0
+                ));
+            }
+            parts.push(sentence);
         }
         for (set, v) in self.metrics.iter().filter(|(k, _)| k.ends_with(" eval")) {
             let (Some(p), Some(c)) = (
@@ -182,6 +191,32 @@ impl ModelCard {
         }
         (!parts.is_empty()).then(|| format!("A proposal without “?” was {}.", parts.join("; ")))
     }
+}
+
+/// Proposals a source left out must have had for its precision to be worth
+/// naming as the worst (one wrong proposal of one says little).
+const WORST_SOURCE_PROPOSALS: usize = 5;
+
+/// The source left out whose proposals were right least often, where that
+/// is less often than over all of them (`total`): an average over sources
+/// can hide one on which the model was mostly wrong, and a user's library
+/// may be like that one.
+fn worst_source<'a>(unseen: &'a [(String, Score)], total: &Score) -> Option<(&'a str, Score)> {
+    // Precisions compared exactly, as fractions.
+    let below = |a: &Score, b: &Score| a.right * b.labelled < b.right * a.labelled;
+    unseen
+        .iter()
+        .filter(|(_, s)| s.labelled >= WORST_SOURCE_PROPOSALS && below(s, total))
+        .min_by(|(_, a), (_, b)| {
+            if below(a, b) {
+                std::cmp::Ordering::Less
+            } else if below(b, a) {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .map(|(name, s)| (name.as_str(), *s))
 }
 
 /// A model registered in a library, with its card.
@@ -385,6 +420,40 @@ mod tests {
         assert_eq!(today().len(), 10);
     }
 
+    /// The worst source is named only where it did worse than the whole and
+    /// proposed enough for its precision to mean something.
+    #[test]
+    fn worth_names_the_worst_source_only_where_it_says_something() {
+        let mut card = Model::load(&default_model_path())
+            .expect("shipped model")
+            .card;
+        let set = |card: &mut ModelCard, figures: &[(&str, usize, usize)]| {
+            card.metrics.clear();
+            for (name, labelled, right) in figures {
+                let s = Score {
+                    tracks: 20,
+                    labelled: *labelled,
+                    right: *right,
+                };
+                card.metrics.insert(
+                    format!("{name}{LEFT_OUT}"),
+                    score_entry(&s, card.thresholds),
+                );
+            }
+            card.worth().unwrap()
+        };
+        let even = set(&mut card, &[("a", 10, 9), ("b", 10, 9)]);
+        assert!(!even.contains("worst"), "{even}");
+        let few = set(&mut card, &[("a", 10, 10), ("b", 4, 0)]);
+        assert!(!few.contains("worst"), "{few}");
+        let one_bad = set(&mut card, &[("a", 10, 10), ("b", 5, 2), ("c", 6, 3)]);
+        assert!(
+            one_bad.contains("right 15 times in 21 (71%)")
+                && one_bad.ends_with("but only 2 times in 5 (40%) on the one it did worst on (b)."),
+            "{one_bad}"
+        );
+    }
+
     /// The sentence of what a proposal is worth gives the sources left out
     /// (the shipped card's eleven since Widelands joined) and, on a
     /// retrained card, the user's own decided tracks first.
@@ -406,6 +475,17 @@ mod tests {
                 && worth.contains(&format!("{} sources it never heard", unseen.len())),
             "{worth}"
         );
+        // UFO:AI's orchestral pieces, heard as electronic, are its worst.
+        let ufoai = unseen.iter().find(|(n, _)| n == "ufoai").unwrap().1;
+        assert!(
+            worth.contains(&format!(
+                "but only {} times in {} ({:.0}%) on the one it did worst on (ufoai)",
+                ufoai.right,
+                ufoai.labelled,
+                ufoai.precision() * 100.0
+            )),
+            "{worth}"
+        );
         assert!(!worth.contains("your own"), "{worth}");
         let yours = Score {
             tracks: 10,
@@ -415,6 +495,10 @@ mod tests {
         card.metrics
             .insert(ON_DECISIONS.into(), score_entry(&yours, card.thresholds));
         let worth = card.worth().unwrap();
+        assert!(
+            worth.contains("on the one it did worst on (ufoai)"),
+            "{worth}"
+        );
         assert!(
             worth.starts_with(
                 "A proposal without “?” was right 7 times in 8 (88%) on your own decided tracks"
