@@ -2,9 +2,10 @@
 # More labelled music from sources the shipped training set lacks, from
 # Debian's archive, laid out as OUT/<source>/<file> plus OUT/labels.tsv
 # (columns: genre, path, split, licence, source, reason). Every file is
-# labelled by its package's credits (UFO:AI's by issue 19 and its credits,
-# below), never by listening with the model; the reason column says which. Files whose credits name no kind of music
-# this project can trust are left out.
+# labelled by its package's credits, or where they name no kind of music
+# (UFO:AI, Widelands) by the kind issue 19 gives, never by listening with
+# the model; the reason column says which. Files for which neither names a
+# kind of music this project can trust are left out.
 #
 # Never add flare-game, nexuiz-music, megaglest-data or frozen-bubble-data:
 # they are kept for independent checks (issue 19).
