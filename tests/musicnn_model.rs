@@ -36,6 +36,26 @@ fn ok(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Scans `folder` into the library `db` and classifies it, as a user would.
+fn scan_and_classify(db: &Path, folder: &Path) {
+    ok(&sonotag(db, &["scan", folder.to_str().unwrap()]));
+    ok(&sonotag(db, &["classify"]));
+}
+
+/// Whether every path of data kept outside the repository is present;
+/// where one is not, says the test is skipped.
+fn present(paths: &[&Path]) -> bool {
+    let absent: Vec<String> = paths
+        .iter()
+        .filter(|p| !p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !absent.is_empty() {
+        eprintln!("skipped: {} absent", absent.join(", "));
+    }
+    absent.is_empty()
+}
+
 /// Drones (low noise) and beat tracks (clicks over music), `per_class` each.
 fn library_of_two_kinds(dir: &Path, per_class: usize) -> Vec<(PathBuf, &'static str)> {
     std::fs::create_dir_all(dir).unwrap();
@@ -98,8 +118,7 @@ fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
     let music = dir.path().join("music");
     let files = library_of_two_kinds(&music, 6);
     let db = dir.path().join("lib.sqlite");
-    ok(&sonotag(&db, &["scan", music.to_str().unwrap()]));
-    ok(&sonotag(&db, &["classify"]));
+    scan_and_classify(&db, &music);
     let mut lib = Library::open(&db).unwrap();
     for (path, genre) in &files {
         let id = lib.track_by_path(path).unwrap().unwrap().id;
@@ -207,14 +226,12 @@ fn a_card_whose_features_do_not_match_its_backbone_is_refused() {
 #[test]
 fn six_corrections_keep_every_genre_and_the_eval_clips() {
     let gtzan = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/gtzan-mini");
-    if !gtzan.join("labels.tsv").exists() {
-        eprintln!("skipped: {} is absent", gtzan.display());
+    if !present(&[&gtzan.join("labels.tsv")]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lib.sqlite");
-    ok(&sonotag(&db, &["scan", gtzan.to_str().unwrap()]));
-    ok(&sonotag(&db, &["classify"]));
+    scan_and_classify(&db, &gtzan);
     let eval_right = |lib: &Library| {
         let active = lib.active_model::<ModelCard>().unwrap().unwrap();
         let rows = lib.proposals(active.id, None).unwrap();
@@ -322,12 +339,7 @@ fn ten_corrections_teach_a_new_soundtrack_without_losing_precision() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let gtzan = root.join("../shared/data/gtzan-mini/labels.tsv");
     let debian = root.join("../data/debian-music/labels.tsv");
-    if !gtzan.exists() || !debian.exists() {
-        eprintln!(
-            "skipped: {} or {} is absent",
-            gtzan.display(),
-            debian.display()
-        );
+    if !present(&[&gtzan, &debian]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -373,14 +385,12 @@ fn ten_corrections_teach_a_new_soundtrack_without_losing_precision() {
 fn classify_looks_twice_where_the_first_six_patches_disagree() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let wesnoth = root.join("../data/debian-music/wesnoth");
-    if !wesnoth.is_dir() {
-        eprintln!("skipped: {} is absent", wesnoth.display());
+    if !present(&[&wesnoth]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lib.sqlite");
-    ok(&sonotag(&db, &["scan", wesnoth.to_str().unwrap()]));
-    ok(&sonotag(&db, &["classify"]));
+    scan_and_classify(&db, &wesnoth);
     let lib = Library::open(&db).unwrap();
     let active = lib.active_model::<ModelCard>().unwrap().unwrap();
     let model = Model::load(&active.path).unwrap();

@@ -202,20 +202,12 @@ const WORST_SOURCE_PROPOSALS: usize = 5;
 /// can hide one on which the model was mostly wrong, and a user's library
 /// may be like that one.
 fn worst_source<'a>(unseen: &'a [(String, Score)], total: &Score) -> Option<(&'a str, Score)> {
-    // Precisions compared exactly, as fractions.
-    let below = |a: &Score, b: &Score| a.right * b.labelled < b.right * a.labelled;
+    // Precisions compared exactly, as fractions: right/labelled.
+    let by_precision = |a: &Score, b: &Score| (a.right * b.labelled).cmp(&(b.right * a.labelled));
     unseen
         .iter()
-        .filter(|(_, s)| s.labelled >= WORST_SOURCE_PROPOSALS && below(s, total))
-        .min_by(|(_, a), (_, b)| {
-            if below(a, b) {
-                std::cmp::Ordering::Less
-            } else if below(b, a) {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
+        .filter(|(_, s)| s.labelled >= WORST_SOURCE_PROPOSALS && by_precision(s, total).is_lt())
+        .min_by(|(_, a), (_, b)| by_precision(a, b))
         .map(|(name, s)| (name.as_str(), *s))
 }
 
