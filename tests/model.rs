@@ -367,6 +367,59 @@ fn eval_json_has_the_documented_fields() {
     assert!(!db.exists(), "eval needs no library");
 }
 
+/// `sonotag eval` shows, beside the shipped model's figures on each source
+/// left out, their sum and how often the leading genre was right: the
+/// most right proposals any track threshold could give, which tells a weak
+/// listener from careful thresholds (issue 19).
+#[test]
+fn eval_shows_the_most_right_any_threshold_could_give_on_unseen_sources() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let base = root.join("models/default");
+    let card = Model::load(&base).unwrap().card;
+    let unseen = card.unseen_sources();
+    for (name, s) in &unseen {
+        let leading = s
+            .leading_right
+            .unwrap_or_else(|| panic!("{name}: not measured"));
+        assert!(s.right <= leading && leading <= s.tracks, "{name}: {s}");
+    }
+    let total = card.unseen_total().unwrap();
+    let leading = total.leading_right.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = make_tracks(&dir.path().join("set"), 1, 4.0, 4100);
+    let tsv = dir.path().join("labels.tsv");
+    let mut text = String::from("genre\tpath\tsplit\n");
+    for (p, _) in &files {
+        let rel = p.strip_prefix(dir.path()).unwrap();
+        text.push_str(&format!("Classical\t{}\teval\n", rel.display()));
+    }
+    std::fs::write(&tsv, text).unwrap();
+    let out = sonotag(
+        &dir.path().join("unused.sqlite"),
+        &[
+            "eval",
+            "--labels",
+            tsv.to_str().unwrap(),
+            "--model",
+            base.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("all {}  ", unseen.len()))
+            && stdout.contains(&format!(
+                "the leading genre, every patch voting, was right for {leading} of {}",
+                total.tracks
+            )),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn shipped_models_match_their_cards_on_gtzan_eval() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -200,6 +200,16 @@ fn print_unseen(card: &ModelCard) {
     for (name, s) in &unseen {
         println!("  {name:<28} {s}");
     }
+    if let Some(total) = card.unseen_total() {
+        println!("  {:<28} {total}", format!("all {}", unseen.len()));
+        if let Some(leading) = total.leading_right {
+            println!(
+                "  (the leading genre, every patch voting, was right for {leading} of {} ({:.1}%): the most right any track threshold can give)",
+                total.tracks,
+                leading as f32 * 100.0 / total.tracks.max(1) as f32
+            );
+        }
+    }
     if let Some(w) = card.worth() {
         println!("{w}");
     }

@@ -108,12 +108,13 @@ fn score(entry: &serde_json::Value) -> Option<Score> {
         tracks: n("tracks")?,
         labelled: n("labelled")?,
         right: n("right")?,
+        leading_right: n("leading_right"),
     })
 }
 
 /// A card's entry for `score`, measured with `thresholds`.
 pub fn score_entry(score: &Score, thresholds: Thresholds) -> serde_json::Value {
-    serde_json::json!({
+    let mut entry = serde_json::json!({
         "tracks": score.tracks,
         "labelled": score.labelled,
         "right": score.right,
@@ -121,7 +122,11 @@ pub fn score_entry(score: &Score, thresholds: Thresholds) -> serde_json::Value {
         "coverage": score.coverage(),
         "precision": score.precision(),
         "thresholds": thresholds,
-    })
+    });
+    if let Some(n) = score.leading_right {
+        entry["leading_right"] = n.into();
+    }
+    entry
 }
 
 impl ModelCard {
@@ -132,6 +137,27 @@ impl ModelCard {
             .iter()
             .filter_map(|(key, v)| Some((key.strip_suffix(LEFT_OUT)?.to_string(), score(v)?)))
             .collect()
+    }
+
+    /// The figures of every source left out, summed (`None` when the card
+    /// has none). The leading genre's count is summed only where every
+    /// source measured it.
+    pub fn unseen_total(&self) -> Option<Score> {
+        let unseen = self.unseen_sources();
+        (!unseen.is_empty()).then(|| {
+            unseen.iter().fold(
+                Score {
+                    leading_right: Some(0),
+                    ..Score::default()
+                },
+                |a, (_, s)| Score {
+                    tracks: a.tracks + s.tracks,
+                    labelled: a.labelled + s.labelled,
+                    right: a.right + s.right,
+                    leading_right: a.leading_right.zip(s.leading_right).map(|(x, y)| x + y),
+                },
+            )
+        })
     }
 
     /// What a proposal without "?" is worth, in words: how often it was
@@ -151,12 +177,7 @@ impl ModelCard {
                 yours.coverage() * 100.0
             ));
         }
-        if !unseen.is_empty() {
-            let total = unseen.iter().fold(Score::default(), |a, (_, s)| Score {
-                tracks: a.tracks + s.tracks,
-                labelled: a.labelled + s.labelled,
-                right: a.right + s.right,
-            });
+        if let Some(total) = self.unseen_total() {
             let mut sentence = format!(
                 "right {} times in {} ({:.0}%) on music from {} sources it never heard in training, \
                  where {:.0}% of the tracks got one",
@@ -412,6 +433,51 @@ mod tests {
         assert_eq!(today().len(), 10);
     }
 
+    /// A card keeps each source's leading-genre count, sums it over the
+    /// sources, and reads cards written before it was measured without it.
+    #[test]
+    fn the_leading_genre_count_survives_the_card_and_older_cards_lack_it() {
+        let mut card = Model::load(&default_model_path())
+            .expect("shipped model")
+            .card;
+        card.metrics.clear();
+        for (name, leading_right) in [("a", Some(15)), ("b", Some(4))] {
+            let s = Score {
+                tracks: 20,
+                labelled: 10,
+                right: 9,
+                leading_right,
+            };
+            card.metrics.insert(
+                format!("{name}{LEFT_OUT}"),
+                score_entry(&s, card.thresholds),
+            );
+        }
+        let total = card.unseen_total().unwrap();
+        assert_eq!(
+            (total.tracks, total.right, total.leading_right),
+            (40, 18, Some(19))
+        );
+        let old = Score {
+            leading_right: None,
+            ..total
+        };
+        card.metrics
+            .insert(format!("old{LEFT_OUT}"), score_entry(&old, card.thresholds));
+        let unseen = card.unseen_sources();
+        assert_eq!(
+            unseen
+                .iter()
+                .find(|(n, _)| n == "old")
+                .unwrap()
+                .1
+                .leading_right,
+            None
+        );
+        assert_eq!(card.unseen_total().unwrap().leading_right, None);
+        assert!(!old.to_string().contains("leading"));
+    }
+
     /// The worst source is named only where it did worse than the whole and
     /// proposed enough for its precision to mean something.
     #[test]
@@ -426,6 +492,7 @@ mod tests {
                     tracks: 20,
                     labelled: *labelled,
                     right: *right,
+                    leading_right: None,
                 };
                 card.metrics.insert(
                     format!("{name}{LEFT_OUT}"),
@@ -483,6 +550,7 @@ mod tests {
             tracks: 10,
             labelled: 8,
             right: 7,
+            leading_right: None,
         };
         card.metrics
             .insert(ON_DECISIONS.into(), score_entry(&yours, card.thresholds));

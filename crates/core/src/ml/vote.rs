@@ -295,6 +295,12 @@ pub struct Score {
     pub labelled: usize,
     /// Proposals that are right.
     pub right: usize,
+    /// Tracks whose leading genre is right, proposed or unsure, with every
+    /// patch voting and ties going to the genre the patches were surer of:
+    /// more right proposals than this no track threshold can give, so it
+    /// tells a weak listener from over-careful thresholds. `None` where it
+    /// was not measured (model cards written before it was).
+    pub leading_right: Option<usize>,
 }
 
 impl Score {
@@ -325,7 +331,11 @@ impl std::fmt::Display for Score {
             self.accuracy() * 100.0,
             self.coverage() * 100.0,
             self.precision() * 100.0
-        )
+        )?;
+        match self.leading_right {
+            Some(n) => write!(f, ", leading genre right {n}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -336,7 +346,12 @@ pub fn score(
     th: Thresholds,
     keep: impl Fn(usize) -> bool,
 ) -> Score {
+    let every_patch = Thresholds {
+        slice: 0.0,
+        track: 0.0,
+    };
     let mut out = Score::default();
+    let mut leading_right = 0;
     for (i, (probs, truth)) in tracks.iter().enumerate() {
         if !keep(i) {
             continue;
@@ -346,7 +361,9 @@ pub fn score(
             out.labelled += 1;
             out.right += usize::from(c == *truth);
         }
+        leading_right += usize::from(vote(probs, classes, every_patch).winner == Some(*truth));
     }
+    out.leading_right = Some(leading_right);
     out
 }
 
@@ -475,6 +492,37 @@ mod tests {
         // An impossible target yields None.
         let wrong = vec![(slices(&[(0, 0.9)], 2), 1)];
         assert_eq!(calibrate(&wrong, 2, 0.95), None);
+    }
+
+    /// The leading genre counts unsure tracks too, whatever the thresholds
+    /// scored, so it bounds the right proposals any thresholds can give.
+    #[test]
+    fn the_leading_genre_counts_unsure_tracks_and_bounds_the_right_ones() {
+        let tracks: Vec<LabelledTrack> = vec![
+            // Clear and right.
+            (slices(&[(0, 0.9), (0, 0.9), (0, 0.8)], 3), 0),
+            // Right, but 2 of 3: unsure at 0.75.
+            (slices(&[(1, 0.9), (1, 0.9), (2, 0.9)], 3), 1),
+            // A tie the surer patch breaks for the right genre.
+            (slices(&[(2, 0.9), (0, 0.5)], 3), 2),
+            // Clear and wrong.
+            (slices(&[(0, 0.9), (0, 0.9)], 3), 1),
+        ];
+        let strict = score(&tracks, 3, th(0.0, 0.75), |_| true);
+        assert_eq!((strict.labelled, strict.right), (2, 1));
+        assert_eq!(strict.leading_right, Some(3));
+        for (slice, track) in [(0.0, 0.0), (0.5, 0.5), (0.95, 1.0)] {
+            let s = score(&tracks, 3, th(slice, track), |_| true);
+            assert_eq!(s.leading_right, Some(3));
+            assert!(s.right <= 3);
+        }
+        let first_two = score(&tracks, 3, th(0.0, 0.75), |i| i < 2);
+        assert_eq!(first_two.leading_right, Some(2));
+        assert!(
+            strict
+                .to_string()
+                .ends_with("precision 50.0%, leading genre right 3")
+        );
     }
 
     #[test]
