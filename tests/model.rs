@@ -207,6 +207,46 @@ fn sonotag(db: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// The standard output of a run that must succeed (else its errors).
+fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A labels file in `dir` for `files` (paths under `dir`), each of the genre
+/// `genre_of` its class, in the eval split.
+fn labels_tsv(
+    dir: &Path,
+    files: &[(PathBuf, usize)],
+    genre_of: impl Fn(usize) -> String,
+) -> PathBuf {
+    let tsv = dir.join("labels.tsv");
+    let mut text = String::from("genre\tpath\tsplit\n");
+    for (p, c) in files {
+        let rel = p.strip_prefix(dir).unwrap();
+        text.push_str(&format!("{}\t{}\teval\n", genre_of(*c), rel.display()));
+    }
+    std::fs::write(&tsv, text).unwrap();
+    tsv
+}
+
+/// The output of `sonotag eval` of `model` on `labels`, which must succeed.
+fn eval(db: &Path, labels: &Path, model: &Path, more: &[&str]) -> String {
+    let mut args = vec![
+        "eval",
+        "--labels",
+        labels.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ];
+    args.extend_from_slice(more);
+    ok(&sonotag(db, &args))
+}
+
 fn count(db: &Path, sql: &str) -> i64 {
     rusqlite::Connection::open(db)
         .unwrap()
@@ -254,13 +294,10 @@ fn classify_resumes_after_a_kill_without_duplicates() {
         seen > 0 && after_kill < n,
         "killed with {after_kill} of {n} analysed"
     );
-    let out = sonotag(&db, &["classify", "--model", f.model.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = ok(&sonotag(
+        &db,
+        &["classify", "--model", f.model.to_str().unwrap()],
+    ));
     assert!(
         text.contains(&format!("{after_kill} already done")),
         "{text}"
@@ -324,33 +361,10 @@ fn eval_json_has_the_documented_fields() {
     let f = trained();
     let dir = tempfile::tempdir().unwrap();
     let files = make_tracks(&dir.path().join("set"), 2, 5.0, 4000);
-    let tsv = dir.path().join("labels.tsv");
-    let mut text = String::from("genre\tpath\tsplit\n");
-    for (p, c) in &files {
-        let rel = p.strip_prefix(dir.path()).unwrap();
-        text.push_str(&format!("{}\t{}\teval\n", CLASSES[*c], rel.display()));
-    }
-    std::fs::write(&tsv, text).unwrap();
+    let tsv = labels_tsv(dir.path(), &files, |c| CLASSES[c].to_string());
     let db = dir.path().join("unused.sqlite");
-    let out = sonotag(
-        &db,
-        &[
-            "eval",
-            "--labels",
-            tsv.to_str().unwrap(),
-            "--split",
-            "eval",
-            "--model",
-            f.model.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = eval(&db, &tsv, &f.model, &["--split", "eval", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     for key in [
         "tracks",
         "accuracy",
@@ -387,29 +401,8 @@ fn eval_shows_the_most_right_any_threshold_could_give_on_unseen_sources() {
     let leading = total.leading_right.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let files = make_tracks(&dir.path().join("set"), 1, 4.0, 4100);
-    let tsv = dir.path().join("labels.tsv");
-    let mut text = String::from("genre\tpath\tsplit\n");
-    for (p, _) in &files {
-        let rel = p.strip_prefix(dir.path()).unwrap();
-        text.push_str(&format!("Classical\t{}\teval\n", rel.display()));
-    }
-    std::fs::write(&tsv, text).unwrap();
-    let out = sonotag(
-        &dir.path().join("unused.sqlite"),
-        &[
-            "eval",
-            "--labels",
-            tsv.to_str().unwrap(),
-            "--model",
-            base.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let tsv = labels_tsv(dir.path(), &files, |_| "Classical".to_string());
+    let stdout = eval(&dir.path().join("unused.sqlite"), &tsv, &base, &[]);
     assert!(
         stdout.contains(&format!("all {}  ", unseen.len()))
             && stdout.contains(&format!(
@@ -440,25 +433,13 @@ fn shipped_models_match_their_cards_on_gtzan_eval() {
         assert!(card.training.seconds < 3600.0);
         let expected = &card.metrics["gtzan-mini eval"];
         let dir = tempfile::tempdir().unwrap();
-        let out = sonotag(
+        let out = eval(
             &dir.path().join("unused.sqlite"),
-            &[
-                "eval",
-                "--labels",
-                labels.to_str().unwrap(),
-                "--split",
-                "eval",
-                "--model",
-                base.to_str().unwrap(),
-                "--json",
-            ],
+            &labels,
+            &base,
+            &["--split", "eval", "--json"],
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["tracks"].as_array().unwrap().len(), 30);
         let accuracy = v["accuracy"].as_f64().unwrap();
         assert!(
