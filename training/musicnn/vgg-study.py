@@ -1,27 +1,30 @@
 #!/usr/bin/env python3
-"""Would musicnn's MTT_vgg model be a better listener than the shipped MSD
-musicnn? (README, "Why no thresholds reach issue 19's target"; the rule,
-written before the run: training/notes/mtt-vgg-rule.md.)
+"""Would one of musicnn's VGG models (MTT_vgg, MSD_vgg) be a better listener
+than the shipped MSD musicnn? (README, "Why no thresholds reach issue 19's
+target"; the rule, written before the run: training/notes/vgg-rule.md.)
 
-MTT_vgg is the fourth checkpoint of musicnn's wheel: five 3x3 convolutions
-of 128 filters over the same 3-s log-mel patch, trained on MagnaTagATune's
-50 tags. Its pool5 output (256 values) is the embedding. This script runs it
-in numpy on the patches `sonotag embed` used (at most 30 evenly spaced per
+The VGG checkpoints of musicnn's wheel are five 3x3 convolutions of 128
+filters over the same 3-s log-mel patch, trained on MagnaTagATune's or the
+Million Song Dataset's 50 tags. The pool5 output (256 values) is the
+embedding. This script runs one in numpy on the patches `sonotag embed` used (at most 30 evenly spaced per
 track; the log-mel front end is musicnn's, from the reference tool), then
 compares three views with the scikit-learn copy of the shipped head of
 training/confidence-study.py, each non-GTZAN source and GTZAN's classical
-and metal folders left out whole: MSD (shipped), MTT_vgg, and the two side by
-side. Each view's thresholds are chosen by Sonotag's rule (the most coverage
+and metal folders left out whole: MSD (shipped), the VGG, and the two side
+by side. Each view's thresholds are chosen by Sonotag's rule (the most coverage
 at 95 % precision overall and on the sources left out for at least a
 quarter of the tracks, else the pair most precise on the sources left out
 that still proposes for a quarter).
 
     python3 ../shared/tools/musicnn-reference/convert.py WHEEL_DIR/musicnn/MTT_vgg VGG.safetensors
-    training/musicnn/mtt-vgg-study.py EMB.jsonl VGG.safetensors ../shared/tools/musicnn-reference
+    (or .../MSD_vgg; WHEEL_DIR: musicnn==0.1.0's wheel, unzipped)
+    training/musicnn/vgg-study.py EMB.jsonl VGG.safetensors ../shared/tools/musicnn-reference [NAME]
+
+NAME (MTT_vgg unless given) labels the VGG's rows.
 
 EMB.jsonl: `sonotag embed` with the training command's three label files,
-run from the repository root (its paths are relative to it). The MTT_vgg
-embeddings are kept beside it (EMB.jsonl.mtt-vgg) and reused. Needs numpy,
+run from the repository root (its paths are relative to it). The VGG's
+embeddings are kept beside it (EMB.jsonl.NAME) and reused. Needs numpy,
 scikit-learn and ffmpeg; about 4 minutes on two cores.
 """
 import importlib.util
@@ -68,7 +71,7 @@ def max_pool(x, size, stride):
 
 
 def pool5(patches):
-    """MTT_vgg's forward pass up to its 256-value pool5, for [batch, 187, 96] log-mel patches."""
+    """The VGG's forward pass up to its 256-value pool5, for [batch, 187, 96] log-mel patches."""
     bn = reference.batch_norm
     x = bn(patches[..., None], weights, "batch_normalization")
     pools = [((4, 1), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((4, 4), (4, 4))]
@@ -86,7 +89,7 @@ def embed(args):
     return path, pool5(patches[chosen].astype(np.float32)).tolist()
 
 
-def mtt_vgg_embeddings(rows, cache, weights_path, reference_dir):
+def vgg_embeddings(rows, cache, weights_path, reference_dir):
     if os.path.exists(cache):
         return {r["path"]: np.array(r["pool5"], dtype=np.float32) for r in map(json.loads, open(cache))}
     jobs = [(r["path"], len(r["embeddings"])) for r in rows]
@@ -161,7 +164,7 @@ def compare(rows, genre_index, name):
     leading = sum(propose(probs[r["path"]], 0, 0)[0] == genre_index[r["genre"]] for r in others)
     e_right, e_proposed = tally(evals, s, t)
     print(
-        f"{name:10s} thresholds {s}/{t}: non-GTZAN {right} right of {proposed} proposed "
+        f"{name:15s} thresholds {s}/{t}: non-GTZAN {right} right of {proposed} proposed "
         f"({100 * right / max(proposed, 1):.1f}%), leading genre right {leading} of {len(others)}; "
         f"GTZAN eval {e_right} of {e_proposed} proposed, of {len(evals)}"
     )
@@ -169,14 +172,19 @@ def compare(rows, genre_index, name):
 
 def main():
     emb, weights_path, reference_dir = sys.argv[1:4]
+    vgg_name = sys.argv[4] if len(sys.argv) > 4 else "MTT_vgg"
     rows = [json.loads(line) for line in open(emb)]
     load(weights_path, reference_dir)
-    vgg = mtt_vgg_embeddings(rows, emb + ".mtt-vgg", weights_path, reference_dir)
+    vgg = vgg_embeddings(rows, f"{emb}.{vgg_name}", weights_path, reference_dir)
     genre_index = {g: i for i, g in enumerate(sorted({r["genre"] for r in rows}))}
-    for name in ("MSD", "MTT_vgg", "MSD+vgg"):
+    views = {
+        "MSD": lambda msd, v: msd,
+        vgg_name: lambda msd, v: v,
+        f"MSD+{vgg_name}": lambda msd, v: np.hstack([msd, v]),
+    }
+    for name, view in views.items():
         for r in rows:
-            msd = np.array(r["embeddings"], dtype=np.float32)
-            r["x"] = {"MSD": msd, "MTT_vgg": vgg[r["path"]], "MSD+vgg": np.hstack([msd, vgg[r["path"]]])}[name]
+            r["x"] = view(np.array(r["embeddings"], dtype=np.float32), vgg[r["path"]])
         compare(rows, genre_index, name)
 
 
