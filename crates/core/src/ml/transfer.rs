@@ -571,7 +571,9 @@ pub fn train_head_model(
         .iter()
         .enumerate()
         .map(|(g, name)| {
-            let figures = score(&oof, classes, thresholds, |i| grouping.group_of[i] == g);
+            let figures = crate::ml::vote::score_with_leading(&oof, classes, thresholds, |i| {
+                grouping.group_of[i] == g
+            });
             (name.clone(), figures)
         })
         .collect();

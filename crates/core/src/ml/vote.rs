@@ -346,12 +346,7 @@ pub fn score(
     th: Thresholds,
     keep: impl Fn(usize) -> bool,
 ) -> Score {
-    let every_patch = Thresholds {
-        slice: 0.0,
-        track: 0.0,
-    };
     let mut out = Score::default();
-    let mut leading_right = 0;
     for (i, (probs, truth)) in tracks.iter().enumerate() {
         if !keep(i) {
             continue;
@@ -361,10 +356,34 @@ pub fn score(
             out.labelled += 1;
             out.right += usize::from(c == *truth);
         }
-        leading_right += usize::from(vote(probs, classes, every_patch).winner == Some(*truth));
     }
-    out.leading_right = Some(leading_right);
     out
+}
+
+/// [`score`] with [`Score::leading_right`] measured: for the figures a card
+/// reports, not for the calibration's grid, where it would be the same for
+/// every pair of thresholds.
+pub fn score_with_leading(
+    tracks: &[LabelledTrack],
+    classes: usize,
+    th: Thresholds,
+    keep: impl Fn(usize) -> bool,
+) -> Score {
+    let every_patch = Thresholds {
+        slice: 0.0,
+        track: 0.0,
+    };
+    let leading_right = tracks
+        .iter()
+        .enumerate()
+        .filter(|&(i, (probs, truth))| {
+            keep(i) && vote(probs, classes, every_patch).winner == Some(*truth)
+        })
+        .count();
+    Score {
+        leading_right: Some(leading_right),
+        ..score(tracks, classes, th, keep)
+    }
 }
 
 #[cfg(test)]
@@ -508,15 +527,15 @@ mod tests {
             // Clear and wrong.
             (slices(&[(0, 0.9), (0, 0.9)], 3), 1),
         ];
-        let strict = score(&tracks, 3, th(0.0, 0.75), |_| true);
+        let strict = score_with_leading(&tracks, 3, th(0.0, 0.75), |_| true);
         assert_eq!((strict.labelled, strict.right), (2, 1));
         assert_eq!(strict.leading_right, Some(3));
         for (slice, track) in [(0.0, 0.0), (0.5, 0.5), (0.95, 1.0)] {
-            let s = score(&tracks, 3, th(slice, track), |_| true);
+            let s = score_with_leading(&tracks, 3, th(slice, track), |_| true);
             assert_eq!(s.leading_right, Some(3));
             assert!(s.right <= 3);
         }
-        let first_two = score(&tracks, 3, th(0.0, 0.75), |i| i < 2);
+        let first_two = score_with_leading(&tracks, 3, th(0.0, 0.75), |i| i < 2);
         assert_eq!(first_two.leading_right, Some(2));
         assert!(
             strict

@@ -166,13 +166,13 @@ pub(crate) fn out_of_fold_scores(
     let per_source = names
         .into_iter()
         .map(|name| {
-            let score = vote::score(judged, classes, thresholds, |i| {
+            let score = vote::score_with_leading(judged, classes, thresholds, |i| {
                 unseen[i] && samples[i].source == name
             });
             (name.to_string(), score)
         })
         .collect();
-    let decided = vote::score(
+    let decided = vote::score_with_leading(
         judged,
         classes,
         thresholds,
