@@ -340,11 +340,12 @@ fn a_head_retrain_of_the_from_scratch_network_points_to_retrain_full() {
         let genre = if *c == 0 { "Ambient" } else { "Electronic" };
         sonotag_core::workflow::decide::set_genre(&mut lib, id, genre, None, false).unwrap();
     }
-    let err = sonotag_core::ml::corrections::retrain_head(
+    let err = sonotag_core::workflow::retrain::retrain_head(
         &mut lib,
         &Vocabulary::default(),
         &dir.path().join("models"),
         &sonotag_core::ml::corrections::RetrainOptions::default(),
+        &mut |_| {},
     )
     .unwrap_err()
     .to_string();

@@ -125,11 +125,12 @@ fn head_retrain_on_musicnn_embeddings_learns_the_users_genres() {
         sonotag_core::workflow::decide::set_genre(&mut lib, id, genre, None, false).unwrap();
     }
     let models_dir = dir.path().join("models");
-    let report = sonotag_core::ml::corrections::retrain_head(
+    let report = sonotag_core::workflow::retrain::retrain_head(
         &mut lib,
         &Vocabulary::default(),
         &models_dir,
         &sonotag_core::ml::corrections::RetrainOptions::default(),
+        &mut |_| {},
     )
     .unwrap();
     // Every genre the model knew stays; the user's own genre joins.
@@ -282,11 +283,12 @@ fn six_corrections_keep_every_genre_and_the_eval_clips() {
             sonotag_core::workflow::decide::set_genre(&mut lib, id, genre, None, false).unwrap();
         }
     }
-    let report = sonotag_core::ml::corrections::retrain_head(
+    let report = sonotag_core::workflow::retrain::retrain_head(
         &mut lib,
         &Vocabulary::default(),
         &dir.path().join("models"),
         &sonotag_core::ml::corrections::RetrainOptions::default(),
+        &mut |_| {},
     )
     .unwrap();
     assert!(report.activated, "{report}");

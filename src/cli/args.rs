@@ -89,28 +89,7 @@ pub enum Command {
     Eval(EvalArgs),
     /// Play a user who reviews K tracks of a labelled library and retrains:
     /// accuracy, coverage and precision on the tracks left untouched
-    SimulateCorrections {
-        /// Labels TSVs (genre, path[, split]); train rows form the base set
-        #[arg(long = "labels", value_name = "TSV", required = true)]
-        labels: Vec<PathBuf>,
-        /// The user's library: `eval` (the eval rows), or a source folder
-        /// (e.g. wesnoth) held out of the base set; repeatable
-        #[arg(long, default_value = "eval")]
-        library: Vec<String>,
-        /// Numbers of reviewed tracks
-        #[arg(long, value_delimiter = ',', default_value = "0,5,10,20")]
-        k: Vec<usize>,
-        /// Weights of a decision, in base tracks
-        #[arg(long, value_delimiter = ',', default_value = "10")]
-        weights: Vec<f32>,
-        /// Review orders: review-next, random
-        #[arg(long, value_delimiter = ',', default_value = "review-next,random")]
-        orders: Vec<String>,
-        /// The user retrains after every N reviews ("review next" then
-        /// orders what is left by the new model)
-        #[arg(long, default_value_t = 5)]
-        retrain_every: usize,
-    },
+    SimulateCorrections(SimulateArgs),
     /// Classify every scanned track not yet analysed with the model
     Classify {
         /// Model path without extension [default: the library's active model, else the shipped one]
@@ -389,4 +368,46 @@ pub struct BenchArgs {
     /// must grow, and its undo, with peak memory
     #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks", "window_tracks", "apply_files", "retrain_tracks"])]
     pub apply_large_mib: Option<usize>,
+}
+
+/// `sonotag simulate-corrections`.
+#[derive(clap::Args, Debug)]
+pub struct SimulateArgs {
+    /// Labels TSVs (genre, path[, split]); train rows form the base set
+    #[arg(long = "labels", value_name = "TSV", required = true)]
+    pub labels: Vec<PathBuf>,
+    /// The user's library: `eval` (the eval rows), or a source folder
+    /// (e.g. wesnoth) held out of the base set; repeatable
+    #[arg(long, default_value = "eval")]
+    pub library: Vec<String>,
+    /// Play the user on this folder instead, through a real library: scan,
+    /// classify, accept or override, retrain, with the shipped model and
+    /// its base set; the labelled files under it are reviewed and scored
+    #[arg(long, value_name = "DIR", conflicts_with = "library")]
+    pub folder: Option<PathBuf>,
+    /// Numbers of reviewed tracks
+    #[arg(long, value_delimiter = ',', default_value = "0,5,10,20")]
+    pub k: Vec<usize>,
+    /// Weights of a decision, in base tracks
+    #[arg(long, value_delimiter = ',', default_value = "10")]
+    pub weights: Vec<f32>,
+    /// Review orders: review-next, random (one per seed), wrong-first,
+    /// by-genre
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "review-next,random,wrong-first,by-genre"
+    )]
+    pub orders: Vec<String>,
+    /// Random orders, seeded 1 to N
+    #[arg(long, default_value_t = 5)]
+    pub seeds: u64,
+    /// The user retrains after every N reviews (the orders that follow the
+    /// model then take what is left by the new one)
+    #[arg(long, default_value_t = 5)]
+    pub retrain_every: usize,
+    /// What the training sources left out weigh against the user's
+    /// reviews when thresholds are judged on the library, in tracks
+    #[arg(long, default_value_t = sonotag_core::ml::on_library::PRIOR_TRACKS)]
+    pub prior_tracks: f32,
 }

@@ -65,22 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_patches,
             out,
         } => model_cmds::embed(&paths, labels, &backbone, max_patches, out),
-        Command::SimulateCorrections {
-            labels,
-            library,
-            k,
-            weights,
-            orders,
-            retrain_every,
-        } => model_cmds::simulate_corrections(
-            &paths,
-            labels,
-            library,
-            k,
-            weights,
-            orders,
-            retrain_every,
-        ),
+        Command::SimulateCorrections(args) => model_cmds::simulate_corrections(&paths, args),
         Command::Eval(args) => model_cmds::eval(&paths, args),
         Command::Classify {
             model,

@@ -456,34 +456,40 @@ fn source_of(tsv: &Path, path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// `sonotag simulate-corrections`: learning curves of retraining.
-pub fn simulate_cmd(
-    dirs: &Paths,
-    labels: &[PathBuf],
-    libraries: &[String],
-    ks: &[usize],
-    weights: &[f32],
-    orders: &[String],
-    retrain_every: usize,
-) -> anyhow::Result<()> {
-    use sonotag_core::ml::simulate::{self, Order, Plan, SimTrack};
-    let orders: Vec<Order> = orders
-        .iter()
-        .map(|o| match o.as_str() {
-            "review-next" => Ok(Order::ReviewNext),
-            "random" => Ok(Order::Random),
-            other => Err(anyhow::anyhow!(
-                "unknown order {other}: review-next or random"
-            )),
-        })
-        .collect::<anyhow::Result<_>>()?;
+/// `sonotag simulate-corrections`: learning curves of retraining, in
+/// memory on held-out sources, or through a real library on a folder.
+pub fn simulate_cmd(dirs: &Paths, args: &super::args::SimulateArgs) -> anyhow::Result<()> {
+    use sonotag_core::dev::simulate::{self, Order, Plan, SimTrack};
+    let seeds: Vec<u64> = (1..=args.seeds).collect();
+    let orders = Order::parse(&args.orders, &seeds)?;
     let vocab = vocabulary(dirs)?;
     let mut rows: Vec<(LabelRow, String)> = Vec::new();
-    for tsv in labels {
+    for tsv in &args.labels {
         for r in scratch_training::read_labels(tsv, &vocab)? {
             let source = source_of(tsv, &r.path);
             rows.push((r, source));
         }
+    }
+    let opts = sonotag_core::ml::corrections::RetrainOptions {
+        prior_tracks: args.prior_tracks,
+        ..Default::default()
+    };
+    let plan = Plan {
+        ks: &args.k,
+        weights: &args.weights,
+        orders: &orders,
+        retrain_every: args.retrain_every,
+    };
+    if let Some(folder) = &args.folder {
+        let truth: std::collections::HashMap<PathBuf, String> = rows
+            .iter()
+            .filter_map(|(r, _)| Some((std::fs::canonicalize(&r.path).ok()?, r.genre.clone())))
+            .collect();
+        let work = tempfile::tempdir()?;
+        let points =
+            sonotag_core::dev::user::play(folder, &truth, &vocab, &plan, &opts, work.path())?;
+        print_curves(&folder.display().to_string(), &points);
+        return Ok(());
     }
     let backbone = musicnn::shared(&shipped_musicnn()?)?;
     let inputs: Vec<(PathBuf, usize)> = rows
@@ -504,20 +510,7 @@ pub fn simulate_cmd(
     for s in &skipped {
         eprintln!("  skipped {}: {}", s.path.display(), s.reason);
     }
-    let opts = sonotag_core::ml::corrections::RetrainOptions::default();
-    println!(
-        "{:<12} {:<12} {:>6} {:>3} {:>9} {:>9} {:>9} {:>10} {:>7}",
-        "library",
-        "order",
-        "weight",
-        "k",
-        "untouched",
-        "accuracy",
-        "coverage",
-        "precision",
-        "genres"
-    );
-    for library in libraries {
+    for library in &args.library {
         let (mut base, mut lib) = (Vec::new(), Vec::new());
         for t in &tracks {
             let (row, source) = &rows[t.class];
@@ -545,36 +538,97 @@ pub fn simulate_cmd(
             !lib.is_empty(),
             "no labelled track is in the library {library}"
         );
-        let plan = Plan {
-            ks,
-            weights,
-            orders: &orders,
-            retrain_every,
-        };
-        for p in simulate::curves(&base, &lib, &plan, &opts)? {
-            // No figure where nothing was measured.
-            let pct = |v: f32, of: usize| {
-                if of == 0 {
-                    "–".to_string()
-                } else {
-                    format!("{:.1}%", v * 100.0)
-                }
-            };
-            println!(
-                "{:<12} {:<12} {:>6} {:>3} {:>9} {:>9} {:>9} {:>10} {:>7}",
-                library,
-                format!("{:?}", p.order),
-                p.weight,
-                p.k,
-                p.untouched,
-                pct(p.accuracy(), p.untouched),
-                pct(p.coverage(), p.untouched),
-                pct(p.precision(), p.proposed),
-                p.classes
-            );
-        }
+        print_curves(library, &simulate::curves(&base, &lib, &plan, &opts)?);
     }
     Ok(())
+}
+
+/// The learning curves' table, then per k the mean over orders, the worst
+/// and mean of the random ones, and the most any order fell below the
+/// first model on the same untouched tracks.
+fn print_curves(library: &str, points: &[sonotag_core::dev::simulate::CurvePoint]) {
+    use sonotag_core::dev::simulate::{Order, worst_and_mean};
+    // No figure where nothing was measured.
+    let pct = |v: f32, of: usize| {
+        if of == 0 {
+            "–".to_string()
+        } else {
+            format!("{:.1}%", v * 100.0)
+        }
+    };
+    let short: String = {
+        let chars: Vec<char> = library.chars().collect();
+        chars[chars.len().saturating_sub(14)..].iter().collect()
+    };
+    println!(
+        "{:<14} {:<12} {:>6} {:>3} {:>9} {:>9} {:>9} {:>10} {:>7} {:>7} {:>11}",
+        "library",
+        "order",
+        "weight",
+        "k",
+        "untouched",
+        "accuracy",
+        "coverage",
+        "precision",
+        "before",
+        "genres",
+        "thresholds"
+    );
+    for p in points {
+        println!(
+            "{:<14} {:<12} {:>6} {:>3} {:>9} {:>9} {:>9} {:>10} {:>7} {:>7} {:>6.2}/{:.2}",
+            short,
+            p.order.to_string(),
+            p.weight,
+            p.k,
+            p.untouched,
+            pct(p.accuracy(), p.untouched),
+            pct(p.coverage(), p.untouched),
+            pct(p.precision(), p.proposed),
+            format!("{}/{}", p.before_right, p.untouched),
+            p.classes,
+            p.thresholds.slice,
+            p.thresholds.track,
+        );
+    }
+    let mut ks: Vec<(f32, usize)> = points.iter().map(|p| (p.weight, p.k)).collect();
+    ks.sort_by(|a, b| a.partial_cmp(b).expect("weights are numbers"));
+    ks.dedup();
+    for (weight, k) in ks {
+        let at: Vec<&_> = points
+            .iter()
+            .filter(|p| p.k == k && p.weight == weight)
+            .collect();
+        let random: Vec<&_> = at
+            .iter()
+            .copied()
+            .filter(|p| matches!(p.order, Order::Random(_)))
+            .collect();
+        let mean_all = at.iter().map(|p| p.accuracy()).sum::<f32>() / at.len().max(1) as f32;
+        let (right, proposed) = at
+            .iter()
+            .fold((0, 0), |(r, n), p| (r + p.right, n + p.proposed));
+        let fall = at
+            .iter()
+            .map(|p| p.before_right as i64 - p.right as i64)
+            .max()
+            .unwrap_or(0);
+        let mut line = format!(
+            "{short} weight {weight} k={k}: mean over {} orders {:.1}% right, precision {}; the \
+             most any order fell below the first model on its untouched tracks: {fall}",
+            at.len(),
+            mean_all * 100.0,
+            pct(right as f32 / proposed.max(1) as f32, proposed),
+        );
+        if let Some((worst, mean)) = worst_and_mean(&random) {
+            line.push_str(&format!(
+                "; random orders: worst {:.1}%, mean {:.1}%",
+                worst * 100.0,
+                mean * 100.0
+            ));
+        }
+        println!("{line}");
+    }
 }
 
 /// `sonotag train`.
@@ -629,22 +683,9 @@ pub fn embed(
 /// `sonotag simulate-corrections`.
 pub fn simulate_corrections(
     paths: &Paths,
-    labels: Vec<PathBuf>,
-    library: Vec<String>,
-    k: Vec<usize>,
-    weights: Vec<f32>,
-    orders: Vec<String>,
-    retrain_every: usize,
+    args: super::args::SimulateArgs,
 ) -> anyhow::Result<ExitCode> {
-    simulate_cmd(
-        paths,
-        &labels,
-        &library,
-        &k,
-        &weights,
-        &orders,
-        retrain_every,
-    )?;
+    simulate_cmd(paths, &args)?;
     Ok(ExitCode::SUCCESS)
 }
 

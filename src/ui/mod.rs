@@ -278,7 +278,12 @@ impl App {
                     .map(Message::from),
                 self.panels
                     .track
-                    .batch_view(self.accept_count())
+                    .batch_view(
+                        self.accept_count(),
+                        self.active_model().and_then(|m| {
+                            m.card.reviewed_at(self.panels.track.accept_share)
+                        }),
+                    )
                     .map(Message::from),
             ]
             .spacing(8)

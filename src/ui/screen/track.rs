@@ -557,8 +557,15 @@ impl Track {
     /// The batch decision, shown under the library table (it concerns the
     /// whole library, and stays in view there): accept every undecided
     /// proposal with at least the chosen share of votes; `accept_count` is
-    /// how many that is now.
-    pub fn batch_view(&self, accept_count: usize) -> Element<'_, Message> {
+    /// how many that is now, and `reviewed` how often such proposals were
+    /// right on the tracks the user reviewed (right, of how many), where
+    /// the active model was retrained on reviews.
+    pub fn batch_view(
+        &self,
+        accept_count: usize,
+        reviewed: Option<(usize, usize)>,
+    ) -> Element<'_, Message> {
+        let evidence = reviewed.map(|(right, of)| reviewed_in_words(right, of));
         row![
             text(format!(
                 "Proposals with ≥ {:.0}% of votes",
@@ -577,11 +584,25 @@ impl Track {
             )
             .on_press_maybe((accept_count > 0).then_some(Message::AcceptAbove)),
         ]
+        .push(evidence.map(|e| text(e).size(13)))
         .spacing(8)
         .align_y(iced::Alignment::Center)
         .wrap()
         .vertical_spacing(6)
         .into()
+    }
+}
+
+/// How often proposals at the chosen share were right on the user's own
+/// reviewed tracks, with its uncertainty.
+pub fn reviewed_in_words(right: usize, of: usize) -> String {
+    match sonotag_core::ml::on_library::interval(right, of) {
+        None => "none of the tracks you reviewed got such a proposal".into(),
+        Some((lo, hi)) => format!(
+            "right {right} of the {of} you reviewed (90 % sure: {:.0}–{:.0} %)",
+            lo * 100.0,
+            hi * 100.0
+        ),
     }
 }
 

@@ -101,6 +101,22 @@ pub const LEFT_OUT: &str = " (left out)";
 /// tracks, each judged by a head trained without it.
 pub const ON_DECISIONS: &str = "your decided tracks, with these thresholds";
 
+/// The metric of a retrained model's card that holds each reviewed
+/// track's verdict ([`Reviewed`]), judged as [`ON_DECISIONS`] is.
+pub const REVIEWED: &str = "your reviewed tracks, one by one";
+
+/// How a head trained without it voted on one of the user's reviewed
+/// tracks: what "Accept all with ≥ X % of votes" reports on.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reviewed {
+    /// The leading genre's share of the votes.
+    pub share: f32,
+    /// Whether it was a proposal (not unsure).
+    pub proposed: bool,
+    /// Whether the leading genre was the user's.
+    pub right: bool,
+}
+
 /// The tracks, proposals and right ones of a card's entry.
 fn score(entry: &serde_json::Value) -> Option<Score> {
     let n = |k: &str| entry.get(k).and_then(|x| x.as_u64()).map(|x| x as usize);
@@ -130,6 +146,19 @@ pub fn score_entry(score: &Score, thresholds: Thresholds) -> serde_json::Value {
 }
 
 impl ModelCard {
+    /// Of the user's reviewed tracks that got a proposal with at least
+    /// `min_share` of the votes (each judged by a head trained without
+    /// it): how many were right, of how many. `None` on a card without
+    /// reviews.
+    pub fn reviewed_at(&self, min_share: f32) -> Option<(usize, usize)> {
+        let all: Vec<Reviewed> = serde_json::from_value(self.metrics.get(REVIEWED)?.clone()).ok()?;
+        let at: Vec<&Reviewed> = all
+            .iter()
+            .filter(|r| r.proposed && r.share + 1e-6 >= min_share)
+            .collect();
+        Some((at.iter().filter(|r| r.right).count(), at.len()))
+    }
+
     /// What the card measured on each source left out of training whole
     /// (music the model had not heard), with its own thresholds.
     pub fn unseen_sources(&self) -> Vec<(String, Score)> {

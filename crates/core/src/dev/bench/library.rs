@@ -191,11 +191,12 @@ pub fn bench_retrain_library(tracks: usize, decided_every: usize) -> anyhow::Res
     let mut lib = Library::open(&db)?;
     let vocab = crate::config::genres::Vocabulary::default();
     let t0 = Instant::now();
-    let report = crate::ml::corrections::retrain_head(
+    let report = crate::workflow::retrain::retrain_head(
         &mut lib,
         &vocab,
         dir.path(),
         &crate::ml::corrections::RetrainOptions::default(),
+        &mut |_| {},
     )?;
     println!(
         "retrain on a library of {tracks} tracks ({} decided): {:.2} s end to end",

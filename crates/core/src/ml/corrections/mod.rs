@@ -1,5 +1,7 @@
 //! Personal retraining: a new classifier head from what the model learnt
-//! plus what the user taught.
+//! plus what the user taught, as pure computation on embeddings (the
+//! workflow that reads the library and registers the model is
+//! [`crate::workflow::retrain::retrain_head`]).
 //!
 //! A person corrects a few tracks at a time, and each correction must make
 //! the proposals better, never worse. So a retrain never learns from the
@@ -14,35 +16,31 @@
 //! - a decided track weighs [`USER_WEIGHT`] base tracks, so where the user
 //!   disagrees with the training set the user wins nearby; existing genre
 //!   tags count only when asked for, and weigh less than decisions;
-//! - the voting thresholds are re-calibrated by cross-validation over the
-//!   base set and the user's labels together, for the same precision target
-//!   as the shipped model;
+//! - the voting thresholds are judged on the user's own library
+//!   ([`crate::ml::on_library`]): the pair in force stays unless the user's
+//!   reviewed tracks, each judged by a head trained without it, show that
+//!   another pair keeps the precision target while proposing for more of
+//!   the library, or that the pair in force misses it;
 //! - a guard compares the new head with the model the library was first
 //!   classified with, on the user's decided tracks, cross-validated (a head
-//!   never judges tracks it was trained on). A new head that gets fewer of
-//!   them right is kept but not made active, and the report says so.
+//!   never judges tracks it was trained on), by leading genre and by right
+//!   proposals (so that a head growing timid counts as worse). A new head
+//!   that does worse on either is kept but not made active, and the report
+//!   says so.
 
 mod samples;
 
 pub(crate) use samples::{
-    PLURALITY, Sample, calibrate_thresholds, cv_options, fit, out_of_fold_scores,
+    Sample, choose_for_library, cv_options, fit, guard, out_of_fold_scores,
     out_of_fold_votes, voting_probabilities,
 };
 
-use crate::catalog::analyse;
 use crate::config::genres::Vocabulary;
-use crate::ml::head::HeadOptions;
-use crate::ml::model::ModelCard;
-use crate::ml::model::ModelRow;
-use crate::ml::model::{Model, today};
-use crate::ml::network::Network;
-use crate::ml::transfer::TrackEmbeddings;
-use crate::ml::vote;
+use crate::ml::on_library::{self, LibraryChoice};
 use crate::proposal::Thresholds;
 use crate::store::{DecisionSource, Library};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// How many base-set tracks one decided track weighs. Chosen by simulated
 /// corrections (README, "Retraining"): 1 lets a handful of corrections
@@ -71,8 +69,11 @@ pub struct RetrainOptions {
     pub use_tags: bool,
     /// Cross-validation folds for the thresholds.
     pub folds: usize,
-    /// Precision the re-calibrated thresholds must reach out of fold.
+    /// Precision the thresholds must reach on the library.
     pub target_precision: f32,
+    /// What the training sources left out weigh against the user's
+    /// reviews, in tracks ([`on_library::PRIOR_TRACKS`]).
+    pub prior_tracks: f32,
 }
 
 impl RetrainOptions {
@@ -91,6 +92,7 @@ impl Default for RetrainOptions {
             use_tags: false,
             folds: 6,
             target_precision: 0.95,
+            prior_tracks: on_library::PRIOR_TRACKS,
         }
     }
 }
@@ -100,14 +102,38 @@ impl Default for RetrainOptions {
 pub enum Check {
     /// Fewer decided tracks than a check needs.
     TooFew { decided: usize, needed: usize },
-    /// Cross-validated: right answers of the new head and of the reference
-    /// model (the library's first) on the same decided tracks.
+    /// Cross-validated: right leading genres of the new head and of the
+    /// reference model (the library's first) on the same decided tracks,
+    /// and right proposals (not unsure) of each with its own thresholds.
     Compared {
         tracks: usize,
         new_right: usize,
         reference: String,
         reference_right: usize,
+        new_proposed_right: usize,
+        reference_proposed_right: usize,
     },
+}
+
+/// Decided tracks a check needs.
+pub const CHECK_MIN: usize = 3;
+
+impl Check {
+    /// Whether the new head may become active: it names the right genre
+    /// first as often as the reference, and gets as many right proposals
+    /// (a head as right but more timid leaves the user more to do).
+    pub fn activates(&self) -> bool {
+        match self {
+            Check::TooFew { .. } => true,
+            Check::Compared {
+                new_right,
+                reference_right,
+                new_proposed_right,
+                reference_proposed_right,
+                ..
+            } => new_right >= reference_right && new_proposed_right >= reference_proposed_right,
+        }
+    }
 }
 
 /// What a retrain did.
@@ -127,8 +153,9 @@ pub struct RetrainReport {
     /// The model that stays active when the new one does not.
     pub kept_active: Option<String>,
     pub thresholds: Thresholds,
-    /// Calibrated for the precision target (else the parent's were kept).
-    pub calibrated: bool,
+    /// How the thresholds were judged on this library, and what the user's
+    /// reviewed tracks say of them.
+    pub library: LibraryChoice,
     pub revoted: usize,
     pub seconds: f64,
     /// Labels per genre (those learnt from), including genres too small to
@@ -167,10 +194,14 @@ impl std::fmt::Display for RetrainReport {
                 new_right,
                 reference,
                 reference_right,
+                new_proposed_right,
+                reference_proposed_right,
             } => write!(
                 f,
                 ". Checked on your {tracks} decided tracks (each judged by a model trained \
-                 without it): the new model gets {new_right} right, {reference} {reference_right}"
+                 without it): the new model names the right genre first for {new_right}, \
+                 {reference} for {reference_right}; right proposals {new_proposed_right} against \
+                 {reference_proposed_right}"
             )?,
         }
         if self.activated {
@@ -184,16 +215,21 @@ impl std::fmt::Display for RetrainReport {
                 self.model_name
             )?;
         }
+        let chosen = &self.library.chosen;
         write!(
             f,
-            "; thresholds {}: slice {:.2}, track {:.2}; {} tracks re-voted",
-            if self.calibrated {
-                "re-calibrated"
-            } else {
-                "kept (the precision target was out of reach)"
+            "; thresholds {} (slice {:.2}, track {:.2}): on your library {}, {} of {} undecided \
+             tracks get a proposal; {} tracks re-voted",
+            match self.library.movement {
+                on_library::Movement::Kept => "kept",
+                on_library::Movement::Loosened => "loosened, as your reviews allow",
+                on_library::Movement::Tightened => "tightened, as your reviews ask",
             },
             self.thresholds.slice,
             self.thresholds.track,
+            on_library::in_words(&chosen.reviewed),
+            chosen.library_proposed,
+            chosen.library_tracks,
             self.revoted
         )?;
         let growing: Vec<String> = self
@@ -242,294 +278,6 @@ pub fn trusted_labels(lib: &Library, vocab: &Vocabulary) -> anyhow::Result<Vec<T
         .collect())
 }
 
-/// The model the library was first classified with: no user label went
-/// into it, so it can be judged on all of them.
-fn reference_model(lib: &Library, from: &ModelRow) -> anyhow::Result<ModelRow> {
-    let models = lib.models::<ModelCard>()?;
-    let mut at = from.clone();
-    while let Some(parent) = at.parent.and_then(|p| models.iter().find(|m| m.id == p)) {
-        at = parent.clone();
-    }
-    Ok(at)
-}
-
-/// Trains a new head on the base set and the library's labels, registers
-/// it under `models_dir`, re-votes the library with it, and makes it active
-/// unless it does worse on the user's decided tracks than the reference.
-pub fn retrain_head(
-    lib: &mut Library,
-    vocab: &Vocabulary,
-    models_dir: &Path,
-    opts: &RetrainOptions,
-) -> anyhow::Result<RetrainReport> {
-    let started = std::time::Instant::now();
-    let parent = lib.active_model::<ModelCard>()?.ok_or_else(|| {
-        anyhow::anyhow!("no model in this library yet: run `sonotag classify` first")
-    })?;
-    let mut model = Model::load(&parent.path)?;
-    anyhow::ensure!(
-        matches!(model.net, Network::Pretrained { .. }),
-        "model {} is the from-scratch network: run `sonotag retrain --full`",
-        parent.name
-    );
-    // The knowledge the parent's line started from: the shipped model's
-    // training set, in its class order.
-    let root = reference_model(lib, &parent)?;
-    let root_card = Model::load(&root.path)
-        .map(|m| m.card)
-        .unwrap_or(root.card.clone());
-    let base = crate::ml::base_set::load(&root.path, root_card.classes.len()).map_err(|e| {
-        anyhow::anyhow!(
-            "{e}; without the training set the model started from, retraining would forget \
-             every genre you did not label"
-        )
-    })?;
-
-    let labels: Vec<TrustedLabel> = trusted_labels(lib, vocab)?
-        .into_iter()
-        .filter(|l| opts.use_tags || l.source != DecisionSource::Tag)
-        .collect();
-    let analysed: std::collections::HashSet<i64> =
-        lib.analysed_track_ids(parent.id)?.into_iter().collect();
-    let usable: Vec<&TrustedLabel> = labels
-        .iter()
-        .filter(|l| analysed.contains(&l.track_id))
-        .collect();
-    let mut labels_per_genre: BTreeMap<String, usize> = BTreeMap::new();
-    for l in &usable {
-        *labels_per_genre.entry(l.genre.clone()).or_default() += 1;
-    }
-    anyhow::ensure!(
-        !usable.is_empty(),
-        "nothing to learn from yet: accept or override some proposals first{}",
-        if opts.use_tags {
-            ""
-        } else {
-            " (or retrain with --use-tags)"
-        }
-    );
-    let mut classes = root_card.classes.clone();
-    for (g, n) in &labels_per_genre {
-        if *n >= opts.min_tracks && !classes.contains(g) {
-            classes.push(g.clone());
-        }
-    }
-    classes.sort();
-    let class_of = |g: &str| classes.iter().position(|c| c == g);
-    let base_sources = base.source_of_each();
-    let mut samples: Vec<Sample> = base
-        .tracks
-        .into_iter()
-        .zip(base_sources)
-        .filter_map(|(t, source): (TrackEmbeddings, String)| {
-            Some(Sample {
-                class: class_of(&root_card.classes[t.class])?,
-                embeddings: t.embeddings,
-                weight: t.weight,
-                track: None,
-                source,
-                dim: t.dim,
-            })
-        })
-        .collect();
-    let base_tracks = samples.len();
-    let dim = model.net.embedding_dim();
-    for l in &usable {
-        let Some(class) = class_of(&l.genre) else {
-            continue;
-        };
-        let Some(a) = lib.analysis(l.track_id, parent.id)? else {
-            continue;
-        };
-        let picks = crate::features::slice_plan(a.slices, Some(opts.max_slices_per_track));
-        samples.push(Sample {
-            embeddings: picks
-                .into_iter()
-                .flat_map(|k| a.embeddings[k * dim..(k + 1) * dim].iter().copied())
-                .collect(),
-            class,
-            weight: if l.source == DecisionSource::Tag {
-                TAG_WEIGHT
-            } else {
-                opts.user_weight
-            },
-            track: Some((l.track_id, l.source)),
-            source: String::new(),
-            dim,
-        });
-    }
-    let head_opts = HeadOptions {
-        seed: opts.seed,
-        steps: opts.epochs,
-        ..Default::default()
-    };
-    let cv_opts = cv_options(&head_opts);
-    tracing::debug!(
-        "retrain: samples ready after {:.2} s",
-        started.elapsed().as_secs_f64()
-    );
-
-    let out_of_fold = out_of_fold_votes(&samples, classes.len(), opts, &cv_opts)?;
-    tracing::debug!(
-        "retrain: cross-validation after {:.2} s",
-        started.elapsed().as_secs_f64()
-    );
-
-    // The guard: each decided track judged by a head trained without it,
-    // against the reference's stored votes.
-    let decided: Vec<usize> = (0..samples.len())
-        .filter(|&i| matches!(samples[i].track, Some((_, s)) if s != DecisionSource::Tag))
-        .collect();
-    const CHECK_MIN: usize = 3;
-    let check = if decided.len() < CHECK_MIN {
-        Check::TooFew {
-            decided: decided.len(),
-            needed: CHECK_MIN,
-        }
-    } else {
-        let mut new_right = 0;
-        let mut reference_right = 0;
-        let mut judged = 0;
-        for &i in &decided {
-            let s = &samples[i];
-            let (track, _) = s.track.expect("decided samples are library tracks");
-            let Some(reference) = lib.analysis(track, root.id)? else {
-                continue;
-            };
-            judged += 1;
-            let new = vote::vote(&out_of_fold.votes[i], classes.len(), PLURALITY);
-            new_right += usize::from(new.winner == Some(s.class));
-            let old = vote::vote(&reference.probabilities, root.card.classes.len(), PLURALITY);
-            reference_right += usize::from(
-                old.winner.map(|w| root.card.classes[w].as_str())
-                    == Some(classes[s.class].as_str()),
-            );
-        }
-        Check::Compared {
-            tracks: judged,
-            new_right,
-            reference: root.name.clone(),
-            reference_right,
-        }
-    };
-    let activate = match &check {
-        Check::TooFew { .. } => true,
-        Check::Compared {
-            new_right,
-            reference_right,
-            ..
-        } => new_right >= reference_right,
-    };
-
-    let (judged, unseen) = out_of_fold.into_judged(&samples);
-    let (thresholds, calibrated) = match calibrate_thresholds(
-        &judged,
-        &unseen,
-        classes.len(),
-        opts,
-        Some(parent.card.thresholds),
-    ) {
-        Some(t) => (t, true),
-        None => (parent.card.thresholds, false),
-    };
-    let (left_out, on_decisions) =
-        out_of_fold_scores(&samples, &judged, &unseen, classes.len(), thresholds);
-    let all: Vec<&Sample> = samples.iter().collect();
-    let head = fit(&all, classes.len(), &head_opts)?;
-    tracing::debug!(
-        "retrain: final head after {:.2} s",
-        started.elapsed().as_secs_f64()
-    );
-    if let Network::Pretrained { head: h, .. } = &mut model.net {
-        *h = head;
-    }
-    let version = lib.models::<ModelCard>()?.len() + 1;
-    let name = format!("personal-{version}");
-    let path = models_dir.join(&name);
-    let decided_tracks = decided.len();
-    let tag_tracks = samples.len() - base_tracks - decided_tracks;
-    model.card.name = name.clone();
-    model.card.classes = classes.clone();
-    model.card.created = today();
-    model.card.thresholds = thresholds;
-    model.card.calibrated = calibrated;
-    model.card.training.head_only = true;
-    model.card.training.command = "sonotag retrain".into();
-    model.card.training.seed = opts.seed;
-    model.card.training.sources = vec![
-        format!("the base set of {} ({base_tracks} tracks)", root.name),
-        format!(
-            "library: {decided_tracks} decided tracks (weight {}), {tag_tracks} genre tags",
-            opts.user_weight
-        ),
-    ];
-    model.card.training.per_class = classes
-        .iter()
-        .enumerate()
-        .map(|(c, g)| {
-            let tracks = samples.iter().filter(|s| s.class == c).count();
-            (
-                g.clone(),
-                crate::ml::model::ClassCount { tracks, slices: 0 },
-            )
-        })
-        .collect();
-    model.card.parameters = model.net.parameters();
-    model.card.metrics.clear();
-    if let Check::Compared {
-        tracks,
-        new_right,
-        reference,
-        reference_right,
-    } = &check
-    {
-        model.card.metrics.insert(
-            "your decided tracks, cross-validated".into(),
-            serde_json::json!({
-                "tracks": tracks, "right": new_right,
-                "reference": reference, "reference_right": reference_right,
-            }),
-        );
-    }
-    for (name, score) in &left_out {
-        model.card.metrics.insert(
-            format!("{name}{}", crate::ml::model::LEFT_OUT),
-            crate::ml::model::score_entry(score, thresholds),
-        );
-    }
-    if on_decisions.tracks > 0 {
-        model.card.metrics.insert(
-            crate::ml::model::ON_DECISIONS.into(),
-            crate::ml::model::score_entry(&on_decisions, thresholds),
-        );
-    }
-    model.base = path.clone();
-    model.save(&path)?;
-    let id = lib.register_model(&model.card.name, &model.base, &model.card, Some(parent.id))?;
-    lib.set_model_parent(id, parent.id)?;
-    let revoted = analyse::revote_from_embeddings(lib, parent.id, id, &model, thresholds)?;
-    if activate {
-        lib.set_active_model(id)?;
-    }
-    Ok(RetrainReport {
-        model_id: id,
-        model_name: name,
-        classes,
-        base_tracks,
-        decided_tracks,
-        tag_tracks,
-        check,
-        activated: activate,
-        kept_active: (!activate).then(|| parent.name.clone()),
-        thresholds,
-        calibrated,
-        revoted,
-        seconds: started.elapsed().as_secs_f64(),
-        labels_per_genre,
-        min_tracks: opts.min_tracks,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,7 +294,22 @@ mod tests {
             activated,
             kept_active: (!activated).then(|| "default".into()),
             thresholds: Thresholds::default(),
-            calibrated: true,
+            library: LibraryChoice {
+                chosen: on_library::Judged {
+                    thresholds: Thresholds::default(),
+                    reviewed: crate::ml::vote::Score {
+                        tracks: 2,
+                        labelled: 0,
+                        right: 0,
+                        leading_right: None,
+                    },
+                    left_out: Default::default(),
+                    library_proposed: 9,
+                    library_tracks: 11,
+                    estimate: 0.9,
+                },
+                movement: on_library::Movement::Kept,
+            },
             revoted: 11,
             seconds: 0.4,
             labels_per_genre: [("Jazz", 1), ("Soundtrack", 2)]
@@ -579,13 +342,21 @@ mod tests {
         );
         let worse = Check::Compared {
             tracks: 6,
-            new_right: 3,
+            new_right: 5,
             reference: "default".into(),
             reference_right: 5,
+            new_proposed_right: 2,
+            reference_proposed_right: 4,
         };
+        assert!(!worse.activates(), "as right but more timid is worse");
         let said = report(worse, false).to_string();
         assert!(
-            said.contains("the new model gets 3 right, default 5"),
+            said.contains("names the right genre first for 5, default for 5; right proposals 2 against 4"),
+            "{said}"
+        );
+        assert!(
+            said.contains("thresholds kept (slice 0.50, track 0.70): on your library none of the 2 \
+                 tracks you reviewed got a proposal, 9 of 11 undecided tracks get a proposal"),
             "{said}"
         );
         assert!(

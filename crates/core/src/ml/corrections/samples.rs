@@ -124,27 +124,6 @@ impl OutOfFold {
     }
 }
 
-/// Thresholds for `opts.target_precision` on the out-of-fold votes of
-/// every sample (`judged`, each with its class), base and library alike,
-/// each counted once, chosen as training chooses them
-/// ([`vote::choose_thresholds`]: the target on the sources left out
-/// (`unseen`) too, else the most precise pair there). (Counting a decision
-/// with its training weight was tried: on the simulated corrections it let
-/// a few tracks swing the thresholds and lost precision, README
-/// "Retraining".) `None` when no pair proposes for enough tracks.
-pub(crate) fn calibrate_thresholds(
-    judged: &[vote::LabelledTrack],
-    unseen: &[bool],
-    classes: usize,
-    opts: &RetrainOptions,
-    current: Option<Thresholds>,
-) -> Option<Thresholds> {
-    match vote::choose_thresholds(judged, unseen, classes, opts.target_precision, current) {
-        vote::Choice::Reached(c) | vote::Choice::MostPrecise(c) => Some(c.thresholds),
-        vote::Choice::None => None,
-    }
-}
-
 /// What `thresholds` get out of fold on each base source left out whole
 /// (by name, sorted), and on the user's decided tracks: the figures a
 /// retrained model's card gives, as a trained one's does.
@@ -223,5 +202,81 @@ pub(crate) fn cv_options(head: &HeadOptions) -> HeadOptions {
     HeadOptions {
         steps: (head.steps / 3).max(1),
         ..*head
+    }
+}
+
+impl Sample {
+    /// Whether this is one of the user's decided tracks (not a base-set
+    /// track, nor a genre tag).
+    pub fn is_decision(&self) -> bool {
+        matches!(self.track, Some((_, s)) if s != DecisionSource::Tag)
+    }
+}
+
+/// The thresholds for this library ([`crate::ml::on_library`]): the
+/// out-of-fold votes of every sample (`judged`, with `unseen` marking the
+/// sources left out whole), the user's decided samples among them as the
+/// reviews, and `library`, the voting probabilities of the undecided
+/// library tracks under the new head.
+pub(crate) fn choose_for_library(
+    samples: &[Sample],
+    judged: &[vote::LabelledTrack],
+    unseen: &[bool],
+    library: &[Vec<f32>],
+    classes: usize,
+    opts: &RetrainOptions,
+    current: Thresholds,
+) -> crate::ml::on_library::LibraryChoice {
+    let reviewed: Vec<bool> = samples.iter().map(Sample::is_decision).collect();
+    let evidence = crate::ml::on_library::Evidence {
+        judged,
+        reviewed: &reviewed,
+        left_out: unseen,
+        library,
+        classes,
+        prior_tracks: opts.prior_tracks,
+    };
+    crate::ml::on_library::choose(&evidence, opts.target_precision, current)
+}
+
+/// The guard ([`super::Check`]) over the decided samples: for each, its
+/// index into `judged` (its out-of-fold votes) and the reference model's
+/// verdict on it, where the reference analysed it: its leading genre (as a
+/// class of the new head's) and whether it was proposed. The new head's
+/// votes are judged with the chosen `thresholds`.
+pub(crate) fn guard(
+    judged: &[vote::LabelledTrack],
+    reference: &[(usize, Option<(Option<usize>, bool)>)],
+    reference_name: &str,
+    classes: usize,
+    thresholds: Thresholds,
+) -> super::Check {
+    if reference.len() < super::CHECK_MIN {
+        return super::Check::TooFew {
+            decided: reference.len(),
+            needed: super::CHECK_MIN,
+        };
+    }
+    let (mut tracks, mut new_right, mut reference_right) = (0, 0, 0);
+    let (mut new_proposed_right, mut reference_proposed_right) = (0, 0);
+    for &(i, verdict) in reference {
+        let Some((leading, proposed)) = verdict else {
+            continue;
+        };
+        let (votes, truth) = &judged[i];
+        tracks += 1;
+        new_right += usize::from(vote::vote(votes, classes, PLURALITY).winner == Some(*truth));
+        new_proposed_right +=
+            usize::from(vote::vote(votes, classes, thresholds).proposed() == Some(*truth));
+        reference_right += usize::from(leading == Some(*truth));
+        reference_proposed_right += usize::from(proposed && leading == Some(*truth));
+    }
+    super::Check::Compared {
+        tracks,
+        new_right,
+        reference: reference_name.to_string(),
+        reference_right,
+        new_proposed_right,
+        reference_proposed_right,
     }
 }
