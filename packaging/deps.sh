@@ -5,7 +5,7 @@ set -euo pipefail
 SONOTAG_PACKAGES=(
   pkg-config libasound2-dev cmake         # build: ALSA (rodio); cmake builds the bundled libopus
   xvfb xauth imagemagick                  # tests: headless window smoke test + screenshot
-  curl ffmpeg python3-mutagen             # tests: tag corpus fetch, and two independent tag readers
+  python3-pip ffmpeg python3-mutagen      # tests: tag corpus fetch (pip, apt-get source), and two independent tag readers
   fonts-dejavu-core                       # tests: the glyphs the bundled Fira Sans lacks, drawn the same in snapshots
 )
 missing=()

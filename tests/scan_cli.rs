@@ -73,6 +73,7 @@ fn scan_rescan_and_listing() {
     let (ok, out, err) = sonotag(&db, &["scan", music.to_str().unwrap()]);
     assert!(ok, "scan failed: {err}");
     assert!(out.contains("7 added"), "{out}\n{err}");
+    assert!(out.contains("1 skipped"), "cover.jpg: {out}");
     assert_eq!(
         count(&db, "SELECT count(*) FROM tracks WHERE status='ok'"),
         7
@@ -111,7 +112,7 @@ fn scan_rescan_and_listing() {
     // Rescan with nothing changed.
     let (_, out, _) = sonotag(&db, &["scan", music.to_str().unwrap()]);
     assert!(
-        out.contains("0 added, 0 updated, 7 unchanged, 0 missing"),
+        out.contains("0 added, 0 updated, 7 unchanged, 0 moved, 0 missing"),
         "{out}"
     );
 
@@ -125,7 +126,7 @@ fn scan_rescan_and_listing() {
     std::fs::copy(fixture("tone-alac.m4a"), nested.join("03 new.m4a")).unwrap();
     let (_, out, _) = sonotag(&db, &["scan", music.to_str().unwrap()]);
     assert!(
-        out.contains("1 added, 1 updated, 5 unchanged, 1 missing"),
+        out.contains("1 added, 1 updated, 5 unchanged, 0 moved, 1 missing"),
         "{out}"
     );
     let (_, blues, _) = sonotag(&db, &["tracks", "--genre", "Blues"]);

@@ -16,6 +16,8 @@
 //! `SONOTAG_REQUIRE_TAG_CORPUS` is set, as the test script sets it after a
 //! successful fetch.
 
+mod common;
+
 use lofty::prelude::*;
 use serde_json::Value;
 use sonotag_core::cancel::Cancel;
@@ -33,19 +35,8 @@ fn corpus_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tag-corpus"))
 }
 
-/// A Python with mutagen: Debian's (python3-mutagen), else the one on PATH.
 fn python() -> Option<String> {
-    let candidates = [
-        std::env::var("SONOTAG_PYTHON").ok(),
-        Some("/usr/bin/python3".into()),
-        Some("python3".into()),
-    ];
-    candidates.into_iter().flatten().find(|p| {
-        Command::new(p)
-            .args(["-c", "import mutagen"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
+    common::python_with_mutagen()
 }
 
 fn mutagen_dump(python: &str, files: &[PathBuf]) -> BTreeMap<String, Value> {

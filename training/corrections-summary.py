@@ -11,7 +11,7 @@ from collections import defaultdict
 def rows(path):
     for line in open(path):
         f = line.split()
-        if len(f) != 11 or f[0] == "library" or not f[3].isdigit():
+        if len(f) not in (11, 12) or f[0] == "library" or not f[3].isdigit():
             continue
         right_before, untouched = map(int, f[8].split("/"))
         acc = 0.0 if f[5] == "–" else float(f[5].rstrip("%"))
@@ -24,7 +24,7 @@ def rows(path):
 for path in sys.argv[1:]:
     groups = {"held-out sources": lambda r: r["lib"] != "eval", "GTZAN eval": lambda r: r["lib"] == "eval"}
     for name, keep in groups.items():
-        rs = [r for r in rows(path) if keep(r)]
+        rs = [r for r in rows(path) if keep(r) and r["untouched"] > 0]
         if not rs:
             continue
         falls = [r for r in rs if r["before"] - r["right"] > 1]

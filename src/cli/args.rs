@@ -43,10 +43,18 @@ pub enum Command {
     },
     /// List files that could not be scanned or decoded, and why
     Errors {
+        /// List every file the scans skipped instead (images, text, audio
+        /// this build cannot decode), each with its reason
+        #[arg(long)]
+        skipped: bool,
         /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
+    /// Forget the tracks whose files are missing (`tracks --missing`): their
+    /// decisions, analyses and write history go with them. Nothing else
+    /// removes a track; a missing file that comes back keeps its history
+    Forget,
     /// Show what Sonotag reads from one file: properties, tags, slices
     Info {
         file: PathBuf,
@@ -99,7 +107,8 @@ pub enum Command {
         #[arg(long)]
         force: bool,
         /// Analyse this many evenly spaced patches per long track (seeking)
-        /// [default: 6, and the 5 between them where those 6 disagree]
+        /// [default: 6, the 5 between them where those 6 disagree, and every
+        /// patch where those 11 leave the track unsure]
         #[arg(long, conflicts_with = "full")]
         sample: Option<usize>,
         /// Analyse every slice of every track (slower)
@@ -306,8 +315,8 @@ pub struct EvalArgs {
     /// Let only this many evenly spaced patches per track vote
     #[arg(long)]
     pub sample: Option<usize>,
-    /// Let the patches vote as `classify` chooses them: 6, and 11 where
-    /// those 6 disagree
+    /// Let the patches vote as `classify` chooses them: 6, 11 where those
+    /// 6 disagree, and every patch where those 11 leave the track unsure
     #[arg(long, conflicts_with = "sample")]
     pub as_classify: bool,
     /// Restrict the choice to these genres (comma-separated), e.g. classical,electronic
@@ -368,6 +377,10 @@ pub struct BenchArgs {
     /// must grow, and its undo, with peak memory
     #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks", "window_tracks", "apply_files", "retrain_tracks"])]
     pub apply_large_mib: Option<usize>,
+    /// Only time scanning --scan-files small files, rescanning them, and
+    /// rescanning after their root folder moved (every track re-linked)
+    #[arg(long, conflicts_with_all = ["inference_only", "classify_only", "memory_tracks", "window_tracks", "apply_files", "retrain_tracks", "apply_large_mib"])]
+    pub scan_only: bool,
 }
 
 /// `sonotag simulate-corrections`.

@@ -19,7 +19,12 @@ pub fn bench(args: super::args::BenchArgs) -> anyhow::Result<ExitCode> {
         apply_files,
         retrain_tracks,
         apply_large_mib,
+        scan_only,
     } = args;
+    if scan_only {
+        bench::bench_scan_only(scan_files)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(n) = apply_large_mib {
         bench::bench_apply_large(n)?;
         return Ok(ExitCode::SUCCESS);

@@ -37,12 +37,31 @@ pub fn tracks(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `sonotag forget`.
+pub fn forget(paths: &Paths) -> anyhow::Result<ExitCode> {
+    let mut lib = open_library(paths)?;
+    let forgotten = lib.forget_missing()?;
+    println!("{forgotten} missing tracks forgotten, with their decisions and history");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `sonotag errors`.
-pub fn errors(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
+pub fn errors(paths: &Paths, skipped: bool, json: bool) -> anyhow::Result<ExitCode> {
     let lib = open_library(paths)?;
+    if skipped {
+        let skips = lib.scan_skips()?;
+        print_list(json, &skips, "skipped files", |s| {
+            format!("{}: {}", s.path.display(), s.reason)
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let errors = lib.file_errors()?;
     print_list(json, &errors, "errors", |e| {
-        format!("{}: {} ({} failed)", e.path.display(), e.message, e.stage)
+        if e.stage == "skipped" {
+            format!("{}: {} (skipped)", e.path.display(), e.message)
+        } else {
+            format!("{}: {} ({} failed)", e.path.display(), e.message, e.stage)
+        }
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -105,6 +124,9 @@ pub fn run_scan(lib: &mut Library, dirs: &[PathBuf]) -> anyhow::Result<ExitCode>
     println!("{report}");
     if !report.problems.is_empty() {
         eprintln!("(`sonotag errors` lists the files that could not be read)");
+    }
+    if report.summary.skipped > 0 {
+        eprintln!("(`sonotag errors --skipped` lists the skipped files and why)");
     }
     Ok(ExitCode::SUCCESS)
 }

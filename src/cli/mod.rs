@@ -53,7 +53,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             missing,
             json,
         } => library_cmds::tracks(&paths, genre, missing, json),
-        Command::Errors { json } => library_cmds::errors(&paths, json),
+        Command::Errors { skipped, json } => library_cmds::errors(&paths, skipped, json),
+        Command::Forget => library_cmds::forget(&paths),
         Command::Info { file, json } => library_cmds::info(&file, json),
         Command::Spectrogram { file, output, grid } => {
             library_cmds::spectrogram(file, output, grid)

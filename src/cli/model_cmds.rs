@@ -561,7 +561,7 @@ fn print_curves(library: &str, points: &[sonotag_core::dev::simulate::CurvePoint
         chars[chars.len().saturating_sub(14)..].iter().collect()
     };
     println!(
-        "{:<14} {:<12} {:>6} {:>3} {:>9} {:>9} {:>9} {:>10} {:>7} {:>7} {:>11}",
+        "{:<14} {:<12} {:>6} {:>3} {:>9} {:>9} {:>9} {:>10} {:>7} {:>7} {:>7} {:>11}",
         "library",
         "order",
         "weight",
@@ -571,12 +571,13 @@ fn print_curves(library: &str, points: &[sonotag_core::dev::simulate::CurvePoint
         "coverage",
         "precision",
         "before",
+        "leaning",
         "genres",
         "thresholds"
     );
     for p in points {
         println!(
-            "{:<14} {:<12} {:>6} {:>3} {:>9} {:>9} {:>9} {:>10} {:>7} {:>7} {:>6.2}/{:.2}",
+            "{:<14} {:<12} {:>6} {:>3} {:>9} {:>9} {:>9} {:>10} {:>7} {:>7} {:>7} {:>6.2}/{:.2}",
             short,
             p.order.to_string(),
             p.weight,
@@ -586,6 +587,7 @@ fn print_curves(library: &str, points: &[sonotag_core::dev::simulate::CurvePoint
             pct(p.coverage(), p.untouched),
             pct(p.precision(), p.proposed),
             format!("{}/{}", p.before_right, p.untouched),
+            p.leaning_right,
             p.classes,
             p.thresholds.slice,
             p.thresholds.track,
@@ -597,8 +599,11 @@ fn print_curves(library: &str, points: &[sonotag_core::dev::simulate::CurvePoint
     for (weight, k) in ks {
         let at: Vec<&_> = points
             .iter()
-            .filter(|p| p.k == k && p.weight == weight)
+            .filter(|p| p.k == k && p.weight == weight && p.untouched > 0)
             .collect();
+        if at.is_empty() {
+            continue;
+        }
         let random: Vec<&_> = at
             .iter()
             .copied()

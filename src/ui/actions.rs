@@ -212,7 +212,7 @@ impl App {
                 with_library(self.paths.database.clone(), move |lib| {
                     sonotag_core::workflow::retrain::use_model(lib, &name).map(|r| r.to_string())
                 }),
-                Message::Revoted,
+                Message::Changed,
             ),
             Request::Revote(th) => {
                 self.settings.thresholds = Some(th);
@@ -227,7 +227,7 @@ impl App {
                         sonotag_core::catalog::analyse::revote(lib, m.id, &m.card.classes, th)
                             .map(|n| format!("Re-voted {n} tracks with the new thresholds"))
                     }),
-                    Message::Revoted,
+                    Message::Changed,
                 )
             }
             Request::SaveSettings(settings) => {
@@ -237,6 +237,15 @@ impl App {
                     Err(e) => self.say(e),
                 }
             }
+            Request::ForgetMissing => Task::perform(
+                with_library(self.paths.database.clone(), |lib| {
+                    let n = lib.forget_missing()?;
+                    Ok(format!(
+                        "Forgot {n} missing tracks, with their decisions and history"
+                    ))
+                }),
+                Message::Changed,
+            ),
             Request::VocabularySaved(vocab) => {
                 self.vocab = vocab;
                 self.status = format!("Vocabulary saved to {}", self.paths.vocabulary.display());

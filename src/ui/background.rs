@@ -102,6 +102,8 @@ pub struct Snapshot {
     pub models: Vec<ModelRow>,
     pub label_counts: retrain::LabelCounts,
     pub file_errors: Vec<FileError>,
+    /// Tracks whose files are gone, by path.
+    pub missing: Vec<PathBuf>,
 }
 
 /// Reads a [`Snapshot`] (what a reload does in the background).
@@ -125,6 +127,15 @@ pub fn load_snapshot(paths: &Paths, vocab: &Vocabulary) -> Result<Snapshot, Stri
         models,
         label_counts,
         file_errors: lib.file_errors().map_err(|e| e.to_string())?,
+        missing: lib
+            .tracks(&sonotag_core::store::TrackFilter {
+                missing: true,
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|t| t.path)
+            .collect(),
     })
 }
 

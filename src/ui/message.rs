@@ -39,8 +39,9 @@ pub enum Message {
         report: DecisionReport,
         result: Result<(), String>,
     },
-    /// A re-vote or a switch of model finished: what to say.
-    Revoted(Result<String, String>),
+    /// Background work on the library finished (a re-vote, a switch of
+    /// model, forgetting missing tracks): what to say, then a reload.
+    Changed(Result<String, String>),
     PlanReady(Result<Vec<PlannedWrite>, String>),
     /// A slice plays: its place moves.
     Tick,

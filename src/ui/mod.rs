@@ -178,11 +178,11 @@ impl App {
                 self.history.record(report);
                 self.request_reload()
             }
-            Message::Decided(Err(e)) | Message::Revoted(Err(e)) => {
+            Message::Decided(Err(e)) | Message::Changed(Err(e)) => {
                 self.status = e;
                 Task::none()
             }
-            Message::Revoted(Ok(s)) => {
+            Message::Changed(Ok(s)) => {
                 self.status = s;
                 self.request_reload()
             }
@@ -280,9 +280,8 @@ impl App {
                     .track
                     .batch_view(
                         self.accept_count(),
-                        self.active_model().and_then(|m| {
-                            m.card.reviewed_at(self.panels.track.accept_share)
-                        }),
+                        self.active_model()
+                            .and_then(|m| { m.card.reviewed_at(self.panels.track.accept_share) }),
                     )
                     .map(Message::from),
             ]

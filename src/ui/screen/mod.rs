@@ -108,6 +108,8 @@ pub enum Request {
     SaveSettings(Settings),
     /// This vocabulary was saved: use it, and reload what depends on it.
     VocabularySaved(Vocabulary),
+    /// Forget the tracks whose files are missing, with their history.
+    ForgetMissing,
 }
 
 /// A panel beside the list, behind a tab of the toolbar.

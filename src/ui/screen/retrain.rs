@@ -132,7 +132,17 @@ fn view<'a>(
             .card
             .metrics
             .iter()
+            // Each reviewed track's verdict: the batch accept reads it.
+            .filter(|(k, _)| k.as_str() != sonotag_core::ml::model::REVIEWED)
             .map(|(k, v)| {
+                if k.as_str() == sonotag_core::ml::model::ON_DECISIONS
+                    && let Some(s) = sonotag_core::ml::model::score(v)
+                {
+                    return format!(
+                        "on your library: {}",
+                        sonotag_core::ml::on_library::in_words(&s)
+                    );
+                }
                 match (
                     pct(v, "accuracy"),
                     pct(v, "coverage"),

@@ -43,6 +43,8 @@ pub enum Filter {
     Accepted,
     Written,
     Errors,
+    /// Tracks whose files are gone (the other filters leave them out).
+    Missing,
     Genre(String),
 }
 
@@ -56,6 +58,7 @@ impl std::fmt::Display for Filter {
             Filter::Accepted => write!(f, "Accepted / overridden"),
             Filter::Written => write!(f, "Written"),
             Filter::Errors => write!(f, "Errors"),
+            Filter::Missing => write!(f, "Missing files"),
             Filter::Genre(g) => write!(f, "Genre: {g}"),
         }
     }
@@ -248,7 +251,11 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
 }
 
 fn matches(filter: &Filter, r: &ReviewRow) -> bool {
+    if (r.state == ReviewState::Missing) != (*filter == Filter::Missing) {
+        return false;
+    }
     match filter {
+        Filter::Missing => true,
         Filter::All => true,
         Filter::NeedsReview | Filter::ReviewNext => {
             matches!(r.state, ReviewState::Proposed | ReviewState::Unsure)
@@ -407,6 +414,7 @@ impl Table {
             Filter::Accepted,
             Filter::Written,
             Filter::Errors,
+            Filter::Missing,
         ];
         filters.extend(self.keys.genres.iter().cloned().map(Filter::Genre));
         let bar = row![

@@ -445,6 +445,15 @@ impl Track {
                 .spacing(6),
             );
         }
+        if row.state == ReviewState::Missing {
+            col = col.push(
+                text(
+                    "The file is gone from where it was. Its decision and history are kept: \
+                     scan the folder it moved to and they follow it, or forget it (Errors tab).",
+                )
+                .size(13),
+            );
+        }
         col = col.push(match (&self.spectrogram, &self.spectrogram_error) {
             (Some((handle, seconds)), _) => Element::from(column![
                 image(handle.clone())

@@ -45,3 +45,43 @@ pub fn format_name(t: lofty::file::FileType) -> &'static str {
         _ => "other",
     }
 }
+
+/// Why a file under a scanned folder is not a candidate, in the words the
+/// scan reports: every file is a track, an error or skipped with a reason.
+pub fn skip_reason(path: &Path) -> String {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let not_decoded = |name: &str| format!("{name}: not decoded by this build");
+    match ext.as_str() {
+        _ if !is_audio_candidate(path) && path.to_string_lossy().contains(".sonotag-tmp") => {
+            "a temporary file an older Sonotag left mid-write".into()
+        }
+        "wma" | "asf" => not_decoded("WMA"),
+        "ape" => not_decoded("Monkey's Audio"),
+        "wv" => not_decoded("WavPack"),
+        "mpc" | "mp+" | "mpp" => not_decoded("Musepack"),
+        "dsf" | "dff" => not_decoded("DSD"),
+        "tta" => not_decoded("True Audio"),
+        "mka" | "webm" => not_decoded("Matroska audio"),
+        "ac3" | "dts" | "eac3" => not_decoded("Dolby/DTS surround"),
+        "spx" => not_decoded("Speex"),
+        "mp2" | "mpa" => not_decoded("MPEG layer II"),
+        "mid" | "midi" | "mod" | "xm" | "it" | "s3m" => {
+            "notes for a synthesiser, not recorded audio".into()
+        }
+        "jpg" | "jpeg" | "png" | "gif" | "bmp" | "webp" | "tif" | "tiff" => "an image".into(),
+        "m3u" | "m3u8" | "pls" | "xspf" | "cue" => "a playlist or cue sheet".into(),
+        "txt" | "nfo" | "log" | "md" | "pdf" | "sfv" | "md5" | "accurip" => "a text file".into(),
+        "" => "not audio (no extension)".into(),
+        other => format!("not audio (.{other})"),
+    }
+}
+
+/// True when a skipped file holds audio Sonotag cannot read yet (the scan
+/// lists these one by one; images and text are only counted).
+pub fn skipped_audio(reason: &str) -> bool {
+    reason.ends_with("not decoded by this build")
+}

@@ -12,6 +12,7 @@
 //! [`crate::features`] stream straight from it). Corrupt packets are skipped and counted; a
 //! file that yields no audio at all is an error naming the file.
 
+pub mod content_key;
 pub mod formats;
 mod resample;
 mod stream;

@@ -289,8 +289,9 @@ fn analysed_nearest_first(
 /// Runs the model on a track's patches and votes. With `second_look` (the
 /// track's patch count, when classifying with [`Voting::SecondLook`]), a
 /// sampled first look whose patches disagree is joined by the patches
-/// between them, decoded from `path` here, and all of them vote. A second
-/// look that cannot be decoded leaves the first look's vote.
+/// between them, decoded from `path` here, and all of them vote; where
+/// they leave the track unsure, every patch of it votes (the third look).
+/// A look that cannot be decoded leaves the vote before it.
 fn analysed(
     track_id: i64,
     patches: Patches,
@@ -322,27 +323,55 @@ fn analysed(
         .then(|| kind.patches_at(path, &extra).ok())
         .flatten()
         .filter(|m| m.data.count() > 0);
-    let Some(more) = more else {
-        return Ok(voted(
+    let looked = match more {
+        None => voted(
             track_id,
             &patches,
             probabilities,
             embeddings,
             classes,
             thresholds,
-        ));
+        ),
+        Some(more) => {
+            let (more_probabilities, more_embeddings) = model.net.infer(&more.data)?;
+            let width = embeddings.len() / patches.starts.len().max(1);
+            let (all, order) = patches.merged(more);
+            voted(
+                track_id,
+                &all,
+                in_order(&probabilities, &more_probabilities, &order, classes),
+                in_order(&embeddings, &more_embeddings, &order, width),
+                classes,
+                thresholds,
+            )
+        }
     };
-    let (more_probabilities, more_embeddings) = model.net.infer(&more.data)?;
-    let width = embeddings.len() / patches.starts.len().max(1);
-    let (all, order) = patches.merged(more);
-    Ok(voted(
-        track_id,
-        &all,
-        in_order(&probabilities, &more_probabilities, &order, classes),
-        in_order(&embeddings, &more_embeddings, &order, width),
-        classes,
-        thresholds,
-    ))
+    // The third look: a track the looks leave unsure is analysed whole,
+    // as `eval` and the track view analyse it (issue 35: the sampled path
+    // was right less often than every patch on music from elsewhere).
+    match (&looked, second_look) {
+        (Outcome::Analysed { proposal, analysis }, Some(total))
+            if proposal.unsure.is_some() && look::escalates(analysis.slices, total) =>
+        {
+            match kind.analyse_for_classification(path, None, None) {
+                Ok(whole) if whole.starts.len() > analysis.slices => {
+                    let (probabilities, embeddings) = model.net.infer(&whole.data)?;
+                    Ok(voted(
+                        track_id,
+                        &whole,
+                        probabilities,
+                        embeddings,
+                        classes,
+                        thresholds,
+                    ))
+                }
+                // Undecodable on a second pass, or no more patches: the
+                // looks' vote stands.
+                _ => Ok(looked),
+            }
+        }
+        _ => Ok(looked),
+    }
 }
 
 /// Per-patch rows (`width` values each) of a first look and of a second,

@@ -27,6 +27,9 @@ pub enum ReviewState {
     Written,
     /// Could not be read or decoded.
     Error,
+    /// The file is gone from where it was; its decision and history are
+    /// kept until the user forgets it, or it comes back.
+    Missing,
 }
 
 impl ReviewState {
@@ -40,6 +43,7 @@ impl ReviewState {
             ReviewState::Overridden => "overridden",
             ReviewState::Written => "written",
             ReviewState::Error => "error",
+            ReviewState::Missing => "missing",
         }
     }
 }
@@ -63,13 +67,16 @@ pub struct ReviewRow {
     pub error: Option<String>,
 }
 
-/// Every present track with its proposal under `model_id` (if any).
+/// Every track with its proposal under `model_id` (if any); missing ones
+/// too, marked [`ReviewState::Missing`].
 pub fn rows(lib: &Library, model_id: Option<i64>) -> anyhow::Result<Vec<ReviewRow>> {
     Ok(lib
         .track_rows(model_id)?
         .into_iter()
         .map(|r| {
-            let state = if r.analysis_error.is_some() || r.status == TrackStatus::Error {
+            let state = if r.status == TrackStatus::Missing {
+                ReviewState::Missing
+            } else if r.analysis_error.is_some() || r.status == TrackStatus::Error {
                 ReviewState::Error
             } else if let Some((decided, source)) = &r.decision {
                 if is_written(&r.file_genres, decided) {

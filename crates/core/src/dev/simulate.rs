@@ -168,6 +168,9 @@ pub struct CurvePoint {
     /// What the model before any correction got right on the same
     /// untouched tracks: the figure "never worse" is judged against.
     pub before_right: usize,
+    /// Untouched tracks whose proposed or leaning genre (unsure ones
+    /// included) is right: the most right proposals thresholds could give.
+    pub leaning_right: usize,
     pub classes: usize,
     pub thresholds: Thresholds,
 }
@@ -334,11 +337,19 @@ impl Retrain<'_> {
             .filter_map(|(i, s)| {
                 let (track, _) = s.track?;
                 let p = &first.proposals(&[&self.library[track as usize]])[0];
-                let leading = p.winner.and_then(|w| model.classes.iter().position(|c| *c == first.classes[w]));
+                let leading = p
+                    .winner
+                    .and_then(|w| model.classes.iter().position(|c| *c == first.classes[w]));
                 Some((i, Some((leading, p.unsure.is_none()))))
             })
             .collect();
-        let check = guard(&judged, &verdicts, "first", model.classes.len(), model.thresholds);
+        let check = guard(
+            &judged,
+            &verdicts,
+            "first",
+            model.classes.len(),
+            model.thresholds,
+        );
         Ok((model, Some(check)))
     }
 }
@@ -434,7 +445,14 @@ pub fn curves(
                     }
                 }
                 if plan.ks.iter().any(|&k| k.min(library.len()) == stop) {
-                    out.push(measure(library, &reviewed, &active, &first_right, order, weight));
+                    out.push(measure(
+                        library,
+                        &reviewed,
+                        &active,
+                        &first_right,
+                        order,
+                        weight,
+                    ));
                 }
             }
         }
@@ -463,11 +481,14 @@ fn measure(
         right: 0,
         proposed: 0,
         before_right: untouched.iter().filter(|&&i| first_right[i]).count(),
+        leaning_right: 0,
         classes: model.classes.len(),
         thresholds: model.thresholds,
     };
     let tracks: Vec<&SimTrack> = untouched.iter().map(|&i| &library[i]).collect();
     for (p, t) in model.proposals(&tracks).iter().zip(&tracks) {
+        point.leaning_right +=
+            usize::from(p.winner.map(|w| model.classes[w].as_str()) == Some(t.genre.as_str()));
         if p.unsure.is_none() {
             point.proposed += 1;
             let proposed = p.winner.map(|w| model.classes[w].as_str());
@@ -489,9 +510,10 @@ fn measure(
 /// The worst and the mean over `points` of one k (random orders, say):
 /// what the summary lines give.
 pub fn worst_and_mean(points: &[&CurvePoint]) -> Option<(f32, f32)> {
-    let worst = points.iter().map(|p| p.accuracy()).fold(None, |w: Option<f32>, a| {
-        Some(w.map_or(a, |w| w.min(a)))
-    })?;
+    let worst = points
+        .iter()
+        .map(|p| p.accuracy())
+        .fold(None, |w: Option<f32>, a| Some(w.map_or(a, |w| w.min(a))))?;
     let mean = points.iter().map(|p| p.accuracy()).sum::<f32>() / points.len() as f32;
     Some((worst, mean))
 }
@@ -500,7 +522,13 @@ pub fn worst_and_mean(points: &[&CurvePoint]) -> Option<(f32, f32)> {
 mod tests {
     use super::*;
 
-    fn left<'a>(leaning: &'a str, unsure: bool, share: f32, truth: &'a str, position: usize) -> Left<'a> {
+    fn left<'a>(
+        leaning: &'a str,
+        unsure: bool,
+        share: f32,
+        truth: &'a str,
+        position: usize,
+    ) -> Left<'a> {
         Left {
             leaning: Some(leaning),
             unsure,
@@ -530,11 +558,19 @@ mod tests {
         let mut sorted = a.clone();
         sorted.sort();
         assert_eq!(sorted, vec![0, 1, 2, 3, 4]);
-        assert_ne!(a, Order::Random(2).arrange(&tracks), "seeds give other orders");
+        assert_ne!(
+            a,
+            Order::Random(2).arrange(&tracks),
+            "seeds give other orders"
+        );
         // A random order is one shuffle of the library: what is left keeps
         // its relative order.
         let rest: Vec<usize> = a.iter().copied().filter(|&i| i != a[0]).collect();
-        let fewer: Vec<Left> = tracks.iter().copied().filter(|t| t.position != a[0]).collect();
+        let fewer: Vec<Left> = tracks
+            .iter()
+            .copied()
+            .filter(|t| t.position != a[0])
+            .collect();
         let again: Vec<usize> = Order::Random(1)
             .arrange(&fewer)
             .into_iter()

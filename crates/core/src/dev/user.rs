@@ -129,9 +129,8 @@ pub fn play(
             for &stop in &stops {
                 if stop > reviewed.len() {
                     let seen = proposals(&lib)?;
-                    let left: Vec<usize> = (0..known.len())
-                        .filter(|i| !reviewed.contains(i))
-                        .collect();
+                    let left: Vec<usize> =
+                        (0..known.len()).filter(|i| !reviewed.contains(i)).collect();
                     let offered: Vec<Left> = left
                         .iter()
                         .map(|&i| {
@@ -145,8 +144,11 @@ pub fn play(
                             }
                         })
                         .collect();
-                    let next: Vec<usize> =
-                        order.arrange(&offered).into_iter().map(|j| left[j]).collect();
+                    let next: Vec<usize> = order
+                        .arrange(&offered)
+                        .into_iter()
+                        .map(|j| left[j])
+                        .collect();
                     for i in next.into_iter().take(stop - reviewed.len()) {
                         let k = &known[i];
                         let decision = if right(seen.get(&k.track_id), &k.truth) {
@@ -182,6 +184,7 @@ pub fn play(
                     right: 0,
                     proposed: 0,
                     before_right: 0,
+                    leaning_right: 0,
                     classes: active.card.classes.len().max(classes),
                     thresholds: active.card.thresholds,
                 };
@@ -194,6 +197,9 @@ pub fn play(
                     point.untouched += 1;
                     point.proposed += usize::from(s.is_some_and(|s| !s.unsure));
                     point.right += usize::from(right(s, &k.truth));
+                    point.leaning_right += usize::from(
+                        s.is_some_and(|s| s.genre.as_deref() == Some(k.truth.as_str())),
+                    );
                     point.before_right += usize::from(right(before.get(&k.track_id), &k.truth));
                 }
                 out.push(point);

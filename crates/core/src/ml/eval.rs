@@ -74,13 +74,28 @@ pub fn evaluate(
                 .map_err(|e| e.to_string())
                 .and_then(|patches| {
                     // Only the voting patches go through the network.
-                    voting.try_probabilities(patches.data.count(), classes.len(), |picks| {
+                    let total = patches.data.count();
+                    let probs_of = |picks: &[usize]| {
                         model
                             .net
                             .infer(&patches.data.subset(picks))
                             .map(|(probs, _)| probs)
                             .map_err(|e| format!("{path}: inference failed: {e}"))
-                    })
+                    };
+                    let looked = voting.try_probabilities(total, classes.len(), probs_of)?;
+                    // As `classify`: the third look where the others leave
+                    // the track unsure.
+                    let analysed = looked.len() / classes.len().max(1);
+                    if voting == Voting::SecondLook
+                        && crate::ml::look::escalates(analysed, total)
+                        && vote::vote(&looked, classes.len(), thresholds)
+                            .unsure
+                            .is_some()
+                    {
+                        Voting::All.try_probabilities(total, classes.len(), probs_of)
+                    } else {
+                        Ok(looked)
+                    }
                 });
             match outcome {
                 Ok(probs) => {

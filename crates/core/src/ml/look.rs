@@ -6,13 +6,26 @@
 //! those tracks. A track the first six agree on costs six patches; a track
 //! they argue over gets the closer listen it needs. Classifying, the
 //! calibration of the thresholds, retraining and the simulations all vote
-//! this way, so that the thresholds fit the votes users see.
+//! this way, so that the thresholds fit the votes users see. Where the
+//! eleven still leave a track unsure, `classify` analyses it whole (the
+//! third look, [`escalates`]).
 
 use crate::features::slice_plan;
 use crate::ml::vote;
 
 /// Patches of the first look.
 pub const FIRST_LOOK: usize = 6;
+/// Whether a track whose looks analysed `analysed` of its `total` patches
+/// and left it unsure gets the third look: every patch of it. `classify`
+/// and `eval --as-classify` do this once the thresholds have spoken; the
+/// calibration, which chooses the thresholds, votes with the first two
+/// looks alone, so the third only ever turns an unsure track into a
+/// proposal of every patch's vote (what those proposals were worth on the
+/// training sources left out: README, "The third look").
+pub fn escalates(analysed: usize, total: usize) -> bool {
+    total > analysed
+}
+
 /// Patches of the second look: `slice_plan(total, 11)` holds every patch of
 /// `slice_plan(total, 6)` (the 0th, 2nd, … 10th of eleven are the six),
 /// so the second look adds the five between them.

@@ -118,7 +118,7 @@ pub struct Reviewed {
 }
 
 /// The tracks, proposals and right ones of a card's entry.
-fn score(entry: &serde_json::Value) -> Option<Score> {
+pub fn score(entry: &serde_json::Value) -> Option<Score> {
     let n = |k: &str| entry.get(k).and_then(|x| x.as_u64()).map(|x| x as usize);
     Some(Score {
         tracks: n("tracks")?,
@@ -151,7 +151,8 @@ impl ModelCard {
     /// it): how many were right, of how many. `None` on a card without
     /// reviews.
     pub fn reviewed_at(&self, min_share: f32) -> Option<(usize, usize)> {
-        let all: Vec<Reviewed> = serde_json::from_value(self.metrics.get(REVIEWED)?.clone()).ok()?;
+        let all: Vec<Reviewed> =
+            serde_json::from_value(self.metrics.get(REVIEWED)?.clone()).ok()?;
         let at: Vec<&Reviewed> = all
             .iter()
             .filter(|r| r.proposed && r.share + 1e-6 >= min_share)
@@ -505,6 +506,34 @@ mod tests {
         );
         assert_eq!(card.unseen_total().unwrap().leading_right, None);
         assert!(!old.to_string().contains("leading"));
+    }
+
+    /// "Accept all with ≥ X %" reads how often such proposals were right on
+    /// the user's reviewed tracks; a card without reviews has no figure.
+    #[test]
+    fn reviewed_tracks_answer_for_the_batch_accept() {
+        let mut card = Model::load(&default_model_path())
+            .expect("shipped model")
+            .card;
+        card.metrics.remove(REVIEWED);
+        assert_eq!(card.reviewed_at(0.9), None);
+        let reviewed = [
+            (1.0, true, true),
+            (0.95, true, false),
+            (0.8, true, true),
+            (0.9, false, true),
+        ]
+        .map(|(share, proposed, right)| Reviewed {
+            share,
+            proposed,
+            right,
+        });
+        card.metrics
+            .insert(REVIEWED.into(), serde_json::to_value(reviewed).unwrap());
+        // Unsure tracks are never accepted in a batch, whatever their share.
+        assert_eq!(card.reviewed_at(0.9), Some((1, 2)));
+        assert_eq!(card.reviewed_at(0.5), Some((2, 3)));
+        assert_eq!(card.reviewed_at(1.0), Some((1, 1)));
     }
 
     /// The worst source is named only where it did worse than the whole and

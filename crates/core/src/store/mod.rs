@@ -32,7 +32,8 @@ pub use schema::SCHEMA_VERSION;
 pub use tag_history::{Batch, BatchState, NewWrite, TagWrite, WriteKind};
 pub use track_rows::TrackRow;
 pub use tracks::{
-    FileError, FileStamp, ScanError, ScannedFile, Track, TrackFilter, TrackInfo, TrackStatus,
+    FileError, FileStamp, Relink, ScanError, ScannedFile, SkippedFile, Track, TrackFilter,
+    TrackInfo, TrackStatus,
 };
 
 /// Errors from the library file; each names the database path.

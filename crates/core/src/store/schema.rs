@@ -123,6 +123,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tracks ADD COLUMN identity TEXT;
     "#,
+    // v5: the recording's key (audio/content_key.rs), so a moved, renamed or
+    // re-tagged file keeps its track; and the files a scan skipped, each
+    // with its reason, so every file under a folder is accounted for.
+    r#"
+    ALTER TABLE tracks ADD COLUMN audio_key TEXT;
+    CREATE INDEX tracks_audio_key ON tracks(audio_key);
+    CREATE TABLE scan_skips (
+        path       BLOB PRIMARY KEY,
+        path_text  TEXT NOT NULL,
+        reason     TEXT NOT NULL,
+        at         INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Current schema version of this build.

@@ -52,7 +52,6 @@ impl Library {
                  LEFT JOIN proposals p ON p.track_id = t.id AND p.model_id = ?1
                  LEFT JOIN labels l ON l.track_id = t.id
                  LEFT JOIN analysis_errors e ON e.track_id = t.id AND e.model_id = ?1
-                 WHERE t.status != 'missing'
                  ORDER BY t.path_text",
             )?;
             let rows = stmt.query_map([model_id.unwrap_or(-1)], |r| {

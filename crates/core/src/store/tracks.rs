@@ -63,7 +63,7 @@ pub struct Track {
 }
 
 /// Size and mtime of a known file, for incremental scans.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FileStamp {
     pub id: i64,
     pub size: u64,
@@ -71,6 +71,11 @@ pub struct FileStamp {
     pub status: TrackStatus,
     /// `device:inode:ctime_ns`; `None` in libraries from before it was kept.
     pub identity: Option<String>,
+    /// The recording's key ([`crate::audio::content_key`]); `None` until a
+    /// scan of this version has read it.
+    pub audio_key: Option<String>,
+    /// Length the tags stated when last read, to check a key's match.
+    pub duration_s: Option<f64>,
 }
 
 /// A per-file scan error.
@@ -88,7 +93,7 @@ pub struct ScanError {
 pub struct FileError {
     #[serde(serialize_with = "serialize_path_str")]
     pub path: PathBuf,
-    /// "scan" or "analysis".
+    /// "scan", "analysis" or "skipped" (audio this build cannot decode).
     pub stage: &'static str,
     pub message: String,
     pub at: i64,
@@ -108,7 +113,10 @@ impl Library {
     pub fn file_stamps(&self) -> Result<std::collections::HashMap<PathBuf, FileStamp>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT path, id, size, mtime_ns, status, identity FROM tracks")
+            .prepare(
+                "SELECT path, id, size, mtime_ns, status, identity, audio_key, duration_s
+                 FROM tracks",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -120,6 +128,8 @@ impl Library {
                         mtime_ns: r.get(3)?,
                         status: TrackStatus::parse(&r.get::<_, String>(4)?),
                         identity: r.get(5)?,
+                        audio_key: r.get(6)?,
+                        duration_s: r.get(7)?,
                     },
                 ))
             })
@@ -172,8 +182,8 @@ impl Library {
             .map_err(|e| self.err(e))
     }
 
-    /// Scan errors, newest first.
-    /// Every file that failed, at any stage, newest first; a track that
+    /// Every file that failed, at any stage, newest first, with the audio
+    /// files a scan skipped because this build cannot decode them; a track that
     /// failed for several models is listed once (its latest message).
     pub fn file_errors(&self) -> Result<Vec<FileError>> {
         let mut stmt = self
@@ -183,6 +193,9 @@ impl Library {
                  UNION ALL
                  SELECT t.path, 'analysis', e.message, max(e.at) FROM analysis_errors e
                    JOIN tracks t ON t.id = e.track_id GROUP BY e.track_id
+                 UNION ALL
+                 SELECT path, 'skipped', reason, at FROM scan_skips
+                   WHERE reason LIKE '%not decoded by this build'
                  ORDER BY 4 DESC, 1",
             )
             .map_err(|e| self.err(e))?;
@@ -198,10 +211,10 @@ impl Library {
                     .unwrap_or(message);
                 Ok(FileError {
                     path,
-                    stage: if r.get::<_, String>(1)? == "scan" {
-                        "scan"
-                    } else {
-                        "analysis"
+                    stage: match r.get::<_, String>(1)?.as_str() {
+                        "scan" => "scan",
+                        "skipped" => "skipped",
+                        _ => "analysis",
                     },
                     message,
                     at: r.get(3)?,
@@ -266,27 +279,180 @@ pub struct ScannedFile<'a> {
     pub size: u64,
     pub mtime_ns: i64,
     pub identity: Option<&'a str>,
+    /// The recording's key, when it could be read.
+    pub audio_key: Option<&'a str>,
     pub info: std::result::Result<&'a TrackInfo, &'a str>,
+}
+
+/// A known track found at a new path: moved or renamed, perhaps re-tagged.
+pub struct Relink<'a> {
+    pub id: i64,
+    pub path: &'a Path,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub identity: &'a str,
+    /// The tags read at the new path; `None` when the bytes are the same as
+    /// before (same size and mtime), so the stored tags still hold.
+    pub info: Option<&'a TrackInfo>,
+    pub audio_key: Option<&'a str>,
+}
+
+/// A file under a scanned folder that is not a candidate, and why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SkippedFile {
+    #[serde(serialize_with = "serialize_path_str")]
+    pub path: PathBuf,
+    pub reason: String,
 }
 
 impl Library {
     /// Stores one batch of scanned files in one transaction: tracks added
-    /// or updated, unreadable files recorded as scan errors.
-    pub fn store_scanned(&mut self, files: &[ScannedFile]) -> Result<()> {
+    /// or updated, unreadable files recorded as scan errors. A known track
+    /// whose recording changed (its key differs, not only its tags) loses
+    /// its analyses and proposals, to be analysed again; its decision stays.
+    /// Returns how many tracks that happened to.
+    pub fn store_scanned(&mut self, files: &[ScannedFile]) -> Result<usize> {
         self.transaction(|tx| {
+            let mut changed = 0;
             for f in files {
                 match f.info {
                     Ok(info) => {
+                        let before: Option<String> = tx
+                            .query_row(
+                                "SELECT audio_key FROM tracks WHERE path = ?1",
+                                [path_bytes(f.path)],
+                                |r| r.get(0),
+                            )
+                            .optional()?
+                            .flatten();
                         let id = upsert_track(tx, f.path, f.size, f.mtime_ns, info)?;
                         tx.execute(
-                            "UPDATE tracks SET identity = ?1 WHERE id = ?2",
-                            params![f.identity, id],
+                            "UPDATE tracks SET identity = ?1, audio_key = coalesce(?2, audio_key)
+                             WHERE id = ?3",
+                            params![f.identity, f.audio_key, id],
                         )?;
+                        if let (Some(old), Some(new)) = (before.as_deref(), f.audio_key)
+                            && old != new
+                        {
+                            forget_analyses(tx, id)?;
+                            changed += 1;
+                        }
                     }
                     Err(message) => record_scan_error(tx, f.path, message)?,
                 }
             }
+            Ok(changed)
+        })
+    }
+
+    /// Moves known tracks to the paths they were found at, in one
+    /// transaction: id, analyses, proposals, decisions and write history
+    /// stay with the track.
+    pub fn relink(&mut self, moves: &[Relink]) -> Result<()> {
+        self.transaction(|tx| {
+            for m in moves {
+                let bytes = path_bytes(m.path);
+                tx.execute(
+                    "UPDATE tracks SET path = ?1, path_text = ?2, size = ?3, mtime_ns = ?4,
+                         identity = ?5, audio_key = coalesce(?6, audio_key), status = 'ok',
+                         scanned_at = ?7
+                     WHERE id = ?8",
+                    params![
+                        bytes,
+                        m.path.to_string_lossy(),
+                        m.size as i64,
+                        m.mtime_ns,
+                        m.identity,
+                        m.audio_key,
+                        now(),
+                        m.id
+                    ],
+                )?;
+                if let Some(info) = m.info {
+                    upsert_track(tx, m.path, m.size, m.mtime_ns, info)?;
+                }
+                tx.execute("DELETE FROM scan_errors WHERE path = ?1", [&bytes])?;
+            }
             Ok(())
+        })
+    }
+
+    /// Stores the recording keys of tracks read before keys were kept.
+    pub fn store_audio_keys(&mut self, keys: &[(i64, String)]) -> Result<()> {
+        self.transaction(|tx| {
+            for (id, key) in keys {
+                tx.execute(
+                    "UPDATE tracks SET audio_key = ?1 WHERE id = ?2",
+                    params![key, id],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces the skipped files recorded under `roots` with `skipped`.
+    pub fn record_skips(&mut self, roots: &[PathBuf], skipped: &[SkippedFile]) -> Result<()> {
+        let old: Vec<PathBuf> = self
+            .scan_skips()?
+            .into_iter()
+            .map(|s| s.path)
+            .filter(|p| roots.iter().any(|r| p.starts_with(r)))
+            .collect();
+        self.transaction(|tx| {
+            for p in &old {
+                tx.execute("DELETE FROM scan_skips WHERE path = ?1", [path_bytes(p)])?;
+            }
+            for s in skipped {
+                tx.execute(
+                    "INSERT INTO scan_skips (path, path_text, reason, at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(path) DO UPDATE SET reason = excluded.reason, at = excluded.at",
+                    params![
+                        path_bytes(&s.path),
+                        s.path.to_string_lossy(),
+                        s.reason,
+                        now()
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Files the scans skipped, by path.
+    pub fn scan_skips(&self) -> Result<Vec<SkippedFile>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, reason FROM scan_skips ORDER BY path_text")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(SkippedFile {
+                    path: path_from_bytes(r.get(0)?),
+                    reason: r.get(1)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forgets every missing track: the row, its analyses, proposals,
+    /// decision and write history. Only on the user's request (`forget`,
+    /// the window's Forget missing): a missing file may come back.
+    /// Returns how many were forgotten.
+    pub fn forget_missing(&mut self) -> Result<usize> {
+        self.transaction(|tx| {
+            tx.execute(
+                "DELETE FROM tag_writes WHERE track_id IN
+                   (SELECT id FROM tracks WHERE status = 'missing')",
+                [],
+            )?;
+            tx.execute(
+                "DELETE FROM tag_batches WHERE NOT EXISTS
+                   (SELECT 1 FROM tag_writes w WHERE w.batch_id = tag_batches.id)",
+                [],
+            )?;
+            tx.execute("DELETE FROM tracks WHERE status = 'missing'", [])
         })
     }
 
@@ -363,6 +529,14 @@ pub(super) fn upsert_track(
     tx.query_row("SELECT id FROM tracks WHERE path = ?1", [&bytes], |r| {
         r.get(0)
     })
+}
+
+/// Drops what was computed from a track's audio (it changed).
+fn forget_analyses(tx: &rusqlite::Transaction, id: i64) -> rusqlite::Result<()> {
+    for table in ["analyses", "analysis_errors", "proposals"] {
+        tx.execute(&format!("DELETE FROM {table} WHERE track_id = ?1"), [id])?;
+    }
+    Ok(())
 }
 
 /// Records a per-file scan error; a known track at that path is marked `error`.

@@ -8,23 +8,24 @@ use crate::cancel::Cancel;
 use crate::catalog::analyse;
 use crate::config::genres::Vocabulary;
 use crate::ml::corrections::{
-    self, Check, RetrainOptions, RetrainReport, Sample, TrustedLabel, choose_for_library, cv_options,
-    TAG_WEIGHT, fit, guard, out_of_fold_scores, out_of_fold_votes, trusted_labels,
+    self, Check, RetrainOptions, RetrainReport, Sample, TAG_WEIGHT, TrustedLabel,
+    choose_for_library, cv_options, fit, guard, out_of_fold_scores, out_of_fold_votes,
+    trusted_labels,
 };
 use crate::ml::head::HeadOptions;
+use crate::ml::model::ModelCard;
+use crate::ml::model::{self, Model};
 use crate::ml::model::{ModelRow, today};
+use crate::ml::network::Network;
+use crate::ml::scratch_training::{self, LabelRow, TrainOptions};
 use crate::ml::transfer::TrackEmbeddings;
 use crate::ml::vote;
 use crate::store::DecisionSource;
-use std::collections::BTreeMap;
-use crate::ml::model::ModelCard;
-use crate::ml::model::{self, Model};
-use crate::ml::network::Network;
-use crate::ml::scratch_training::{self, LabelRow, TrainOptions};
 use crate::store::Library;
 use crate::workflow::Progress;
 use crate::workflow::train::{classes_and_inputs, reading, report_skipped};
 use anyhow::Context;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The library's trusted labels (decisions, then known tags) as rows.
@@ -226,12 +227,16 @@ fn retrain_head_inner(
         .collect();
     let mut verdicts = Vec::with_capacity(decided.len());
     for &i in &decided {
-        let (track, _) = samples[i].track.expect("decided samples are library tracks");
+        let (track, _) = samples[i]
+            .track
+            .expect("decided samples are library tracks");
         let verdict = lib.analysis(track, root.id)?.map(|reference| {
-            let old = vote::vote(&reference.probabilities, root.card.classes.len(), root.card.thresholds);
-            let leading = old
-                .winner
-                .and_then(|w| class_of(&root.card.classes[w]));
+            let old = vote::vote(
+                &reference.probabilities,
+                root.card.classes.len(),
+                root.card.thresholds,
+            );
+            let leading = old.winner.and_then(|w| class_of(&root.card.classes[w]));
             (leading, old.unsure.is_none())
         });
         verdicts.push((i, verdict));

@@ -22,18 +22,33 @@ impl std::fmt::Display for ScanReport {
         let s = &self.summary;
         write!(
             f,
-            "{} added, {} updated, {} unchanged, {} missing, {} errors{}",
-            s.added,
-            s.updated,
-            s.unchanged,
-            s.missing,
-            s.errors,
-            if s.cancelled {
-                " (cancelled: what was scanned is kept)"
-            } else {
-                ""
-            }
-        )
+            "{} added, {} updated, {} unchanged, {} moved, {} missing, {} errors, {} skipped",
+            s.added, s.updated, s.unchanged, s.moved, s.missing, s.errors, s.skipped,
+        )?;
+        if s.skipped_audio > 0 {
+            write!(
+                f,
+                " ({} of them audio this build cannot decode)",
+                s.skipped_audio
+            )?;
+        }
+        if s.audio_changed > 0 {
+            write!(
+                f,
+                "; {} changed recording in place, to be analysed again",
+                s.audio_changed
+            )?;
+        }
+        for root in &s.gone {
+            write!(
+                f,
+                "; {root} is not there (its tracks are kept as they were)"
+            )?;
+        }
+        if s.cancelled {
+            write!(f, " (cancelled: what was scanned is kept)")?;
+        }
+        Ok(())
     }
 }
 

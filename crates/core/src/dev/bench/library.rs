@@ -54,6 +54,7 @@ fn synthetic_library_with(
                 size: 4_000_000,
                 mtime_ns: 0,
                 identity: None,
+                audio_key: None,
                 info: Ok(info),
             })
             .collect();

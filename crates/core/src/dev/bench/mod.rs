@@ -241,14 +241,15 @@ fn time_classify(
         )?;
         let secs = t0.elapsed().as_secs_f64();
         let looked_twice = if way == Voting::SecondLook {
-            let twice = lib
-                .analyses(model_id)?
-                .iter()
-                .filter(|a| a.slices > look::FIRST_LOOK)
-                .count();
+            let analyses = lib.analyses(model_id)?;
+            let more_than = |n: usize| analyses.iter().filter(|a| a.slices > n).count();
             format!(
-                ", {twice} of them voting with more than {} patches",
-                look::FIRST_LOOK
+                ", {} of them voting with more than {} patches, {} with more than {} (the third \
+                 look: every patch)",
+                more_than(look::FIRST_LOOK),
+                look::FIRST_LOOK,
+                more_than(look::SECOND_LOOK),
+                look::SECOND_LOOK
             )
         } else {
             String::new()
@@ -417,7 +418,23 @@ fn seconds_of(track: &Path) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Scans `count` small tagged files into a fresh library, then rescans them.
+/// Only the scan figures, on MP3s when ffmpeg can make them.
+pub fn bench_scan_only(count: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let wav = dir.path().join("bench.wav");
+    synth::write_wav(&wav, &synth::tone(440.0, 1.0, 44_100, 0.3), 44_100, 1)?;
+    let mp3 = dir.path().join("bench.mp3");
+    let encoded = if ffmpeg_encode(&wav, &mp3, FORMATS[1].1) {
+        vec![("mp3".to_string(), mp3)]
+    } else {
+        Vec::new()
+    };
+    bench_scan(dir.path(), count, &encoded)
+}
+
+/// Scans `count` small tagged files into a fresh library, rescans them,
+/// then moves their root folder and rescans the new one: every track must
+/// be re-linked, none added.
 fn bench_scan(dir: &Path, count: usize, encoded: &[(String, PathBuf)]) -> anyhow::Result<()> {
     let short_wav = dir.join("short.wav");
     synth::write_wav(&short_wav, &synth::tone(440.0, 1.0, 44_100, 0.3), 44_100, 1)?;
@@ -459,6 +476,16 @@ fn bench_scan(dir: &Path, count: usize, encoded: &[(String, PathBuf)]) -> anyhow
         count as f64 / new_secs,
         first.added,
         again.unchanged
+    );
+    let moved = dir.join("library, moved");
+    std::fs::rename(&music, &moved)?;
+    let t2 = Instant::now();
+    let (after, _) = walk::scan(&mut lib, std::slice::from_ref(&moved), &cancel, &mut |_| {})?;
+    let moved_secs = t2.elapsed().as_secs_f64();
+    println!(
+        "scan: root folder moved, {count} tracks rescanned in {moved_secs:.2} s ({} moved, {} \
+         added, {} missing)",
+        after.moved, after.added, after.missing
     );
     Ok(())
 }

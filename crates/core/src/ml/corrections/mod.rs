@@ -31,8 +31,8 @@
 mod samples;
 
 pub(crate) use samples::{
-    Sample, choose_for_library, cv_options, fit, guard, out_of_fold_scores,
-    out_of_fold_votes, voting_probabilities,
+    Sample, choose_for_library, cv_options, fit, guard, out_of_fold_scores, out_of_fold_votes,
+    voting_probabilities,
 };
 
 use crate::config::genres::Vocabulary;
@@ -351,12 +351,16 @@ mod tests {
         assert!(!worse.activates(), "as right but more timid is worse");
         let said = report(worse, false).to_string();
         assert!(
-            said.contains("names the right genre first for 5, default for 5; right proposals 2 against 4"),
+            said.contains(
+                "names the right genre first for 5, default for 5; right proposals 2 against 4"
+            ),
             "{said}"
         );
         assert!(
-            said.contains("thresholds kept (slice 0.50, track 0.70): on your library none of the 2 \
-                 tracks you reviewed got a proposal, 9 of 11 undecided tracks get a proposal"),
+            said.contains(
+                "thresholds kept (slice 0.50, track 0.70): on your library none of the 2 \
+                 tracks you reviewed got a proposal, 9 of 11 undecided tracks get a proposal"
+            ),
             "{said}"
         );
         assert!(
