@@ -393,3 +393,74 @@ fn a_genre_the_scan_missed_is_not_replaced_without_leave() {
     assert!(why.contains("already has a genre (Folk)"), "{why}");
     assert_eq!(std::fs::read(&mp3).unwrap(), before);
 }
+
+/// Every file of the corpus (other libraries' odd files: WMA, APE, WavPack,
+/// Musepack, DSF, damaged headers, bare tags) is a track, an error with its
+/// cause or a skip with its reason: none goes unaccounted, and the count
+/// the scan prints adds up to the files on disk. The copy is made fresh
+/// for each run, so a rescan after everything moved re-links every track.
+#[test]
+fn every_corpus_file_is_a_track_an_error_or_a_skip() {
+    let corpus = corpus_dir();
+    if !corpus.is_dir() {
+        assert!(
+            std::env::var_os("SONOTAG_REQUIRE_TAG_CORPUS").is_none(),
+            "the tag corpus is required but {} is missing",
+            corpus.display()
+        );
+        eprintln!("skipped: no tag corpus at {}", corpus.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("corpus");
+    fn copy_tree(from: &Path, to: &Path) -> usize {
+        std::fs::create_dir_all(to).unwrap();
+        let mut files = 0;
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                files += copy_tree(&entry.path(), &to.join(entry.file_name()));
+            } else if kind.is_file() && entry.file_name() != ".complete" {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+                files += 1;
+            }
+        }
+        files
+    }
+    let on_disk = copy_tree(&corpus, &music);
+    let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
+    let scan = |lib: &mut Library, root: &Path| {
+        sonotag_core::catalog::walk::scan(lib, &[root.to_path_buf()], &Cancel::new(), &mut |_| {})
+            .unwrap()
+    };
+    let (summary, problems) = scan(&mut lib, &music);
+    let accounted = summary.added + summary.errors + summary.skipped;
+    assert_eq!(accounted, on_disk, "{summary:?}");
+    let skips = lib.scan_skips().unwrap();
+    assert_eq!(skips.len(), summary.skipped);
+    assert!(skips.iter().all(|s| !s.reason.is_empty()), "{skips:?}");
+    assert!(
+        problems.iter().all(|p| !p.message.is_empty()),
+        "{problems:?}"
+    );
+    eprintln!(
+        "{on_disk} files: {} tracks, {} errors, {} skipped ({} of them audio this build cannot \
+         decode)",
+        summary.added, summary.errors, summary.skipped, summary.skipped_audio
+    );
+    assert!(
+        summary.skipped_audio > 0,
+        "the corpus holds WMA and APE files: {skips:?}"
+    );
+
+    // The whole corpus folder moved: every track re-linked, none added.
+    let moved = dir.path().join("moved corpus");
+    std::fs::rename(&music, &moved).unwrap();
+    let (again, _) = scan(&mut lib, &moved);
+    assert_eq!(
+        (again.moved, again.added, again.missing),
+        (summary.added, 0, 0),
+        "{again:?}"
+    );
+}

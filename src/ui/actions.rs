@@ -349,7 +349,18 @@ impl App {
 
     /// Reloads the views (and rebuilds an open Apply review) when the
     /// library changed since the last look.
+    /// The regular look: files changed under the watched folders (once
+    /// they are quiet, and no job runs) are scanned and classified; commits
+    /// made elsewhere are read.
     pub(super) fn watch_library(&mut self) -> Task<Message> {
+        if self.job.is_none()
+            && let Some(watch) = &self.watch
+            && watch.settled()
+        {
+            let roots = watch.roots().to_vec();
+            self.status = "Files changed in the folder: scanning them".into();
+            return self.start_job(jobs::Job::ScanAndClassify(roots));
+        }
         if !self
             .lib
             .as_ref()
@@ -484,6 +495,11 @@ impl App {
             self.status = e;
         }
         self.folder.opened(&folder);
+        match sonotag_core::catalog::watch::FolderWatch::start(std::slice::from_ref(&folder)) {
+            Ok(watch) => self.watch = Some(watch),
+            // The folder is still scanned; only live updates are lost.
+            Err(e) => self.status = format!("{e}: changes show after the next Open"),
+        }
         self.start_job(jobs::Job::ScanAndClassify(vec![folder]))
     }
 

@@ -54,6 +54,9 @@ pub struct App {
     lib: Option<Library>,
     /// A folder to open once the library is.
     pending_folder: Option<PathBuf>,
+    /// The folders opened in this window, watched: what other programs
+    /// add, change, move or remove there is scanned and classified.
+    watch: Option<sonotag_core::catalog::watch::FolderWatch>,
     job: Option<jobs::Running>,
     status: String,
     /// Nothing has said anything yet: the first read of the library may
@@ -102,6 +105,7 @@ impl App {
             paths,
             lib: None,
             pending_folder: folder,
+            watch: None,
             job: None,
             status,
             greeting,

@@ -746,3 +746,32 @@ fn a_new_track_shows_its_spectrogram_before_its_votes() {
         shown_before = starts;
     }
 }
+
+/// A file copied into the open folder by another program shows within
+/// five seconds, scanned and classified, with no click (issue 36, item 5).
+#[test]
+fn a_file_copied_into_the_open_folder_shows_within_seconds() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Clips(2));
+    assert_eq!(app.table.rows.len(), 2);
+    let copied = home.music.join("later").join("copied in.wav");
+    std::fs::create_dir_all(copied.parent().unwrap()).unwrap();
+    let mono = sonotag_core::dev::synth::music_like(3.2, 16_000, 77);
+    sonotag_core::dev::synth::write_wav(&copied, &mono, 16_000, 1).unwrap();
+    let t0 = std::time::Instant::now();
+    while app.table.rows.len() < 3 {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(5),
+            "not shown after 5 s: {}",
+            app.status()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        send(&mut app, Message::Watch);
+    }
+    let row = app.table.rows.iter().find(|r| r.title == "copied in.wav");
+    assert!(
+        row.is_some_and(|r| matches!(r.state, ReviewState::Proposed | ReviewState::Unsure)),
+        "classified: {row:?}"
+    );
+    eprintln!("shown after {:.1} s", t0.elapsed().as_secs_f64());
+}

@@ -290,8 +290,9 @@ fn analysed_nearest_first(
 /// track's patch count, when classifying with [`Voting::SecondLook`]), a
 /// sampled first look whose patches disagree is joined by the patches
 /// between them, decoded from `path` here, and all of them vote; where
-/// they leave the track unsure, every patch of it votes (the third look).
-/// A look that cannot be decoded leaves the vote before it.
+/// they leave the track unsure, the ten between those eleven vote too (the
+/// third look, [`look::escalates`]). A look that cannot be decoded leaves
+/// the vote before it.
 fn analysed(
     track_id: i64,
     patches: Patches,
@@ -302,75 +303,73 @@ fn analysed(
 ) -> candle_core::Result<Outcome> {
     let (probabilities, embeddings) = model.net.infer(&patches.data)?;
     let classes = model.card.classes.len();
+    let mut heard = Heard {
+        patches,
+        probabilities,
+        embeddings,
+    };
     // A sampled first look has at most six patches (fewer where the last
     // ends past what the file holds); a track of more patches than six
     // was analysed whole.
-    let kind = model.card.features.kind;
-    let extra: Vec<usize> = match second_look {
-        Some(total)
-            if patches.starts.len() <= look::FIRST_LOOK
-                && total > look::FIRST_LOOK
-                && look::disagree(&probabilities, classes) =>
+    if let Some(total) = second_look {
+        if heard.patches.starts.len() <= look::FIRST_LOOK
+            && total > look::FIRST_LOOK
+            && look::disagree(&heard.probabilities, classes)
         {
-            look::second_look_extra(total)
-                .into_iter()
-                .filter(|&k| !patches.starts.contains(&kind.patch_start_column(k)))
-                .collect()
+            heard = heard.with(&look::second_look_extra(total), model, path)?;
         }
-        _ => Vec::new(),
-    };
-    let more = (!extra.is_empty())
-        .then(|| kind.patches_at(path, &extra).ok())
-        .flatten()
-        .filter(|m| m.data.count() > 0);
-    let looked = match more {
-        None => voted(
-            track_id,
-            &patches,
-            probabilities,
-            embeddings,
-            classes,
-            thresholds,
-        ),
-        Some(more) => {
-            let (more_probabilities, more_embeddings) = model.net.infer(&more.data)?;
-            let width = embeddings.len() / patches.starts.len().max(1);
-            let (all, order) = patches.merged(more);
-            voted(
-                track_id,
-                &all,
-                in_order(&probabilities, &more_probabilities, &order, classes),
-                in_order(&embeddings, &more_embeddings, &order, width),
-                classes,
-                thresholds,
-            )
+        let unsure = vote::vote(&heard.probabilities, classes, thresholds)
+            .unsure
+            .is_some();
+        if unsure && look::escalates(heard.patches.starts.len(), total) {
+            heard = heard.with(&look::third_look_extra(total), model, path)?;
         }
-    };
-    // The third look: a track the looks leave unsure is analysed whole,
-    // as `eval` and the track view analyse it (issue 35: the sampled path
-    // was right less often than every patch on music from elsewhere).
-    match (&looked, second_look) {
-        (Outcome::Analysed { proposal, analysis }, Some(total))
-            if proposal.unsure.is_some() && look::escalates(analysis.slices, total) =>
-        {
-            match kind.analyse_for_classification(path, None, None) {
-                Ok(whole) if whole.starts.len() > analysis.slices => {
-                    let (probabilities, embeddings) = model.net.infer(&whole.data)?;
-                    Ok(voted(
-                        track_id,
-                        &whole,
-                        probabilities,
-                        embeddings,
-                        classes,
-                        thresholds,
-                    ))
-                }
-                // Undecodable on a second pass, or no more patches: the
-                // looks' vote stands.
-                _ => Ok(looked),
-            }
-        }
-        _ => Ok(looked),
+    }
+    Ok(voted(
+        track_id,
+        &heard.patches,
+        heard.probabilities,
+        heard.embeddings,
+        classes,
+        thresholds,
+    ))
+}
+
+/// The patches a track's looks have heard so far, with the network's
+/// results for each, in time order.
+struct Heard {
+    patches: Patches,
+    probabilities: Vec<f32>,
+    embeddings: Vec<f32>,
+}
+
+impl Heard {
+    /// These and the patches at `extra` (indices among the track's), decoded
+    /// from `path` and run through the model. Patches already heard are not
+    /// decoded again; where none of the rest can be decoded, these stand.
+    fn with(self, extra: &[usize], model: &Model, path: &Path) -> candle_core::Result<Self> {
+        let kind = model.card.features.kind;
+        let extra: Vec<usize> = extra
+            .iter()
+            .copied()
+            .filter(|&k| !self.patches.starts.contains(&kind.patch_start_column(k)))
+            .collect();
+        let more = (!extra.is_empty())
+            .then(|| kind.patches_at(path, &extra).ok())
+            .flatten()
+            .filter(|m| m.data.count() > 0);
+        let Some(more) = more else {
+            return Ok(self);
+        };
+        let (more_probabilities, more_embeddings) = model.net.infer(&more.data)?;
+        let classes = model.card.classes.len();
+        let width = self.embeddings.len() / self.patches.starts.len().max(1);
+        let (patches, order) = self.patches.merged(more);
+        Ok(Self {
+            patches,
+            probabilities: in_order(&self.probabilities, &more_probabilities, &order, classes),
+            embeddings: in_order(&self.embeddings, &more_embeddings, &order, width),
+        })
     }
 }
 

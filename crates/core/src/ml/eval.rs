@@ -92,7 +92,11 @@ pub fn evaluate(
                             .unsure
                             .is_some()
                     {
-                        Voting::All.try_probabilities(total, classes.len(), probs_of)
+                        Voting::Evenly(crate::ml::look::THIRD_LOOK).try_probabilities(
+                            total,
+                            classes.len(),
+                            probs_of,
+                        )
                     } else {
                         Ok(looked)
                     }

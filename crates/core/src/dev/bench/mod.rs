@@ -245,11 +245,12 @@ fn time_classify(
             let more_than = |n: usize| analyses.iter().filter(|a| a.slices > n).count();
             format!(
                 ", {} of them voting with more than {} patches, {} with more than {} (the third \
-                 look: every patch)",
+                 look: up to {})",
                 more_than(look::FIRST_LOOK),
                 look::FIRST_LOOK,
                 more_than(look::SECOND_LOOK),
-                look::SECOND_LOOK
+                look::SECOND_LOOK,
+                look::THIRD_LOOK
             )
         } else {
             String::new()
