@@ -290,9 +290,9 @@ fn analysed_nearest_first(
 /// track's patch count, when classifying with [`Voting::SecondLook`]), a
 /// sampled first look whose patches disagree is joined by the patches
 /// between them, decoded from `path` here, and all of them vote; where
-/// they leave the track unsure, the ten between those eleven vote too (the
-/// third look, [`look::escalates`]). A look that cannot be decoded leaves
-/// the vote before it.
+/// they leave the track unsure, every patch of it votes (the third look,
+/// [`look::escalates`]). A look that cannot be decoded leaves the vote
+/// before it.
 fn analysed(
     track_id: i64,
     patches: Patches,
@@ -321,8 +321,23 @@ fn analysed(
         let unsure = vote::vote(&heard.probabilities, classes, thresholds)
             .unsure
             .is_some();
+        // As `eval` and the track view analyse it (issue 35: the sampled
+        // path was right less often than every patch on music from
+        // elsewhere).
         if unsure && look::escalates(heard.patches.starts.len(), total) {
-            heard = heard.with(&look::third_look_extra(total), model, path)?;
+            let kind = model.card.features.kind;
+            // Undecodable on a second pass, or no more patches: the looks'
+            // vote stands.
+            if let Ok(whole) = kind.analyse_for_classification(path, None, None)
+                && whole.starts.len() > heard.patches.starts.len()
+            {
+                let (probabilities, embeddings) = model.net.infer(&whole.data)?;
+                heard = Heard {
+                    patches: whole,
+                    probabilities,
+                    embeddings,
+                };
+            }
         }
     }
     Ok(voted(

@@ -92,11 +92,7 @@ pub fn evaluate(
                             .unsure
                             .is_some()
                     {
-                        Voting::Evenly(crate::ml::look::THIRD_LOOK).try_probabilities(
-                            total,
-                            classes.len(),
-                            probs_of,
-                        )
+                        Voting::All.try_probabilities(total, classes.len(), probs_of)
                     } else {
                         Ok(looked)
                     }

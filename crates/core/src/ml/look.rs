@@ -7,9 +7,8 @@
 //! they argue over gets the closer listen it needs. Classifying, the
 //! calibration of the thresholds, retraining and the simulations all vote
 //! this way, so that the thresholds fit the votes users see. Where the
-//! eleven still leave a track unsure, `classify` listens once more: the ten
-//! patches between the eleven vote too, 21 in all (the third look,
-//! [`escalates`]).
+//! eleven still leave a track unsure, `classify` analyses it whole (the
+//! third look, [`escalates`]).
 
 use crate::features::slice_plan;
 use crate::ml::vote;
@@ -17,22 +16,16 @@ use crate::ml::vote;
 /// Patches of the first look.
 pub const FIRST_LOOK: usize = 6;
 /// Whether a track whose looks analysed `analysed` of its `total` patches
-/// and left it unsure gets the third look: [`THIRD_LOOK`] evenly spaced
-/// patches. `classify` and `eval --as-classify` do this once the
-/// thresholds have spoken; the calibration, which chooses the thresholds,
-/// votes with the first two looks alone, so the third only ever turns an
-/// unsure track into a proposal of a closer listen's vote (what those
-/// proposals were worth on the training sources left out, and why 21
-/// patches rather than every one: README, "The third look").
+/// and left it unsure gets the third look: every patch of it. `classify`
+/// and `eval --as-classify` do this once the thresholds have spoken; the
+/// calibration, which chooses the thresholds, votes with the first two
+/// looks alone, so the third only ever turns an unsure track into a
+/// proposal of every patch's vote (what those proposals were worth on the
+/// training sources left out, and why not 21 patches, which is twice as
+/// fast: README, "The third look").
 pub fn escalates(analysed: usize, total: usize) -> bool {
-    total > analysed && analysed < THIRD_LOOK
+    total > analysed
 }
-
-/// Patches of the third look: `slice_plan(total, 21)` holds every patch of
-/// `slice_plan(total, 11)`, as eleven hold the six, so the third look adds
-/// the ten between them. Analysing every patch instead was as accurate on
-/// the sources left out and four times slower on real music.
-pub const THIRD_LOOK: usize = 21;
 
 /// Patches of the second look: `slice_plan(total, 11)` holds every patch of
 /// `slice_plan(total, 6)` (the 0th, 2nd, … 10th of eleven are the six),
@@ -64,20 +57,10 @@ pub fn disagree(probs: &[f32], classes: usize) -> bool {
 
 /// The patches (indices among `total`) a second look adds to the first.
 pub fn second_look_extra(total: usize) -> Vec<usize> {
-    closer(total, FIRST_LOOK, SECOND_LOOK)
-}
-
-/// The patches (indices among `total`) the third look adds to the second.
-pub fn third_look_extra(total: usize) -> Vec<usize> {
-    closer(total, SECOND_LOOK, THIRD_LOOK)
-}
-
-/// The patches of `slice_plan(total, to)` not in `slice_plan(total, from)`.
-fn closer(total: usize, from: usize, to: usize) -> Vec<usize> {
-    let before = slice_plan(total, Some(from));
-    slice_plan(total, Some(to))
+    let first = slice_plan(total, Some(FIRST_LOOK));
+    slice_plan(total, Some(SECOND_LOOK))
         .into_iter()
-        .filter(|k| !before.contains(k))
+        .filter(|k| !first.contains(k))
         .collect()
 }
 
@@ -150,18 +133,9 @@ mod tests {
     }
 
     #[test]
-    fn the_third_look_keeps_the_second_and_adds_the_ten_between() {
-        for total in 22..400 {
-            let second = slice_plan(total, Some(SECOND_LOOK));
-            let third = slice_plan(total, Some(THIRD_LOOK));
-            assert!(second.iter().all(|k| third.contains(k)), "{total}");
-            let extra = third_look_extra(total);
-            assert_eq!(extra.len(), 10, "{total}");
-            for (i, k) in extra.iter().enumerate() {
-                assert!(second[i] < *k && *k < second[i + 1], "{total}: {extra:?}");
-            }
-        }
-        assert!(escalates(11, 40) && escalates(6, 9) && !escalates(21, 40) && !escalates(9, 9));
+    fn only_what_the_looks_left_out_calls_for_a_third() {
+        assert!(escalates(11, 40) && escalates(6, 9));
+        assert!(!escalates(9, 9) && !escalates(40, 40));
     }
 
     /// One patch's probabilities putting `c` first, of 3 classes.

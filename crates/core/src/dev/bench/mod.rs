@@ -245,12 +245,11 @@ fn time_classify(
             let more_than = |n: usize| analyses.iter().filter(|a| a.slices > n).count();
             format!(
                 ", {} of them voting with more than {} patches, {} with more than {} (the third \
-                 look: up to {})",
+                 look: every patch)",
                 more_than(look::FIRST_LOOK),
                 look::FIRST_LOOK,
                 more_than(look::SECOND_LOOK),
-                look::SECOND_LOOK,
-                look::THIRD_LOOK
+                look::SECOND_LOOK
             )
         } else {
             String::new()
