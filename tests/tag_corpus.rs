@@ -35,6 +35,25 @@ fn corpus_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tag-corpus"))
 }
 
+/// The corpus folder, or `None` (the test skips, saying so) when it was
+/// not fetched; where the test script fetched it, its absence fails.
+fn corpus_or_skip() -> Option<PathBuf> {
+    let corpus = corpus_dir();
+    if corpus.is_dir() {
+        return Some(corpus);
+    }
+    assert!(
+        std::env::var_os("SONOTAG_REQUIRE_TAG_CORPUS").is_none(),
+        "the tag corpus is required but {} is missing",
+        corpus.display()
+    );
+    eprintln!(
+        "skipped: no tag corpus at {} (run packaging/fetch-tag-corpus.sh)",
+        corpus.display()
+    );
+    None
+}
+
 fn python() -> Option<String> {
     common::python_with_mutagen()
 }
@@ -164,19 +183,9 @@ fn kept_part(dump: &Value, before: &Value) -> Value {
 
 #[test]
 fn only_the_genre_changes_in_other_libraries_test_files() {
-    let corpus = corpus_dir();
-    if !corpus.is_dir() {
-        assert!(
-            std::env::var_os("SONOTAG_REQUIRE_TAG_CORPUS").is_none(),
-            "the tag corpus is required but {} is missing",
-            corpus.display()
-        );
-        eprintln!(
-            "skipped: no tag corpus at {} (run packaging/fetch-tag-corpus.sh)",
-            corpus.display()
-        );
+    let Some(corpus) = corpus_or_skip() else {
         return;
-    }
+    };
     let python = python().expect("a python3 with mutagen (Debian: python3-mutagen)");
     Command::new("ffprobe")
         .arg("-version")
@@ -401,16 +410,9 @@ fn a_genre_the_scan_missed_is_not_replaced_without_leave() {
 /// for each run, so a rescan after everything moved re-links every track.
 #[test]
 fn every_corpus_file_is_a_track_an_error_or_a_skip() {
-    let corpus = corpus_dir();
-    if !corpus.is_dir() {
-        assert!(
-            std::env::var_os("SONOTAG_REQUIRE_TAG_CORPUS").is_none(),
-            "the tag corpus is required but {} is missing",
-            corpus.display()
-        );
-        eprintln!("skipped: no tag corpus at {}", corpus.display());
+    let Some(corpus) = corpus_or_skip() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let music = dir.path().join("corpus");
     fn copy_tree(from: &Path, to: &Path) -> usize {

@@ -14,10 +14,7 @@
 use super::{AudioError, open_regular};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, TrackType};
-use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
+use symphonia::core::formats::TrackType;
 
 /// Packet bytes hashed: enough that tracks of one album with the same
 /// silent start still differ.
@@ -35,23 +32,7 @@ pub fn audio_key(path: &Path) -> Result<String, AudioError> {
 }
 
 fn key_of(path: &Path) -> Result<String, AudioError> {
-    let file = open_regular(path)?;
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
-    let mut hint = Hint::new();
-    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-        hint.with_extension(&ext.to_ascii_lowercase());
-    }
-    let mut format = symphonia::default::get_probe()
-        .probe(
-            &hint,
-            mss,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        )
-        .map_err(|e| AudioError::Unrecognised {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+    let mut format = super::demuxer(path, open_regular(path)?)?;
     let track = format
         .default_track(TrackType::Audio)
         .ok_or_else(|| AudioError::Unsupported {

@@ -155,6 +155,34 @@ pub fn open_regular(path: &Path) -> Result<File, AudioError> {
     File::open(path).map_err(io)
 }
 
+/// The demuxer for `file` (opened from `path`), chosen by its content with
+/// its extension as a hint.
+fn demuxer(
+    path: &Path,
+    file: File,
+) -> Result<Box<dyn symphonia::core::formats::FormatReader>, AudioError> {
+    use symphonia::core::formats::FormatOptions;
+    use symphonia::core::formats::probe::Hint;
+    use symphonia::core::io::MediaSourceStream;
+    use symphonia::core::meta::MetadataOptions;
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(&ext.to_ascii_lowercase());
+    }
+    symphonia::default::get_probe()
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .map_err(|e| AudioError::Unrecognised {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+}
+
 /// Decodes a whole file into memory (mono, [`SAMPLE_RATE`]). For short files
 /// and tests; analysis streams instead.
 pub fn decode_file(path: &Path) -> Result<(Vec<f32>, DecodeReport), AudioError> {

@@ -11,10 +11,7 @@ use std::path::{Path, PathBuf};
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
-use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
-use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
+use symphonia::core::formats::{FormatReader, SeekMode, SeekTo, TrackType};
 use symphonia::core::packet::Packet;
 use symphonia::core::units::Time;
 
@@ -94,22 +91,7 @@ impl AudioStream {
             .metadata()
             .map(|m| DECODE_BASE_SECONDS + DECODE_SECONDS_PER_MIB * (m.len() >> 20))
             .unwrap_or(DECODE_BASE_SECONDS);
-        let mss = MediaSourceStream::new(Box::new(file), Default::default());
-        let mut hint = Hint::new();
-        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-            hint.with_extension(&ext.to_ascii_lowercase());
-        }
-        let format = symphonia::default::get_probe()
-            .probe(
-                &hint,
-                mss,
-                FormatOptions::default(),
-                MetadataOptions::default(),
-            )
-            .map_err(|e| AudioError::Unrecognised {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+        let format = super::demuxer(path, file)?;
         let unsupported = |reason: String| AudioError::Unsupported {
             path: path.to_path_buf(),
             reason,
