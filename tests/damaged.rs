@@ -223,7 +223,7 @@ fn a_file_damaged_after_the_scan_is_listed_as_an_analysis_error() {
         "{}",
         String::from_utf8_lossy(&classify.stderr)
     );
-    assert!(String::from_utf8_lossy(&classify.stdout).contains("1 errors"));
+    assert!(String::from_utf8_lossy(&classify.stdout).contains("1 error,"));
     let listed = String::from_utf8_lossy(&sonotag(&db, &["errors"]).stdout).into_owned();
     assert!(
         listed.contains("song.wav") && listed.contains("analysis failed"),

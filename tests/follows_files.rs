@@ -218,7 +218,7 @@ fn decisions_analyses_and_undo_follow_moved_renamed_and_retagged_files() {
 
     // Undo follows the files where they are now; the one another tool
     // re-tagged since is refused, and says why.
-    let (_, said, err) = sonotag(home, &["undo"]);
+    let (_, said, err) = sonotag(home, &["undo", "--yes"]);
     let told = format!("{said}{err}");
     for p in &decided {
         let now = &moved_to[*p];

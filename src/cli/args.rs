@@ -203,7 +203,14 @@ pub enum Command {
         yes: bool,
     },
     /// Undo a batch of tag writes (default: the latest)
-    Undo { batch: Option<i64> },
+    Undo {
+        batch: Option<i64>,
+        /// Accepted as `apply` accepts it; undo asks nothing, since it only
+        /// puts back the bytes a write changed, and a file changed since is
+        /// left alone
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// List batches of tag writes
     History,
     /// Feed damaged copies of good files to every stage (tags, decoding for

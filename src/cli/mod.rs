@@ -103,7 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut lib = open_library(&paths)?;
             tag_cmds::apply_cmd(&mut lib, dry_run, replace_existing, id3v23, yes)
         }
-        Command::Undo { batch } => tag_cmds::undo(&paths, batch),
+        Command::Undo { batch, yes: _ } => tag_cmds::undo(&paths, batch),
         Command::History => tag_cmds::history(&paths),
         Command::Fuzz {
             cases,

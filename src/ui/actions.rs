@@ -287,6 +287,11 @@ impl App {
             }
             Some(Command::Focus(id)) => focus(id),
             Some(Command::Step(s)) => self.step_history(s),
+            Some(Command::Help) => {
+                self.modal = Some(Modal::Keys);
+                Task::none()
+            }
+            Some(Command::Quit) => iced::exit(),
             None => Task::none(),
         }
     }
@@ -325,7 +330,8 @@ impl App {
         let unreadable = self.panels.errors.library.len();
         if unreadable > 0 {
             said.push_str(&format!(
-                " {unreadable} files could not be read or analysed: see Errors."
+                " {} could not be read or analysed: see Errors.",
+                super::screen::counted(unreadable, "file", "files")
             ));
         }
         said

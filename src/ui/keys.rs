@@ -17,7 +17,34 @@ pub enum Command {
     /// Put the keyboard in this text field.
     Focus(&'static str),
     Step(Step),
+    /// Show the list of keys ([`KEYS`]).
+    Help,
+    /// Close the window, as its close button does.
+    Quit,
 }
+
+/// Every key of the library view with what it does, as the Keys dialog
+/// (F1 or ?) lists them; [`command`] is the map itself.
+pub const KEYS: &[(&str, &str)] = &[
+    ("↓ / j, ↑ / k", "next / previous track"),
+    (
+        "Page Down / Page Up, Home / End",
+        "a page down / up, first / last track",
+    ),
+    ("Enter", "accept the proposal"),
+    ("o", "type an override genre"),
+    ("Space", "play the current slice"),
+    ("→ / l, ← / h", "next / previous slice"),
+    ("/", "search"),
+    ("u, Ctrl+Z", "undo the last decision"),
+    ("Shift+U, Ctrl+Shift+Z, Ctrl+Y", "redo"),
+    ("Esc", "stop playing, back to the list; close a dialog"),
+    ("F1, ?", "this list"),
+    (
+        "Ctrl+Q",
+        "quit (what a job finished is kept; it resumes at the next Open)",
+    ),
+];
 
 /// How far a key moves the selection.
 #[derive(Clone, Copy, Debug)]
@@ -51,6 +78,8 @@ pub fn command(key: &Key, mods: Modifiers) -> Option<Command> {
         Character("z") if mods.command() && mods.shift() => Command::Step(Step::Redo),
         Character("z") if mods.command() => Command::Step(Step::Undo),
         Character("y") if mods.command() => Command::Step(Step::Redo),
+        Character("q") if mods.command() => Command::Quit,
+        N(Named::F1) | Character("?") => Command::Help,
         _ => return None,
     })
 }

@@ -86,6 +86,41 @@ enum Modal {
     Apply(apply::Dialog),
     /// The confirmation before a write is undone.
     UndoWrite(undo_write::Dialog),
+    /// The list of keys (F1 or ?).
+    Keys,
+}
+
+/// The Keys dialog: every key of the library view ([`keys::KEYS`]).
+fn keys_dialog<'a>() -> Element<'a, Message> {
+    use iced::widget::{button, container, text};
+    let escape = Message::User(Input::Key(
+        keyboard::Key::Named(keyboard::key::Named::Escape),
+        keyboard::Modifiers::empty(),
+    ));
+    let list = keys::KEYS
+        .iter()
+        .fold(column![].spacing(4), |col, (key, what)| {
+            col.push(
+                iced::widget::row![
+                    text(*key).size(13).width(Length::Fixed(260.0)),
+                    text(*what).size(13)
+                ]
+                .spacing(12),
+            )
+        });
+    widget::modal::dimmed(
+        container(
+            column![
+                text("Keys").size(18),
+                list,
+                button("Close (Esc)").on_press(escape)
+            ]
+            .spacing(10),
+        )
+        .padding(16)
+        .max_width(700)
+        .style(container::rounded_box),
+    )
 }
 
 impl App {
@@ -168,6 +203,7 @@ impl App {
                     Some(Modal::UndoWrite(_)) => {
                         matches!(input, Input::UndoWrite(_) | Input::Key(..))
                     }
+                    Some(Modal::Keys) => matches!(input, Input::Key(..)),
                 };
                 if !for_the_modal {
                     return Task::none();
@@ -307,6 +343,7 @@ impl App {
             Some(Modal::UndoWrite(d)) => {
                 iced::widget::stack![main, d.view().map(Message::from)].into()
             }
+            Some(Modal::Keys) => iced::widget::stack![main, keys_dialog()].into(),
             None => main.into(),
         };
         widget::whole_frames::whole_frames(window)

@@ -21,6 +21,7 @@ pub mod proposal;
 pub mod rng;
 pub mod store;
 pub mod tags;
+pub mod words;
 pub mod workflow;
 
 /// The repository this build came from (the top of the workspace), where

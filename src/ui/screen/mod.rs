@@ -219,10 +219,7 @@ side_panels! {
     settings::SettingsScreen as Settings,
 }
 
-/// "1 track", "2 tracks": a count with its noun, singular or plural.
-pub fn counted(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+pub use sonotag_core::words::counted;
 
 /// `s` cut to `max` characters, the last one an ellipsis, when it is longer.
 pub fn ellipsized(s: String, max: usize) -> String {

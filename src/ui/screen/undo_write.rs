@@ -51,7 +51,10 @@ impl Dialog {
             let files = lib
                 .undoable_writes(id)?
                 .into_iter()
-                .map(|w| (w.path, w.new_state, w.old_state))
+                .map(|w| {
+                    let words = sonotag_core::tags::state_in_words;
+                    (w.path, words(&w.new_state), words(&w.old_state))
+                })
                 .collect();
             Ok(Some(Batch { id, files }))
         });

@@ -275,6 +275,11 @@ fn a_write_is_undone_only_after_a_modal_confirmation_that_lists_the_files() {
     // reacts: a second click on the toolbar is not an undo.
     assert!(shows(&app, "Undo the write of 2 files?"));
     assert!(shows_starting(&app, &written[0].display().to_string()));
+    // Each file's genres in words, as they are now and as they were (the
+    // WAVs had no tag), not the history's stored JSON.
+    let line = format!("{}    Jazz → no tag", written[0].display());
+    assert!(shows(&app, line.as_str()), "{line}");
+    assert!(!shows_starting(&app, "{"), "raw JSON shown");
     send(&mut app, toolbar::Message::UndoWrite);
     send(&mut app, table::Message::Search("song 1".into()));
     assert!(
@@ -492,7 +497,7 @@ fn errors_and_the_library_survive_a_restart() {
         again.status()
     );
     assert!(
-        again.status().contains("1 files could not be read"),
+        again.status().contains("1 file could not be read"),
         "{}",
         again.status()
     );
@@ -774,4 +779,26 @@ fn a_file_copied_into_the_open_folder_shows_within_seconds() {
         "classified: {row:?}"
     );
     eprintln!("shown after {:.1} s", t0.elapsed().as_secs_f64());
+}
+
+/// F1 and ? list the keys; Esc closes the list; Ctrl+Q quits (issue 38).
+#[test]
+fn f1_and_question_mark_list_the_keys_and_ctrl_q_quits() {
+    use crate::ui::keys::{Command, command};
+    let home = private_home();
+    let mut app = opened(&home, Clips::Clips(2));
+    assert!(!shows(&app, "Keys"));
+    named_key(&mut app, Named::F1);
+    assert!(shows(&app, "Keys") && shows(&app, "accept the proposal"));
+    named_key(&mut app, Named::Escape);
+    assert!(!shows(&app, "accept the proposal"));
+    char_key(&mut app, "?");
+    assert!(shows(&app, "Ctrl+Q"));
+    click(&mut app, "Close (Esc)");
+    assert!(!shows(&app, "Ctrl+Q"));
+    let ctrl = iced::keyboard::Modifiers::CTRL;
+    assert!(matches!(
+        command(&iced::keyboard::Key::Character("q".into()), ctrl),
+        Some(Command::Quit)
+    ));
 }

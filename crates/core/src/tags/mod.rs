@@ -141,6 +141,26 @@ pub(crate) struct GenreState {
     tag: bool,
 }
 
+impl GenreState {
+    /// As people read it: the genres, "no genre" for a tag without one,
+    /// "no tag" where the file had none.
+    fn in_words(&self) -> String {
+        match (self.tag, self.genres.is_empty()) {
+            (false, _) => "no tag".into(),
+            (true, true) => "no genre".into(),
+            (true, false) => self.genres.join("; "),
+        }
+    }
+}
+
+/// A genre state as the history stores it (for undo), in words; the stored
+/// text itself if it cannot be read.
+pub fn state_in_words(stored: &str) -> String {
+    serde_json::from_str::<GenreState>(stored)
+        .map(|s| s.in_words())
+        .unwrap_or_else(|_| stored.to_string())
+}
+
 /// A panic in the tag library on a damaged file becomes that file's error.
 fn guard_tag_library<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     crate::audio::catch_panic(f).unwrap_or_else(|m| {
@@ -201,4 +221,20 @@ pub(crate) fn rewritten_with_genre(
         tag: true,
     };
     with_genres(bytes, path, &state, WriteSettings::default()).map(|(_, b)| b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_genre_state_reads_as_words() {
+        assert_eq!(
+            state_in_words(r#"{"genres":["Pop","Soul"],"tag":true}"#),
+            "Pop; Soul"
+        );
+        assert_eq!(state_in_words(r#"{"genres":[],"tag":true}"#), "no genre");
+        assert_eq!(state_in_words(r#"{"genres":[],"tag":false}"#), "no tag");
+        assert_eq!(state_in_words("garbled"), "garbled");
+    }
 }

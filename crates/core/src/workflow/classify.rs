@@ -41,11 +41,11 @@ impl std::fmt::Display for ClassifyReport {
         let s = &self.summary;
         write!(
             f,
-            "model {}: {} classified ({} unsure), {} errors, {} already done, in {:.1} s ({:.1} tracks/s){}",
+            "model {}: {} classified ({} unsure), {}, {} already done, in {:.1} s ({:.1} tracks/s){}",
             self.model,
             s.classified,
             s.unsure,
-            s.errors,
+            crate::words::counted(s.errors, "error", "errors"),
             s.already_done,
             self.seconds,
             (s.classified + s.errors) as f64 / self.seconds.max(1e-9),

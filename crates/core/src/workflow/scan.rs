@@ -22,8 +22,14 @@ impl std::fmt::Display for ScanReport {
         let s = &self.summary;
         write!(
             f,
-            "{} added, {} updated, {} unchanged, {} moved, {} missing, {} errors, {} skipped",
-            s.added, s.updated, s.unchanged, s.moved, s.missing, s.errors, s.skipped,
+            "{} added, {} updated, {} unchanged, {} moved, {} missing, {}, {} skipped",
+            s.added,
+            s.updated,
+            s.unchanged,
+            s.moved,
+            s.missing,
+            crate::words::counted(s.errors, "error", "errors"),
+            s.skipped,
         )?;
         if s.skipped_audio > 0 {
             write!(
