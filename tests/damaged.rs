@@ -258,3 +258,41 @@ fn fuzzed_fixtures_are_all_handled() {
     assert!(summary.clear_errors > 0, "the damage was noticed");
     assert!(summary.peak_rss_mb < 500.0, "{} MB", summary.peak_rss_mb);
 }
+
+/// A file cut short (an interrupted copy: its header states 20 s, a
+/// fraction of a second is there) is said as damaged, with both lengths,
+/// not proposed as an unsure track "shorter than one patch" (issue 38).
+#[test]
+fn a_file_cut_short_is_an_error_with_both_lengths() {
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let wav = dir.path().join("whole.wav");
+    let samples = sonotag_core::dev::synth::music_like(20.0, 22_050, 9);
+    sonotag_core::dev::synth::write_wav(&wav, &samples, 22_050, 1).unwrap();
+    let mp3 = dir.path().join("whole.mp3");
+    if !sonotag_core::dev::bench::ffmpeg_encode(&wav, &mp3, &["-c:a", "libmp3lame", "-b:a", "128k"])
+    {
+        eprintln!("skipped: no ffmpeg with libmp3lame to make the MP3");
+        return;
+    }
+    // As `head -c 5000 song.mp3 > cut.mp3` leaves it.
+    let song = music.join("cut.mp3");
+    std::fs::write(&song, &std::fs::read(&mp3).unwrap()[..5_000]).unwrap();
+    let db = dir.path().join("lib.sqlite");
+    assert!(
+        sonotag(&db, &["scan", music.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let classify = sonotag(&db, &["classify"]);
+    let said = String::from_utf8_lossy(&classify.stdout).into_owned();
+    assert!(said.contains("1 error,"), "{said}");
+    let listed = String::from_utf8_lossy(&sonotag(&db, &["errors"]).stdout).into_owned();
+    assert!(
+        listed.contains("cut.mp3")
+            && listed.contains("cut short")
+            && listed.contains("where the file states"),
+        "{listed}"
+    );
+}

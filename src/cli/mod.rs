@@ -130,7 +130,9 @@ pub(super) fn print_list<T: serde::Serialize>(
         for item in items {
             println!("{}", line(item));
         }
-        eprintln!("{} {what}", items.len());
+        // `what` is a plural noun ("tracks"): singular for one.
+        let one = what.strip_suffix('s').unwrap_or(what);
+        eprintln!("{}", sonotag_core::words::counted(items.len(), one, what));
     }
     Ok(())
 }

@@ -49,6 +49,14 @@ pub enum AudioError {
     /// A third-party decoder or tag reader panicked on this file.
     #[error("{}: the decoder failed on damaged data ({message})", path.display())]
     Crashed { path: PathBuf, message: String },
+    /// Far less audio could be decoded than the file states: cut short
+    /// (an interrupted download or copy) or damaged.
+    #[error("{}: damaged or cut short: only {decoded_s:.1} s of audio could be decoded where the file states {stated_s:.1} s", path.display())]
+    Truncated {
+        path: PathBuf,
+        stated_s: f64,
+        decoded_s: f64,
+    },
     /// Decoding ran past the time a file of this size can need.
     #[error("{}: decoding was stopped after {seconds} s, far longer than a file of this size needs (damaged file?)", path.display())]
     TooSlow { path: PathBuf, seconds: u64 },

@@ -169,16 +169,7 @@ impl FeatureKind {
     }
 
     fn analyse_file_unguarded(self, path: &Path) -> Result<Patches, AudioError> {
-        match self {
-            FeatureKind::DisplayMel => {
-                let (spec, report) = spectrogram::analyse_file(path)?;
-                Ok(self.from_spectrogram(&spec, report.corrupt_packets))
-            }
-            FeatureKind::MusicnnMel => {
-                let (frames, report) = musicnn_mel::analyse_file(path)?;
-                Ok(self.from_log_mel(frames, report.corrupt_packets))
-            }
-        }
+        self.analyse_file_measured(path).map(|(patches, _)| patches)
     }
 
     /// The whole patches of a track's musicnn log-mel frames (the tail
@@ -233,11 +224,42 @@ impl FeatureKind {
         if let (Some(total), Some(n)) = (planned, sample)
             && total > n
             && let Ok(patches) = self.patches_at_unguarded(path, &slice_plan(total, sample))
+            // Seeks past the end of what decodes: analysed whole, below,
+            // where a file cut short is found out.
+            && patches.data.count() * 2 > n
         {
             return Ok(patches);
         }
         // A file that cannot seek falls back to the full analysis.
-        self.analyse_file_unguarded(path)
+        let (patches, decoded_s) = self.analyse_file_measured(path)?;
+        match duration_s {
+            Some(stated_s) if cut_short(stated_s, decoded_s) => Err(AudioError::Truncated {
+                path: path.to_path_buf(),
+                stated_s,
+                decoded_s,
+            }),
+            _ => Ok(patches),
+        }
+    }
+
+    /// [`Self::analyse_file`] with the seconds of audio decoded.
+    fn analyse_file_measured(self, path: &Path) -> Result<(Patches, f64), AudioError> {
+        match self {
+            FeatureKind::DisplayMel => {
+                let (spec, report) = spectrogram::analyse_file(path)?;
+                Ok((
+                    self.from_spectrogram(&spec, report.corrupt_packets),
+                    report.seconds(),
+                ))
+            }
+            FeatureKind::MusicnnMel => {
+                let (frames, report) = musicnn_mel::analyse_file(path)?;
+                Ok((
+                    self.from_log_mel(frames, report.corrupt_packets),
+                    report.seconds(),
+                ))
+            }
+        }
     }
 
     /// The patches of `path` at `indices` (ascending), each decoded after a
@@ -263,6 +285,13 @@ impl FeatureKind {
             corrupt_packets,
         })
     }
+}
+
+/// Whether a file that states `stated_s` seconds and decodes `decoded_s` was
+/// cut short: less than half of it, and more than 5 s missing (a length
+/// estimated from a VBR file's bit rate is off by far less).
+pub fn cut_short(stated_s: f64, decoded_s: f64) -> bool {
+    decoded_s < stated_s / 2.0 && stated_s - decoded_s > 5.0
 }
 
 /// Patches to analyse for a track of `total` patches: all of them, or `n`
