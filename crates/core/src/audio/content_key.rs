@@ -23,6 +23,12 @@ pub const KEY_BYTES: usize = 512 * 1024;
 /// Packets read at most (a file of tiny damaged packets stops here).
 const KEY_PACKETS: usize = 4000;
 
+/// Time after which a demuxer that crawls through a damaged file is
+/// stopped, the key made of what it gave (it may then differ from scan to
+/// scan: such a file only loses being followed when moved): a scan never
+/// waits on one file.
+const KEY_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Demuxer errors in a row after which the file is judged by what it gave.
 const MAX_ERRORS: usize = 50;
 
@@ -48,7 +54,12 @@ fn key_of(path: &Path) -> Result<String, AudioError> {
     }
     hash.update(track.num_frames.unwrap_or(0).to_le_bytes());
     let (mut bytes, mut packets, mut errors) = (0usize, 0usize, 0usize);
-    while bytes < KEY_BYTES && packets < KEY_PACKETS && errors < MAX_ERRORS {
+    let deadline = std::time::Instant::now() + KEY_TIME;
+    while bytes < KEY_BYTES
+        && packets < KEY_PACKETS
+        && errors < MAX_ERRORS
+        && std::time::Instant::now() < deadline
+    {
         match format.next_packet() {
             Ok(Some(p)) if p.track_id == track_id => {
                 let take = p.data.len().min(KEY_BYTES - bytes);
