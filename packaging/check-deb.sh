@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The .deb as a user gets it: builds it, installs it with apt, runs the
-# installed sonotag (--version, then scan + classify of a fixture with the
+# installed sonotag (--version, man sonotag, the completions, then scan + classify of a fixture with the
 # packaged model, nothing from the source tree), and removes it again.
 # Changes the machine (installs and removes a package): CI runs it after
 # the tests (.ci/run); run it yourself only where that is fine. Needs root
@@ -14,6 +14,19 @@ $sudo apt-get install -y -qq "./$deb" >/dev/null
 trap '$sudo apt-get remove -y -qq sonotag >/dev/null' EXIT
 installed=/usr/bin/sonotag
 "$installed" --version
+# The man pages and completions came with it.
+MANPAGER=cat MANWIDTH=80 man sonotag | grep -q "sonotag-scan" ||
+  { echo "man sonotag does not show the installed page" >&2; exit 1; }
+MANPAGER=cat man sonotag-apply | grep -q -- "--dry-run" ||
+  { echo "man sonotag-apply is missing" >&2; exit 1; }
+for f in /usr/share/bash-completion/completions/sonotag \
+         /usr/share/zsh/vendor-completions/_sonotag \
+         /usr/share/fish/vendor_completions.d/sonotag.fish \
+         /usr/share/doc/sonotag/THIRD-PARTY.md /usr/share/doc/sonotag/docs/window.md; do
+  [ -s "$f" ] || { echo "$f was not installed" >&2; exit 1; }
+done
+bash -c 'source /usr/share/bash-completion/completions/sonotag && complete -p sonotag' >/dev/null ||
+  { echo "the bash completion does not register" >&2; exit 1; }
 work=$(mktemp -d)
 mkdir -p "$work/music" "$work/elsewhere"
 cp tests/fixtures/musicnn-golden.wav "$work/music/clip.wav"

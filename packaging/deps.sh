@@ -7,6 +7,7 @@ SONOTAG_PACKAGES=(
   xvfb xauth imagemagick                  # tests: headless window smoke test + screenshot
   python3-pip ffmpeg python3-mutagen      # tests: tag corpus fetch (pip, apt-get source), and two independent tag readers
   fonts-dejavu-core                       # tests: the glyphs the bundled Fira Sans lacks, drawn the same in snapshots
+  man-db                                  # tests: the man page renders; check-deb.sh: man sonotag after installing
 )
 missing=()
 for p in "${SONOTAG_PACKAGES[@]}"; do

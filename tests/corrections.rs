@@ -8,7 +8,7 @@
 //! against the model before the corrections. Issue 35 asks for one: review
 //! next and wrong first lose two at k = 5 (20 right of 25 where the model
 //! before had 22, both proposals turned unsure by the retrained head, the
-//! thresholds kept), which README "Retraining" reports as unmet. Skipped
+//! thresholds kept), which docs/retraining.md reports as unmet. Skipped
 //! without `../shared/data`.
 
 use sonotag_core::config::genres::Vocabulary;
@@ -89,7 +89,7 @@ fn no_order_of_corrections_makes_the_eval_clips_worse() {
         "after corrections {right} of {proposed} proposals right"
     );
     // The first model is the shipped one: 22 of the 30 clips proposed and
-    // right (README), at k = 0 in every order.
+    // right (models/README.md), at k = 0 in every order.
     assert!(
         points
             .iter()

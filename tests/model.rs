@@ -424,7 +424,7 @@ fn shipped_models_match_their_cards_on_gtzan_eval() {
     }
     // (model, accuracy with its thresholds at least, precision at least).
     // The default's thresholds are the most precise on sources it never
-    // heard (README, "What a proposal without ? is worth"), and its head is
+    // heard (models/README.md, "What a proposal without ? is worth"), and its head is
     // shrunk hard so that it hears genres rather than sources: on GTZAN
     // they leave more clips unsure (73.3 %) at 100 % precision; issue 19's
     // 85 % is not met by this model.

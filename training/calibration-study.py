@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How reliable are the calibrated voting thresholds? (README, "How stable
+"""How reliable are the calibrated voting thresholds? (models/README.md, "How stable
 the thresholds are".)
 
 Nested cross-validation on the training tracks only: the tracks are split

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Could another measure of confidence than the vote share keep issue 19's
-promise on music from elsewhere? (README, "Why no thresholds reach issue
+promise on music from elsewhere? (models/README.md, "Why no thresholds reach issue
 19's target".)
 
 Every training source that Sonotag's calibration leaves out whole is left

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the README's accuracy figures (section "How good the proposals are").
+# Reproduces the accuracy figures of models/README.md (section "How good the proposals are").
 #   training/evaluate.sh [BACKBONE...]     default: musicnn-msd scratch-cnn
 # Needs ../shared/data/gtzan-mini and the Debian soundtracks fetched with
 #   ../shared/data/fetch-debian-music.sh ../data/debian-music
@@ -9,7 +9,7 @@
 #    trained on GTZAN clips 0-6 and the other games, then judged on that game,
 #    among all genres and as a forced choice between classical and electronic.
 # EXTRA_LABELS="A.tsv B.tsv" adds training rows to every leave-one-game-out
-# model (the README's experiments with more classical music).
+# model (the experiments in models/README.md with more classical music).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GTZAN=../shared/data/gtzan-mini/labels.tsv

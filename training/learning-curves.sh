@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The retraining learning curves of the README ("Retraining"): a simulated
+# The retraining learning curves of docs/retraining.md ("Learning curves"): a simulated
 # user reviews k tracks of a library, in every order (review next, random
 # with seeds 1-5, wrong first, one genre at a time), retrains after every 5,
 # and the untouched tracks are measured beside what the first model got

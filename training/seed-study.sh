@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # How much the default model's calibrated thresholds, and the GTZAN eval
-# figure they give, depend on the training seed (README, "How stable the
+# figure they give, depend on the training seed (models/README.md, "How stable the
 # thresholds are"). The seed only moves the cross-validation folds the
 # thresholds are calibrated on (and the head's start; the head's problem is
 # convex). Extra arguments are passed to `sonotag train`, e.g.

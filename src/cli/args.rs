@@ -5,9 +5,38 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+/// What `sonotag --help` and the man page say before the options.
+const LONG_ABOUT: &str = "Puts genres on a music library by listening to it.
+
+Sonotag reads a music folder into a library (scan), listens to 3-second \
+patches of each track and proposes a genre by their vote, or says unsure \
+(classify). You accept or override the proposals (accept, override, or the \
+window), and only then are genres written into the files' tags (apply), \
+after a confirmation; every write can be undone byte for byte (undo). \
+Your decisions teach the model (retrain). With no command, the window \
+opens.";
+
+/// What the long help and the man page say after the options.
+const AFTER_LONG_HELP: &str = "Files:
+  ~/.local/share/sonotag/library.sqlite   the library (--db or SONOTAG_DB for another)
+  ~/.local/share/sonotag/models/          models made by retraining
+  ~/.config/sonotag/settings.toml         the window's settings
+  ~/.config/sonotag/genres.toml           the genre vocabulary and its super-genres
+
+Example:
+  sonotag scan ~/Music && sonotag classify && sonotag proposals --review-next
+
+The manual: /usr/share/doc/sonotag/ (docs/ in the source tree).";
+
 /// Sonotag: puts genres on a music library by listening to it.
 #[derive(Parser, Debug)]
-#[command(name = "sonotag", version, about, long_about = None)]
+#[command(
+    name = "sonotag",
+    version,
+    about,
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_LONG_HELP
+)]
 pub struct Cli {
     /// Library database file [default: ~/.local/share/sonotag/library.sqlite]
     #[arg(long, global = true, value_name = "PATH", env = "SONOTAG_DB")]
@@ -237,6 +266,13 @@ pub enum Command {
     /// Measure analysis, classification, scanning and window speed on
     /// generated audio and made-up libraries (figures, not pass/fail)
     Bench(BenchArgs),
+    /// Write the man pages and the bash, zsh and fish completions into a
+    /// folder (for packaging: the .deb installs what this writes)
+    #[command(hide = true)]
+    HelpFiles {
+        /// The folder to write into (made if need be)
+        out: PathBuf,
+    },
 }
 
 /// `sonotag train`.

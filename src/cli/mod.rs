@@ -3,12 +3,13 @@
 //! carries it out — `library_cmds` (window, scan, tracks, errors, info,
 //! spectrogram), `decision_cmds`, `tag_cmds` (apply, undo, history),
 //! `model_cmds` (train, eval, classify, proposals, retrain, models,
-//! simulated corrections), `dev_cmds` (fuzz, bench) — each a thin wrapper
+//! simulated corrections), `dev_cmds` (fuzz, bench), `help_files` (man pages and completions) — each a thin wrapper
 //! over the core's workflows that prints their reports.
 
 mod args;
 mod decision_cmds;
 mod dev_cmds;
+mod help_files;
 mod library_cmds;
 mod model_cmds;
 mod progress;
@@ -114,6 +115,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             keep,
         } => dev_cmds::fuzz_cmd(cases, seed, first, limit_s, sources, keep),
         Command::Bench(args) => dev_cmds::bench(args),
+        Command::HelpFiles { out } => {
+            for written in help_files::write(&out)? {
+                println!("{}", written.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

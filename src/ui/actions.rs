@@ -120,6 +120,10 @@ impl App {
                     apply::plan(self.paths.database.clone(), self.settings.write),
                     Message::PlanReady,
                 ),
+                Some(toolbar::Event::Help) => {
+                    self.modal = Some(Modal::Help);
+                    Task::none()
+                }
                 Some(toolbar::Event::UndoWrite) => {
                     let (dialog, read) = undo_write::Dialog::open(self.paths.database.clone());
                     self.modal = Some(Modal::UndoWrite(dialog));
@@ -288,7 +292,7 @@ impl App {
             Some(Command::Focus(id)) => focus(id),
             Some(Command::Step(s)) => self.step_history(s),
             Some(Command::Help) => {
-                self.modal = Some(Modal::Keys);
+                self.modal = Some(Modal::Help);
                 Task::none()
             }
             Some(Command::Quit) => iced::exit(),
@@ -392,6 +396,7 @@ impl App {
                 self.table.set_prepared(std::mem::take(&mut s.rows));
                 moved = place(self) != before;
                 self.models = std::mem::take(&mut s.models);
+                self.undoable_write = s.undoable_write;
                 self.panels.reloaded(&s, shared!(self));
                 if std::mem::take(&mut self.greeting) && !self.table.rows.is_empty() {
                     self.status = self.library_summary();

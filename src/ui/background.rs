@@ -104,6 +104,8 @@ pub struct Snapshot {
     pub file_errors: Vec<FileError>,
     /// Tracks whose files are gone, by path.
     pub missing: Vec<PathBuf>,
+    /// A tag write is there to undo.
+    pub undoable_write: bool,
 }
 
 /// Reads a [`Snapshot`] (what a reload does in the background).
@@ -136,6 +138,10 @@ pub fn load_snapshot(paths: &Paths, vocab: &Vocabulary) -> Result<Snapshot, Stri
             .into_iter()
             .map(|t| t.path)
             .collect(),
+        undoable_write: lib
+            .latest_open_batch()
+            .map_err(|e| e.to_string())?
+            .is_some(),
     })
 }
 

@@ -33,6 +33,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("Enter", "accept the proposal"),
     ("o", "type an override genre"),
+    ("s", "skip: leave the track undecided, go to the next"),
     ("Space", "play the current slice"),
     ("→ / l, ← / h", "next / previous slice"),
     ("/", "search"),
@@ -71,6 +72,7 @@ pub fn command(key: &Key, mods: Modifiers) -> Option<Command> {
         N(Named::ArrowLeft) | Character("h") => Command::Track(track::Message::StepSlice(-1)),
         N(Named::Escape) => Command::Leave,
         Character("o") => Command::Focus(track::OVERRIDE_INPUT),
+        Character("s") => Command::Track(track::Message::Skip),
         Character("/") => Command::Focus(table::SEARCH),
         Character("U") => Command::Step(Step::Redo),
         Character("u") if mods.shift() => Command::Step(Step::Redo),
@@ -87,4 +89,18 @@ pub fn command(key: &Key, mods: Modifiers) -> Option<Command> {
 /// Whether `key` closes a modal screen.
 pub fn closes_modal(key: &Key) -> bool {
     *key == Key::Named(Named::Escape)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The manual's key list is the window's: every key the Keys dialog
+    /// shows is a row of `docs/keys.md`, said the same way.
+    #[test]
+    fn the_manual_lists_every_key_as_the_window_does() {
+        let manual = include_str!("../../docs/keys.md");
+        for (keys, what) in super::KEYS {
+            let row = format!("| {keys} | {what} |");
+            assert!(manual.contains(&row), "docs/keys.md lacks {row}");
+        }
+    }
 }

@@ -66,6 +66,8 @@ pub struct App {
     /// The genre vocabulary: canonical names and the super-genre map.
     vocab: Vocabulary,
     models: Vec<ModelRow>,
+    /// The library holds a tag write that can be undone.
+    undoable_write: bool,
     history: History,
     reloads: Reloads,
     panel: Panel,
@@ -86,41 +88,8 @@ enum Modal {
     Apply(apply::Dialog),
     /// The confirmation before a write is undone.
     UndoWrite(undo_write::Dialog),
-    /// The list of keys (F1 or ?).
-    Keys,
-}
-
-/// The Keys dialog: every key of the library view ([`keys::KEYS`]).
-fn keys_dialog<'a>() -> Element<'a, Message> {
-    use iced::widget::{button, container, text};
-    let escape = Message::User(Input::Key(
-        keyboard::Key::Named(keyboard::key::Named::Escape),
-        keyboard::Modifiers::empty(),
-    ));
-    let list = keys::KEYS
-        .iter()
-        .fold(column![].spacing(4), |col, (key, what)| {
-            col.push(
-                iced::widget::row![
-                    text(*key).size(13).width(Length::Fixed(260.0)),
-                    text(*what).size(13)
-                ]
-                .spacing(12),
-            )
-        });
-    widget::modal::dimmed(
-        container(
-            column![
-                text("Keys").size(18),
-                list,
-                button("Close (Esc)").on_press(escape)
-            ]
-            .spacing(10),
-        )
-        .padding(16)
-        .max_width(700)
-        .style(container::rounded_box),
-    )
+    /// The keys and the About (F1, ? or Help).
+    Help,
 }
 
 impl App {
@@ -147,6 +116,7 @@ impl App {
             settings,
             vocab,
             models: Vec::new(),
+            undoable_write: false,
             history: History::default(),
             panel: Panel::Track,
             folder: folder::FolderBar::default(),
@@ -203,7 +173,7 @@ impl App {
                     Some(Modal::UndoWrite(_)) => {
                         matches!(input, Input::UndoWrite(_) | Input::Key(..))
                     }
-                    Some(Modal::Keys) => matches!(input, Input::Key(..)),
+                    Some(Modal::Help) => matches!(input, Input::Key(..)),
                 };
                 if !for_the_modal {
                     return Task::none();
@@ -304,6 +274,7 @@ impl App {
                 can_redo: self.history.can(Step::Redo),
                 busy,
                 writing: self.writing(),
+                can_undo_write: self.undoable_write,
             })
             .map(Message::from);
         let band = progress::view(self.job.as_ref(), &self.status).map(Message::from);
@@ -338,14 +309,24 @@ impl App {
         .height(Length::Fill);
 
         let main = column![bar, tools, band, body].spacing(8).padding(12);
-        let window: Element<'_, Message> = match &self.modal {
-            Some(Modal::Apply(d)) => iced::widget::stack![main, d.view().map(Message::from)].into(),
-            Some(Modal::UndoWrite(d)) => {
-                iced::widget::stack![main, d.view().map(Message::from)].into()
+        // The window is a stack whether or not a dialog is open: the same
+        // widget tree keeps the list's scroll and built rows while a dialog
+        // opens and closes (a tree of another shape is built afresh, which
+        // left rows missing behind a dialog and the list at its top after
+        // Write or Undo).
+        let dialog: Element<'_, Message> = match &self.modal {
+            Some(Modal::Apply(d)) => d.view().map(Message::from),
+            Some(Modal::UndoWrite(d)) => d.view().map(Message::from),
+            Some(Modal::Help) => {
+                let escape = Message::User(Input::Key(
+                    keyboard::Key::Named(keyboard::key::Named::Escape),
+                    keyboard::Modifiers::empty(),
+                ));
+                screen::help::view(self.active_model(), escape)
             }
-            Some(Modal::Keys) => iced::widget::stack![main, keys_dialog()].into(),
-            None => main.into(),
+            None => iced::widget::space().into(),
         };
+        let window = iced::widget::stack![main, dialog];
         widget::whole_frames::whole_frames(window)
     }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Would one of musicnn's VGG models (MTT_vgg, MSD_vgg) be a better listener
-than the shipped MSD musicnn? (README, "Why no thresholds reach issue 19's
+than the shipped MSD musicnn? (models/README.md, "Why no thresholds reach issue 19's
 target"; the rule, written before the run: training/notes/vgg-rule.md.)
 
 The VGG checkpoints of musicnn's wheel are five 3x3 convolutions of 128

@@ -2,7 +2,7 @@
 # Renders 26 instrumental classical works from music21's corpus (public-domain
 # works; the encodings ship with music21) to audio with TiMidity++ and the FluidR3 GM
 # soundfont, labelled "classical": classical music from a source other than
-# GTZAN and the game soundtracks, for the experiment in the README
+# GTZAN and the game soundtracks, for the experiment in models/README.md
 # ("Classical scores rendered"). Not part of the shipped model's training.
 # Usage: training/scores/render-classical.sh OUT    (needs apt-get and pip)
 set -euo pipefail

@@ -2,7 +2,7 @@
 """Writes MIDI files of instrumental classical works from music21's corpus,
 one movement per work, each part on its own General MIDI instrument; called
 by render-classical.sh, which renders them to audio. The list was fixed
-before any rendering was heard or classified (README, "Classical scores
+before any rendering was heard or classified (models/README.md, "Classical scores
 rendered")."""
 import sys
 

@@ -4,6 +4,7 @@
 //! rebuilt (off the UI thread) whenever decisions may have changed; a click
 //! on a plan that changed meanwhile shows the new plan instead of writing.
 
+use super::counted;
 use crate::ui::widget::long_list::{self, Scroll};
 use iced::widget::text::Wrapping;
 use iced::widget::{button, checkbox, column, container, responsive, row, text, tooltip};
@@ -235,7 +236,10 @@ impl Dialog {
         });
         let dialog = container(
             column![
-                text(format!("Write the genre into {writes} files?")).size(18),
+                text(format!(
+                    "Write the genre into {}?",
+                    counted(writes, "file", "files")
+                )).size(18),
                 text(if self.changed {
                     "Decisions changed while this was open: this is the plan now. Check it, then write."
                 } else {
@@ -257,7 +261,7 @@ impl Dialog {
                 list,
                 row![
                     button("Cancel (Esc)").on_press(Message::Cancel),
-                    button(text(format!("Write {writes} files")))
+                    button(text(format!("Write {}", counted(writes, "file", "files"))))
                         .on_press_maybe((writes > 0).then_some(Message::Confirm)),
                 ]
                 .spacing(8),

@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod folder;
+pub mod help;
 pub mod progress;
 pub mod table;
 pub mod toolbar;

@@ -102,6 +102,11 @@ pub struct Table {
     scroll: Scroll,
     /// Search and sort keys of `rows`.
     keys: Keys,
+    /// "Review next" as it was ranked when the filter was picked, by track
+    /// id: a decision takes its row out and leaves the others where they
+    /// were, so the next key goes to the row the user sees next (ranked
+    /// afresh, the rounds by genre shift under them).
+    review_order: HashMap<i64, usize>,
 }
 
 /// Rows with their search and sort keys, prepared off the UI thread when
@@ -173,20 +178,25 @@ pub fn prepare(rows: Vec<ReviewRow>) -> Prepared {
         album: rank(&|a, b| natural_cmp(&album[a], &album[b])),
         tag: rank(&|a, b| natural_cmp(&rows[a].tag_genre, &rows[b].tag_genre)),
         review: {
-            let keys: Vec<sonotag_core::catalog::review::ReviewKey> = rows
+            // Ranked among the tracks the filter shows: a decided track
+            // teaches nothing more and takes no place in the rounds.
+            let open: Vec<usize> = (0..rows.len())
+                .filter(|&i| matches(&Filter::ReviewNext, &rows[i]))
+                .collect();
+            let keys: Vec<sonotag_core::catalog::review::ReviewKey> = open
                 .iter()
-                .map(|r| sonotag_core::catalog::review::ReviewKey {
-                    leaning: r.proposed.as_deref(),
-                    unsure: r.state == ReviewState::Unsure,
-                    share: r.share,
+                .map(|&i| sonotag_core::catalog::review::ReviewKey {
+                    leaning: rows[i].proposed.as_deref(),
+                    unsure: rows[i].state == ReviewState::Unsure,
+                    share: rows[i].share,
                 })
                 .collect();
-            let mut rank = vec![0u32; rows.len()];
-            for (place, i) in sonotag_core::catalog::review::review_next_order(&keys)
+            let mut rank = vec![u32::MAX; rows.len()];
+            for (place, k) in sonotag_core::catalog::review::review_next_order(&keys)
                 .into_iter()
                 .enumerate()
             {
-                rank[i] = place as u32;
+                rank[open[k]] = place as u32;
             }
             rank
         },
@@ -211,6 +221,7 @@ impl Default for Table {
             sort: (Column::Title, true),
             scroll: Scroll::default(),
             keys: Keys::default(),
+            review_order: HashMap::new(),
         }
     }
 }
@@ -293,8 +304,21 @@ impl Table {
         let (col, asc) = self.sort;
         let (rows, k) = (&self.rows, &self.keys);
         if self.filter == Filter::ReviewNext {
-            // Its own order, whatever column sorts the rest.
-            shown.sort_by_key(|&i| k.review[i]);
+            // Its own order, whatever column sorts the rest: the order of
+            // when it was picked, tracks that became undecided since after.
+            let kept = &self.review_order;
+            shown.sort_by_key(|&i| {
+                (
+                    kept.get(&rows[i].track_id).copied().unwrap_or(usize::MAX),
+                    k.review[i],
+                )
+            });
+            let next = kept.len();
+            for (place, &i) in shown.iter().enumerate() {
+                self.review_order
+                    .entry(rows[i].track_id)
+                    .or_insert(next + place);
+            }
             self.shown = shown;
             return;
         }
@@ -379,6 +403,8 @@ impl Table {
             }
             Message::Filter(f) => {
                 self.filter = f;
+                // Picked again: ranked afresh.
+                self.review_order.clear();
                 self.refresh();
                 return (self.scroll.to(LIST, 0.0), Some(Event::Reordered));
             }
@@ -642,7 +668,8 @@ fn proposed_cell(r: &ReviewRow) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Column, columns_for, fitting_chars, natural_cmp};
+    use super::{Column, Filter, Message, Table, columns_for, fitting_chars, natural_cmp, prepare};
+    use sonotag_core::catalog::review::{ReviewRow, ReviewState};
     use crate::ui::screen::ellipsized;
     use std::cmp::Ordering;
 
@@ -660,6 +687,50 @@ mod tests {
         assert!(fits.iter().all(|&n| n >= 1));
         let title = fits[columns.iter().position(|c| *c == Column::Title).unwrap()];
         assert!(fits.iter().all(|&n| n <= title), "{fits:?}");
+    }
+
+    fn row(id: i64, genre: &str, state: ReviewState, share: f32) -> ReviewRow {
+        ReviewRow {
+            track_id: id,
+            path: format!("/m/{id}.wav").into(),
+            title: format!("t{id}"),
+            artist: String::new(),
+            album: String::new(),
+            tag_genre: String::new(),
+            proposed: Some(genre.into()),
+            share,
+            decided: None,
+            state,
+            error: None,
+        }
+    }
+
+    fn shown_ids(t: &Table) -> Vec<i64> {
+        t.shown.iter().map(|&i| t.rows[i].track_id).collect()
+    }
+
+    #[test]
+    fn review_next_keeps_its_order_when_a_decision_takes_a_row_out() {
+        use ReviewState::{Proposed, Unsure};
+        let mut rows = vec![
+            row(1, "Jazz", Unsure, 0.40),
+            row(2, "Jazz", Unsure, 0.45),
+            row(3, "Rock", Unsure, 0.50),
+            row(4, "Rock", Proposed, 0.90),
+        ];
+        let mut t = Table::default();
+        t.set_prepared(prepare(rows.clone()));
+        let _ = t.update(Message::Filter(Filter::ReviewNext));
+        // Rounds by genre: the least certain Jazz and Rock, then the next.
+        assert_eq!(shown_ids(&t), [1, 3, 2, 4]);
+        rows[0].decided = Some("Jazz".into());
+        rows[0].state = ReviewState::Accepted;
+        t.set_prepared(prepare(rows.clone()));
+        // Ranked afresh, track 2 would now come first and the selection,
+        // moved on to track 3, would skip it.
+        assert_eq!(shown_ids(&t), [3, 2, 4]);
+        let _ = t.update(Message::Filter(Filter::ReviewNext));
+        assert_eq!(shown_ids(&t), [2, 3, 4], "picked again: ranked afresh");
     }
 
     #[test]

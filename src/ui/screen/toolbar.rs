@@ -1,5 +1,6 @@
-//! The toolbar: the side panel's tabs, undo and redo of decisions, and the
-//! library-wide actions (classify, apply tags, undo the last write). Undoing
+//! The toolbar: the side panel's tabs, undo and redo of decisions, the
+//! library-wide actions (classify, apply tags, undo the last write, offered
+//! only while there is one) and Help. Undoing
 //! a write asks twice, the second time with the number of files it would
 //! restore.
 
@@ -20,6 +21,7 @@ pub enum Message {
     Classify,
     Apply,
     UndoWrite,
+    Help,
 }
 
 /// What the toolbar asks of the shell.
@@ -32,6 +34,8 @@ pub enum Event {
     Apply,
     /// Ask before undoing the latest tag write.
     UndoWrite,
+    /// Show the keys and the About.
+    Help,
 }
 
 /// What the toolbar shows besides its own state.
@@ -45,6 +49,8 @@ pub struct Shown {
     pub busy: bool,
     /// Tags are being written: decisions stay as they are.
     pub writing: bool,
+    /// The library holds a tag write to undo.
+    pub can_undo_write: bool,
 }
 
 impl Toolbar {
@@ -55,6 +61,7 @@ impl Toolbar {
             Message::Classify => Event::Classify,
             Message::Apply => Event::Apply,
             Message::UndoWrite => Event::UndoWrite,
+            Message::Help => Event::Help,
         })
     }
 
@@ -82,8 +89,10 @@ impl Toolbar {
                         .on_press_maybe((!shown.busy).then_some(Message::Classify)),
                     small("Apply tags…".into())
                         .on_press_maybe((!shown.busy).then_some(Message::Apply)),
-                    small("Undo last write…".into())
-                        .on_press_maybe((!shown.busy).then_some(Message::UndoWrite)),
+                    small("Undo last write…".into()).on_press_maybe(
+                        (!shown.busy && shown.can_undo_write).then_some(Message::UndoWrite)
+                    ),
+                    small("Help (F1)".into()).on_press(Message::Help),
                 ]
                 .spacing(6)
                 .width(Length::Fill)

@@ -329,6 +329,9 @@ impl Track {
 
     fn play(&mut self, slice: usize, shared: Shared<'_>) -> Option<Request> {
         let (e, path): (&Evidence, PathBuf) = (self.evidence.as_ref()?, shared.row?.path.clone());
+        // A clicked slice is the current one whether or not it can play:
+        // the underline, the slice line and ←/→ all go from there.
+        self.current_slice = slice.min(e.analysis.slices.saturating_sub(1));
         let start = e.slice_start_seconds(slice);
         let seconds = e.patch_seconds;
         let player = self.player.get_or_insert_with(Player::open);
@@ -426,7 +429,7 @@ impl Track {
                     }))
                     .width(Length::Fill)
                     .on_press_maybe(e.proposal.winner.map(|_| Message::Accept)),
-                    button("Skip").on_press(Message::Skip),
+                    button("Skip (s)").on_press(Message::Skip),
                     button("Clear").on_press_maybe(row.decided.as_ref().map(|_| Message::Clear)),
                 ]
                 .spacing(6),
@@ -544,7 +547,13 @@ impl Track {
                     )
                     .on_press(Message::Stop)
                 }
-                None => button(text("▶ Play (Space)").size(12)).on_press(Message::PlayCurrent),
+                // Once the sound card is known to be missing, Play says so
+                // instead of offering what cannot happen.
+                None if matches!(self.player, Some(Err(_))) => {
+                    button(text("▶ Play: no sound output").size(12))
+                }
+                None => button(text("▶ Play (Space)").size(12))
+                    .on_press_maybe((e.analysis.slices > 0).then_some(Message::PlayCurrent)),
             },
         ]
         .spacing(8)

@@ -107,10 +107,7 @@ impl Dialog {
                     scrollable(list).height(Length::Fixed(300.0)),
                     row![
                         button("Keep the write (Esc)").on_press(Message::Cancel),
-                        button(text(format!(
-                            "Undo {n} {}",
-                            if n == 1 { "file" } else { "files" }
-                        )))
+                        button(text(format!("Undo {}", counted(n, "file", "files"))))
                         .style(button::danger)
                         .on_press(Message::Confirm),
                     ]

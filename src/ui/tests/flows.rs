@@ -69,7 +69,7 @@ fn every_control_fits_the_smallest_window() {
     let mut app = opened(&home, Clips::Songs(3));
     click(&mut app, "song 0.wav");
     for label in [
-        "Skip",
+        "Skip (s)",
         "Proposed",
         "Decided",
         "Apply tags…",
@@ -213,7 +213,7 @@ fn a_plan_that_changed_is_shown_again_not_written() {
     elsewhere.clear_label(second).unwrap();
     click(&mut app, "Write 2 files");
     assert!(!app.busy(), "a stale plan is never written");
-    assert!(shows(&app, "Write 1 files"));
+    assert!(shows(&app, "Write 1 file"));
     assert!(shows(
         &app,
         "Decisions changed while this was open: this is the plan now. Check it, then write."
@@ -237,9 +237,9 @@ fn an_unticked_row_is_left_out_of_the_write() {
         &mut app,
         apply::Message::Include(id_of("song 1.wav"), false),
     );
-    assert!(shows(&app, "Write 1 files"));
+    assert!(shows(&app, "Write 1 file"));
     assert!(shows(&app, "Left out of this write"));
-    click(&mut app, "Write 1 files");
+    click(&mut app, "Write 1 file");
     assert!(!app.busy());
     let path = |title: &str| home.music.join(title);
     assert_eq!(genre_tag(&path("song 0.wav")), vec!["Jazz".to_string()]);
@@ -543,7 +543,7 @@ fn the_decision_buttons_stay_put_however_long_the_verdict() {
     click(&mut app, "song 0.wav");
     let skip_y = |app: &App| {
         let mut ui = window_at(app, crate::ui::MIN_WINDOW);
-        ui.find("Skip").unwrap().bounds().y
+        ui.find("Skip (s)").unwrap().bounds().y
     };
     let before = skip_y(&app);
     // A genre name long enough to wrap the verdict over several lines.
@@ -801,4 +801,101 @@ fn f1_and_question_mark_list_the_keys_and_ctrl_q_quits() {
         command(&iced::keyboard::Key::Character("q".into()), ctrl),
         Some(Command::Quit)
     ));
+}
+
+/// In "Review next" a decision moves on to the row now shown first, not
+/// past it, and `s` skips a track without deciding it (issue 38).
+#[test]
+fn review_next_moves_to_the_row_shown_first_and_s_skips() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Clips(6));
+    send(&mut app, table::Message::Filter(table::Filter::ReviewNext));
+    let top = |app: &App| app.table.rows[app.table.shown[0]].track_id;
+    char_key(&mut app, "j");
+    for decided in 1..=3 {
+        assert_eq!(app.panels.track.selected, Some(top(&app)));
+        override_selected(&mut app, "Jazz");
+        assert_eq!(decided_in_library(&app), decided);
+        assert_eq!(app.table.shown.len(), 6 - decided);
+        assert_eq!(
+            app.panels.track.selected,
+            Some(top(&app)),
+            "after decision {decided} the selection is the first row shown"
+        );
+    }
+    let second = app.table.rows[app.table.shown[1]].track_id;
+    char_key(&mut app, "s");
+    assert_eq!(app.panels.track.selected, Some(second));
+    assert_eq!(decided_in_library(&app), 3, "a skip decides nothing");
+}
+
+/// The widget kinds from the window's root down `depth` levels, first
+/// children first: what iced compares to keep or rebuild widget state.
+fn tree_shape(app: &App, depth: usize) -> Vec<iced::advanced::widget::tree::Tag> {
+    let view = app.view();
+    let tree = iced::advanced::widget::Tree::new(&view);
+    let mut shape = Vec::new();
+    let mut level = vec![&tree];
+    for _ in 0..depth {
+        shape.extend(level.iter().map(|t| t.tag));
+        level = level.iter().filter_map(|t| t.children.first()).collect();
+    }
+    shape
+}
+
+/// Opening and closing a dialog keeps the window's widget tree, so the
+/// list keeps its scroll and its rows behind the dialog and after Write
+/// or Undo (issue 38: it jumped to the top and rows vanished).
+#[test]
+fn a_dialog_keeps_the_list_behind_it_as_it_was() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Clips(3));
+    let before = tree_shape(&app, 4);
+    named_key(&mut app, Named::F1);
+    assert!(app.modal.is_some());
+    assert_eq!(tree_shape(&app, 4), before, "the Help dialog rebuilt the list");
+    named_key(&mut app, Named::Escape);
+    decide_first(&mut app, 1);
+    click(&mut app, "Apply tags…");
+    assert!(app.modal.is_some(), "{}", app.status());
+    assert_eq!(tree_shape(&app, 4), before, "the Apply review rebuilt the list");
+    click(&mut app, "Write 1 file");
+    assert!(app.modal.is_none());
+    assert_eq!(tree_shape(&app, 4), before);
+}
+
+/// A clicked slice becomes the current one even where it cannot play, and
+/// Play is not offered when there is no sound output (issue 38).
+#[test]
+fn a_clicked_slice_is_the_current_one_and_play_says_when_it_cannot() {
+    use crate::ui::widget::evidence::StripMessage;
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(2));
+    click(&mut app, "song 0.wav");
+    assert!(shows_starting(&app, "Slice 1 of 2 at 0.0 s: "));
+    send(&mut app, track::Message::Strip(StripMessage::Play(1)));
+    assert!(
+        shows_starting(&app, "Slice 2 of 2 at 3.0 s: "),
+        "the clicked slice is not the current one"
+    );
+    // Either it plays (a sound card) or Play says it cannot.
+    assert!(
+        shows_starting(&app, "■ Stop slice 2") || shows(&app, "▶ Play: no sound output"),
+        "Play offered with nothing to play on"
+    );
+}
+
+/// "Undo last write…" is offered only when there is a write to undo.
+#[test]
+fn undo_last_write_is_offered_only_after_a_write() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Clips(2));
+    let mut ui = simulator(app.view());
+    ui.click("Undo last write…").unwrap();
+    assert_eq!(ui.into_messages().count(), 0, "offered with nothing written");
+    decide_first(&mut app, 1);
+    click(&mut app, "Apply tags…");
+    click(&mut app, "Write 1 file");
+    click(&mut app, "Undo last write…");
+    assert!(shows(&app, "Undo the write of 1 file?"));
 }

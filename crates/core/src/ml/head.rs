@@ -33,7 +33,7 @@ pub struct HeadOptions {
     /// Inverse regularisation strength, as scikit-learn's `C`: the loss is
     /// `½‖W‖² + C Σ weighted losses`, so more data means less shrinkage.
     /// 0.0001 got the most tracks right on training sources left out whole,
-    /// of 0.01 down to 0.00001 (README, "Choosing the head"): a strongly
+    /// of 0.01 down to 0.00001 (models/README.md, "Choosing the head"): a strongly
     /// shrunk head leans on what many sources share, not on one source's
     /// sound.
     pub c: f64,

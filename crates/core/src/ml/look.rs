@@ -22,7 +22,7 @@ pub const FIRST_LOOK: usize = 6;
 /// looks alone, so the third only ever turns an unsure track into a
 /// proposal of every patch's vote (what those proposals were worth on the
 /// training sources left out, and why not 21 patches, which is twice as
-/// fast: README, "The third look").
+/// fast: models/README.md, "The third look").
 pub fn escalates(analysed: usize, total: usize) -> bool {
     total > analysed
 }

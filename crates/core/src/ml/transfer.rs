@@ -48,7 +48,7 @@ pub struct TrackEmbeddings {
 /// pieces of one soundtrack no longer outvote 7 clips of another
 /// collection. A head that hears one source most learns that source's
 /// sound as the genre; out of fold this lifted the right answers on
-/// sources left out (README, "Choosing the head").
+/// sources left out (models/README.md, "Choosing the head").
 pub fn weigh_by_source(tracks: &mut [TrackEmbeddings], sources: &[String]) {
     let classes: Vec<usize> = tracks.iter().map(|t| t.class).collect();
     for (t, w) in tracks.iter_mut().zip(source_weights(&classes, sources)) {

@@ -43,7 +43,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// How many base-set tracks one decided track weighs. Chosen by simulated
-/// corrections (README, "Retraining"): 1 lets a handful of corrections
+/// corrections (docs/retraining.md): 1 lets a handful of corrections
 /// drown in the base set, much more lets one odd track pull a genre away.
 pub const USER_WEIGHT: f32 = 10.0;
 
