@@ -38,8 +38,8 @@ pub enum Unsure {
     NoSlices,
     /// Every slice's confidence was under the slice threshold.
     AllAbstained,
-    /// Two or more genres have the same number of votes.
-    Tie,
+    /// This many genres (two or more) share the most votes.
+    Tie(usize),
     /// The winner's share is under the track threshold.
     LowShare,
 }
@@ -52,7 +52,8 @@ impl Unsure {
                 "the track is shorter than one patch the model listens to (2.6–3 s)".into()
             }
             Unsure::AllAbstained => "no slice was confident enough to vote".into(),
-            Unsure::Tie => "two genres got the same number of votes".into(),
+            Unsure::Tie(2) => "two genres got the same, highest number of votes".into(),
+            Unsure::Tie(n) => format!("{n} genres got the same, highest number of votes"),
             Unsure::LowShare => format!(
                 "the leading genre has {:.0}% of the votes, under the {:.0}% needed",
                 share * 100.0,

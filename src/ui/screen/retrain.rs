@@ -22,6 +22,8 @@ pub struct Retrain {
     pub use_tags: bool,
     /// What the last retrain of this session did.
     pub last: Option<RetrainReport>,
+    /// The model whose every figure is shown (the others show one line).
+    pub details: Option<String>,
 }
 
 impl Retrain {
@@ -52,6 +54,10 @@ impl SidePanel for Retrain {
                 None
             }
             Message::Use(name) => Some(Request::UseModel(name)),
+            Message::Details(name) => {
+                self.details = (self.details.as_ref() != Some(&name)).then_some(name);
+                None
+            }
         };
         (Task::none(), request)
     }
@@ -62,7 +68,13 @@ impl SidePanel for Retrain {
 
     /// The screen: while a job runs, Retrain and Use wait for it.
     fn view<'a>(&'a self, shared: Shared<'a>) -> Element<'a, Message> {
-        let screen = view(&self.labels, shared.models, self.use_tags, shared.busy);
+        let screen = view(
+            &self.labels,
+            shared.models,
+            self.use_tags,
+            shared.busy,
+            self.details.as_deref(),
+        );
         match &self.last {
             Some(r) => column![text(format!("Last retrain: {r}")).size(12), screen]
                 .spacing(8)
@@ -80,6 +92,8 @@ pub enum Message {
     UseTags(bool),
     /// Make the model of this name the active one.
     Use(String),
+    /// Show (or hide) every figure of the model of this name.
+    Details(String),
 }
 
 /// Labels a genre the model does not know needs to join it.
@@ -90,6 +104,7 @@ fn view<'a>(
     models: &'a [ModelRow],
     use_tags: bool,
     busy: bool,
+    details: Option<&str>,
 ) -> Element<'a, Message> {
     let known: &[String] = models
         .iter()
@@ -124,64 +139,110 @@ fn view<'a>(
     );
     col = col.push(button("Retrain (seconds)").on_press_maybe((!busy).then_some(Message::Retrain)));
     col = col.push(text("Models").size(18));
-    for m in models {
-        let pct = |v: &serde_json::Value, key: &str| {
-            v.get(key).and_then(|x| x.as_f64()).map(|x| x * 100.0)
+    // Newest first: after a retrain the model to compare with the one in
+    // use is at the top.
+    for m in models.iter().rev() {
+        let name = if m.active {
+            format!("● {} (in use)", m.name)
+        } else {
+            m.name.clone()
         };
-        let metrics = m
-            .card
-            .metrics
-            .iter()
-            // Each reviewed track's verdict: the batch accept reads it.
-            .filter(|(k, _)| k.as_str() != sonotag_core::ml::model::REVIEWED)
-            .map(|(k, v)| {
-                if k.as_str() == sonotag_core::ml::model::ON_DECISIONS
-                    && let Some(s) = sonotag_core::ml::model::score(v)
-                {
-                    return format!(
-                        "on your library: {}",
-                        sonotag_core::ml::on_library::in_words(&s)
-                    );
-                }
-                match (
-                    pct(v, "accuracy"),
-                    pct(v, "coverage"),
-                    pct(v, "precision"),
-                    pct(v, "before"),
-                    pct(v, "after"),
-                ) {
-                    (Some(a), Some(c), Some(p), _, _) => {
-                        format!("{k}: accuracy {a:.0}%, coverage {c:.0}%, precision {p:.0}%")
-                    }
-                    (_, _, _, Some(b), Some(a)) => format!(
-                        "{k}: {b:.0}% of held-out labelled tracks right before retraining, {a:.0}% after"
-                    ),
-                    _ if v.get("reference_right").is_some() => format!(
-                        "{k}: {} of {} right ({} {})",
-                        v["right"], v["tracks"], v["reference"].as_str().unwrap_or("the first model"), v["reference_right"]
-                    ),
-                    _ => k.clone(),
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        let line = text(format!(
-            "{}{} — {} genres. {metrics}",
-            if m.active { "● " } else { "  " },
-            m.name,
-            m.card.classes.len()
-        ))
-        .size(12);
-        col = col.push(if m.active {
-            row![line]
+        let made = m.card.created.get(..10).unwrap_or(&m.card.created);
+        let open = details == Some(m.name.as_str());
+        let head = row![
+            text(name).size(14),
+            text(format!("{} genres · made {made}", m.card.classes.len())).size(12),
+            iced::widget::space().width(iced::Length::Fill),
+            button(text(if open { "Fewer figures" } else { "Every figure" }).size(12))
+                .style(button::text)
+                .on_press(Message::Details(m.name.clone())),
+        ]
+        .spacing(10)
+        .align_y(iced::Alignment::Center);
+        let head = if m.active {
+            head
         } else {
             row![
                 button(text("Use").size(12))
                     .on_press_maybe((!busy).then(|| Message::Use(m.name.clone()))),
-                line
+                head
             ]
             .spacing(8)
-        });
+            .align_y(iced::Alignment::Center)
+        };
+        col = col.push(head);
+        col = col.push(text(headline(m)).size(12));
+        if open {
+            for line in every_figure(m) {
+                col = col.push(text(format!("    {line}")).size(11));
+            }
+        }
     }
     col.into()
 }
+
+/// One sentence a person can compare models by: how the model did on the
+/// user's own reviewed tracks where it has been judged there, else on the
+/// music it never heard in training.
+fn headline(m: &ModelRow) -> String {
+    use sonotag_core::ml::model::{ON_DECISIONS, score};
+    if let Some(s) = m.card.metrics.get(ON_DECISIONS).and_then(score)
+        && s.tracks > 0
+    {
+        return format!(
+            "On your library: {}.",
+            sonotag_core::ml::on_library::in_words(&s)
+        );
+    }
+    match m.card.unseen_total() {
+        Some(t) if t.labelled > 0 => format!(
+            "On music it never heard: right {} of {} proposals ({:.0} %); {:.0} % of the tracks got one.",
+            t.right,
+            t.labelled,
+            t.precision() * 100.0,
+            t.coverage() * 100.0
+        ),
+        _ => "Not measured yet.".into(),
+    }
+}
+
+/// Every figure of the model's card, one line each.
+fn every_figure(m: &ModelRow) -> Vec<String> {
+    let pct = |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_f64()).map(|x| x * 100.0);
+    m.card
+        .metrics
+        .iter()
+        // Each reviewed track's verdict: the batch accept reads it.
+        .filter(|(k, _)| k.as_str() != sonotag_core::ml::model::REVIEWED)
+        .map(|(k, v)| {
+            if k.as_str() == sonotag_core::ml::model::ON_DECISIONS
+                && let Some(s) = sonotag_core::ml::model::score(v)
+            {
+                return format!("on your library: {}", sonotag_core::ml::on_library::in_words(&s));
+            }
+            match (
+                pct(v, "accuracy"),
+                pct(v, "coverage"),
+                pct(v, "precision"),
+                pct(v, "before"),
+                pct(v, "after"),
+            ) {
+                (Some(a), Some(c), Some(p), _, _) => {
+                    format!("{k}: accuracy {a:.0} %, coverage {c:.0} %, precision {p:.0} %")
+                }
+                (_, _, _, Some(b), Some(a)) => format!(
+                    "{k}: {b:.0} % of held-out labelled tracks right before retraining, {a:.0} % after"
+                ),
+                _ if v.get("reference_right").is_some() => format!(
+                    "{k}: {} of {} right ({} {})",
+                    v["right"],
+                    v["tracks"],
+                    v["reference"].as_str().unwrap_or("the first model"),
+                    v["reference_right"]
+                ),
+                _ => k.clone(),
+            }
+        })
+        .collect()
+}
+

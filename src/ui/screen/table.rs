@@ -53,7 +53,7 @@ impl std::fmt::Display for Filter {
         match self {
             Filter::All => write!(f, "All tracks"),
             Filter::NeedsReview => write!(f, "Needs review"),
-            Filter::ReviewNext => write!(f, "Review next (teaches most)"),
+            Filter::ReviewNext => write!(f, "Review next"),
             Filter::Unsure => write!(f, "Unsure"),
             Filter::Accepted => write!(f, "Accepted / overridden"),
             Filter::Written => write!(f, "Written"),

@@ -899,3 +899,52 @@ fn undo_last_write_is_offered_only_after_a_write() {
     click(&mut app, "Undo last write…");
     assert!(shows(&app, "Undo the write of 1 file?"));
 }
+
+/// A retrain tells its steps as it goes, so the band shows a count and a
+/// bar, not "0 so far" for the whole retrain (issue 38).
+#[test]
+fn a_retrain_counts_its_steps() {
+    use sonotag_core::workflow::Progress;
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(3));
+    decide_first(&mut app, 1);
+    let mut lib = sonotag_core::store::Library::open(&home.paths.database).unwrap();
+    let vocab = sonotag_core::config::genres::Vocabulary::load(&home.paths.vocabulary).unwrap();
+    let mut steps = Vec::new();
+    sonotag_core::workflow::retrain::retrain_head(
+        &mut lib,
+        &vocab,
+        &home.paths.models,
+        &Default::default(),
+        &mut |p| {
+            if let Progress::Step { done, total, .. } = p {
+                steps.push((done, total));
+            }
+        },
+    )
+    .unwrap();
+    assert!(steps.len() >= 3, "{steps:?}");
+    let total = steps[0].1;
+    assert!(steps.iter().all(|&(d, t)| t == total && d >= 1 && d <= t), "{steps:?}");
+    assert_eq!(steps.last(), Some(&(total, total)), "ends full");
+    let mut seen: Vec<usize> = steps.iter().map(|s| s.0).collect();
+    seen.dedup();
+    assert_eq!(seen, (1..=total).collect::<Vec<_>>(), "every step once, in order");
+}
+
+/// The Models list says which model is in use and gives each one line to
+/// compare them by; every figure waits behind "Every figure" (issue 38: a
+/// wall of per-source metrics).
+#[test]
+fn the_models_list_compares_models_in_one_line_each() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Clips(2));
+    click(&mut app, "Retrain");
+    assert!(shows(&app, "● default (in use)"));
+    assert!(shows_starting(&app, "On music it never heard: right "));
+    assert!(!shows_starting(&app, "    ufoai (left out)"), "every figure at once");
+    click(&mut app, "Every figure");
+    assert!(shows_starting(&app, "    ufoai (left out): accuracy "));
+    click(&mut app, "Fewer figures");
+    assert!(!shows_starting(&app, "    ufoai (left out)"));
+}

@@ -292,7 +292,13 @@ impl Retrain<'_> {
             ..Default::default()
         };
         let (judged, unseen) =
-            out_of_fold_votes(&samples, classes.len(), opts, &cv_options(&head_opts))?
+            out_of_fold_votes(
+                &samples,
+                classes.len(),
+                opts,
+                &cv_options(&head_opts),
+                &|_| {},
+            )?
                 .into_judged(&samples);
         let all: Vec<&Sample> = samples.iter().collect();
         let head = fit(&all, classes.len(), &head_opts)?;

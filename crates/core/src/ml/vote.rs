@@ -62,7 +62,7 @@ pub fn vote(probs: &[f32], classes: usize, th: Thresholds) -> Proposal {
     } else if cast == 0 {
         Some(Unsure::AllAbstained)
     } else if leaders.len() > 1 {
-        Some(Unsure::Tie)
+        Some(Unsure::Tie(leaders.len()))
     } else if share < th.track {
         Some(Unsure::LowShare)
     } else {
@@ -444,12 +444,23 @@ mod tests {
     fn tie_is_unsure() {
         let p = slices(&[(0, 0.9), (1, 0.9)], 3);
         let v = vote(&p, 3, th(0.5, 0.0));
-        assert_eq!(v.unsure, Some(Unsure::Tie));
+        assert_eq!(v.unsure, Some(Unsure::Tie(2)));
         assert_eq!(v.proposed(), None);
         // The leader of a tie is the genre the tied slices were surer of.
         let mut p = slices(&[(0, 0.9), (1, 0.8)], 3);
         p[2] = 0.05;
         assert_eq!(vote(&p, 3, th(0.5, 0.0)).winner, Some(0));
+    }
+
+    #[test]
+    fn a_four_way_tie_says_four_genres() {
+        let p = slices(&[(0, 0.9), (1, 0.9), (2, 0.9), (3, 0.9)], 5);
+        let v = vote(&p, 5, th(0.5, 0.0));
+        assert_eq!(v.unsure, Some(Unsure::Tie(4)));
+        assert_eq!(
+            v.unsure.unwrap().explain(v.share, 0.0),
+            "4 genres got the same, highest number of votes"
+        );
     }
 
     #[test]

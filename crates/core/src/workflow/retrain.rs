@@ -54,7 +54,7 @@ pub fn retrain_head(
     on: &mut dyn FnMut(super::Progress),
 ) -> anyhow::Result<corrections::RetrainReport> {
     on(super::Progress::Phase(super::Phase::Retraining));
-    let report = retrain_head_inner(lib, vocab, models_dir, options)?;
+    let report = retrain_head_inner(lib, vocab, models_dir, options, on)?;
     on(super::Progress::Landed);
     Ok(report)
 }
@@ -78,6 +78,7 @@ fn retrain_head_inner(
     vocab: &Vocabulary,
     models_dir: &Path,
     opts: &RetrainOptions,
+    on: &mut dyn FnMut(super::Progress),
 ) -> anyhow::Result<RetrainReport> {
     let started = std::time::Instant::now();
     let parent = lib.active_model::<ModelCard>()?.ok_or_else(|| {
@@ -186,7 +187,40 @@ fn retrain_head_inner(
         started.elapsed().as_secs_f64()
     );
 
-    let out_of_fold = out_of_fold_votes(&samples, classes.len(), opts, &cv_opts)?;
+    // Most of a retrain is the cross-validation: its folds are the steps
+    // (then the final head, then the thresholds and the guard), told from
+    // this thread while the folds train on the others.
+    let mut step = |done: usize, total: usize, current: &str| {
+        on(super::Progress::Step {
+            done,
+            total,
+            current: current.into(),
+        })
+    };
+    let (fold_tx, fold_rx) = crossbeam_channel::unbounded::<usize>();
+    let mut steps = 2;
+    let out_of_fold = std::thread::scope(|scope| {
+        let (samples, cv_opts, n_classes) = (&samples, &cv_opts, classes.len());
+        let folds = scope.spawn(move || {
+            out_of_fold_votes(samples, n_classes, opts, cv_opts, &|total| {
+                let _ = fold_tx.send(total);
+            })
+        });
+        for (done, total) in fold_rx.iter().enumerate() {
+            steps = total + 2;
+            step(
+                done + 1,
+                total + 2,
+                &format!(
+                    "judging each track by a head trained without it: {} of {total}",
+                    done + 1
+                ),
+            );
+        }
+        folds
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
     tracing::debug!(
         "retrain: cross-validation after {:.2} s",
         started.elapsed().as_secs_f64()
@@ -194,6 +228,7 @@ fn retrain_head_inner(
 
     let (judged, unseen) = out_of_fold.into_judged(&samples);
     let all: Vec<&Sample> = samples.iter().collect();
+    step(steps - 1, steps, "the new head, on everything");
     let head = fit(&all, classes.len(), &head_opts)?;
     // The library's undecided tracks as the new head votes on them: what
     // the thresholds' coverage is counted on.
@@ -208,6 +243,7 @@ fn retrain_head_inner(
         .filter(|a| !decided_ids.contains(&a.track_id))
         .map(|a| head.probabilities(&a.embeddings))
         .collect();
+    step(steps, steps, "the thresholds for your library, and the guard");
     let choice = choose_for_library(
         &samples,
         &judged,

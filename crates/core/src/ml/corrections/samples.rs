@@ -73,12 +73,14 @@ pub(crate) const PLURALITY: Thresholds = Thresholds {
 /// user's decided tracks by. One cross-validation serves both. As in
 /// training, each base source that can be left out whole is
 /// ([`group_by_source`]); the user's tracks and the rest go into
-/// `opts.folds` folds, stratified by class.
+/// `opts.folds` folds, stratified by class. `fold_done` hears of each fold
+/// as it ends (from any thread), with the number of folds.
 pub(crate) fn out_of_fold_votes(
     samples: &[Sample],
     classes: usize,
     opts: &RetrainOptions,
     cv_opts: &HeadOptions,
+    fold_done: &(dyn Fn(usize) + Sync),
 ) -> anyhow::Result<OutOfFold> {
     let grouping = group_by_source(
         &samples.iter().map(|s| s.class).collect::<Vec<_>>(),
@@ -94,6 +96,7 @@ pub(crate) fn out_of_fold_votes(
         classes,
         cv_opts,
         voting_probabilities,
+        fold_done,
     )? {
         votes[i] = p;
     }
@@ -172,6 +175,7 @@ fn out_of_fold<T: Send>(
     classes: usize,
     cv_opts: &HeadOptions,
     judge: impl Fn(&LinearHead, &Sample) -> T + Sync,
+    fold_done: &(dyn Fn(usize) + Sync),
 ) -> anyhow::Result<Vec<(usize, T)>> {
     let per_fold: Vec<anyhow::Result<Vec<(usize, T)>>> = (0..folds)
         .into_par_iter()
@@ -183,10 +187,12 @@ fn out_of_fold<T: Send>(
                 .map(|(s, _)| s)
                 .collect();
             let head = fit(&train, classes, cv_opts)?;
-            Ok((0..samples.len())
+            let judged = (0..samples.len())
                 .filter(|&i| fold_of[i] == f)
                 .map(|i| (i, judge(&head, &samples[i])))
-                .collect())
+                .collect();
+            fold_done(folds);
+            Ok(judged)
         })
         .collect();
     let mut out = Vec::with_capacity(samples.len());
