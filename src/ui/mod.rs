@@ -282,6 +282,11 @@ impl App {
             .panels
             .view(self.panel, shared!(self))
             .map(Message::from);
+        // Its right edge lines up with the scrolling part's, beside the bar.
+        let pinned = self
+            .panels
+            .pinned(self.panel, shared!(self))
+            .map(|e| container(e.map(Message::from)).padding(iced::Padding::ZERO.right(14)));
         let body = row![
             column![
                 self.table
@@ -299,9 +304,14 @@ impl App {
             .spacing(8)
             .width(Length::FillPortion(3)),
             // Room on the right, so the scrollbar never covers a label.
-            container(scrollable(
-                container(side).padding(iced::Padding::ZERO.right(14))
-            ))
+            container(
+                column![]
+                    .push(pinned)
+                    .push(scrollable(
+                        container(side).padding(iced::Padding::ZERO.right(14))
+                    ))
+                    .spacing(8)
+            )
             .id(SIDE_PANEL)
             .width(Length::FillPortion(2)),
         ]

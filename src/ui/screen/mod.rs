@@ -130,8 +130,14 @@ pub trait SidePanel: Sized {
         shared: Shared<'_>,
     ) -> (Task<Self::Message>, Option<Request>);
 
-    /// Draws the panel.
+    /// Draws the panel (in a scrollable when it is taller than the window).
     fn view<'a>(&'a self, shared: Shared<'a>) -> Element<'a, Self::Message>;
+
+    /// What stays above the scrolling part, whatever the window's height
+    /// or how far it was scrolled (the track's name, verdict and decision).
+    fn pinned<'a>(&'a self, _shared: Shared<'a>) -> Option<Element<'a, Self::Message>> {
+        None
+    }
 
     /// The library was read again: take what the panel shows from it.
     fn reloaded(&mut self, _library: &Snapshot, _shared: Shared<'_>) {}
@@ -202,6 +208,13 @@ macro_rules! side_panels {
             pub fn view<'a>(&'a self, panel: Panel, shared: Shared<'a>) -> Element<'a, PanelMessage> {
                 match panel {
                     $(Panel::$name => self.$module.view(shared).map(PanelMessage::$name)),*
+                }
+            }
+
+            /// The open panel's part that never scrolls, if it has one.
+            pub fn pinned<'a>(&'a self, panel: Panel, shared: Shared<'a>) -> Option<Element<'a, PanelMessage>> {
+                match panel {
+                    $(Panel::$name => self.$module.pinned(shared).map(|e| e.map(PanelMessage::$name))),*
                 }
             }
 

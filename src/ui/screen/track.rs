@@ -356,16 +356,11 @@ impl Track {
         }
     }
 
-    /// The screen: the selected row's evidence, with the genres offered
-    /// for overriding; the spectrogram's height follows the window's.
-    fn draw<'a>(&'a self, shared: Shared<'a>) -> Element<'a, Message> {
-        let (row, genres) = (shared.row, shared.genres());
-        let spectrogram_height = spectrogram_height(shared.window);
-        let (Some(_), Some(row)) = (self.selected, row) else {
-            return text("Select a track to see its spectrogram and votes. Keys: ↑/↓ or j/k move, PgUp/PgDn/Home/End jump, Enter accepts, o overrides, Space plays or stops a slice, ←/→ pick the slice, u undoes and Shift+U redoes a decision, / searches, Esc leaves a field.")
-                .size(13)
-                .into();
-        };
+    /// The track's name, verdict and decision: above the evidence, so
+    /// they never scroll out of view, whatever the window's height.
+    fn draw_pinned<'a>(&'a self, shared: Shared<'a>) -> Option<Element<'a, Message>> {
+        let (row, genres) = (shared.row?, shared.genres());
+        self.selected?;
         let byline = match (row.artist.is_empty(), row.album.is_empty()) {
             (true, true) => String::new(),
             (false, true) => row.artist.clone(),
@@ -457,6 +452,23 @@ impl Track {
                 .size(13),
             );
         }
+        Some(col.into())
+    }
+
+    /// The screen: the selected row's evidence, with the genres offered
+    /// for overriding; the spectrogram's height follows the window's.
+    fn draw<'a>(&'a self, shared: Shared<'a>) -> Element<'a, Message> {
+        let row = shared.row;
+        let spectrogram_height = spectrogram_height(shared.window);
+        let (Some(_), Some(row)) = (self.selected, row) else {
+            return text(
+                "Select a track to see its spectrogram and votes: click it, or press ↓. \
+                 F1 lists every key.",
+            )
+            .size(13)
+            .into();
+        };
+        let mut col = column![].spacing(6);
         col = col.push(match (&self.spectrogram, &self.spectrogram_error) {
             (Some((handle, seconds)), _) => Element::from(column![
                 image(handle.clone())
@@ -647,6 +659,10 @@ impl SidePanel for Track {
 
     fn view<'a>(&'a self, shared: Shared<'a>) -> Element<'a, Message> {
         self.draw(shared)
+    }
+
+    fn pinned<'a>(&'a self, shared: Shared<'a>) -> Option<Element<'a, Message>> {
+        self.draw_pinned(shared)
     }
 
     /// Decisions or a re-vote may have changed the selected track's evidence.

@@ -948,3 +948,26 @@ fn the_models_list_compares_models_in_one_line_each() {
     click(&mut app, "Fewer figures");
     assert!(!shows_starting(&app, "    ufoai (left out)"));
 }
+
+/// The track's name, verdict and decision stay above the scrolling
+/// evidence: in a small window, scrolled down to the histogram, moving to
+/// the next track never leaves them out of view (issue 38).
+#[test]
+fn the_decision_stays_above_the_scrolling_evidence() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(2));
+    click(&mut app, "song 0.wav");
+    use crate::ui::shared;
+    let app = &app;
+    let pinned = app
+        .panels
+        .pinned(app.panel, shared!(app))
+        .expect("the track panel pins its decision");
+    let mut ui = simulator(pinned);
+    for label in ["song 0.wav", "Skip (s)", "Clear"] {
+        assert!(ui.find(label).is_ok(), "{label} is not pinned");
+    }
+    assert!(ui.find(iced::widget::Id::new(track::OVERRIDE_INPUT)).is_ok());
+    assert!(ui.find("▶ Play (Space)").is_err(), "the evidence is pinned too");
+    assert!(shows_starting(app, "time →"), "the evidence is still shown below");
+}
