@@ -28,7 +28,11 @@ fn man_pages_and_completions_cover_every_command() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let commands = listed_commands();
     assert!(commands.len() > 20, "{commands:?}");
     let read = |p: &str| {
@@ -37,13 +41,22 @@ fn man_pages_and_completions_cover_every_command() {
     // roff escapes every hyphen.
     let main = read("man/sonotag.1").replace("\\-", "-");
     assert!(main.contains(".TH sonotag 1"), "not a man page");
-    assert!(main.contains("library.sqlite"), "the man page names the files");
+    assert!(
+        main.contains("library.sqlite"),
+        "the man page names the files"
+    );
     for c in &commands {
         assert!(main.contains(c.as_str()), "sonotag.1 does not list {c}");
         let page = read(&format!("man/sonotag-{c}.1"));
-        assert!(page.contains(".TH sonotag-"), "sonotag-{c}.1 is not a man page");
+        assert!(
+            page.contains(".TH sonotag-"),
+            "sonotag-{c}.1 is not a man page"
+        );
     }
-    assert!(!main.contains("help-files"), "the packaging command is hidden");
+    assert!(
+        !main.contains("help-files"),
+        "the packaging command is hidden"
+    );
     for file in [
         "completions/bash/sonotag",
         "completions/zsh/_sonotag",
@@ -60,7 +73,11 @@ fn man_pages_and_completions_cover_every_command() {
         .arg(dir.path().join("completions/bash/sonotag"))
         .output()
         .unwrap();
-    assert!(bash.status.success(), "{}", String::from_utf8_lossy(&bash.stderr));
+    assert!(
+        bash.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bash.stderr)
+    );
     // Where man is installed, the page renders without a warning.
     if let Ok(r) = Command::new("man")
         .args(["--warnings", "-l"])

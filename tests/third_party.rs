@@ -39,7 +39,10 @@ fn every_listed_crate_is_locked_and_every_dependency_listed() {
     assert!(listed.len() > 100, "{} crates listed", listed.len());
     let locked = locked();
     for c in &listed {
-        assert!(locked.contains(c), "{c:?} is listed but not in Cargo.lock: regenerate");
+        assert!(
+            locked.contains(c),
+            "{c:?} is listed but not in Cargo.lock: regenerate"
+        );
     }
     let names: HashSet<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
     for manifest in [
@@ -51,7 +54,10 @@ fn every_listed_crate_is_locked_and_every_dependency_listed() {
             if dep == "sonotag-core" {
                 continue;
             }
-            assert!(names.contains(dep.as_str()), "{dep} is a dependency but not listed: regenerate");
+            assert!(
+                names.contains(dep.as_str()),
+                "{dep} is a dependency but not listed: regenerate"
+            );
         }
     }
 }

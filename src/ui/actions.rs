@@ -321,6 +321,15 @@ impl App {
 
     /// What the library holds, said when the window opens on it (recorded
     /// read errors included, so a restart does not hide them).
+    /// Tracks of the library with no analysis by the active model yet.
+    fn unclassified(&self) -> usize {
+        self.table
+            .rows
+            .iter()
+            .filter(|r| r.state == ReviewState::Pending)
+            .count()
+    }
+
     fn library_summary(&self) -> String {
         use ReviewState as S;
         let count = |f: &dyn Fn(S) -> bool| self.table.rows.iter().filter(|r| f(r.state)).count();
@@ -328,8 +337,8 @@ impl App {
         let decided = count(&|s| matches!(s, S::Accepted | S::Overridden));
         let written = count(&|s| s == S::Written);
         let mut said = format!(
-            "Library: {} tracks — {review} to review, {decided} decided and not yet written, {written} written.",
-            self.table.rows.len()
+            "Library: {} — {review} to review, {decided} decided and not yet written, {written} written.",
+            super::screen::counted(self.table.rows.len(), "track", "tracks")
         );
         let unreadable = self.panels.errors.library.len();
         if unreadable > 0 {
@@ -384,6 +393,7 @@ impl App {
     pub(super) fn on_reloaded(&mut self, loaded: Loaded) -> Task<Message> {
         let due = self.reloads.landed();
         let mut moved = false;
+        let mut resume = 0;
         match loaded {
             Ok(s) => {
                 let mut s =
@@ -400,6 +410,7 @@ impl App {
                 self.panels.reloaded(&s, shared!(self));
                 if std::mem::take(&mut self.greeting) && !self.table.rows.is_empty() {
                     self.status = self.library_summary();
+                    resume = self.unclassified();
                 }
             }
             Err(e) => self.status = format!("Cannot read the library: {e}"),
@@ -417,7 +428,22 @@ impl App {
         } else {
             Task::none()
         };
-        Task::batch([reveal, self.rebuild_plan(), again])
+        // A classification cut short (the window closed, a kill, Ctrl+C in
+        // the CLI) goes on by itself when the library is opened again.
+        let resumed = if resume > 0 && self.job.is_none() && self.pending_folder.is_none() {
+            let said = format!(
+                "{} {} not classified yet (the last classification was cut short): classifying {} now.",
+                super::screen::counted(resume, "track", "tracks"),
+                if resume == 1 { "was" } else { "were" },
+                if resume == 1 { "it" } else { "them" }
+            );
+            let job = self.start_job(jobs::Job::Classify);
+            self.status = said;
+            job
+        } else {
+            Task::none()
+        };
+        Task::batch([reveal, self.rebuild_plan(), again, resumed])
     }
 
     /// Builds an open Apply review's plan again (decisions changed).

@@ -92,7 +92,9 @@ pub fn view<'a, M: Clone + 'a>(active: Option<&ModelRow>, close: M) -> Element<'
         });
     let about = about_lines(active)
         .into_iter()
-        .fold(column![].spacing(4), |col, line| col.push(text(line).size(13)));
+        .fold(column![].spacing(4), |col, line| {
+            col.push(text(line).size(13))
+        });
     modal::dimmed(
         container(
             column![

@@ -669,8 +669,8 @@ fn proposed_cell(r: &ReviewRow) -> String {
 #[cfg(test)]
 mod tests {
     use super::{Column, Filter, Message, Table, columns_for, fitting_chars, natural_cmp, prepare};
-    use sonotag_core::catalog::review::{ReviewRow, ReviewState};
     use crate::ui::screen::ellipsized;
+    use sonotag_core::catalog::review::{ReviewRow, ReviewState};
     use std::cmp::Ordering;
 
     #[test]

@@ -108,8 +108,8 @@ impl Dialog {
                     row![
                         button("Keep the write (Esc)").on_press(Message::Cancel),
                         button(text(format!("Undo {}", counted(n, "file", "files"))))
-                        .style(button::danger)
-                        .on_press(Message::Confirm),
+                            .style(button::danger)
+                            .on_press(Message::Confirm),
                     ]
                     .spacing(8),
                 ]

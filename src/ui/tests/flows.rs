@@ -853,12 +853,20 @@ fn a_dialog_keeps_the_list_behind_it_as_it_was() {
     let before = tree_shape(&app, 4);
     named_key(&mut app, Named::F1);
     assert!(app.modal.is_some());
-    assert_eq!(tree_shape(&app, 4), before, "the Help dialog rebuilt the list");
+    assert_eq!(
+        tree_shape(&app, 4),
+        before,
+        "the Help dialog rebuilt the list"
+    );
     named_key(&mut app, Named::Escape);
     decide_first(&mut app, 1);
     click(&mut app, "Apply tags…");
     assert!(app.modal.is_some(), "{}", app.status());
-    assert_eq!(tree_shape(&app, 4), before, "the Apply review rebuilt the list");
+    assert_eq!(
+        tree_shape(&app, 4),
+        before,
+        "the Apply review rebuilt the list"
+    );
     click(&mut app, "Write 1 file");
     assert!(app.modal.is_none());
     assert_eq!(tree_shape(&app, 4), before);
@@ -892,7 +900,11 @@ fn undo_last_write_is_offered_only_after_a_write() {
     let mut app = opened(&home, Clips::Clips(2));
     let mut ui = simulator(app.view());
     ui.click("Undo last write…").unwrap();
-    assert_eq!(ui.into_messages().count(), 0, "offered with nothing written");
+    assert_eq!(
+        ui.into_messages().count(),
+        0,
+        "offered with nothing written"
+    );
     decide_first(&mut app, 1);
     click(&mut app, "Apply tags…");
     click(&mut app, "Write 1 file");
@@ -925,11 +937,18 @@ fn a_retrain_counts_its_steps() {
     .unwrap();
     assert!(steps.len() >= 3, "{steps:?}");
     let total = steps[0].1;
-    assert!(steps.iter().all(|&(d, t)| t == total && d >= 1 && d <= t), "{steps:?}");
+    assert!(
+        steps.iter().all(|&(d, t)| t == total && d >= 1 && d <= t),
+        "{steps:?}"
+    );
     assert_eq!(steps.last(), Some(&(total, total)), "ends full");
     let mut seen: Vec<usize> = steps.iter().map(|s| s.0).collect();
     seen.dedup();
-    assert_eq!(seen, (1..=total).collect::<Vec<_>>(), "every step once, in order");
+    assert_eq!(
+        seen,
+        (1..=total).collect::<Vec<_>>(),
+        "every step once, in order"
+    );
 }
 
 /// The Models list says which model is in use and gives each one line to
@@ -942,7 +961,10 @@ fn the_models_list_compares_models_in_one_line_each() {
     click(&mut app, "Retrain");
     assert!(shows(&app, "● default (in use)"));
     assert!(shows_starting(&app, "On music it never heard: right "));
-    assert!(!shows_starting(&app, "    ufoai (left out)"), "every figure at once");
+    assert!(
+        !shows_starting(&app, "    ufoai (left out)"),
+        "every figure at once"
+    );
     click(&mut app, "Every figure");
     assert!(shows_starting(&app, "    ufoai (left out): accuracy "));
     click(&mut app, "Fewer figures");
@@ -967,7 +989,69 @@ fn the_decision_stays_above_the_scrolling_evidence() {
     for label in ["song 0.wav", "Skip (s)", "Clear"] {
         assert!(ui.find(label).is_ok(), "{label} is not pinned");
     }
-    assert!(ui.find(iced::widget::Id::new(track::OVERRIDE_INPUT)).is_ok());
-    assert!(ui.find("▶ Play (Space)").is_err(), "the evidence is pinned too");
-    assert!(shows_starting(app, "time →"), "the evidence is still shown below");
+    assert!(
+        ui.find(iced::widget::Id::new(track::OVERRIDE_INPUT))
+            .is_ok()
+    );
+    assert!(
+        ui.find("▶ Play (Space)").is_err(),
+        "the evidence is pinned too"
+    );
+    assert!(
+        shows_starting(app, "time →"),
+        "the evidence is still shown below"
+    );
+}
+
+/// A library whose classification was cut short says so when it is opened
+/// again, and goes on classifying without a click (issue 38).
+#[test]
+fn reopening_a_library_cut_short_resumes_its_classification() {
+    let home = private_home();
+    for i in 0..3 {
+        let mono = sonotag_core::dev::synth::music_like(3.2, 16_000, i);
+        sonotag_core::dev::synth::write_wav(
+            &home.music.join(format!("clip {i}.wav")),
+            &mono,
+            16_000,
+            1,
+        )
+        .unwrap();
+    }
+    // Scanned, and the window closed before anything was classified.
+    std::fs::create_dir_all(home.paths.database.parent().unwrap()).unwrap();
+    let mut lib = sonotag_core::store::Library::open(&home.paths.database).unwrap();
+    sonotag_core::workflow::scan::scan_folders(
+        &mut lib,
+        std::slice::from_ref(&home.music),
+        &sonotag_core::cancel::Cancel::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    drop(lib);
+    let (mut app, init) = App::new(home.paths.clone(), None);
+    let mut said = Vec::new();
+    let task = init;
+    // Run it as the runtime would, noting what the status line said.
+    let mut pending = std::collections::VecDeque::from([task]);
+    while let Some(task) = pending.pop_front() {
+        for m in outputs(task) {
+            pending.push_back(app.update(m));
+            said.push(app.status().to_string());
+        }
+    }
+    assert!(
+        said.iter()
+            .any(|s| s.starts_with("3 tracks were not classified yet")),
+        "{said:?}"
+    );
+    assert!(!app.busy());
+    assert!(
+        app.table
+            .rows
+            .iter()
+            .all(|r| matches!(r.state, ReviewState::Proposed | ReviewState::Unsure)),
+        "{:?}",
+        app.table.rows.iter().map(|r| r.state).collect::<Vec<_>>()
+    );
 }

@@ -291,15 +291,14 @@ impl Retrain<'_> {
             steps: opts.epochs,
             ..Default::default()
         };
-        let (judged, unseen) =
-            out_of_fold_votes(
-                &samples,
-                classes.len(),
-                opts,
-                &cv_options(&head_opts),
-                &|_| {},
-            )?
-                .into_judged(&samples);
+        let (judged, unseen) = out_of_fold_votes(
+            &samples,
+            classes.len(),
+            opts,
+            &cv_options(&head_opts),
+            &|_| {},
+        )?
+        .into_judged(&samples);
         let all: Vec<&Sample> = samples.iter().collect();
         let head = fit(&all, classes.len(), &head_opts)?;
         let mut model = SimModel {

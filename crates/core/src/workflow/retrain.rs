@@ -243,7 +243,11 @@ fn retrain_head_inner(
         .filter(|a| !decided_ids.contains(&a.track_id))
         .map(|a| head.probabilities(&a.embeddings))
         .collect();
-    step(steps, steps, "the thresholds for your library, and the guard");
+    step(
+        steps,
+        steps,
+        "the thresholds for your library, and the guard",
+    );
     let choice = choose_for_library(
         &samples,
         &judged,
