@@ -1008,16 +1008,7 @@ fn the_decision_stays_above_the_scrolling_evidence() {
 #[test]
 fn reopening_a_library_cut_short_resumes_its_classification() {
     let home = private_home();
-    for i in 0..3 {
-        let mono = sonotag_core::dev::synth::music_like(3.2, 16_000, i);
-        sonotag_core::dev::synth::write_wav(
-            &home.music.join(format!("clip {i}.wav")),
-            &mono,
-            16_000,
-            1,
-        )
-        .unwrap();
-    }
+    write_clips(&home, Clips::Clips(3));
     // Scanned, and the window closed before anything was classified.
     std::fs::create_dir_all(home.paths.database.parent().unwrap()).unwrap();
     let mut lib = sonotag_core::store::Library::open(&home.paths.database).unwrap();

@@ -216,6 +216,14 @@ pub enum Clips {
 
 /// The window, started on a private home whose music folder holds `clips`.
 pub fn window_on(home: &Home, clips: Clips) -> App {
+    write_clips(home, clips);
+    let (mut app, init) = App::new(home.paths.clone(), None);
+    run(&mut app, init);
+    app
+}
+
+/// Writes `clips` into the home's music folder.
+pub fn write_clips(home: &Home, clips: Clips) {
     match clips {
         Clips::Songs(n) => {
             for i in 0..n {
@@ -242,9 +250,6 @@ pub fn window_on(home: &Home, clips: Clips) -> App {
             }
         }
     }
-    let (mut app, init) = App::new(home.paths.clone(), None);
-    run(&mut app, init);
-    app
 }
 
 /// The window with the music folder opened by typed path, scanned and
