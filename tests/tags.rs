@@ -632,3 +632,48 @@ fn a_file_the_user_may_not_write_is_refused() {
         );
     }
 }
+
+/// Formats read through ffmpeg (issue 36): WavPack gets its genre in an
+/// APEv2 tag, read back by lofty, with the audio unchanged and undo exact;
+/// WMA, with no exact edit here, is refused with its name and kept.
+#[test]
+fn wavpack_gets_its_genre_in_an_ape_tag_and_wma_is_refused_by_name() {
+    if !sonotag_core::audio::external::available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let (wv, wma) = (music.join("tone.wv"), music.join("tone.wma"));
+    std::fs::copy(fixture("tone.wv"), &wv).unwrap();
+    std::fs::copy(fixture("tone.wma"), &wma).unwrap();
+    let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
+    let (summary, problems) = rescan(&mut lib, &music);
+    assert_eq!(summary.added, 2, "{problems:?}");
+    let wma_track = lib.track_by_path(&wma).unwrap().unwrap();
+    assert_eq!(wma_track.info.format.as_deref(), Some("WMA"));
+    assert!((wma_track.info.duration_s.unwrap() - 2.0).abs() < 0.1);
+    let before = (std::fs::read(&wv).unwrap(), std::fs::read(&wma).unwrap());
+    let audio = sonotag_core::audio::decode_file(&wv).unwrap().0;
+    for path in [&wv, &wma] {
+        let id = id_of(&lib, path);
+        sonotag_core::workflow::decide::set_genre(&mut lib, id, "Reggae", None, true).unwrap();
+    }
+    let settings = WriteSettings::default();
+    let plan = tags::plan(&lib, settings).unwrap();
+    let report = tags::apply(&mut lib, &plan, settings).unwrap();
+    assert_eq!(report.written, 1, "{:?}", report.outcomes);
+    let refused = report.outcomes.iter().find(|o| o.path == wma).unwrap();
+    let reason = refused.error.as_deref().unwrap();
+    assert!(reason.contains("WMA") && reason.contains("not changed"), "{reason}");
+    assert_eq!(std::fs::read(&wma).unwrap(), before.1);
+    assert_eq!(genres(&wv), vec!["Reggae"]);
+    assert_eq!(sonotag_core::audio::decode_file(&wv).unwrap().0, audio);
+    // The rescan sees the written file as the same, unchanged track.
+    let (again, _) = rescan(&mut lib, &music);
+    assert_eq!((again.added, again.unchanged), (0, 2), "{again:?}");
+    let undo = tags::undo(&mut lib, None, settings).unwrap();
+    assert!(undo.outcomes.iter().all(|o| o.error.is_none()), "{undo:?}");
+    assert_eq!(std::fs::read(&wv).unwrap(), before.0);
+}

@@ -10,6 +10,12 @@
 //! a minute of a 128 kbit/s MP3, a few seconds of FLAC), so the key costs a
 //! small read, not a decode. Two bit-identical copies share a key: the scan
 //! tells them apart by where they are ([`crate::catalog::walk`]).
+//!
+//! A format Symphonia cannot demux (those read through ffmpeg: WavPack,
+//! Monkey's Audio, Musepack, WMA, DSD…) is keyed by its bytes between its
+//! tag blocks instead: a leading ID3v2 tag, trailing APE and ID3v1 tags,
+//! ASF's header object and DSD's metadata chunk are left out, which is all
+//! a tag editor rewrites in those formats.
 
 use super::{AudioError, open_regular};
 use sha2::{Digest, Sha256};
@@ -34,7 +40,107 @@ const MAX_ERRORS: usize = 50;
 
 /// The key of the recording in `path` (64 hex digits). Errors name the file.
 pub fn audio_key(path: &Path) -> Result<String, AudioError> {
-    super::guarded(path, || key_of(path))
+    super::guarded(path, || {
+        let packets = key_of(path);
+        match packets {
+            Err(_) if super::external::external_format(path).is_some() => region_key(path),
+            key => key,
+        }
+    })
+}
+
+/// The key of the bytes between a file's tag blocks (for formats no
+/// demuxer here reads).
+fn region_key(path: &Path) -> Result<String, AudioError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io = |source| AudioError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = open_regular(path)?;
+    let len = file.metadata().map_err(io)?.len();
+    let mut read_at = |at: u64, n: usize| -> Result<Vec<u8>, AudioError> {
+        let mut buf = vec![0u8; n.min(len.saturating_sub(at) as usize)];
+        file.seek(SeekFrom::Start(at)).map_err(io)?;
+        file.read_exact(&mut buf).map_err(io)?;
+        Ok(buf)
+    };
+    let (start, end) = audio_region(len, &mut read_at)?;
+    if start >= end {
+        return Err(AudioError::NoAudio {
+            path: path.to_path_buf(),
+            errors: 0,
+        });
+    }
+    let mut hash = Sha256::new();
+    hash.update(b"region");
+    hash.update((end - start).to_le_bytes());
+    hash.update(read_at(start, KEY_BYTES.min((end - start) as usize))?);
+    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Where the audio lies in a file of `len` bytes, past its tag blocks;
+/// `read_at(offset, n)` gives up to `n` bytes from `offset`.
+fn audio_region(
+    len: u64,
+    read_at: &mut impl FnMut(u64, usize) -> Result<Vec<u8>, AudioError>,
+) -> Result<(u64, u64), AudioError> {
+    let le64 = |b: &[u8], at: usize| b.get(at..at + 8).map(|x| u64::from_le_bytes(x.try_into().unwrap()));
+    let be64 = |b: &[u8], at: usize| b.get(at..at + 8).map(|x| u64::from_be_bytes(x.try_into().unwrap()));
+    let le32 = |b: &[u8], at: usize| {
+        b.get(at..at + 4)
+            .map(|x| u32::from_le_bytes(x.try_into().unwrap()) as u64)
+    };
+    let mut start = 0u64;
+    let head = read_at(0, 10)?;
+    if head.len() == 10 && head.starts_with(b"ID3") {
+        let size = head[6..10].iter().fold(0u64, |n, b| (n << 7) | u64::from(b & 0x7f));
+        start = 10 + size + if head[5] & 0x10 != 0 { 10 } else { 0 };
+    }
+    let head = read_at(start, 64)?;
+    const ASF_HEADER: [u8; 16] = [
+        0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11, 0xA6, 0xD9, 0x00, 0xAA, 0x00, 0x62, 0xCE,
+        0x6C,
+    ];
+    if head.starts_with(&ASF_HEADER) {
+        // The header object holds every tag; the data object follows.
+        let data = start.saturating_add(le64(&head, 16).unwrap_or(len));
+        let size = le64(&read_at(data, 24)?, 16).unwrap_or(0);
+        return Ok((data.saturating_add(50), data.saturating_add(size).min(len)));
+    }
+    if head.starts_with(b"DSD ") {
+        // DSF: the DSD chunk, the fmt chunk, then the data chunk; the tag
+        // is an ID3v2 block after the data.
+        let data = 28u64.saturating_add(le64(&head, 32).unwrap_or(len));
+        let size = le64(&read_at(data, 12)?, 4).unwrap_or(0);
+        return Ok((data.saturating_add(12), data.saturating_add(size).min(len)));
+    }
+    if head.starts_with(b"FRM8") {
+        // DSDIFF: the sound chunk among chunks that may carry tags.
+        let mut at = 16u64;
+        while at.saturating_add(12) <= len {
+            let chunk = read_at(at, 12)?;
+            let size = be64(&chunk, 4).unwrap_or(len);
+            if chunk.starts_with(b"DSD ") || chunk.starts_with(b"DST ") {
+                return Ok((at + 12, (at + 12).saturating_add(size).min(len)));
+            }
+            at = at.saturating_add(12).saturating_add(size).saturating_add(size & 1);
+        }
+        return Ok((0, 0));
+    }
+    let mut end = len;
+    if end >= 128 && read_at(end - 128, 3)? == b"TAG" {
+        end -= 128;
+    }
+    if end >= 32 {
+        let footer = read_at(end - 32, 32)?;
+        if footer.starts_with(b"APETAGEX") {
+            let size = le32(&footer, 12).unwrap_or(0);
+            let header = if le32(&footer, 20).unwrap_or(0) & 0x8000_0000 != 0 { 32 } else { 0 };
+            end = end.saturating_sub(size + header);
+        }
+    }
+    Ok((start.min(len), end.max(start.min(len))))
 }
 
 fn key_of(path: &Path) -> Result<String, AudioError> {

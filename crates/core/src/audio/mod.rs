@@ -13,6 +13,7 @@
 //! file that yields no audio at all is an error naming the file.
 
 pub mod content_key;
+pub mod external;
 pub mod formats;
 mod resample;
 mod stream;

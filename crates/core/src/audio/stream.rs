@@ -2,6 +2,7 @@
 //! watchdog, caps on damage (consecutive bad packets, empty packets, length)
 //! and seeking.
 
+use super::external::{self, ExternalDecoder};
 use super::resample::Resampler;
 use super::{
     AudioError, DecodeReport, MAX_CHANNELS, MAX_DECODED_SECONDS, PLAUSIBLE_RATES, SAMPLE_RATE,
@@ -25,6 +26,14 @@ enum PacketDecoder {
     },
 }
 
+/// Why [`AudioStream::next_packet`] gave no samples.
+enum PacketOutcome {
+    /// A packet of another track, or one that failed (counted).
+    Skipped,
+    /// The end of the file.
+    End,
+}
+
 /// Stops a file whose every packet fails from spinning forever.
 const MAX_CONSECUTIVE_ERRORS: usize = 200;
 
@@ -38,12 +47,27 @@ const MAX_EMPTY_PACKETS: usize = 10_000;
 const DECODE_BASE_SECONDS: u64 = 30;
 const DECODE_SECONDS_PER_MIB: u64 = 4;
 
+/// Where the source samples come from.
+enum Source {
+    /// Symphonia's demuxer, and its decoder or libopus.
+    Demuxed {
+        format: Box<dyn FormatReader + 'static>,
+        decoder: PacketDecoder,
+        track_id: u32,
+    },
+    /// The system's ffmpeg ([`super::external`]), started on the first
+    /// read from `start_s` (a seek restarts it, so an open and a seek cost
+    /// one process, not two).
+    External {
+        running: Option<Box<ExternalDecoder>>,
+        start_s: f64,
+    },
+}
+
 /// A decoder that yields mono chunks at [`SAMPLE_RATE`].
 pub struct AudioStream {
     path: PathBuf,
-    format: Box<dyn FormatReader + 'static>,
-    decoder: PacketDecoder,
-    track_id: u32,
+    source: Source,
     resampler: Option<Resampler>,
     /// The container's count of playable source frames, when it states one.
     source_frames: Option<u64>,
@@ -65,6 +89,32 @@ pub struct AudioStream {
     /// When decoding must give up (the watchdog).
     deadline: std::time::Instant,
     budget_seconds: u64,
+}
+
+/// Refuses a header whose rate or channel count no recording has: a damaged
+/// header declaring 11 Hz or 4×10⁸ Hz would make the resampler allocate
+/// gigabytes or run for minutes.
+fn check_plausible(path: &Path, rate: u32, channels: usize) -> Result<(), AudioError> {
+    let unsupported = |reason: String| {
+        Err(AudioError::Unsupported {
+            path: path.to_path_buf(),
+            reason,
+        })
+    };
+    if rate == 0 {
+        return unsupported("unknown sample rate".into());
+    }
+    if !PLAUSIBLE_RATES.contains(&rate) {
+        return unsupported(format!(
+            "the header declares {rate} Hz, not a real sample rate (damaged file?)"
+        ));
+    }
+    if channels == 0 || channels > MAX_CHANNELS {
+        return unsupported(format!(
+            "the header declares {channels} channels (damaged file?)"
+        ));
+    }
+    Ok(())
 }
 
 impl AudioStream {
@@ -91,11 +141,29 @@ impl AudioStream {
             .metadata()
             .map(|m| DECODE_BASE_SECONDS + DECODE_SECONDS_PER_MIB * (m.len() >> 20))
             .unwrap_or(DECODE_BASE_SECONDS);
-        let format = super::demuxer(path, file)?;
         let unsupported = |reason: String| AudioError::Unsupported {
             path: path.to_path_buf(),
             reason,
         };
+        if external::external_format(path).is_some() {
+            drop(file);
+            let probed = external::probe(path)?;
+            check_plausible(path, probed.sample_rate, probed.channels)?;
+            let source_frames = probed
+                .duration_s
+                .map(|s| (s * probed.sample_rate as f64).round() as u64);
+            return Self::with_source(
+                path,
+                Source::External {
+                    running: None,
+                    start_s: 0.0,
+                },
+                (probed.sample_rate, probed.channels, source_frames),
+                rate,
+                budget_seconds,
+            );
+        }
+        let format = super::demuxer(path, file)?;
         let track = format
             .default_track(TrackType::Audio)
             .ok_or_else(|| unsupported("no audio track".into()))?;
@@ -133,29 +201,40 @@ impl AudioStream {
         } else {
             source_rate
         };
-        if source_rate == 0 {
-            return Err(unsupported("unknown sample rate".into()));
-        }
-        if !PLAUSIBLE_RATES.contains(&source_rate) {
-            return Err(unsupported(format!(
-                "the header declares {source_rate} Hz, not a real sample rate (damaged file?)"
-            )));
-        }
-        if channels > MAX_CHANNELS {
-            return Err(unsupported(format!(
-                "the header declares {channels} channels (damaged file?)"
-            )));
-        }
+        check_plausible(path, source_rate, channels.max(1))?;
+        Self::with_source(
+            path,
+            Source::Demuxed {
+                format,
+                decoder,
+                track_id,
+            },
+            (source_rate, channels, source_frames),
+            rate,
+            budget_seconds,
+        )
+    }
+
+    /// The stream over `source`, whose samples are at `source_rate` with
+    /// `channels`, read out at `rate` (the source's own when `None`).
+    fn with_source(
+        path: &Path,
+        source: Source,
+        (source_rate, channels, source_frames): (u32, usize, Option<u64>),
+        rate: Option<u32>,
+        budget_seconds: u64,
+    ) -> Result<Self, AudioError> {
         let rate = rate.unwrap_or(source_rate);
         let resampler = (source_rate != rate)
             .then(|| Resampler::new(source_rate, rate))
             .transpose()
-            .map_err(|e| unsupported(format!("resampler: {e}")))?;
+            .map_err(|e| AudioError::Unsupported {
+                path: path.to_path_buf(),
+                reason: format!("resampler: {e}"),
+            })?;
         Ok(Self {
             path: path.to_path_buf(),
-            format,
-            decoder,
-            track_id,
+            source,
             resampler,
             source_frames,
             interleaved: Vec::new(),
@@ -207,27 +286,41 @@ impl AudioStream {
     /// Seeks to `seconds` from the start; following chunks start there
     /// (accurate to the source sample where the demuxer allows).
     pub fn seek(&mut self, seconds: f64) -> Result<(), AudioError> {
-        let time = Time::try_from_secs_f64(seconds.max(0.0)).unwrap_or_default();
-        let seeked = self
-            .format
-            .seek(
-                SeekMode::Accurate,
-                SeekTo::Time {
-                    time,
-                    track_id: Some(self.track_id),
-                },
-            )
-            .map_err(|e| AudioError::Unsupported {
-                path: self.path.clone(),
-                reason: format!("cannot seek to {seconds:.2} s: {e}"),
-            })?;
-        // Timestamps are in source frames for every format we read.
-        self.seek_target = Some(seeked.required_ts.get());
+        match &mut self.source {
+            Source::Demuxed {
+                format,
+                decoder,
+                track_id,
+            } => {
+                let time = Time::try_from_secs_f64(seconds.max(0.0)).unwrap_or_default();
+                let seeked = format
+                    .seek(
+                        SeekMode::Accurate,
+                        SeekTo::Time {
+                            time,
+                            track_id: Some(*track_id),
+                        },
+                    )
+                    .map_err(|e| AudioError::Unsupported {
+                        path: self.path.clone(),
+                        reason: format!("cannot seek to {seconds:.2} s: {e}"),
+                    })?;
+                // Timestamps are in source frames for every format we read.
+                self.seek_target = Some(seeked.required_ts.get());
+                if let PacketDecoder::Symphonia(d) = decoder {
+                    d.reset();
+                }
+            }
+            Source::External { running, start_s } => {
+                // ffmpeg seeks sample-exactly itself (it decodes from the
+                // previous key frame and drops what precedes the target).
+                *running = None;
+                *start_s = seconds.max(0.0);
+                self.seek_target = None;
+            }
+        }
         self.late_after_seek = 0;
         self.next_ts = None;
-        if let PacketDecoder::Symphonia(d) = &mut self.decoder {
-            d.reset();
-        }
         self.mono.clear();
         self.interleaved.clear();
         if let Some(r) = &mut self.resampler {
@@ -257,51 +350,39 @@ impl AudioStream {
                 self.finished = true;
                 break;
             }
-            let packet = match self.format.next_packet() {
-                Ok(Some(p)) => p,
-                Ok(None) => {
-                    self.finished = true;
-                    break;
-                }
-                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    // A truncated file: keep what we have.
-                    self.finished = true;
-                    break;
-                }
-                Err(SymError::ResetRequired) => {
-                    self.finished = true;
-                    break;
-                }
-                Err(_) => {
-                    self.report.corrupt_packets += 1;
-                    consecutive_errors += 1;
-                    if consecutive_errors > MAX_CONSECUTIVE_ERRORS {
-                        self.finished = true;
+            let decoded = match &mut self.source {
+                Source::External { running, start_s } => {
+                    if running.is_none() {
+                        *running = Some(Box::new(ExternalDecoder::start(
+                            &self.path,
+                            *start_s,
+                            self.report.source_rate,
+                            self.report.source_channels,
+                        )?));
                     }
-                    continue;
+                    let running = running.as_mut().expect("started above");
+                    match running.next(self.deadline, self.budget_seconds)? {
+                        Some(samples) => {
+                            self.interleaved = samples;
+                            self.mix_to_mono(self.report.source_channels.max(1), None);
+                            Ok(())
+                        }
+                        None => {
+                            self.report.corrupt_packets += running.errors().0;
+                            self.finished = true;
+                            break;
+                        }
+                    }
                 }
+                Source::Demuxed { .. } => self.next_packet(&mut consecutive_errors),
             };
-            if packet.track_id != self.track_id {
-                continue;
-            }
-            let ts = packet.pts.get();
-            if let Some(expected) = self.next_ts {
-                // A jump forward of more than one packet: audio was lost.
-                if ts > expected + packet.dur.get() as i64 {
-                    self.report.corrupt_packets += 1;
+            match decoded {
+                Ok(()) => {}
+                Err(PacketOutcome::End) => {
+                    self.finished = true;
+                    break;
                 }
-            }
-            self.next_ts = Some(ts + packet.dur.get() as i64);
-            match self.decode_packet(&packet) {
-                Ok(()) => consecutive_errors = 0,
-                Err(()) => {
-                    self.report.corrupt_packets += 1;
-                    consecutive_errors += 1;
-                    if consecutive_errors > MAX_CONSECUTIVE_ERRORS {
-                        self.finished = true;
-                    }
-                    continue;
-                }
+                Err(PacketOutcome::Skipped) => continue,
             }
             if self.mono.is_empty() {
                 empty_packets += 1;
@@ -343,10 +424,69 @@ impl AudioStream {
         Ok(samples)
     }
 
+    /// Reads and decodes the demuxer's next packet of our track into
+    /// `self.mono`: `Skipped` for a packet of another track or one that
+    /// failed (counted), `End` at the end of the file.
+    fn next_packet(&mut self, consecutive_errors: &mut usize) -> Result<(), PacketOutcome> {
+        let Source::Demuxed {
+            format, track_id, ..
+        } = &mut self.source
+        else {
+            return Err(PacketOutcome::End);
+        };
+        let track_id = *track_id;
+        let packet = match format.next_packet() {
+            Ok(Some(p)) => p,
+            Ok(None) => return Err(PacketOutcome::End),
+            // A truncated file: keep what we have.
+            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(PacketOutcome::End);
+            }
+            Err(SymError::ResetRequired) => return Err(PacketOutcome::End),
+            Err(_) => {
+                self.count_bad_packet(consecutive_errors);
+                return Err(PacketOutcome::Skipped);
+            }
+        };
+        if packet.track_id != track_id {
+            return Err(PacketOutcome::Skipped);
+        }
+        let ts = packet.pts.get();
+        if let Some(expected) = self.next_ts {
+            // A jump forward of more than one packet: audio was lost.
+            if ts > expected + packet.dur.get() as i64 {
+                self.report.corrupt_packets += 1;
+            }
+        }
+        self.next_ts = Some(ts + packet.dur.get() as i64);
+        match self.decode_packet(&packet) {
+            Ok(()) => {
+                *consecutive_errors = 0;
+                Ok(())
+            }
+            Err(()) => {
+                self.count_bad_packet(consecutive_errors);
+                Err(PacketOutcome::Skipped)
+            }
+        }
+    }
+
+    /// Counts a packet that failed; too many in a row end the file.
+    fn count_bad_packet(&mut self, consecutive_errors: &mut usize) {
+        self.report.corrupt_packets += 1;
+        *consecutive_errors += 1;
+        if *consecutive_errors > MAX_CONSECUTIVE_ERRORS {
+            self.finished = true;
+        }
+    }
+
     /// Decodes one packet, appending mono source-rate samples to `self.mono`.
     fn decode_packet(&mut self, packet: &Packet) -> Result<(), ()> {
         let channels;
-        match &mut self.decoder {
+        let Source::Demuxed { decoder, .. } = &mut self.source else {
+            return Err(());
+        };
+        match decoder {
             PacketDecoder::Symphonia(decoder) => {
                 let buf = decoder.decode(packet).map_err(|_| ())?;
                 channels = buf.spec().channels().count().max(1);
@@ -370,12 +510,20 @@ impl AudioStream {
                     .extend_from_slice(&buffer[start * channels..end * channels]);
             }
         }
+        self.mix_to_mono(channels, Some(packet.pts.get()));
+        Ok(())
+    }
+
+    /// Appends `self.interleaved` (frames of `channels`, the first at source
+    /// frame `first` when known) to `self.mono` as their average, dropping
+    /// the frames before a pending seek's target.
+    fn mix_to_mono(&mut self, channels: usize, first: Option<i64>) {
         let whole_frames = self.interleaved.len() / channels;
         let mut skip = 0;
         if let Some(target) = self.seek_target
+            && let Some(first) = first
             && whole_frames > 0
         {
-            let first = packet.pts.get();
             if first + (whole_frames as i64) <= target {
                 skip = whole_frames;
             } else {
@@ -400,7 +548,6 @@ impl AudioStream {
                     .map(|f| f.iter().sum::<f32>() * scale),
             ),
         }
-        Ok(())
     }
 
     fn resample_pending(&mut self, flush: bool) -> Vec<f32> {

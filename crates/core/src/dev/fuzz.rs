@@ -1,5 +1,5 @@
 //! A seeded fuzz harness for every path a damaged file takes through
-//! Sonotag: reading its tags (the scan), decoding it for the display and for
+//! Sonotag: reading its tags and its audio key (the scan), decoding it for the display and for
 //! each backbone's features (classify), and preparing a tag write.
 //!
 //! Cases are mutations of known-good files (byte flips, truncations, zeroed
@@ -165,6 +165,7 @@ fn run_stages(path: &Path) -> usize {
                 .is_err(),
         );
     }
+    errors += usize::from(crate::audio::content_key::audio_key(path).is_err());
     let bytes = std::fs::read(path).unwrap_or_default();
     errors += usize::from(crate::tags::rewritten_with_genre(&bytes, path, "Fuzz").is_err());
     errors

@@ -183,7 +183,8 @@ impl Library {
     }
 
     /// Every file that failed, at any stage, newest first, with the audio
-    /// files a scan skipped because this build cannot decode them; a track that
+    /// files a scan skipped because this build cannot decode them (see
+    /// [`crate::audio::formats::skipped_audio`]); a track that
     /// failed for several models is listed once (its latest message).
     pub fn file_errors(&self) -> Result<Vec<FileError>> {
         let mut stmt = self
@@ -196,6 +197,7 @@ impl Library {
                  UNION ALL
                  SELECT path, 'skipped', reason, at FROM scan_skips
                    WHERE reason LIKE '%not decoded by this build'
+                      OR reason LIKE '%needs ffmpeg, which is not installed'
                  ORDER BY 4 DESC, 1",
             )
             .map_err(|e| self.err(e))?;

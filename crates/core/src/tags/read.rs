@@ -1,6 +1,8 @@
 //! Reading what a file says about itself: its properties (format, duration,
-//! rate) and tags (title, artist, album, genres), through lofty. A damaged
-//! header is this file's error, never a crash.
+//! rate) and tags (title, artist, album, genres), through lofty, or through
+//! ffprobe for a format lofty does not read (WMA, DSD, TTA…, see
+//! [`crate::audio::external`]). A damaged header is this file's error, never
+//! a crash.
 
 use crate::audio::formats::format_name;
 use crate::store::TrackInfo;
@@ -20,11 +22,58 @@ pub fn read_info(path: &Path) -> Result<TrackInfo, String> {
     }
     // lofty panics on some damaged headers (e.g. an Opus header with 0
     // channels): that is this file's error, not the scan's end.
-    crate::audio::guarded(path, || Ok(read_info_unguarded(path))).unwrap_or_else(|e| match e {
-        crate::audio::AudioError::Crashed { message, .. } => {
-            Err(format!("the tag reader failed on damaged data ({message})"))
+    let read = crate::audio::guarded(path, || Ok(read_info_unguarded(path))).unwrap_or_else(
+        |e| match e {
+            crate::audio::AudioError::Crashed { message, .. } => {
+                Err(format!("the tag reader failed on damaged data ({message})"))
+            }
+            other => Err(other.to_string()),
+        },
+    );
+    match read {
+        Err(_) if crate::audio::external::external_format(path).is_some() => {
+            read_info_probed(path)
         }
-        other => Err(other.to_string()),
+        read => read,
+    }
+}
+
+/// Properties and tags as ffprobe reports them, for the formats read
+/// through ffmpeg that lofty does not know.
+fn read_info_probed(path: &Path) -> Result<TrackInfo, String> {
+    let probed = crate::audio::external::probe(path).map_err(|e| {
+        // The error names the file first; the caller pairs it with the path.
+        let text = e.to_string();
+        let prefix = format!("{}: ", path.display());
+        text.strip_prefix(&prefix).map(str::to_string).unwrap_or(text)
+    })?;
+    let text = |key: &str| probed.tag(key).map(str::to_string);
+    let leading_number = |v: &str| -> Option<u32> {
+        let digits: String = v.trim().chars().take_while(|c| c.is_ascii_digit()).collect();
+        digits.parse().ok()
+    };
+    Ok(TrackInfo {
+        format: crate::audio::external::external_format(path).map(str::to_string),
+        duration_s: probed.duration_s,
+        sample_rate: (probed.sample_rate > 0).then_some(probed.sample_rate),
+        channels: u8::try_from(probed.channels).ok().filter(|&c| c > 0),
+        bitrate_kbps: probed.bitrate_kbps,
+        title: text("title"),
+        artist: text("artist"),
+        album: text("album"),
+        album_artist: text("album_artist").or_else(|| text("albumartist")),
+        track_no: probed.tag("track").and_then(leading_number),
+        year: probed
+            .tag("date")
+            .or_else(|| probed.tag("year"))
+            .and_then(|d| d.get(..4)?.parse().ok()),
+        genres: split_genres(
+            probed
+                .tags
+                .iter()
+                .filter(|(k, _)| k == "genre")
+                .map(|(_, v)| v.as_str()),
+        ),
     })
 }
 

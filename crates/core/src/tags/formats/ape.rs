@@ -109,6 +109,27 @@ fn genre_item(key: &str, genres: &[String]) -> Vec<u8> {
     out
 }
 
+/// A new APEv2 tag, header and footer, holding only `genres`.
+pub fn new_tag(genres: &[String]) -> Vec<u8> {
+    let item = genre_item("Genre", genres);
+    let size = (item.len() + FOOTER) as u32;
+    let block = |flags: u32| {
+        let mut b = Vec::with_capacity(FOOTER);
+        b.extend_from_slice(b"APETAGEX");
+        b.extend_from_slice(&2000u32.to_le_bytes());
+        b.extend_from_slice(&size.to_le_bytes());
+        b.extend_from_slice(&1u32.to_le_bytes());
+        b.extend_from_slice(&flags.to_le_bytes());
+        b.extend_from_slice(&[0; 8]);
+        b
+    };
+    // Flags: bit 31 "has a header", bit 29 "this is the header".
+    let mut out = block(0xA000_0000);
+    out.extend_from_slice(&item);
+    out.extend_from_slice(&block(0x8000_0000));
+    out
+}
+
 /// The tag's bytes with `genres` as its `Genre` item (none: removed).
 pub fn with_genres(bytes: &[u8], tag: &ApeTag, genres: &[String]) -> Result<Vec<u8>, Refusal> {
     let list = items(bytes, tag)?;

@@ -20,20 +20,27 @@
 //!   with the header pages rebuilt;
 //! - MP4: the `©gen` item of `ilst` (`gnre` dropped), free space or the
 //!   chunk offsets adjusted when `moov` changes size before the media data;
-//! - WAV/AIFF: the ID3 chunk's `TCON`, and RIFF `INFO`'s `IGNR`.
+//! - WAV/AIFF: the ID3 chunk's `TCON`, and RIFF `INFO`'s `IGNR`;
+//! - WavPack, Monkey's Audio and Musepack: the APEv2 `Genre` item (a tag
+//!   made, before any ID3v1 tag, when the file has none), and an ID3v2 or
+//!   ID3v1 tag's genre where one exists.
+//!
+//! WMA, DSD, True Audio, TAK, AC-3 and the other formats read through ffmpeg
+//! are refused: no exact, minimal edit of their tags is written here.
 
 mod ape;
 mod id3v1;
 mod id3v2;
 mod mp4;
-mod mpeg;
 mod ogg;
 mod riff;
+mod stream_tags;
 mod vorbis;
 mod xflac;
 
 use lofty::file::FileType;
 use std::io::Cursor;
+use stream_tags::Stream;
 use std::path::Path;
 
 /// How new tags are made (existing ones keep their version).
@@ -83,12 +90,36 @@ pub fn set_genres(
     genres: Option<&[String]>,
     options: EditOptions,
 ) -> Result<Edited, Refusal> {
-    let kind = file_type(bytes, path).ok_or_else(|| {
+    let kind = file_type(bytes, path);
+    if let Some(name) = crate::audio::external::external_format(path)
+        && !matches!(
+            kind,
+            Some(
+                FileType::Ape
+                    | FileType::WavPack
+                    | FileType::Mpc
+                    | FileType::Vorbis
+                    | FileType::Opus
+                    | FileType::Speex
+            )
+        )
+    {
+        // Read through ffmpeg, and no exact edit of its tags is made here
+        // (WMA's ASF objects, DSD's ID3 block); a bare AC-3 stream would
+        // even be taken for MPEG and get an ID3v2 tag.
+        return Err(format!(
+            "Sonotag does not write genres into {name} files; the file was not changed"
+        ));
+    }
+    let kind = kind.ok_or_else(|| {
         "not a format Sonotag can write genres into; the file was not changed".to_string()
     })?;
     match kind {
-        FileType::Mpeg => mpeg::set_genres(bytes, genres, options, false),
-        FileType::Aac => mpeg::set_genres(bytes, genres, options, true),
+        FileType::Mpeg => stream_tags::set_genres(bytes, genres, options, Stream::Mpeg),
+        FileType::Aac => stream_tags::set_genres(bytes, genres, options, Stream::RawAac),
+        FileType::Ape | FileType::WavPack | FileType::Mpc => {
+            stream_tags::set_genres(bytes, genres, options, Stream::ApeTagged)
+        }
         FileType::Flac => xflac::set_genres(bytes, genres),
         FileType::Vorbis | FileType::Opus | FileType::Speex => ogg::set_genres(bytes, genres),
         FileType::Mp4 => mp4::set_genres(bytes, genres),

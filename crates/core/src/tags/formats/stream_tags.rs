@@ -1,11 +1,24 @@
-//! MPEG audio and ADTS AAC: an ID3v2 tag at the front, and at the end an
-//! optional APE tag, Lyrics3v2 block and ID3v1 tag.
+//! Bare streams with tags at their ends: an optional ID3v2 tag at the front,
+//! and at the end an optional APE tag, Lyrics3v2 block and ID3v1 tag.
 //!
-//! The ID3v2 tag is the main one (created when missing); the APE and ID3v1
-//! tags get the same genre where they exist, so no player shows the old
-//! one. Everything between and after them is copied as it was.
+//! In MPEG audio and ADTS AAC the ID3v2 tag is the main one (created when
+//! missing); in WavPack, Monkey's Audio and Musepack the APEv2 tag is
+//! (created when missing, before an ID3v1 tag). Whichever tags exist get the
+//! same genre, so no player shows the old one. Everything between and after
+//! them is copied as it was.
 
 use super::{EditOptions, Edited, Refusal, Splices, ape, id3v1, id3v2};
+
+/// Which kind of stream: it decides the main tag.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stream {
+    /// MPEG audio: ID3v2 is the main tag.
+    Mpeg,
+    /// Raw ADTS AAC: ID3v2 where it exists, never a new one.
+    RawAac,
+    /// WavPack, Monkey's Audio, Musepack: APEv2 is the main tag.
+    ApeTagged,
+}
 
 /// The start of a Lyrics3v2 block that ends at `end`, if any.
 fn lyrics3_start(bytes: &[u8], end: usize) -> Option<usize> {
@@ -24,7 +37,7 @@ pub fn set_genres(
     bytes: &[u8],
     genres: Option<&[String]>,
     options: EditOptions,
-    raw_aac: bool,
+    stream: Stream,
 ) -> Result<Edited, Refusal> {
     let front = id3v2::tag_len(bytes);
     if let Some(len) = front {
@@ -58,6 +71,7 @@ pub fn set_genres(
     }
 
     let before = match (front, &ape, v1) {
+        (_, Some(t), _) if stream == Stream::ApeTagged => ape::genres(bytes, t)?,
         (Some(len), _, _) => id3v2::genres(&bytes[..len])?,
         (None, Some(t), _) => ape::genres(bytes, t)?,
         (None, None, Some(at)) => id3v1::genre(bytes, at).into_iter().collect(),
@@ -73,7 +87,8 @@ pub fn set_genres(
             0..len,
             id3v2::with_genres(&bytes[..len], genres, id3v2::GROW_PADDING)?,
         ),
-        None if raw_aac && !genres.is_empty() => {
+        None if stream == Stream::ApeTagged => {}
+        None if stream == Stream::RawAac && !genres.is_empty() => {
             // An ID3v2 tag before raw AAC makes some readers (mutagen) take
             // the file for an MP3 and fail on it.
             return Err(
@@ -88,8 +103,13 @@ pub fn set_genres(
         ),
         None => {}
     }
-    if let Some(t) = &ape {
-        splices.replace(t.range.clone(), ape::with_genres(bytes, t, genres)?);
+    match &ape {
+        Some(t) => splices.replace(t.range.clone(), ape::with_genres(bytes, t, genres)?),
+        None if stream == Stream::ApeTagged && !genres.is_empty() => {
+            // Where the tag goes: after the audio, before Lyrics3 and ID3v1.
+            splices.insert(before_ape, ape::new_tag(genres))
+        }
+        None => {}
     }
     if let Some(at) = v1 {
         splices.replace(at + 127..at + 128, vec![id3v1::genre_byte(genres)]);
