@@ -49,6 +49,8 @@ pub enum Message {
     Watch,
     /// The window was resized.
     Resized(iced::Size),
+    /// The screen the window opened on, and its size, if the system says.
+    Monitor(Option<(iced::window::Id, iced::Size)>),
     /// The library was opened in the background (`Err`: why it could not be).
     Opened(Result<background::Handoff<background::Opened>, String>),
 }

@@ -104,6 +104,12 @@ impl App {
             Message::Opened,
         );
         let panels = Panels::new(screen::Shared::before_opening(&paths, &settings, &vocab));
+        let monitor = iced::window::oldest()
+            .then(|id| match id {
+                Some(id) => iced::window::monitor_size(id).map(move |size| size.map(|s| (id, s))),
+                None => Task::done(None),
+            })
+            .map(Message::Monitor);
         let app = Self {
             reloads: Reloads::default(),
             paths,
@@ -126,7 +132,7 @@ impl App {
             modal: None,
             window: DEFAULT_WINDOW,
         };
-        (app, open)
+        (app, Task::batch([open, monitor]))
     }
 
     /// Window title.
@@ -223,6 +229,12 @@ impl App {
                 self.window = size;
                 Task::none()
             }
+            Message::Monitor(Some((id, monitor))) => match window_for_screen(monitor) {
+                WindowFit::AsIs => Task::none(),
+                WindowFit::Resize(size) => iced::window::resize(id, size),
+                WindowFit::Maximize => iced::window::maximize(id, true),
+            },
+            Message::Monitor(None) => Task::none(),
         }
     }
 
@@ -355,6 +367,40 @@ pub const MIN_WINDOW: iced::Size = iced::Size::new(1024.0, 640.0);
 
 /// The window's size when it opens.
 pub const DEFAULT_WINDOW: iced::Size = iced::Size::new(1280.0, 800.0);
+
+/// How the window opening at [`DEFAULT_WINDOW`] fits a screen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WindowFit {
+    AsIs,
+    Resize(iced::Size),
+    /// The screen is about the smallest size: let the window manager fit
+    /// the window to what is left of it.
+    Maximize,
+}
+
+/// Room a screen keeps for a title bar, a panel or a taskbar.
+const SCREEN_ROOM: iced::Size = iced::Size::new(32.0, 96.0);
+
+/// The window's fit on a screen of `monitor`: the default where it fits
+/// with room around it, smaller where the screen is, maximised where the
+/// screen is barely the layout's smallest size (some window managers would
+/// otherwise leave the window running off the screen's edge).
+pub fn window_for_screen(monitor: iced::Size) -> WindowFit {
+    let room = iced::Size::new(
+        monitor.width - SCREEN_ROOM.width,
+        monitor.height - SCREEN_ROOM.height,
+    );
+    if room.width >= DEFAULT_WINDOW.width && room.height >= DEFAULT_WINDOW.height {
+        WindowFit::AsIs
+    } else if room.width >= MIN_WINDOW.width && room.height >= MIN_WINDOW.height {
+        WindowFit::Resize(iced::Size::new(
+            room.width.min(DEFAULT_WINDOW.width),
+            room.height.min(DEFAULT_WINDOW.height),
+        ))
+    } else {
+        WindowFit::Maximize
+    }
+}
 
 /// Starts the window.
 pub fn run(paths: Paths, folder: Option<PathBuf>) -> iced::Result {

@@ -443,7 +443,9 @@ pub fn default_model_path() -> PathBuf {
     let candidates = [
         std::env::current_exe()
             .ok()
-            .and_then(|e| e.parent().map(|p| p.join("../../models/default"))),
+            // target/release/sonotag → the tree's models/ (said without
+            // "..", since the About box shows the path).
+            .and_then(|e| Some(e.parent()?.parent()?.parent()?.join("models/default"))),
         Some(PathBuf::from("/usr/share/sonotag/models/default")),
         Some(crate::source_tree().join("models/default")),
     ];

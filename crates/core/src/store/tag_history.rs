@@ -270,11 +270,16 @@ impl Library {
         })
     }
 
-    /// The newest batch not undone yet.
+    /// The newest batch not undone yet that has a write to undo (a batch
+    /// whose every file was refused changed nothing: "Undo last write"
+    /// passes over it to the write before).
     pub fn latest_open_batch(&self) -> Result<Option<i64>> {
         self.read(|c| {
             c.query_row(
-                "SELECT id FROM tag_batches WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1",
+                "SELECT id FROM tag_batches b WHERE undone_at IS NULL AND EXISTS (
+                   SELECT 1 FROM tag_writes w WHERE w.batch_id = b.id AND w.error IS NULL
+                     AND w.size_after IS NOT NULL AND w.undone_at IS NULL)
+                 ORDER BY id DESC LIMIT 1",
                 [],
                 |r| r.get(0),
             )

@@ -137,7 +137,9 @@ pub fn undo_watched(
         None => lib.latest_open_batch()?.ok_or_else(|| {
             match lib.batches().map(|b| b.len()).unwrap_or(0) {
                 0 => anyhow::anyhow!("nothing to undo: no tag writes yet"),
-                n => anyhow::anyhow!("nothing to undo: all {n} batches of tag writes are undone"),
+                n => anyhow::anyhow!(
+                    "nothing to undo: none of the {n} batches of tag writes has a write left to undo"
+                ),
             }
         })?,
     };
