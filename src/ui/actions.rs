@@ -512,6 +512,8 @@ impl App {
             jobs::Update::Finished(result) => {
                 self.job = None;
                 self.status = match &result {
+                    // The band holds a few lines; the panel says the rest.
+                    Ok(jobs::Report::Retrained(r)) => r.headline(),
                     Ok(report) => report.to_string(),
                     Err(e) => e.clone(),
                 };

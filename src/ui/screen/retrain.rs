@@ -139,9 +139,9 @@ fn view<'a>(
     );
     col = col.push(button("Retrain (seconds)").on_press_maybe((!busy).then_some(Message::Retrain)));
     col = col.push(text("Models").size(18));
-    // Newest first: after a retrain the model to compare with the one in
-    // use is at the top.
-    for m in models.iter().rev() {
+    // Newest first (the library lists them so): after a retrain the model
+    // to compare with the one in use is at the top.
+    for m in models.iter() {
         let name = if m.active {
             format!("● {} (in use)", m.name)
         } else {

@@ -466,11 +466,18 @@ fn retrain_says_what_it_did_in_the_window() {
     click(&mut app, "Retrain");
     click(&mut app, "Retrain (seconds)");
     assert!(!app.busy());
+    // The band gives the outcome in a line it can hold (the whole report,
+    // four lines and more, was cut off there); the panel says the rest.
     assert!(
+        app.status().starts_with("Retrained in ") && app.status().contains("is now active"),
+        "{}",
         app.status()
-            .contains("Too few of your decisions to check it yet"),
-        "the report says why there is no figure: {}",
-        app.status()
+    );
+    assert!(app.status().len() < 200, "{}", app.status());
+    let last = app.panels.retrain.last.as_ref().expect("the report").to_string();
+    assert!(
+        last.contains("Too few of your decisions to check it yet"),
+        "the report says why there is no figure: {last}"
     );
     assert!(
         shows_starting(&app, "● personal-"),
@@ -1006,6 +1013,22 @@ fn the_models_list_compares_models_in_one_line_each() {
     assert!(shows_starting(&app, "    ufoai (left out): accuracy "));
     click(&mut app, "Fewer figures");
     assert!(!shows_starting(&app, "    ufoai (left out)"));
+    // Newest first: the retrained model is listed above the shipped one
+    // (the list was drawn oldest first).
+    decide_first(&mut app, 1);
+    click(&mut app, "Retrain");
+    click(&mut app, "Retrain (seconds)");
+    let newest = app.models.iter().map(|m| m.name.clone()).find(|n| n != "default");
+    let newest = newest.expect("a retrained model");
+    // A name is drawn as "● name (in use)" when it is the active one.
+    let y = |name: &str| {
+        let mut ui = window_at(&app, crate::ui::DEFAULT_WINDOW);
+        let active = format!("● {name} (in use)");
+        let found = ui.find(name).or_else(|_| ui.find(active.as_str()));
+        found.unwrap_or_else(|e| panic!("{name}: {e}")).bounds().y
+    };
+    let (new_y, default_y) = (y(&newest), y("default"));
+    assert!(new_y < default_y, "{newest} at {new_y}, default at {default_y}");
 }
 
 /// The track's name, verdict and decision stay above the scrolling

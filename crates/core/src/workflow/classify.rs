@@ -39,6 +39,14 @@ pub struct ClassifyReport {
 impl std::fmt::Display for ClassifyReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = &self.summary;
+        if s.classified + s.errors == 0 && !s.cancelled {
+            // No rate to give for no work.
+            return write!(
+                f,
+                "model {}: 0 classified, {} already done: nothing new",
+                self.model, s.already_done
+            );
+        }
         write!(
             f,
             "model {}: {} classified ({} unsure), {}, {} already done, in {:.1} s ({:.1} tracks/s){}",

@@ -165,8 +165,29 @@ pub struct RetrainReport {
     pub min_tracks: usize,
 }
 
+impl RetrainReport {
+    /// The outcome in one line, for the window's status band (the whole
+    /// report is in the Retrain panel).
+    pub fn headline(&self) -> String {
+        let chosen = &self.library.chosen;
+        let outcome = if self.activated {
+            "now active".to_string()
+        } else {
+            format!(
+                "kept but not made active: it did worse on your decided tracks ({} stays active)",
+                self.kept_active.as_deref().unwrap_or("the current model")
+            )
+        };
+        format!(
+            "Retrained in {:.0} s: {} is {outcome}; {} of {} undecided tracks get a proposal. \
+             Everything it measured: the Retrain panel.",
+            self.seconds, self.model_name, chosen.library_proposed, chosen.library_tracks
+        )
+    }
+}
+
 impl std::fmt::Display for RetrainReport {
-    /// What both the window and the command line say.
+    /// What the command line and the Retrain panel say.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
