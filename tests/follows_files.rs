@@ -256,7 +256,8 @@ fn an_unplugged_drive_is_reported_not_turned_into_missing_tracks() {
         .unwrap();
     }
     std::fs::write(drive.join("album").join("cover.jpg"), b"an image").unwrap();
-    std::fs::write(drive.join("album").join("song.wv"), b"wvpk").unwrap();
+    // Audio nothing here decodes (WavPack and the like go through ffmpeg).
+    std::fs::write(drive.join("album").join("song.ofr"), b"OFR ").unwrap();
     let root = drive.to_str().unwrap();
     let (ok, said, _) = sonotag(home, &["scan", root]);
     assert!(
@@ -265,7 +266,7 @@ fn an_unplugged_drive_is_reported_not_turned_into_missing_tracks() {
     );
     assert!(said.contains("1 of them audio"), "{said}");
     let (_, errors, _) = sonotag(home, &["errors"]);
-    assert!(errors.contains("song.wv: WavPack: not decoded"), "{errors}");
+    assert!(errors.contains("song.ofr: OptimFROG: not decoded"), "{errors}");
     let (_, skipped, _) = sonotag(home, &["errors", "--skipped"]);
     assert!(skipped.contains("cover.jpg: an image"), "{skipped}");
 
