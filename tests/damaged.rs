@@ -239,8 +239,16 @@ fn fuzzed_fixtures_are_all_handled() {
     let work = tempfile::tempdir().unwrap();
     let sources = sonotag_core::dev::fuzz::default_sources();
     // WavPack and WMA join when ffmpeg is there to read them.
-    let expected = if sonotag_core::audio::external::available() { 10 } else { 8 };
-    assert_eq!(sources.len(), expected, "one fixture per format: {sources:?}");
+    let expected = if sonotag_core::audio::external::available() {
+        10
+    } else {
+        8
+    };
+    assert_eq!(
+        sources.len(),
+        expected,
+        "one fixture per format: {sources:?}"
+    );
     let mut failures = Vec::new();
     let campaign = sonotag_core::dev::fuzz::Campaign {
         sources,

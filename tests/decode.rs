@@ -234,3 +234,45 @@ fn a_damaged_file_for_ffmpeg_is_a_clear_error() {
         "{msg}: {err:?}"
     );
 }
+
+/// The sampled reads of a classification, decoded ahead in one ffmpeg run
+/// for WavPack, give the same slices and patches as FLAC of the same audio
+/// through Symphonia.
+#[test]
+fn sampled_reads_through_ffmpeg_match_the_native_decoder() {
+    if !audio::external::available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("music.wav");
+    let samples = sonotag_core::dev::synth::music_like(30.0, 44_100, 6);
+    sonotag_core::dev::synth::write_wav(&wav, &samples, 44_100, 2).unwrap();
+    let encode = |ext: &str| {
+        let out = dir.path().join(format!("music.{ext}"));
+        let ok = std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
+            .arg(&wav)
+            .arg(&out)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ffmpeg could not make {}", out.display());
+        out
+    };
+    let (flac, wv) = (encode("flac"), encode("wv"));
+    let indices = [0usize, 3, 7, 10];
+    let (native, _) = spectrogram::analyse_slices(&flac, &indices).unwrap();
+    let (ffmpeg, _) = spectrogram::analyse_slices(&wv, &indices).unwrap();
+    assert_eq!(native, ffmpeg, "display slices differ");
+    use sonotag_core::features::musicnn_mel::analyse_patches;
+    let (native, _) = analyse_patches(&flac, &indices[..3]).unwrap();
+    let (ffmpeg, _) = analyse_patches(&wv, &indices[..3]).unwrap();
+    assert_eq!(native.len(), ffmpeg.len());
+    let diffs: Vec<f32> = native.iter().zip(&ffmpeg).map(|(a, b)| (a - b).abs()).collect();
+    let worst = diffs.iter().fold(0.0f32, |m, &d| m.max(d));
+    let mean = diffs.iter().sum::<f32>() / diffs.len() as f32;
+    // ffmpeg rounds a seek's time to its own clock, Symphonia to the
+    // sample: a patch may start a sample apart, which moves the quietest
+    // log-mel bins a little (values span 0 to about 4).
+    assert!(worst < 0.05 && mean < 1e-3, "musicnn patches differ: worst {worst}, mean {mean}");
+}

@@ -266,7 +266,10 @@ fn an_unplugged_drive_is_reported_not_turned_into_missing_tracks() {
     );
     assert!(said.contains("1 of them audio"), "{said}");
     let (_, errors, _) = sonotag(home, &["errors"]);
-    assert!(errors.contains("song.ofr: OptimFROG: not decoded"), "{errors}");
+    assert!(
+        errors.contains("song.ofr: OptimFROG: not decoded"),
+        "{errors}"
+    );
     let (_, skipped, _) = sonotag(home, &["errors", "--skipped"]);
     assert!(skipped.contains("cover.jpg: an image"), "{skipped}");
 

@@ -485,7 +485,15 @@ fn every_corpus_file_is_a_track_an_error_or_a_skip() {
             .into_iter()
             .filter_map(|t| t.info.format)
             .collect();
-        for format in ["WMA", "APE", "WavPack", "Musepack", "DSD", "True Audio", "TAK"] {
+        for format in [
+            "WMA",
+            "APE",
+            "WavPack",
+            "Musepack",
+            "DSD",
+            "True Audio",
+            "TAK",
+        ] {
             assert!(formats.contains(format), "no {format} track: {formats:?}");
         }
         assert!(

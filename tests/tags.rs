@@ -670,7 +670,10 @@ fn wavpack_gets_its_genre_in_an_ape_tag_and_wma_is_refused_by_name() {
     assert_eq!(report.written, 1, "{:?}", report.outcomes);
     let refused = report.outcomes.iter().find(|o| o.path == wma).unwrap();
     let reason = refused.error.as_deref().unwrap();
-    assert!(reason.contains("WMA") && reason.contains("not changed"), "{reason}");
+    assert!(
+        reason.contains("WMA") && reason.contains("not changed"),
+        "{reason}"
+    );
     assert_eq!(std::fs::read(&wma).unwrap(), before.1);
     assert_eq!(genres(&wv), vec!["Reggae"]);
     assert_eq!(sonotag_core::audio::decode_file(&wv).unwrap().0, audio);

@@ -474,7 +474,13 @@ fn retrain_says_what_it_did_in_the_window() {
         app.status()
     );
     assert!(app.status().len() < 200, "{}", app.status());
-    let last = app.panels.retrain.last.as_ref().expect("the report").to_string();
+    let last = app
+        .panels
+        .retrain
+        .last
+        .as_ref()
+        .expect("the report")
+        .to_string();
     assert!(
         last.contains("Too few of your decisions to check it yet"),
         "the report says why there is no figure: {last}"
@@ -583,12 +589,18 @@ fn the_spectrogram_grows_with_the_window() {
 #[test]
 fn the_window_fits_the_screen_it_opens_on() {
     use crate::ui::{WindowFit, window_for_screen};
-    assert_eq!(window_for_screen(iced::Size::new(1920.0, 1080.0)), WindowFit::AsIs);
+    assert_eq!(
+        window_for_screen(iced::Size::new(1920.0, 1080.0)),
+        WindowFit::AsIs
+    );
     assert_eq!(
         window_for_screen(iced::Size::new(1366.0, 768.0)),
         WindowFit::Resize(iced::Size::new(1280.0, 672.0))
     );
-    assert_eq!(window_for_screen(iced::Size::new(1024.0, 640.0)), WindowFit::Maximize);
+    assert_eq!(
+        window_for_screen(iced::Size::new(1024.0, 640.0)),
+        WindowFit::Maximize
+    );
 }
 
 #[test]
@@ -943,7 +955,11 @@ fn undo_last_write_is_offered_only_after_a_write() {
     assert!(shows_starting(&app, "batch 1: 0 files written, 1 error"));
     let mut ui = simulator(app.view());
     ui.click("Undo last write…").unwrap();
-    assert_eq!(ui.into_messages().count(), 0, "offered after a write of 0 files");
+    assert_eq!(
+        ui.into_messages().count(),
+        0,
+        "offered after a write of 0 files"
+    );
     set_read_only(false);
     // (A chmod changes a file's change time, so that file is refused as
     // changed until a rescan: a fresh library shows the offer.)
@@ -1018,7 +1034,11 @@ fn the_models_list_compares_models_in_one_line_each() {
     decide_first(&mut app, 1);
     click(&mut app, "Retrain");
     click(&mut app, "Retrain (seconds)");
-    let newest = app.models.iter().map(|m| m.name.clone()).find(|n| n != "default");
+    let newest = app
+        .models
+        .iter()
+        .map(|m| m.name.clone())
+        .find(|n| n != "default");
     let newest = newest.expect("a retrained model");
     // A name is drawn as "● name (in use)" when it is the active one.
     let y = |name: &str| {
@@ -1028,7 +1048,10 @@ fn the_models_list_compares_models_in_one_line_each() {
         found.unwrap_or_else(|e| panic!("{name}: {e}")).bounds().y
     };
     let (new_y, default_y) = (y(&newest), y("default"));
-    assert!(new_y < default_y, "{newest} at {new_y}, default at {default_y}");
+    assert!(
+        new_y < default_y,
+        "{newest} at {new_y}, default at {default_y}"
+    );
 }
 
 /// The track's name, verdict and decision stay above the scrolling

@@ -85,8 +85,14 @@ fn audio_region(
     len: u64,
     read_at: &mut impl FnMut(u64, usize) -> Result<Vec<u8>, AudioError>,
 ) -> Result<(u64, u64), AudioError> {
-    let le64 = |b: &[u8], at: usize| b.get(at..at + 8).map(|x| u64::from_le_bytes(x.try_into().unwrap()));
-    let be64 = |b: &[u8], at: usize| b.get(at..at + 8).map(|x| u64::from_be_bytes(x.try_into().unwrap()));
+    let le64 = |b: &[u8], at: usize| {
+        b.get(at..at + 8)
+            .map(|x| u64::from_le_bytes(x.try_into().unwrap()))
+    };
+    let be64 = |b: &[u8], at: usize| {
+        b.get(at..at + 8)
+            .map(|x| u64::from_be_bytes(x.try_into().unwrap()))
+    };
     let le32 = |b: &[u8], at: usize| {
         b.get(at..at + 4)
             .map(|x| u32::from_le_bytes(x.try_into().unwrap()) as u64)
@@ -94,7 +100,9 @@ fn audio_region(
     let mut start = 0u64;
     let head = read_at(0, 10)?;
     if head.len() == 10 && head.starts_with(b"ID3") {
-        let size = head[6..10].iter().fold(0u64, |n, b| (n << 7) | u64::from(b & 0x7f));
+        let size = head[6..10]
+            .iter()
+            .fold(0u64, |n, b| (n << 7) | u64::from(b & 0x7f));
         start = 10 + size + if head[5] & 0x10 != 0 { 10 } else { 0 };
     }
     let head = read_at(start, 64)?;
@@ -124,7 +132,10 @@ fn audio_region(
             if chunk.starts_with(b"DSD ") || chunk.starts_with(b"DST ") {
                 return Ok((at + 12, (at + 12).saturating_add(size).min(len)));
             }
-            at = at.saturating_add(12).saturating_add(size).saturating_add(size & 1);
+            at = at
+                .saturating_add(12)
+                .saturating_add(size)
+                .saturating_add(size & 1);
         }
         return Ok((0, 0));
     }
@@ -136,7 +147,11 @@ fn audio_region(
         let footer = read_at(end - 32, 32)?;
         if footer.starts_with(b"APETAGEX") {
             let size = le32(&footer, 12).unwrap_or(0);
-            let header = if le32(&footer, 20).unwrap_or(0) & 0x8000_0000 != 0 { 32 } else { 0 };
+            let header = if le32(&footer, 20).unwrap_or(0) & 0x8000_0000 != 0 {
+                32
+            } else {
+                0
+            };
             end = end.saturating_sub(size + header);
         }
     }

@@ -114,7 +114,9 @@ pub fn probe(path: &Path) -> Result<Probed, AudioError> {
         .map(|m| (path.to_path_buf(), m.len(), m.modified().ok()));
     let recent = |k: &Key| {
         let list = RECENT.lock().unwrap_or_else(|e| e.into_inner());
-        list.iter().find(|(seen, _)| seen == k).map(|(_, p)| p.clone())
+        list.iter()
+            .find(|(seen, _)| seen == k)
+            .map(|(_, p)| p.clone())
     };
     if let Some(found) = key.as_ref().and_then(recent) {
         return Ok(found);
@@ -321,7 +323,10 @@ impl ExternalDecoder {
 
     /// How many error lines ffmpeg printed, and the first of them.
     pub fn errors(&self) -> (usize, Option<String>) {
-        self.errors.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -330,6 +335,63 @@ impl Drop for ExternalDecoder {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Decodes stretches of `path` in one ffmpeg run, each `(start_s, seconds)`
+/// as interleaved `f32` at `rate` with `channels`: a classification reads
+/// a few seconds at a dozen places, and a process start costs more than
+/// decoding them. A stretch past the end comes back shorter or empty.
+/// Waits no later than `deadline`.
+pub fn decode_stretches(
+    path: &Path,
+    stretches: &[(f64, f64)],
+    rate: u32,
+    channels: usize,
+    deadline: Instant,
+) -> Result<Vec<Vec<f32>>, AudioError> {
+    let io = |source| AudioError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let scratch = tempfile::tempdir().map_err(io)?;
+    let mut command = Command::new("ffmpeg");
+    command.args(["-nostdin", "-hide_banner", "-v", "error", "-threads", "1"]);
+    for &(start_s, seconds) in stretches {
+        command
+            .args(["-ss", &format!("{:.6}", start_s.max(0.0))])
+            .args(["-t", &format!("{seconds:.6}")])
+            .arg("-i")
+            .arg(input_arg(path));
+    }
+    for n in 0..stretches.len() {
+        command
+            .args(["-map", &format!("{n}:a:0")])
+            .args(["-f", "f32le", "-acodec", "pcm_f32le"])
+            .args(["-ac", &channels.to_string(), "-ar", &rate.to_string()])
+            .arg(scratch.path().join(format!("{n}.raw")));
+    }
+    let limit = deadline.saturating_duration_since(Instant::now());
+    let output = run_bounded(command, limit).map_err(io)?;
+    let Some(output) = output else {
+        return Err(AudioError::TooSlow {
+            path: path.to_path_buf(),
+            seconds: limit.as_secs(),
+        });
+    };
+    if !output.status.success() {
+        return Err(AudioError::Unsupported {
+            path: path.to_path_buf(),
+            reason: first_line(&output.stderr, "ffmpeg failed"),
+        });
+    }
+    (0..stretches.len())
+        .map(|n| {
+            let bytes = std::fs::read(scratch.path().join(format!("{n}.raw"))).unwrap_or_default();
+            let whole = bytes.len() / (4 * channels.max(1)) * (4 * channels.max(1));
+            let (samples, _) = bytes[..whole].as_chunks::<4>();
+            Ok(samples.iter().map(|b| f32::from_le_bytes(*b)).collect())
+        })
+        .collect()
 }
 
 /// `path` as an input argument ffmpeg takes literally: a name such as
@@ -406,7 +468,10 @@ fn limit_memory(_command: &mut Command) {}
 /// ffmpeg's line without its `[codec @ 0x…]` prefix.
 fn clean_line(line: &str) -> String {
     let line = line.trim();
-    match line.strip_prefix('[').and_then(|rest| rest.split_once("] ")) {
+    match line
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once("] "))
+    {
         Some((_, message)) => message.trim().to_string(),
         None => line.to_string(),
     }

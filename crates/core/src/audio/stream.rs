@@ -61,6 +61,10 @@ enum Source {
     External {
         running: Option<Box<ExternalDecoder>>,
         start_s: f64,
+        /// Stretches decoded ahead ([`AudioStream::prefetch`]), by start.
+        prefetched: Vec<(f64, Vec<f32>)>,
+        /// The stretch being read after a seek to its start, and how far.
+        serving: Option<(Vec<f32>, usize)>,
     },
 }
 
@@ -157,6 +161,8 @@ impl AudioStream {
                 Source::External {
                     running: None,
                     start_s: 0.0,
+                    prefetched: Vec::new(),
+                    serving: None,
                 },
                 (probed.sample_rate, probed.channels, source_frames),
                 rate,
@@ -254,6 +260,37 @@ impl AudioStream {
         })
     }
 
+    /// Says which stretches `(start_s, seconds)` will be read next, each
+    /// after a seek to its start. A file read through ffmpeg decodes them
+    /// all in one run then (a process start costs more than decoding a few
+    /// seconds); a seek elsewhere, or reading past a stretch, goes on as
+    /// usual, so a wrong guess costs time, never samples. Native decoders
+    /// ignore it.
+    pub fn prefetch(&mut self, stretches: &[(f64, f64)]) {
+        let Source::External { prefetched, .. } = &mut self.source else {
+            return;
+        };
+        let (rate, channels) = (self.report.source_rate, self.report.source_channels);
+        let bytes: f64 = stretches
+            .iter()
+            .map(|(_, s)| s * rate as f64 * channels as f64 * 4.0)
+            .sum();
+        if stretches.len() < 2 || bytes > 256e6 {
+            return;
+        }
+        // On failure (a damaged file, a stretch ffmpeg cannot seek to),
+        // each read starts ffmpeg itself and reports what it finds.
+        if let Ok(decoded) =
+            external::decode_stretches(&self.path, stretches, rate, channels, self.deadline)
+        {
+            *prefetched = stretches
+                .iter()
+                .map(|(start, _)| start.max(0.0))
+                .zip(decoded)
+                .collect();
+        }
+    }
+
     /// Replaces the watchdog's time limit (counted from now).
     pub fn set_time_limit(&mut self, limit: std::time::Duration) {
         self.deadline = std::time::Instant::now() + limit;
@@ -311,11 +348,20 @@ impl AudioStream {
                     d.reset();
                 }
             }
-            Source::External { running, start_s } => {
+            Source::External {
+                running,
+                start_s,
+                prefetched,
+                serving,
+            } => {
                 // ffmpeg seeks sample-exactly itself (it decodes from the
                 // previous key frame and drops what precedes the target).
                 *running = None;
                 *start_s = seconds.max(0.0);
+                *serving = prefetched
+                    .iter()
+                    .position(|(at, _)| *at == *start_s)
+                    .map(|n| (prefetched.swap_remove(n).1, 0));
                 self.seek_target = None;
             }
         }
@@ -351,26 +397,50 @@ impl AudioStream {
                 break;
             }
             let decoded = match &mut self.source {
-                Source::External { running, start_s } => {
-                    if running.is_none() {
-                        *running = Some(Box::new(ExternalDecoder::start(
-                            &self.path,
-                            *start_s,
-                            self.report.source_rate,
-                            self.report.source_channels,
-                        )?));
-                    }
-                    let running = running.as_mut().expect("started above");
-                    match running.next(self.deadline, self.budget_seconds)? {
-                        Some(samples) => {
-                            self.interleaved = samples;
-                            self.mix_to_mono(self.report.source_channels.max(1), None);
+                Source::External {
+                    running,
+                    start_s,
+                    serving,
+                    ..
+                } => {
+                    let channels = self.report.source_channels.max(1);
+                    if let Some((stretch, at)) = serving {
+                        // Whole frames of what was decoded ahead; past its
+                        // end, ffmpeg goes on from there.
+                        let take = (stretch.len() - *at).min(16_384 / channels * channels);
+                        if take > 0 {
+                            self.interleaved.clear();
+                            self.interleaved
+                                .extend_from_slice(&stretch[*at..*at + take]);
+                            *at += take;
+                            self.mix_to_mono(channels, None);
                             Ok(())
+                        } else {
+                            *start_s += (*at / channels) as f64 / self.report.source_rate as f64;
+                            *serving = None;
+                            Err(PacketOutcome::Skipped)
                         }
-                        None => {
-                            self.report.corrupt_packets += running.errors().0;
-                            self.finished = true;
-                            break;
+                    } else {
+                        if running.is_none() {
+                            *running = Some(Box::new(ExternalDecoder::start(
+                                &self.path,
+                                *start_s,
+                                self.report.source_rate,
+                                self.report.source_channels,
+                            )?));
+                        }
+                        let running = running.as_mut().expect("started above");
+                        match running.next(self.deadline, self.budget_seconds)? {
+                            Some(samples) => {
+                                self.interleaved = samples;
+                                self.mix_to_mono(self.report.source_channels.max(1), None);
+                                Ok(())
+                            }
+                            None => {
+                                self.report.corrupt_packets += running.errors().0;
+                                self.finished = true;
+                                break;
+                            }
                         }
                     }
                 }

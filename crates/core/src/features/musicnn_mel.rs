@@ -296,6 +296,27 @@ pub fn analyse_patches(
     let per = PATCH_FRAMES * MEL_BANDS;
     let span = (PATCH_FRAMES - 1) * HOP + N_FFT;
     let mut stream = AudioStream::open_at(path, SAMPLE_RATE)?;
+    // Where each patch is read from, and how much (the loop below seeks
+    // and reads the same), with half a second for the resampler.
+    let stretches: Vec<(f64, f64)> = indices
+        .iter()
+        .map(|&k| {
+            let first = (k * PATCH_FRAMES * HOP) as i64 - (N_FFT / 2) as i64;
+            let from = if first < 0 {
+                0
+            } else {
+                (first as usize).saturating_sub(MARGIN)
+            };
+            let read = if first < 0 {
+                span
+            } else {
+                first as usize - from + span
+            };
+            let rate = SAMPLE_RATE as f64;
+            (from as f64 / rate, read as f64 / rate + 0.5)
+        })
+        .collect();
+    stream.prefetch(&stretches);
     let mut out = Vec::with_capacity(indices.len() * per);
     for &k in indices {
         // Frame f reads original samples f*HOP - N_FFT/2 .. f*HOP + N_FFT/2.

@@ -508,10 +508,21 @@ pub fn analyse_slices(
     let mut out =
         Vec::with_capacity(indices.len() * SLICE_COLUMNS * crate::features::spectrogram::MEL_BANDS);
     let mut report = DecodeReport::default();
+    let want = ((SLICE_SECONDS + 2.0 * margin + 0.1) * SAMPLE_RATE as f64) as usize;
+    // Where each slice is read from (the loop below seeks the same), with
+    // half a second for the resampler.
+    let stretches: Vec<(f64, f64)> = indices
+        .iter()
+        .map(|&k| {
+            let from = k as f64 * SLICE_SECONDS - margin;
+            let read = want as f64 / SAMPLE_RATE as f64 + from.min(0.0);
+            (from.max(0.0), read + 0.5)
+        })
+        .collect();
+    stream.prefetch(&stretches);
     for &k in indices {
         let start = k as f64 * SLICE_SECONDS;
         let from = start - margin;
-        let want = ((SLICE_SECONDS + 2.0 * margin + 0.1) * SAMPLE_RATE as f64) as usize;
         let mut samples = Vec::with_capacity(want);
         if from < 0.0 {
             // Before the start the full analysis sees zeros.

@@ -22,18 +22,15 @@ pub fn read_info(path: &Path) -> Result<TrackInfo, String> {
     }
     // lofty panics on some damaged headers (e.g. an Opus header with 0
     // channels): that is this file's error, not the scan's end.
-    let read = crate::audio::guarded(path, || Ok(read_info_unguarded(path))).unwrap_or_else(
-        |e| match e {
+    let read =
+        crate::audio::guarded(path, || Ok(read_info_unguarded(path))).unwrap_or_else(|e| match e {
             crate::audio::AudioError::Crashed { message, .. } => {
                 Err(format!("the tag reader failed on damaged data ({message})"))
             }
             other => Err(other.to_string()),
-        },
-    );
+        });
     match read {
-        Err(_) if crate::audio::external::external_format(path).is_some() => {
-            read_info_probed(path)
-        }
+        Err(_) if crate::audio::external::external_format(path).is_some() => read_info_probed(path),
         read => read,
     }
 }
@@ -45,11 +42,17 @@ fn read_info_probed(path: &Path) -> Result<TrackInfo, String> {
         // The error names the file first; the caller pairs it with the path.
         let text = e.to_string();
         let prefix = format!("{}: ", path.display());
-        text.strip_prefix(&prefix).map(str::to_string).unwrap_or(text)
+        text.strip_prefix(&prefix)
+            .map(str::to_string)
+            .unwrap_or(text)
     })?;
     let text = |key: &str| probed.tag(key).map(str::to_string);
     let leading_number = |v: &str| -> Option<u32> {
-        let digits: String = v.trim().chars().take_while(|c| c.is_ascii_digit()).collect();
+        let digits: String = v
+            .trim()
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
         digits.parse().ok()
     };
     Ok(TrackInfo {

@@ -40,8 +40,8 @@ mod xflac;
 
 use lofty::file::FileType;
 use std::io::Cursor;
-use stream_tags::Stream;
 use std::path::Path;
+use stream_tags::Stream;
 
 /// How new tags are made (existing ones keep their version).
 #[derive(Clone, Copy, Debug, Default)]
