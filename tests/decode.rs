@@ -268,11 +268,18 @@ fn sampled_reads_through_ffmpeg_match_the_native_decoder() {
     let (native, _) = analyse_patches(&flac, &indices[..3]).unwrap();
     let (ffmpeg, _) = analyse_patches(&wv, &indices[..3]).unwrap();
     assert_eq!(native.len(), ffmpeg.len());
-    let diffs: Vec<f32> = native.iter().zip(&ffmpeg).map(|(a, b)| (a - b).abs()).collect();
+    let diffs: Vec<f32> = native
+        .iter()
+        .zip(&ffmpeg)
+        .map(|(a, b)| (a - b).abs())
+        .collect();
     let worst = diffs.iter().fold(0.0f32, |m, &d| m.max(d));
     let mean = diffs.iter().sum::<f32>() / diffs.len() as f32;
     // ffmpeg rounds a seek's time to its own clock, Symphonia to the
     // sample: a patch may start a sample apart, which moves the quietest
     // log-mel bins a little (values span 0 to about 4).
-    assert!(worst < 0.05 && mean < 1e-3, "musicnn patches differ: worst {worst}, mean {mean}");
+    assert!(
+        worst < 0.05 && mean < 1e-3,
+        "musicnn patches differ: worst {worst}, mean {mean}"
+    );
 }

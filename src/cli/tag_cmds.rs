@@ -65,15 +65,17 @@ pub fn apply_cmd(
     for p in &plan {
         println!("{p}");
     }
-    let writes = plan
+    let writes = plan.iter().filter(|p| p.action.writes()).count();
+    let kept = plan
         .iter()
-        .filter(|p| p.action != Action::KeepExisting)
+        .filter(|p| p.action == Action::KeepExisting)
         .count();
-    if writes < plan.len() {
-        println!(
-            "({} files keep their genre: use --replace-existing or `override --replace`)",
-            plan.len() - writes
-        );
+    if kept > 0 {
+        println!("({kept} files keep their genre: use --replace-existing or `override --replace`)");
+    }
+    let unwritable = plan.len() - writes - kept;
+    if unwritable > 0 {
+        println!("({unwritable} files are in formats Sonotag does not write genres into)");
     }
     if dry_run || writes == 0 {
         println!("{writes} files would be written (dry run)");

@@ -88,10 +88,15 @@ impl Dialog {
         })
     }
 
+    fn unwritable(&self) -> usize {
+        let none = |p: &&PlannedWrite| p.action == Action::Unwritable;
+        self.plan.iter().filter(none).count()
+    }
+
     fn writes(&self) -> usize {
         self.plan
             .iter()
-            .filter(|p| p.action != Action::KeepExisting && !self.excluded.contains(&p.track_id))
+            .filter(|p| p.action.writes() && !self.excluded.contains(&p.track_id))
             .count()
     }
 
@@ -182,6 +187,10 @@ impl Dialog {
             let included = !self.excluded.contains(&p.track_id);
             let (what, toggle): (&str, Element<'_, Message>) = match p.action {
                 Action::KeepExisting => ("Kept: has a genre", text("–").width(24).into()),
+                Action::Unwritable => (
+                    "Not written: format not supported",
+                    text("–").width(24).into(),
+                ),
                 Action::Fill if included => ("Gets a genre", include_box(p.track_id, true)),
                 Action::Replace if included => ("Genre replaced", include_box(p.track_id, true)),
                 _ => ("Left out of this write", include_box(p.track_id, false)),
@@ -247,14 +256,18 @@ impl Dialog {
                 })
                 .size(12),
                 text(format!(
-                    "{} planned: {writes} to write, {kept} kept{}, {} left out. Untick a row to leave it out.",
+                    "{} planned: {writes} to write, {kept} kept{}, {} left out{}. Untick a row to leave it out.",
                     self.plan.len(),
                     if kept > 0 {
                         " (their files have a genre; Settings allows replacing it)"
                     } else {
                         ""
                     },
-                    self.excluded.len()
+                    self.excluded.len(),
+                    match self.unwritable() {
+                        0 => String::new(),
+                        n => format!(", {n} in formats Sonotag does not write (WMA, DSD, TTA…)"),
+                    }
                 ))
                 .size(12),
                 header,

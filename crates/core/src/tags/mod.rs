@@ -73,6 +73,15 @@ pub enum Action {
     Replace,
     /// The file has another genre and replacing was not allowed.
     KeepExisting,
+    /// No editor here writes this format (WMA, DSD…): said before the write.
+    Unwritable,
+}
+
+impl Action {
+    /// Whether the write changes the file.
+    pub fn writes(&self) -> bool {
+        matches!(self, Action::Fill | Action::Replace)
+    }
 }
 
 /// One line of the confirmation: original → new.
@@ -104,6 +113,11 @@ impl std::fmt::Display for PlannedWrite {
             Action::Fill => Ok(()),
             Action::Replace => write!(f, "  [replaces]"),
             Action::KeepExisting => write!(f, "  [kept: the file has a genre, replacing is off]"),
+            Action::Unwritable => write!(
+                f,
+                "  [not written: {}]",
+                formats::refused_format(&self.path).unwrap_or_default()
+            ),
         }
     }
 }
@@ -115,7 +129,9 @@ pub fn plan(lib: &Library, settings: WriteSettings) -> anyhow::Result<Vec<Planne
         if is_written(&f.file_genres, &f.genre) {
             continue;
         }
-        let action = if f.file_genres.is_empty() {
+        let action = if formats::refused_format(&f.path).is_some() {
+            Action::Unwritable
+        } else if f.file_genres.is_empty() {
             Action::Fill
         } else if f.replace || settings.policy == WritePolicy::ReplaceAll {
             Action::Replace

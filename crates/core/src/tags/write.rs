@@ -279,10 +279,7 @@ pub fn apply_watched(
     let journal = Journal::open(lib.path(), true)
         .map_err(anyhow::Error::msg)?
         .expect("created when missing");
-    let wanted: Vec<&PlannedWrite> = planned
-        .iter()
-        .filter(|p| p.action != Action::KeepExisting)
-        .collect();
+    let wanted: Vec<&PlannedWrite> = planned.iter().filter(|p| p.action.writes()).collect();
     // What another Sonotag wrote while this one waited for the lock is not
     // written again: only what the library still plans is.
     let still_planned = plan(lib, settings)?;

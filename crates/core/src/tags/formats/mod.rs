@@ -76,6 +76,22 @@ impl Edited {
 /// Why a file was not written: shown to the user as the file's error.
 pub type Refusal = String;
 
+/// Extensions read through ffmpeg whose tags an editor here writes.
+const WRITTEN_EXTERNAL: &[&str] = &["ape", "wv", "mpc", "mp+", "mpp", "spx"];
+
+/// Why a file of this format gets no genre, known from its name alone (the
+/// plan says so before anything is written): the formats read through
+/// ffmpeg that no editor here writes.
+pub fn refused_format(path: &Path) -> Option<String> {
+    let name = crate::audio::external::external_format(path)?;
+    let ext = path.extension()?.to_str()?;
+    (!WRITTEN_EXTERNAL.iter().any(|e| e.eq_ignore_ascii_case(ext))).then(|| not_written_into(name))
+}
+
+fn not_written_into(format: &str) -> String {
+    format!("Sonotag does not write genres into {format} files; the file was not changed")
+}
+
 /// The genres of the file held in `bytes`, read by the same parsers that
 /// write them.
 pub fn read_genres(bytes: &[u8], path: &Path) -> Result<Vec<String>, Refusal> {
@@ -107,9 +123,7 @@ pub fn set_genres(
         // Read through ffmpeg, and no exact edit of its tags is made here
         // (WMA's ASF objects, DSD's ID3 block); a bare AC-3 stream would
         // even be taken for MPEG and get an ID3v2 tag.
-        return Err(format!(
-            "Sonotag does not write genres into {name} files; the file was not changed"
-        ));
+        return Err(not_written_into(name));
     }
     let kind = kind.ok_or_else(|| {
         "not a format Sonotag can write genres into; the file was not changed".to_string()
