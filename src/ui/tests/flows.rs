@@ -1129,3 +1129,38 @@ fn reopening_a_library_cut_short_resumes_its_classification() {
         app.table.rows.iter().map(|r| r.state).collect::<Vec<_>>()
     );
 }
+
+/// A file in a format Sonotag reads through ffmpeg but does not write
+/// (WMA) is said in the Apply review as not written, before the write, and
+/// is left out of it (issue 36).
+#[test]
+fn the_apply_review_says_which_formats_are_not_written() {
+    if !sonotag_core::audio::external::available() {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    let home = private_home();
+    let wma = home.music.join("a tone.wma");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tone.wma");
+    std::fs::copy(fixture, &wma).unwrap();
+    let before = std::fs::read(&wma).unwrap();
+    let mut app = opened(&home, Clips::Songs(1));
+    // Blues: the fixture's tag says Jazz already.
+    char_key(&mut app, "j");
+    override_selected(&mut app, "Blues");
+    override_selected(&mut app, "Blues");
+    assert_eq!(decided_in_library(&app), 2, "{}", app.status());
+    click(&mut app, "Apply tags…");
+    assert!(shows(&app, "Not written: format not supported"));
+    assert!(shows_starting(
+        &app,
+        "2 planned: 1 to write, 0 kept, 0 left out, 1 in formats"
+    ));
+    click(&mut app, "Write 1 file");
+    assert!(
+        shows_starting(&app, "batch 1: 1 file written"),
+        "{}",
+        app.status()
+    );
+    assert_eq!(std::fs::read(&wma).unwrap(), before);
+}

@@ -29,6 +29,8 @@ pub struct ApplyReport {
     pub batch_id: Option<i64>,
     pub written: usize,
     pub kept_existing: usize,
+    /// Planned files in formats no editor here writes (WMA, DSD…).
+    pub not_written: usize,
     /// Planned files that already hold their genre (written meanwhile by
     /// another Sonotag): not written again.
     pub already_written: usize,
@@ -42,29 +44,42 @@ pub struct ApplyReport {
 impl std::fmt::Display for ApplyReport {
     /// The one-line summary both the window and the command line show.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::words::counted;
         let errors = self.outcomes.len() - self.written;
+        let files = |n| counted(n, "file", "files");
+        let mut left = Vec::new();
+        if self.kept_existing > 0 {
+            left.push(format!("{} kept their genre", files(self.kept_existing)));
+        }
+        if self.not_written > 0 {
+            left.push(format!(
+                "{} in formats Sonotag does not write",
+                files(self.not_written)
+            ));
+        }
+        let left = left.join(", ");
         match self.batch_id {
             None if self.already_written > 0 => write!(
                 f,
-                "nothing to write: {} files already hold their new genre{}",
-                self.already_written,
-                if self.kept_existing > 0 {
-                    format!(", {} kept their genre", self.kept_existing)
-                } else {
+                "nothing to write: {} already hold their new genre{}",
+                files(self.already_written),
+                if left.is_empty() {
                     String::new()
+                } else {
+                    format!(", {left}")
                 }
             ),
-            None => write!(
-                f,
-                "nothing written: {} files kept their genre",
-                self.kept_existing
-            ),
+            None => write!(f, "nothing written: {left}"),
             Some(batch) => write!(
                 f,
-                "batch {batch}: {} files written, {errors} errors, {} kept their genre{} \
-                 (undo restores them)",
-                self.written,
-                self.kept_existing,
+                "batch {batch}: {} written, {}{}{}; undo restores what was written",
+                files(self.written),
+                counted(errors, "error", "errors"),
+                if left.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {left}")
+                },
                 if self.cancelled {
                     "; cancelled, the rest is not written"
                 } else {
@@ -295,7 +310,14 @@ pub fn apply_watched(
     let mut report = ApplyReport {
         batch_id: None,
         written: 0,
-        kept_existing: planned.len() - wanted.len(),
+        kept_existing: planned
+            .iter()
+            .filter(|p| p.action == Action::KeepExisting)
+            .count(),
+        not_written: planned
+            .iter()
+            .filter(|p| p.action == Action::Unwritable)
+            .count(),
         already_written: wanted.len() - todo.len(),
         outcomes: Vec::new(),
         recovered,
