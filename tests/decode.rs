@@ -172,14 +172,31 @@ fn fixture_copy_as_flac(wav: &Path, dir: &Path) -> Option<PathBuf> {
     ok.then_some(flac)
 }
 
+/// Whether ffmpeg is there for the formats read through it (the test says
+/// it skips otherwise).
+fn ffmpeg_or_skip() -> bool {
+    let there = audio::external::available();
+    if !there {
+        eprintln!("skipped: ffmpeg is not installed");
+    }
+    there
+}
+
+/// The largest difference between two runs of samples.
+fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
 /// WavPack and WMA go through the system's ffmpeg (issue 36): lossless
 /// WavPack decodes to the same samples as the FLAC it was made from (the
 /// mixing to mono and the resampling are Sonotag's in both), WMA to the
 /// same length, and a seek lands where the native decoder's does.
 #[test]
 fn formats_read_through_ffmpeg_decode_like_the_native_ones() {
-    if !audio::external::available() {
-        eprintln!("skipped: ffmpeg is not installed");
+    if !ffmpeg_or_skip() {
         return;
     }
     let (flac, flac_report) = audio::decode_file(&fixture("tone.flac")).unwrap();
@@ -189,11 +206,7 @@ fn formats_read_through_ffmpeg_decode_like_the_native_ones() {
         (wv_report.source_rate, wv_report.source_channels),
         (flac_report.source_rate, flac_report.source_channels)
     );
-    let worst = flac
-        .iter()
-        .zip(&wv)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let worst = largest_difference(&flac, &wv);
     assert!(worst < 1e-4, "WavPack differs from FLAC by up to {worst}");
     let (wma, wma_report) = audio::decode_file(&fixture("tone.wma")).unwrap();
     let seconds = wma.len() as f64 / SAMPLE_RATE as f64;
@@ -205,11 +218,7 @@ fn formats_read_through_ffmpeg_decode_like_the_native_ones() {
     let native = audio::decode_range(&fixture("tone.flac"), 1.0, 0.5).unwrap();
     let through_ffmpeg = audio::decode_range(&fixture("tone.wv"), 1.0, 0.5).unwrap();
     assert_eq!(through_ffmpeg.len(), native.len());
-    let worst = native
-        .iter()
-        .zip(&through_ffmpeg)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let worst = largest_difference(&native, &through_ffmpeg);
     // The resampler starts afresh at the seek in both; its edge differs by
     // where each decoder's first packet lands.
     assert!(worst < 0.05, "a seek in WavPack lands elsewhere ({worst})");
@@ -219,8 +228,7 @@ fn formats_read_through_ffmpeg_decode_like_the_native_ones() {
 /// error naming the file and ffmpeg's reason, never a hang.
 #[test]
 fn a_damaged_file_for_ffmpeg_is_a_clear_error() {
-    if !audio::external::available() {
-        eprintln!("skipped: ffmpeg is not installed");
+    if !ffmpeg_or_skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -240,8 +248,7 @@ fn a_damaged_file_for_ffmpeg_is_a_clear_error() {
 /// through Symphonia.
 #[test]
 fn sampled_reads_through_ffmpeg_match_the_native_decoder() {
-    if !audio::external::available() {
-        eprintln!("skipped: ffmpeg is not installed");
+    if !ffmpeg_or_skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -256,8 +256,7 @@ impl ExternalDecoder {
                 };
                 carry.extend_from_slice(&bytes[..n]);
                 let whole = carry.len() / frame_bytes * frame_bytes;
-                let (samples, _) = carry[..whole].as_chunks::<4>();
-                let chunk: Vec<f32> = samples.iter().map(|b| f32::from_le_bytes(*b)).collect();
+                let chunk = whole_frames(&carry[..whole], channels);
                 carry.drain(..whole);
                 if send.send(chunk).is_err() {
                     break;
@@ -387,11 +386,16 @@ pub fn decode_stretches(
     (0..stretches.len())
         .map(|n| {
             let bytes = std::fs::read(scratch.path().join(format!("{n}.raw"))).unwrap_or_default();
-            let whole = bytes.len() / (4 * channels.max(1)) * (4 * channels.max(1));
-            let (samples, _) = bytes[..whole].as_chunks::<4>();
-            Ok(samples.iter().map(|b| f32::from_le_bytes(*b)).collect())
+            Ok(whole_frames(&bytes, channels))
         })
         .collect()
+}
+
+/// The `f32le` samples of the whole frames (of `channels`) in `bytes`.
+fn whole_frames(bytes: &[u8], channels: usize) -> Vec<f32> {
+    let frame = 4 * channels.max(1);
+    let (samples, _) = bytes[..bytes.len() / frame * frame].as_chunks::<4>();
+    samples.iter().map(|b| f32::from_le_bytes(*b)).collect()
 }
 
 /// `path` as an input argument ffmpeg takes literally: a name such as

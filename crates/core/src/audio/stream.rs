@@ -397,53 +397,7 @@ impl AudioStream {
                 break;
             }
             let decoded = match &mut self.source {
-                Source::External {
-                    running,
-                    start_s,
-                    serving,
-                    ..
-                } => {
-                    let channels = self.report.source_channels.max(1);
-                    if let Some((stretch, at)) = serving {
-                        // Whole frames of what was decoded ahead; past its
-                        // end, ffmpeg goes on from there.
-                        let take = (stretch.len() - *at).min(16_384 / channels * channels);
-                        if take > 0 {
-                            self.interleaved.clear();
-                            self.interleaved
-                                .extend_from_slice(&stretch[*at..*at + take]);
-                            *at += take;
-                            self.mix_to_mono(channels, None);
-                            Ok(())
-                        } else {
-                            *start_s += (*at / channels) as f64 / self.report.source_rate as f64;
-                            *serving = None;
-                            Err(PacketOutcome::Skipped)
-                        }
-                    } else {
-                        if running.is_none() {
-                            *running = Some(Box::new(ExternalDecoder::start(
-                                &self.path,
-                                *start_s,
-                                self.report.source_rate,
-                                self.report.source_channels,
-                            )?));
-                        }
-                        let running = running.as_mut().expect("started above");
-                        match running.next(self.deadline, self.budget_seconds)? {
-                            Some(samples) => {
-                                self.interleaved = samples;
-                                self.mix_to_mono(self.report.source_channels.max(1), None);
-                                Ok(())
-                            }
-                            None => {
-                                self.report.corrupt_packets += running.errors().0;
-                                self.finished = true;
-                                break;
-                            }
-                        }
-                    }
-                }
+                Source::External { .. } => self.next_external()?,
                 Source::Demuxed { .. } => self.next_packet(&mut consecutive_errors),
             };
             match decoded {
@@ -537,6 +491,58 @@ impl AudioStream {
             Err(()) => {
                 self.count_bad_packet(consecutive_errors);
                 Err(PacketOutcome::Skipped)
+            }
+        }
+    }
+
+    /// Reads ffmpeg's next samples into `self.mono`: from a stretch decoded
+    /// ahead while one is being read, else from a run of ffmpeg (started
+    /// here, at the last seek's place). `End` at the end of the file.
+    fn next_external(&mut self) -> Result<Result<(), PacketOutcome>, AudioError> {
+        let channels = self.report.source_channels.max(1);
+        let Source::External {
+            running,
+            start_s,
+            serving,
+            ..
+        } = &mut self.source
+        else {
+            return Ok(Err(PacketOutcome::End));
+        };
+        if let Some((stretch, at)) = serving {
+            // Whole frames of what was decoded ahead; past its end, ffmpeg
+            // goes on from there.
+            let take = (stretch.len() - *at).min(16_384 / channels * channels);
+            if take == 0 {
+                *start_s += (*at / channels) as f64 / self.report.source_rate as f64;
+                *serving = None;
+                return Ok(Err(PacketOutcome::Skipped));
+            }
+            self.interleaved.clear();
+            self.interleaved
+                .extend_from_slice(&stretch[*at..*at + take]);
+            *at += take;
+            self.mix_to_mono(channels, None);
+            return Ok(Ok(()));
+        }
+        let running = match running {
+            Some(running) => running,
+            None => running.insert(Box::new(ExternalDecoder::start(
+                &self.path,
+                *start_s,
+                self.report.source_rate,
+                channels,
+            )?)),
+        };
+        match running.next(self.deadline, self.budget_seconds)? {
+            Some(samples) => {
+                self.interleaved = samples;
+                self.mix_to_mono(channels, None);
+                Ok(Ok(()))
+            }
+            None => {
+                self.report.corrupt_packets += running.errors().0;
+                Ok(Err(PacketOutcome::End))
             }
         }
     }
