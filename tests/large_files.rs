@@ -87,6 +87,7 @@ fn library() -> Library_ {
 const SETTINGS: WriteSettings = WriteSettings {
     policy: WritePolicy::ReplaceAll,
     id3v23: false,
+    v23_join: sonotag_core::tags::formats::Id3v23Join::Semicolon,
 };
 
 fn genres(path: &Path) -> Vec<String> {

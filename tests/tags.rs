@@ -151,6 +151,7 @@ fn fill_only_policy_keeps_existing_genres() {
     let all = WriteSettings {
         policy: WritePolicy::ReplaceAll,
         id3v23: true,
+        ..Default::default()
     };
     let plan = tags::plan(&lib, all).unwrap();
     assert_eq!(plan.len(), 1);

@@ -170,6 +170,16 @@ pub enum Command {
         #[arg(long, conflicts_with = "full")]
         use_tags: bool,
     },
+    /// Show or set how many genres a track of this library may get, and
+    /// the least share of the votes a further genre needs; proposals are
+    /// re-voted at once
+    GenresPerTrack {
+        /// The most genres one track gets (1: one genre a track)
+        most: Option<usize>,
+        /// The least share of the votes a second or third genre needs
+        #[arg(long, value_name = "SHARE")]
+        least_share: Option<f32>,
+    },
     /// List the models registered in the library, or switch to one
     Models {
         /// Make this model (by name) the active one and re-vote with it
@@ -188,11 +198,15 @@ pub enum Command {
         /// votes (0.5–1.0, e.g. 0.9)
         #[arg(long, value_name = "SHARE", conflicts_with = "tracks")]
         min_share: Option<f32>,
+        /// Of a proposal naming several genres, accept this one alone
+        #[arg(long, value_name = "GENRE", conflicts_with = "min_share")]
+        only: Option<String>,
     },
     /// Set your own genre for a track (by id or path)
     Override {
         track: String,
-        /// The genre to write, as typed (a vocabulary genre is spelled as the vocabulary spells it)
+        /// The genre to write, as typed (a vocabulary genre is spelled as the
+        /// vocabulary spells it); several separated by `;` ("Blues; Rock")
         genre: String,
         /// Allow replacing a genre the file already has
         #[arg(long)]
@@ -227,6 +241,10 @@ pub enum Command {
         /// Write ID3v2.3 instead of ID3v2.4
         #[arg(long)]
         id3v23: bool,
+        /// How several genres are joined in an ID3v2.3 frame (v2.4 keeps
+        /// them as separate values)
+        #[arg(long, value_enum, default_value_t = V23Join::Semicolon)]
+        v23_join: V23Join,
         /// Do not ask for confirmation
         #[arg(long, short)]
         yes: bool,
@@ -466,4 +484,25 @@ pub struct SimulateArgs {
     /// reviews when thresholds are judged on the library, in tracks
     #[arg(long, default_value_t = sonotag_core::ml::on_library::PRIOR_TRACKS)]
     pub prior_tracks: f32,
+}
+
+/// `apply --v23-join`: how several genres share one ID3v2.3 frame.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum V23Join {
+    /// "Blues; Rock" (as Picard writes)
+    Semicolon,
+    /// "Blues / Rock"
+    Slash,
+    /// NUL between values, as in ID3v2.4
+    Nul,
+}
+
+impl From<V23Join> for sonotag_core::tags::formats::Id3v23Join {
+    fn from(j: V23Join) -> Self {
+        match j {
+            V23Join::Semicolon => Self::Semicolon,
+            V23Join::Slash => Self::Slash,
+            V23Join::Nul => Self::Nul,
+        }
+    }
 }

@@ -10,12 +10,31 @@ pub fn accept(
     paths: &Paths,
     tracks: Vec<String>,
     min_share: Option<f32>,
+    only: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let mut lib = open_library(paths)?;
     let active = lib
         .active_model::<ModelCard>()?
         .context("no proposals yet: run `sonotag classify` first")?;
-    accept_cmd(&mut lib, active.id, &tracks, min_share)
+    let which = match (min_share, only) {
+        (Some(share), _) => Accepting::Above(share),
+        (None, Some(genre)) => {
+            let vocab = sonotag_core::config::genres::Vocabulary::load(&paths.vocabulary)?;
+            Accepting::One(vocab.spelling(&genre))
+        }
+        (None, None) => Accepting::Proposals,
+    };
+    accept_cmd(&mut lib, active.id, &tracks, which)
+}
+
+/// What `sonotag accept` accepts of the tracks it names.
+pub enum Accepting {
+    /// Their proposals, every genre named.
+    Proposals,
+    /// One of the genres their proposals name.
+    One(String),
+    /// Every undecided proposal with at least this share of the votes.
+    Above(f32),
 }
 
 /// `sonotag clear`.
@@ -39,9 +58,13 @@ pub fn decisions(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
     let lib = open_library(paths)?;
     let rows = lib.decisions()?;
     print_list(json, &rows, "decisions", |d| {
+        let named = std::iter::once(d.genre.as_str())
+            .chain(d.also.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join("; ");
         let genre = match &d.mapped_from {
-            Some(typed) => format!("{} (super-genre of {typed})", d.genre),
-            None => d.genre.clone(),
+            Some(typed) => format!("{named} (super-genre of {typed})"),
+            None => named,
         };
         format!(
             "{:>6}  {:<10} {genre:<24} {}  {}",
@@ -70,12 +93,15 @@ pub fn override_genre(
     let mut lib = open_library(paths)?;
     let id = track_ref(&lib, &track)?;
     let vocab = sonotag_core::config::genres::Vocabulary::load(&paths.vocabulary)?;
-    let spelled = vocab.spelling(&typed);
-    let genre = if super_genre {
-        vocab.display(&typed)
+    let typed_genres = workflow::decide::typed_genres(&typed);
+    let spelled: Vec<String> = typed_genres.iter().map(|g| vocab.spelling(g)).collect();
+    let genres: Vec<String> = if super_genre {
+        typed_genres.iter().map(|g| vocab.display(g)).collect()
     } else {
         spelled.clone()
     };
+    let genre = genres.join("; ");
+    let spelled = spelled.join("; ");
     // The plan and the window show what the user typed beside a
     // mapped genre.
     let mapped_from = (genre != spelled).then_some(spelled.as_str());
@@ -100,7 +126,7 @@ pub fn accept_cmd(
     lib: &mut Library,
     model_id: i64,
     refs: &[String],
-    min_share: Option<f32>,
+    which: Accepting,
 ) -> anyhow::Result<ExitCode> {
     use workflow::decide::{Decision, decide};
     let mut failed = false;
@@ -114,15 +140,20 @@ pub fn accept_cmd(
             }
         }
     }
-    let decision = match min_share {
-        Some(share) => {
+    let ids = || named.iter().map(|(id, _)| *id).collect();
+    let decision = match which {
+        Accepting::Above(share) => {
             anyhow::ensure!(
                 (0.0..=1.0).contains(&share),
                 "--min-share is a share of the votes between 0 and 1, e.g. 0.9"
             );
             Decision::AcceptAbove { min_share: share }
         }
-        None => Decision::Accept(named.iter().map(|(id, _)| *id).collect()),
+        Accepting::One(genre) => Decision::AcceptOne {
+            tracks: ids(),
+            genre,
+        },
+        Accepting::Proposals => Decision::Accept(ids()),
     };
     let report = decide(lib, Some(model_id), &decision)?;
     let name_of = |id: i64| {
@@ -134,7 +165,7 @@ pub fn accept_cmd(
     };
     for c in &report.changes {
         if let Some(l) = &c.after {
-            println!("accepted {} for {}", l.genre, name_of(c.track_id));
+            println!("accepted {} for {}", l.genres().join("; "), name_of(c.track_id));
         }
     }
     for (id, why) in &report.refused {

@@ -86,7 +86,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             use_tags,
         } => model_cmds::retrain(&paths, full, seed, use_tags),
         Command::Models { use_model, json } => model_cmds::models(&paths, use_model, json),
-        Command::Accept { tracks, min_share } => decision_cmds::accept(&paths, tracks, min_share),
+        Command::Accept {
+            tracks,
+            min_share,
+            only,
+        } => decision_cmds::accept(&paths, tracks, min_share, only),
+        Command::GenresPerTrack { most, least_share } => {
+            model_cmds::genres_per_track(&paths, most, least_share)
+        }
         Command::Clear { tracks, all } => decision_cmds::clear(&paths, tracks, all),
         Command::Decisions { json } => decision_cmds::decisions(&paths, json),
         Command::Override {
@@ -99,10 +106,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dry_run,
             replace_existing,
             id3v23,
+            v23_join,
             yes,
         } => {
             let mut lib = open_library(&paths)?;
-            tag_cmds::apply_cmd(&mut lib, dry_run, replace_existing, id3v23, yes)
+            let settings = sonotag_core::tags::WriteSettings {
+                policy: if replace_existing {
+                    sonotag_core::tags::WritePolicy::ReplaceAll
+                } else {
+                    sonotag_core::tags::WritePolicy::FillEmpty
+                },
+                id3v23,
+                v23_join: v23_join.into(),
+            };
+            tag_cmds::apply_cmd(&mut lib, dry_run, settings, yes)
         }
         Command::Undo { batch, yes: _ } => tag_cmds::undo(&paths, batch),
         Command::History => tag_cmds::history(&paths),

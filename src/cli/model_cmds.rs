@@ -178,7 +178,13 @@ pub fn eval_cmd(
         slice: thresholds.0.unwrap_or(model.card.thresholds.slice),
         track: thresholds.1.unwrap_or(model.card.thresholds.track),
     };
-    let report = eval::evaluate(&model, &rows, th, choice.voting);
+    let report = eval::evaluate(
+        &model,
+        &rows,
+        th,
+        choice.voting,
+        sonotag_core::proposal::SeveralGenres::default(),
+    );
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -224,13 +230,17 @@ fn print_eval(r: &EvalReport) {
             (None, _) => "unsure",
         };
         println!(
-            "{mark:<6} {:<11} → {:<11} {:>4.0}%  {}{}",
+            "{mark:<6} {:<11} → {:<11} {:>4.0}%  {}{}{}",
             t.truth,
             t.proposed
                 .as_deref()
                 .or(t.leading.as_deref().map(|_| "?"))
                 .unwrap_or("-"),
             t.share * 100.0,
+            match t.several.as_slice() {
+                [_, more @ ..] if !more.is_empty() => format!("[{}] ", t.several.join("; ")),
+                _ => String::new(),
+            },
             t.path,
             t.error
                 .as_deref()
@@ -260,6 +270,20 @@ fn print_eval(r: &EvalReport) {
             rec.tracks
         );
     }
+    println!("several genres (true genre among those proposed; precision of the first):");
+    for (s, score) in &r.several {
+        let setting = if s.most <= 1 {
+            "one genre".to_string()
+        } else {
+            format!("up to {}, each ≥ {:.0}% of the votes", s.most, s.least_share * 100.0)
+        };
+        let default = if *s == sonotag_core::proposal::SeveralGenres::default() {
+            " (default)"
+        } else {
+            ""
+        };
+        println!("  {setting}{default}: {score}");
+    }
     let mut columns: Vec<String> = r.classes.clone();
     columns.push("unsure".into());
     println!("confusion (rows: truth, columns: proposed):");
@@ -275,6 +299,51 @@ fn print_eval(r: &EvalReport) {
         }
         println!();
     }
+}
+
+/// `sonotag genres-per-track`: shows the library's setting, or sets it
+/// and re-votes the active model's proposals from their stored analyses.
+pub fn genres_per_track(
+    paths: &Paths,
+    most: Option<usize>,
+    least_share: Option<f32>,
+) -> anyhow::Result<ExitCode> {
+    use sonotag_core::proposal::SeveralGenres;
+    let mut lib = open_library(paths)?;
+    let mut several = lib.several_genres()?;
+    if most.is_some() || least_share.is_some() {
+        if let Some(n) = most {
+            anyhow::ensure!((1..=3).contains(&n), "a track gets 1 to 3 genres, not {n}");
+            several.most = n;
+        }
+        if let Some(share) = least_share {
+            anyhow::ensure!(
+                (0.05..=0.5).contains(&share),
+                "--least-share is a share of the votes between 0.05 and 0.5, e.g. 0.34"
+            );
+            several.least_share = share;
+        }
+        lib.set_several_genres(several)?;
+        if let Some(active) = lib.active_model::<ModelCard>()? {
+            let n = sonotag_core::catalog::analyse::revote(
+                &mut lib,
+                active.id,
+                &active.card.classes,
+                active.card.thresholds,
+            )?;
+            println!("re-voted {n} tracks");
+        }
+    }
+    match several {
+        SeveralGenres { most: 0 | 1, .. } => println!("one genre a track"),
+        s => println!(
+            "up to {} genres a track; a further genre needs {:.0}% of the votes{}",
+            s.most,
+            s.least_share * 100.0,
+            if s == SeveralGenres::default() { " (the default)" } else { "" }
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `sonotag classify`.

@@ -44,19 +44,10 @@ pub fn history(paths: &Paths) -> anyhow::Result<ExitCode> {
 pub fn apply_cmd(
     lib: &mut Library,
     dry_run: bool,
-    replace_existing: bool,
-    id3v23: bool,
+    settings: sonotag_core::tags::WriteSettings,
     yes: bool,
 ) -> anyhow::Result<ExitCode> {
-    use sonotag_core::tags::{self, Action, WritePolicy, WriteSettings};
-    let settings = WriteSettings {
-        policy: if replace_existing {
-            WritePolicy::ReplaceAll
-        } else {
-            WritePolicy::FillEmpty
-        },
-        id3v23,
-    };
+    use sonotag_core::tags::{self, Action};
     let plan = tags::plan(lib, settings)?;
     if plan.is_empty() {
         println!("nothing to write: accept or override some proposals first");

@@ -31,6 +31,39 @@ impl Default for Thresholds {
     }
 }
 
+/// How many genres a track may be given, and when a second one is named:
+/// Picard's "maximum genres" and "minimal weight", beets' `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SeveralGenres {
+    /// The most genres one proposal names (1: one genre, as before).
+    pub most: usize,
+    /// The least share of the votes cast a further genre needs.
+    pub least_share: f32,
+}
+
+impl SeveralGenres {
+    /// One genre a track.
+    pub const ONE: SeveralGenres = SeveralGenres {
+        most: 1,
+        least_share: 1.0,
+    };
+}
+
+impl Default for SeveralGenres {
+    /// Chosen by measurement (`sonotag eval --several`, see the model
+    /// card): on the base set's held-out sources, two genres where the
+    /// votes split keep the true genre among those named at the promised
+    /// precision, and a second genre with under a third of the votes was
+    /// wrong more often than right.
+    fn default() -> Self {
+        Self {
+            most: 2,
+            least_share: 0.34,
+        }
+    }
+}
+
 /// Why a track is unsure, in words for the user.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Unsure {
@@ -78,6 +111,10 @@ pub struct Proposal {
     pub slices: usize,
     /// `None` when proposed; the reason when unsure.
     pub unsure: Option<Unsure>,
+    /// Further genres the proposal names beside the winner, by votes: only
+    /// where [`SeveralGenres`] allows them and the votes split between
+    /// genres (see [`crate::ml::vote::vote_several`]).
+    pub also: Vec<usize>,
 }
 
 impl Proposal {
@@ -93,6 +130,14 @@ impl Proposal {
         } else {
             None
         }
+    }
+
+    /// Every genre proposed, the winner first; empty when unsure.
+    pub fn proposed_all(&self) -> Vec<usize> {
+        self.proposed()
+            .into_iter()
+            .chain(self.also.iter().copied())
+            .collect()
     }
 
     /// Whether the track has a proposal or is unsure.

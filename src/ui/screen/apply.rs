@@ -181,8 +181,8 @@ impl Dialog {
                 p.old_genres.join("; ")
             };
             let new = match &p.mapped_from {
-                Some(typed) => format!("{} (super-genre of {typed})", p.new_genre),
-                None => p.new_genre.clone(),
+                Some(typed) => format!("{} (super-genre of {typed})", p.new_genres.join("; ")),
+                None => p.new_genres.join("; "),
             };
             let included = !self.excluded.contains(&p.track_id);
             let (what, toggle): (&str, Element<'_, Message>) = match p.action {

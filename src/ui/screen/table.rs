@@ -164,8 +164,8 @@ pub fn prepare(rows: Vec<ReviewRow>) -> Prepared {
                     &r.artist,
                     &r.album,
                     &r.tag_genre,
-                    r.proposed.as_deref().unwrap_or(""),
-                    r.decided.as_deref().unwrap_or(""),
+                    &r.proposed_text(),
+                    &r.decided_text(),
                 ]
                 .join("\u{1f}")
                 .to_lowercase()
@@ -202,7 +202,13 @@ pub fn prepare(rows: Vec<ReviewRow>) -> Prepared {
         },
         genres: rows
             .iter()
-            .flat_map(|r| r.proposed.iter().chain(r.decided.iter()))
+            .flat_map(|r| {
+                r.proposed
+                    .iter()
+                    .chain(&r.proposed_also)
+                    .chain(&r.decided)
+                    .chain(&r.decided_also)
+            })
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .cloned()
@@ -276,9 +282,7 @@ fn matches(filter: &Filter, r: &ReviewRow) -> bool {
         Filter::Written => r.state == ReviewState::Written,
         Filter::Errors => r.state == ReviewState::Error,
         Filter::Genre(g) => {
-            r.proposed.as_deref() == Some(g.as_str())
-                || r.decided.as_deref() == Some(g.as_str())
-                || r.tag_genre.split("; ").any(|t| t == g)
+            r.names(g) || r.tag_genre.split("; ").any(|t| t == g)
         }
     }
 }
@@ -329,10 +333,16 @@ impl Table {
                 Column::Artist => k.artist[a].cmp(&k.artist[b]),
                 Column::Album => k.album[a].cmp(&k.album[b]),
                 Column::Tag => k.tag[a].cmp(&k.tag[b]),
-                Column::Proposed => x.proposed.cmp(&y.proposed),
+                Column::Proposed => x
+                    .proposed
+                    .cmp(&y.proposed)
+                    .then_with(|| x.proposed_also.cmp(&y.proposed_also)),
                 Column::Share => x.share.total_cmp(&y.share),
                 Column::State => x.state.cmp(&y.state),
-                Column::Decided => x.decided.cmp(&y.decided),
+                Column::Decided => x
+                    .decided
+                    .cmp(&y.decided)
+                    .then_with(|| x.decided_also.cmp(&y.decided_also)),
             }
             .then_with(|| k.title[a].cmp(&k.title[b]));
             if asc { o } else { o.reverse() }
@@ -595,7 +605,7 @@ impl Column {
             }
             Column::Share => String::new(),
             Column::State => r.state.label().to_string(),
-            Column::Decided => r.decided.clone().unwrap_or_default(),
+            Column::Decided => r.decided_text(),
         }
     }
 }
@@ -661,7 +671,7 @@ fn fitting_chars(columns: &[Column], width: f32) -> Vec<usize> {
 fn proposed_cell(r: &ReviewRow) -> String {
     match (&r.proposed, r.state) {
         (Some(g), ReviewState::Unsure) => format!("{g}?"),
-        (Some(g), _) => g.clone(),
+        (Some(_), _) => r.proposed_text(),
         (None, _) => String::new(),
     }
 }
@@ -698,8 +708,10 @@ mod tests {
             album: String::new(),
             tag_genre: String::new(),
             proposed: Some(genre.into()),
+            proposed_also: Vec::new(),
             share,
             decided: None,
+            decided_also: Vec::new(),
             state,
             error: None,
         }

@@ -18,7 +18,7 @@ use crate::ml::model::Model;
 use crate::ml::model::ModelCard;
 use crate::ml::vote;
 use crate::proposal::Proposal;
-use crate::proposal::Thresholds;
+use crate::proposal::{SeveralGenres, Thresholds};
 use crate::store::{Analysis, Library, Outcome};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -77,6 +77,7 @@ pub fn classify(
     if force {
         lib.clear_analyses(model_id)?;
     }
+    let several = lib.several_genres()?;
     let pending: Vec<(i64, PathBuf, Option<f64>)> = lib
         .tracks_to_analyse(model_id, model.card.features.version)?
         .into_iter()
@@ -125,7 +126,7 @@ pub fn classify(
                                 let second_look = (voting == Voting::SecondLook)
                                     .then(|| duration.map(|d| kind.patches_in(d)))
                                     .flatten();
-                                analysed(*id, patches, model, thresholds, second_look, path)
+                                analysed(*id, patches, model, (thresholds, several), second_look, path)
                             }
                             Err(e) => Ok(Outcome::Failed {
                                 track_id: *id,
@@ -206,6 +207,7 @@ pub fn analyse_track_fully(
     thresholds: Thresholds,
     watch: &Watch,
 ) -> anyhow::Result<spectrogram::Spectrogram> {
+    let rule = (thresholds, lib.several_genres()?);
     let track = lib
         .track(track_id)?
         .ok_or_else(|| anyhow::anyhow!("no track with id {track_id}"))?;
@@ -216,7 +218,7 @@ pub fn analyse_track_fully(
     let patches = track_view
         .patches
         .expect("the analysis of a pipeline yields its patches");
-    let outcome = analysed_nearest_first(track_id, &patches, model, thresholds, watch)?;
+    let outcome = analysed_nearest_first(track_id, &patches, model, rule, watch)?;
     lib.store_outcomes(
         model_id,
         model.card.features.version,
@@ -237,7 +239,7 @@ fn analysed_nearest_first(
     track_id: i64,
     patches: &Patches,
     model: &Model,
-    thresholds: Thresholds,
+    rule: (Thresholds, SeveralGenres),
     watch: &Watch,
 ) -> anyhow::Result<Outcome> {
     let count = patches.starts.len();
@@ -282,7 +284,7 @@ fn analysed_nearest_first(
         probabilities,
         embeddings,
         classes,
-        thresholds,
+        rule,
     ))
 }
 
@@ -297,10 +299,11 @@ fn analysed(
     track_id: i64,
     patches: Patches,
     model: &Model,
-    thresholds: Thresholds,
+    rule: (Thresholds, SeveralGenres),
     second_look: Option<usize>,
     path: &Path,
 ) -> candle_core::Result<Outcome> {
+    let thresholds = rule.0;
     let (probabilities, embeddings) = model.net.infer(&patches.data)?;
     let classes = model.card.classes.len();
     let mut heard = Heard {
@@ -346,7 +349,7 @@ fn analysed(
         heard.probabilities,
         heard.embeddings,
         classes,
-        thresholds,
+        rule,
     ))
 }
 
@@ -407,9 +410,9 @@ fn voted(
     probabilities: Vec<f32>,
     embeddings: Vec<f32>,
     classes: usize,
-    thresholds: Thresholds,
+    (thresholds, several): (Thresholds, SeveralGenres),
 ) -> Outcome {
-    let proposal = vote::vote(&probabilities, classes, thresholds);
+    let proposal = vote::vote_several(&probabilities, classes, thresholds, several);
     Outcome::Analysed {
         analysis: Analysis {
             track_id,
@@ -432,13 +435,15 @@ pub fn revote_from_embeddings(
     model: &Model,
     thresholds: Thresholds,
 ) -> anyhow::Result<usize> {
+    let several = lib.several_genres()?;
     let classes = model.card.classes.clone();
     let mut outcomes = Vec::new();
     for mut analysis in lib.analyses(from)? {
         analysis.probabilities = model
             .net
             .probabilities_from_embeddings(&analysis.embeddings)?;
-        let proposal = vote::vote(&analysis.probabilities, classes.len(), thresholds);
+        let proposal =
+            vote::vote_several(&analysis.probabilities, classes.len(), thresholds, several);
         outcomes.push(Outcome::Analysed { analysis, proposal });
     }
     lib.store_outcomes(to, model.card.features.version, &classes, &outcomes)?;
@@ -446,18 +451,20 @@ pub fn revote_from_embeddings(
 }
 
 /// Recomputes proposals of `model_id` from stored probabilities with new
-/// thresholds (when the user changes them).
+/// thresholds, or the library's several-genre setting (when the user
+/// changes them).
 pub fn revote(
     lib: &mut Library,
     model_id: i64,
     classes: &[String],
     thresholds: Thresholds,
 ) -> anyhow::Result<usize> {
+    let several = lib.several_genres()?;
     let proposals: Vec<(i64, Proposal)> = lib
         .analyses(model_id)?
         .into_iter()
         .map(|a| {
-            let p = vote::vote(&a.probabilities, classes.len(), thresholds);
+            let p = vote::vote_several(&a.probabilities, classes.len(), thresholds, several);
             (a.track_id, p)
         })
         .collect();

@@ -60,9 +60,13 @@ pub struct ReviewRow {
     pub tag_genre: String,
     /// The model's leading genre (even when unsure).
     pub proposed: Option<String>,
+    /// Further genres proposed beside it.
+    pub proposed_also: Vec<String>,
     pub share: f32,
-    /// The user's decided genre.
+    /// The user's decided genre (the first, where several).
     pub decided: Option<String>,
+    /// Further decided genres beside it.
+    pub decided_also: Vec<String>,
     pub state: ReviewState,
     pub error: Option<String>,
 }
@@ -78,8 +82,8 @@ pub fn rows(lib: &Library, model_id: Option<i64>) -> anyhow::Result<Vec<ReviewRo
                 ReviewState::Missing
             } else if r.analysis_error.is_some() || r.status == TrackStatus::Error {
                 ReviewState::Error
-            } else if let Some((decided, source)) = &r.decision {
-                if is_written(&r.file_genres, decided) {
+            } else if let Some((_, source)) = &r.decision {
+                if is_written(&r.file_genres, &r.decided_genres()) {
                     ReviewState::Written
                 } else if *source == DecisionSource::Overridden {
                     ReviewState::Overridden
@@ -102,13 +106,42 @@ pub fn rows(lib: &Library, model_id: Option<i64>) -> anyhow::Result<Vec<ReviewRo
                 album: r.album.unwrap_or_default(),
                 tag_genre: r.file_genres.join("; "),
                 proposed: r.proposed,
+                proposed_also: r.proposed_also,
                 share: r.share.unwrap_or(0.0),
                 decided: r.decision.map(|(g, _)| g),
+                decided_also: r.decided_also,
                 state,
                 error: r.analysis_error,
             }
         })
         .collect())
+}
+
+impl ReviewRow {
+    /// The proposed genres as the table shows them: "Blues; Rock".
+    pub fn proposed_text(&self) -> String {
+        joined(self.proposed.as_deref(), &self.proposed_also)
+    }
+
+    /// The decided genres as the table shows them.
+    pub fn decided_text(&self) -> String {
+        joined(self.decided.as_deref(), &self.decided_also)
+    }
+
+    /// Whether `genre` is among the genres proposed or decided.
+    pub fn names(&self, genre: &str) -> bool {
+        let is = |g: &String| g == genre;
+        self.proposed.iter().chain(&self.proposed_also).any(is)
+            || self.decided.iter().chain(&self.decided_also).any(is)
+    }
+}
+
+fn joined(first: Option<&str>, also: &[String]) -> String {
+    first
+        .into_iter()
+        .chain(also.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Everything the track view draws: the analysis, the vote and the classes.
@@ -166,10 +199,11 @@ pub fn evidence(
         return Ok(None);
     };
     let thresholds = Thresholds::in_force(thresholds, Some(model.card.thresholds));
-    let proposal = vote::vote(
+    let proposal = vote::vote_several(
         &analysis.probabilities,
         model.card.classes.len(),
         thresholds,
+        lib.several_genres()?,
     );
     Ok(Some(Evidence {
         track_id,
@@ -260,11 +294,17 @@ pub fn open_track(
                 let model = crate::ml::model::Model::load(&row.path)?;
                 let th = Thresholds::in_force(thresholds, Some(model.card.thresholds));
                 let card = &model.card;
+                let several = lib.several_genres()?;
                 let on_votes = |analysis: &Analysis| {
                     (opening.on_votes)(Evidence {
                         track_id,
                         classes: card.classes.clone(),
-                        proposal: vote::vote(&analysis.probabilities, card.classes.len(), th),
+                        proposal: vote::vote_several(
+                            &analysis.probabilities,
+                            card.classes.len(),
+                            th,
+                            several,
+                        ),
                         analysis: analysis.clone(),
                         thresholds: th,
                         patch_seconds: kind.patch_seconds(),

@@ -8,7 +8,7 @@ use crate::ml::look::Voting;
 use crate::ml::model::Model;
 use crate::ml::scratch_training::LabelRow;
 use crate::ml::vote;
-use crate::proposal::Thresholds;
+use crate::proposal::{SeveralGenres, Thresholds};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -20,6 +20,10 @@ pub struct TrackResult {
     pub truth: String,
     /// The proposal, or null when unsure or undecodable.
     pub proposed: Option<String>,
+    /// Further genres proposed beside it, with several genres allowed (the
+    /// proposal then is the first of those named, where one genre alone
+    /// would have been unsure).
+    pub several: Vec<String>,
     /// The leading genre with every slice voting (thresholds ignored), even
     /// when unsure.
     pub leading: Option<String>,
@@ -52,6 +56,24 @@ pub struct EvalReport {
     /// truth → (proposed genre or "unsure") → count.
     pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
     pub thresholds: Thresholds,
+    /// How proposals naming several genres fare, for each setting tried:
+    /// what the default of [`SeveralGenres`] is chosen by.
+    pub several: Vec<(SeveralGenres, vote::SeveralScore)>,
+}
+
+/// The several-genre settings [`evaluate`] scores: one genre, and two with
+/// each least share for the second.
+pub fn several_grid() -> Vec<SeveralGenres> {
+    std::iter::once(SeveralGenres::ONE)
+        .chain([0.2, 0.25, 0.3, 0.34, 0.4, 0.45].map(|least_share| SeveralGenres {
+            most: 2,
+            least_share,
+        }))
+        .chain(std::iter::once(SeveralGenres {
+            most: 3,
+            least_share: 0.2,
+        }))
+        .collect()
 }
 
 /// Classifies every row's file with `model` and scores it, the patches
@@ -62,10 +84,11 @@ pub fn evaluate(
     rows: &[LabelRow],
     thresholds: Thresholds,
     voting: Voting,
+    several: SeveralGenres,
 ) -> EvalReport {
     let classes = model.card.classes.clone();
     let kind = model.card.features.kind;
-    let tracks: Vec<TrackResult> = rows
+    let results: Vec<(TrackResult, Option<vote::LabelledTrack>)> = rows
         .par_iter()
         .map(|row| {
             let path = row.path.to_string_lossy().into_owned();
@@ -100,10 +123,14 @@ pub fn evaluate(
             match outcome {
                 Ok(probs) => {
                     let p = vote::vote(&probs, classes.len(), thresholds);
-                    TrackResult {
+                    let named = vote::vote_several(&probs, classes.len(), thresholds, several)
+                        .proposed_all();
+                    let truth = classes.iter().position(|c| *c == row.genre);
+                    let result = TrackResult {
                         path,
                         truth: row.genre.clone(),
                         proposed: p.proposed().map(|c| classes[c].clone()),
+                        several: named.iter().map(|&c| classes[c].clone()).collect(),
                         // Top-1 ignores the thresholds: every slice votes.
                         leading: vote::vote(
                             &probs,
@@ -119,22 +146,39 @@ pub fn evaluate(
                         slices: p.slices,
                         state: p.state().to_string(),
                         error: None,
-                    }
+                    };
+                    // A genre the model has no class for is never named.
+                    (result, Some((probs, truth.unwrap_or(usize::MAX))))
                 }
-                Err(e) => TrackResult {
-                    path,
-                    truth: row.genre.clone(),
-                    proposed: None,
-                    leading: None,
-                    share: 0.0,
-                    slices: 0,
-                    state: "error".into(),
-                    error: Some(e),
-                },
+                Err(e) => {
+                    let result = TrackResult {
+                        path,
+                        truth: row.genre.clone(),
+                        proposed: None,
+                        several: Vec::new(),
+                        leading: None,
+                        share: 0.0,
+                        slices: 0,
+                        state: "error".into(),
+                        error: Some(e),
+                    };
+                    (result, None)
+                }
             }
         })
         .collect();
-    summarise(tracks, classes, thresholds)
+    // An undecodable track has no probabilities: it counts, never named.
+    let heard: Vec<vote::LabelledTrack> = results
+        .iter()
+        .map(|(_, h)| h.clone().unwrap_or_else(|| (Vec::new(), usize::MAX)))
+        .collect();
+    let tracks = results.into_iter().map(|(t, _)| t).collect();
+    let mut report = summarise(tracks, classes, thresholds);
+    report.several = several_grid()
+        .into_iter()
+        .map(|s| (s, vote::score_several(&heard, report.classes.len(), thresholds, s)))
+        .collect();
+    report
 }
 
 /// Computes the scores from per-track results.
@@ -187,6 +231,7 @@ pub fn summarise(
         per_genre,
         confusion,
         thresholds,
+        several: Vec::new(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! of the votes cast — or nobody voted, or two genres tie — the track is
 //! **unsure** ("it's better to say I don't know").
 
-use crate::proposal::{Proposal, Thresholds, Unsure};
+use crate::proposal::{Proposal, SeveralGenres, Thresholds, Unsure};
 use serde::Serialize;
 
 /// Top class and its probability for one slice's probabilities.
@@ -74,7 +74,144 @@ pub fn vote(probs: &[f32], classes: usize, th: Thresholds) -> Proposal {
         votes,
         slices,
         unsure,
+        also: Vec::new(),
     }
+}
+
+/// [`vote`], naming further genres where `several` allows: each genre
+/// after the winner with at least `several.least_share` of the votes cast,
+/// by votes (then summed confidence), up to `several.most` in all. A track
+/// unsure only because its votes split (a tie, or a winner under the track
+/// threshold) gets a proposal when the genres named hold the track
+/// threshold's share of the votes together: 55/45 between Blues and Rock
+/// is "Blues; Rock", not "unsure". A track that abstained stays unsure.
+pub fn vote_several(
+    probs: &[f32],
+    classes: usize,
+    th: Thresholds,
+    several: SeveralGenres,
+) -> Proposal {
+    let mut p = vote(probs, classes, th);
+    let cast = p.cast();
+    let Some(winner) = p.winner.filter(|_| several.most > 1 && cast > 0) else {
+        return p;
+    };
+    let share = |c: usize| p.votes[c] as f32 / cast as f32;
+    let confidence = |c: usize| -> f32 { probs.chunks_exact(classes).map(|s| s[c]).sum() };
+    let mut others: Vec<usize> = (0..classes)
+        .filter(|&c| c != winner && p.votes[c] > 0 && share(c) + 1e-6 >= several.least_share)
+        .collect();
+    others.sort_by(|&a, &b| {
+        p.votes[b]
+            .cmp(&p.votes[a])
+            .then(confidence(b).total_cmp(&confidence(a)))
+    });
+    others.truncate(several.most - 1);
+    if others.is_empty() {
+        return p;
+    }
+    let named = share(winner) + others.iter().map(|&c| share(c)).sum::<f32>();
+    let split = matches!(p.unsure, Some(Unsure::LowShare | Unsure::Tie(_)));
+    if p.unsure.is_none() || (split && named + 1e-6 >= th.track) {
+        p.unsure = None;
+        p.also = others;
+    }
+    p
+}
+
+/// How proposals naming several genres fare on labelled tracks (one true
+/// genre each).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct SeveralScore {
+    pub tracks: usize,
+    /// Tracks given a proposal.
+    pub proposed: usize,
+    /// Proposals naming more than one genre.
+    pub several: usize,
+    /// Tracks whose true genre is among the genres proposed.
+    pub truth_named: usize,
+    /// Proposals whose first genre is the true one.
+    pub first_right: usize,
+    /// Proposals of one genre, and those right.
+    pub single: usize,
+    pub single_right: usize,
+    /// Proposals of several genres whose first genre is not the true one
+    /// but a further one is: what a second genre adds.
+    pub rescued: usize,
+}
+
+impl SeveralScore {
+    /// Share of tracks whose true genre is among those proposed.
+    pub fn truth_named_rate(&self) -> f32 {
+        self.truth_named as f32 / self.tracks.max(1) as f32
+    }
+
+    /// Share of proposals whose first genre is right.
+    pub fn first_precision(&self) -> f32 {
+        self.first_right as f32 / self.proposed.max(1) as f32
+    }
+
+    /// Share of proposals that name the true genre among theirs.
+    pub fn named_precision(&self) -> f32 {
+        self.truth_named as f32 / self.proposed.max(1) as f32
+    }
+
+    /// Share of one-genre proposals that are right.
+    pub fn single_precision(&self) -> f32 {
+        self.single_right as f32 / self.single.max(1) as f32
+    }
+}
+
+impl std::fmt::Display for SeveralScore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "true genre named for {}/{} ({:.1}%); {} proposals, {} of several genres; \
+             first genre right {:.1}%, any named right {:.1}%, one-genre proposals right \
+             {}/{} ({:.1}%); a further genre was the true one {} times",
+            self.truth_named,
+            self.tracks,
+            self.truth_named_rate() * 100.0,
+            self.proposed,
+            self.several,
+            self.first_precision() * 100.0,
+            self.named_precision() * 100.0,
+            self.single_right,
+            self.single,
+            self.single_precision() * 100.0,
+            self.rescued
+        )
+    }
+}
+
+/// The [`SeveralScore`] of `tracks` under `th` and `several`.
+pub fn score_several(
+    tracks: &[LabelledTrack],
+    classes: usize,
+    th: Thresholds,
+    several: SeveralGenres,
+) -> SeveralScore {
+    let mut out = SeveralScore::default();
+    for (probs, truth) in tracks {
+        out.tracks += 1;
+        let named = vote_several(probs, classes, th, several).proposed_all();
+        let Some(&first) = named.first() else {
+            continue;
+        };
+        out.proposed += 1;
+        let right = first == *truth;
+        let named_truth = named.contains(truth);
+        out.first_right += usize::from(right);
+        out.truth_named += usize::from(named_truth);
+        if named.len() > 1 {
+            out.several += 1;
+            out.rescued += usize::from(named_truth && !right);
+        } else {
+            out.single += 1;
+            out.single_right += usize::from(right);
+        }
+    }
+    out
 }
 
 /// One labelled track's slice probabilities (`slices × classes`) and its
@@ -625,5 +762,61 @@ mod tests {
             choose_thresholds(&tracks, &[], 2, 1.01, Some(loose)),
             Choice::MostPrecise(c)
         );
+    }
+
+    const TWO: SeveralGenres = SeveralGenres {
+        most: 2,
+        least_share: 0.34,
+    };
+
+    #[test]
+    fn a_split_vote_names_two_genres() {
+        // 55/45 between two genres: unsure alone, two genres together.
+        let mut votes = vec![(0, 0.9); 5];
+        votes.extend(vec![(2, 0.8); 4]);
+        let p = slices(&votes, 3);
+        assert_eq!(vote(&p, 3, th(0.5, 0.75)).proposed(), None);
+        let v = vote_several(&p, 3, th(0.5, 0.75), TWO);
+        assert_eq!(v.proposed_all(), vec![0, 2]);
+        assert_eq!(vote_several(&p, 3, th(0.5, 0.75), SeveralGenres::ONE), vote(&p, 3, th(0.5, 0.75)));
+    }
+
+    #[test]
+    fn a_tie_is_named_surest_first() {
+        let p = slices(&[(1, 0.9), (1, 0.9), (0, 0.6), (0, 0.6)], 3);
+        let v = vote_several(&p, 3, th(0.5, 0.75), TWO);
+        assert_eq!(v.proposed_all(), vec![1, 0]);
+        assert!(v.unsure.is_none());
+    }
+
+    #[test]
+    fn a_scattered_vote_stays_unsure() {
+        // 4/3/3: the two leaders hold 70%, under the 75% the track needs.
+        let mut votes = vec![(0, 0.9); 4];
+        votes.extend(vec![(1, 0.9); 3]);
+        votes.extend(vec![(2, 0.9); 3]);
+        let p = slices(&votes, 3);
+        let v = vote_several(&p, 3, th(0.5, 0.75), TWO);
+        assert_eq!(v.unsure, Some(Unsure::LowShare));
+        assert!(v.also.is_empty());
+        // A minor second genre (1 vote in 6) is not named beside a clear winner.
+        let mut votes = vec![(0, 0.9); 5];
+        votes.push((1, 0.9));
+        let v = vote_several(&slices(&votes, 3), 3, th(0.5, 0.75), TWO);
+        assert_eq!(v.proposed_all(), vec![0]);
+    }
+
+    #[test]
+    fn several_genres_are_scored_against_the_truth() {
+        let mut split = vec![(0, 0.9); 5];
+        split.extend(vec![(2, 0.8); 4]);
+        let tracks = vec![
+            (slices(&split, 3), 2),
+            (slices(&[(1, 0.9); 4], 3), 1),
+            (slices(&[(1, 0.9); 4], 3), 0),
+        ];
+        let s = score_several(&tracks, 3, th(0.5, 0.75), TWO);
+        assert_eq!((s.tracks, s.proposed, s.several, s.truth_named), (3, 3, 1, 2));
+        assert_eq!((s.first_right, s.single, s.single_right, s.rescued), (1, 2, 1, 1));
     }
 }

@@ -3,7 +3,7 @@
 //! Per-patch probabilities are stored as u8 (p × 255) and embeddings as f16,
 //! compact blobs rather than JSON; this module alone knows the encodings.
 
-use super::{Library, Result, now, path_from_bytes};
+use super::{Library, Result, genres_from_json, genres_json, now, path_from_bytes};
 use crate::proposal::{Proposal, ProposalState};
 use half::f16;
 use rusqlite::{OptionalExtension, params};
@@ -86,6 +86,8 @@ pub struct ProposalRow {
     pub artist: Option<String>,
     pub title: Option<String>,
     pub genre: Option<String>,
+    /// Further genres proposed beside `genre`.
+    pub also: Vec<String>,
     pub share: f32,
     pub votes: i64,
     pub state: ProposalState,
@@ -100,8 +102,9 @@ fn store_proposal(
     p: &Proposal,
 ) -> rusqlite::Result<()> {
     tx.execute(
-        "INSERT OR REPLACE INTO proposals (track_id, model_id, genre, share, votes, state, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR REPLACE INTO proposals (track_id, model_id, genre, share, votes, state,
+             created_at, also_genres)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             track_id,
             model_id,
@@ -109,7 +112,8 @@ fn store_proposal(
             p.share,
             p.cast() as i64,
             p.state(),
-            now()
+            now(),
+            genres_json(&p.also.iter().map(|&c| classes[c].clone()).collect::<Vec<_>>()),
         ],
     )?;
     Ok(())
@@ -326,7 +330,7 @@ impl Library {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT p.track_id, t.path_text, t.artist, t.title, p.genre, p.share, p.votes,
-                        p.state, l.genre
+                        p.state, l.genre, p.also_genres
                  FROM proposals p JOIN tracks t ON t.id = p.track_id
                  LEFT JOIN labels l ON l.track_id = p.track_id
                  WHERE p.model_id = ?1 AND (?2 IS NULL OR p.state = ?2)
@@ -339,6 +343,7 @@ impl Library {
                     artist: r.get(2)?,
                     title: r.get(3)?,
                     genre: r.get(4)?,
+                    also: genres_from_json(&r.get::<_, String>(9)?),
                     share: r.get(5)?,
                     votes: r.get(6)?,
                     state: r.get(7)?,

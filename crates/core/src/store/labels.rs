@@ -2,7 +2,7 @@
 //! genres), which are what gets written into files and what retraining
 //! learns from.
 
-use super::{Library, Result, now, path_from_bytes};
+use super::{Library, Result, genres_from_json, genres_json, now, path_from_bytes};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -50,10 +50,10 @@ impl FromSql for DecisionSource {
     }
 }
 
-/// True when the file's genres are exactly the decided genre: the decision
-/// is written (the one rule for "already written").
-pub fn is_written(file_genres: &[String], decided: &str) -> bool {
-    file_genres.len() == 1 && file_genres[0] == decided
+/// True when the file's genres are exactly the decided genres, in order:
+/// the decision is written (the one rule for "already written").
+pub fn is_written(file_genres: &[String], decided: &[String]) -> bool {
+    file_genres == decided
 }
 
 /// A decided track as the apply plan needs it.
@@ -63,8 +63,8 @@ pub struct LabelledFile {
     pub path: PathBuf,
     /// Genres the file has now (as last scanned or written).
     pub file_genres: Vec<String>,
-    /// The decided genre.
-    pub genre: String,
+    /// The decided genres, the first one first.
+    pub genres: Vec<String>,
     /// What the user typed when they asked for its super-genre instead.
     pub mapped_from: Option<String>,
     /// The user allowed replacing a genre the file already has.
@@ -74,7 +74,10 @@ pub struct LabelledFile {
 /// A decision as stored: what an undo of a decision puts back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Label {
+    /// The first genre: the one retraining learns from.
     pub genre: String,
+    /// Further genres the track was given beside it.
+    pub also: Vec<String>,
     pub source: DecisionSource,
     /// What the user typed when they asked for its super-genre instead.
     pub mapped_from: Option<String>,
@@ -90,14 +93,28 @@ pub struct TrackLabel {
     pub file_genres: Vec<String>,
 }
 
+impl Label {
+    /// Every decided genre, the first one first: what is written.
+    pub fn genres(&self) -> Vec<String> {
+        std::iter::once(self.genre.clone())
+            .chain(self.also.iter().cloned())
+            .collect()
+    }
+}
+
 impl Library {
-    /// The genre `model_id` proposes for a track, if it proposes one.
-    pub fn proposed_genre(&self, track_id: i64, model_id: i64) -> Result<Option<String>> {
+    /// The genres `model_id` proposes for a track (its leading genre
+    /// first, where unsure its leaning alone), if it names any.
+    pub fn proposed_genres(&self, track_id: i64, model_id: i64) -> Result<Option<Vec<String>>> {
         self.read(|c| {
             c.query_row(
-                "SELECT genre FROM proposals WHERE track_id = ?1 AND model_id = ?2",
+                "SELECT genre, also_genres FROM proposals WHERE track_id = ?1 AND model_id = ?2",
                 params![track_id, model_id],
-                |r| r.get::<_, Option<String>>(0),
+                |r| {
+                    let first: Option<String> = r.get(0)?;
+                    let also = genres_from_json(&r.get::<_, String>(1)?);
+                    Ok(first.map(|g| std::iter::once(g).chain(also).collect()))
+                },
             )
             .optional()
             .map(Option::flatten)
@@ -115,6 +132,7 @@ impl Library {
     ) -> Result<()> {
         let label = Label {
             genre: genre.to_string(),
+            also: Vec::new(),
             source,
             mapped_from: mapped_from.map(str::to_string),
             replace,
@@ -131,7 +149,7 @@ impl Library {
     pub fn labels_of(&self, track_ids: &[i64]) -> Result<Vec<(i64, Option<Label>)>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT genre, source, mapped_from, replace_existing FROM labels
+                "SELECT genre, source, mapped_from, replace_existing, also_genres FROM labels
                  WHERE track_id = ?1",
             )?;
             track_ids
@@ -141,6 +159,7 @@ impl Library {
                         .query_row([id], |r| {
                             Ok(Label {
                                 genre: r.get(0)?,
+                                also: genres_from_json(&r.get::<_, String>(4)?),
                                 source: r.get(1)?,
                                 mapped_from: r.get(2)?,
                                 replace: r.get(3)?,
@@ -159,12 +178,13 @@ impl Library {
         let at = now();
         self.transaction(|tx| {
             let mut upsert = tx.prepare_cached(
-                "INSERT INTO labels (track_id, genre, source, at, replace_existing, mapped_from)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO labels (track_id, genre, source, at, replace_existing, mapped_from,
+                     also_genres)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT(track_id) DO UPDATE SET genre = excluded.genre,
                      source = excluded.source, at = excluded.at,
                      replace_existing = excluded.replace_existing,
-                     mapped_from = excluded.mapped_from",
+                     mapped_from = excluded.mapped_from, also_genres = excluded.also_genres",
             )?;
             let mut delete = tx.prepare_cached("DELETE FROM labels WHERE track_id = ?1")?;
             for (track_id, label) in changes {
@@ -176,7 +196,8 @@ impl Library {
                             l.source,
                             at,
                             l.replace,
-                            l.mapped_from
+                            l.mapped_from,
+                            genres_json(&l.also)
                         ])?;
                     }
                     None => {
@@ -192,7 +213,8 @@ impl Library {
     pub fn labelled_files(&self) -> Result<Vec<LabelledFile>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT t.id, t.path, t.genres, l.genre, l.replace_existing, l.mapped_from
+                "SELECT t.id, t.path, t.genres, l.genre, l.replace_existing, l.mapped_from,
+                        l.also_genres
                  FROM labels l JOIN tracks t ON t.id = l.track_id
                  WHERE t.status = 'ok' AND l.source IN (?1, ?2)
                  ORDER BY t.path_text",
@@ -203,9 +225,10 @@ impl Library {
                     Ok(LabelledFile {
                         track_id: r.get(0)?,
                         path: path_from_bytes(r.get(1)?),
-                        file_genres: serde_json::from_str(&r.get::<_, String>(2)?)
-                            .unwrap_or_default(),
-                        genre: r.get(3)?,
+                        file_genres: genres_from_json(&r.get::<_, String>(2)?),
+                        genres: std::iter::once(r.get::<_, String>(3)?)
+                            .chain(genres_from_json(&r.get::<_, String>(6)?))
+                            .collect(),
                         replace: r.get(4)?,
                         mapped_from: r.get(5)?,
                     })
@@ -240,7 +263,8 @@ impl Library {
     pub fn decisions(&self) -> Result<Vec<DecisionRow>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT t.id, t.path, l.genre, l.source, l.mapped_from, l.at FROM labels l
+                "SELECT t.id, t.path, l.genre, l.source, l.mapped_from, l.at, l.also_genres
+                 FROM labels l
                  JOIN tracks t ON t.id = l.track_id
                  WHERE l.source != 'tag' ORDER BY l.at DESC, t.id",
             )?;
@@ -249,6 +273,7 @@ impl Library {
                     track_id: r.get(0)?,
                     path: path_from_bytes(r.get(1)?),
                     genre: r.get(2)?,
+                    also: genres_from_json(&r.get::<_, String>(6)?),
                     source: r.get(3)?,
                     mapped_from: r.get(4)?,
                     at: r.get(5)?,
@@ -266,6 +291,8 @@ pub struct DecisionRow {
     #[serde(serialize_with = "super::serialize_path_str")]
     pub path: std::path::PathBuf,
     pub genre: String,
+    /// Further genres beside `genre`.
+    pub also: Vec<String>,
     pub source: DecisionSource,
     /// What the user typed when they asked for its super-genre.
     pub mapped_from: Option<String>,

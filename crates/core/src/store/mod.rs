@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 mod analyses;
 mod labels;
+mod library_settings;
 mod models;
 mod schema;
 mod tag_history;
@@ -94,6 +95,16 @@ pub fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
     {
         PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
     }
+}
+
+/// A list of genres as a JSON column stores it.
+pub(crate) fn genres_json(genres: &[String]) -> String {
+    serde_json::to_string(genres).expect("strings serialise")
+}
+
+/// A JSON genre column's values (none where it cannot be read).
+pub(crate) fn genres_from_json(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 /// Seconds since the Unix epoch.

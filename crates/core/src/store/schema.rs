@@ -136,6 +136,19 @@ const MIGRATIONS: &[&str] = &[
         at         INTEGER NOT NULL
     );
     "#,
+    // v6: several genres a track: the further genres a proposal names and
+    // a decision keeps beside its first (JSON arrays; the first genre stays
+    // in `genre`, the one retraining learns from), and the library's own
+    // settings (how many genres its tracks get), which its stored
+    // proposals depend on, so the window and the CLI agree.
+    r#"
+    ALTER TABLE proposals ADD COLUMN also_genres TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE labels ADD COLUMN also_genres TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE library_settings (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL            -- JSON
+    );
+    "#,
 ];
 
 /// Current schema version of this build.

@@ -1,7 +1,7 @@
 //! One row per present track with everything the review lists: its tags,
 //! the proposal of a model, the user's decision and any analysis error.
 
-use super::{DecisionSource, Library, Result, TrackStatus, path_from_bytes};
+use super::{DecisionSource, Library, Result, TrackStatus, genres_from_json, path_from_bytes};
 use crate::proposal::ProposalState;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use std::path::PathBuf;
@@ -34,11 +34,36 @@ pub struct TrackRow {
     pub file_genres: Vec<String>,
     /// The model's leading genre (even when unsure), its vote share and verdict.
     pub proposed: Option<String>,
+    /// Further genres proposed beside it.
+    pub proposed_also: Vec<String>,
     pub share: Option<f32>,
     pub proposal_state: Option<ProposalState>,
+    /// The decided first genre and where it came from.
     pub decision: Option<(String, DecisionSource)>,
+    /// Further decided genres beside it.
+    pub decided_also: Vec<String>,
     pub analysis_error: Option<String>,
     pub status: TrackStatus,
+}
+
+impl TrackRow {
+    /// The decided genres, the first one first (empty when undecided).
+    pub fn decided_genres(&self) -> Vec<String> {
+        self.decision
+            .iter()
+            .map(|(g, _)| g.clone())
+            .chain(self.decided_also.iter().cloned())
+            .collect()
+    }
+
+    /// The leading genre and any further proposed ones, the leader first.
+    pub fn proposed_genres(&self) -> Vec<String> {
+        self.proposed
+            .iter()
+            .cloned()
+            .chain(self.proposed_also.iter().cloned())
+            .collect()
+    }
 }
 
 impl Library {
@@ -47,7 +72,8 @@ impl Library {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT t.id, t.path, t.path_text, t.title, t.artist, t.album, t.genres,
-                        p.genre, p.share, p.state, l.genre, l.source, e.message, t.status
+                        p.genre, p.share, p.state, l.genre, l.source, e.message, t.status,
+                        p.also_genres, l.also_genres
                  FROM tracks t
                  LEFT JOIN proposals p ON p.track_id = t.id AND p.model_id = ?1
                  LEFT JOIN labels l ON l.track_id = t.id
@@ -64,11 +90,17 @@ impl Library {
                     title: r.get(3)?,
                     artist: r.get(4)?,
                     album: r.get(5)?,
-                    file_genres: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+                    file_genres: genres_from_json(&r.get::<_, String>(6)?),
                     proposed: r.get(7)?,
+                    proposed_also: genres_from_json(
+                        &r.get::<_, Option<String>>(14)?.unwrap_or_default(),
+                    ),
                     share: r.get(8)?,
                     proposal_state: r.get(9)?,
                     decision: decided.zip(source),
+                    decided_also: genres_from_json(
+                        &r.get::<_, Option<String>>(15)?.unwrap_or_default(),
+                    ),
                     analysis_error: r.get(12)?,
                     status: TrackStatus::parse(&r.get::<_, String>(13)?),
                 })

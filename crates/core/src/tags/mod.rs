@@ -62,6 +62,9 @@ pub struct WriteSettings {
     pub policy: WritePolicy,
     /// Write ID3v2.3 instead of v2.4 (for old players).
     pub id3v23: bool,
+    /// How several genres share one ID3v2.3 frame.
+    #[serde(default)]
+    pub v23_join: formats::Id3v23Join,
 }
 
 /// What an apply would do to one file.
@@ -91,7 +94,8 @@ pub struct PlannedWrite {
     #[serde(serialize_with = "crate::store::serialize_path_str")]
     pub path: PathBuf,
     pub old_genres: Vec<String>,
-    pub new_genre: String,
+    /// The decided genres, the first one first.
+    pub new_genres: Vec<String>,
     /// What the user typed, when they asked for its super-genre instead.
     pub mapped_from: Option<String>,
     pub action: Action,
@@ -105,7 +109,7 @@ impl std::fmt::Display for PlannedWrite {
         } else {
             self.old_genres.join("; ")
         };
-        write!(f, "{}: {old} → {}", self.path.display(), self.new_genre)?;
+        write!(f, "{}: {old} → {}", self.path.display(), self.new_genres.join("; "))?;
         if let Some(typed) = &self.mapped_from {
             write!(f, " (super-genre of {typed})")?;
         }
@@ -126,7 +130,7 @@ impl std::fmt::Display for PlannedWrite {
 pub fn plan(lib: &Library, settings: WriteSettings) -> anyhow::Result<Vec<PlannedWrite>> {
     let mut out = Vec::new();
     for f in lib.labelled_files()? {
-        if is_written(&f.file_genres, &f.genre) {
+        if is_written(&f.file_genres, &f.genres) {
             continue;
         }
         let action = if formats::refused_format(&f.path).is_some() {
@@ -142,7 +146,7 @@ pub fn plan(lib: &Library, settings: WriteSettings) -> anyhow::Result<Vec<Planne
             track_id: f.track_id,
             path: f.path,
             old_genres: f.file_genres,
-            new_genre: f.genre,
+            new_genres: f.genres,
             mapped_from: f.mapped_from,
             action,
         });
@@ -214,6 +218,7 @@ pub(crate) fn genre_splices(
     guard_tag_library(|| {
         let options = EditOptions {
             id3v23: settings.id3v23,
+            v23_join: settings.v23_join,
         };
         let edited = formats::set_genres(bytes, path, Some(&state.genres), options)?;
         let before = GenreState {

@@ -135,12 +135,13 @@ fn read_info_unguarded(path: &Path) -> Result<TrackInfo, String> {
 }
 
 /// Splits and normalises genre values: multi-value separators (`;`, NUL,
-/// `/` between ID3 references), ID3v1 numeric references like `(17)` or `17`
-/// resolved to names, duplicates removed (order kept).
+/// and `" / "`, the ones [`crate::tags::formats::Id3v23Join`] writes),
+/// ID3v1 numeric references like `(17)` or `17` resolved to names,
+/// duplicates removed (order kept).
 pub fn split_genres<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for value in values {
-        for part in value.split(['\0', ';']) {
+        for part in value.split(['\0', ';']).flat_map(|p| p.split(" / ")) {
             let part = part.trim();
             if part.is_empty() {
                 continue;

@@ -304,7 +304,7 @@ pub fn apply_watched(
         .filter(|p| {
             still_planned
                 .iter()
-                .any(|q| q.track_id == p.track_id && q.new_genre == p.new_genre)
+                .any(|q| q.track_id == p.track_id && q.new_genres == p.new_genres)
         })
         .collect();
     let mut report = ApplyReport {
@@ -363,7 +363,7 @@ pub fn apply_watched(
 
 /// What a write left, for the other names of the same file.
 struct Written {
-    genre: String,
+    genres: Vec<String>,
     old_state: String,
     new_state: String,
     written_sha256: String,
@@ -384,11 +384,12 @@ fn record_other_name(
     p: &PlannedWrite,
     written: &Written,
 ) -> Result<(), String> {
-    if p.new_genre != written.genre {
+    if p.new_genres != written.genres {
         return Err(format!(
             "another name of this file (a hard link) was just given {}; one file holds one \
-             genre, so {} was not written",
-            written.genre, p.new_genre
+             set of genres, so {} was not written",
+            written.genres.join("; "),
+            p.new_genres.join("; ")
         ));
     }
     let track = lib
@@ -440,7 +441,7 @@ fn write_one(
         );
     }
     let new = GenreState {
-        genres: vec![p.new_genre.clone()],
+        genres: p.new_genres.clone(),
         tag: true,
     };
     // A large file is never held whole: its tags are edited in an image of
@@ -524,7 +525,7 @@ fn write_one(
             Ok(()) => {
                 journal.finish(pending);
                 Ok(Written {
-                    genre: p.new_genre.clone(),
+                    genres: p.new_genres.clone(),
                     old_state,
                     new_state,
                     written_sha256,

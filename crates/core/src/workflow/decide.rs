@@ -14,9 +14,13 @@ pub enum Decision {
     Accept(Vec<i64>),
     /// Accept every undecided proposal with at least this share of votes.
     AcceptAbove { min_share: f32 },
-    /// The user's own genre for these tracks. `mapped_from` is what they
-    /// typed when they asked for its super-genre; `replace` allows
-    /// replacing a genre the file already has.
+    /// Accept one of the genres proposed for these tracks (where a proposal
+    /// names several): the track gets that genre alone.
+    AcceptOne { tracks: Vec<i64>, genre: String },
+    /// The user's own genre for these tracks; several are separated by `;`
+    /// ("Blues; Rock"). `mapped_from` is what they typed when they asked for
+    /// its super-genre; `replace` allows replacing a genre the file already
+    /// has.
     Override {
         tracks: Vec<i64>,
         genre: String,
@@ -148,13 +152,25 @@ pub fn accept_above_candidates(
     lib: &Library,
     model_id: i64,
     min_share: f32,
-) -> anyhow::Result<Vec<(i64, String)>> {
+) -> anyhow::Result<Vec<(i64, Vec<String>)>> {
     Ok(lib
         .proposals(model_id, Some(ProposalState::Proposed))?
         .into_iter()
         .filter(|p| p.label.is_none() && p.share >= min_share)
-        .filter_map(|p| Some((p.track_id, p.genre?)))
+        .filter_map(|p| Some((p.track_id, std::iter::once(p.genre?).chain(p.also).collect())))
         .collect())
+}
+
+/// The genres a user's text names: several separated by `;`, blanks and
+/// repeats left out.
+pub fn typed_genres(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for g in text.split(';').map(str::trim).filter(|g| !g.is_empty()) {
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(g)) {
+            out.push(g.to_string());
+        }
+    }
+    out
 }
 
 /// Applies `decision` (`model_id`: the model whose proposals are accepted).
@@ -171,10 +187,10 @@ pub fn decide(
             let mut wanted = Vec::new();
             let mut genres = Vec::new();
             for &id in tracks {
-                match lib.proposed_genre(id, model_id)? {
-                    Some(genre) => {
-                        genres.push(genre.clone());
-                        wanted.push((id, Some(accepted(genre))));
+                match lib.proposed_genres(id, model_id)? {
+                    Some(proposed) => {
+                        genres.push(proposed.join("; "));
+                        wanted.push((id, Some(accepted(proposed))));
                     }
                     None => refused.push((
                         id,
@@ -193,7 +209,7 @@ pub fn decide(
                 .ok_or_else(|| anyhow::anyhow!("no proposals yet: classify the library first"))?;
             let wanted = accept_above_candidates(lib, model_id, *min_share)?
                 .into_iter()
-                .map(|(id, genre)| (id, Some(accepted(genre))))
+                .map(|(id, genres)| (id, Some(accepted(genres))))
                 .collect();
             (
                 format!(
@@ -203,22 +219,52 @@ pub fn decide(
                 wanted,
             )
         }
+        Decision::AcceptOne { tracks, genre } => {
+            let model_id = model_id
+                .ok_or_else(|| anyhow::anyhow!("no proposals yet: classify the library first"))?;
+            let mut wanted = Vec::new();
+            for &id in tracks {
+                let proposed = lib.proposed_genres(id, model_id)?.unwrap_or_default();
+                match proposed.iter().position(|g| g == genre) {
+                    // The model's first genre was right: an accepted
+                    // proposal. A further one: the first was not, which is
+                    // what the precision on this library counts.
+                    Some(at) => wanted.push((
+                        id,
+                        Some(Label {
+                            source: if at == 0 {
+                                DecisionSource::Accepted
+                            } else {
+                                DecisionSource::Overridden
+                            },
+                            ..accepted(vec![genre.clone()])
+                        }),
+                    )),
+                    None => refused.push((
+                        id,
+                        format!("{genre} is not among the genres proposed: choose it instead"),
+                    )),
+                }
+            }
+            (format!("Accepted {genre}"), wanted)
+        }
         Decision::Override {
             tracks,
             genre,
             mapped_from,
             replace,
         } => {
-            let genre = genre.trim();
-            anyhow::ensure!(!genre.is_empty(), "the genre is empty");
+            let genres = typed_genres(genre);
+            anyhow::ensure!(!genres.is_empty(), "the genre is empty");
             let label = Label {
-                genre: genre.to_string(),
+                genre: genres[0].clone(),
+                also: genres[1..].to_vec(),
                 source: DecisionSource::Overridden,
                 mapped_from: mapped_from.clone(),
                 replace: *replace,
             };
             (
-                format!("Set {genre}"),
+                format!("Set {}", genres.join("; ")),
                 tracks.iter().map(|&id| (id, Some(label.clone()))).collect(),
             )
         }
@@ -289,9 +335,12 @@ pub fn restore(lib: &mut Library, steps: &[(i64, Option<Label>)]) -> anyhow::Res
     Ok(())
 }
 
-fn accepted(genre: String) -> Label {
+/// An accepted proposal of `genres` (the first one first; never empty).
+fn accepted(mut genres: Vec<String>) -> Label {
+    let genre = genres.remove(0);
     Label {
         genre,
+        also: genres,
         source: DecisionSource::Accepted,
         mapped_from: None,
         replace: false,

@@ -141,7 +141,13 @@ pub fn train_model(
             .push(r.clone());
     }
     for (set, rows) in &eval_sets {
-        let report = eval::evaluate(&model, rows, thresholds, Voting::All);
+        let report = eval::evaluate(
+            &model,
+            rows,
+            thresholds,
+            Voting::All,
+            crate::proposal::SeveralGenres::default(),
+        );
         model.card.metrics.insert(set.clone(), report.card_entry());
         events(Progress::Note(format!("{set}: {}", report.summary())));
     }

@@ -112,6 +112,7 @@ fn synthetic_library_with(
                 t.id,
                 Some(crate::store::Label {
                     genre: classes[t.id as usize % classes.len()].clone(),
+                    also: Vec::new(),
                     source: crate::store::DecisionSource::Accepted,
                     mapped_from: None,
                     replace: false,

@@ -312,9 +312,11 @@ impl Parsed {
     }
 }
 
-/// A `TCON` frame for a tag of version 2.`major`.
-fn genre_frame(major: u8, genres: &[String], tag_unsynced_v24: bool) -> Vec<u8> {
-    let text = genres.join("\0");
+/// A `TCON` frame for a tag of version 2.`major`: several genres as v2.4's
+/// NUL-separated values, joined by `v23_join` in older tags, whose
+/// specification has one value a frame.
+fn genre_frame(major: u8, genres: &[String], tag_unsynced_v24: bool, v23_join: &str) -> Vec<u8> {
+    let text = genres.join(if major == 4 { "\0" } else { v23_join });
     let mut data = Vec::with_capacity(text.len() + 3);
     if text.is_ascii() {
         data.push(0);
@@ -360,7 +362,12 @@ pub fn genres(tag: &[u8]) -> Result<Vec<String>, Refusal> {
 /// The tag at the start of `tag` with `genres` as its only `TCON` content
 /// (none: the frame removed); `grow_padding` is the padding a tag that must
 /// grow gets. Returns the new tag's bytes.
-pub fn with_genres(tag: &[u8], genres: &[String], grow_padding: usize) -> Result<Vec<u8>, Refusal> {
+pub fn with_genres(
+    tag: &[u8],
+    genres: &[String],
+    grow_padding: usize,
+    v23_join: &str,
+) -> Result<Vec<u8>, Refusal> {
     let p = parse(tag)?;
     let tag_unsynced_v24 = p.major == 4 && p.header[5] & 0x80 != 0;
     let mut frames = Vec::with_capacity(p.frames_end);
@@ -368,13 +375,13 @@ pub fn with_genres(tag: &[u8], genres: &[String], grow_padding: usize) -> Result
     if !has_genre && !genres.is_empty() {
         // First, so that a reader that gives up on an odd frame later in
         // the tag still finds it.
-        frames.extend_from_slice(&genre_frame(p.major, genres, tag_unsynced_v24));
+        frames.extend_from_slice(&genre_frame(p.major, genres, tag_unsynced_v24, v23_join));
     }
     let mut placed = genres.is_empty() || !has_genre;
     for f in &p.frames {
         if is_genre(&f.id) {
             if !placed {
-                frames.extend_from_slice(&genre_frame(p.major, genres, tag_unsynced_v24));
+                frames.extend_from_slice(&genre_frame(p.major, genres, tag_unsynced_v24, v23_join));
                 placed = true;
             }
         } else {
@@ -439,9 +446,9 @@ pub fn with_genres(tag: &[u8], genres: &[String], grow_padding: usize) -> Result
 }
 
 /// A new tag holding only `genres`, v2.3 or v2.4, with `padding`.
-pub fn new_tag(genres: &[String], v23: bool, padding: usize) -> Vec<u8> {
+pub fn new_tag(genres: &[String], v23: bool, padding: usize, v23_join: &str) -> Vec<u8> {
     let major = if v23 { 3 } else { 4 };
-    let frame = genre_frame(major, genres, false);
+    let frame = genre_frame(major, genres, false, v23_join);
     let size = frame.len() + padding;
     let mut out = Vec::with_capacity(size + HEADER);
     out.extend_from_slice(&[b'I', b'D', b'3', major, 0, 0]);
@@ -499,7 +506,7 @@ mod tests {
                 ],
                 100,
             );
-            let new = with_genres(&old, &["Jazz Fusion".into()], GROW_PADDING).unwrap();
+            let new = with_genres(&old, &["Jazz Fusion".into()], GROW_PADDING, "; ").unwrap();
             assert_eq!(new.len(), old.len(), "v2.{major}: fits in the padding");
             assert_eq!(genres(&new).unwrap(), ["Jazz Fusion"]);
             let p = parse(&new).unwrap();
@@ -517,7 +524,7 @@ mod tests {
             0,
         );
         assert_eq!(genres(&old).unwrap(), ["Rock"]);
-        let new = with_genres(&old, &["Blues".into()], 0).unwrap();
+        let new = with_genres(&old, &["Blues".into()], 0, "; ").unwrap();
         assert_eq!(new[3], 2);
         assert_eq!(genres(&new).unwrap(), ["Blues"]);
     }
@@ -526,14 +533,14 @@ mod tests {
     fn unsynchronised_tags_are_rebuilt_exactly() {
         let pic = frame(3, b"APIC", &[0xff, 0xe0, 0xff, 0x00, 0xff, 1, 2]);
         let old = tag(3, 0x80, &[pic.clone(), frame(3, b"TCON", b"Pop")], 64);
-        let new = with_genres(&old, &["Électronique".into()], GROW_PADDING).unwrap();
+        let new = with_genres(&old, &["Électronique".into()], GROW_PADDING, "; ").unwrap();
         assert_eq!(new.len(), old.len());
         assert_eq!(genres(&new).unwrap(), ["Électronique"]);
         let p = parse(&new).unwrap();
         assert_eq!(&p.body[p.frames[0].range.clone()], pic.as_slice());
         // Writing the old genre back gives the old bytes.
         assert_eq!(
-            with_genres(&new, &["Pop".into()], GROW_PADDING).unwrap(),
+            with_genres(&new, &["Pop".into()], GROW_PADDING, "; ").unwrap(),
             old
         );
     }
@@ -541,7 +548,7 @@ mod tests {
     #[test]
     fn a_tag_without_room_grows_and_crc_is_refused() {
         let old = tag(4, 0, &[frame(4, b"TIT2", b"T")], 0);
-        let new = with_genres(&old, &["Rock".into()], GROW_PADDING).unwrap();
+        let new = with_genres(&old, &["Rock".into()], GROW_PADDING, "; ").unwrap();
         assert_eq!(new.len(), old.len() + 15 + GROW_PADDING);
         let mut crc = vec![b'I', b'D', b'3', 4, 0, 0x40];
         let body = [
@@ -552,7 +559,7 @@ mod tests {
         crc.extend_from_slice(&to_syncsafe(body.len()).unwrap());
         crc.extend_from_slice(&body);
         assert!(
-            with_genres(&crc, &["Rock".into()], 0)
+            with_genres(&crc, &["Rock".into()], 0, "; ")
                 .unwrap_err()
                 .contains("CRC")
         );

@@ -48,6 +48,34 @@ use stream_tags::Stream;
 pub struct EditOptions {
     /// A new ID3v2 tag is v2.3 instead of v2.4.
     pub id3v23: bool,
+    /// How several genres share an ID3v2.3 (or v2.2) frame.
+    pub v23_join: Id3v23Join,
+}
+
+/// How several genres are joined in the one text an ID3v2.3 frame holds
+/// (v2.4 separates values with NUL, Vorbis comments, APE and MP4 keep one
+/// field each): Picard's "join multiple ID3v2.3 tags with".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Id3v23Join {
+    /// "Blues; Rock", what Picard writes and most players show whole.
+    #[default]
+    Semicolon,
+    /// "Blues / Rock".
+    Slash,
+    /// v2.4's NUL between values, which mutagen, foobar2000 and MusicBee
+    /// read as several, and older players as the first alone.
+    Nul,
+}
+
+impl Id3v23Join {
+    pub fn separator(self) -> &'static str {
+        match self {
+            Id3v23Join::Semicolon => "; ",
+            Id3v23Join::Slash => " / ",
+            Id3v23Join::Nul => "\0",
+        }
+    }
 }
 
 /// The result of an edit: what the genre was, and the byte ranges of the

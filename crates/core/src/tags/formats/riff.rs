@@ -201,7 +201,7 @@ pub fn set_genres(
     };
     if let Some(c) = &id3 {
         let (at, len) = id3_tag(c).expect("checked");
-        let tag = id3v2::with_genres(&b[at..at + len], genres, 0)?;
+        let tag = id3v2::with_genres(&b[at..at + len], genres, 0, options.v23_join.separator())?;
         let data = [tag.as_slice(), &b[at + len..c.data.1]].concat();
         rewrite(c, data, &mut splices);
     }
@@ -224,7 +224,7 @@ pub fn set_genres(
             _ => {}
         }
         let id = if form.little { b"id3 " } else { b"ID3 " };
-        new.extend(form.chunk(id, &id3v2::new_tag(genres, options.id3v23, 0)));
+        new.extend(form.chunk(id, &id3v2::new_tag(genres, options.id3v23, 0, options.v23_join.separator())));
         grow += new.len() as isize;
         splices.insert(container_end, new);
     }

@@ -85,7 +85,12 @@ pub fn set_genres(
     match front {
         Some(len) => splices.replace(
             0..len,
-            id3v2::with_genres(&bytes[..len], genres, id3v2::GROW_PADDING)?,
+            id3v2::with_genres(
+                &bytes[..len],
+                genres,
+                id3v2::GROW_PADDING,
+                options.v23_join.separator(),
+            )?,
         ),
         None if stream == Stream::ApeTagged => {}
         None if stream == Stream::RawAac && !genres.is_empty() => {
@@ -99,7 +104,12 @@ pub fn set_genres(
         }
         None if !genres.is_empty() => splices.insert(
             0,
-            id3v2::new_tag(genres, options.id3v23, id3v2::GROW_PADDING),
+            id3v2::new_tag(
+                genres,
+                options.id3v23,
+                id3v2::GROW_PADDING,
+                options.v23_join.separator(),
+            ),
         ),
         None => {}
     }
