@@ -462,6 +462,10 @@ pub struct SimulateArgs {
     /// Numbers of reviewed tracks
     #[arg(long, value_delimiter = ',', default_value = "0,5,10,20")]
     pub k: Vec<usize>,
+    /// With --folder: the most genres a track gets (1 measures the
+    /// one-genre proposals issue 35 judges; 2 the default of a library)
+    #[arg(long, default_value_t = 1)]
+    pub most_genres: usize,
     /// Weights of a decision, in base tracks
     #[arg(long, value_delimiter = ',', default_value = "10")]
     pub weights: Vec<f32>,

@@ -165,7 +165,11 @@ pub fn accept_cmd(
     };
     for c in &report.changes {
         if let Some(l) = &c.after {
-            println!("accepted {} for {}", l.genres().join("; "), name_of(c.track_id));
+            println!(
+                "accepted {} for {}",
+                l.genres().join("; "),
+                name_of(c.track_id)
+            );
         }
     }
     for (id, why) in &report.refused {

@@ -275,7 +275,11 @@ fn print_eval(r: &EvalReport) {
         let setting = if s.most <= 1 {
             "one genre".to_string()
         } else {
-            format!("up to {}, each ≥ {:.0}% of the votes", s.most, s.least_share * 100.0)
+            format!(
+                "up to {}, each ≥ {:.0}% of the votes",
+                s.most,
+                s.least_share * 100.0
+            )
         };
         let default = if *s == sonotag_core::proposal::SeveralGenres::default() {
             " (default)"
@@ -340,7 +344,11 @@ pub fn genres_per_track(
             "up to {} genres a track; a further genre needs {:.0}% of the votes{}",
             s.most,
             s.least_share * 100.0,
-            if s == SeveralGenres::default() { " (the default)" } else { "" }
+            if s == SeveralGenres::default() {
+                " (the default)"
+            } else {
+                ""
+            }
         ),
     }
     Ok(ExitCode::SUCCESS)
@@ -548,6 +556,10 @@ pub fn simulate_cmd(dirs: &Paths, args: &super::args::SimulateArgs) -> anyhow::R
         weights: &args.weights,
         orders: &orders,
         retrain_every: args.retrain_every,
+        several: sonotag_core::proposal::SeveralGenres {
+            most: args.most_genres,
+            ..Default::default()
+        },
     };
     if let Some(folder) = &args.folder {
         let truth: std::collections::HashMap<PathBuf, String> = rows

@@ -234,6 +234,24 @@ impl App {
                     Message::Changed,
                 )
             }
+            Request::SeveralGenres(several) => {
+                let model = self.active_model().cloned();
+                let th = sonotag_core::proposal::Thresholds::in_force(
+                    self.settings.thresholds,
+                    model.as_ref().map(|m| m.card.thresholds),
+                );
+                Task::perform(
+                    with_library(self.paths.database.clone(), move |lib| {
+                        lib.set_several_genres(several)?;
+                        let Some(m) = model else {
+                            return Ok("Kept; it applies when the library is classified".into());
+                        };
+                        sonotag_core::catalog::analyse::revote(lib, m.id, &m.card.classes, th)
+                            .map(|n| format!("Re-voted {n} tracks: {}", several.in_words()))
+                    }),
+                    Message::Changed,
+                )
+            }
             Request::SaveSettings(settings) => {
                 self.settings = settings;
                 match self.save_settings() {
@@ -564,7 +582,9 @@ impl App {
     fn decide(&mut self, decision: Decision) -> Task<Message> {
         let model = self.model_id();
         let one_track = match &decision {
-            Decision::Accept(t) | Decision::Override { tracks: t, .. } => t.len() == 1,
+            Decision::Accept(t)
+            | Decision::AcceptOne { tracks: t, .. }
+            | Decision::Override { tracks: t, .. } => t.len() == 1,
             _ => false,
         };
         let write = Task::perform(

@@ -32,7 +32,9 @@ def show(value):
 
 
 def dump(path):
-    out = {"items": [], "genre": []}
+    # "genre_values": each genre field as mutagen splits it into values,
+    # [reader, [value, ...]], to check that several genres read back apart.
+    out = {"items": [], "genre": [], "genre_values": []}
     try:
         f = mutagen.File(path)
     except Exception as e:  # noqa: BLE001 - any failure is the file's
@@ -56,13 +58,20 @@ def dump(path):
         out["id3_version"] = list(tags.version)
         for frame in tags.values():
             add(frame.HashKey, repr(frame))
+        for frame in tags.getall("TCON"):
+            out["genre_values"].append(["id3", [str(t) for t in frame.text]])
     elif tags is not None and hasattr(tags, "vendor"):
         out["vendor"] = tags.vendor
         for key, value in tags:
             add(key, value)
+        values = [v for k, v in tags if k.lower() == "genre"]
+        if values:
+            out["genre_values"].append(["vorbis", values])
     elif tags is not None:
         for key in tags.keys():
             add(key, tags[key])
+            if key == "\xa9gen":
+                out["genre_values"].append(["mp4", [str(v) for v in tags[key]]])
     for picture in getattr(f, "pictures", []) or []:
         add("picture", [picture.type, picture.mime, digest(picture.data)])
     blocks = getattr(f, "metadata_blocks", None)
@@ -81,6 +90,8 @@ def dump(path):
         for key, value in ape.items():
             target = out["genre"] if key.lower() in GENRE else out["ape"]
             target.append([key, show(repr(value))])
+            if key.lower() == "genre":
+                out["genre_values"].append(["ape", list(value)])
     except Exception:  # noqa: BLE001 - no APE tag
         pass
     return out

@@ -50,6 +50,22 @@ impl SeveralGenres {
     };
 }
 
+impl SeveralGenres {
+    /// "one genre a track", "up to 2 genres a track, a further one with
+    /// ≥ 34% of the votes".
+    pub fn in_words(&self) -> String {
+        if self.most <= 1 {
+            "one genre a track".into()
+        } else {
+            format!(
+                "up to {} genres a track, a further one with ≥ {:.0}% of the votes",
+                self.most,
+                self.least_share * 100.0
+            )
+        }
+    }
+}
+
 impl Default for SeveralGenres {
     /// Chosen by measurement (`sonotag eval --several`, see the model
     /// card): on the base set's held-out sources, two genres where the

@@ -105,6 +105,8 @@ pub enum Request {
     UseModel(String),
     /// Keep these thresholds and re-vote every track with them.
     Revote(Thresholds),
+    /// Keep this several-genre setting in the library and re-vote.
+    SeveralGenres(sonotag_core::proposal::SeveralGenres),
     /// Keep and save these settings.
     SaveSettings(Settings),
     /// This vocabulary was saved: use it, and reload what depends on it.

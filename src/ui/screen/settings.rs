@@ -4,13 +4,14 @@
 //! drafts of them and asks the window to keep what the user applies.
 
 use super::{Request, Shared, SidePanel};
-use iced::widget::{button, checkbox, column, row, slider, text, text_editor};
+use iced::widget::{button, checkbox, column, pick_list, row, slider, text, text_editor};
 use iced::{Element, Length, Task};
 use sonotag_core::config::genres::Vocabulary;
 use sonotag_core::config::paths::Paths;
 use sonotag_core::config::settings::Settings;
-use sonotag_core::proposal::Thresholds;
+use sonotag_core::proposal::{SeveralGenres, Thresholds};
 use sonotag_core::tags::WritePolicy;
+use sonotag_core::tags::formats::Id3v23Join;
 
 /// The settings screen's state: the drafts being edited. The settings and
 /// the vocabulary themselves belong to the window, which saves what this
@@ -18,6 +19,8 @@ use sonotag_core::tags::WritePolicy;
 pub struct SettingsScreen {
     /// Thresholds moved on the sliders and not yet applied.
     draft: Option<Thresholds>,
+    /// The least share for a further genre while its slider moves.
+    least_share_draft: Option<f32>,
     vocab_text: text_editor::Content,
     /// Why the edited vocabulary was not saved (shown under the editor).
     vocab_error: Option<String>,
@@ -29,8 +32,14 @@ pub enum Message {
     SliceThreshold(f32),
     TrackThreshold(f32),
     ApplyThresholds,
+    /// How many genres a track may get (re-votes at once).
+    MostGenres(usize),
+    LeastShare(f32),
+    /// The least-share slider let go: re-vote.
+    ApplyLeastShare,
     ReplaceExisting(bool),
     Id3v23(bool),
+    V23Join(Id3v23Join),
     DarkTheme(bool),
     VocabEdit(text_editor::Action),
     VocabSave,
@@ -59,6 +68,18 @@ impl SettingsScreen {
         self.draft.unwrap_or_else(|| shared.thresholds())
     }
 
+    /// The library's several-genre setting, with the slider's draft.
+    fn several(&self, shared: Shared<'_>) -> SeveralGenres {
+        let kept = shared
+            .lib
+            .and_then(|l| l.several_genres().ok())
+            .unwrap_or_default();
+        SeveralGenres {
+            least_share: self.least_share_draft.unwrap_or(kept.least_share),
+            ..kept
+        }
+    }
+
     /// `settings` changed by `change`, to be kept and saved.
     fn changed(shared: Shared<'_>, change: impl FnOnce(&mut Settings)) -> Option<Request> {
         let mut settings = shared.settings.clone();
@@ -73,6 +94,7 @@ impl SidePanel for SettingsScreen {
     fn new(shared: Shared<'_>) -> Self {
         Self {
             draft: None,
+            least_share_draft: None,
             vocab_text: text_editor::Content::with_text(
                 &toml::to_string_pretty(shared.vocab).unwrap_or_default(),
             ),
@@ -112,7 +134,21 @@ impl SidePanel for SettingsScreen {
                     WritePolicy::FillEmpty
                 }
             }),
+            Message::MostGenres(most) => Some(Request::SeveralGenres(SeveralGenres {
+                most,
+                ..self.several(shared)
+            })),
+            Message::LeastShare(v) => {
+                self.least_share_draft = Some(v);
+                None
+            }
+            Message::ApplyLeastShare => {
+                let several = self.several(shared);
+                self.least_share_draft = None;
+                Some(Request::SeveralGenres(several))
+            }
             Message::Id3v23(v) => Self::changed(shared, |s| s.write.id3v23 = v),
+            Message::V23Join(j) => Self::changed(shared, |s| s.write.v23_join = j),
             Message::DarkTheme(v) => Self::changed(shared, |s| s.dark_theme = v),
             Message::VocabEdit(action) => {
                 self.vocab_text.perform(action);
@@ -162,6 +198,7 @@ impl SidePanel for SettingsScreen {
         let t = self.thresholds(shared);
         let worth = shared.active_model().and_then(|m| m.card.worth());
         let settings = shared.settings;
+        let several = self.several(shared);
         // Save sits above the editor, and the error below it, so neither
         // pushes the other out of view.
         column![
@@ -185,6 +222,29 @@ impl SidePanel for SettingsScreen {
                 "This model's card says nothing of how often its proposals are right.".into()
             }))
             .size(12),
+            text("Several genres").size(18),
+            row![
+                text("Genres a track gets at most").size(13).width(200),
+                pick_list([1, 2, 3], Some(several.most.clamp(1, 3)), Message::MostGenres),
+            ]
+            .spacing(8),
+            row![
+                text(format!(
+                    "A further genre needs ≥ {:.0}% of the votes",
+                    several.least_share * 100.0
+                ))
+                .size(13)
+                .width(200),
+                slider(0.1..=0.5, several.least_share, Message::LeastShare)
+                    .step(0.01)
+                    .on_release(Message::ApplyLeastShare)
+            ]
+            .spacing(8),
+            text(
+                "Where a track's votes split between genres that together hold the track share \
+                 (55% Blues, 45% Rock), it is proposed with both; kept in this library."
+            )
+            .size(12),
             text("Writing tags").size(18),
             checkbox(settings.write.policy == WritePolicy::ReplaceAll)
                 .label("Replace genres files already have (default: fill only empty ones)")
@@ -192,6 +252,15 @@ impl SidePanel for SettingsScreen {
             checkbox(settings.write.id3v23)
                 .label("Write ID3v2.3 instead of ID3v2.4 (older players)")
                 .on_toggle(Message::Id3v23),
+            row![
+                text("Several genres in one ID3v2.3 frame, joined by").size(13).width(200),
+                pick_list(
+                    [Id3v23Join::Semicolon, Id3v23Join::Slash, Id3v23Join::Nul],
+                    Some(settings.write.v23_join),
+                    Message::V23Join
+                ),
+            ]
+            .spacing(8),
             text("Appearance").size(18),
             checkbox(settings.dark_theme)
                 .label("Dark theme")

@@ -281,9 +281,7 @@ fn matches(filter: &Filter, r: &ReviewRow) -> bool {
         Filter::Accepted => matches!(r.state, ReviewState::Accepted | ReviewState::Overridden),
         Filter::Written => r.state == ReviewState::Written,
         Filter::Errors => r.state == ReviewState::Error,
-        Filter::Genre(g) => {
-            r.names(g) || r.tag_genre.split("; ").any(|t| t == g)
-        }
+        Filter::Genre(g) => r.names(g) || r.tag_genre.split("; ").any(|t| t == g),
     }
 }
 

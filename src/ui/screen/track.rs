@@ -92,6 +92,8 @@ pub enum Message {
     Votes(i64, Box<review::Evidence>),
     Strip(evidence::StripMessage),
     Accept,
+    /// Of a proposal naming several genres, accept this one alone.
+    AcceptOne(String),
     OverrideInput(String),
     OverridePick(String),
     OverrideSubmit,
@@ -289,6 +291,12 @@ impl Track {
                 let winner = self.evidence.as_ref()?.proposal.winner;
                 winner.map(|_| Request::Decide(Decision::Accept(vec![id])))
             }),
+            Message::AcceptOne(genre) => self.selected.map(|id| {
+                Request::Decide(Decision::AcceptOne {
+                    tracks: vec![id],
+                    genre,
+                })
+            }),
             Message::OverrideInput(s) => {
                 self.override_input = s;
                 None
@@ -300,8 +308,13 @@ impl Track {
             Message::OverrideSubmit => match self.selected {
                 Some(_) if self.override_input.trim().is_empty() => Some(Request::LeaveInput),
                 Some(id) => {
-                    // Written as chosen, never silently mapped to a super-genre.
-                    let genre = shared.vocab.spelling(&self.override_input);
+                    // Written as chosen, never silently mapped to a
+                    // super-genre; several are separated by ";".
+                    let genre = sonotag_core::workflow::decide::typed_genres(&self.override_input)
+                        .iter()
+                        .map(|g| shared.vocab.spelling(g))
+                        .collect::<Vec<_>>()
+                        .join("; ");
                     self.override_input.clear();
                     Some(Request::Decide(Decision::Override {
                         tracks: vec![id],
@@ -375,7 +388,32 @@ impl Track {
         .spacing(6);
         if let Some(e) = &self.evidence {
             // The decision comes first: it never scrolls out of view.
+            let named: Vec<&str> = e
+                .proposal
+                .proposed_all()
+                .into_iter()
+                .map(|c| e.classes[c].as_str())
+                .collect();
             let verdict = match (&e.proposal.unsure, e.proposal.winner) {
+                (None, Some(_)) if named.len() > 1 => format!(
+                    "Proposed: {}, with {} of {} votes (together {:.0}%, needs {:.0}%).",
+                    named.join("; "),
+                    e.proposal
+                        .proposed_all()
+                        .iter()
+                        .map(|&c| e.proposal.votes[c].to_string())
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    e.proposal.cast(),
+                    e.proposal
+                        .proposed_all()
+                        .iter()
+                        .map(|&c| e.proposal.votes[c])
+                        .sum::<usize>() as f32
+                        * 100.0
+                        / e.proposal.cast().max(1) as f32,
+                    e.thresholds.track * 100.0
+                ),
                 (None, Some(w)) => format!(
                     "Proposed: {} with {:.0}% of {} votes (needs {:.0}%).",
                     e.classes[w],
@@ -409,7 +447,11 @@ impl Track {
             ));
             col = col.push(
                 text(match &row.decided {
-                    Some(d) => format!("Your decision: {d} ({})", row.state.label()),
+                    Some(_) => format!(
+                        "Your decision: {} ({})",
+                        row.decided_text(),
+                        row.state.label()
+                    ),
                     None => "No decision yet.".to_string(),
                 })
                 .size(13),
@@ -419,6 +461,7 @@ impl Track {
             col = col.push(
                 row![
                     button(text(match e.proposal.winner {
+                        Some(_) if named.len() > 1 => format!("Accept {} (Enter)", named.join("; ")),
                         Some(w) => format!("Accept {} (Enter)", e.classes[w]),
                         None => "Accept (Enter)".to_string(),
                     }))
@@ -442,6 +485,17 @@ impl Track {
                 ]
                 .spacing(6),
             );
+            // Below the fixed rows, so that nothing above moves: one of
+            // several genres alone.
+            if named.len() > 1 {
+                let mut only = row![text("Or only:").size(13)]
+                    .spacing(6)
+                    .align_y(iced::Alignment::Center);
+                for g in &named {
+                    only = only.push(button(text(*g)).on_press(Message::AcceptOne(g.to_string())));
+                }
+                col = col.push(only);
+            }
         }
         if row.state == ReviewState::Missing {
             col = col.push(

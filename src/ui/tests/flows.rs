@@ -1164,3 +1164,93 @@ fn the_apply_review_says_which_formats_are_not_written() {
     );
     assert_eq!(std::fs::read(&wma).unwrap(), before);
 }
+
+/// Makes the stored analysis of track `id` split between the model's first
+/// two genres (half the patches each, all confident, the first a little
+/// more), as a track between
+/// two genres votes, and lets the window see it.
+fn split_between_two_genres(app: &mut App, id: i64) -> (String, String) {
+    let model = app.active_model().cloned().expect("a model");
+    let classes = model.card.classes.clone();
+    let mut lib = sonotag_core::store::Library::open(&app.paths.database).unwrap();
+    let mut analysis = lib.analysis(id, model.id).unwrap().expect("analysed");
+    let n = classes.len();
+    let first_half = analysis.slices.div_ceil(2);
+    for (k, p) in analysis.probabilities.chunks_exact_mut(n).enumerate() {
+        p.fill(0.01);
+        // The first genre surer: a tie goes to it.
+        let second = k >= first_half;
+        p[usize::from(second)] = if second { 0.8 } else { 0.9 };
+    }
+    let th = model.card.thresholds;
+    let several = lib.several_genres().unwrap();
+    let proposal = sonotag_core::ml::vote::vote_several(&analysis.probabilities, n, th, several);
+    assert_eq!(proposal.proposed_all(), vec![0, 1], "{proposal:?}");
+    lib.store_outcomes(
+        model.id,
+        model.card.features.version,
+        &classes,
+        &[sonotag_core::store::Outcome::Analysed { analysis, proposal }],
+    )
+    .unwrap();
+    send(app, Message::Watch);
+    (classes[0].clone(), classes[1].clone())
+}
+
+/// A track whose votes split between two genres is proposed with both;
+/// the user accepts one of them alone (issue 37).
+#[test]
+fn one_of_two_proposed_genres_is_accepted_alone() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(2));
+    click(&mut app, "song 0.wav");
+    let id = app.panels.track.selected.expect("selected");
+    let (first, second) = split_between_two_genres(&mut app, id);
+    let both = format!("{first}; {second}");
+    assert_eq!(app.table.row(id).unwrap().proposed_text(), both);
+    assert!(
+        shows_starting(&app, &format!("Proposed: {both}")),
+        "{}",
+        app.status()
+    );
+    assert!(shows(&app, &format!("Accept {both} (Enter)")));
+    assert!(shows(&app, "Or only:"));
+    assert_within_smallest_window(&app, second.as_str());
+    click(&mut app, &second);
+    let lib = app.lib.as_ref().unwrap();
+    let label = lib.labels_of(&[id]).unwrap()[0].1.clone().expect("decided");
+    assert_eq!(label.genres(), vec![second.clone()]);
+    // The model's first genre was not the one: a correction, as retraining
+    // and the precision on this library count it.
+    assert_eq!(
+        label.source,
+        sonotag_core::store::DecisionSource::Overridden
+    );
+    assert_eq!(app.table.row(id).unwrap().decided_text(), second);
+    // Accepting both, after an undo, keeps both in order.
+    char_key(&mut app, "u");
+    click(&mut app, "song 0.wav");
+    named_key(&mut app, Named::Enter);
+    let lib = app.lib.as_ref().unwrap();
+    let label = lib.labels_of(&[id]).unwrap()[0].1.clone().expect("decided");
+    assert_eq!(label.genres(), vec![first, second]);
+    assert_eq!(label.source, sonotag_core::store::DecisionSource::Accepted);
+}
+
+/// "Genres a track gets at most" is the library's: set to 1 in Settings,
+/// the split track is unsure again, and the CLI sees the same setting.
+#[test]
+fn one_genre_a_track_is_a_setting_that_re_votes() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(2));
+    click(&mut app, "song 0.wav");
+    let id = app.panels.track.selected.expect("selected");
+    split_between_two_genres(&mut app, id);
+    send(&mut app, settings::Message::MostGenres(1));
+    let lib = sonotag_core::store::Library::open(&home.paths.database).unwrap();
+    assert_eq!(lib.several_genres().unwrap().most, 1);
+    send(&mut app, Message::Watch);
+    let row = app.table.row(id).unwrap();
+    assert_eq!(row.state, ReviewState::Unsure, "{row:?}");
+    assert!(row.proposed_also.is_empty(), "{row:?}");
+}

@@ -126,7 +126,14 @@ pub fn classify(
                                 let second_look = (voting == Voting::SecondLook)
                                     .then(|| duration.map(|d| kind.patches_in(d)))
                                     .flatten();
-                                analysed(*id, patches, model, (thresholds, several), second_look, path)
+                                analysed(
+                                    *id,
+                                    patches,
+                                    model,
+                                    (thresholds, several),
+                                    second_look,
+                                    path,
+                                )
                             }
                             Err(e) => Ok(Outcome::Failed {
                                 track_id: *id,

@@ -370,6 +370,8 @@ pub struct Plan<'a> {
     /// The user retrains after every this many reviews, and the orders
     /// that follow the model then take what is left by the new one.
     pub retrain_every: usize,
+    /// How many genres a track of the folder library gets ([`crate::dev::user::play`]).
+    pub several: crate::proposal::SeveralGenres,
 }
 
 /// Where the user stops to retrain: every `retrain_every` reviews, and at

@@ -77,6 +77,7 @@ pub fn play(
     let start = work.join("start.sqlite");
     let (known, classes) = {
         let mut lib = Library::open(&start)?;
+        lib.set_several_genres(plan.several)?;
         scan::scan_folders(&mut lib, &[folder.to_path_buf()], &cancel, &mut |_| {})?;
         let report = classify::classify_library(
             &mut lib,

@@ -65,10 +65,12 @@ pub struct EvalReport {
 /// each least share for the second.
 pub fn several_grid() -> Vec<SeveralGenres> {
     std::iter::once(SeveralGenres::ONE)
-        .chain([0.2, 0.25, 0.3, 0.34, 0.4, 0.45].map(|least_share| SeveralGenres {
-            most: 2,
-            least_share,
-        }))
+        .chain(
+            [0.2, 0.25, 0.3, 0.34, 0.4, 0.45].map(|least_share| SeveralGenres {
+                most: 2,
+                least_share,
+            }),
+        )
         .chain(std::iter::once(SeveralGenres {
             most: 3,
             least_share: 0.2,
@@ -176,7 +178,12 @@ pub fn evaluate(
     let mut report = summarise(tracks, classes, thresholds);
     report.several = several_grid()
         .into_iter()
-        .map(|s| (s, vote::score_several(&heard, report.classes.len(), thresholds, s)))
+        .map(|s| {
+            (
+                s,
+                vote::score_several(&heard, report.classes.len(), thresholds, s),
+            )
+        })
         .collect();
     report
 }

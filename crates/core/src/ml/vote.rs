@@ -778,7 +778,10 @@ mod tests {
         assert_eq!(vote(&p, 3, th(0.5, 0.75)).proposed(), None);
         let v = vote_several(&p, 3, th(0.5, 0.75), TWO);
         assert_eq!(v.proposed_all(), vec![0, 2]);
-        assert_eq!(vote_several(&p, 3, th(0.5, 0.75), SeveralGenres::ONE), vote(&p, 3, th(0.5, 0.75)));
+        assert_eq!(
+            vote_several(&p, 3, th(0.5, 0.75), SeveralGenres::ONE),
+            vote(&p, 3, th(0.5, 0.75))
+        );
     }
 
     #[test]
@@ -816,7 +819,13 @@ mod tests {
             (slices(&[(1, 0.9); 4], 3), 0),
         ];
         let s = score_several(&tracks, 3, th(0.5, 0.75), TWO);
-        assert_eq!((s.tracks, s.proposed, s.several, s.truth_named), (3, 3, 1, 2));
-        assert_eq!((s.first_right, s.single, s.single_right, s.rescued), (1, 2, 1, 1));
+        assert_eq!(
+            (s.tracks, s.proposed, s.several, s.truth_named),
+            (3, 3, 1, 2)
+        );
+        assert_eq!(
+            (s.first_right, s.single, s.single_right, s.rescued),
+            (1, 2, 1, 1)
+        );
     }
 }

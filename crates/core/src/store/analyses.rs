@@ -113,7 +113,12 @@ fn store_proposal(
             p.cast() as i64,
             p.state(),
             now(),
-            genres_json(&p.also.iter().map(|&c| classes[c].clone()).collect::<Vec<_>>()),
+            genres_json(
+                &p.also
+                    .iter()
+                    .map(|&c| classes[c].clone())
+                    .collect::<Vec<_>>()
+            ),
         ],
     )?;
     Ok(())

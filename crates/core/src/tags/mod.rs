@@ -109,7 +109,12 @@ impl std::fmt::Display for PlannedWrite {
         } else {
             self.old_genres.join("; ")
         };
-        write!(f, "{}: {old} → {}", self.path.display(), self.new_genres.join("; "))?;
+        write!(
+            f,
+            "{}: {old} → {}",
+            self.path.display(),
+            self.new_genres.join("; ")
+        )?;
         if let Some(typed) = &self.mapped_from {
             write!(f, " (super-genre of {typed})")?;
         }

@@ -157,7 +157,12 @@ pub fn accept_above_candidates(
         .proposals(model_id, Some(ProposalState::Proposed))?
         .into_iter()
         .filter(|p| p.label.is_none() && p.share >= min_share)
-        .filter_map(|p| Some((p.track_id, std::iter::once(p.genre?).chain(p.also).collect())))
+        .filter_map(|p| {
+            Some((
+                p.track_id,
+                std::iter::once(p.genre?).chain(p.also).collect(),
+            ))
+        })
         .collect())
 }
 

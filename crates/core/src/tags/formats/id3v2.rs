@@ -564,4 +564,21 @@ mod tests {
                 .contains("CRC")
         );
     }
+
+    #[test]
+    fn several_genres_are_values_in_v24_and_joined_in_v23() {
+        let two = ["Blues".to_string(), "Rock".to_string()];
+        let v24 = with_genres(&tag(4, 0, &[frame(4, b"TIT2", b"a")], 64), &two, 0, "; ").unwrap();
+        assert!(v24.windows(10).any(|w| w == b"Blues\0Rock"));
+        assert_eq!(genres(&v24).unwrap(), two);
+        for (join, text) in [("; ", &b"Blues; Rock"[..]), (" / ", b"Blues / Rock")] {
+            let v23 =
+                with_genres(&tag(3, 0, &[frame(3, b"TIT2", b"a")], 64), &two, 0, join).unwrap();
+            assert!(v23.windows(text.len()).any(|w| w == text), "{join:?}");
+            // Read back apart, as the scan reads it.
+            assert_eq!(genres(&v23).unwrap(), two, "{join:?}");
+        }
+        let new = new_tag(&two, true, 0, "\0");
+        assert!(new.windows(10).any(|w| w == b"Blues\0Rock"));
+    }
 }

@@ -68,6 +68,16 @@ pub enum Id3v23Join {
     Nul,
 }
 
+impl std::fmt::Display for Id3v23Join {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Id3v23Join::Semicolon => "\"; \" (Picard)",
+            Id3v23Join::Slash => "\" / \"",
+            Id3v23Join::Nul => "NUL, as v2.4",
+        })
+    }
+}
+
 impl Id3v23Join {
     pub fn separator(self) -> &'static str {
         match self {

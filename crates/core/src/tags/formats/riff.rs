@@ -224,7 +224,10 @@ pub fn set_genres(
             _ => {}
         }
         let id = if form.little { b"id3 " } else { b"ID3 " };
-        new.extend(form.chunk(id, &id3v2::new_tag(genres, options.id3v23, 0, options.v23_join.separator())));
+        new.extend(form.chunk(
+            id,
+            &id3v2::new_tag(genres, options.id3v23, 0, options.v23_join.separator()),
+        ));
         grow += new.len() as isize;
         splices.insert(container_end, new);
     }
