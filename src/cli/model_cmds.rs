@@ -411,7 +411,10 @@ pub fn proposals_cmd(
         // An unsure track's genre is only the way it leans.
         let genre = match (&r.genre, r.state) {
             (Some(g), ProposalState::Unsure) => format!("{g}?"),
-            (Some(g), _) => g.clone(),
+            (Some(g), _) => std::iter::once(g.as_str())
+                .chain(r.also.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join("; "),
             (None, _) => "-".to_string(),
         };
         // Untagged files are named by their file name, not "? – ?".
