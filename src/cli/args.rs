@@ -124,6 +124,19 @@ pub enum Command {
     },
     /// Classify labelled files and report accuracy, coverage and precision
     Eval(EvalArgs),
+    /// Suggest vocals, mood, era and genres beyond the model's for labelled
+    /// files (every patch heard), summed by their true genre
+    Describe {
+        /// Labels TSV (genre, path[, split])
+        #[arg(long = "labels", value_name = "TSV")]
+        labels: PathBuf,
+        /// Only rows of this split (train or eval)
+        #[arg(long)]
+        split: Option<String>,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// Play a user who reviews K tracks of a labelled library and retrains:
     /// accuracy, coverage and precision on the tracks left untouched
     SimulateCorrections(SimulateArgs),

@@ -69,6 +69,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => model_cmds::embed(&paths, labels, &backbone, max_patches, out),
         Command::SimulateCorrections(args) => model_cmds::simulate_corrections(&paths, args),
         Command::Eval(args) => model_cmds::eval(&paths, args),
+        Command::Describe {
+            labels,
+            split,
+            json,
+        } => model_cmds::describe(&paths, &labels, split.as_deref(), json),
         Command::Classify {
             model,
             force,

@@ -194,6 +194,80 @@ pub fn eval_cmd(
     Ok(())
 }
 
+/// `sonotag describe`: each file's descriptors, then per true genre how
+/// many tracks got each vocals suggestion and the mean ratings.
+pub fn describe(
+    dirs: &Paths,
+    labels: &Path,
+    split: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let vocab = vocabulary(dirs)?;
+    let mut rows = scratch_training::read_labels(labels, &vocab)?;
+    if let Some(s) = split {
+        let want = match s {
+            "eval" => Split::Eval,
+            "train" => Split::Train,
+            other => anyhow::bail!("--split must be `train` or `eval`, not `{other}`"),
+        };
+        rows.retain(|r| r.split == Some(want));
+    }
+    let model = Model::load(&model::default_model_path())?;
+    let tracks = eval::describe(&model, &rows);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&tracks)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut by_genre: std::collections::BTreeMap<&str, (usize, std::collections::BTreeMap<String, usize>, Vec<f32>)> =
+        Default::default();
+    for t in &tracks {
+        let said = t
+            .suggestions
+            .iter()
+            .map(|s| format!("{} {s}", s.aspect.label()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        match &t.error {
+            Some(e) => println!("{:<11} ERROR {e}  {}", t.truth, t.path),
+            None => println!("{:<11} {said}  {}", t.truth, t.path),
+        }
+        let entry = by_genre.entry(&t.truth).or_default();
+        entry.0 += 1;
+        let vocals = t
+            .suggestions
+            .iter()
+            .find(|s| s.aspect == sonotag_core::ml::descriptors::Aspect::Vocals)
+            .map_or("no suggestion".to_string(), |s| s.value.clone());
+        *entry.1.entry(vocals).or_default() += 1;
+        if entry.2.is_empty() {
+            entry.2 = vec![0.0; t.vocals_ratings.len()];
+        }
+        for (sum, (_, r)) in entry.2.iter_mut().zip(&t.vocals_ratings) {
+            *sum += r.iter().sum::<f32>() / r.len().max(1) as f32;
+        }
+    }
+    let names: Vec<String> = tracks
+        .iter()
+        .find(|t| !t.vocals_ratings.is_empty())
+        .map(|t| t.vocals_ratings.iter().map(|(n, _)| n.clone()).collect())
+        .unwrap_or_default();
+    println!("\nvocals by true genre (tracks; suggestions; mean rating of {}):", names.join(" / "));
+    for (genre, (n, counts, sums)) in &by_genre {
+        let counts = counts
+            .iter()
+            .map(|(v, c)| format!("{v} {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let means = sums
+            .iter()
+            .map(|s| format!("{:.2}", s / *n as f32))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        println!("  {genre:<11} {n:>3}; {counts}; {means}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The model's own figures on sources left out of its training whole,
 /// measured when it was trained (with its own thresholds), next to this
 /// evaluation.

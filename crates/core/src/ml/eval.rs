@@ -277,3 +277,62 @@ impl EvalReport {
         })
     }
 }
+
+/// One labelled track's descriptors, every patch heard: what `sonotag
+/// describe` prints and sums by true genre.
+#[derive(Clone, Debug, Serialize)]
+pub struct DescribedTrack {
+    pub path: String,
+    pub truth: String,
+    pub suggestions: Vec<crate::ml::descriptors::Suggestion>,
+    /// Each vocals value's rating per patch.
+    pub vocals_ratings: Vec<(String, Vec<f32>)>,
+    pub error: Option<String>,
+}
+
+/// The descriptors of every row's file with `model`'s backbone.
+pub fn describe(model: &Model, rows: &[LabelRow]) -> Vec<DescribedTrack> {
+    use crate::ml::descriptors::{Aspect, suggest_all};
+    let kind = model.card.features.kind;
+    rows.par_iter()
+        .map(|row| {
+            let path = row.path.to_string_lossy().into_owned();
+            let heard = kind
+                .analyse_file(&row.path)
+                .map_err(|e| e.to_string())
+                .and_then(|patches| {
+                    let (_, embeddings) = model
+                        .net
+                        .infer(&patches.data)
+                        .map_err(|e| format!("inference failed: {e}"))?;
+                    model
+                        .net
+                        .listener_tags(&embeddings)
+                        .ok_or_else(|| "this model's backbone has no tags".to_string())
+                });
+            match heard {
+                Ok((names, tags)) => {
+                    let vocals_ratings =
+                        crate::ml::descriptors::ratings(Aspect::Vocals, &names, &tags)
+                            .into_iter()
+                            .map(|(v, r)| (v.to_string(), r))
+                            .collect();
+                    DescribedTrack {
+                        path,
+                        truth: row.genre.clone(),
+                        suggestions: suggest_all(&names, &tags, &model.card.classes),
+                        vocals_ratings,
+                        error: None,
+                    }
+                }
+                Err(e) => DescribedTrack {
+                    path,
+                    truth: row.genre.clone(),
+                    suggestions: Vec::new(),
+                    vocals_ratings: Vec::new(),
+                    error: Some(e),
+                },
+            }
+        })
+        .collect()
+}

@@ -12,6 +12,7 @@
 pub mod backbone;
 pub mod base_set;
 pub mod corrections;
+pub mod descriptors;
 pub mod eval;
 pub mod head;
 pub mod look;

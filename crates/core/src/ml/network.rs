@@ -44,6 +44,15 @@ impl Network {
         }
     }
 
+    /// The backbone's own tags from stored embeddings, where it has them
+    /// (musicnn's MSD tags; the scratch CNN has none).
+    pub fn listener_tags(&self, embeddings: &[f32]) -> Option<(Vec<String>, Vec<f32>)> {
+        match self {
+            Network::Scratch(_) => None,
+            Network::Pretrained { backbone, .. } => backbone.tags_from_embeddings(embeddings),
+        }
+    }
+
     /// Width of an embedding.
     pub fn embedding_dim(&self) -> usize {
         match self {

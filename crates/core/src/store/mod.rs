@@ -28,6 +28,7 @@ mod tracks;
 
 pub use analyses::{Analysis, Outcome, PendingTrack, ProposalRow};
 pub use labels::{DecisionRow, DecisionSource, Label, LabelledFile, TrackLabel, is_written};
+pub use library_settings::DescriptorLabel;
 pub use models::ModelRecord;
 pub use schema::SCHEMA_VERSION;
 pub use tag_history::{Batch, BatchState, NewWrite, TagWrite, WriteKind};

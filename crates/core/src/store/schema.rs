@@ -140,13 +140,22 @@ const MIGRATIONS: &[&str] = &[
     // a decision keeps beside its first (JSON arrays; the first genre stays
     // in `genre`, the one retraining learns from), and the library's own
     // settings (how many genres its tracks get), which its stored
-    // proposals depend on, so the window and the CLI agree.
+    // proposals depend on, so the window and the CLI agree; and the user's
+    // decisions on descriptors (vocals, mood, era: ml/descriptors.rs).
     r#"
     ALTER TABLE proposals ADD COLUMN also_genres TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE labels ADD COLUMN also_genres TEXT NOT NULL DEFAULT '[]';
     CREATE TABLE library_settings (
         key    TEXT PRIMARY KEY,
         value  TEXT NOT NULL            -- JSON
+    );
+    CREATE TABLE descriptor_labels (
+        track_id  INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+        aspect    TEXT NOT NULL,        -- vocals | mood | era
+        value     TEXT NOT NULL,
+        source    TEXT NOT NULL,        -- accepted | overridden
+        at        INTEGER NOT NULL,
+        PRIMARY KEY (track_id, aspect)
     );
     "#,
 ];

@@ -40,6 +40,13 @@ pub trait Backbone: Send + Sync {
     fn version(&self) -> u32 {
         self.features().version()
     }
+
+    /// The network's own tags (names, and `patches × names` probabilities)
+    /// from embeddings it made, where it has a tag layer: what the
+    /// descriptors read ([`crate::ml::descriptors`]). `None` by default.
+    fn tags_from_embeddings(&self, _embeddings: &[f32]) -> Option<(Vec<String>, Vec<f32>)> {
+        None
+    }
 }
 
 /// How this build knows a pretrained backbone.

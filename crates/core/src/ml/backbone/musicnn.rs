@@ -402,6 +402,19 @@ impl MusicnnNet {
         (self.live.len(), self.front_channels)
     }
 
+    /// musicnn's tag probabilities (`n × 50`, sigmoid) of `n` embeddings
+    /// this network made: its own last layer, run on stored embeddings.
+    pub fn tags_of(&self, embeddings: &[f32]) -> candle_core::Result<Vec<f32>> {
+        let n = embeddings.len() / EMBEDDING;
+        let e = Tensor::from_slice(&embeddings[..n * EMBEDDING], (n, EMBEDDING), &self.device)?;
+        candle_nn::ops::sigmoid(
+            &e.matmul(&self.tag_layer.0.t()?)?
+                .broadcast_add(&self.tag_layer.1)?,
+        )?
+        .flatten_all()?
+        .to_vec1()
+    }
+
     /// musicnn's 50 MSD tag names, in output order.
     pub fn tag_names(&self) -> &[String] {
         &self.tags
@@ -578,6 +591,11 @@ impl Backbone for MusicnnNet {
                 "musicnn reads log-mel patches, not display slices".into(),
             )),
         }
+    }
+
+    fn tags_from_embeddings(&self, embeddings: &[f32]) -> Option<(Vec<String>, Vec<f32>)> {
+        let tags = self.tags_of(embeddings).ok()?;
+        (!self.tags.is_empty()).then(|| (self.tags.clone(), tags))
     }
 }
 

@@ -75,6 +75,10 @@ impl Backbone for Named {
     fn embed(&self, patches: &PatchData) -> candle_core::Result<Vec<f32>> {
         self.net.embed(patches)
     }
+
+    fn tags_from_embeddings(&self, embeddings: &[f32]) -> Option<(Vec<String>, Vec<f32>)> {
+        self.net.tags_from_embeddings(embeddings)
+    }
 }
 
 /// Two musicnn networks, their embeddings concatenated per patch.
@@ -107,5 +111,14 @@ impl Backbone for Pair {
             .zip(b.chunks(EMBEDDING))
             .flat_map(|(x, y)| x.iter().chain(y).copied())
             .collect())
+    }
+
+    /// The MSD model's tags, from the first half of each embedding.
+    fn tags_from_embeddings(&self, embeddings: &[f32]) -> Option<(Vec<String>, Vec<f32>)> {
+        let msd: Vec<f32> = embeddings
+            .chunks(2 * EMBEDDING)
+            .flat_map(|row| row[..EMBEDDING.min(row.len())].iter().copied())
+            .collect();
+        self.msd.tags_from_embeddings(&msd)
     }
 }
