@@ -243,7 +243,12 @@ fn several_genres_are_typed_written_read_back_and_undone() {
     let said = run(&["genres-per-track"]);
     assert!(said.contains("up to 2 genres a track"), "{said}");
     run(&["scan", music.to_str().unwrap()]);
-    run(&["override", song.to_str().unwrap(), "blues; Rock;  blues", "--replace"]);
+    run(&[
+        "override",
+        song.to_str().unwrap(),
+        "blues; Rock;  blues",
+        "--replace",
+    ]);
     let plan = run(&["apply", "--dry-run"]);
     assert!(plan.contains("→ Blues; Rock"), "{plan}");
     run(&["apply", "--yes"]);
@@ -255,9 +260,16 @@ fn several_genres_are_typed_written_read_back_and_undone() {
     let listing = run(&["tracks"]);
     assert!(listing.contains("Blues; Rock"), "{listing}");
     let plan = run(&["apply", "--dry-run"]);
-    assert!(!plan.contains("song.flac"), "written, so not planned again: {plan}");
+    assert!(
+        !plan.contains("song.flac"),
+        "written, so not planned again: {plan}"
+    );
     run(&["undo"]);
-    assert_eq!(std::fs::read(&song).unwrap(), original, "undo is byte-exact");
+    assert_eq!(
+        std::fs::read(&song).unwrap(),
+        original,
+        "undo is byte-exact"
+    );
     let said = run(&["genres-per-track", "1"]);
     assert!(said.contains("one genre a track"), "{said}");
     let said = run(&["genres-per-track"]);

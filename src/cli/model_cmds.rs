@@ -218,8 +218,10 @@ pub fn describe(
         println!("{}", serde_json::to_string_pretty(&tracks)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let mut by_genre: std::collections::BTreeMap<&str, (usize, std::collections::BTreeMap<String, usize>, Vec<f32>)> =
-        Default::default();
+    let mut by_genre: std::collections::BTreeMap<
+        &str,
+        (usize, std::collections::BTreeMap<String, usize>, Vec<f32>),
+    > = Default::default();
     for t in &tracks {
         let said = t
             .suggestions
@@ -251,7 +253,10 @@ pub fn describe(
         .find(|t| !t.vocals_ratings.is_empty())
         .map(|t| t.vocals_ratings.iter().map(|(n, _)| n.clone()).collect())
         .unwrap_or_default();
-    println!("\nvocals by true genre (tracks; suggestions; mean rating of {}):", names.join(" / "));
+    println!(
+        "\nvocals by true genre (tracks; suggestions; mean rating of {}):",
+        names.join(" / ")
+    );
     for (genre, (n, counts, sums)) in &by_genre {
         let counts = counts
             .iter()

@@ -234,6 +234,38 @@ impl App {
                     Message::Changed,
                 )
             }
+            Request::Describe {
+                track,
+                aspect,
+                value,
+                suggested,
+            } => Task::perform(
+                with_library(self.paths.database.clone(), move |lib| {
+                    use sonotag_core::store::DecisionSource;
+                    let source = if suggested {
+                        DecisionSource::Accepted
+                    } else {
+                        DecisionSource::Overridden
+                    };
+                    lib.set_descriptor_label(track, aspect, value.as_deref().map(|v| (v, source)))?;
+                    Ok(match value {
+                        Some(v) => format!("{}: {v}", aspect.label()),
+                        None => format!("{}: decision cleared", aspect.label()),
+                    })
+                }),
+                Message::Changed,
+            ),
+            Request::Describes(on) => Task::perform(
+                with_library(self.paths.database.clone(), move |lib| {
+                    lib.set_describes(on)?;
+                    Ok(if on {
+                        "The track view suggests vocals, mood, era and other genres".to_string()
+                    } else {
+                        "Descriptors off".to_string()
+                    })
+                }),
+                Message::Changed,
+            ),
             Request::SeveralGenres(several) => {
                 let model = self.active_model().cloned();
                 let th = sonotag_core::proposal::Thresholds::in_force(

@@ -105,6 +105,16 @@ pub enum Request {
     UseModel(String),
     /// Keep these thresholds and re-vote every track with them.
     Revote(Thresholds),
+    /// Record (or forget) a track's descriptor; `suggested` when the value
+    /// is the listener's suggestion (accepted), else the user's own.
+    Describe {
+        track: i64,
+        aspect: sonotag_core::ml::descriptors::Aspect,
+        value: Option<String>,
+        suggested: bool,
+    },
+    /// Turn the library's descriptors on or off.
+    Describes(bool),
     /// Keep this several-genre setting in the library and re-vote.
     SeveralGenres(sonotag_core::proposal::SeveralGenres),
     /// Keep and save these settings.

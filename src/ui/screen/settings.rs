@@ -37,6 +37,8 @@ pub enum Message {
     LeastShare(f32),
     /// The least-share slider let go: re-vote.
     ApplyLeastShare,
+    /// Descriptors on or off for this library.
+    Describes(bool),
     ReplaceExisting(bool),
     Id3v23(bool),
     V23Join(Id3v23Join),
@@ -147,6 +149,7 @@ impl SidePanel for SettingsScreen {
                 self.least_share_draft = None;
                 Some(Request::SeveralGenres(several))
             }
+            Message::Describes(on) => Some(Request::Describes(on)),
             Message::Id3v23(v) => Self::changed(shared, |s| s.write.id3v23 = v),
             Message::V23Join(j) => Self::changed(shared, |s| s.write.v23_join = j),
             Message::DarkTheme(v) => Self::changed(shared, |s| s.dark_theme = v),
@@ -245,6 +248,9 @@ impl SidePanel for SettingsScreen {
                  (55% Blues, 45% Rock), it is proposed with both; kept in this library."
             )
             .size(12),
+            checkbox(shared.lib.and_then(|l| l.describes().ok()).unwrap_or(false))
+                .label("Suggest vocals, mood, era and genres beyond the model's (this library)")
+                .on_toggle(Message::Describes),
             text("Writing tags").size(18),
             checkbox(settings.write.policy == WritePolicy::ReplaceAll)
                 .label("Replace genres files already have (default: fill only empty ones)")

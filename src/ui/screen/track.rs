@@ -11,6 +11,7 @@ use iced::widget::{
 };
 use iced::{Element, Length, Task};
 use sonotag_core::catalog::review::{self, Evidence, ReviewState};
+use sonotag_core::ml::descriptors::{Aspect, Suggestion};
 use sonotag_core::tags::WritePolicy;
 use sonotag_core::workflow::decide::Decision;
 use std::path::PathBuf;
@@ -94,6 +95,11 @@ pub enum Message {
     Accept,
     /// Of a proposal naming several genres, accept this one alone.
     AcceptOne(String),
+    /// Decide a descriptor: this value, or none (the decision forgotten);
+    /// `true` when it is the value suggested.
+    Describe(Aspect, Option<String>, bool),
+    /// A genre beyond the model's, suggested zero-shot: the track's genre.
+    UseGenre(String),
     OverrideInput(String),
     OverridePick(String),
     OverrideSubmit,
@@ -290,6 +296,22 @@ impl Track {
             Message::Accept => self.selected.and_then(|id| {
                 let winner = self.evidence.as_ref()?.proposal.winner;
                 winner.map(|_| Request::Decide(Decision::Accept(vec![id])))
+            }),
+            Message::Describe(aspect, value, suggested) => {
+                self.selected.map(|track| Request::Describe {
+                    track,
+                    aspect,
+                    value,
+                    suggested,
+                })
+            }
+            Message::UseGenre(genre) => self.selected.map(|id| {
+                Request::Decide(Decision::Override {
+                    tracks: vec![id],
+                    genre,
+                    mapped_from: None,
+                    replace: shared.settings.write.policy == WritePolicy::ReplaceAll,
+                })
             }),
             Message::AcceptOne(genre) => self.selected.map(|id| {
                 Request::Decide(Decision::AcceptOne {
@@ -633,8 +655,94 @@ impl Track {
             )
             .id(HISTOGRAM),
         );
+        if !e.descriptors.is_empty() || !e.decided_descriptors.is_empty() {
+            col = col.push(descriptor_rows(e));
+        }
         col.into()
     }
+}
+
+/// The container of the descriptor rows, found by tests.
+pub const DESCRIPTORS: &str = "descriptors";
+
+/// Per-patch ratings as a strip of bars, scaled to their highest.
+fn bars(per_patch: &[f32]) -> String {
+    const STEPS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let top = per_patch.iter().copied().fold(1e-6, f32::max);
+    per_patch
+        .iter()
+        .take(60)
+        .map(|&v| STEPS[((v / top) * 7.0).round().clamp(0.0, 7.0) as usize])
+        .collect()
+}
+
+/// One row per aspect the listener suggests or the user decided: the
+/// suggestion with its patches' evidence, the decision, and the controls.
+fn descriptor_rows(e: &Evidence) -> Element<'_, Message> {
+    let mut col = column![text("What else it hears").size(15)].spacing(6);
+    for aspect in Aspect::ALL {
+        let suggested: Option<&Suggestion> = e.descriptors.iter().find(|s| s.aspect == aspect);
+        let decided = e.decided_descriptors.iter().find(|d| d.aspect == aspect);
+        if suggested.is_none() && decided.is_none() {
+            continue;
+        }
+        let said = match (suggested, aspect) {
+            (Some(s), Aspect::Genre) => format!(
+                "{}: {} (zero-shot: not a genre of the model), {} of {} patches",
+                aspect.label(),
+                s.value,
+                s.votes,
+                s.patches
+            ),
+            (Some(s), _) => format!("{}: {}", aspect.label(), s),
+            (None, _) => format!("{}: no suggestion", aspect.label()),
+        };
+        let mut line = row![text(said).size(13)]
+            .spacing(6)
+            .align_y(iced::Alignment::Center);
+        if let Some(d) = decided {
+            line = line.push(text(format!("· yours: {}", d.value)).size(13));
+        }
+        match (suggested, aspect) {
+            (Some(s), Aspect::Genre) => {
+                line = line.push(
+                    button(text(format!("Use {} as the genre", s.value)).size(12))
+                        .on_press(Message::UseGenre(s.value.clone())),
+                );
+            }
+            (Some(s), _) if decided.is_none_or(|d| d.value != s.value) => {
+                line = line.push(
+                    button(text(format!("Accept {}", s.value)).size(12)).on_press(
+                        Message::Describe(aspect, Some(s.value.clone()), true),
+                    ),
+                );
+            }
+            _ => {}
+        }
+        if aspect != Aspect::Genre {
+            let mut values: Vec<String> =
+                aspect.choices().iter().map(|c| c.name.to_string()).collect();
+            if aspect == Aspect::Vocals {
+                values.insert(1, "Vocals".into());
+            }
+            line = line.push(
+                pick_list(values, decided.map(|d| d.value.clone()), move |v| {
+                    Message::Describe(aspect, Some(v), false)
+                })
+                .placeholder("Choose…")
+                .text_size(12),
+            );
+        }
+        if decided.is_some() {
+            line = line
+                .push(button(text("Clear").size(12)).on_press(Message::Describe(aspect, None, false)));
+        }
+        col = col.push(line.wrap());
+        if let Some(s) = suggested {
+            col = col.push(text(format!("per patch: {}", bars(&s.per_patch))).size(12));
+        }
+    }
+    container(col).id(DESCRIPTORS).into()
 }
 
 impl Track {

@@ -1254,3 +1254,49 @@ fn one_genre_a_track_is_a_setting_that_re_votes() {
     assert_eq!(row.state, ReviewState::Unsure, "{row:?}");
     assert!(row.proposed_also.is_empty(), "{row:?}");
 }
+
+/// Descriptors, once the library turns them on: the track view shows what
+/// else the listener hears with each patch's evidence, and a suggestion is
+/// accepted, then changed, like a genre (issue 37).
+#[test]
+fn a_descriptor_row_is_reviewed_like_a_genre() {
+    let home = private_home();
+    let mut app = opened(&home, Clips::Songs(2));
+    click(&mut app, "song 0.wav");
+    assert!(!shows(&app, "What else it hears"), "off until turned on");
+    send(&mut app, settings::Message::Describes(true));
+    let e = app.panels.track.evidence.as_ref().expect("evidence");
+    let s =
+        e.descriptors.first().cloned().unwrap_or_else(|| {
+            panic!("a generated song gets some descriptor: {:?}", e.descriptors)
+        });
+    assert!(shows(&app, "What else it hears"), "{}", app.status());
+    assert!(shows_starting(&app, "per patch: "));
+    let id = app.panels.track.selected.unwrap();
+    let lib = || sonotag_core::store::Library::open(&home.paths.database).unwrap();
+    if s.aspect == sonotag_core::ml::descriptors::Aspect::Genre {
+        send(&mut app, track::Message::UseGenre(s.value.clone()));
+        let label = lib().labels_of(&[id]).unwrap()[0]
+            .1
+            .clone()
+            .expect("decided");
+        assert_eq!(label.genre, s.value);
+        return;
+    }
+    // Below the histogram: the panel scrolls to it, the simulator does not.
+    assert!(shows(&app, &format!("Accept {}", s.value)));
+    send(
+        &mut app,
+        track::Message::Describe(s.aspect, Some(s.value.clone()), true),
+    );
+    let kept = lib().descriptor_labels(id).unwrap();
+    assert_eq!(kept.len(), 1, "{}", app.status());
+    assert_eq!(kept[0].value, s.value);
+    assert_eq!(
+        kept[0].source,
+        sonotag_core::store::DecisionSource::Accepted
+    );
+    assert!(shows(&app, &format!("· yours: {}", s.value)));
+    send(&mut app, track::Message::Describe(s.aspect, None, false));
+    assert!(lib().descriptor_labels(id).unwrap().is_empty());
+}

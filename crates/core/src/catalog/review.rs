@@ -154,6 +154,11 @@ pub struct Evidence {
     pub thresholds: Thresholds,
     /// Seconds of audio each patch (slice) of the model covers.
     pub patch_seconds: f64,
+    /// What else the listener hears, where the library has descriptors on
+    /// (empty otherwise, and while a track opens).
+    pub descriptors: Vec<crate::ml::descriptors::Suggestion>,
+    /// The user's decisions on descriptors.
+    pub decided_descriptors: Vec<crate::store::DescriptorLabel>,
 }
 
 impl Evidence {
@@ -205,6 +210,14 @@ pub fn evidence(
         thresholds,
         lib.several_genres()?,
     );
+    let (descriptors, decided_descriptors) = if lib.describes()? {
+        (
+            descriptors_of(&model.path, &analysis, &model.card.classes),
+            lib.descriptor_labels(track_id)?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Ok(Some(Evidence {
         track_id,
         classes: model.card.classes,
@@ -212,7 +225,25 @@ pub fn evidence(
         proposal,
         thresholds,
         patch_seconds: model.card.features.kind.patch_seconds(),
+        descriptors,
+        decided_descriptors,
     }))
+}
+
+/// The descriptors of a stored analysis, from the model's backbone tags
+/// (none where the model cannot be loaded or its backbone has no tags).
+fn descriptors_of(
+    model: &std::path::Path,
+    analysis: &Analysis,
+    classes: &[String],
+) -> Vec<crate::ml::descriptors::Suggestion> {
+    let Ok(model) = crate::ml::model::Model::load(model) else {
+        return Vec::new();
+    };
+    match model.net.listener_tags(&analysis.embeddings) {
+        Some((names, tags)) => crate::ml::descriptors::suggest_all(&names, &tags, classes),
+        None => Vec::new(),
+    }
 }
 
 /// A track opened in the window: its display spectrogram and where the
@@ -308,6 +339,8 @@ pub fn open_track(
                         analysis: analysis.clone(),
                         thresholds: th,
                         patch_seconds: kind.patch_seconds(),
+                        descriptors: Vec::new(),
+                        decided_descriptors: Vec::new(),
                     })
                 };
                 let watch = analyse::Watch {

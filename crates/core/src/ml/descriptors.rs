@@ -318,8 +318,12 @@ fn suggest_vocals(names: &[String], tags: &[f32]) -> Option<Suggestion> {
     let instrumental = rating("Instrumental")?;
     let female = rating("Female vocals");
     let patches = instrumental.len();
-    let sung: Vec<usize> = (0..patches).filter(|&k| instrumental[k] < SUNG_UNDER).collect();
-    let played = (0..patches).filter(|&k| instrumental[k] >= INSTRUMENTAL_FROM).count();
+    let sung: Vec<usize> = (0..patches)
+        .filter(|&k| instrumental[k] < SUNG_UNDER)
+        .collect();
+    let played = (0..patches)
+        .filter(|&k| instrumental[k] >= INSTRUMENTAL_FROM)
+        .count();
     let half = MIN_PATCH_SHARE * patches as f32 - 1e-6;
     if played as f32 >= half && played > 0 {
         return Some(Suggestion {
@@ -368,9 +372,15 @@ mod tests {
     use super::*;
 
     fn names() -> Vec<String> {
-        ["instrumental", "female vocalists", "male vocalists", "folk", "rock"]
-            .map(String::from)
-            .to_vec()
+        [
+            "instrumental",
+            "female vocalists",
+            "male vocalists",
+            "folk",
+            "rock",
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     #[test]
@@ -383,12 +393,18 @@ mod tests {
             0.05, 0.02, 0.4, 0.1, 0.1,
         ];
         let s = suggest(Aspect::Vocals, &names(), &tags, &[]).unwrap();
-        assert_eq!((s.value.as_str(), s.votes, s.patches), ("Instrumental", 3, 4));
+        assert_eq!(
+            (s.value.as_str(), s.votes, s.patches),
+            ("Instrumental", 3, 4)
+        );
         assert_eq!(s.per_patch, vec![0.4, 0.5, 0.3, 0.05]);
         // Folk only where the head has no Folk, and only with half the patches.
         let head = ["Folk".to_string()];
         assert!(suggest(Aspect::Genre, &names(), &tags, &head).is_none());
-        assert!(suggest(Aspect::Genre, &names(), &tags, &[]).is_none(), "1 patch of 4");
+        assert!(
+            suggest(Aspect::Genre, &names(), &tags, &[]).is_none(),
+            "1 patch of 4"
+        );
         // An aspect none of whose tags the network has: no suggestion.
         assert!(suggest(Aspect::Era, &names(), &tags, &[]).is_none());
     }

@@ -126,7 +126,10 @@ mod tests {
         assert_eq!(lib.several_genres().unwrap(), SeveralGenres::default());
         lib.set_several_genres(SeveralGenres::ONE).unwrap();
         lib.set_several_genres(SeveralGenres::ONE).unwrap();
-        assert!(!lib.describes().unwrap(), "descriptors are off until turned on");
+        assert!(
+            !lib.describes().unwrap(),
+            "descriptors are off until turned on"
+        );
         lib.set_describes(true).unwrap();
         let again = Library::open(&dir.path().join("l.sqlite")).unwrap();
         assert_eq!(again.several_genres().unwrap(), SeveralGenres::ONE);
@@ -140,18 +143,35 @@ mod tests {
         let info = crate::store::TrackInfo::default();
         let id = lib
             .transaction(|tx| {
-                super::super::tracks::upsert_track(tx, std::path::Path::new("/m/a.mp3"), 10, 5, &info)
+                super::super::tracks::upsert_track(
+                    tx,
+                    std::path::Path::new("/m/a.mp3"),
+                    10,
+                    5,
+                    &info,
+                )
             })
             .unwrap();
-        lib.set_descriptor_label(id, Aspect::Vocals, Some(("Instrumental", DecisionSource::Accepted)))
-            .unwrap();
-        lib.set_descriptor_label(id, Aspect::Vocals, Some(("Vocals", DecisionSource::Overridden)))
-            .unwrap();
+        lib.set_descriptor_label(
+            id,
+            Aspect::Vocals,
+            Some(("Instrumental", DecisionSource::Accepted)),
+        )
+        .unwrap();
+        lib.set_descriptor_label(
+            id,
+            Aspect::Vocals,
+            Some(("Vocals", DecisionSource::Overridden)),
+        )
+        .unwrap();
         lib.set_descriptor_label(id, Aspect::Mood, Some(("Mellow", DecisionSource::Accepted)))
             .unwrap();
         let kept = lib.descriptor_labels(id).unwrap();
         assert_eq!(kept.len(), 2);
-        assert_eq!((kept[1].aspect, kept[1].value.as_str()), (Aspect::Vocals, "Vocals"));
+        assert_eq!(
+            (kept[1].aspect, kept[1].value.as_str()),
+            (Aspect::Vocals, "Vocals")
+        );
         lib.set_descriptor_label(id, Aspect::Vocals, None).unwrap();
         assert_eq!(lib.descriptor_labels(id).unwrap().len(), 1);
     }
