@@ -227,46 +227,40 @@ impl SidePanel for SettingsScreen {
             .size(12),
             text("Several genres").size(18),
             row![
-                text("Genres a track gets at most").size(13).width(200),
-                pick_list([1, 2, 3], Some(several.most.clamp(1, 3)), Message::MostGenres),
-            ]
-            .spacing(8),
-            row![
+                text("At most").size(13),
+                pick_list([1, 2, 3], Some(several.most.clamp(1, 3)), Message::MostGenres)
+                    .text_size(13),
                 text(format!(
-                    "A further genre needs ≥ {:.0}% of the votes",
+                    "genres a track; another needs ≥ {:.0}% of the votes",
                     several.least_share * 100.0
                 ))
-                .size(13)
-                .width(200),
-                slider(0.1..=0.5, several.least_share, Message::LeastShare)
-                    .step(0.01)
-                    .on_release(Message::ApplyLeastShare)
+                .size(13),
             ]
-            .spacing(8),
-            text(
-                "Where a track's votes split between genres that together hold the track share \
-                 (55% Blues, 45% Rock), it is proposed with both; kept in this library."
-            )
-            .size(12),
+            .spacing(8)
+            .align_y(iced::Alignment::Center),
+            slider(0.1..=0.5, several.least_share, Message::LeastShare)
+                .step(0.01)
+                .on_release(Message::ApplyLeastShare),
             checkbox(shared.lib.and_then(|l| l.describes().ok()).unwrap_or(false))
-                .label("Suggest vocals, mood, era and genres beyond the model's (this library)")
+                .label("Suggest vocals, mood, era and other genres")
                 .on_toggle(Message::Describes),
             text("Writing tags").size(18),
             checkbox(settings.write.policy == WritePolicy::ReplaceAll)
                 .label("Replace genres files already have (default: fill only empty ones)")
                 .on_toggle(Message::ReplaceExisting),
-            checkbox(settings.write.id3v23)
-                .label("Write ID3v2.3 instead of ID3v2.4 (older players)")
-                .on_toggle(Message::Id3v23),
             row![
-                text("Several genres in one ID3v2.3 frame, joined by").size(13).width(200),
+                checkbox(settings.write.id3v23)
+                    .label("Write ID3v2.3 (old players), genres joined by")
+                    .on_toggle(Message::Id3v23),
                 pick_list(
                     [Id3v23Join::Semicolon, Id3v23Join::Slash, Id3v23Join::Nul],
                     Some(settings.write.v23_join),
                     Message::V23Join
-                ),
+                )
+                .text_size(13),
             ]
-            .spacing(8),
+            .spacing(8)
+            .align_y(iced::Alignment::Center),
             text("Appearance").size(18),
             checkbox(settings.dark_theme)
                 .label("Dark theme")

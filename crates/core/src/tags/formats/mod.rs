@@ -71,9 +71,9 @@ pub enum Id3v23Join {
 impl std::fmt::Display for Id3v23Join {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Id3v23Join::Semicolon => "\"; \" (Picard)",
-            Id3v23Join::Slash => "\" / \"",
-            Id3v23Join::Nul => "NUL, as v2.4",
+            Id3v23Join::Semicolon => "; ",
+            Id3v23Join::Slash => " / ",
+            Id3v23Join::Nul => "NUL",
         })
     }
 }
