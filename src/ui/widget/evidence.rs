@@ -242,7 +242,8 @@ impl<Message> canvas::Program<Message> for Histogram<'_> {
         for (i, genre) in e.classes.iter().enumerate() {
             let share = e.proposal.votes[i] as f32 / cast;
             let y = i as f32 * bar_h;
-            let winner = e.proposal.winner == Some(i);
+            // Every genre the proposal names is drawn whole and outlined.
+            let winner = e.proposal.winner == Some(i) || e.proposal.also.contains(&i);
             let mut colour = genre_colour(genre);
             if !winner {
                 colour.a = 0.6;
