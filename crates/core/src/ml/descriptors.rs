@@ -265,14 +265,6 @@ pub fn ratings(aspect: Aspect, names: &[String], tags: &[f32]) -> Vec<(&'static 
         .collect()
 }
 
-/// The mean rating of each value of `aspect` over a track's patches.
-pub fn mean_ratings(aspect: Aspect, names: &[String], tags: &[f32]) -> Vec<(&'static str, f32)> {
-    ratings(aspect, names, tags)
-        .into_iter()
-        .map(|(v, r)| (v, r.iter().sum::<f32>() / r.len().max(1) as f32))
-        .collect()
-}
-
 /// The suggestion for `aspect`, if a value carries the track: the patches
 /// vote as genres do. For [`Aspect::Genre`], only genres not among
 /// `head_classes` take part.
