@@ -486,6 +486,16 @@ pub fn proposals_cmd(
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
+    // The genre column as wide as its widest entry ("Hip-Hop; Electronic").
+    let width = rows
+        .iter()
+        .map(|r| {
+            r.genre.as_ref().map_or(1, |g| g.chars().count() + 1)
+                + r.also.iter().map(|a| a.chars().count() + 2).sum::<usize>()
+        })
+        .max()
+        .unwrap_or(0)
+        .max(11);
     for r in &rows {
         // An unsure track's genre is only the way it leans.
         let genre = match (&r.genre, r.state) {
@@ -522,8 +532,8 @@ pub fn proposals_cmd(
             (None, false) => String::new(),
         };
         println!(
-            "{:>6}  {:<8} {:<11} {share:>5}  {name}  {}{decided}",
-            r.track_id, r.state, genre, r.path
+            "{:>6}  {:<8} {genre:<width$} {share:>5}  {name}  {}{decided}",
+            r.track_id, r.state, r.path
         );
     }
     if review_next {
