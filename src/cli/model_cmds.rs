@@ -160,14 +160,7 @@ pub fn eval_cmd(
     if let Some(f) = &choice.folder {
         rows.retain(|r| in_folder(&r.path, f));
     }
-    if let Some(s) = choice.split.as_deref() {
-        let want = match s {
-            "eval" => Split::Eval,
-            "train" => Split::Train,
-            other => anyhow::bail!("--split must be `train` or `eval`, not `{other}`"),
-        };
-        rows.retain(|r| r.split == Some(want));
-    }
+    keep_split(&mut rows, choice.split.as_deref())?;
     let base = model_path.unwrap_or_else(model::default_model_path);
     let mut model = Model::load(&base)?;
     if !choice.among.is_empty() {
@@ -194,6 +187,19 @@ pub fn eval_cmd(
     Ok(())
 }
 
+/// Keeps the rows of `split` (`train` or `eval`), all where none is named.
+fn keep_split(rows: &mut Vec<LabelRow>, split: Option<&str>) -> anyhow::Result<()> {
+    if let Some(s) = split {
+        let want = match s {
+            "eval" => Split::Eval,
+            "train" => Split::Train,
+            other => anyhow::bail!("--split must be `train` or `eval`, not `{other}`"),
+        };
+        rows.retain(|r| r.split == Some(want));
+    }
+    Ok(())
+}
+
 /// `sonotag describe`: each file's descriptors, then per true genre how
 /// many tracks got each vocals suggestion and the mean ratings.
 pub fn describe(
@@ -204,14 +210,7 @@ pub fn describe(
 ) -> anyhow::Result<ExitCode> {
     let vocab = vocabulary(dirs)?;
     let mut rows = scratch_training::read_labels(labels, &vocab)?;
-    if let Some(s) = split {
-        let want = match s {
-            "eval" => Split::Eval,
-            "train" => Split::Train,
-            other => anyhow::bail!("--split must be `train` or `eval`, not `{other}`"),
-        };
-        rows.retain(|r| r.split == Some(want));
-    }
+    keep_split(&mut rows, split)?;
     let model = Model::load(&model::default_model_path())?;
     let tracks = eval::describe(&model, &rows);
     if json {

@@ -21,6 +21,9 @@ pub struct SettingsScreen {
     draft: Option<Thresholds>,
     /// The least share for a further genre while its slider moves.
     least_share_draft: Option<f32>,
+    /// The library's own settings as last read (at opening and after each
+    /// reload, not at every frame).
+    library: LibrarySettings,
     vocab_text: text_editor::Content,
     /// Why the edited vocabulary was not saved (shown under the editor).
     vocab_error: Option<String>,
@@ -64,6 +67,22 @@ pub fn load(paths: &Paths) -> (Settings, Vocabulary, Option<String>) {
     }
 }
 
+/// The settings a library keeps itself (see `store::library_settings`).
+#[derive(Clone, Copy, Debug, Default)]
+struct LibrarySettings {
+    several: SeveralGenres,
+    describes: bool,
+}
+
+impl LibrarySettings {
+    fn read(shared: Shared<'_>) -> Self {
+        shared.lib.map_or_else(Self::default, |lib| Self {
+            several: lib.several_genres().unwrap_or_default(),
+            describes: lib.describes().unwrap_or(false),
+        })
+    }
+}
+
 impl SettingsScreen {
     /// The thresholds shown: the draft, else those in force.
     fn thresholds(&self, shared: Shared<'_>) -> Thresholds {
@@ -71,11 +90,8 @@ impl SettingsScreen {
     }
 
     /// The library's several-genre setting, with the slider's draft.
-    fn several(&self, shared: Shared<'_>) -> SeveralGenres {
-        let kept = shared
-            .lib
-            .and_then(|l| l.several_genres().ok())
-            .unwrap_or_default();
+    fn several(&self) -> SeveralGenres {
+        let kept = self.library.several;
         SeveralGenres {
             least_share: self.least_share_draft.unwrap_or(kept.least_share),
             ..kept
@@ -97,6 +113,7 @@ impl SidePanel for SettingsScreen {
         Self {
             draft: None,
             least_share_draft: None,
+            library: LibrarySettings::read(shared),
             vocab_text: text_editor::Content::with_text(
                 &toml::to_string_pretty(shared.vocab).unwrap_or_default(),
             ),
@@ -138,14 +155,14 @@ impl SidePanel for SettingsScreen {
             }),
             Message::MostGenres(most) => Some(Request::SeveralGenres(SeveralGenres {
                 most,
-                ..self.several(shared)
+                ..self.several()
             })),
             Message::LeastShare(v) => {
                 self.least_share_draft = Some(v);
                 None
             }
             Message::ApplyLeastShare => {
-                let several = self.several(shared);
+                let several = self.several();
                 self.least_share_draft = None;
                 Some(Request::SeveralGenres(several))
             }
@@ -195,13 +212,18 @@ impl SidePanel for SettingsScreen {
         (Task::none(), request)
     }
 
+    /// The library's settings may have changed (here, or elsewhere).
+    fn reloaded(&mut self, _: &crate::ui::background::Snapshot, shared: Shared<'_>) {
+        self.library = LibrarySettings::read(shared);
+    }
+
     /// The screen, with what the active model's proposals were measured
     /// to be worth.
     fn view<'a>(&'a self, shared: Shared<'a>) -> Element<'a, Message> {
         let t = self.thresholds(shared);
         let worth = shared.active_model().and_then(|m| m.card.worth());
         let settings = shared.settings;
-        let several = self.several(shared);
+        let several = self.several();
         // Save sits above the editor, and the error below it, so neither
         // pushes the other out of view.
         column![
@@ -241,7 +263,7 @@ impl SidePanel for SettingsScreen {
             slider(0.1..=0.5, several.least_share, Message::LeastShare)
                 .step(0.01)
                 .on_release(Message::ApplyLeastShare),
-            checkbox(shared.lib.and_then(|l| l.describes().ok()).unwrap_or(false))
+            checkbox(self.library.describes)
                 .label("Suggest vocals, mood, era and other genres")
                 .on_toggle(Message::Describes),
             text("Writing tags").size(18),
